@@ -1,0 +1,56 @@
+"""The frame every endpoint runs in: authentication, the family's error shape, and no 500 without a body."""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from typing import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..engine.gateway import Gateway
+from ..store.accounts import Account
+from . import negotiate
+from .auth import authenticate
+from .errors import ApiFailure
+
+log = logging.getLogger("smsgate.api")
+
+
+class Family(Enum):
+    V1 = "v1"  # requestError.serviceException; JSON or XML (v1, v2, preview, bulks, inbox)
+    V3 = "v3"  # ApiError; JSON
+
+
+def error_response(request: Request, family: Family, failure: ApiFailure) -> Response:
+    if family is Family.V3:
+        return negotiate.respond_json(failure.v3_body(), failure.status, failure.headers)
+    return negotiate.respond(request, failure.v1_body(), "ApiException", failure.status, failure.headers)
+
+
+def family_of(path: str) -> Family:
+    return Family.V3 if path.startswith("/sms/3/") else Family.V1
+
+
+Handler = Callable[[Request, Gateway, Account], Awaitable[Response]]
+
+
+def endpoint(family: Family, *, query_auth: bool = False) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            gateway: Gateway = request.app.state.gateway
+            try:
+                account = await authenticate(request, gateway.accounts, allow_query=query_auth)
+                return await handler(request, gateway, account)
+            except ApiFailure as failure:
+                return error_response(request, family, failure)
+            except Exception:
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                return error_response(request, family, ApiFailure(500, "Something went wrong; see the gateway log"))
+
+        run.__name__ = handler.__name__
+        run.__doc__ = handler.__doc__
+        return run
+
+    return wrap

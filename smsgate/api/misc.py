@@ -1,0 +1,84 @@
+"""Login sessions (IBSSO), message preview, health and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import text as textengine
+from ..engine.gateway import Gateway
+from ..store.accounts import Account
+from . import negotiate
+from .endpoint import Family, error_response
+from .endpoint import endpoint
+from .errors import ApiFailure, bad_request
+
+
+async def session_create(request: Request) -> Response:
+    """POST /auth/1/session ``{"username","password"}`` -> ``{"token"}`` for ``Authorization: IBSSO <token>``."""
+    gateway: Gateway = request.app.state.gateway
+    try:
+        body = await negotiate.read_body(request, 64 * 1024)
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not username:
+            raise bad_request("username", "must not be blank")
+        if not isinstance(password, str) or not password:
+            raise bad_request("password", "must not be blank")
+        account = await gateway.accounts.by_password(username, password)
+        if account is None:
+            raise ApiFailure(401, "Invalid login details")
+        token = await gateway.accounts.start_session(account, gateway.settings.session_ttl_minutes)
+    except ApiFailure as failure:
+        return error_response(request, Family.V1, failure)
+    return negotiate.respond(request, {"token": token}, "session")
+
+
+@endpoint(Family.V1)
+async def session_delete(request: Request, gateway: Gateway, account: Account) -> Response:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() not in ("ibsso", "bearer"):
+        raise ApiFailure(400, "end a session with the Authorization: IBSSO <token> header of that session")
+    await gateway.accounts.end_session(token.strip())
+    return Response(status_code=204)
+
+
+@endpoint(Family.V1)
+async def preview(request: Request, gateway: Gateway, account: Account) -> Response:
+    body = await negotiate.read_body(request, gateway.settings.max_body_bytes)
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise bad_request("text", "must be a string")
+    language = body.get("languageCode") or None
+    transliteration = body.get("transliteration") or None
+    try:
+        result = textengine.preview(text, language_code=language, transliteration=transliteration)
+    except ValueError as exc:
+        raise bad_request("languageCode" if "language" in str(exc).lower() else "transliteration", str(exc)) from None
+    return negotiate.respond(request, result, "previewResponse")
+
+
+async def health(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    try:
+        async with gateway.db.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # the database is the gateway's heart: report, don't raise
+        return negotiate.respond_json({"status": "DOWN", "database": str(exc)}, 503)
+    return negotiate.respond_json({"status": "UP", "database": "sqlite" if gateway.db.is_sqlite else "postgresql"})
+
+
+@lru_cache(maxsize=1)
+def _openapi() -> bytes:
+    return (Path(__file__).parent / "openapi.json").read_bytes()
+
+
+async def openapi(request: Request) -> Response:
+    return Response(_openapi(), media_type="application/json")
+
+
+def openapi_document() -> dict:
+    return json.loads(_openapi())

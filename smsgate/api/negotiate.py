@@ -1,0 +1,69 @@
+"""Reading request bodies and writing responses in the type the client asked for (JSON or XML)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import xmlcodec
+from .errors import ApiFailure
+
+JSON = "application/json"
+XML = "application/xml"
+
+
+def wants_xml(request: Request) -> bool:
+    if request.url.path.endswith(".xml"):
+        return True
+    accept = request.headers.get("accept", "").lower()
+    xml_at = accept.find("xml")
+    json_at = accept.find("json")
+    return xml_at >= 0 and (json_at < 0 or xml_at < json_at)
+
+
+async def read_body(request: Request, max_bytes: int, allow_xml: bool = True) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_json = content_type == JSON or content_type.endswith("+json")
+    is_xml = allow_xml and content_type in (XML, "text/xml")
+    if not (is_json or is_xml):
+        allowed = "application/json or application/xml" if allow_xml else "application/json"
+        shown = content_type or "none"
+        raise ApiFailure(415 if content_type else 400,
+                         f"Content-Type must be {allowed} (got {shown})", [("Content-Type", f"must be {allowed}")])
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiFailure(413, f"request body is larger than {max_bytes} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise ApiFailure(413, f"request body is larger than {max_bytes} bytes")
+    if not body.strip():
+        raise ApiFailure(400, "request body is empty", [("body", "must not be empty")])
+    if is_json:
+        try:
+            data = orjson.loads(bytes(body))
+        except orjson.JSONDecodeError as exc:
+            raise ApiFailure(400, f"malformed JSON: {exc}", [("body", "malformed JSON")]) from exc
+    else:
+        try:
+            data = xmlcodec.parse(bytes(body))
+        except xmlcodec.XmlError as exc:
+            raise ApiFailure(400, str(exc), [("body", str(exc))]) from exc
+    if not isinstance(data, dict):
+        raise ApiFailure(400, "request body must be an object", [("body", "must be an object")])
+    return data
+
+
+def respond(request: Request, data: dict[str, Any], xml_root: str, status: int = 200,
+            headers: dict[str, str] | None = None) -> Response:
+    if wants_xml(request):
+        return Response(xmlcodec.render(xml_root, data), status, headers, media_type=XML)
+    return Response(orjson.dumps(data), status, headers, media_type=JSON)
+
+
+def respond_json(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type=JSON)

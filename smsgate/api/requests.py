@@ -1,0 +1,311 @@
+"""Send request bodies of every API generation, validated with pydantic and turned into the one domain
+``SendRequest``. Unknown fields are ignored (Infobip's compatibility rule); each violation names its field."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from ..domain import messages as dm
+from ..domain.dates import parse_ms
+from ..domain.senders import sender_problem
+from .errors import ApiFailure
+
+Id = Annotated[str, Field(min_length=1, max_length=dm.MAX_ID_LEN)]
+Url = Annotated[str, Field(min_length=1, max_length=dm.MAX_URL_LEN)]
+Text = Annotated[str, Field(max_length=dm.MAX_TEXT_CHARS)]
+CallbackData = Annotated[str, Field(max_length=dm.MAX_CALLBACK_DATA)]
+NotifyContentType = Literal["application/json", "application/xml"]
+_HEX = re.compile(r"^(?:[0-9a-fA-F]{2})*$")
+
+
+def _empty_to_none(value: Any) -> Any:
+    # XML renders absent optional values as empty elements; treat them as absent.
+    return None if value == "" else value
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=False)
+
+
+class Sender(Model):
+    """Mixin: checks ``from``/``sender`` against the seeds' rules."""
+
+    @field_validator("sender", check_fields=False)
+    @classmethod
+    def _check_sender(cls, value: str | None) -> str | None:
+        if value is not None and (problem := sender_problem(value)):
+            raise ValueError(problem)
+        return value
+
+
+class Destination(Model):
+    to: Annotated[str, Field(min_length=1, max_length=64)]
+    message_id: Id | None = Field(None, alias="messageId")
+
+
+class Language(Model):
+    language_code: str | None = Field(None, alias="languageCode")
+    single_shift: bool = Field(False, alias="singleShift")
+    locking_shift: bool = Field(False, alias="lockingShift")
+
+
+def _language(value: Any) -> Any:
+    # The older SDK sends v2 `language` as a bare code ("TR").
+    return {"languageCode": value} if isinstance(value, str) else value
+
+
+LanguageField = Annotated[Language | None, BeforeValidator(_empty_to_none), BeforeValidator(_language)]
+Minutes = Annotated[int | None, BeforeValidator(_empty_to_none), Field(None, ge=1)]
+Flag = Annotated[bool, BeforeValidator(lambda v: False if v in (None, "") else v)]
+
+
+def _send_at(value: str | None) -> int | None:
+    return parse_ms(value) if value else None
+
+
+class SendAtMixin(Model):
+    @field_validator("send_at", check_fields=False)
+    @classmethod
+    def _check_date(cls, value: str | None) -> str | None:
+        if value:
+            parse_ms(value)  # raises ValueError with a helpful message
+        return value
+
+
+class V2Common(Sender, SendAtMixin):
+    sender: str | None = Field(None, alias="from")
+    destinations: list[Destination] = Field(min_length=1, max_length=dm.MAX_DESTINATIONS)
+    flash: Flag = False
+    intermediate_report: Flag = Field(False, alias="intermediateReport")
+    notify_url: Url | None = Field(None, alias="notifyUrl")
+    notify_content_type: NotifyContentType | None = Field(None, alias="notifyContentType")
+    callback_data: CallbackData | None = Field(None, alias="callbackData")
+    validity_period: Minutes = Field(None, alias="validityPeriod")
+    send_at: str | None = Field(None, alias="sendAt")
+
+
+class V2TextMessage(V2Common):
+    text: Text = ""
+    language: LanguageField = None
+    transliteration: str | None = None
+
+
+class BinaryContent(Model):
+    hex: str = Field(max_length=2 * 1600 * 3)
+    data_coding: int = Field(0, alias="dataCoding", ge=0, le=255)
+    esm_class: int = Field(0, alias="esmClass", ge=0, le=255)
+
+    @field_validator("hex")
+    @classmethod
+    def _check_hex(cls, value: str) -> str:
+        compact = value.replace(" ", "")
+        if not _HEX.match(compact):
+            raise ValueError("must be pairs of hexadecimal digits, e.g. '48 65 6c 6c 6f'")
+        return compact
+
+
+class V2BinaryMessage(V2Common):
+    binary: BinaryContent
+
+
+class V2TextRequest(Model):
+    bulk_id: Id | None = Field(None, alias="bulkId")
+    messages: list[V2TextMessage] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
+
+
+class V2BinaryRequest(Model):
+    bulk_id: Id | None = Field(None, alias="bulkId")
+    messages: list[V2BinaryMessage] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
+
+
+def _to_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+class V1Message(Sender):
+    sender: str | None = Field(None, alias="from")
+    to: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], BeforeValidator(_to_list)] = Field(
+        min_length=1, max_length=dm.MAX_DESTINATIONS)
+    text: Text = ""
+
+
+class V1MultiRequest(Model):
+    messages: list[V1Message] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
+
+
+# --- v3 ---------------------------------------------------------------------------------------
+
+class V3Content(Model):
+    text: Text | None = None
+    transliteration: str | None = None
+    language: Language | None = None
+    hex: str | None = Field(None, max_length=2 * 1600 * 3)
+    data_coding: int = Field(0, alias="dataCoding", ge=0, le=255)
+    esm_class: int = Field(0, alias="esmClass", ge=0, le=255)
+
+    @field_validator("hex")
+    @classmethod
+    def _check_hex(cls, value: str | None) -> str | None:
+        return None if value is None else BinaryContent._check_hex(value)
+
+
+class V3Validity(Model):
+    amount: int = Field(ge=1)
+    time_unit: Literal["SECONDS", "MINUTES", "HOURS"] = Field("MINUTES", alias="timeUnit")
+
+    def minutes(self) -> int:
+        factor = {"SECONDS": 1 / 60, "MINUTES": 1, "HOURS": 60}[self.time_unit]
+        return max(1, round(self.amount * factor))
+
+
+class V3MessageOptions(Model):
+    validity_period: V3Validity | None = Field(None, alias="validityPeriod")
+    flash: bool = False
+
+
+class V3Delivery(Model):
+    url: Url | None = None
+    intermediate_report: bool = Field(False, alias="intermediateReport")
+    notify: bool = True
+
+
+class V3Webhooks(Model):
+    delivery: V3Delivery | None = None
+    content_type: NotifyContentType | None = Field(None, alias="contentType")
+    callback_data: CallbackData | None = Field(None, alias="callbackData")
+
+
+class V3Message(Sender):
+    sender: str | None = None
+    destinations: list[Destination] = Field(min_length=1, max_length=dm.MAX_DESTINATIONS)
+    content: V3Content
+    options: V3MessageOptions | None = None
+    webhooks: V3Webhooks | None = None
+
+
+class V3Schedule(SendAtMixin):
+    bulk_id: Id | None = Field(None, alias="bulkId")
+    send_at: str | None = Field(None, alias="sendAt")
+
+
+class V3RequestOptions(Model):
+    schedule: V3Schedule | None = None
+    include_sms_count_in_response: bool = Field(False, alias="includeSmsCountInResponse")
+
+
+class V3Request(Model):
+    messages: list[V3Message] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
+    options: V3RequestOptions | None = None
+
+
+# --- validation and conversion ----------------------------------------------------------------
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith("function-"):
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def validate(model: type[Model], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        violations = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "int", "bool", "list[str]")))
+            message = err["msg"]
+            if message.startswith("Value error, "):
+                message = message[len("Value error, "):]
+            violations.append((_path(loc), message))
+        first = violations[0]
+        raise ApiFailure(400, f"{first[0]}: {first[1]}", violations) from None
+
+
+def _lang(language: Language | None) -> dict[str, Any]:
+    if language is None:
+        return {}
+    return {"language_code": language.language_code, "single_shift": language.single_shift,
+            "locking_shift": language.locking_shift}
+
+
+def _dests(destinations: list[Destination]) -> list[dm.DestinationRequest]:
+    return [dm.DestinationRequest(d.to, d.message_id) for d in destinations]
+
+
+def _v2_common(m: V2Common) -> dict[str, Any]:
+    return {
+        "destinations": _dests(m.destinations),
+        "sender": m.sender,
+        "flash": m.flash,
+        "callback_data": m.callback_data,
+        "notify_url": m.notify_url,
+        "notify_content_type": m.notify_content_type or ("application/json" if m.notify_url else None),
+        "intermediate_report": m.intermediate_report,
+        "validity_minutes": m.validity_period,
+        "send_at_ms": _send_at(m.send_at),
+    }
+
+
+def from_v2_text(req: V2TextRequest, version: str = "2") -> dm.SendRequest:
+    messages = [
+        dm.MessageRequest(text=m.text, transliteration=m.transliteration, **_lang(m.language), **_v2_common(m))
+        for m in req.messages
+    ]
+    return dm.SendRequest(version, messages, req.bulk_id)
+
+
+def from_v2_binary(req: V2BinaryRequest) -> dm.SendRequest:
+    messages = [
+        dm.MessageRequest(binary_hex=m.binary.hex, data_coding=m.binary.data_coding, esm_class=m.binary.esm_class,
+                          **_v2_common(m))
+        for m in req.messages
+    ]
+    return dm.SendRequest("2", messages, req.bulk_id)
+
+
+def from_v1(messages: list[V1Message], version: str = "1") -> dm.SendRequest:
+    return dm.SendRequest(version, [
+        dm.MessageRequest(destinations=[dm.DestinationRequest(t) for t in m.to], sender=m.sender, text=m.text)
+        for m in messages
+    ])
+
+
+def from_v3(req: V3Request) -> dm.SendRequest:
+    out = []
+    for i, m in enumerate(req.messages):
+        c = m.content
+        if (c.text is None) == (c.hex is None):
+            raise ApiFailure(400, f"messages[{i}].content: give either text or hex",
+                             [(f"messages[{i}].content", "must contain either text or hex")])
+        delivery = m.webhooks.delivery if m.webhooks else None
+        notify_url = delivery.url if delivery and delivery.notify else None
+        opts = m.options or V3MessageOptions()
+        out.append(dm.MessageRequest(
+            destinations=_dests(m.destinations),
+            sender=m.sender,
+            text=c.text,
+            binary_hex=c.hex,
+            data_coding=c.data_coding if c.hex is not None else 0,
+            esm_class=c.esm_class if c.hex is not None else 0,
+            transliteration=c.transliteration,
+            **_lang(c.language),
+            flash=opts.flash,
+            callback_data=m.webhooks.callback_data if m.webhooks else None,
+            notify_url=notify_url,
+            notify_content_type=(m.webhooks.content_type if m.webhooks else None) or (
+                "application/json" if notify_url else None),
+            intermediate_report=bool(delivery and delivery.intermediate_report),
+            validity_minutes=opts.validity_period.minutes() if opts.validity_period else None,
+            send_at_ms=_send_at(req.options.schedule.send_at) if req.options and req.options.schedule else None,
+        ))
+    bulk_id = req.options.schedule.bulk_id if req.options and req.options.schedule else None
+    return dm.SendRequest("3", out, bulk_id)

@@ -1,0 +1,128 @@
+"""Delivery reports (each handed out once) and message logs (readable any number of times, 48 hours)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..domain.dates import now_ms, parse_ms
+from ..domain.statuses import STATUS_BY_ID, STATUS_GROUP_NAMES
+from ..engine.gateway import Gateway
+from ..store import messages as q
+from ..store.accounts import Account
+from . import negotiate, render
+from .endpoint import Family, endpoint
+from .errors import ApiFailure, bad_request
+from .sms_send import query_list
+
+MAX_LIMIT = 1000
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None or raw == "":
+        return 50
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request("limit", "must be an integer") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise bad_request("limit", f"must be between 1 and {MAX_LIMIT}")
+    return value
+
+
+async def _take(request: Request, gateway: Gateway, account: Account) -> list:
+    p = request.query_params
+    limit = _limit(request)
+    async with gateway.db.begin() as conn:
+        return await q.take_reports(conn, account.id, limit, p.get("bulkId") or None, p.get("messageId") or None,
+                                    skip_locked=not gateway.db.is_sqlite)
+
+
+@endpoint(Family.V1)
+async def reports_v1(request: Request, gateway: Gateway, account: Account) -> Response:
+    rows = await _take(request, gateway, account)
+    return negotiate.respond(request, {"results": [render.report_v1(r) for r in rows]}, "reportResponse")
+
+
+@endpoint(Family.V3)
+async def reports_v3(request: Request, gateway: Gateway, account: Account) -> Response:
+    rows = await _take(request, gateway, account)
+    return negotiate.respond_json({"results": [render.report_v3(r) for r in rows]})
+
+
+def _date(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_ms(raw)
+    except ValueError as exc:
+        raise bad_request(name, str(exc)) from None
+
+
+def _encode_cursor(row) -> str:
+    return base64.urlsafe_b64encode(f"{row.created_at}:{row.id}".encode()).decode()
+
+
+def _decode_cursor(raw: str) -> tuple[int, int]:
+    try:
+        created, pk = base64.urlsafe_b64decode(raw.encode()).decode().split(":")
+        return int(created), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad_request("cursor", "is not a cursor this gateway handed out") from None
+
+
+def _log_filter(request: Request, gateway: Gateway, account: Account, v3: bool) -> q.LogFilter:
+    retry = request.app.state.log_limiter.retry_after(account.id)
+    if retry is not None:
+        raise ApiFailure(429, "Too many requests: logs are limited to "
+                         f"{gateway.settings.logs_rate_per_minute} requests per minute",
+                         headers={"Retry-After": str(int(retry) + 1)})
+    p = request.query_params
+    status_ids = None
+    if p.get("generalStatus"):
+        group = p["generalStatus"].upper()
+        if group not in STATUS_GROUP_NAMES:
+            raise bad_request("generalStatus", f"must be one of {', '.join(sorted(STATUS_GROUP_NAMES))}")
+        status_ids = [s.id for s in STATUS_BY_ID.values() if s.group_name == group]
+    if p.get("mnc") and not p.get("mcc"):
+        raise bad_request("mnc", "can only be used together with mcc")
+    retention = int(gateway.settings.log_retention_hours * 3_600_000)
+    return q.LogFilter(
+        account_id=account.id,
+        sender=p.get("sender" if v3 else "from") or None,
+        destination=p.get("destination" if v3 else "to") or None,
+        bulk_ids=query_list(request, "bulkId"),
+        message_ids=query_list(request, "messageId"),
+        status_ids=status_ids,
+        sent_since=_date(request, "sentSince"),
+        sent_until=_date(request, "sentUntil"),
+        mcc=p.get("mcc") or None,
+        mnc=p.get("mnc") or None,
+        since_ms=now_ms() - retention,
+        cursor=_decode_cursor(p["cursor"]) if v3 and p.get("cursor") else None,
+        limit=_limit(request),
+    )
+
+
+@endpoint(Family.V1)
+async def logs_v1(request: Request, gateway: Gateway, account: Account) -> Response:
+    f = _log_filter(request, gateway, account, v3=False)
+    async with gateway.db.connect() as conn:
+        rows = await q.query_logs(conn, f)
+    return negotiate.respond(request, {"results": [render.log_v1(r) for r in rows]}, "smsLogsResponse")
+
+
+@endpoint(Family.V3)
+async def logs_v3(request: Request, gateway: Gateway, account: Account) -> Response:
+    f = _log_filter(request, gateway, account, v3=True)
+    async with gateway.db.connect() as conn:
+        rows = await q.query_logs(conn, f)
+    body: dict = {"results": [render.log_v3(r) for r in rows]}
+    if request.query_params.get("useCursor", "").lower() == "true" or request.query_params.get("cursor"):
+        body["cursor"] = {"limit": f.limit, "nextCursor": _encode_cursor(rows[-1]) if len(rows) == f.limit else None}
+    return negotiate.respond_json(body)

@@ -1,0 +1,128 @@
+"""Sending: POST bodies of v1, v2 and v3, and the GET query forms of v1 and v3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..domain.messages import RequestRejected, SendRequest
+from ..engine.gateway import Gateway
+from ..store.accounts import Account
+from . import negotiate, render
+from . import requests as rq
+from .endpoint import Family, endpoint
+from .errors import ApiFailure
+
+
+async def _accept(gateway: Gateway, account: Account, request: SendRequest):
+    try:
+        bulk_id, accepted = await gateway.acceptor.accept(account, request)
+    except RequestRejected as exc:
+        raise ApiFailure(400, f"{exc.field}: {exc.message}", [(exc.field, exc.message)]) from None
+    gateway.accepted()
+    return bulk_id, accepted
+
+
+async def _body(request: Request, gateway: Gateway, allow_xml: bool = True) -> dict[str, Any]:
+    return await negotiate.read_body(request, gateway.settings.max_body_bytes, allow_xml)
+
+
+@endpoint(Family.V1)
+async def send_v1_single(request: Request, gateway: Gateway, account: Account) -> Response:
+    msg = rq.validate(rq.V1Message, await _body(request, gateway))
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v1([msg]))
+    return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
+
+
+@endpoint(Family.V1)
+async def send_v1_multi(request: Request, gateway: Gateway, account: Account) -> Response:
+    req = rq.validate(rq.V1MultiRequest, await _body(request, gateway))
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v1(req.messages))
+    return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
+
+
+@endpoint(Family.V1)
+async def send_v1_advanced(request: Request, gateway: Gateway, account: Account) -> Response:
+    req = rq.validate(rq.V2TextRequest, await _body(request, gateway))
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req, version="1"))
+    return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
+
+
+@endpoint(Family.V1)
+async def send_v2_text(request: Request, gateway: Gateway, account: Account) -> Response:
+    req = rq.validate(rq.V2TextRequest, await _body(request, gateway))
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req))
+    return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
+
+
+@endpoint(Family.V1)
+async def send_v2_binary(request: Request, gateway: Gateway, account: Account) -> Response:
+    req = rq.validate(rq.V2BinaryRequest, await _body(request, gateway))
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_binary(req))
+    return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
+
+
+@endpoint(Family.V3)
+async def send_v3(request: Request, gateway: Gateway, account: Account) -> Response:
+    req = rq.validate(rq.V3Request, await _body(request, gateway))
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v3(req))
+    return negotiate.respond_json(render.send_response_v3(bulk_id, accepted))
+
+
+def query_list(request: Request, name: str) -> list[str]:
+    """Repeated (``to=a&to=b``) or comma-separated (``to=a,b``) query values, as Infobip accepts both."""
+    return [v.strip() for raw in request.query_params.getlist(name) for v in raw.split(",") if v.strip()]
+
+
+def _query_message(request: Request) -> dict[str, Any]:
+    """The query-string send turned into a v2 advanced body, so both go through one validation."""
+    p = request.query_params
+    message: dict[str, Any] = {
+        "destinations": [{"to": t} for t in query_list(request, "to")],
+        "text": p.get("text", ""),
+    }
+    for name in ("from", "transliteration", "notifyUrl", "notifyContentType", "callbackData", "sendAt"):
+        if p.get(name):
+            message[name] = p[name]
+    for name in ("flash", "intermediateReport"):
+        if p.get(name):
+            message[name] = p[name].lower() in ("true", "1", "yes")
+    if p.get("validityPeriod"):
+        message["validityPeriod"] = p["validityPeriod"]
+    if p.get("languageCode"):
+        message["language"] = {"languageCode": p["languageCode"]}
+    body: dict[str, Any] = {"messages": [message]}
+    if p.get("bulkId"):
+        body["bulkId"] = p["bulkId"]
+    return body
+
+
+def _strip_messages_prefix(failure: ApiFailure) -> ApiFailure:
+    # Violations of the synthesized body are reported under the query parameter's own name.
+    def name(prop: str) -> str:
+        prop = prop.removeprefix("messages[0].")
+        return "to" if prop.startswith("destinations") else prop
+    return ApiFailure(failure.status, failure.text.removeprefix("messages[0]."),
+                      [(name(p), m) for p, m in failure.violations], failure.headers)
+
+
+@endpoint(Family.V1, query_auth=True)
+async def send_v1_query(request: Request, gateway: Gateway, account: Account) -> Response:
+    try:
+        req = rq.validate(rq.V2TextRequest, _query_message(request))
+    except ApiFailure as failure:
+        raise _strip_messages_prefix(failure) from None
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req, version="1"))
+    return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
+
+
+@endpoint(Family.V3, query_auth=True)
+async def send_v3_query(request: Request, gateway: Gateway, account: Account) -> Response:
+    try:
+        req = rq.validate(rq.V2TextRequest, _query_message(request))
+    except ApiFailure as failure:
+        raise _strip_messages_prefix(failure) from None
+    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req, version="3"))
+    return negotiate.respond_json(render.send_response_v3(bulk_id, accepted))

@@ -1,0 +1,83 @@
+"""XML bodies in and out, in Infobip's conventions: a list is a wrapper element whose children are its
+items (``<messages><message>..</message></messages>``), a repeated element is a list too, and scalars
+are text. Parsing goes through defusedxml: no DTDs, no entities, no external references."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+# Elements that hold a list even when they have a single child (or none).
+LIST_FIELDS = frozenset({"messages", "destinations", "days", "results", "previews", "bulkIds", "violations",
+                         "resources"})
+
+
+class XmlError(ValueError):
+    pass
+
+
+def parse(data: bytes) -> dict[str, Any]:
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise XmlError("XML with a DTD or entities is not accepted") from exc
+    except SafeET.ParseError as exc:
+        raise XmlError(f"malformed XML: {exc}") from exc
+    value = _value(root)
+    return value if isinstance(value, dict) else {}
+
+
+def _value(el: Element) -> Any:
+    children = list(el)
+    if el.tag in LIST_FIELDS and (children or not (el.text or "").strip()):
+        return [_value(c) for c in children]
+    if not children:
+        return el.text or ""
+    out: dict[str, Any] = {}
+    for child in children:
+        value = _value(child)
+        if child.tag in out:
+            previous = out[child.tag]
+            out[child.tag] = (previous if isinstance(previous, list) and child.tag in _seen_repeated(out)
+                              else [previous]) + [value]
+            out.setdefault("\x00repeated", set()).add(child.tag)
+        else:
+            out[child.tag] = value
+    out.pop("\x00repeated", None)
+    return out
+
+
+def _seen_repeated(out: dict[str, Any]) -> set[str]:
+    return out.get("\x00repeated", set())
+
+
+def _singular(name: str) -> str:
+    if name in ("days",):
+        return name
+    return name[:-1] if name.endswith("s") else name
+
+
+def _build(parent: Element, key: str, value: Any) -> None:
+    if value is None:
+        return
+    el = SubElement(parent, key)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _build(el, k, v)
+    elif isinstance(value, list):
+        for item in value:
+            _build(el, _singular(key), item)
+    elif isinstance(value, bool):
+        el.text = "true" if value else "false"
+    else:
+        el.text = str(value)
+
+
+def render(root: str, data: dict[str, Any]) -> bytes:
+    top = Element(root)
+    for k, v in data.items():
+        _build(top, k, v)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + tostring(top, encoding="unicode").encode()

@@ -1,0 +1,183 @@
+"""``smsgate``: run the gateway and manage its accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help="smsgate: a self-hosted SMS gateway that speaks the Infobip SMS HTTP API.\n\n"
+    "Start it with `smsgate serve`, create an account with `smsgate account create NAME`, then point "
+    "any Infobip client at http://127.0.0.1:8080 with the printed API key.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+account_app = typer.Typer(help="Create, list, disable and enable accounts.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Create and revoke API keys (Authorization: App <key>).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(db_app, name="db")
+console = Console()
+
+DataDir = Annotated[Optional[Path], typer.Option(
+    "--data-dir", help="Directory of the embedded SQLite database [env: SMSGATE_DATA_DIR; default ./smsgate-data].")]
+ConfigFile = Annotated[Optional[Path], typer.Option(
+    "--config", "-c", help="TOML configuration file [env: SMSGATE_CONFIG].", exists=True, dir_okay=False)]
+DatabaseUrl = Annotated[Optional[str], typer.Option(
+    "--database-url", help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db [env: SMSGATE_DATABASE_URL].")]
+
+
+def _settings(config: Path | None, data_dir: Path | None, database_url: str | None = None, **extra) -> Settings:
+    try:
+        return load_settings(config, data_dir=data_dir, database_url=database_url, **extra)
+    except ConfigError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on [default 127.0.0.1].")] = None,
+    port: Annotated[Optional[int], typer.Option(help="TCP port [default 8080].")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+    log_level: Annotated[Optional[str], typer.Option(help="debug, info, warning or error.")] = None,
+) -> None:
+    """Run the gateway: the HTTP API and the message engine, on SQLite and the simulated network by default."""
+    import uvicorn
+
+    from .api.app import build_app
+
+    settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    target = settings.database_url or f"SQLite at {settings.data_dir / 'smsgate.db'}"
+    console.print(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target}; "
+                  f"network: simulated, delivery delay {settings.simulator_delivery_delay}s)")
+    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                access_log=settings.log_level == "debug")
+
+
+async def _with_gateway(settings: Settings, action):
+    from .engine.gateway import Gateway
+
+    gateway = Gateway(settings)
+    await gateway.start(run_workers=False)
+    try:
+        return await action(gateway)
+    finally:
+        await gateway.stop()
+
+
+def _run(settings: Settings, action):
+    from .store.accounts import AccountError
+
+    try:
+        return asyncio.run(_with_gateway(settings, action))
+    except AccountError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@account_app.command("create")
+def account_create(
+    name: Annotated[str, typer.Argument(help="Account name, unique.")],
+    username: Annotated[Optional[str], typer.Option(help="Username for Basic auth, IBSSO sessions and query sends.")] = None,
+    password: Annotated[Optional[str], typer.Option(help="Password for that username.")] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", help="Use this API key instead of generating one.")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an account and print its credentials (a generated API key unless --api-key is given)."""
+    settings = _settings(config, data_dir, database_url)
+
+    async def action(gw):
+        account = await gw.accounts.create(name, username, password)
+        key = await gw.accounts.create_api_key(name, api_key)
+        return account, key
+
+    account, key = _run(settings, action)
+    console.print(f"account  {account.name} (id {account.id})")
+    if account.username:
+        console.print(f"username {account.username}")
+    console.print(f"api key  {key}")
+    console.print(f"use it:  curl -H 'Authorization: App {key}' http://{settings.host}:{settings.port}/sms/3/logs")
+
+
+@account_app.command("list")
+def account_list(data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None) -> None:
+    """List accounts with their state and number of active API keys."""
+    rows = _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.list())
+    table = Table("id", "name", "username", "enabled", "api keys")
+    for account, keys in rows:
+        table.add_row(str(account.id), account.name, account.username or "", "yes" if account.enabled else "no", str(keys))
+    console.print(table)
+
+
+@account_app.command("disable")
+def account_disable(name: str, data_dir: DataDir = None, config: ConfigFile = None,
+                    database_url: DatabaseUrl = None) -> None:
+    """Disable an account: its keys, passwords and sessions stop working at once."""
+    _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.set_enabled(name, False))
+    console.print(f"account {name} disabled")
+
+
+@account_app.command("enable")
+def account_enable(name: str, data_dir: DataDir = None, config: ConfigFile = None,
+                   database_url: DatabaseUrl = None) -> None:
+    """Enable a disabled account again."""
+    _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.set_enabled(name, True))
+    console.print(f"account {name} enabled")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    account: Annotated[str, typer.Argument(help="Account name.")],
+    api_key: Annotated[Optional[str], typer.Option("--api-key", help="Use this key instead of generating one.")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create another API key for an account and print it (it is stored hashed and cannot be shown again)."""
+    key = _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.create_api_key(account, api_key))
+    console.print(key)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key: Annotated[str, typer.Argument(help="The key, or its first 8 characters.")],
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke an API key; requests using it get 401 from then on."""
+    count = _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.revoke_api_key(key))
+    if not count:
+        console.print("[red]no active key matches[/red]")
+        raise typer.Exit(1)
+    console.print(f"revoked {count} key(s)")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None) -> None:
+    """Create or migrate the schema to the current version (serve does this on start too)."""
+    _run(_settings(config, data_dir, database_url), lambda gw: asyncio.sleep(0))
+    console.print("schema is up to date")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""What every outbound channel offers the engine. A connector submits and reports back; it decides
+nothing about retries, reports or billing, which belong to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    message_pk: int
+    accepted: bool
+    status_id: int  # PENDING_* when accepted by the network, a final status otherwise
+    error_id: int = 0
+    mcc_mnc: str | None = None
+    price_per_message: float | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery receipt: the network's word on one message, final or intermediate."""
+
+    message_pk: int
+    status_id: int
+    error_id: int
+    done_at: int
+
+
+# The engine's hook for receipts; called inside the transaction that consumed the network's event.
+ReceiptSink = Callable[[AsyncConnection, Sequence[Receipt]], Awaitable[None]]
+
+
+class Connector(Protocol):
+    name: str
+
+    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
+        """Hand messages (message rows) to the network."""
+
+    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
+        """Called in the transaction that records the submission; durable connector state goes here."""

@@ -1,0 +1,68 @@
+"""The built-in simulated operator network, the default connector.
+
+Every submitted message is answered at once (the network took it) and gets its final outcome after a
+configurable delay, decided by the configured rules (by destination prefix). The pending outcomes are
+rows in the gateway's job table, so a restart resumes them where they were."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain import statuses as st
+from ..domain.dates import now_ms
+from ..domain.network import NetworkRules
+from ..store import messages as q
+from .base import Receipt, ReceiptSink, SubmitResult
+
+log = logging.getLogger("smsgate.simulator")
+
+DELIVERY_JOB = "sim_delivery"
+ABSENT_ONCE = "absent-reported"
+
+
+class SimulatedNetwork:
+    name = "simulator"
+
+    def __init__(self, rules: NetworkRules, delivery_delay: float) -> None:
+        self.rules = rules
+        self.delay_ms = int(delivery_delay * 1000)
+
+    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
+        results = []
+        for m in messages:
+            entry = self.rules.price_for(m.destination)
+            results.append(
+                SubmitResult(
+                    message_pk=m.id,
+                    accepted=True,
+                    status_id=st.PENDING_WAITING_DELIVERY.id,
+                    mcc_mnc=entry.mcc_mnc,
+                    price_per_message=entry.price,
+                    currency=self.rules.currency,
+                )
+            )
+        return results
+
+    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
+        due = now_ms() + self.delay_ms
+        await q.add_jobs(conn, DELIVERY_JOB, [(r.message_pk, due) for r in results if r.accepted])
+
+    async def deliver(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob], sink: ReceiptSink) -> None:
+        """Play out the network's side for due deliveries: final outcomes, or an absent subscriber first."""
+        now = now_ms()
+        receipts, finished = [], []
+        for job in jobs:
+            rule = self.rules.outcome_for(job.message.destination)
+            if rule.absent_first and job.payload != ABSENT_ONCE:
+                receipts.append(Receipt(job.message.id, st.PENDING_WAITING_DELIVERY.id,
+                                        st.error("EC_ABSENT_SUBSCRIBER").id, now))
+                finished.append(job.job_id)
+                await q.add_jobs(conn, DELIVERY_JOB, [(job.message.id, now + self.delay_ms)], payload=ABSENT_ONCE)
+                continue
+            receipts.append(Receipt(job.message.id, st.status(rule.status).id, st.error(rule.error).id, now))
+            finished.append(job.job_id)
+        await sink(conn, receipts)
+        await q.finish_jobs(conn, finished)

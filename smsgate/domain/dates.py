@@ -1,0 +1,48 @@
+"""Wire dates: Infobip renders ``2015-02-12T09:51:43.123+0000`` and accepts many ISO-8601 variants.
+
+Inside smsgate every instant is epoch milliseconds (int) or an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+_DATE_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def now_ms() -> int:
+    return int(datetime.now(timezone.utc).timestamp() * 1000)
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse every date form CLIENTS.md lists: ``+0000``, ``+00:00``, ``Z``, 0 to 9 fraction digits,
+    a bare date, a space instead of ``T``. A value without an offset is taken as UTC."""
+    m = _DATE_RE.match(value.strip())
+    if not m:
+        raise ValueError(f"'{value}' is not a date; use a form like 2025-01-02T03:04:05.000+0000")
+    year, month, day, hour, minute, second, fraction, offset = m.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = timezone.utc
+    if offset and offset not in ("Z", "z"):
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tz)
+
+
+def parse_ms(value: str) -> int:
+    return int(parse_datetime(value).timestamp() * 1000)
+
+
+def format_ms(ms: int | None) -> str | None:
+    """Render epoch milliseconds as Infobip does: ``2015-02-12T09:51:43.123+0000``."""
+    if ms is None:
+        return None
+    dt = datetime.fromtimestamp(ms / 1000, timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0000"

@@ -1,0 +1,180 @@
+"""Queries over messages and the job queue. Every function takes an open connection so callers put
+state changes and the work they cause in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .tables import REPORT_PULL, REPORT_TAKEN, jobs, messages
+
+
+async def existing_message_ids(conn: AsyncConnection, account_id: int, message_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(message_ids), 500):
+        chunk = list(message_ids[start : start + 500])
+        rows = await conn.execute(
+            select(messages.c.message_id).where(messages.c.account_id == account_id, messages.c.message_id.in_(chunk))
+        )
+        found.update(r[0] for r in rows)
+    return found
+
+
+async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert message rows; returns their primary keys in order."""
+    if not rows:
+        return []
+    result = await conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
+    return [r[0] for r in result]
+
+
+async def add_jobs(conn: AsyncConnection, kind: str, items: Iterable[tuple[int, int]], payload: str | None = None) -> None:
+    """Queue work: (message primary key, due at epoch ms) pairs."""
+    rows = [{"kind": kind, "message_pk": pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
+            for pk, due in items]
+    if rows:
+        await conn.execute(insert(jobs), rows)
+
+
+@dataclass(slots=True)
+class LeasedJob:
+    job_id: int
+    attempts: int
+    payload: str | None
+    message: Any  # the message row
+
+
+async def lease_jobs(
+    conn: AsyncConnection, kind: str, now: int, limit: int, lease_ms: int, skip_locked: bool
+) -> list[LeasedJob]:
+    """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``. On PostgreSQL, rows another process
+    is leasing at this moment are skipped (FOR UPDATE SKIP LOCKED), so several gateways share a queue."""
+    due = (
+        select(jobs.c.id)
+        .where(jobs.c.kind == kind, jobs.c.due_at <= now, jobs.c.lease_until <= now)
+        .order_by(jobs.c.due_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    ids = [r[0] for r in await conn.execute(due)]
+    if not ids:
+        return []
+    await conn.execute(
+        update(jobs).where(jobs.c.id.in_(ids)).values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
+    )
+    rows = await conn.execute(
+        select(jobs.c.id.label("job_id"), jobs.c.attempts, jobs.c.payload, messages)
+        .join(messages, messages.c.id == jobs.c.message_pk)
+        .where(jobs.c.id.in_(ids))
+        .order_by(jobs.c.due_at)
+    )
+    return [LeasedJob(r.job_id, r.attempts, r.payload, r) for r in rows]
+
+
+async def finish_jobs(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+    if job_ids:
+        await conn.execute(delete(jobs).where(jobs.c.id.in_(list(job_ids))))
+
+
+async def retry_job(conn: AsyncConnection, job_id: int, due_at: int) -> None:
+    await conn.execute(update(jobs).where(jobs.c.id == job_id).values(due_at=due_at, lease_until=0))
+
+
+async def next_due(conn: AsyncConnection, kind: str) -> int | None:
+    return (await conn.execute(select(func.min(jobs.c.due_at)).where(jobs.c.kind == kind))).scalar()
+
+
+async def update_messages(conn: AsyncConnection, rows: list[dict[str, Any]], *where: Any) -> int:
+    """Update many messages in one executemany: each row has ``pk`` and the same set of columns."""
+    if not rows:
+        return 0
+    columns = [k for k in rows[0] if k != "pk"]
+    stmt = (
+        update(messages)
+        .where(messages.c.id == bindparam("pk"), *where)
+        .values({c: bindparam(f"v_{c}") for c in columns})
+    )
+    params = [{"pk": r["pk"], **{f"v_{c}": r[c] for c in columns}} for r in rows]
+    result = await conn.execute(stmt, params)
+    return result.rowcount
+
+
+async def take_reports(
+    conn: AsyncConnection,
+    account_id: int,
+    limit: int,
+    bulk_id: str | None = None,
+    message_id: str | None = None,
+    skip_locked: bool = False,
+) -> list[Any]:
+    """Hand out final reports once: mark them taken and return them, oldest first."""
+    cond = [messages.c.account_id == account_id, messages.c.report_state == REPORT_PULL]
+    if bulk_id is not None:
+        cond.append(messages.c.bulk_id == bulk_id)
+    if message_id is not None:
+        cond.append(messages.c.message_id == message_id)
+    pick = select(messages.c.id).where(*cond).order_by(messages.c.done_at, messages.c.id).limit(limit)
+    if skip_locked:
+        pick = pick.with_for_update(skip_locked=True)
+    ids = [r[0] for r in await conn.execute(pick)]
+    if not ids:
+        return []
+    await conn.execute(update(messages).where(messages.c.id.in_(ids)).values(report_state=REPORT_TAKEN))
+    rows = await conn.execute(select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.done_at, messages.c.id))
+    return list(rows)
+
+
+@dataclass(slots=True)
+class LogFilter:
+    account_id: int
+    sender: str | None = None
+    destination: str | None = None
+    bulk_ids: list[str] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)
+    status_ids: list[int] | None = None  # generalStatus, expanded to the statuses of that group
+    sent_since: int | None = None
+    sent_until: int | None = None
+    mcc: str | None = None
+    mnc: str | None = None
+    since_ms: int = 0  # retention horizon
+    cursor: tuple[int, int] | None = None  # (created_at, id) of the last row of the previous page
+    limit: int = 50
+
+
+async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[Any]:
+    """Newest first, as Infobip lists logs."""
+    cond = [messages.c.account_id == f.account_id, messages.c.created_at >= f.since_ms]
+    if f.sender:
+        cond.append(messages.c.sender == f.sender)
+    if f.destination:
+        cond.append(messages.c.destination == f.destination)
+    if f.bulk_ids:
+        cond.append(messages.c.bulk_id.in_(f.bulk_ids))
+    if f.message_ids:
+        cond.append(messages.c.message_id.in_(f.message_ids))
+    if f.status_ids is not None:
+        cond.append(messages.c.status_id.in_(f.status_ids))
+    if f.sent_since is not None:
+        cond.append(messages.c.created_at >= f.sent_since)
+    if f.sent_until is not None:
+        cond.append(messages.c.created_at <= f.sent_until)
+    if f.mcc:
+        cond.append(messages.c.mcc_mnc.like(f"{f.mcc}{f.mnc or ''}%"))
+    if f.cursor is not None:
+        created, pk = f.cursor
+        cond.append(or_(messages.c.created_at < created, and_(messages.c.created_at == created, messages.c.id < pk)))
+    query = select(messages).where(*cond).order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(f.limit)
+    return list(await conn.execute(query))
+
+
+async def purge_before(conn: AsyncConnection, before_ms: int) -> int:
+    """Forget messages older than the retention horizon, unless work is still queued for them."""
+    pending = select(jobs.c.message_pk)
+    result = await conn.execute(
+        delete(messages).where(messages.c.created_at < before_ms, messages.c.id.not_in(pending))
+    )
+    return result.rowcount

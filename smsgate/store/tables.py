@@ -1,0 +1,114 @@
+"""The schema, as SQLAlchemy Core tables. Instants are epoch milliseconds (BigInteger): portable
+between SQLite and PostgreSQL, sortable, and free of time zone surprises."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("username", String(100), unique=True),
+    Column("password_hash", String(200)),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+# report_state: whether and how the final report leaves the gateway
+REPORT_NONE, REPORT_PULL, REPORT_TAKEN, REPORT_PUSH = 0, 1, 2, 3
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("bulk_id", String(200)),
+    Column("api_version", String(4), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("text", Text),
+    Column("binary_hex", Text),
+    Column("data_coding", SmallInteger, nullable=False, default=0),
+    Column("esm_class", SmallInteger, nullable=False, default=0),
+    Column("flash", Boolean, nullable=False, default=False),
+    Column("language_code", String(16)),
+    Column("single_shift", Boolean, nullable=False, default=False),
+    Column("locking_shift", Boolean, nullable=False, default=False),
+    Column("transliteration", String(32)),
+    Column("callback_data", Text),
+    Column("notify_url", Text),
+    Column("notify_content_type", String(40)),
+    Column("intermediate_report", Boolean, nullable=False, default=False),
+    Column("sms_count", Integer, nullable=False),
+    Column("status_id", Integer, nullable=False),
+    Column("error_id", Integer, nullable=False, default=0),
+    Column("mcc_mnc", String(8)),
+    Column("price_per_message", Float),
+    Column("currency", String(3)),
+    Column("connector", String(64)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("send_at", BigInteger),
+    Column("valid_until", BigInteger),
+    Column("submitted_at", BigInteger),
+    Column("done_at", BigInteger),
+    Column("report_state", SmallInteger, nullable=False, default=REPORT_NONE),
+    UniqueConstraint("account_id", "message_id", name="uq_messages_account_message_id"),
+)
+Index("ix_messages_account_created", messages.c.account_id, messages.c.created_at)
+Index("ix_messages_reports", messages.c.account_id, messages.c.report_state, messages.c.done_at)
+Index("ix_messages_bulk", messages.c.account_id, messages.c.bulk_id)
+
+# The gateway's work queue. A row is a piece of work due at due_at; a worker leases it (lease_until)
+# while it works, so a crashed worker's row comes back when the lease runs out.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("message_pk", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("payload", Text),
+)
+Index("ix_jobs_kind_due", jobs.c.kind, jobs.c.due_at)
+Index("ix_jobs_message", jobs.c.message_pk)

@@ -1,0 +1,83 @@
+"""A GSM 7-bit character set: one locking table (1 septet/char) plus one single shift table (ESC + 1)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Mapping
+
+from .gsm7 import DEFAULT_ALPHABET, DEFAULT_EXTENSION, ESCAPE, UNDEFINED
+from .national_tables import BY_IDENTIFIER
+
+# What a receiver shows for a septet its table leaves unassigned.
+REPLACEMENT = "\ufffd"
+
+
+@dataclass(frozen=True)
+class Charset:
+    locking: int  # national language identifier of the locking table, 0 = default alphabet
+    single: int  # national language identifier of the single shift table, 0 = default extension
+    encode_map: Mapping[str, bytes]  # character -> its septets (1, or ESC + 1)
+    alphabet: str  # 128 characters, the locking table
+    extension: Mapping[int, str]
+
+    @property
+    def shift_tables(self) -> int:
+        """How many national shift IEs a message in this charset needs in its UDH."""
+        return (self.locking != 0) + (self.single != 0)
+
+
+@lru_cache(maxsize=None)
+def charset(locking: int = 0, single: int = 0) -> Charset:
+    alphabet = DEFAULT_ALPHABET
+    extension: Mapping[int, str] = DEFAULT_EXTENSION
+    if locking:
+        table = BY_IDENTIFIER[locking].locking
+        if table is None:
+            raise ValueError(f"{BY_IDENTIFIER[locking].name} has no locking shift table")
+        alphabet = table
+    if single:
+        extension = BY_IDENTIFIER[single].single
+    encode_map: dict[str, bytes] = {}
+    # Extension first, then the locking table over it: a character in both costs one septet.
+    # Reversed so the lowest code wins where a table lists a character twice (Indic ¡ and *).
+    for code in sorted(extension, reverse=True):
+        char = extension[code]
+        if char != UNDEFINED and code != ESCAPE:
+            encode_map[char] = bytes((ESCAPE, code))
+    for code in range(127, -1, -1):
+        char = alphabet[code]
+        if char != UNDEFINED:
+            encode_map[char] = bytes((code,))
+    return Charset(locking, single, encode_map, alphabet, extension)
+
+
+def to_septets(text: str, cs: Charset) -> list[bytes] | None:
+    """Septets of each character, or None when the charset cannot carry the text."""
+    m = cs.encode_map
+    try:
+        return [m[c] for c in text]
+    except KeyError:
+        return None
+
+
+def from_septets(septets: bytes, cs: Charset) -> str:
+    out: list[str] = []
+    escaped = False
+    for s in septets:
+        s &= 0x7F
+        if escaped:
+            escaped = False
+            char = cs.extension.get(s)
+            if s == ESCAPE:
+                char = " "  # ESC ESC is reserved for a future table; receivers show a space
+            elif char is None:
+                # TS 23.038 6.2.1.1: an unknown extension code shows the locking table's character.
+                char = cs.alphabet[s]
+            out.append(REPLACEMENT if char == UNDEFINED else char)
+        elif s == ESCAPE:
+            escaped = True
+        else:
+            char = cs.alphabet[s]
+            out.append(REPLACEMENT if char == UNDEFINED else char)
+    # A trailing lone ESC carries nothing to show.
+    return "".join(out)

@@ -1,0 +1,170 @@
+"""encode(): choose the cheapest representation and segment it; decode() for inbound messages."""
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+
+from . import options, segment, ucs2, udh
+from .charset import Charset, charset, from_septets, to_septets
+from .model import EncodedMessage
+from .national_tables import BY_IDENTIFIER, LANGUAGES
+from .transliterate import normalise_scheme, transliterate
+
+DC_GSM7 = 0
+DC_IA5 = 1
+DC_LATIN1 = 3
+DC_UCS2 = 8
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    charset: Charset | None  # None: UCS2
+    chunks: list[bytes]  # encoded characters, never split across parts
+    layout: segment.Layout
+    capacity: segment.Capacity
+    rank: tuple[int, ...]
+
+
+def _compatibility(cs: Charset | None) -> int:
+    """How few handsets can show it: default alphabet < single shift (only shifted characters
+    go wrong on a handset without the table) < locking shift < both < UCS2 (kept last so that a
+    language the request named is used when it costs no more)."""
+    if cs is None:
+        return 4
+    return (cs.single != 0) + 2 * (cs.locking != 0)
+
+
+def _candidate(text: str, cs: Charset | None, chunks: list[bytes], reference: int,
+               lossy: bool, penalty: int = 0) -> _Candidate:
+    if cs is None:
+        cap = segment.capacity(False, b"", reference)
+        costs = [len(c) >> 1 for c in chunks]
+    else:
+        cap = segment.capacity(True, udh.shift_ies(cs.single, cs.locking), reference)
+        costs = [len(c) for c in chunks]
+    plan = segment.layout(costs, cap)
+    # Fewest parts; then exact text over transliterated; then the most widely shown tables;
+    # then the most room left.
+    rank = (plan.message_count, int(lossy), _compatibility(cs), -plan.characters_remaining, penalty)
+    return _Candidate(text, cs, chunks, plan, cap, rank)
+
+
+def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str | None,
+                reference: int) -> list[_Candidate]:
+    out = []
+    if scheme is not None:
+        for lock, single in choices:
+            cs = charset(lock, single)
+            shown = transliterate(text, scheme, cs.encode_map)
+            if shown is not None:
+                chunks = to_septets(shown, cs)
+                assert chunks is not None
+                out.append(_candidate(shown, cs, chunks, reference, shown != text))
+        return out
+    variants = [text]
+    if not unicodedata.is_normalized("NFC", text):
+        # Composed text renders identically and may fit GSM where decomposed text does not.
+        variants.append(unicodedata.normalize("NFC", text))
+    for penalty, variant in enumerate(variants):
+        present = set(variant)
+        for lock, single in choices:
+            cs = charset(lock, single)
+            if present.issubset(cs.encode_map.keys()):
+                chunks = to_septets(variant, cs)
+                assert chunks is not None
+                out.append(_candidate(variant, cs, chunks, reference, False, penalty))
+    out.append(_candidate(text, None, ucs2.to_units(text), reference, False))
+    return out
+
+
+def encode(text: str, *, language_code: str | None = None, single_shift: bool = False,
+           locking_shift: bool = False, transliteration: str | None = None,
+           reference: int = 0) -> EncodedMessage:
+    """Encode and segment text in the cheapest form the request allows.
+
+    Raises ValueError for an unknown language or transliteration, shift flags without a
+    language, a reference outside 0..65535 or a message beyond 255 parts.
+    """
+    scheme = normalise_scheme(transliteration)
+    choices = options.table_choices(language_code, single_shift, locking_shift)
+    options.check_reference(reference)
+    best = min(_candidates(text, choices, scheme, reference), key=lambda c: c.rank)
+    cs = best.charset
+    if cs is None:
+        parts = segment.build_parts(best.chunks, best.layout, 2, b"", reference)
+        return EncodedMessage(best.text, "UCS2", DC_UCS2, None, False, False, None,
+                              best.layout.message_count, best.layout.characters_remaining, parts)
+    shift = udh.shift_ies(cs.single, cs.locking)
+    parts = segment.build_parts(best.chunks, best.layout, 1, shift, reference)
+    ident = cs.locking or cs.single
+    return EncodedMessage(
+        text=best.text,
+        encoding="GSM7",
+        data_coding=DC_GSM7,
+        language_code=BY_IDENTIFIER[ident].code if ident else None,
+        single_shift=cs.single != 0,
+        locking_shift=cs.locking != 0,
+        transliteration=scheme if best.text != text else None,
+        message_count=best.layout.message_count,
+        characters_remaining=best.layout.characters_remaining,
+        parts=parts,
+    )
+
+
+def count_binary(payload: bytes, *, udh_present: bool = False) -> int:
+    """Parts for an 8-bit message: 140 octets alone, 134 per part once concatenated.
+
+    With udh_present the payload starts with its own UDH, which every part repeats next to the
+    concatenation IE.
+    """
+    if len(payload) <= udh.USER_DATA_OCTETS:
+        return 1
+    if not udh_present:
+        return math.ceil(len(payload) / (udh.USER_DATA_OCTETS - 6))
+    own = 1 + payload[0]
+    if own > len(payload):
+        raise ValueError("UDH length exceeds the payload")
+    room = udh.USER_DATA_OCTETS - own - 5
+    if room <= 0:
+        raise ValueError("UDH leaves no room for data in a concatenated part")
+    return max(1, math.ceil((len(payload) - own) / room))
+
+
+def decode_septets(septets: bytes, *, locking: int = 0, single: int = 0) -> str:
+    """Decode unpacked septets with national tables given by identifier (as read from a UDH).
+
+    Identifiers the standard does not define fall back to the default tables, as receivers do.
+    """
+    lock = locking if locking in BY_IDENTIFIER and BY_IDENTIFIER[locking].locking else 0
+    shift = single if single in BY_IDENTIFIER else 0
+    return from_septets(septets, charset(lock, shift))
+
+
+def decode(payload: bytes, data_coding: int, *, language_code: str | None = None,
+           locking_shift: bool = False, single_shift: bool = False) -> str:
+    """Text of an inbound payload: unpacked septets for data_coding 0, UTF-16-BE for 8.
+
+    The shift flags say which national IEs the message's UDH carried for language_code.
+    Also accepts SMPP 1 (IA5/ASCII), 3 (Latin-1) and the GSM DCS class group 0xF0-0xF3.
+    """
+    if data_coding == DC_UCS2:
+        return ucs2.from_bytes(payload)
+    if data_coding == DC_IA5:
+        return payload.decode("ascii", "replace")
+    if data_coding == DC_LATIN1:
+        return payload.decode("latin-1")
+    if data_coding == DC_GSM7 or 0xF0 <= data_coding <= 0xF3:
+        code = options.normalise_language(language_code)
+        if code == options.AUTODETECT:
+            raise ValueError("AUTODETECT is for encoding; name the language the UDH gave")
+        if code is None and (locking_shift or single_shift):
+            raise ValueError("singleShift/lockingShift need a languageCode")
+        lang = LANGUAGES[code] if code else None
+        if lang and locking_shift and lang.locking is None:
+            raise ValueError(f"{lang.name} has no locking shift table")
+        ident = lang.identifier if lang else 0
+        return decode_septets(payload, locking=ident if locking_shift else 0,
+                              single=ident if single_shift else 0)
+    raise ValueError(f"unsupported data_coding {data_coding:#04x} for text")
