@@ -8,6 +8,7 @@ from ..connectors.base import Connector
 from ..domain.dates import now_ms
 from ..store import messages as q
 from ..store.database import Database
+from ..store.tables import messages
 
 
 class Dispatcher:
@@ -31,6 +32,6 @@ class Dispatcher:
                     "submitted_at": now,
                 }
                 for r in results
-            ])
+            ], messages.c.done_at.is_(None))
             await self.connector.commit(conn, results)
             await q.finish_jobs(conn, [j.job_id for j in jobs])

@@ -29,7 +29,7 @@ class Gateway:
         self.acceptor = Acceptor(self.db, settings.default_sender)
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.dispatcher = Dispatcher(self.db, self.network)
-        common = {"batch": settings.worker_batch, "poll_interval": settings.poll_interval}
+        common = {"batch": settings.worker_batch, "poll_interval": settings.poll_interval, "lease_ms": 30_000}
         self.dispatch_worker = JobWorker(self.db, "dispatch", self._dispatch, **common)
         self.delivery_worker = JobWorker(self.db, DELIVERY_JOB, self._simulate_delivery, **common)
         self._tasks: list[asyncio.Task] = []
@@ -45,6 +45,11 @@ class Gateway:
 
     async def start(self, run_workers: bool = True) -> None:
         await migrate.upgrade(self.db)
+        if self.db.is_sqlite and run_workers:
+            async with self.db.begin() as conn:
+                released = await q.release_leases(conn)
+            if released:
+                log.warning("resuming %d jobs interrupted by the last shutdown", released)
         if run_workers:
             for worker in (self.dispatch_worker, self.delivery_worker):
                 self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.kind}"))

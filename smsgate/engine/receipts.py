@@ -7,25 +7,23 @@ from typing import Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..connectors.base import Receipt
-from ..domain.statuses import FINAL_GROUPS, STATUS_BY_ID, status_by_id
+from ..domain.statuses import status_by_id
 from ..store import messages as q
-from ..store.tables import REPORT_NONE, REPORT_PULL, messages
-
-_FINAL_IDS = [s.id for s in STATUS_BY_ID.values() if s.group_id in FINAL_GROUPS]
+from ..store.tables import REPORT_PULL, messages
 
 
 async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
     final = [r for r in receipts if status_by_id(r.status_id).is_final]
     intermediate = [r for r in receipts if not status_by_id(r.status_id).is_final]
-    # A message that already ended keeps its end: a late or repeated receipt changes nothing.
-    still_open = (messages.c.status_id.not_in(_FINAL_IDS), messages.c.report_state == REPORT_NONE)
+    # A message that already ended (done_at set) keeps its end: a late or repeated receipt changes nothing.
+    still_open = messages.c.done_at.is_(None)
     await q.update_messages(
         conn,
         [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at,
           "report_state": REPORT_PULL} for r in final],
-        *still_open,
+        still_open,
     )
     await q.update_messages(
         conn, [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
-        *still_open,
+        still_open,
     )

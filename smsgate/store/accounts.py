@@ -63,7 +63,7 @@ class AccountStore:
         self.db = db
         # Basic auth checks a password on every request; scrypt costs ~30 ms, so remember recent
         # successes by a fast hash of the credentials for a short while.
-        self._password_cache: dict[str, tuple[int, Account]] = {}
+        self._password_cache: dict[str, int] = {}  # credentials hash -> valid until
 
     async def create(self, name: str, username: str | None = None, password: str | None = None) -> Account:
         if (username is None) != (password is None):
@@ -149,21 +149,22 @@ class AccountStore:
         return _account(row) if row else None
 
     async def by_password(self, username: str, password: str) -> Account | None:
-        cache_key = sha256(f"{username}\x00{password}")
-        hit = self._password_cache.get(cache_key)
-        if hit and hit[0] > now_ms():
-            return hit[1]
         async with self.db.connect() as conn:
             row = (
                 await conn.execute(select(accounts).where(accounts.c.username == username, accounts.c.enabled))
             ).first()
-        if row is None or not row.password_hash or not verify_password(password, row.password_hash):
+        if row is None or not row.password_hash:
             return None
-        account = _account(row)
-        if len(self._password_cache) > 10_000:
-            self._password_cache.clear()
-        self._password_cache[cache_key] = (now_ms() + 60_000, account)
-        return account
+        # The row is read every time (a disabled account or a changed password takes effect at once);
+        # only the scrypt verdict for this exact stored hash and these credentials is remembered.
+        cache_key = sha256(f"{row.password_hash}\x00{username}\x00{password}")
+        if self._password_cache.get(cache_key, 0) <= now_ms():
+            if not verify_password(password, row.password_hash):
+                return None
+            if len(self._password_cache) > 10_000:
+                self._password_cache.clear()
+            self._password_cache[cache_key] = now_ms() + 300_000
+        return _account(row)
 
     async def start_session(self, account: Account, ttl_minutes: int) -> str:
         token = new_secret(32)

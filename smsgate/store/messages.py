@@ -80,6 +80,13 @@ async def finish_jobs(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
         await conn.execute(delete(jobs).where(jobs.c.id.in_(list(job_ids))))
 
 
+async def release_leases(conn: AsyncConnection) -> int:
+    """Forget every lease. Only for a single-process database (SQLite), at startup: whoever held the
+    leases was this gateway before it died, so its work is due again now rather than when they expire."""
+    result = await conn.execute(update(jobs).where(jobs.c.lease_until > 0).values(lease_until=0))
+    return result.rowcount
+
+
 async def retry_job(conn: AsyncConnection, job_id: int, due_at: int) -> None:
     await conn.execute(update(jobs).where(jobs.c.id == job_id).values(due_at=due_at, lease_until=0))
 

@@ -37,7 +37,7 @@ def _compatibility(cs: Charset | None) -> int:
 
 
 def _candidate(text: str, cs: Charset | None, chunks: list[bytes], reference: int,
-               lossy: bool, penalty: int = 0) -> _Candidate:
+               replaced: int, penalty: int = 0) -> _Candidate:
     if cs is None:
         cap = segment.capacity(False, b"", reference)
         costs = [len(c) >> 1 for c in chunks]
@@ -45,9 +45,10 @@ def _candidate(text: str, cs: Charset | None, chunks: list[bytes], reference: in
         cap = segment.capacity(True, udh.shift_ies(cs.single, cs.locking), reference)
         costs = [len(c) for c in chunks]
     plan = segment.layout(costs, cap)
-    # Fewest parts; then exact text over transliterated; then the most widely shown tables;
-    # then the most room left.
-    rank = (plan.message_count, int(lossy), _compatibility(cs), -plan.characters_remaining, penalty)
+    # Fewest parts; then fewest characters transliterated; GSM over UCS2; the caller's code
+    # points over their composed form (penalty); the most widely shown tables; the most room.
+    rank = (plan.message_count, replaced, cs is None, penalty, _compatibility(cs),
+            -plan.characters_remaining)
     return _Candidate(text, cs, chunks, plan, cap, rank)
 
 
@@ -55,13 +56,15 @@ def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str
                 reference: int) -> list[_Candidate]:
     out = []
     if scheme is not None:
+        composed = unicodedata.normalize("NFC", text)
         for lock, single in choices:
             cs = charset(lock, single)
-            shown = transliterate(text, scheme, cs.encode_map)
+            shown = transliterate(composed, scheme, cs.encode_map)
             if shown is not None:
                 chunks = to_septets(shown, cs)
                 assert chunks is not None
-                out.append(_candidate(shown, cs, chunks, reference, shown != text))
+                replaced = sum(c not in cs.encode_map for c in composed)
+                out.append(_candidate(shown, cs, chunks, reference, replaced))
         return out
     variants = [text]
     if not unicodedata.is_normalized("NFC", text):
@@ -74,8 +77,8 @@ def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str
             if present.issubset(cs.encode_map.keys()):
                 chunks = to_septets(variant, cs)
                 assert chunks is not None
-                out.append(_candidate(variant, cs, chunks, reference, False, penalty))
-    out.append(_candidate(text, None, ucs2.to_units(text), reference, False))
+                out.append(_candidate(variant, cs, chunks, reference, 0, penalty))
+    out.append(_candidate(text, None, ucs2.to_units(text), reference, 0))
     return out
 
 
