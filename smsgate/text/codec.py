@@ -23,16 +23,15 @@ class _Candidate:
     charset: Charset | None  # None: UCS2
     chunks: list[bytes]  # encoded characters, never split across parts
     layout: segment.Layout
-    capacity: segment.Capacity
-    rank: tuple[int, ...]
+    replaced: int  # characters transliteration had to replace
+    rank: tuple[int | bool, ...]
 
 
 def _compatibility(cs: Charset | None) -> int:
-    """How few handsets can show it: default alphabet < single shift (only shifted characters
-    go wrong on a handset without the table) < locking shift < both < UCS2 (kept last so that a
-    language the request named is used when it costs no more)."""
+    """Lower is shown correctly by more handsets: default alphabet, then single shift (a handset
+    without the table gets only the shifted characters wrong), locking shift, both."""
     if cs is None:
-        return 4
+        return 0  # UCS2 is ranked apart, after every GSM form of equal cost
     return (cs.single != 0) + 2 * (cs.locking != 0)
 
 
@@ -49,7 +48,7 @@ def _candidate(text: str, cs: Charset | None, chunks: list[bytes], reference: in
     # points over their composed form (penalty); the most widely shown tables; the most room.
     rank = (plan.message_count, replaced, cs is None, penalty, _compatibility(cs),
             -plan.characters_remaining)
-    return _Candidate(text, cs, chunks, plan, cap, rank)
+    return _Candidate(text, cs, chunks, plan, replaced, rank)
 
 
 def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str | None,
@@ -109,7 +108,7 @@ def encode(text: str, *, language_code: str | None = None, single_shift: bool = 
         language_code=BY_IDENTIFIER[ident].code if ident else None,
         single_shift=cs.single != 0,
         locking_shift=cs.locking != 0,
-        transliteration=scheme if best.text != text else None,
+        transliteration=scheme if best.replaced else None,
         message_count=best.layout.message_count,
         characters_remaining=best.layout.characters_remaining,
         parts=parts,
