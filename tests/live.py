@@ -59,6 +59,7 @@ class LiveGateway:
         env.pop("SMSGATE_CONFIG", None)
         env["SMSGATE_DATA_DIR"] = str(self.data_dir)
         env.setdefault("SMSGATE_SIMULATOR_DELIVERY_DELAY", "0.2")
+        env.setdefault("SMSGATE_LOGS_RATE_PER_MINUTE", "100000")  # tests poll logs; the throttle test sets its own
         if self.database_url:
             env["SMSGATE_DATABASE_URL"] = self.database_url
         else:

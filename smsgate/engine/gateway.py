@@ -29,7 +29,7 @@ class Gateway:
         self.acceptor = Acceptor(self.db, settings.default_sender)
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.dispatcher = Dispatcher(self.db, self.network)
-        common = {"batch": settings.worker_batch, "poll_interval": settings.poll_interval, "lease_ms": 30_000}
+        common = {"batch": settings.worker_batch, "poll_interval": settings.poll_interval, "lease_ms": 10_000}
         self.dispatch_worker = JobWorker(self.db, "dispatch", self._dispatch, **common)
         self.delivery_worker = JobWorker(self.db, DELIVERY_JOB, self._simulate_delivery, **common)
         self._tasks: list[asyncio.Task] = []

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from . import options, segment, ucs2, udh
-from .charset import Charset, charset, from_septets, to_septets
+from .charset import Charset, charset, from_septets, septet_costs, to_septets
 from .model import EncodedMessage
 from .national_tables import BY_IDENTIFIER, LANGUAGES
 from .transliterate import normalise_scheme, transliterate
@@ -21,7 +21,7 @@ DC_UCS2 = 8
 class _Candidate:
     text: str
     charset: Charset | None  # None: UCS2
-    chunks: list[bytes]  # encoded characters, never split across parts
+    payload: bytes  # unpacked septets or UTF-16-BE
     layout: segment.Layout
     replaced: int  # characters transliteration had to replace
     rank: tuple[int | bool, ...]
@@ -35,20 +35,29 @@ def _compatibility(cs: Charset | None) -> int:
     return (cs.single != 0) + 2 * (cs.locking != 0)
 
 
-def _candidate(text: str, cs: Charset | None, chunks: list[bytes], reference: int,
-               replaced: int, penalty: int = 0) -> _Candidate:
-    if cs is None:
-        cap = segment.capacity(False, b"", reference)
-        costs = [len(c) >> 1 for c in chunks]
-    else:
-        cap = segment.capacity(True, udh.shift_ies(cs.single, cs.locking), reference)
-        costs = [len(c) for c in chunks]
-    plan = segment.layout(costs, cap)
+def _gsm_candidate(text: str, cs: Charset, reference: int, replaced: int = 0,
+                   penalty: int = 0) -> _Candidate | None:
+    payload = to_septets(text, cs)
+    if payload is None:
+        return None
+    # Per-character costs only matter when some character took an escape.
+    costs = None if len(payload) == len(text) else septet_costs(text, cs)
+    cap = segment.capacity(True, udh.shift_ies(cs.single, cs.locking), reference)
+    plan = segment.layout(len(payload), costs, cap)
     # Fewest parts; then fewest characters transliterated; GSM over UCS2; the caller's code
     # points over their composed form (penalty); the most widely shown tables; the most room.
-    rank = (plan.message_count, replaced, cs is None, penalty, _compatibility(cs),
+    rank = (plan.message_count, replaced, False, penalty, _compatibility(cs),
             -plan.characters_remaining)
-    return _Candidate(text, cs, chunks, plan, replaced, rank)
+    return _Candidate(text, cs, payload, plan, replaced, rank)
+
+
+def _ucs2_candidate(text: str, reference: int) -> _Candidate:
+    payload = ucs2.to_bytes(text)
+    units = len(payload) // 2
+    costs = None if units == len(text) else ucs2.unit_costs(text)
+    plan = segment.layout(units, costs, segment.capacity(False, b"", reference))
+    rank = (plan.message_count, 0, True, 0, 0, -plan.characters_remaining)
+    return _Candidate(text, None, payload, plan, 0, rank)
 
 
 def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str | None,
@@ -60,24 +69,24 @@ def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str
             cs = charset(lock, single)
             shown = transliterate(composed, scheme, cs.encode_map)
             if shown is not None:
-                chunks = to_septets(shown, cs)
-                assert chunks is not None
                 replaced = sum(c not in cs.encode_map for c in composed)
-                out.append(_candidate(shown, cs, chunks, reference, replaced))
+                found = _gsm_candidate(shown, cs, reference, replaced)
+                assert found is not None
+                out.append(found)
         return out
     variants = [text]
     if not unicodedata.is_normalized("NFC", text):
         # Composed text renders identically and may fit GSM where decomposed text does not.
         variants.append(unicodedata.normalize("NFC", text))
     for penalty, variant in enumerate(variants):
-        present = set(variant)
         for lock, single in choices:
-            cs = charset(lock, single)
-            if present.issubset(cs.encode_map.keys()):
-                chunks = to_septets(variant, cs)
-                assert chunks is not None
-                out.append(_candidate(variant, cs, chunks, reference, 0, penalty))
-    out.append(_candidate(text, None, ucs2.to_units(text), reference, 0))
+            found = _gsm_candidate(variant, charset(lock, single), reference, 0, penalty)
+            if found is not None:
+                out.append(found)
+    if not out:
+        # Only needed when GSM cannot carry the text: at most 2 septets a character against
+        # parts of >= 146 septets, GSM never takes more parts than UCS2's 67 units.
+        out.append(_ucs2_candidate(text, reference))
     return out
 
 
@@ -95,11 +104,11 @@ def encode(text: str, *, language_code: str | None = None, single_shift: bool = 
     best = min(_candidates(text, choices, scheme, reference), key=lambda c: c.rank)
     cs = best.charset
     if cs is None:
-        parts = segment.build_parts(best.chunks, best.layout, 2, b"", reference)
+        parts = segment.build_parts(best.payload, best.layout, 2, b"", reference)
         return EncodedMessage(best.text, "UCS2", DC_UCS2, None, False, False, None,
                               best.layout.message_count, best.layout.characters_remaining, parts)
     shift = udh.shift_ies(cs.single, cs.locking)
-    parts = segment.build_parts(best.chunks, best.layout, 1, shift, reference)
+    parts = segment.build_parts(best.payload, best.layout, 1, shift, reference)
     ident = cs.locking or cs.single
     return EncodedMessage(
         text=best.text,

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 
-def to_units(text: str) -> list[bytes]:
-    """UTF-16-BE bytes of each character: 2 bytes, or 4 for a surrogate pair (kept together)."""
-    return [c.encode("utf-16-be", "surrogatepass") for c in text]
+def to_bytes(text: str) -> bytes:
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+def unit_costs(text: str) -> list[int]:
+    """UTF-16 units per character: 2 for a surrogate pair, which must stay in one part."""
+    return [2 if ord(c) > 0xFFFF else 1 for c in text]
 
 
 def from_bytes(payload: bytes) -> str:
