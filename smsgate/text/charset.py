@@ -65,11 +65,6 @@ def to_septets(text: str, cs: Charset) -> bytes | None:
     return text.translate(cs.translation).encode("latin-1")
 
 
-def septet_costs(text: str, cs: Charset) -> list[int]:
-    """Septets per character (1, or 2 with ESC), for a text the charset carries."""
-    m = cs.encode_map
-    return [len(m[c]) for c in text]
-
 
 def from_septets(septets: bytes, cs: Charset) -> str:
     out: list[str] = []

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from . import options, segment, ucs2, udh
-from .charset import Charset, charset, from_septets, septet_costs, to_septets
+from .charset import Charset, charset, from_septets, to_septets
 from .model import EncodedMessage
 from .national_tables import BY_IDENTIFIER, LANGUAGES
 from .transliterate import normalise_scheme, transliterate
@@ -40,10 +40,8 @@ def _gsm_candidate(text: str, cs: Charset, reference: int, replaced: int = 0,
     payload = to_septets(text, cs)
     if payload is None:
         return None
-    # Per-character costs only matter when some character took an escape.
-    costs = None if len(payload) == len(text) else septet_costs(text, cs)
     cap = segment.capacity(True, udh.shift_ies(cs.single, cs.locking), reference)
-    plan = segment.layout(len(payload), costs, cap)
+    plan = segment.gsm7_layout(payload, cap)
     # Fewest parts; then fewest characters transliterated; GSM over UCS2; the caller's code
     # points over their composed form (penalty); the most widely shown tables; the most room.
     rank = (plan.message_count, replaced, False, penalty, _compatibility(cs),
@@ -53,9 +51,7 @@ def _gsm_candidate(text: str, cs: Charset, reference: int, replaced: int = 0,
 
 def _ucs2_candidate(text: str, reference: int) -> _Candidate:
     payload = ucs2.to_bytes(text)
-    units = len(payload) // 2
-    costs = None if units == len(text) else ucs2.unit_costs(text)
-    plan = segment.layout(units, costs, segment.capacity(False, b"", reference))
+    plan = segment.ucs2_layout(payload, segment.capacity(False, b"", reference))
     rank = (plan.message_count, 0, True, 0, 0, -plan.characters_remaining)
     return _Candidate(text, None, payload, plan, 0, rank)
 

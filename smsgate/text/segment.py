@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable
 
 from . import udh
+from .gsm7 import ESCAPE
 from .model import Segment
 
 MAX_PARTS = 255  # the concatenation IE counts parts in one octet
@@ -30,25 +31,28 @@ def capacity(gsm7: bool, shift: bytes, reference: int) -> Capacity:
     return Capacity(room(single_udh), room(multi_udh))
 
 
-def layout(total: int, costs: Sequence[int] | None, cap: Capacity) -> Layout:
-    """Greedy split: each character (cost 1 or 2) goes whole into the current part or the next.
-
-    costs None means every character costs 1, so parts are simply cut every cap.multi units.
-    """
+def _layout(total: int, cap: Capacity, pair_starts_at: Callable[[int], bool]) -> Layout:
+    """Cut every cap.multi units, one unit earlier wherever a pair would straddle the cut."""
     if total <= cap.single:
         return Layout((0,), 1, cap.single - total)
-    if costs is None:
-        starts = tuple(range(0, total, cap.multi))
-        return Layout(starts, len(starts), cap.multi * len(starts) - total)
     starts = [0]
-    used = offset = 0
-    for cost in costs:
-        if used + cost > cap.multi:
-            starts.append(offset)
-            used = 0
-        used += cost
-        offset += cost
-    return Layout(tuple(starts), len(starts), cap.multi - used)
+    cut = cap.multi
+    while cut < total:
+        if pair_starts_at(cut - 1):
+            cut -= 1
+        starts.append(cut)
+        cut += cap.multi
+    return Layout(tuple(starts), len(starts), cap.multi - (total - starts[-1]))
+
+
+def gsm7_layout(septets: bytes, cap: Capacity) -> Layout:
+    # ESC only ever opens an escape pair: the encoder never emits it as the second septet.
+    return _layout(len(septets), cap, lambda i: septets[i] == ESCAPE)
+
+
+def ucs2_layout(data: bytes, cap: Capacity) -> Layout:
+    # A high surrogate always opens a pair (the codec never emits lone surrogates).
+    return _layout(len(data) // 2, cap, lambda i: 0xD8 <= data[2 * i] <= 0xDB)
 
 
 def build_parts(payload: bytes, plan: Layout, unit_size: int, shift: bytes,
