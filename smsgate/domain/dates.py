@@ -15,8 +15,17 @@ _DATE_RE = re.compile(
 )
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
+
+
 def now_ms() -> int:
-    return int(datetime.now(timezone.utc).timestamp() * 1000)
+    return to_ms(datetime.now(timezone.utc))
+
+
+def to_ms(dt: datetime) -> int:
+    # integer arithmetic: float timestamps drop a millisecond now and then
+    return (dt - EPOCH) // _MS
 
 
 def parse_datetime(value: str) -> datetime:
@@ -37,12 +46,12 @@ def parse_datetime(value: str) -> datetime:
 
 
 def parse_ms(value: str) -> int:
-    return int(parse_datetime(value).timestamp() * 1000)
+    return to_ms(parse_datetime(value))
 
 
 def format_ms(ms: int | None) -> str | None:
     """Render epoch milliseconds as Infobip does: ``2015-02-12T09:51:43.123+0000``."""
     if ms is None:
         return None
-    dt = datetime.fromtimestamp(ms / 1000, timezone.utc)
+    dt = EPOCH + timedelta(milliseconds=ms)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0000"

@@ -18,7 +18,6 @@ from smsgate.smpp.constants import (
     HEADER_LENGTH,
     CommandStatus,
     DestFlag,
-    TlvTag,
 )
 from smsgate.smpp.errors import (
     EncodeError,
@@ -152,8 +151,6 @@ def encode_pdu(pdu: Pdu) -> bytes:
                     raise EncodeError(f"{name} must be bytes, got {type(value).__name__}")
                 if len(value) > size:
                     raise EncodeError(f"{name} is {len(value)} octets, at most {size}; use message_payload")
-                if value and pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD) is not None:
-                    raise EncodeError("short_message and message_payload are mutually exclusive")
                 append(bytes((len(value),)))
                 append(bytes(value))
             elif kind is Wire.DEST_ADDRESSES:

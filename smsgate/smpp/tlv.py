@@ -252,10 +252,13 @@ def decode_tlvs(
 def _decode_value(spec: TlvSpec, tag: int, raw: bytes, length: int) -> TlvValue | None:
     kind = spec.kind
     if kind is TlvKind.INT:
-        # Tolerate a width other than the spec's (seen in the wild for telematics ids, ports).
+        # Tolerate a width other than the spec's (smpplib sends 2-octet telematics ids) as long
+        # as the value fits the spec's width, so whatever we decode we can encode again.
         if not 1 <= length <= 4:
             return None
         value = int.from_bytes(raw, "big")
+        if value >> (8 * spec.size):
+            return None
         if tag == TlvTag.MESSAGE_STATE:
             return _MESSAGE_STATES.get(value, value)
         return value

@@ -14,7 +14,6 @@ from smsgate.smpp import (
     Pdu,
     SmeAddress,
     Tlv,
-    TlvTag,
     UnsuccessSme,
 )
 from smsgate.smpp.pdus import Wire
@@ -70,13 +69,6 @@ def _field_strategy(kind: Wire, size: int) -> st.SearchStrategy[Any]:
     return st.lists(unsuccess_sme, max_size=5).map(tuple)
 
 
-def _drop_payload_clash(pdu: Pdu) -> Pdu:
-    # short_message and message_payload are mutually exclusive on encode.
-    if getattr(pdu, "short_message", b"") and pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD) is not None:
-        return pdu.replace(tlvs=tuple(t for t in pdu.tlvs if t.tag != TlvTag.MESSAGE_PAYLOAD))
-    return pdu
-
-
 def pdus_of(cls: type[Pdu]) -> st.SearchStrategy[Pdu]:
     kwargs: dict[str, st.SearchStrategy[Any]] = {
         "command_status": st.sampled_from([0, 0, 0, 1, 0x58]) | u32,
@@ -87,7 +79,7 @@ def pdus_of(cls: type[Pdu]) -> st.SearchStrategy[Pdu]:
         if "wire" in f.metadata:
             kind, size, _ = f.metadata["wire"]
             kwargs[f.name] = _field_strategy(kind, size)
-    return st.builds(cls, **kwargs).map(_drop_payload_clash)
+    return st.builds(cls, **kwargs)
 
 
 any_pdu = st.sampled_from(ALL_PDU_CLASSES).flatmap(pdus_of)
