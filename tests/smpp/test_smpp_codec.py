@@ -56,7 +56,7 @@ def test_every_smpp34_command_has_a_class() -> None:
 
 
 @pytest.mark.parametrize("cls", ALL_PDU_CLASSES, ids=lambda c: c.command_name)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(data=st.data())
 def test_round_trip_every_pdu(cls: type, data) -> None:  # type: ignore[no-untyped-def]
     pdu = data.draw(pdus_of(cls))
@@ -71,7 +71,7 @@ def test_round_trip_every_pdu(cls: type, data) -> None:  # type: ignore[no-untyp
     assert encode_pdu(decoded) == raw
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(any_pdu)
 def test_decoded_pdus_are_hashable_and_frozen(pdu) -> None:  # type: ignore[no-untyped-def]
     decoded = decode_pdu(encode_pdu(pdu))

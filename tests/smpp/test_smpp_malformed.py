@@ -220,7 +220,7 @@ def test_valid_header_random_body(data: bytes) -> None:
         assert pdu.command_id == struct.unpack_from(">I", data, 4)[0]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_pdu, st.data())
 def test_mutated_valid_pdus(pdu, data) -> None:  # type: ignore[no-untyped-def]
     raw = bytearray(encode_pdu(pdu))
@@ -263,8 +263,8 @@ def test_connection_fed_garbage_terminates(chunks: list[bytes], eof: bool) -> No
     assert time.monotonic() - start < 5
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(any_pdu, min_size=1, max_size=5), st.data())
+@settings(max_examples=50, deadline=None)
+@given(st.lists(any_pdu, min_size=1, max_size=4), st.data())
 def test_framing_any_split(pdus, data) -> None:  # type: ignore[no-untyped-def]
     # Valid PDUs arriving in arbitrary fragments are framed exactly, state checks aside.
     stream = b"".join(encode_pdu(p) for p in pdus)

@@ -139,6 +139,14 @@ def _check_parts(m: text.EncodedMessage) -> None:
     if m.message_count > 1:
         for i, part in enumerate(m.parts, 1):
             assert parse_udh(part.udh)[0x00][1:] == bytes([m.message_count, i])
+        # Filled greedily: a part short of its room is short by one, and only because the next
+        # part opens with a pair that did not fit.
+        room = gsm_room if m.encoding == "GSM7" else ucs2_room
+        pair_first = (lambda p: p.payload[:1] == b"\x1b") if m.encoding == "GSM7" else (
+            lambda p: 0xD8 <= p.payload[0] <= 0xDB)
+        for part, following in zip(m.parts, m.parts[1:]):
+            gap = room(part.udh) - part.septets_or_units
+            assert gap == 0 or (gap == 1 and pair_first(following))
     assert len(m.parts) == m.message_count
 
 

@@ -1,0 +1,85 @@
+"""Build smsgate/api/openapi.json: Infobip's SMS OpenAPI document cut down to the endpoints smsgate
+serves, plus the ones it serves that the current document no longer lists (v1 single/multi/advanced,
+v2 reports/logs, IBSSO sessions, health). Rerun when an endpoint is added:
+
+    python scripts/build_openapi.py
+"""
+
+import copy
+import json
+from pathlib import Path
+
+from smsgate.api.app import ROUTES
+
+ROOT = Path(__file__).resolve().parents[1]
+reference = json.loads((ROOT / "docs/reference/infobip-sms-openapi.json").read_text())
+served = {(r.path, m.lower()) for r in ROUTES for m in (r.methods or []) if m != "HEAD"}
+
+paths: dict = {}
+for path, ops in reference["paths"].items():
+    for method, op in ops.items():
+        if (path, method) in served:
+            paths.setdefault(path, {})[method] = op
+
+
+def alias(source: str, target: str, method: str, summary: str) -> None:
+    op = copy.deepcopy(reference["paths"][source][method])
+    op["operationId"] = op["operationId"] + "-" + target.strip("/").replace("/", "-")
+    op["summary"] = summary
+    op.pop("deprecated", None)
+    paths.setdefault(target, {})[method] = op
+
+
+alias("/sms/2/text/advanced", "/sms/1/text/advanced", "post", "Send SMS message (v1 advanced, same body as v2)")
+alias("/sms/2/binary/advanced", "/sms/1/binary/advanced", "post", "Send binary SMS message (v1)")
+alias("/sms/1/reports", "/sms/2/reports", "get", "Get outbound SMS message delivery reports (v2)")
+alias("/sms/1/logs", "/sms/2/logs", "get", "Get outbound SMS message logs (v2)")
+error = {"$ref": "#/components/schemas/ApiException"}
+v1_errors = {str(c): {"description": d, "content": {"application/json": {"schema": error}}}
+             for c, d in ((400, "Bad request"), (401, "Unauthorized"))}
+single = {"type": "object", "required": ["to"], "properties": {
+    "from": {"type": "string"}, "to": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+    "text": {"type": "string"}}}
+v2_ok = reference["paths"]["/sms/2/text/advanced"]["post"]["responses"]["200"]
+send_ok = {"200": {"description": "OK", "content": {"application/json": v2_ok["content"]["application/json"]}},
+           **v1_errors}
+paths["/sms/1/text/single"] = {"post": {"operationId": "send-sms-v1-single", "summary": "Send single textual message",
+    "tags": ["Send SMS (v1)"], "requestBody": {"required": True, "content": {"application/json": {"schema": single},
+                                                                           "application/xml": {"schema": single}}},
+    "responses": send_ok}}
+multi = {"type": "object", "required": ["messages"], "properties": {"messages": {"type": "array", "minItems": 1, "items": single}}}
+paths["/sms/1/text/multi"] = {"post": {"operationId": "send-sms-v1-multi", "summary": "Send multiple textual messages",
+    "tags": ["Send SMS (v1)"], "requestBody": {"required": True, "content": {"application/json": {"schema": multi},
+                                                                           "application/xml": {"schema": multi}}},
+    "responses": send_ok}}
+paths["/auth/1/session"] = {
+    "post": {"operationId": "create-session", "summary": "Start an IBSSO session", "tags": ["Authentication"],
+             "security": [],
+             "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["username", "password"],
+                 "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
+             "responses": {"200": {"description": "Use the token as `Authorization: IBSSO <token>`",
+                                   "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                       "token": {"type": "string"}}}}}}, **v1_errors}},
+    "delete": {"operationId": "destroy-session", "summary": "End the IBSSO session of the Authorization header",
+               "tags": ["Authentication"], "responses": {"204": {"description": "Session ended"}, **v1_errors}},
+}
+paths["/health"] = {"get": {"operationId": "health", "summary": "Liveness and database check (no authentication)",
+                            "tags": ["Operations"], "security": [],
+                            "responses": {"200": {"description": "UP"}, "503": {"description": "Database unreachable"}}}}
+
+doc = {
+    "openapi": reference["openapi"],
+    "info": {"title": "smsgate", "version": "0.1.0",
+             "description": "The Infobip SMS HTTP API as served by smsgate, a self-hosted SMS gateway. Shapes are "
+                            "Infobip's; endpoints smsgate does not serve yet are left out."},
+    "servers": [{"url": "http://127.0.0.1:8080"}],
+    "security": reference.get("security", []),
+    "tags": reference.get("tags", []),
+    "paths": dict(sorted(paths.items())),
+    "components": reference["components"],
+}
+missing = served - {(p, m) for p, ops in paths.items() for m in ops} - {("/openapi.json", "get"), ("/sms/1/text/query.xml", "get")}
+assert not missing, f"served but undocumented: {missing}"
+(ROOT / "smsgate/api/openapi.json").write_text(json.dumps(doc, indent=1))
+print(f"wrote {len(paths)} paths")
