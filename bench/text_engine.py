@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from typing import Any
 
 from smsgate.text import encode
 
@@ -18,11 +19,11 @@ TURKISH = "Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerini
 EMOJI = "Party tonight 🎉🎉 bring snacks 🍕 and drinks 🍻 see you 😀 "
 
 
-def corpus(seed: int = 7) -> list[tuple[str, dict]]:
+def corpus(seed: int = 7) -> list[tuple[str, dict[str, Any]]]:
     """Messages of 20..600 characters of each kind, plus some mixing all four."""
     rng = random.Random(seed)
     kinds = {"ascii": ASCII, "extension": EXTENSION, "turkish": TURKISH, "emoji": EMOJI}
-    out: list[tuple[str, dict]] = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for _ in range(50):
         for name, sample in kinds.items():
             n = rng.randint(20, 600)
@@ -36,7 +37,7 @@ def corpus(seed: int = 7) -> list[tuple[str, dict]]:
     return out
 
 
-def run(messages: list[tuple[str, dict]], seconds: float) -> tuple[float, int]:
+def run(messages: list[tuple[str, dict[str, Any]]], seconds: float) -> tuple[float, int]:
     chars = rounds = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:

@@ -1,9 +1,9 @@
 """A GSM 7-bit character set: one locking table (1 septet/char) plus one single shift table (ESC + 1)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Mapping
+from functools import cache
 
 from .gsm7 import DEFAULT_ALPHABET, DEFAULT_EXTENSION, ESCAPE, UNDEFINED
 from .national_tables import BY_IDENTIFIER
@@ -21,13 +21,8 @@ class Charset:
     alphabet: str  # 128 characters, the locking table
     extension: Mapping[int, str]
 
-    @property
-    def shift_tables(self) -> int:
-        """How many national shift IEs a message in this charset needs in its UDH."""
-        return (self.locking != 0) + (self.single != 0)
 
-
-@lru_cache(maxsize=None)
+@cache
 def charset(locking: int = 0, single: int = 0) -> Charset:
     alphabet = DEFAULT_ALPHABET
     extension: Mapping[int, str] = DEFAULT_EXTENSION

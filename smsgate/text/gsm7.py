@@ -1,6 +1,9 @@
 """GSM 03.38 default alphabet, its extension table and septet packing (3GPP TS 23.038 6.1.2, 6.2.1)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 ESCAPE = 0x1B
 # Marks a code point the standard leaves unassigned (and the ESC position itself). U+FFFF is a
 # Unicode noncharacter, so it can never collide with a real table entry.
@@ -19,10 +22,10 @@ DEFAULT_ALPHABET = (
 )
 
 # TS 23.038 6.2.1.1: reached with ESC, so each of these costs two septets.
-DEFAULT_EXTENSION: dict[int, str] = {
+DEFAULT_EXTENSION: Mapping[int, str] = MappingProxyType({
     0x0A: "\x0c", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
     0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
-}
+})
 
 
 def pack(septets: bytes, fill_bits: int = 0) -> bytes:

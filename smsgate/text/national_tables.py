@@ -16,9 +16,9 @@ silently change a code point (several nukta letters are NFC composition exclusio
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from .gsm7 import UNDEFINED
 

@@ -31,16 +31,17 @@ def preview(text: str, *, language_code: str | None = None,
     the outcome (a configuration that ends up using no table or replacing nothing is dropped)."""
     code = normalise_language(language_code)
     scheme = normalise_scheme(transliteration)
-    requests: list[dict[str, str]] = []
+    # (language, transliteration) pairs in Infobip's order.
+    requests: list[tuple[str | None, str | None]] = []
     if code:
-        requests.append({"language_code": code})
+        requests.append((code, None))
     if scheme:
-        requests.append({"transliteration": scheme})
+        requests.append((None, scheme))
     if code and scheme:
-        requests.append({"language_code": code, "transliteration": scheme})
+        requests.append((code, scheme))
     previews = [_entry(encode(text))]
-    for request in requests:
-        entry = _entry(encode(text, **request))
+    for language, translit in requests:
+        entry = _entry(encode(text, language_code=language, transliteration=translit))
         if all(entry["configuration"] != p["configuration"] for p in previews):
             previews.append(entry)
     return {"originalText": text, "previews": previews}

@@ -1,8 +1,8 @@
 """Splitting encoded text into SMS parts without breaking an escape or surrogate pair."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import udh
 from .gsm7 import ESCAPE

@@ -6,8 +6,8 @@ A character the character set already carries (é, ü, ñ, Greek capitals such a
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Container, Mapping
 from types import MappingProxyType
-from typing import Container, Mapping
 
 from anyascii import anyascii
 

@@ -5,9 +5,10 @@ table module whose contents the oracle tests check.
 """
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
-import smsgate.text as text
+from smsgate import text
 from smsgate.text.charset import charset
 from smsgate.text.national_tables import LANGUAGES
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-import smsgate.text as text
+from smsgate import text
 
 
 @pytest.mark.parametrize("size,parts", [(0, 1), (140, 1), (141, 2), (268, 2), (269, 3), (1340, 10)])

@@ -4,15 +4,15 @@ from __future__ import annotations
 import codecs
 import math
 
-import gsm0338  # noqa: F401  registers the "gsm03.38" codec
+import gsm0338
 import gsmcodecs  # noqa: F401  registers the "gsm23.038-L-S" codecs
 import pytest
-from hypothesis import given, strategies as st
-
-import smsgate.text as text
-from smsgate.text.charset import charset
-
 from _text_helpers import FAST
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsgate import text
+from smsgate.text.charset import charset
 
 ORACLE = gsm0338.Codec()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import gsm0338
 import gsmcodecs  # noqa: F401  registers the "gsm23.038-L-S" codecs
 import pytest
-from gsm0338.charset import SINGLE_SHIFT_CHARACTER_SET_SPANISH
-from hypothesis import given, strategies as st
-
-import smsgate.text as text
-from smsgate.text.national_tables import LANGUAGES
-
 from _text_helpers import FAST, SPEC_IDENTIFIERS, alphabet_for, decode_message, parse_udh
+from gsm0338.charset import SINGLE_SHIFT_CHARACTER_SET_SPANISH
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsgate import text
+from smsgate.text.national_tables import LANGUAGES
 
 INDIC_AND_URDU = ["BN", "GU", "HI", "KN", "ML", "OR", "PA", "TA", "TE", "UR"]
 

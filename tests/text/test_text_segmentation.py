@@ -4,12 +4,20 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given, strategies as st
+from _text_helpers import (
+    ANY_TEXT,
+    FAST,
+    decode_message,
+    gsm_room,
+    parse_udh,
+    table_requests,
+    texts_in,
+    ucs2_room,
+)
+from hypothesis import given
+from hypothesis import strategies as st
 
-import smsgate.text as text
-
-from _text_helpers import (ANY_TEXT, FAST, decode_message, gsm_room, parse_udh, table_requests,
-                           texts_in, ucs2_room)
+from smsgate import text
 
 # Standard figures: 160 septets alone, 153 per concatenated part (6-octet UDH + 1 fill bit);
 # 70 UCS-2 units alone, 67 per part (134 octets).

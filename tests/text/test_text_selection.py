@@ -6,11 +6,10 @@ import json
 import gsm0338  # noqa: F401
 import gsmcodecs  # noqa: F401
 import pytest
-
-import smsgate.text as text
-from smsgate.text.national_tables import LANGUAGES
-
 from _text_helpers import decode_message, parse_udh
+
+from smsgate import text
+from smsgate.text.national_tables import LANGUAGES
 
 TURKISH_SEED = ("Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerinizi rahatlıkla "
                 "iletebilirsiniz.")

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
-
-import smsgate.text as text
-from smsgate.text.charset import charset
-
 from _text_helpers import ANY_TEXT, FAST
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsgate import text
+from smsgate.text.charset import charset
 
 SCHEMES = ["TURKISH", "GREEK", "CYRILLIC", "SERBIAN_CYRILLIC", "CENTRAL_EUROPEAN", "BALTIC",
            "PORTUGUESE", "COLOMBIAN", "NON_UNICODE"]
