@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from smsgate.smpp import (
+    BindTransceiver,
     Connection,
     DeliverSm,
     EsmClass,
     MessageState,
+    ReceiptStat,
     Role,
     SubmitSm,
     Ton,
@@ -26,8 +28,6 @@ from smsgate.smpp import (
     build_tlvs,
     decode_pdu,
     encode_pdu,
-    BindTransceiver,
-    ReceiptStat,
 )
 
 

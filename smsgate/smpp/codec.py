@@ -180,7 +180,7 @@ def peek_command_length(data: bytes | bytearray, offset: int = 0, *, max_length:
     """
     if len(data) - offset < 4:
         return None
-    (length,) = _LENGTH.unpack_from(data, offset)
+    length: int = _LENGTH.unpack_from(data, offset)[0]
     if length < HEADER_LENGTH or length > max_length:
         seq = cid = None
         if len(data) - offset >= HEADER_LENGTH:
@@ -220,7 +220,7 @@ def _truncated(name: str, seq: int, cid: int) -> MalformedPdu:
 
 
 def _read_cstr(data: bytes, pos: int, end: int, size: int, name: str, status: int, seq: int, cid: int) -> tuple[str, int]:
-    nul = data.find(0, pos, pos + size if pos + size < end else end)
+    nul = data.find(0, pos, min(end, pos + size))
     if nul < 0:
         if pos + size <= end:
             raise MalformedPdu(
@@ -250,7 +250,7 @@ def _decode_body(data: bytes, cid: int, status: int, seq: int) -> Pdu:
             kwargs[name] = data[pos]
             pos += 1
         elif kind is _CSTR:
-            nul = data.find(0, pos, pos + size if pos + size < end else end)
+            nul = data.find(0, pos, min(end, pos + size))
             if nul < 0:
                 _read_cstr(data, pos, end, size, name, fstatus, seq, cid)  # raises the right error
             kwargs[name] = data[pos:nul].decode("latin-1")
@@ -277,7 +277,9 @@ def _decode_body(data: bytes, cid: int, status: int, seq: int) -> Pdu:
     return cls(command_status=status, sequence_number=seq, tlvs=tlvs, **kwargs)
 
 
-def _decode_dest_addresses(data: bytes, pos: int, end: int, seq: int, cid: int) -> tuple[tuple, int]:
+def _decode_dest_addresses(
+    data: bytes, pos: int, end: int, seq: int, cid: int
+) -> tuple[tuple[SmeAddress | DistributionList, ...], int]:
     if pos >= end:
         raise _truncated("number_of_dests", seq, cid)
     count = data[pos]
@@ -307,7 +309,9 @@ def _decode_dest_addresses(data: bytes, pos: int, end: int, seq: int, cid: int) 
     return tuple(out), pos
 
 
-def _decode_unsuccess(data: bytes, pos: int, end: int, seq: int, cid: int) -> tuple[tuple, int]:
+def _decode_unsuccess(
+    data: bytes, pos: int, end: int, seq: int, cid: int
+) -> tuple[tuple[UnsuccessSme, ...], int]:
     if pos >= end:
         raise _truncated("no_unsuccess", seq, cid)
     count = data[pos]
@@ -326,4 +330,4 @@ def _decode_unsuccess(data: bytes, pos: int, end: int, seq: int, cid: int) -> tu
     return tuple(out), pos
 
 
-__all__ = ["encode_pdu", "decode_pdu", "peek_command_length", "SmppError"]
+__all__ = ["SmppError", "decode_pdu", "encode_pdu", "peek_command_length"]

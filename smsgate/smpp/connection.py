@@ -14,9 +14,10 @@ timeouts belong to the caller, who can ``expire()`` a request it gave up on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Literal, Mapping, Union
+from typing import Literal
 
 from smsgate.smpp.codec import _decode_body, encode_pdu, peek_command_length
 from smsgate.smpp.constants import (
@@ -68,19 +69,18 @@ NEED_DATA = _Marker.NEED_DATA
 CONNECTION_CLOSED = _Marker.CONNECTION_CLOSED
 """next_event(): the peer closed the stream (receive_data(b"")) and every PDU has been read."""
 
-Event = Union[Pdu, Literal[_Marker.NEED_DATA], Literal[_Marker.CONNECTION_CLOSED]]
+Event = Pdu | Literal[_Marker.NEED_DATA, _Marker.CONNECTION_CLOSED]
 
 _S = SessionState
 _TX = frozenset({_S.BOUND_TX, _S.BOUND_TRX})
 _RX = frozenset({_S.BOUND_RX, _S.BOUND_TRX})
 _BOUND = frozenset({_S.BOUND_TX, _S.BOUND_RX, _S.BOUND_TRX})
 
-_BIND_STATES = {
+_BIND_STATES: dict[int, SessionState] = {
     CommandId.BIND_TRANSMITTER: _S.BOUND_TX,
     CommandId.BIND_RECEIVER: _S.BOUND_RX,
     CommandId.BIND_TRANSCEIVER: _S.BOUND_TRX,
 }
-_BIND_RESP_STATES = {cid | 0x80000000: state for cid, state in _BIND_STATES.items()}
 
 # Which role may issue each request (section 4 per-PDU "issued by"), and in which states.
 _SENDER: dict[int, frozenset[Role]] = {}
@@ -391,11 +391,11 @@ class Connection:
 
 
 __all__ = [
+    "CONNECTION_CLOSED",
+    "HEADER_LENGTH",
+    "NEED_DATA",
     "Connection",
+    "Event",
     "Role",
     "SessionState",
-    "NEED_DATA",
-    "CONNECTION_CLOSED",
-    "Event",
-    "HEADER_LENGTH",
 ]

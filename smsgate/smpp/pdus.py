@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Self
 
 from smsgate.smpp.constants import SMPP_VERSION_34, CommandId, CommandStatus, DestFlag
 from smsgate.smpp.tlv import Tlv, get_tlv
@@ -65,7 +65,7 @@ class DistributionList:
     dl_name: str = ""
 
 
-DestAddress = Union[SmeAddress, DistributionList]
+DestAddress = SmeAddress | DistributionList
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +97,7 @@ class Pdu:
         """Typed value of the first optional parameter with ``tag``, else ``default``."""
         return get_tlv(self.tlvs, tag, default)
 
-    def replace(self, **changes: Any) -> Any:
+    def replace(self, **changes: Any) -> Self:
         """Copy with some fields changed (dataclasses.replace)."""
         return dataclasses.replace(self, **changes)
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import Enum
 
 from smsgate.smpp.constants import ESM_CLASS_TYPE_MASK, EsmClass, MessageState, TlvTag
+from smsgate.smpp.pdus import Pdu
 from smsgate.smpp.tlv import NetworkErrorCode
 
 
@@ -142,20 +143,23 @@ def _parse_err(value: str) -> int | None:
 
 
 def parse_receipt_date(value: str) -> datetime | None:
-    """YYMMDDhhmm (10 digits, per the appendix), YYMMDDhhmmss (12) or YYYYMMDDhhmmss (14)."""
+    """YYMMDDhhmm (10 digits, per the appendix), YYMMDDhhmmss (12) or YYYYMMDDhhmmss (14).
+
+    Two-digit years are 20YY, as in SMPP times (strptime's %y would turn 69-99 into 19xx).
+    """
     value = value.strip()
-    if not (value.isascii() and value.isdigit()):
+    if not (value.isascii() and value.isdigit()) or len(value) not in (10, 12, 14):
         return None
+    if len(value) == 14:
+        year, rest = int(value[:4]), value[4:]
+    else:
+        year, rest = 2000 + int(value[:2]), value[2:]
     try:
-        if len(value) == 10:
-            return datetime.strptime(value, "%y%m%d%H%M")
-        if len(value) == 12:
-            return datetime.strptime(value, "%y%m%d%H%M%S")
-        if len(value) == 14:
-            return datetime.strptime(value, "%Y%m%d%H%M%S")
+        return datetime(
+            year, int(rest[0:2]), int(rest[2:4]), int(rest[4:6]), int(rest[6:8]), int(rest[8:10] or 0)
+        )
     except ValueError:
         return None
-    return None
 
 
 def parse_receipt(text: str | bytes) -> DeliveryReceipt | None:
@@ -238,14 +242,14 @@ def is_receipt(esm_class: int) -> bool:
     return (esm_class & ESM_CLASS_TYPE_MASK) in _RECEIPT_TYPES
 
 
-def receipt_from_deliver_sm(pdu: object) -> DeliveryReceipt | None:
+def receipt_from_deliver_sm(pdu: Pdu) -> DeliveryReceipt | None:
     """Receipt carried by a deliver_sm/data_sm, merging the text with its TLVs.
 
     receipted_message_id, message_state and network_error_code TLVs win over the text when
     present (they are the structured form of the same facts). Returns None for ordinary MO
     messages (esm_class not a receipt and no receipted_message_id).
     """
-    get_tlv = getattr(pdu, "get_tlv")
+    get_tlv = pdu.get_tlv
     esm_class = getattr(pdu, "esm_class", 0)
     receipted_id = get_tlv(TlvTag.RECEIPTED_MESSAGE_ID)
     if not is_receipt(esm_class) and receipted_id is None:

@@ -9,7 +9,7 @@ both ways, so ``parse(format(td)) == td`` for whole-second timedeltas.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from smsgate.smpp.errors import InvalidTimeFormat
 
@@ -75,11 +75,11 @@ def format_smpp_time(value: datetime | timedelta | None) -> str:
 
 def _format_absolute(dt: datetime) -> str:
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     offset = dt.utcoffset() or timedelta(0)
     quarters, rest = divmod(abs(offset), timedelta(minutes=15))
     if rest or quarters > 48:
-        dt = dt.astimezone(timezone.utc)
+        dt = dt.astimezone(UTC)
         quarters = 0
         offset = timedelta(0)
     if not 2000 <= dt.year <= 2099:

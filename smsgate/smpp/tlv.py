@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 from smsgate.smpp.constants import CommandStatus, MessageState, TlvTag
 from smsgate.smpp.errors import EncodeError, MalformedPdu
@@ -24,7 +24,7 @@ class NetworkErrorCode:
     error_code: int
 
 
-TlvValue = Union[int, str, bytes, bool, NetworkErrorCode]
+TlvValue = int | str | bytes | bool | NetworkErrorCode
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from smsgate.smpp import (
     DeliverSm,
     DistributionList,
     EncodeError,
-    MalformedPdu,
     EnquireLink,
     EnquireLinkResp,
     GenericNack,
+    MalformedPdu,
     MessageState,
     NetworkErrorCode,
     Outbind,
@@ -104,21 +104,21 @@ def test_response_helpers() -> None:
 # Hand-assembled from the field tables of SMPP 3.4 section 4 (header: length, id, status, seq).
 
 SPEC_VECTORS = [
-    (EnquireLink(sequence_number=1), "00000010" "00000015" "00000000" "00000001"),
-    (EnquireLinkResp(sequence_number=1), "00000010" "80000015" "00000000" "00000001"),
-    (Unbind(sequence_number=2), "00000010" "00000006" "00000000" "00000002"),
-    (GenericNack(command_status=3, sequence_number=9), "00000010" "80000000" "00000003" "00000009"),
+    (EnquireLink(sequence_number=1), ("00000010" "00000015" "00000000" "00000001")),
+    (EnquireLinkResp(sequence_number=1), ("00000010" "80000015" "00000000" "00000001")),
+    (Unbind(sequence_number=2), ("00000010" "00000006" "00000000" "00000002")),
+    (GenericNack(command_status=3, sequence_number=9), ("00000010" "80000000" "00000003" "00000009")),
     (
         BindTransmitter(
             sequence_number=1, system_id="SMPP3TEST", password="secret08", system_type="SUBMIT1",
             addr_ton=1, addr_npi=1,
         ),
-        "0000002f" "00000002" "00000000" "00000001"
-        "534d50503354455354" "00" "7365637265743038" "00" "5355424d495431" "00" "34" "01" "01" "00",
+        ("0000002f" "00000002" "00000000" "00000001"
+        "534d50503354455354" "00" "7365637265743038" "00" "5355424d495431" "00" "34" "01" "01" "00"),
     ),
     (
         Outbind(sequence_number=1, system_id="SMSC", password="pw"),
-        "00000018" "0000000b" "00000000" "00000001" "534d5343" "00" "7077" "00",
+        ("00000018" "0000000b" "00000000" "00000001" "534d5343" "00" "7077" "00"),
     ),
     (
         SubmitSm(
@@ -126,10 +126,10 @@ SPEC_VECTORS = [
             destination_addr="41791234567", registered_delivery=1, short_message=b"Hi",
             tlvs=build_tlvs(sar_msg_ref_num=0x1234, sar_total_segments=2, sar_segment_seqnum=1),
         ),
-        "00000042" "00000004" "00000000" "00000005"
+        ("00000042" "00000004" "00000000" "00000005"
         "00" "05" "00" "53686f70" "00" "01" "01" "3431373931323334353637" "00"
         "00" "00" "00" "00" "00" "01" "00" "00" "00" "02" "4869"
-        "020c" "0002" "1234" "020e" "0001" "02" "020f" "0001" "01",
+        "020c" "0002" "1234" "020e" "0001" "02" "020f" "0001" "01"),
     ),
     (
         SubmitMulti(
@@ -138,11 +138,11 @@ SPEC_VECTORS = [
                           DistributionList(dl_name="friends")),
             registered_delivery=1, short_message=b"hi",
         ),
-        "00000035" "00000021" "00000000" "00000001"
+        ("00000035" "00000021" "00000000" "00000001"
         "00" "01" "01" "313233" "00" "02"
         "01" "01" "01" "34343132" "00"
         "02" "667269656e6473" "00"
-        "00" "00" "00" "00" "00" "01" "00" "00" "00" "02" "6869",
+        "00" "00" "00" "00" "00" "01" "00" "00" "00" "02" "6869"),
     ),
     (
         SubmitMultiResp(
@@ -150,32 +150,32 @@ SPEC_VECTORS = [
             unsuccess_sme=(UnsuccessSme(dest_addr_ton=1, dest_addr_npi=1, destination_addr="4412",
                                         error_status_code=CommandStatus.ESME_RINVDSTADR),),
         ),
-        "00000020" "80000021" "00000000" "00000001" "616263" "00" "01" "01" "01" "34343132" "00" "0000000b",
+        ("00000020" "80000021" "00000000" "00000001" "616263" "00" "01" "01" "01" "34343132" "00" "0000000b"),
     ),
     (
         QuerySm(sequence_number=3, message_id="12", source_addr="1"),
-        "00000017" "00000003" "00000000" "00000003" "3132" "00" "00" "00" "31" "00",
+        ("00000017" "00000003" "00000000" "00000003" "3132" "00" "00" "00" "31" "00"),
     ),
     (
         QuerySmResp(sequence_number=3, message_id="12", message_state=MessageState.DELIVERED),
-        "00000016" "80000003" "00000000" "00000003" "3132" "00" "00" "02" "00",
+        ("00000016" "80000003" "00000000" "00000003" "3132" "00" "00" "02" "00"),
     ),
     (
         CancelSm(sequence_number=4, message_id="7"),
-        "00000019" "00000008" "00000000" "00000004" "00" "37" "00" "00" "00" "00" "00" "00" "00",
+        ("00000019" "00000008" "00000000" "00000004" "00" "37" "00" "00" "00" "00" "00" "00" "00"),
     ),
     (
         ReplaceSm(sequence_number=6, message_id="7", validity_period="000001000000000R", short_message=b"x"),
-        "0000002b" "00000007" "00000000" "00000006"
-        "37" "00" "00" "00" "00" "00" "303030303031303030303030303030" "52" "00" "00" "00" "01" "78",
+        ("0000002b" "00000007" "00000000" "00000006"
+        "37" "00" "00" "00" "00" "00" "303030303031303030303030303030" "52" "00" "00" "00" "01" "78"),
     ),
     (
         DataSm(
             sequence_number=8, destination_addr="1", esm_class=0, data_coding=8,
             tlvs=build_tlvs(message_payload=b"\x00A"),
         ),
-        "00000021" "00000103" "00000000" "00000008"
-        "00" "00" "00" "00" "00" "00" "31" "00" "00" "00" "08" "0424" "0002" "0041",
+        ("00000021" "00000103" "00000000" "00000008"
+        "00" "00" "00" "00" "00" "00" "31" "00" "00" "00" "08" "0424" "0002" "0041"),
     ),
     (
         DeliverSm(
@@ -183,9 +183,9 @@ SPEC_VECTORS = [
             tlvs=(Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "a1"), Tlv(TlvTag.MESSAGE_STATE, MessageState.UNDELIVERABLE),
                   Tlv(TlvTag.NETWORK_ERROR_CODE, NetworkErrorCode(3, 0x0105))),
         ),
-        "00000034" "00000005" "00000000" "00000002"
+        ("00000034" "00000005" "00000000" "00000002"
         "00" "00" "00" "00" "00" "00" "00" "04" "00" "00" "00" "00" "00" "00" "00" "00" "00"
-        "001e" "0003" "613100" "0427" "0001" "05" "0423" "0003" "030105",
+        "001e" "0003" "613100" "0427" "0001" "05" "0423" "0003" "030105"),
     ),
     (
         AlertNotification(
@@ -193,8 +193,8 @@ SPEC_VECTORS = [
             esme_addr_ton=2, esme_addr_npi=1, esme_addr="456",
             tlvs=build_tlvs(ms_availability_status=0),
         ),
-        "00000021" "00000102" "00000000" "00000001"
-        "01" "01" "313233" "00" "02" "01" "343536" "00" "0422" "0001" "00",
+        ("00000021" "00000102" "00000000" "00000001"
+        "01" "01" "313233" "00" "02" "01" "343536" "00" "0422" "0001" "00"),
     ),
 ]
 

@@ -21,6 +21,7 @@ from smsgate.smpp import (
     EnquireLink,
     InvalidCommandLength,
     MalformedPdu,
+    ProtocolViolation,
     Role,
     SmppError,
     SubmitMulti,
@@ -278,9 +279,8 @@ def test_framing_any_split(pdus, data) -> None:  # type: ignore[no-untyped-def]
         while True:
             try:
                 event = conn.next_event()
-            except SmppError as exc:
-                assert exc.__class__.__name__ in {"InvalidBindState", "CommandNotAllowed", "UnexpectedResponse"}
-                seen.append(exc.pdu)  # type: ignore[attr-defined]
+            except ProtocolViolation as exc:  # state rules aside, the PDU was framed and decoded
+                seen.append(exc.pdu)
                 continue
             if event is NEED_DATA:
                 break
