@@ -207,12 +207,14 @@ class CpuMeter:
     def start(self) -> None:
         self.t0, self.c0, self.s0 = time.perf_counter(), self._own_cpu(), self._server_cpu() or 0.0
 
-    def summary(self) -> str:
+    def summary(self, messages: int = 0) -> str:
         wall = max(time.perf_counter() - self.t0, 1e-9)
         text = f"client CPU {100 * (self._own_cpu() - self.c0) / wall:.0f}% of a core"
         server = self._server_cpu()
         if server is not None:
             text += f", server CPU {100 * (server - self.s0) / wall:.0f}% of a core"
+            if messages:
+                text += f" = {1e6 * (server - self.s0) / messages:.0f} µs per message"
         return text
 
 
@@ -387,7 +389,7 @@ async def send_phase(target: Target, args: argparse.Namespace, batch: int, progr
         f"max {ms(lat[-1] if lat else float('nan'))}")
     if stats.rejected or stats.errors:
         out(f"  not accepted  {stats.rejected} destinations rejected; errors {stats.errors or 'none'}")
-    out(f"  {cpu.summary()}")
+    out(f"  {cpu.summary(stats.accepted)}")
 
     if not args.no_drain and not target.null_server and stats.accepted:
         # Every destination answered during warm-up too is in the same bulk and gets a final report.
@@ -562,7 +564,7 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
         + ("" if complete else f"  (INCOMPLETE: gave up {args.drain_timeout:.0f} s after the last send)"))
     if errors:
         out(f"  errors        {errors}")
-    out(f"  {cpu.summary()}")
+    out(f"  {cpu.summary(accepted[0])}")
     out()
     return result
 

@@ -4,6 +4,7 @@ are text. Parsing goes through defusedxml: no DTDs, no entities, no external ref
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -54,16 +55,23 @@ def _seen_repeated(out: dict[str, Any]) -> set[str]:
     return out.get("\x00repeated", set())
 
 
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
 def _singular(name: str) -> str:
     if name in ("days",):
         return name
-    return name[:-1] if name.endswith("s") else name
+    return name[:-1] if name.endswith("s") and len(name) > 1 else "item"
 
 
 def _build(parent: Element, key: str, value: Any) -> None:
     if value is None:
         return
-    el = SubElement(parent, key)
+    if _NAME.match(key):
+        el = SubElement(parent, key)
+    else:
+        # keys that are data, not names (validationErrors' "messages[0].to"), go in an attribute
+        el = SubElement(parent, "field", name=key)
     if isinstance(value, dict):
         for k, v in value.items():
             _build(el, k, v)

@@ -53,11 +53,14 @@ def uid() -> str:
 
 
 def text_message(destinations: list[SmsDestination], text: str, **kwargs) -> SmsMessage:
-    return SmsMessage(destinations=destinations, content=SmsMessageContent(SmsTextContent(text=text)), **kwargs)
+    content = SmsMessageContent(SmsTextContent(text=text))
+    return SmsMessage(destinations=destinations, content=content, **kwargs)
 
 
 def request(*messages: SmsMessage, bulk_id: str | None = None) -> SmsRequest:
-    options = SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(bulk_id=bulk_id)) if bulk_id else None
+    options = None
+    if bulk_id:
+        options = SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(bulk_id=bulk_id))
     return SmsRequest(messages=list(messages), options=options)
 
 
@@ -83,9 +86,9 @@ def api(deployment, account) -> SmsApi:
 
 def test_send_returns_typed_response_with_custom_ids(api):
     bulk, mids = f"bulk-{uid()}", [f"mid-{uid()}", f"mid-{uid()}"]
+    destinations = [SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
     response = api.send_sms_messages(request(
-        text_message([SmsDestination(to=DEST_A, message_id=mids[0]), SmsDestination(to=DEST_B, message_id=mids[1])],
-                     "Hello from the official client", sender="InfoSMS",
+        text_message(destinations, "Hello from the official client", sender="InfoSMS",
                      webhooks=SmsWebhooks(callback_data="cb-typed")),
         bulk_id=bulk))
     assert isinstance(response, SmsResponse)
@@ -119,20 +122,21 @@ def test_message_count_follows_text_length(api):
 
 def test_language_single_shift_keeps_turkish_in_one_message(api):
     text = "Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerinizi rahatlıkla iletebilirsiniz."
-    plain = SmsMessage(destinations=[SmsDestination(to=DEST_A)], content=SmsMessageContent(SmsTextContent(text=text)))
+    plain = text_message([SmsDestination(to=DEST_A)], text)
     shifted = SmsMessage(destinations=[SmsDestination(to=DEST_A)], content=SmsMessageContent(
         SmsTextContent(text=text, language=SmsLanguage(language_code="TR", single_shift=True))))
     response = api.send_sms_messages(request(plain, shifted))
     # Without a national table "ı" forces UCS-2 (70 per message, 67 per part); with the Turkish single
-    # shift table the 93 characters fit one GSM-7 message.
+    # shift table the 92 characters fit one GSM-7 message.
     assert [m.details.message_count for m in response.messages] == [2, 1]
 
 
 def test_delivery_report_is_handed_out_once(api):
     bulk, mids = f"bulk-{uid()}", [f"mid-{uid()}", f"mid-{uid()}"]
+    destinations = [SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
     api.send_sms_messages(request(
-        text_message([SmsDestination(to=DEST_A, message_id=mids[0]), SmsDestination(to=DEST_B, message_id=mids[1])],
-                     "report me", sender="InfoSMS", webhooks=SmsWebhooks(callback_data="cb-report")),
+        text_message(destinations, "report me", sender="InfoSMS",
+                     webhooks=SmsWebhooks(callback_data="cb-report")),
         bulk_id=bulk))
     wait_delivered(api, mids)
 
@@ -162,10 +166,12 @@ def test_delivery_report_is_handed_out_once(api):
 
 @pytest.fixture(scope="module")
 def two_bulks(api):
-    """Bulk A (two destinations, sender InfoSMS) then bulk B (one destination, sender SomeStore), delivered."""
+    """Bulk A (two destinations, sender InfoSMS), then bulk B (one destination, sender SomeStore);
+    both delivered."""
     bulk_a, bulk_b = f"logs-a-{uid()}", f"logs-b-{uid()}"
     a = api.send_sms_messages(request(
-        text_message([SmsDestination(to=DEST_A), SmsDestination(to=DEST_B)], "first bulk text", sender="InfoSMS"),
+        text_message([SmsDestination(to=DEST_A), SmsDestination(to=DEST_B)], "first bulk text",
+                     sender="InfoSMS"),
         bulk_id=bulk_a))
     b = api.send_sms_messages(request(
         text_message([SmsDestination(to=DEST_A)], "second bulk text", sender="SomeStore"), bulk_id=bulk_b))
@@ -252,11 +258,13 @@ def test_past_send_at_sends_now(api):
 def test_host_with_trailing_slash(deployment, account):
     api = make_api(deployment.base_url + "/", account.api_key)
     mid = f"slash-{uid()}"
-    response = api.send_sms_messages(request(text_message([SmsDestination(to=DEST_A, message_id=mid)], "slash")))
+    response = api.send_sms_messages(
+        request(text_message([SmsDestination(to=DEST_A, message_id=mid)], "slash")))
     assert response.messages[0].message_id == mid
     logs = api.get_outbound_sms_message_logs(message_id=[mid]).results
     assert [log.message_id for log in logs] == [mid]
-    assert isinstance(api.get_outbound_sms_message_delivery_reports(message_id="no-such-id"), SmsDeliveryResult)
+    reports = api.get_outbound_sms_message_delivery_reports(message_id="no-such-id")
+    assert isinstance(reports, SmsDeliveryResult) and reports.results == []
 
 
 def test_plain_string_api_key(deployment, account):
@@ -304,7 +312,8 @@ def test_binary_content(api):
     hello, ucs2 = f"bin-{uid()}", f"bin-{uid()}"
     response = api.send_sms_messages(request(
         SmsMessage(destinations=[SmsDestination(to=DEST_A, message_id=hello)],
-                   content=SmsMessageContent(SmsBinaryContent(hex="48 65 6c 6c 6f", data_coding=0, esm_class=0))),
+                   content=SmsMessageContent(
+                       SmsBinaryContent(hex="48 65 6c 6c 6f", data_coding=0, esm_class=0))),
         SmsMessage(destinations=[SmsDestination(to=DEST_A, message_id=ucs2)],
                    content=SmsMessageContent(SmsBinaryContent(hex="0048 0069", data_coding=8))),
         SmsMessage(destinations=[SmsDestination(to=DEST_A)],

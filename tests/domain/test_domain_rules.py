@@ -103,3 +103,14 @@ def test_settings_precedence(tmp_path):
     bad.write_text("nonsense = 1\n")
     with pytest.raises(ConfigError):
         load_settings(bad, env={})
+
+
+def test_xml_keys_that_are_not_names_stay_well_formed():
+    from xml.etree.ElementTree import fromstring
+
+    out = xmlcodec.render("ApiException", {"validationErrors": {"messages[0].to": ["must not be blank"]},
+                                           "from": ["a", "b"]})
+    root = fromstring(out)
+    field = root.find("validationErrors/field")
+    assert field.get("name") == "messages[0].to" and field.find("item").text == "must not be blank"
+    assert [e.text for e in root.findall("from/item")] == ["a", "b"]
