@@ -1,0 +1,91 @@
+"""The job queue and retention on a real SQLite file: leases, hand-out once, and the 48-hour purge."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from smsgate.engine.accept import Acceptor
+from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
+from smsgate.store import messages as q
+from smsgate.store import migrate
+from smsgate.store.accounts import AccountStore
+from smsgate.store.database import Database
+from smsgate.store.tables import REPORT_PULL
+
+
+@pytest.fixture
+def env(tmp_path):
+    async def setup():
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
+        await migrate.upgrade(db)
+        account = await AccountStore(db).create("acct")
+        return db, account
+    db, account = asyncio.run(setup())
+    yield db, account
+    asyncio.run(db.dispose())
+
+
+def _request(n: int) -> SendRequest:
+    return SendRequest("2", [MessageRequest(destinations=[DestinationRequest(f"4179302{6700 + i}") for i in range(n)],
+                                            text="x")])
+
+
+def test_leased_jobs_are_not_leased_twice_until_the_lease_ends(env):
+    db, account = env
+
+    async def run():
+        await Acceptor(db, "InfoSMS").accept(account, _request(3))
+        async with db.begin() as conn:
+            first = await q.lease_jobs(conn, "dispatch", now=10**13, limit=10, lease_ms=1000, skip_locked=False)
+        async with db.begin() as conn:
+            during = await q.lease_jobs(conn, "dispatch", now=10**13 + 500, limit=10, lease_ms=1000, skip_locked=False)
+        async with db.begin() as conn:
+            after = await q.lease_jobs(conn, "dispatch", now=10**13 + 1001, limit=10, lease_ms=1000, skip_locked=False)
+        async with db.begin() as conn:
+            await q.finish_jobs(conn, [j.job_id for j in after])
+            gone = await q.lease_jobs(conn, "dispatch", now=10**14, limit=10, lease_ms=1000, skip_locked=False)
+        return first, during, after, gone
+
+    first, during, after, gone = asyncio.run(run())
+    assert len(first) == 3 and during == [] and len(after) == 3 and gone == []
+    assert {j.attempts for j in after} == {2}
+
+
+def test_purge_forgets_old_messages_but_not_queued_work(env):
+    db, account = env
+
+    async def run():
+        await Acceptor(db, "InfoSMS").accept(account, _request(2))
+        async with db.begin() as conn:
+            # one message has finished (no job left), one still waits for dispatch
+            leased = await q.lease_jobs(conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False)
+            await q.finish_jobs(conn, [leased[0].job_id])
+            purged = await q.purge_before(conn, before_ms=10**13)
+            left = await q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
+        return purged, left
+
+    purged, left = asyncio.run(run())
+    assert purged == 1 and len(left) == 1
+
+
+def test_reports_are_taken_once(env):
+    db, account = env
+
+    async def run():
+        await Acceptor(db, "InfoSMS").accept(account, _request(3))
+        async with db.begin() as conn:
+            rows = await q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
+            await q.update_messages(conn, [{"pk": r.id, "report_state": REPORT_PULL, "done_at": 1} for r in rows])
+        async with db.begin() as conn:
+            a = await q.take_reports(conn, account.id, limit=2)
+        async with db.begin() as conn:
+            b = await q.take_reports(conn, account.id, limit=5)
+        async with db.begin() as conn:
+            c = await q.take_reports(conn, account.id, limit=5)
+        return a, b, c
+
+    a, b, c = asyncio.run(run())
+    assert len(a) == 2 and len(b) == 1 and c == []
+    assert not {r.id for r in a} & {r.id for r in b}
