@@ -214,7 +214,8 @@ class CpuMeter:
         if server is not None:
             text += f", server CPU {100 * (server - self.s0) / wall:.0f}% of a core"
             if messages:
-                text += f" = {1e6 * (server - self.s0) / messages:.0f} µs per message"
+                per = 1e6 * (server - self.s0) / messages
+                text += f" = {per:.0f} µs per message" if per >= 10 else f" = {per:.1f} µs per message"
         return text
 
 
@@ -258,13 +259,6 @@ class Progress:
             if self.tty:
                 sys.stderr.write("\r\033[K")
                 sys.stderr.flush()
-
-    def note(self, text: str) -> None:
-        if self.enabled:
-            if self.tty:
-                sys.stderr.write("\r\033[K")
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
 
 
 def out(text: str = "") -> None:
@@ -355,7 +349,7 @@ async def send_phase(target: Target, args: argparse.Namespace, batch: int, progr
     def show() -> None:
         now = time.perf_counter()
         if now < t_measure:
-            progress.set(f"[{label}] warming up {now - t_start:4.1f}/{args.warmup:.0f} s")
+            progress.set(f"[{label}] warming up {now - t_start:4.1f}/{args.warmup:g} s")
         else:
             elapsed = max(now - t_measure, 1e-9)
             progress.set(f"[{label}] {min(elapsed, args.duration):5.1f}/{args.duration:.0f} s  "
@@ -377,12 +371,13 @@ async def send_phase(target: Target, args: argparse.Namespace, batch: int, progr
     result = {
         "phase": "send", "destinations_per_request": batch, "concurrency": args.concurrency,
         "seconds": window, "requests": stats.requests, "accepted": stats.accepted, "rejected": stats.rejected,
-        "errors": stats.errors, "requests_per_s": stats.requests / window, "messages_per_s": stats.accepted / window,
+        "errors": stats.errors, "requests_per_s": stats.requests / window,
+        "messages_per_s": stats.accepted / window,
         "latency_p50_ms": percentile(lat, 50) * 1000, "latency_p99_ms": percentile(lat, 99) * 1000,
         "latency_max_ms": (lat[-1] if lat else float("nan")) * 1000, "bulk_id": bulk_id,
     }
     out(f"send, {batch} destination{'s' if batch > 1 else ''}/request, concurrency {args.concurrency}, "
-        f"{window:.1f} s measured after {args.warmup:.0f} s warm-up")
+        f"{window:.1f} s measured after {args.warmup:g} s warm-up")
     out(f"  accepted      {result['messages_per_s']:10.0f} messages/s   ({stats.accepted} messages)")
     out(f"  requests      {result['requests_per_s']:10.1f} requests/s   ({stats.requests} requests)")
     out(f"  latency       p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
@@ -473,7 +468,8 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
                 i = next_request[0]
                 next_request[0] += 1
                 if interval:  # paced: request i is due at i * batch / rate
-                    await asyncio.sleep(max(0.0, t_first + i * batch / args.report_rate - time.perf_counter()))
+                    due = t_first + i * batch / args.report_rate
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 t0 = time.perf_counter()
                 try:
                     status, body = await conn.request(requests[i])
@@ -541,8 +537,10 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
     result = {
         "phase": "reports", "messages": total, "destinations_per_request": batch, "concurrency": concurrency,
         "rate_limit": args.report_rate or None, "accepted": accepted[0], "reports": len(received_at),
-        "complete": complete, "errors": errors, "send_s": send_window, "send_messages_per_s": accepted[0] / send_window,
-        "report_latency_p50_ms": percentile(lat, 50) * 1000, "report_latency_p99_ms": percentile(lat, 99) * 1000,
+        "complete": complete, "errors": errors, "send_s": send_window,
+        "send_messages_per_s": accepted[0] / send_window,
+        "report_latency_p50_ms": percentile(lat, 50) * 1000,
+        "report_latency_p99_ms": percentile(lat, 99) * 1000,
         "report_latency_max_ms": (lat[-1] if lat else float("nan")) * 1000,
         "drain_s": t_last_report - t_last_sent[0], "first_send_to_last_report_s": t_last_report - t_first,
         "polls": polls[0], "statuses": statuses, "delivery_delay_s": args.delivery_delay,
@@ -553,7 +551,8 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
         f"(limit {args.report_limit})")
     if args.delivery_delay is not None and not args.url:
         out(f"  simulated delivery delay {args.delivery_delay:g} s (included in the figures below)")
-    out(f"  sending       {send_window:.2f} s for {accepted[0]} accepted ({result['send_messages_per_s']:.0f} msg/s), "
+    out(f"  sending       {send_window:.2f} s for {accepted[0]} accepted "
+        f"({result['send_messages_per_s']:.0f} msg/s), "
         f"request p50 {ms(percentile(rl, 50))} p99 {ms(percentile(rl, 99))}")
     out(f"  report - send p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
         f"max {ms(lat[-1] if lat else float('nan'))}   ({len(lat)} reports)")
@@ -622,8 +621,9 @@ class OwnServer:
             raise SystemExit(f"smsgate account create failed:\n{done.stdout}\n{done.stderr}")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [*self.cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir),
-             "--log-level", "warning"], env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+            [*self.cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--data-dir", str(self.data_dir), "--log-level", "warning"],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_healthy(self.port, self.proc, self.log_path)
 
@@ -647,7 +647,8 @@ class NullServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve-null", str(self.port)])
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve-null", str(self.port)])
         wait_healthy(self.port, self.proc, None)
 
     def stop(self) -> None:
@@ -680,10 +681,11 @@ def serve_null(port: int) -> None:
 
     def response(count: int) -> bytes:
         if count not in cache:
+            status = {"groupId": 1, "groupName": "PENDING", "id": 26, "name": "PENDING_ACCEPTED",
+                      "description": "Message sent to next instance"}
             body = json.dumps({"bulkId": "null", "messages": [
-                {"to": "41793026727", "status": {"groupId": 1, "groupName": "PENDING", "id": 26,
-                                                 "name": "PENDING_ACCEPTED", "description": "Message sent to next instance"},
-                 "smsCount": 1, "messageId": f"{i:026x}"} for i in range(count)]}).encode()
+                {"to": "41793026727", "status": status, "smsCount": 1, "messageId": f"{i:026x}"}
+                for i in range(count)]}).encode()
             cache[count] = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
                             + str(len(body)).encode() + b"\r\n\r\n" + body)
         return cache[count]
@@ -739,7 +741,8 @@ def check_loopback(url: str) -> tuple[str, int]:
             if not ipaddress.ip_address(host).is_loopback:
                 raise ValueError
         except ValueError:
-            raise SystemExit(f"--url must point at this machine's loopback (127.0.0.1, ::1, localhost), not {host!r}")
+            raise SystemExit("--url must point at this machine's loopback (127.0.0.1, ::1, localhost), "
+                             f"not {host!r}") from None
     return ("127.0.0.1" if host == "localhost" else host), parts.port or 80
 
 
@@ -747,25 +750,39 @@ def check_loopback(url: str) -> tuple[str, int]:
 # Main
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Show a flag's default when it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="http_send.py",
-        description="Benchmark smsgate's HTTP send path (POST /sms/2/text/advanced) and the time from send to "
-                    "final delivery report (GET /sms/1/reports). Starts its own `smsgate serve` on SQLite unless "
-                    "--url is given. Figures go to stdout, progress to stderr.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Benchmark smsgate's HTTP send path (POST /sms/2/text/advanced) and the time\n"
+                    "from send to final delivery report (GET /sms/1/reports). Starts its own\n"
+                    "`smsgate serve` (SQLite in a temporary directory, simulated network) unless\n"
+                    "--url is given. Loopback only. Figures go to stdout, progress to stderr.\n"
+                    "See bench/README.md.",
+        formatter_class=_Help,
     )
     t = p.add_argument_group("target")
-    t.add_argument("--url", help="Benchmark a running gateway at this loopback URL (e.g. http://127.0.0.1:8080) "
-                                 "instead of starting one; needs --api-key.")
+    t.add_argument("--url", help="Benchmark a running gateway at this loopback URL "
+                                 "(e.g. http://127.0.0.1:8080) instead of starting one; needs --api-key.")
     t.add_argument("--api-key", help="API key for --url (sent as 'Authorization: App KEY').")
-    t.add_argument("--smsgate", help="Command that runs smsgate, split on spaces [default: the smsgate script "
-                                     "beside this Python, else on PATH, else 'python -m smsgate.cli'].")
+    t.add_argument("--smsgate", help="Command that runs smsgate, split on spaces [default: the smsgate "
+                                     "script beside this Python, else on PATH, else "
+                                     "'python -m smsgate.cli'].")
     t.add_argument("--delivery-delay", type=float, default=0.5,
-                   help="SMSGATE_SIMULATOR_DELIVERY_DELAY for the started gateway: seconds from dispatch to the "
-                        "simulated final report. With --url, only used to size waits; set it on your server.")
-    t.add_argument("--database-url", help="SMSGATE_DATABASE_URL for the started gateway (e.g. a PostgreSQL URL); "
-                                          "default: SQLite in the data directory.")
+                   help="SMSGATE_SIMULATOR_DELIVERY_DELAY for the started gateway: seconds from dispatch "
+                        "to the simulated final report. With --url it is only printed; set it on your "
+                        "server.")
+    t.add_argument("--database-url", help="SMSGATE_DATABASE_URL for the started gateway (e.g. a "
+                                          "PostgreSQL URL); default: SQLite in the data directory.")
     t.add_argument("--data-dir", help="Data directory for the started gateway (kept afterwards) instead of a "
                                       "temporary one.")
     t.add_argument("--keep-data", action="store_true", help="Keep the temporary data directory (SQLite file, "
@@ -784,10 +801,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="Destinations per request, one send phase for each (comma-separated).")
     s.add_argument("--text", default="smsgate bench message", help="Message text.")
     s.add_argument("--no-drain", action="store_true",
-                   help="After a send phase, do not pull its final reports (by default they are pulled until all "
-                        "are in, which shows whether the engine keeps up and lets the server settle).")
+                   help="After a send phase, do not pull its final reports (by default they are pulled "
+                        "until all are in, which shows whether the engine keeps up and lets the server "
+                        "settle).")
     r = p.add_argument_group("reports phase")
-    r.add_argument("--report-messages", "-n", type=int, default=5000,
+    r.add_argument("--report-messages", "-n", type=int, default=3000,
                    help="Messages to send under one bulkId and follow to their final report.")
     r.add_argument("--report-batch", type=int, default=1, help="Destinations per send request in this phase.")
     r.add_argument("--report-concurrency", type=int, default=0,
@@ -826,7 +844,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def run(args: argparse.Namespace, target: Target, loop_name: str) -> list[dict]:
+async def run(args: argparse.Namespace, target: Target) -> list[dict]:
     progress = Progress(not args.quiet)
     progress.start()
     results = []
@@ -860,7 +878,8 @@ def main(argv: list[str] | None = None) -> None:
             what = f"trivial null server (pid {server.proc.pid})"
         else:
             server = OwnServer(args)
-            print(f"starting smsgate: {' '.join(server.cmd)} serve (data dir {server.data_dir})", file=sys.stderr)
+            print(f"starting smsgate: {' '.join(server.cmd)} serve (data dir {server.data_dir})",
+                  file=sys.stderr)
             server.start()
             target = Target("127.0.0.1", server.port, server.api_key, server.proc.pid)
             storage = "PostgreSQL" if args.database_url else "SQLite"
@@ -871,7 +890,7 @@ def main(argv: list[str] | None = None) -> None:
         out(f"client: raw HTTP/1.1 keep-alive, {loop_name}, Python {sys.version.split()[0]}, "
             f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         out()
-        results = asyncio.run(run(args, target, loop_name))
+        results = asyncio.run(run(args, target))
         if args.json:
             Path(args.json).write_text(json.dumps({"target": what, "results": results}, indent=2))
     except KeyboardInterrupt:
