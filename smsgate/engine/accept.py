@@ -108,7 +108,7 @@ class Acceptor:
                         "done_at": None if number else now,
                         "report_state": REPORT_NONE if number else REPORT_PULL,
                     })
-            pks = await q.insert_messages(conn, rows)
+            pks = await q.insert_messages(conn, account.id, rows)
             await q.add_jobs(
                 conn,
                 "dispatch",

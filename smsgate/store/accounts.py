@@ -35,6 +35,7 @@ def sha256(value: str) -> str:
 
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+KEY_CACHE_MS = 1000
 
 
 def hash_password(password: str) -> str:
@@ -64,6 +65,7 @@ class AccountStore:
         # Basic auth checks a password on every request; scrypt costs ~30 ms, so remember recent
         # successes by a fast hash of the credentials for a short while.
         self._password_cache: dict[str, int] = {}  # credentials hash -> valid until
+        self._key_cache: dict[str, tuple[int, Account | None]] = {}
 
     async def create(self, name: str, username: str | None = None, password: str | None = None) -> Account:
         if (username is None) != (password is None):
@@ -139,14 +141,25 @@ class AccountStore:
         return result.rowcount
 
     async def by_api_key(self, key: str) -> Account | None:
+        # Every request authenticates; remembering a key for one second saves a query per request while
+        # a revocation or a disabled account (made by the CLI, in another process) still bites within it.
+        key_hash = sha256(key)
+        hit = self._key_cache.get(key_hash)
+        now = now_ms()
+        if hit is not None and hit[0] > now:
+            return hit[1]
         query = (
             select(accounts)
             .join(api_keys, api_keys.c.account_id == accounts.c.id)
-            .where(api_keys.c.key_hash == sha256(key), api_keys.c.revoked_at.is_(None), accounts.c.enabled)
+            .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None), accounts.c.enabled)
         )
         async with self.db.connect() as conn:
             row = (await conn.execute(query)).first()
-        return _account(row) if row else None
+        account = _account(row) if row else None
+        if len(self._key_cache) > 10_000:
+            self._key_cache.clear()
+        self._key_cache[key_hash] = (now + KEY_CACHE_MS, account)
+        return account
 
     async def by_password(self, username: str, password: str) -> Account | None:
         async with self.db.connect() as conn:

@@ -23,12 +23,23 @@ async def existing_message_ids(conn: AsyncConnection, account_id: int, message_i
     return found
 
 
-async def insert_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert message rows; returns their primary keys in order."""
+async def insert_messages(conn: AsyncConnection, account_id: int, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert one account's message rows; returns their primary keys in order.
+
+    A plain executemany and one SELECT by (account, messageId) instead of ordered RETURNING, which
+    SQLite can only do a row at a time."""
     if not rows:
         return []
-    result = await conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
-    return [r[0] for r in result]
+    await conn.execute(insert(messages), rows)
+    wanted = [r["message_id"] for r in rows]
+    by_id: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        found = await conn.execute(
+            select(messages.c.message_id, messages.c.id)
+            .where(messages.c.account_id == account_id, messages.c.message_id.in_(wanted[start : start + 500]))
+        )
+        by_id.update({m: pk for m, pk in found})
+    return [by_id[m] for m in wanted]
 
 
 async def add_jobs(conn: AsyncConnection, kind: str, items: Iterable[tuple[int, int]], payload: str | None = None) -> None:

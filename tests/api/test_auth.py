@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from helpers import send_v2, uid
+from live import wait_for
 
 
 def _basic(user: str, password: str) -> dict:
@@ -102,10 +103,13 @@ def test_revoked_key_and_disabled_account(deployment):
     assert httpx.get(url, headers=creds.app).status_code == 200
     second = gw.cli("apikey", "create", name).stdout.strip()
     assert httpx.get(url, headers={"Authorization": f"App {second}"}).status_code == 200
+    # the gateway remembers a key for a second: changes made by the CLI bite within that
+    def status(headers):
+        return lambda: httpx.get(url, headers=headers).status_code
     gw.cli("apikey", "revoke", second)
-    assert httpx.get(url, headers={"Authorization": f"App {second}"}).status_code == 401
-    assert httpx.get(url, headers=creds.app).status_code == 200
+    wait_for(lambda: status({"Authorization": f"App {second}"})() == 401, timeout=3)
+    assert status(creds.app)() == 200
     gw.cli("account", "disable", name)
-    assert httpx.get(url, headers=creds.app).status_code == 401
+    wait_for(lambda: status(creds.app)() == 401, timeout=3)
     gw.cli("account", "enable", name)
-    assert httpx.get(url, headers=creds.app).status_code == 200
+    wait_for(lambda: status(creds.app)() == 200, timeout=3)
