@@ -1,8 +1,17 @@
 """Accepting a send request: validate each destination, assign ids, count parts, and write the messages
 and their dispatch jobs in one transaction, so that what the client is told was accepted is exactly
-what the gateway will work on, even if the process dies the next instant."""
+what the gateway will work on, even if the process dies the next instant.
+
+Group commit: requests arriving together are written by one writer task in one transaction, and each
+is answered only after that commit. A commit per request would cost more than everything else a
+request does."""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict, deque
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
@@ -32,10 +41,27 @@ def count_parts(msg: MessageRequest) -> int:
     ).message_count
 
 
+log = logging.getLogger("smsgate.accept")
+
+MAX_BATCH_MESSAGES = 20_000  # destinations written in one transaction
+
+
+@dataclass(slots=True)
+class _Pending:
+    account: Account
+    request: SendRequest
+    bulk_id: str | None
+    counts: list[int]
+    future: asyncio.Future
+
+
 class Acceptor:
     def __init__(self, db: Database, default_sender: str) -> None:
         self.db = db
         self.default_sender = default_sender
+        self._queue: deque[_Pending] = deque()
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task | None = None
 
     async def accept(self, account: Account, request: SendRequest) -> tuple[str | None, list[AcceptedMessage]]:
         counts = []
@@ -46,72 +72,136 @@ class Acceptor:
                 raise RequestRejected(f"messages[{i}]", str(exc)) from None
         total = sum(len(m.destinations) for m in request.messages)
         bulk_id = request.bulk_id or (new_id() if total > 1 or request.api_version == "3" else None)
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(account, request, bulk_id, counts, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="acceptor")
+        self._wake.set()
+        return bulk_id, await asyncio.shield(future)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch, size = [], 0
+                while self._queue and (not batch or size < MAX_BATCH_MESSAGES):
+                    item = self._queue.popleft()
+                    batch.append(item)
+                    size += sum(len(m.destinations) for m in item.request.messages)
+                await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        try:
+            results = await self._write(batch)
+        except Exception:
+            if len(batch) == 1:
+                return await self._write_alone(batch[0])
+            # one request's trouble (a messageId race with another process) must not fail the others
+            for item in batch:
+                await self._write_alone(item)
+            return
+        for item, outcomes in zip(batch, results):
+            if not item.future.done():
+                item.future.set_result(outcomes)
+
+    async def _write_alone(self, item: _Pending) -> None:
         for attempt in range(3):
             try:
-                return bulk_id, await self._accept_once(account, request, bulk_id, counts)
+                outcomes = (await self._write([item]))[0]
             except IntegrityError:
-                # Another request took one of our custom messageIds between the check and the insert;
+                # Another process took one of our custom messageIds between the check and the insert;
                 # the retry sees it and rejects that destination as a duplicate.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+                if attempt < 2:
+                    continue
+                outcomes = None
+            except Exception as exc:
+                log.exception("could not store a send request")
+                if not item.future.done():
+                    item.future.set_exception(exc)
+                return
+            if not item.future.done():
+                if outcomes is None:
+                    item.future.set_exception(RuntimeError("messageId conflicts did not settle"))
+                else:
+                    item.future.set_result(outcomes)
+            return
 
-    async def _accept_once(
-        self, account: Account, request: SendRequest, bulk_id: str | None, counts: list[int]
-    ) -> list[AcceptedMessage]:
+    async def _write(self, batch: list[_Pending]) -> list[list[AcceptedMessage]]:
         now = now_ms()
-        wanted = [d.message_id for m in request.messages for d in m.destinations if d.message_id]
+        wanted: dict[int, list[str]] = defaultdict(list)
+        for item in batch:
+            wanted[item.account.id] += [d.message_id for m in item.request.messages for d in m.destinations
+                                        if d.message_id]
         async with self.db.begin() as conn:
-            taken = await q.existing_message_ids(conn, account.id, wanted) if wanted else set()
-            outcomes: list[AcceptedMessage] = []
-            rows: list[dict] = []
-            for msg, sms_count in zip(request.messages, counts):
-                validity = min(msg.validity_minutes or MAX_VALIDITY_MINUTES, MAX_VALIDITY_MINUTES)
-                for dest in msg.destinations:
-                    message_id = dest.message_id or new_id()
-                    if dest.message_id:
-                        if message_id in taken:
-                            outcomes.append(AcceptedMessage(
-                                message_id, dest.to, st.REJECTED_DUPLICATE_MESSAGE_ID.id, sms_count, stored=False))
-                            continue
-                        taken.add(message_id)
-                    number = normalize_destination(dest.to)
-                    status = st.PENDING_ACCEPTED if number else st.REJECTED_DESTINATION
-                    outcomes.append(AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count))
-                    rows.append({
-                        "account_id": account.id,
-                        "message_id": message_id,
-                        "bulk_id": bulk_id,
-                        "api_version": request.api_version,
-                        "sender": msg.sender or self.default_sender,
-                        "destination": number.msisdn if number else dest.to[:32],
-                        "text": msg.text,
-                        "binary_hex": msg.binary_hex,
-                        "data_coding": msg.data_coding,
-                        "esm_class": msg.esm_class,
-                        "flash": msg.flash,
-                        "language_code": msg.language_code,
-                        "single_shift": msg.single_shift,
-                        "locking_shift": msg.locking_shift,
-                        "transliteration": msg.transliteration,
-                        "callback_data": msg.callback_data,
-                        "notify_url": msg.notify_url,
-                        "notify_content_type": msg.notify_content_type,
-                        "intermediate_report": msg.intermediate_report,
-                        "sms_count": sms_count,
-                        "status_id": status.id,
-                        "error_id": 0,
-                        "created_at": now,
-                        "send_at": msg.send_at_ms,
-                        "valid_until": max(now, msg.send_at_ms or now) + validity * 60_000,
-                        # a rejected destination is final at once and reported like any other
-                        "done_at": None if number else now,
-                        "report_state": REPORT_NONE if number else REPORT_PULL,
-                    })
-            pks = await q.insert_messages(conn, account.id, rows)
-            await q.add_jobs(
-                conn,
-                "dispatch",
-                [(pk, max(now, row["send_at"] or now)) for pk, row in zip(pks, rows) if row["done_at"] is None],
-            )
-        return outcomes
+            taken = {acct: await q.existing_message_ids(conn, acct, ids) for acct, ids in wanted.items() if ids}
+            rows_by_account: dict[int, list[dict]] = defaultdict(list)
+            results = []
+            for item in batch:
+                outcomes, rows = self._rows(item, taken.setdefault(item.account.id, set()), now)
+                results.append(outcomes)
+                rows_by_account[item.account.id] += rows
+            due = []
+            for account_id, rows in rows_by_account.items():
+                pks = await q.insert_messages(conn, account_id, rows)
+                due += [(pk, max(now, row["send_at"] or now)) for pk, row in zip(pks, rows) if row["done_at"] is None]
+            await q.add_jobs(conn, "dispatch", due)
+        return results
+
+    def _rows(self, item: _Pending, taken: set[str], now: int) -> tuple[list[AcceptedMessage], list[dict]]:
+        """The outcome of each destination and the rows to store; ``taken`` holds the account's used
+        messageIds and gains the ones this request uses."""
+        outcomes: list[AcceptedMessage] = []
+        rows: list[dict] = []
+        for msg, sms_count in zip(item.request.messages, item.counts):
+            validity = min(msg.validity_minutes or MAX_VALIDITY_MINUTES, MAX_VALIDITY_MINUTES)
+            for dest in msg.destinations:
+                message_id = dest.message_id or new_id()
+                if dest.message_id:
+                    if message_id in taken:
+                        outcomes.append(AcceptedMessage(
+                            message_id, dest.to, st.REJECTED_DUPLICATE_MESSAGE_ID.id, sms_count, stored=False))
+                        continue
+                    taken.add(message_id)
+                number = normalize_destination(dest.to)
+                status = st.PENDING_ACCEPTED if number else st.REJECTED_DESTINATION
+                outcomes.append(AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count))
+                rows.append({
+                    "account_id": item.account.id,
+                    "message_id": message_id,
+                    "bulk_id": item.bulk_id,
+                    "api_version": item.request.api_version,
+                    "sender": msg.sender or self.default_sender,
+                    "destination": number.msisdn if number else dest.to[:32],
+                    "text": msg.text,
+                    "binary_hex": msg.binary_hex,
+                    "data_coding": msg.data_coding,
+                    "esm_class": msg.esm_class,
+                    "flash": msg.flash,
+                    "language_code": msg.language_code,
+                    "single_shift": msg.single_shift,
+                    "locking_shift": msg.locking_shift,
+                    "transliteration": msg.transliteration,
+                    "callback_data": msg.callback_data,
+                    "notify_url": msg.notify_url,
+                    "notify_content_type": msg.notify_content_type,
+                    "intermediate_report": msg.intermediate_report,
+                    "sms_count": sms_count,
+                    "status_id": status.id,
+                    "error_id": 0,
+                    "created_at": now,
+                    "send_at": msg.send_at_ms,
+                    "valid_until": max(now, msg.send_at_ms or now) + validity * 60_000,
+                    # a rejected destination is final at once and reported like any other
+                    "done_at": None if number else now,
+                    "report_state": REPORT_NONE if number else REPORT_PULL,
+                })
+        return outcomes, rows

@@ -73,6 +73,7 @@ class Gateway:
             await asyncio.sleep(60)
 
     async def stop(self) -> None:
+        await self.acceptor.close()
         for worker in (self.dispatch_worker, self.delivery_worker):
             worker.stop()
         for task in self._tasks:
