@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,11 +28,11 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 console = Console()
 
-DataDir = Annotated[Optional[Path], typer.Option(
+DataDir = Annotated[Path | None, typer.Option(
     "--data-dir", help="Directory of the embedded SQLite database [env: SMSGATE_DATA_DIR; default ./smsgate-data].")]
-ConfigFile = Annotated[Optional[Path], typer.Option(
+ConfigFile = Annotated[Path | None, typer.Option(
     "--config", "-c", help="TOML configuration file [env: SMSGATE_CONFIG].", exists=True, dir_okay=False)]
-DatabaseUrl = Annotated[Optional[str], typer.Option(
+DatabaseUrl = Annotated[str | None, typer.Option(
     "--database-url", help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db [env: SMSGATE_DATABASE_URL].")]
 
 
@@ -46,12 +46,12 @@ def _settings(config: Path | None, data_dir: Path | None, database_url: str | No
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on [default 127.0.0.1].")] = None,
-    port: Annotated[Optional[int], typer.Option(help="TCP port [default 8080].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [default 8080].")] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
-    log_level: Annotated[Optional[str], typer.Option(help="debug, info, warning or error.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
 ) -> None:
     """Run the gateway: the HTTP API and the message engine, on SQLite and the simulated network by default."""
     import uvicorn
@@ -91,9 +91,9 @@ def _run(settings: Settings, action):
 @account_app.command("create")
 def account_create(
     name: Annotated[str, typer.Argument(help="Account name, unique.")],
-    username: Annotated[Optional[str], typer.Option(help="Username for Basic auth, IBSSO sessions and query sends.")] = None,
-    password: Annotated[Optional[str], typer.Option(help="Password for that username.")] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", help="Use this API key instead of generating one.")] = None,
+    username: Annotated[str | None, typer.Option(help="Username for Basic auth, IBSSO sessions and query sends.")] = None,
+    password: Annotated[str | None, typer.Option(help="Password for that username.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="Use this API key instead of generating one.")] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
@@ -143,7 +143,7 @@ def account_enable(name: str, data_dir: DataDir = None, config: ConfigFile = Non
 @apikey_app.command("create")
 def apikey_create(
     account: Annotated[str, typer.Argument(help="Account name.")],
-    api_key: Annotated[Optional[str], typer.Option("--api-key", help="Use this key instead of generating one.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="Use this key instead of generating one.")] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from live import PG_URL_ENV, Credentials, LiveGateway, fresh_postgres_database  # noqa: E402
+from live import PG_URL_ENV, Credentials, LiveGateway, fresh_postgres_database
 
 
 @dataclass

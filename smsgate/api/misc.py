@@ -13,8 +13,7 @@ from .. import text as textengine
 from ..engine.gateway import Gateway
 from ..store.accounts import Account
 from . import negotiate
-from .endpoint import Family, error_response
-from .endpoint import endpoint
+from .endpoint import Family, endpoint, error_response
 from .errors import ApiFailure, bad_request
 
 

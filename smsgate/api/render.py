@@ -36,61 +36,36 @@ def send_response_v3(bulk_id: str | None, accepted: list[AcceptedMessage]) -> di
     }
 
 
-def report_v1(row: Any) -> dict[str, Any]:
-    """v1/v2 delivery report (also the notify URL body)."""
-    out: dict[str, Any] = {
+def _outcome(row: Any, *, v3: bool) -> dict[str, Any]:
+    """What reports and logs share. v3 renames a few keys (sender, destination, messageCount)."""
+    return {
         "bulkId": row.bulk_id,
         "messageId": row.message_id,
-        "to": row.destination,
-        "from": row.sender,
+        "destination" if v3 else "to": row.destination,
+        "sender" if v3 else "from": row.sender,
         "sentAt": format_ms(row.created_at),
         "doneAt": format_ms(row.done_at),
-        "smsCount": row.sms_count,
+        "messageCount" if v3 else "smsCount": row.sms_count,
         "mccMnc": row.mcc_mnc,
         "price": _price(row),
         "status": status_by_id(row.status_id).as_dict(),
         "error": error_by_id(row.error_id).as_dict(),
     }
-    if row.callback_data is not None:
-        out["callbackData"] = row.callback_data
-    return _drop_none(out)
+
+
+def report_v1(row: Any) -> dict[str, Any]:
+    """v1/v2 delivery report (also the notify URL body)."""
+    return _drop_none({**_outcome(row, v3=False), "callbackData": row.callback_data})
 
 
 def report_v3(row: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "bulkId": row.bulk_id,
-        "messageId": row.message_id,
-        "to": row.destination,
-        "sender": row.sender,
-        "sentAt": format_ms(row.created_at),
-        "doneAt": format_ms(row.done_at),
-        "messageCount": row.sms_count,
-        "mccMnc": row.mcc_mnc,
-        "price": _price(row),
-        "status": status_by_id(row.status_id).as_dict(),
-        "error": error_by_id(row.error_id).as_dict(),
-    }
-    if row.callback_data is not None:
-        out["callbackData"] = row.callback_data
-    return _drop_none(out)
+    out = _outcome(row, v3=True)
+    out["to"] = out.pop("destination")  # v3 reports keep `to`; v3 logs say `destination`
+    return _drop_none({**out, "callbackData": row.callback_data})
 
 
 def log_v1(row: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "bulkId": row.bulk_id,
-        "messageId": row.message_id,
-        "to": row.destination,
-        "from": row.sender,
-        "text": row.text if row.binary_hex is None else None,
-        "sentAt": format_ms(row.created_at),
-        "doneAt": format_ms(row.done_at),
-        "smsCount": row.sms_count,
-        "mccMnc": row.mcc_mnc,
-        "price": _price(row),
-        "status": status_by_id(row.status_id).as_dict(),
-        "error": error_by_id(row.error_id).as_dict(),
-    }
-    return _drop_none(out)
+    return _drop_none({**_outcome(row, v3=False), "text": row.text if row.binary_hex is None else None})
 
 
 def log_v3(row: Any) -> dict[str, Any]:
@@ -98,21 +73,7 @@ def log_v3(row: Any) -> dict[str, Any]:
         content: dict[str, Any] = {"hex": row.binary_hex, "dataCoding": row.data_coding, "esmClass": row.esm_class}
     else:
         content = {"text": row.text or ""}
-    out: dict[str, Any] = {
-        "sender": row.sender,
-        "destination": row.destination,
-        "bulkId": row.bulk_id,
-        "messageId": row.message_id,
-        "sentAt": format_ms(row.created_at),
-        "doneAt": format_ms(row.done_at),
-        "messageCount": row.sms_count,
-        "mccMnc": row.mcc_mnc,
-        "price": _price(row),
-        "status": status_by_id(row.status_id).as_dict(),
-        "error": error_by_id(row.error_id).as_dict(),
-        "content": content,
-    }
-    return _drop_none(out)
+    return _drop_none({**_outcome(row, v3=True), "content": content})
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:

@@ -223,8 +223,7 @@ def validate(model: type[Model], data: dict[str, Any]) -> Any:
         for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "int", "bool", "list[str]")))
             message = err["msg"]
-            if message.startswith("Value error, "):
-                message = message[len("Value error, "):]
+            message = message.removeprefix("Value error, ")
             violations.append((_path(loc), message))
         first = violations[0]
         raise ApiFailure(400, f"{first[0]}: {first[1]}", violations) from None

@@ -108,21 +108,21 @@ def _strip_messages_prefix(failure: ApiFailure) -> ApiFailure:
                       [(name(p), m) for p, m in failure.violations], failure.headers)
 
 
-@endpoint(Family.V1, query_auth=True)
-async def send_v1_query(request: Request, gateway: Gateway, account: Account) -> Response:
+async def _query_send(request: Request, gateway: Gateway, account: Account, version: str):
     try:
         req = rq.validate(rq.V2TextRequest, _query_message(request))
     except ApiFailure as failure:
         raise _strip_messages_prefix(failure) from None
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req, version="1"))
+    return await _accept(gateway, account, rq.from_v2_text(req, version=version))
+
+
+@endpoint(Family.V1, query_auth=True)
+async def send_v1_query(request: Request, gateway: Gateway, account: Account) -> Response:
+    bulk_id, accepted = await _query_send(request, gateway, account, "1")
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V3, query_auth=True)
 async def send_v3_query(request: Request, gateway: Gateway, account: Account) -> Response:
-    try:
-        req = rq.validate(rq.V2TextRequest, _query_message(request))
-    except ApiFailure as failure:
-        raise _strip_messages_prefix(failure) from None
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req, version="3"))
+    bulk_id, accepted = await _query_send(request, gateway, account, "3")
     return negotiate.respond_json(render.send_response_v3(bulk_id, accepted))

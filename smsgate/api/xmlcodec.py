@@ -5,6 +5,7 @@ are text. Parsing goes through defusedxml: no DTDs, no entities, no external ref
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -37,22 +38,14 @@ def _value(el: Element) -> Any:
         return [_value(c) for c in children]
     if not children:
         return el.text or ""
+    repeated = {tag for tag, n in Counter(c.tag for c in children).items() if n > 1}
     out: dict[str, Any] = {}
     for child in children:
-        value = _value(child)
-        if child.tag in out:
-            previous = out[child.tag]
-            out[child.tag] = (previous if isinstance(previous, list) and child.tag in _seen_repeated(out)
-                              else [previous]) + [value]
-            out.setdefault("\x00repeated", set()).add(child.tag)
+        if child.tag in repeated:
+            out.setdefault(child.tag, []).append(_value(child))
         else:
-            out[child.tag] = value
-    out.pop("\x00repeated", None)
+            out[child.tag] = _value(child)
     return out
-
-
-def _seen_repeated(out: dict[str, Any]) -> set[str]:
-    return out.get("\x00repeated", set())
 
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")

@@ -3,8 +3,9 @@ nothing about retries, reports or billing, which belong to the engine."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 

@@ -7,7 +7,8 @@ rows in the gateway's job table, so a restart resumes them where they were."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 

@@ -6,7 +6,7 @@ Inside smsgate every instant is epoch milliseconds (int) or an aware UTC datetim
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 _DATE_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
@@ -15,12 +15,12 @@ _DATE_RE = re.compile(
 )
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
 def now_ms() -> int:
-    return to_ms(datetime.now(timezone.utc))
+    return to_ms(datetime.now(UTC))
 
 
 def to_ms(dt: datetime) -> int:
@@ -36,7 +36,7 @@ def parse_datetime(value: str) -> datetime:
         raise ValueError(f"'{value}' is not a date; use a form like 2025-01-02T03:04:05.000+0000")
     year, month, day, hour, minute, second, fraction, offset = m.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
+    tz = UTC
     if offset and offset not in ("Z", "z"):
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def sender_problem(sender: str) -> str | None:
     """Why this sender is not acceptable, or None when it is."""
-    value = sender[1:] if sender.startswith("+") else sender
+    value = sender.removeprefix("+")
     if value.isdigit():
         if not 3 <= len(value) <= 16:
             return "numeric sender must be between 3 and 16 digits"

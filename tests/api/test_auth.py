@@ -6,7 +6,6 @@ import base64
 
 import httpx
 import pytest
-
 from helpers import send_v2, uid
 from live import wait_for
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from helpers import logs, uid
 
 GOOD = {"from": "InfoSMS", "destinations": [{"to": "41793026727"}], "text": "x"}

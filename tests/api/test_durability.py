@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 
 import httpx
-
 from helpers import final_logs, logs, uid
 from live import LiveGateway, wait_for
 

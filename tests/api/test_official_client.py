@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from infobip_api_client import ApiClient, Configuration
@@ -153,7 +153,7 @@ def test_delivery_report_is_handed_out_once(api):
     assert report.error.group_name == MessageErrorGroup.OK
     assert (report.error.id, report.error.name, report.error.permanent) == (0, "NO_ERROR", False)
     assert report.sent_at.tzinfo is not None and report.done_at >= report.sent_at
-    assert abs(datetime.now(timezone.utc) - report.sent_at) < timedelta(minutes=5)
+    assert abs(datetime.now(UTC) - report.sent_at) < timedelta(minutes=5)
     assert isinstance(report.price.price_per_message, float) and report.price.currency
 
     assert api.get_outbound_sms_message_delivery_reports(message_id=mids[0]).results == []
@@ -216,7 +216,7 @@ def test_logs_filters(api, two_bulks):
     # Newest first: the limit keeps bulk B, sent last.
     assert ids(bulk_id=both, limit=1) == ids_b
     # Dates go out in the client's own query format (2025-01-02T03:04:05.000000+0000).
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert sorted(ids(bulk_id=both, sent_since=now - timedelta(hours=1))) == sorted(ids_a + ids_b)
     assert ids(bulk_id=both, sent_since=now + timedelta(hours=1)) == []
     assert ids(bulk_id=both, sent_until=now - timedelta(hours=1)) == []
@@ -247,7 +247,7 @@ def test_logs_cursor_paging(api):
 def test_past_send_at_sends_now(api):
     mid = f"past-{uid()}"
     options = SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(
-        send_at=datetime.now(timezone.utc) - timedelta(days=1)))
+        send_at=datetime.now(UTC) - timedelta(days=1)))
     response = api.send_sms_messages(SmsRequest(
         messages=[text_message([SmsDestination(to=DEST_A, message_id=mid)], "late")], options=options))
     assert response.messages[0].message_id == mid

@@ -4,7 +4,6 @@ text engine in send responses and the preview endpoint."""
 from __future__ import annotations
 
 import httpx
-
 from helpers import final_logs, send_v2, uid
 from live import LiveGateway, wait_for
 

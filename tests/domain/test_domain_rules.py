@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -15,7 +15,7 @@ from smsgate.domain.network import NetworkRules, OutcomeRule
 from smsgate.domain.numbers import normalize_destination
 from smsgate.domain.senders import sender_problem
 
-INSTANT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+INSTANT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text", [
@@ -31,7 +31,7 @@ def test_dates_render_as_infobip_does():
     assert format_ms(int(INSTANT.timestamp() * 1000) + 123) == "2025-01-02T03:04:05.123+0000"
 
 
-@given(hs.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=hs.just(timezone.utc)))
+@given(hs.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=hs.just(UTC)))
 def test_render_then_parse_round_trips_to_the_millisecond(dt):
     ms = int(dt.timestamp() * 1000)
     assert parse_ms(format_ms(ms)) == ms

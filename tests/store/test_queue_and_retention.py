@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from smsgate.engine.accept import Acceptor
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
+from smsgate.engine.accept import Acceptor
 from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
