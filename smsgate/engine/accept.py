@@ -29,16 +29,18 @@ from ..store.tables import REPORT_NONE, REPORT_PULL
 MAX_VALIDITY_MINUTES = 48 * 60
 
 
-def count_parts(msg: MessageRequest) -> int:
+def encode_message(msg: MessageRequest) -> tuple[int, str | None]:
+    """Parts the message takes and the text as the handset will show it (after transliteration)."""
     if msg.binary_hex is not None:
-        return textengine.count_binary(bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40))
-    return textengine.encode(
+        return textengine.count_binary(bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40)), None
+    encoded = textengine.encode(
         msg.text or "",
         language_code=msg.language_code,
         single_shift=msg.single_shift,
         locking_shift=msg.locking_shift,
         transliteration=msg.transliteration,
-    ).message_count
+    )
+    return encoded.message_count, encoded.text
 
 
 log = logging.getLogger("smsgate.accept")
@@ -51,7 +53,7 @@ class _Pending:
     account: Account
     request: SendRequest
     bulk_id: str | None
-    counts: list[int]
+    encoded: list[tuple[int, str | None]]  # (parts, text as sent) per message
     future: asyncio.Future
 
 
@@ -64,16 +66,16 @@ class Acceptor:
         self._writer: asyncio.Task | None = None
 
     async def accept(self, account: Account, request: SendRequest) -> tuple[str | None, list[AcceptedMessage]]:
-        counts = []
+        encoded = []
         for i, msg in enumerate(request.messages):
             try:
-                counts.append(count_parts(msg))
+                encoded.append(encode_message(msg))
             except ValueError as exc:  # unknown language or transliteration, bad binary
                 raise RequestRejected(f"messages[{i}]", str(exc)) from None
         total = sum(len(m.destinations) for m in request.messages)
         bulk_id = request.bulk_id or (new_id() if total > 1 or request.api_version == "3" else None)
         future = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(account, request, bulk_id, counts, future))
+        self._queue.append(_Pending(account, request, bulk_id, encoded, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="acceptor")
         self._wake.set()
@@ -161,7 +163,7 @@ class Acceptor:
         messageIds and gains the ones this request uses."""
         outcomes: list[AcceptedMessage] = []
         rows: list[dict] = []
-        for msg, sms_count in zip(item.request.messages, item.counts):
+        for msg, (sms_count, text_as_sent) in zip(item.request.messages, item.encoded):
             validity = min(msg.validity_minutes or MAX_VALIDITY_MINUTES, MAX_VALIDITY_MINUTES)
             for dest in msg.destinations:
                 message_id = dest.message_id or new_id()
@@ -181,7 +183,7 @@ class Acceptor:
                     "api_version": item.request.api_version,
                     "sender": msg.sender or self.default_sender,
                     "destination": number.msisdn if number else dest.to[:32],
-                    "text": msg.text,
+                    "text": text_as_sent,
                     "binary_hex": msg.binary_hex,
                     "data_coding": msg.data_coding,
                     "esm_class": msg.esm_class,

@@ -77,3 +77,14 @@ def test_preview_seed_example(deployment):
     r = httpx.post(deployment.base_url + "/sms/1/preview", json={"text": "x", "languageCode": "XX"},
                    headers=deployment.alice.app)
     assert r.status_code == 400 and r.json()["requestError"]["serviceException"]["validationErrors"]
+
+
+def test_transliteration_is_applied_to_what_is_sent(deployment):
+    from helpers import logs
+    msg = {"from": "InfoSMS", "destinations": [{"to": "41793026727"}], "text": "Привет мир " * 10}
+    plain = send_v2(deployment.base_url, deployment.alice.app, [msg]).json()["messages"][0]
+    latin = send_v2(deployment.base_url, deployment.alice.app,
+                    [{**msg, "transliteration": "CYRILLIC"}]).json()["messages"][0]
+    assert (plain["smsCount"], latin["smsCount"]) == (2, 1)  # 110 UCS-2 units vs 110 GSM septets
+    assert logs(deployment.base_url, deployment.alice.app, messageId=latin["messageId"])[0]["text"] == "Privet mir " * 10
+    assert logs(deployment.base_url, deployment.alice.app, messageId=plain["messageId"])[0]["text"] == "Привет мир " * 10
