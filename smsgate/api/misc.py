@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -77,7 +76,3 @@ def _openapi() -> bytes:
 
 async def openapi(request: Request) -> Response:
     return Response(_openapi(), media_type="application/json")
-
-
-def openapi_document() -> dict:
-    return json.loads(_openapi())

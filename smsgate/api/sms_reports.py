@@ -76,12 +76,15 @@ def _decode_cursor(raw: str) -> tuple[int, int]:
         raise bad_request("cursor", "is not a cursor this gateway handed out") from None
 
 
-def _log_filter(request: Request, gateway: Gateway, account: Account, v3: bool) -> q.LogFilter:
+def _throttle(request: Request, gateway: Gateway, account: Account) -> None:
     retry = request.app.state.log_limiter.retry_after(account.id)
     if retry is not None:
         raise ApiFailure(429, "Too many requests: logs are limited to "
                          f"{gateway.settings.logs_rate_per_minute} requests per minute",
                          headers={"Retry-After": str(int(retry) + 1)})
+
+
+def _log_filter(request: Request, account: Account, retention_hours: float, v3: bool) -> q.LogFilter:
     p = request.query_params
     status_ids = None
     if p.get("generalStatus"):
@@ -91,7 +94,7 @@ def _log_filter(request: Request, gateway: Gateway, account: Account, v3: bool) 
         status_ids = [s.id for s in STATUS_BY_ID.values() if s.group_name == group]
     if p.get("mnc") and not p.get("mcc"):
         raise bad_request("mnc", "can only be used together with mcc")
-    retention = int(gateway.settings.log_retention_hours * 3_600_000)
+    retention = int(retention_hours * 3_600_000)
     return q.LogFilter(
         account_id=account.id,
         sender=p.get("sender" if v3 else "from") or None,
@@ -111,7 +114,8 @@ def _log_filter(request: Request, gateway: Gateway, account: Account, v3: bool) 
 
 @endpoint(Family.V1)
 async def logs_v1(request: Request, gateway: Gateway, account: Account) -> Response:
-    f = _log_filter(request, gateway, account, v3=False)
+    _throttle(request, gateway, account)
+    f = _log_filter(request, account, gateway.settings.log_retention_hours, v3=False)
     async with gateway.db.connect() as conn:
         rows = await q.query_logs(conn, f)
     return negotiate.respond(request, {"results": [render.log_v1(r) for r in rows]}, "smsLogsResponse")
@@ -119,7 +123,8 @@ async def logs_v1(request: Request, gateway: Gateway, account: Account) -> Respo
 
 @endpoint(Family.V3)
 async def logs_v3(request: Request, gateway: Gateway, account: Account) -> Response:
-    f = _log_filter(request, gateway, account, v3=True)
+    _throttle(request, gateway, account)
+    f = _log_filter(request, account, gateway.settings.log_retention_hours, v3=True)
     async with gateway.db.connect() as conn:
         rows = await q.query_logs(conn, f)
     body: dict = {"results": [render.log_v3(r) for r in rows]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(slots=True)
@@ -50,8 +50,6 @@ class AcceptedMessage:
     status_id: int
     sms_count: int
     error_id: int = 0
-    stored: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 # Maximum sizes enforced at the edge; a request beyond them is rejected whole, naming the field.

@@ -57,6 +57,16 @@ class _Pending:
     future: asyncio.Future
 
 
+def _settle(future: asyncio.Future, result=None, error: Exception | None = None) -> None:
+    # the request may have gone (client disconnected); its messages are stored all the same
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class Acceptor:
     def __init__(self, db: Database, default_sender: str) -> None:
         self.db = db
@@ -105,37 +115,29 @@ class Acceptor:
         try:
             results = await self._write(batch)
         except Exception:
-            if len(batch) == 1:
-                return await self._write_alone(batch[0])
-            # one request's trouble (a messageId race with another process) must not fail the others
+            # One request's trouble (a messageId race with another process) must not fail the others:
+            # write each on its own.
             for item in batch:
                 await self._write_alone(item)
             return
         for item, outcomes in zip(batch, results):
-            if not item.future.done():
-                item.future.set_result(outcomes)
+            _settle(item.future, outcomes)
 
     async def _write_alone(self, item: _Pending) -> None:
-        for attempt in range(3):
+        error: Exception | None = None
+        for _ in range(3):
             try:
-                outcomes = (await self._write([item]))[0]
-            except IntegrityError:
+                _settle(item.future, (await self._write([item]))[0])
+                return
+            except IntegrityError as exc:
                 # Another process took one of our custom messageIds between the check and the insert;
                 # the retry sees it and rejects that destination as a duplicate.
-                if attempt < 2:
-                    continue
-                outcomes = None
+                error = exc
             except Exception as exc:
                 log.exception("could not store a send request")
-                if not item.future.done():
-                    item.future.set_exception(exc)
-                return
-            if not item.future.done():
-                if outcomes is None:
-                    item.future.set_exception(RuntimeError("messageId conflicts did not settle"))
-                else:
-                    item.future.set_result(outcomes)
-            return
+                error = exc
+                break
+        _settle(item.future, error=error)
 
     async def _write(self, batch: list[_Pending]) -> list[list[AcceptedMessage]]:
         now = now_ms()
@@ -170,7 +172,7 @@ class Acceptor:
                 if dest.message_id:
                     if message_id in taken:
                         outcomes.append(AcceptedMessage(
-                            message_id, dest.to, st.REJECTED_DUPLICATE_MESSAGE_ID.id, sms_count, stored=False))
+                            message_id, dest.to, st.REJECTED_DUPLICATE_MESSAGE_ID.id, sms_count))
                         continue
                     taken.add(message_id)
                 number = normalize_destination(dest.to)

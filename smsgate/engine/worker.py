@@ -30,7 +30,6 @@ class JobWorker:
         self.idle_interval = idle_interval
         self._wake = asyncio.Event()
         self._stopping = False
-        self.processed = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -45,7 +44,6 @@ class JobWorker:
                                         skip_locked=not self.db.is_sqlite)
         if leased:
             await self.handler(leased)
-            self.processed += len(leased)
         return len(leased)
 
     async def run(self) -> None:

@@ -99,10 +99,6 @@ async def release_leases(conn: AsyncConnection) -> int:
     return result.rowcount
 
 
-async def retry_job(conn: AsyncConnection, job_id: int, due_at: int) -> None:
-    await conn.execute(update(jobs).where(jobs.c.id == job_id).values(due_at=due_at, lease_until=0))
-
-
 async def next_due(conn: AsyncConnection, kind: str) -> int | None:
     return (await conn.execute(select(func.min(jobs.c.due_at)).where(jobs.c.kind == kind))).scalar()
 

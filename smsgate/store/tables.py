@@ -53,7 +53,7 @@ sessions = Table(
 )
 
 # report_state: whether and how the final report leaves the gateway
-REPORT_NONE, REPORT_PULL, REPORT_TAKEN, REPORT_PUSH = 0, 1, 2, 3
+REPORT_NONE, REPORT_PULL, REPORT_TAKEN = 0, 1, 2
 
 messages = Table(
     "messages",

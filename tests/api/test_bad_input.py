@@ -41,14 +41,14 @@ def _fields(r) -> set[str]:
     ({"messages": "not a list"}, "messages"),
 ])
 def test_v2_violations_name_the_field(deployment, body, field):
-    import orjson
-    marker = uid("bad")
-    body = {**body, "messages": [{**m, "callbackData": m.get("callbackData", marker)} if isinstance(m, dict) else m
-                                 for m in body.get("messages", [])]} if isinstance(body.get("messages"), list) else body
-    r = _v2(deployment, orjson.dumps(body))
+    bulk = body.get("bulkId", uid("bad"))
+    r = httpx.post(deployment.base_url + "/sms/2/text/advanced", json={"bulkId": bulk, **body},
+                   headers=deployment.alice.app)
     assert r.status_code == 400, r.text
     assert field in _fields(r), r.text
     assert r.json()["requestError"]["serviceException"]["messageId"] == "BAD_REQUEST"
+    if bulk:  # nothing of a refused request is stored
+        assert logs(deployment.base_url, deployment.alice.app, bulkId=bulk) == []
 
 
 def test_unknown_language_is_400_and_nothing_stored(deployment):
