@@ -44,12 +44,24 @@ class Settings:
     worker_batch: int = 500
     poll_interval: float = 0.05
     log_level: str = "info"
+    # Outbound webhooks (reports to notify URLs, inbound forwarding). Hosts resolving to loopback,
+    # private, link-local or reserved addresses are refused unless a network in webhook_allow holds them.
+    webhook_allow: tuple[str, ...] = ()
+    webhook_deny: tuple[str, ...] = ()
+    webhook_timeout: float = 10.0
+    webhook_per_host: int = 4
+    # The retry schedule's minute: attempt n waits unit x (1 + n^2). Shorten it to rehearse retries.
+    webhook_retry_unit: float = 60.0
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'smsgate.db').resolve()}"
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 # environment variable -> (settings field, converter)
@@ -64,6 +76,11 @@ _ENV: dict[str, tuple[str, Any]] = {
     "SMSGATE_DEFAULT_SENDER": ("default_sender", str),
     "SMSGATE_MAX_BODY_BYTES": ("max_body_bytes", int),
     "SMSGATE_LOG_LEVEL": ("log_level", str),
+    "SMSGATE_WEBHOOK_ALLOW": ("webhook_allow", _csv),
+    "SMSGATE_WEBHOOK_DENY": ("webhook_deny", _csv),
+    "SMSGATE_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+    "SMSGATE_WEBHOOK_PER_HOST": ("webhook_per_host", int),
+    "SMSGATE_WEBHOOK_RETRY_UNIT": ("webhook_retry_unit", float),
 }
 
 
@@ -106,6 +123,9 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
     except TypeError as exc:
         raise ConfigError(f"[simulator]: {exc}") from exc
     out["network"] = NetworkRules(prices=prices, outcomes=outcomes, currency=sim.get("currency", "EUR"))
+    for key in ("webhook_allow", "webhook_deny"):
+        if key in doc:
+            doc[key] = tuple(doc[key])
     if "data_dir" in doc:
         doc["data_dir"] = Path(doc["data_dir"])
     out.update(doc)

@@ -60,6 +60,10 @@ class LiveGateway:
         env["SMSGATE_DATA_DIR"] = str(self.data_dir)
         env.setdefault("SMSGATE_SIMULATOR_DELIVERY_DELAY", "0.2")
         env.setdefault("SMSGATE_LOGS_RATE_PER_MINUTE", "100000")  # tests poll logs; the throttle test sets its own
+        # webhook receivers in tests listen on loopback, which the default policy refuses
+        env.setdefault("SMSGATE_WEBHOOK_ALLOW", "127.0.0.0/8,::1")
+        env.setdefault("SMSGATE_WEBHOOK_RETRY_UNIT", "0.1")
+        env.setdefault("SMSGATE_WEBHOOK_TIMEOUT", "3")
         if self.database_url:
             env["SMSGATE_DATABASE_URL"] = self.database_url
         else:

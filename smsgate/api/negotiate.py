@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import xmlcodec
+from ..wire import xmlcodec
 from .errors import ApiFailure
 
 JSON = "application/json"

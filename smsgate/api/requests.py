@@ -6,15 +6,31 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ..domain import messages as dm
 from ..domain.dates import parse_ms
 from ..domain.senders import sender_problem
+from ..webhooks.policy import check_url_syntax
 from .errors import ApiFailure
 
 Id = Annotated[str, Field(min_length=1, max_length=dm.MAX_ID_LEN)]
-Url = Annotated[str, Field(min_length=1, max_length=dm.MAX_URL_LEN)]
+def _callback_url(value: str) -> str:
+    problem = check_url_syntax(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Url = Annotated[str, Field(min_length=1, max_length=dm.MAX_URL_LEN), AfterValidator(_callback_url)]
 Text = Annotated[str, Field(max_length=dm.MAX_TEXT_CHARS)]
 CallbackData = Annotated[str, Field(max_length=dm.MAX_CALLBACK_DATA)]
 NotifyContentType = Literal["application/json", "application/xml"]

@@ -13,7 +13,8 @@ from ..domain.statuses import STATUS_BY_ID, STATUS_GROUP_NAMES
 from ..engine.gateway import Gateway
 from ..store import messages as q
 from ..store.accounts import Account
-from . import negotiate, render
+from ..wire import render
+from . import negotiate
 from .endpoint import Family, endpoint
 from .errors import ApiFailure, bad_request
 from .sms_send import query_list

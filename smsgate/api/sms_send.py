@@ -10,7 +10,8 @@ from starlette.responses import Response
 from ..domain.messages import RequestRejected, SendRequest
 from ..engine.gateway import Gateway
 from ..store.accounts import Account
-from . import negotiate, render
+from ..wire import render
+from . import negotiate
 from . import requests as rq
 from .endpoint import Family, endpoint
 from .errors import ApiFailure

@@ -19,6 +19,7 @@ class SubmitResult:
     mcc_mnc: str | None = None
     price_per_message: float | None = None
     currency: str | None = None
+    remote_id: str | None = None  # the network's id for the message, to match its receipts later
 
 
 @dataclass(frozen=True, slots=True)

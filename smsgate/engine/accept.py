@@ -114,7 +114,7 @@ class Acceptor:
     async def _write_batch(self, batch: list[_Pending]) -> None:
         try:
             results = await self._write(batch)
-        except Exception:
+        except Exception:  # noqa: BLE001
             # One request's trouble (a messageId race with another process) must not fail the others:
             # write each on its own.
             for item in batch:

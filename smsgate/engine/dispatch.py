@@ -29,6 +29,7 @@ class Dispatcher:
                     "price_per_message": r.price_per_message,
                     "currency": r.currency,
                     "connector": self.connector.name,
+                    "remote_id": r.remote_id,
                     "submitted_at": now,
                 }
                 for r in results

@@ -13,9 +13,12 @@ from ..store import messages as q
 from ..store import migrate
 from ..store.accounts import AccountStore
 from ..store.database import Database
+from ..webhooks.client import WebhookClient
+from ..webhooks.policy import HostPolicy
+from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .dispatch import Dispatcher
-from .receipts import apply_receipts
+from .receipts import PUSH_JOB, apply_receipts
 from .worker import JobWorker
 
 log = logging.getLogger("smsgate.gateway")
@@ -32,6 +35,15 @@ class Gateway:
         common = {"batch": settings.worker_batch, "poll_interval": settings.poll_interval, "lease_ms": 10_000}
         self.dispatch_worker = JobWorker(self.db, "dispatch", self._dispatch, **common)
         self.delivery_worker = JobWorker(self.db, DELIVERY_JOB, self._simulate_delivery, **common)
+        self.webhooks = WebhookClient(
+            HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny),
+            timeout=settings.webhook_timeout, per_host=settings.webhook_per_host,
+        )
+        self.report_pusher = ReportPusher(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
+        # pushes run in the background after leasing; the lease outlasts the request's timeout
+        push_lease = int(settings.webhook_timeout * 1000) * 3 + 10_000
+        self.push_worker = JobWorker(self.db, PUSH_JOB, self.report_pusher.handle,
+                                     **{**common, "lease_ms": push_lease})
         self._tasks: list[asyncio.Task] = []
 
     async def _dispatch(self, jobs) -> None:
@@ -42,6 +54,7 @@ class Gateway:
     async def _simulate_delivery(self, jobs) -> None:
         async with self.db.begin() as conn:
             await self.network.deliver(conn, jobs, apply_receipts)
+        self.push_worker.wake()
 
     async def start(self, run_workers: bool = True) -> None:
         await migrate.upgrade(self.db)
@@ -51,9 +64,12 @@ class Gateway:
             if released:
                 log.warning("resuming %d jobs interrupted by the last shutdown", released)
         if run_workers:
-            for worker in (self.dispatch_worker, self.delivery_worker):
+            for worker in self._workers():
                 self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.kind}"))
             self._tasks.append(asyncio.create_task(self._janitor(), name="janitor"))
+
+    def _workers(self) -> tuple[JobWorker, ...]:
+        return (self.dispatch_worker, self.delivery_worker, self.push_worker)
 
     def accepted(self) -> None:
         """New messages were written: wake the dispatcher instead of waiting for its next poll."""
@@ -74,7 +90,7 @@ class Gateway:
 
     async def stop(self) -> None:
         await self.acceptor.close()
-        for worker in (self.dispatch_worker, self.delivery_worker):
+        for worker in self._workers():
             worker.stop()
         for task in self._tasks:
             task.cancel()
@@ -82,4 +98,6 @@ class Gateway:
             with suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        await self.report_pusher.close()
+        await self.webhooks.close()
         await self.db.dispose()

@@ -1,29 +1,53 @@
-"""Receipts from the network become message state and, when final, a report owed to the client."""
+"""Receipts from the network become message state and, when final, a report owed to the client:
+pulled from the reports endpoints, or pushed to the message's notify URL. Intermediate receipts with
+a temporary GSM error are pushed too when the message asked for them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
+from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..connectors.base import Receipt
-from ..domain.statuses import status_by_id
+from ..domain.dates import now_ms
+from ..domain.statuses import error_by_id, status_by_id
 from ..store import messages as q
-from ..store.tables import REPORT_PULL, messages
+from ..store.tables import REPORT_PULL, REPORT_PUSH, messages
+
+PUSH_JOB = "report_push"
 
 
 async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
-    final = [r for r in receipts if status_by_id(r.status_id).is_final]
-    intermediate = [r for r in receipts if not status_by_id(r.status_id).is_final]
+    if not receipts:
+        return
+    pks = list({r.message_pk for r in receipts})
+    rows = await conn.execute(
+        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report)
+        .where(messages.c.id.in_(pks), messages.c.done_at.is_(None))
+    )
     # A message that already ended (done_at set) keeps its end: a late or repeated receipt changes nothing.
+    open_rows = {r.id: r for r in rows}
+    final = [r for r in receipts if r.message_pk in open_rows and status_by_id(r.status_id).is_final]
+    intermediate = [r for r in receipts if r.message_pk in open_rows and not status_by_id(r.status_id).is_final]
     still_open = messages.c.done_at.is_(None)
     await q.update_messages(
         conn,
-        [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at,
-          "report_state": REPORT_PULL} for r in final],
+        [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at} for r in final],
         still_open,
+        extra_values={"report_state": case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)},
     )
     await q.update_messages(
         conn, [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
         still_open,
     )
+    now = now_ms()
+    pushes = [(r.message_pk, now) for r in final if open_rows[r.message_pk].notify_url]
+    await q.add_jobs(conn, PUSH_JOB, pushes)
+    for r in intermediate:
+        row = open_rows[r.message_pk]
+        if row.notify_url and row.intermediate_report and r.error_id and not error_by_id(r.error_id).permanent:
+            # the message moves on; the push carries the state it had at this receipt
+            snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
+            await q.add_jobs(conn, PUSH_JOB, [(r.message_pk, now)], payload=snapshot)

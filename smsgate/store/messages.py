@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .tables import REPORT_PULL, REPORT_TAKEN, jobs, messages
+from .tables import REPORT_PULL, REPORT_TAKEN, inbound_messages, jobs, messages
 
 
 async def existing_message_ids(conn: AsyncConnection, account_id: int, message_ids: Sequence[str]) -> set[str]:
@@ -43,9 +43,14 @@ async def insert_messages(conn: AsyncConnection, account_id: int, rows: list[dic
     return [by_id[m] for m in wanted]
 
 
-async def add_jobs(conn: AsyncConnection, kind: str, items: Iterable[tuple[int, int]], payload: str | None = None) -> None:
-    """Queue work: (message primary key, due at epoch ms) pairs."""
-    rows = [{"kind": kind, "message_pk": pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
+async def add_jobs(
+    conn: AsyncConnection, kind: str, items: Iterable[tuple[int, int]], payload: str | None = None,
+    *, inbound: bool = False,
+) -> None:
+    """Queue work: (message primary key, due at epoch ms) pairs; ``inbound`` when the keys are inbound
+    messages'."""
+    ref = "inbound_pk" if inbound else "message_pk"
+    rows = [{"kind": kind, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
             for pk, due in items]
     if rows:
         await conn.execute(insert(jobs), rows)
@@ -60,10 +65,12 @@ class LeasedJob:
 
 
 async def lease_jobs(
-    conn: AsyncConnection, kind: str, now: int, limit: int, lease_ms: int, skip_locked: bool
+    conn: AsyncConnection, kind: str, now: int, limit: int, lease_ms: int, skip_locked: bool,
+    inbound: bool = False,
 ) -> list[LeasedJob]:
-    """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``. On PostgreSQL, rows another process
-    is leasing at this moment are skipped (FOR UPDATE SKIP LOCKED), so several gateways share a queue."""
+    """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``, each with its message row (its
+    inbound message row when ``inbound``). On PostgreSQL, rows another process is leasing at this
+    moment are skipped (FOR UPDATE SKIP LOCKED), so several gateways share a queue."""
     due = (
         select(jobs.c.id)
         .where(jobs.c.kind == kind, jobs.c.due_at <= now, jobs.c.lease_until <= now)
@@ -78,18 +85,40 @@ async def lease_jobs(
     await conn.execute(
         update(jobs).where(jobs.c.id.in_(ids)).values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
     )
+    source, ref = (inbound_messages, jobs.c.inbound_pk) if inbound else (messages, jobs.c.message_pk)
     rows = await conn.execute(
-        select(jobs.c.id.label("job_id"), jobs.c.attempts, jobs.c.payload, messages)
-        .join(messages, messages.c.id == jobs.c.message_pk)
+        select(jobs.c.id.label("job_id"), jobs.c.attempts, jobs.c.payload, source)
+        .join(source, source.c.id == ref)
         .where(jobs.c.id.in_(ids))
         .order_by(jobs.c.due_at)
     )
     return [LeasedJob(r.job_id, r.attempts, r.payload, r) for r in rows]
 
 
+async def messages_by_remote_id(conn: AsyncConnection, connector: str, remote_ids: Sequence[str]) -> dict[str, Any]:
+    """The message rows a connector submitted under the network's ids (to match receipts)."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(remote_ids), 500):
+        chunk = list(remote_ids[start : start + 500])
+        rows = await conn.execute(
+            select(messages).where(messages.c.connector == connector, messages.c.remote_id.in_(chunk))
+        )
+        found.update({r.remote_id: r for r in rows})
+    return found
+
+
 async def finish_jobs(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
     if job_ids:
         await conn.execute(delete(jobs).where(jobs.c.id.in_(list(job_ids))))
+
+
+async def reschedule_jobs(conn: AsyncConnection, due: Sequence[tuple[int, int]]) -> None:
+    """Put leased jobs back in the queue: (job id, new due_at) pairs. Their attempts count stays."""
+    if due:
+        await conn.execute(
+            update(jobs).where(jobs.c.id == bindparam("jid")).values(due_at=bindparam("due"), lease_until=0),
+            [{"jid": jid, "due": at} for jid, at in due],
+        )
 
 
 async def release_leases(conn: AsyncConnection) -> int:
@@ -100,18 +129,23 @@ async def release_leases(conn: AsyncConnection) -> int:
 
 
 async def next_due(conn: AsyncConnection, kind: str) -> int | None:
-    return (await conn.execute(select(func.min(jobs.c.due_at)).where(jobs.c.kind == kind))).scalar()
+    """When the next job of ``kind`` can be leased: a leased job counts from its lease's end."""
+    ready = case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
+    return (await conn.execute(select(func.min(ready)).where(jobs.c.kind == kind))).scalar()
 
 
-async def update_messages(conn: AsyncConnection, rows: list[dict[str, Any]], *where: Any) -> int:
-    """Update many messages in one executemany: each row has ``pk`` and the same set of columns."""
+async def update_messages(
+    conn: AsyncConnection, rows: list[dict[str, Any]], *where: Any, extra_values: dict[str, Any] | None = None
+) -> int:
+    """Update many messages in one executemany: each row has ``pk`` and the same set of columns;
+    ``extra_values`` are SQL expressions applied to every row."""
     if not rows:
         return 0
     columns = [k for k in rows[0] if k != "pk"]
     stmt = (
         update(messages)
         .where(messages.c.id == bindparam("pk"), *where)
-        .values({c: bindparam(f"v_{c}") for c in columns})
+        .values({**{c: bindparam(f"v_{c}") for c in columns}, **(extra_values or {})})
     )
     params = [{"pk": r["pk"], **{f"v_{c}": r[c] for c in columns}} for r in rows]
     result = await conn.execute(stmt, params)
@@ -188,7 +222,8 @@ async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[Any]:
 
 async def purge_before(conn: AsyncConnection, before_ms: int) -> int:
     """Forget messages older than the retention horizon, unless work is still queued for them."""
-    pending = select(jobs.c.message_pk)
+    # NOT IN over a NULL would match nothing: inbound jobs have no message_pk
+    pending = select(jobs.c.message_pk).where(jobs.c.message_pk.is_not(None))
     result = await conn.execute(
         delete(messages).where(messages.c.created_at < before_ms, messages.c.id.not_in(pending))
     )

@@ -52,8 +52,10 @@ sessions = Table(
     Column("expires_at", BigInteger, nullable=False),
 )
 
-# report_state: whether and how the final report leaves the gateway
-REPORT_NONE, REPORT_PULL, REPORT_TAKEN = 0, 1, 2
+# report_state: whether and how the final report leaves the gateway. A message with a notify URL gets
+# its report pushed (PUSH until the receiver takes it, then PUSHED, or PUSH_FAILED after the last
+# retry); the pull endpoints only hand out PULL reports, as with Infobip.
+REPORT_NONE, REPORT_PULL, REPORT_TAKEN, REPORT_PUSH, REPORT_PUSHED, REPORT_PUSH_FAILED = 0, 1, 2, 3, 4, 5
 
 messages = Table(
     "messages",
@@ -85,6 +87,8 @@ messages = Table(
     Column("price_per_message", Float),
     Column("currency", String(3)),
     Column("connector", String(64)),
+    Column("remote_id", String(64)),  # the operator's id for the message (an SMPP message_id)
+    Column("delivery_window", Text),  # JSON {days, from, to} as given; dispatch waits for it to open
     Column("created_at", BigInteger, nullable=False),
     Column("send_at", BigInteger),
     Column("valid_until", BigInteger),
@@ -96,6 +100,65 @@ messages = Table(
 Index("ix_messages_account_created", messages.c.account_id, messages.c.created_at)
 Index("ix_messages_reports", messages.c.account_id, messages.c.report_state, messages.c.done_at)
 Index("ix_messages_bulk", messages.c.account_id, messages.c.bulk_id)
+Index("ix_messages_remote", messages.c.connector, messages.c.remote_id)
+Index("ix_messages_valid_until", messages.c.valid_until)
+
+# Bulks with a schedule: what the bulk management endpoints read and change. Only the states a user
+# sets (PAUSED, CANCELED) are stored; PENDING, PROCESSING and FINISHED follow from the messages.
+bulks = Table(
+    "bulks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("bulk_id", String(200), nullable=False),
+    Column("send_at", BigInteger),
+    Column("state", String(16), nullable=False, default="ACTIVE"),
+    Column("speed_limit", Text),  # JSON {amount, timeUnit}
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "bulk_id", name="uq_bulks_account_bulk_id"),
+)
+
+# Inbound numbers an account owns, and what happens to messages sent to them.
+inbound_numbers = Table(
+    "inbound_numbers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("keywords", Text),  # comma-separated, matched case-insensitively against the first word
+    Column("action", String(16), nullable=False, default="pull"),  # pull | forward
+    Column("forward_url", Text),
+    Column("forward_method", String(8)),  # POST (MO JSON/XML body) | GET (templated URL)
+    Column("forward_content_type", String(40)),
+    Column("price", Float, nullable=False, default=0.0),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# inbound state: kept for pull (then TAKEN), or forwarded (FORWARD until the receiver takes it)
+INBOUND_PULL, INBOUND_TAKEN, INBOUND_FORWARD, INBOUND_FORWARDED, INBOUND_FORWARD_FAILED = 0, 1, 2, 3, 4
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("sender", String(32), nullable=False),
+    Column("receiver", String(32), nullable=False),
+    Column("text", Text),
+    Column("clean_text", Text),
+    Column("keyword", String(64)),
+    Column("binary_hex", Text),
+    Column("data_coding", SmallInteger, nullable=False, default=0),
+    Column("esm_class", SmallInteger, nullable=False, default=0),
+    Column("sms_count", Integer, nullable=False, default=1),
+    Column("price", Float, nullable=False, default=0.0),
+    Column("currency", String(3)),
+    Column("received_at", BigInteger, nullable=False),
+    Column("state", SmallInteger, nullable=False, default=INBOUND_PULL),
+)
+Index("ix_inbound_account_state", inbound_messages.c.account_id, inbound_messages.c.state,
+      inbound_messages.c.received_at)
 
 # The gateway's work queue. A row is a piece of work due at due_at; a worker leases it (lease_until)
 # while it works, so a crashed worker's row comes back when the lease runs out.
@@ -104,7 +167,9 @@ jobs = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
-    Column("message_pk", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    # the work is about one message, or about one inbound message
+    Column("message_pk", BigInteger, ForeignKey("messages.id", ondelete="CASCADE")),
+    Column("inbound_pk", BigInteger, ForeignKey("inbound_messages.id", ondelete="CASCADE")),
     Column("due_at", BigInteger, nullable=False),
     Column("lease_until", BigInteger, nullable=False, default=0),
     Column("attempts", Integer, nullable=False, default=0),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from smsgate.api import xmlcodec
+from smsgate.wire import xmlcodec
 from smsgate.config import ConfigError, load_settings
 from smsgate.domain.dates import format_ms, parse_datetime, parse_ms
 from smsgate.domain.network import NetworkRules, OutcomeRule

@@ -1,0 +1,61 @@
+"""Outbound HTTP for webhooks: bounded time, bounded concurrency per host, every outcome a value.
+
+A slow or dead receiver must never hang the gateway, so each call has a total timeout and at most
+``per_host`` calls to one host run at once; the rest wait their turn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from .policy import HostPolicy, HostRefused
+
+log = logging.getLogger("smsgate.webhooks")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool  # the receiver answered 2xx
+    permanent: bool = False  # retrying cannot help (the policy refuses the host)
+    detail: str = ""
+
+
+class WebhookClient:
+    def __init__(self, policy: HostPolicy, timeout: float = 10.0, per_host: int = 4) -> None:
+        self.policy = policy
+        self.timeout = timeout
+        self.per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=False,  # a redirect could lead past the host policy
+            headers={"User-Agent": "smsgate-webhooks"},
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+
+    async def send(self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Outcome:
+        try:
+            await self.policy.check(url)
+        except HostRefused as exc:
+            return Outcome(False, permanent=True, detail=str(exc))
+        except OSError as exc:
+            return Outcome(False, detail=str(exc))
+        host = urlsplit(url).netloc.lower()
+        gate = self._hosts.setdefault(host, asyncio.Semaphore(self.per_host))
+        async with gate:
+            try:
+                # the total deadline also covers a receiver that trickles its answer
+                async with asyncio.timeout(self.timeout):
+                    response = await self._http.request(method, url, content=body, headers=headers)
+            except (httpx.HTTPError, TimeoutError, OSError) as exc:
+                return Outcome(False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        if 200 <= response.status_code < 300:
+            return Outcome(True, detail=str(response.status_code))
+        return Outcome(False, detail=f"HTTP {response.status_code}")
+
+    async def close(self) -> None:
+        await self._http.aclose()
