@@ -67,6 +67,45 @@ paths["/auth/1/session"] = {
 paths["/health"] = {"get": {"operationId": "health", "summary": "Liveness and database check (no authentication)",
                             "tags": ["Operations"], "security": [],
                             "responses": {"200": {"description": "UP"}, "503": {"description": "Database unreachable"}}}}
+admin_security = [{"AdminToken": []}]
+admin_errors = {"401": {"description": "Missing or wrong admin token"},
+                "403": {"description": "The admin API is off (SMSGATE_ADMIN_TOKEN not set)"}}
+number_schema = {"type": "object", "required": ["number", "account"], "properties": {
+    "number": {"type": "string", "example": "41793026700"}, "account": {"type": "string"},
+    "keywords": {"type": "array", "items": {"type": "string"}},
+    "action": {"type": "string", "enum": ["pull", "forward"], "default": "pull"},
+    "forwardUrl": {"type": "string", "description": "POST target, or with forwardMethod GET a template with "
+                   "%sender%, %receiver%, %text%, %bin%, %datetime%, %messageid%, %datacoding%, %esmclass%"},
+    "forwardMethod": {"type": "string", "enum": ["POST", "GET"], "default": "POST"},
+    "contentType": {"type": "string", "enum": ["application/json", "application/xml"]},
+    "price": {"type": "number", "default": 0}}}
+paths["/admin/1/numbers"] = {
+    "get": {"operationId": "admin-list-numbers", "summary": "List inbound numbers", "tags": ["Admin"],
+            "security": admin_security, "responses": {"200": {"description": "`{numbers: [...]}`"}, **admin_errors}},
+    "post": {"operationId": "admin-add-number", "summary": "Give an account an inbound number", "tags": ["Admin"],
+             "security": admin_security,
+             "requestBody": {"required": True, "content": {"application/json": {"schema": number_schema}}},
+             "responses": {"201": {"description": "The number as stored"}, "400": {"description": "Invalid"},
+                           **admin_errors}},
+}
+paths["/admin/1/numbers/{number}"] = {"delete": {
+    "operationId": "admin-remove-number", "summary": "Remove an inbound number", "tags": ["Admin"],
+    "security": admin_security,
+    "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "responses": {"204": {"description": "Removed"}, "404": {"description": "No such number"}, **admin_errors}}}
+paths["/admin/1/simulate/inbound"] = {"post": {
+    "operationId": "admin-simulate-inbound", "summary": "The simulated network originates an inbound message",
+    "tags": ["Admin"], "security": admin_security,
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["from", "to"], "properties": {
+            "from": {"type": "string"}, "to": {"type": "string"}, "text": {"type": "string"},
+            "binary": {"type": "string", "description": "hex, instead of text"},
+            "dataCoding": {"type": "integer"}}}}}},
+    "responses": {"200": {"description": "`{messageId, to, action}`"}, "404": {"description": "Unknown number"},
+                  **admin_errors}}}
+components = copy.deepcopy(reference["components"])
+components.setdefault("securitySchemes", {})["AdminToken"] = {
+    "type": "http", "scheme": "bearer", "description": "The gateway's SMSGATE_ADMIN_TOKEN"}
 
 doc = {
     "openapi": reference["openapi"],
@@ -77,7 +116,7 @@ doc = {
     "security": reference.get("security", []),
     "tags": reference.get("tags", []),
     "paths": dict(sorted(paths.items())),
-    "components": reference["components"],
+    "components": components,
 }
 missing = served - {(p, m) for p, ops in paths.items() for m in ops} - {("/openapi.json", "get"), ("/sms/1/text/query.xml", "get")}
 assert not missing, f"served but undocumented: {missing}"

@@ -23,7 +23,12 @@ app = typer.Typer(
 account_app = typer.Typer(help="Create, list, disable and enable accounts.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Create and revoke API keys (Authorization: App <key>).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+number_app = typer.Typer(help="Inbound numbers: which account receives messages sent to a number, and how "
+                         "(kept for GET /sms/1/inbox/reports, or forwarded to a URL).", no_args_is_help=True)
+simulate_app = typer.Typer(help="Rehearse traffic on the simulated network.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
+app.add_typer(number_app, name="number")
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 console = Console()
@@ -79,11 +84,12 @@ async def _with_gateway(settings: Settings, action):
 
 
 def _run(settings: Settings, action):
+    from .engine.inbound import NumberError, UnknownNumber
     from .store.accounts import AccountError
 
     try:
         return asyncio.run(_with_gateway(settings, action))
-    except AccountError as exc:
+    except (AccountError, NumberError, UnknownNumber) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
@@ -173,6 +179,74 @@ def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None, database_url
     """Create or migrate the schema to the current version (serve does this on start too)."""
     _run(_settings(config, data_dir, database_url), lambda gw: asyncio.sleep(0))
     console.print("schema is up to date")
+
+
+@number_app.command("add")
+def number_add(
+    number: Annotated[str, typer.Argument(help="The number in international format, e.g. 41793026700.")],
+    account: Annotated[str, typer.Option("--account", help="The account that receives its messages.")],
+    keyword: Annotated[list[str] | None, typer.Option(
+        "--keyword", help="A keyword (first word of the text) to recognise; repeat for more.")] = None,
+    forward_url: Annotated[str | None, typer.Option(
+        "--forward-url", help="Forward each message to this URL instead of keeping it for the inbox. "
+        "With --method GET it is a template: %sender%, %receiver%, %text%, %bin%, %datetime%, "
+        "%messageid%, %datacoding%, %esmclass%.")] = None,
+    method: Annotated[str, typer.Option(help="POST (the inbox JSON/XML body) or GET (the templated URL).")] = "POST",
+    content_type: Annotated[str, typer.Option(
+        "--content-type", help="application/json or application/xml, for POST.")] = "application/json",
+    price: Annotated[float, typer.Option(help="Price per received message part.")] = 0.0,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give an account an inbound number."""
+    async def action(gw):
+        owner = await gw.accounts.get(account)
+        return await gw.inbound.add_number(
+            owner, number, keywords=keyword or [], action="forward" if forward_url else "pull",
+            forward_url=forward_url, forward_method=method, content_type=content_type, price=price)
+
+    added = _run(_settings(config, data_dir, database_url), action)
+    where = f"forwarded by {added.forward_method} to {added.forward_url}" if added.action == "forward" else \
+        "kept for GET /sms/1/inbox/reports"
+    console.print(f"number {added.number} -> account {added.account}: {where}")
+
+
+@number_app.command("list")
+def number_list(data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None) -> None:
+    """List inbound numbers and where their messages go."""
+    numbers = _run(_settings(config, data_dir, database_url), lambda gw: gw.inbound.list_numbers())
+    table = Table("number", "account", "keywords", "action", "forward to")
+    for n in numbers:
+        target = f"{n.forward_method} {n.forward_url}" if n.forward_url else ""
+        table.add_row(n.number, n.account, ",".join(n.keywords), n.action, target)
+    console.print(table)
+
+
+@number_app.command("remove")
+def number_remove(number: str, data_dir: DataDir = None, config: ConfigFile = None,
+                  database_url: DatabaseUrl = None) -> None:
+    """Remove an inbound number; messages to it are refused from then on."""
+    if not _run(_settings(config, data_dir, database_url), lambda gw: gw.inbound.remove_number(number)):
+        console.print(f"[red]no inbound number {number}[/red]")
+        raise typer.Exit(1)
+    console.print(f"number {number} removed")
+
+
+@simulate_app.command("inbound")
+def simulate_inbound(
+    sender: Annotated[str, typer.Option("--from", help="The handset sending the message.")],
+    receiver: Annotated[str, typer.Option("--to", help="One of the gateway's inbound numbers.")],
+    text: Annotated[str, typer.Option(help="The text; long texts arrive in concatenated parts.")],
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The simulated network originates a message to one of the gateway's numbers; a running gateway
+    forwards it or keeps it for the inbox."""
+    received = _run(_settings(config, data_dir, database_url), lambda gw: gw.inbound.simulate(sender, receiver, text))
+    console.print(f"inbound message {received.message_id} to {received.number} "
+                  f"({'forwarded' if received.action == 'forward' else 'in the inbox'})")
 
 
 def main() -> None:

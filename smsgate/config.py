@@ -52,6 +52,7 @@ class Settings:
     webhook_per_host: int = 4
     # The retry schedule's minute: attempt n waits unit x (1 + n^2). Shorten it to rehearse retries.
     webhook_retry_unit: float = 60.0
+    admin_token: str | None = None  # enables the /admin/1 API (Authorization: Bearer <token>)
 
     @property
     def resolved_database_url(self) -> str:
@@ -81,6 +82,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "SMSGATE_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
     "SMSGATE_WEBHOOK_PER_HOST": ("webhook_per_host", int),
     "SMSGATE_WEBHOOK_RETRY_UNIT": ("webhook_retry_unit", float),
+    "SMSGATE_ADMIN_TOKEN": ("admin_token", str),
 }
 
 

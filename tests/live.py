@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 PG_URL_ENV = "SMSGATE_TEST_DATABASE_URL"
+ADMIN_TOKEN = "test-admin-token"
 
 
 def free_port() -> int:
@@ -64,6 +65,7 @@ class LiveGateway:
         env.setdefault("SMSGATE_WEBHOOK_ALLOW", "127.0.0.0/8,::1")
         env.setdefault("SMSGATE_WEBHOOK_RETRY_UNIT", "0.1")
         env.setdefault("SMSGATE_WEBHOOK_TIMEOUT", "3")
+        env.setdefault("SMSGATE_ADMIN_TOKEN", ADMIN_TOKEN)
         if self.database_url:
             env["SMSGATE_DATABASE_URL"] = self.database_url
         else:

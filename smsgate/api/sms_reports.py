@@ -22,7 +22,7 @@ from .sms_send import query_list
 MAX_LIMIT = 1000
 
 
-def _limit(request: Request) -> int:
+def query_limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None or raw == "":
         return 50
@@ -37,7 +37,7 @@ def _limit(request: Request) -> int:
 
 async def _take(request: Request, gateway: Gateway, account: Account) -> list:
     p = request.query_params
-    limit = _limit(request)
+    limit = query_limit(request)
     async with gateway.db.begin() as conn:
         return await q.take_reports(conn, account.id, limit, p.get("bulkId") or None, p.get("messageId") or None,
                                     skip_locked=not gateway.db.is_sqlite)
@@ -109,7 +109,7 @@ def _log_filter(request: Request, account: Account, retention_hours: float, v3: 
         mnc=p.get("mnc") or None,
         since_ms=now_ms() - retention,
         cursor=_decode_cursor(p["cursor"]) if v3 and p.get("cursor") else None,
-        limit=_limit(request),
+        limit=query_limit(request),
     )
 
 

@@ -13,11 +13,14 @@ from ..store import messages as q
 from ..store import migrate
 from ..store.accounts import AccountStore
 from ..store.database import Database
+from ..store import inbound as inbound_store
 from ..webhooks.client import WebhookClient
+from ..webhooks.forward import InboundForwarder
 from ..webhooks.policy import HostPolicy
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .dispatch import Dispatcher
+from .inbound import FORWARD_JOB, InboundService
 from .receipts import PUSH_JOB, apply_receipts
 from .worker import JobWorker
 
@@ -44,6 +47,10 @@ class Gateway:
         push_lease = int(settings.webhook_timeout * 1000) * 3 + 10_000
         self.push_worker = JobWorker(self.db, PUSH_JOB, self.report_pusher.handle,
                                      **{**common, "lease_ms": push_lease})
+        self.inbound = InboundService(self.db, settings.network.currency)
+        self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
+        self.forward_worker = JobWorker(self.db, FORWARD_JOB, self.forwarder.handle,
+                                        **{**common, "lease_ms": push_lease}, inbound=True)
         self._tasks: list[asyncio.Task] = []
 
     async def _dispatch(self, jobs) -> None:
@@ -69,7 +76,7 @@ class Gateway:
             self._tasks.append(asyncio.create_task(self._janitor(), name="janitor"))
 
     def _workers(self) -> tuple[JobWorker, ...]:
-        return (self.dispatch_worker, self.delivery_worker, self.push_worker)
+        return (self.dispatch_worker, self.delivery_worker, self.push_worker, self.forward_worker)
 
     def accepted(self) -> None:
         """New messages were written: wake the dispatcher instead of waiting for its next poll."""
@@ -81,6 +88,7 @@ class Gateway:
                 horizon = now_ms() - int(self.settings.log_retention_hours * 3_600_000)
                 async with self.db.begin() as conn:
                     purged = await q.purge_before(conn, horizon)
+                    purged += await inbound_store.purge_inbound_before(conn, horizon)
                 if purged:
                     log.info("purged %d messages older than the %sh retention", purged,
                              self.settings.log_retention_hours)
@@ -99,5 +107,6 @@ class Gateway:
                 await task
         self._tasks.clear()
         await self.report_pusher.close()
+        await self.forwarder.close()
         await self.webhooks.close()
         await self.db.dispose()

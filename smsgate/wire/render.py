@@ -78,3 +78,18 @@ def log_v3(row: Any) -> dict[str, Any]:
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
+
+
+def inbound(row: Any) -> dict[str, Any]:
+    """A received message, as the inbox returns it and the inbound webhook posts it."""
+    return _drop_none({
+        "messageId": row.message_id,
+        "from": row.sender,
+        "to": row.receiver,
+        "text": row.text,
+        "cleanText": row.clean_text,
+        "keyword": row.keyword,
+        "receivedAt": format_ms(row.received_at),
+        "smsCount": row.sms_count,
+        "price": {"pricePerMessage": row.price, "currency": row.currency or "EUR"},
+    })

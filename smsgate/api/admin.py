@@ -1,0 +1,119 @@
+"""The operator's HTTP API (``/admin/1/...``): inbound numbers, simulated traffic, connectors.
+
+Not an Infobip API, so it answers in the v3 error shape. It is off until SMSGATE_ADMIN_TOKEN is set,
+and then needs ``Authorization: Bearer <token>``."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..engine.gateway import Gateway
+from ..engine.inbound import NumberError, UnknownNumber
+from ..store.accounts import AccountError
+from . import negotiate
+from .errors import ApiFailure, bad_request
+
+log = logging.getLogger("smsgate.api")
+
+AdminHandler = Callable[[Request, Gateway], Awaitable[Response]]
+
+
+def admin(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        gateway: Gateway = request.app.state.gateway
+        try:
+            _authorize(request, gateway.settings.admin_token)
+            return await handler(request, gateway)
+        except ApiFailure as failure:
+            return negotiate.respond_json(failure.v3_body(), failure.status, failure.headers)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return negotiate.respond_json(ApiFailure(500, "Something went wrong; see the gateway log").v3_body(), 500)
+
+    run.__name__ = handler.__name__
+    return run
+
+
+def _authorize(request: Request, token: str | None) -> None:
+    if not token:
+        raise ApiFailure(403, "the admin API is off: start the gateway with SMSGATE_ADMIN_TOKEN set")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise ApiFailure(401, "admin API: send Authorization: Bearer <SMSGATE_ADMIN_TOKEN>")
+
+
+def _str(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise bad_request(name, "must not be blank")
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise bad_request(name, "must be a string")
+    return str(value)
+
+
+@admin
+async def numbers_list(request: Request, gateway: Gateway) -> Response:
+    numbers = await gateway.inbound.list_numbers()
+    return negotiate.respond_json({"numbers": [n.as_dict() for n in numbers]})
+
+
+@admin
+async def numbers_add(request: Request, gateway: Gateway) -> Response:
+    """POST /admin/1/numbers ``{number, account, keywords, action, forwardUrl, forwardMethod, contentType, price}``."""
+    body = await negotiate.read_body(request, 64 * 1024, allow_xml=False)
+    keywords = body.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise bad_request("keywords", "must be a list of words")
+    price = body.get("price", 0.0)
+    if not isinstance(price, int | float) or isinstance(price, bool):
+        raise bad_request("price", "must be a number")
+    try:
+        account = await gateway.accounts.get(_str(body, "account", True))
+        number = await gateway.inbound.add_number(
+            account, _str(body, "number", True), keywords=keywords, action=_str(body, "action") or "pull",
+            forward_url=_str(body, "forwardUrl"), forward_method=_str(body, "forwardMethod") or "POST",
+            content_type=_str(body, "contentType") or "application/json", price=float(price),
+        )
+    except (AccountError, NumberError) as exc:
+        raise ApiFailure(400, str(exc)) from None
+    return negotiate.respond_json(number.as_dict(), 201)
+
+
+@admin
+async def numbers_remove(request: Request, gateway: Gateway) -> Response:
+    number = request.path_params["number"]
+    if not await gateway.inbound.remove_number(number):
+        raise ApiFailure(404, f"no inbound number {number}")
+    return Response(status_code=204)
+
+
+@admin
+async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
+    """POST /admin/1/simulate/inbound ``{from, to, text}`` or ``{from, to, binary, dataCoding}``: the
+    simulated network originates a message to one of the gateway's numbers."""
+    body = await negotiate.read_body(request, 256 * 1024, allow_xml=False)
+    sender, receiver = _str(body, "from", True), _str(body, "to", True)
+    text, binary = _str(body, "text"), _str(body, "binary")
+    if (text is None) == (binary is None):
+        raise bad_request("text", "give either text or binary (hex)")
+    try:
+        data_coding = int(body.get("dataCoding", 4))
+        if binary is not None:
+            bytes.fromhex(binary)
+    except (TypeError, ValueError):
+        raise bad_request("binary", "must be hex, with an integer dataCoding") from None
+    try:
+        received = await gateway.inbound.simulate(sender, receiver, text, binary, data_coding)
+    except UnknownNumber as exc:
+        raise ApiFailure(404, f"{exc}; add it with `smsgate number add` or POST /admin/1/numbers") from None
+    gateway.forward_worker.wake()
+    return negotiate.respond_json({"messageId": received.message_id, "to": received.number,
+                                   "action": received.action})

@@ -1,0 +1,569 @@
+"""The SMPP connector: the engine's Connector protocol over one ``SmppClient`` link to an operator.
+
+Submitting: each message row becomes one submit_sm per part (UDH or SAR concatenation) or a single
+submit_sm carrying message_payload, sent concurrently up to the client's window. An accepted
+message reports PENDING_WAITING_DELIVERY ("sent, waiting for delivery report"), the status Infobip
+gives a message the operator took, with ``remote_id`` = the message_id of its LAST part.
+
+Why the last part: the row has one remote id, and the last part is the last one the handset can
+complete the message with. Receipts for the other parts are matched through an in-memory map
+(part id -> last part id) and only a failure from them counts (a message is not delivered if any
+part failed); their success adds nothing. After a restart that map is gone and such receipts are
+acknowledged and dropped once unknown for ``orphan_receipt_after`` seconds.
+
+Receipts are stored before they are acknowledged: ``on_deliver`` finds the message by remote id
+inside ``db.begin()``, calls the receipt sink there, and returns (so the client sends the
+deliver_sm_resp) only after that transaction committed. A receipt that beats the dispatcher's commit
+of the remote id waits for ``commit()`` (the connector knows the ids it just got); any other unknown id
+is re-checked for ``receipt_match_timeout`` seconds, then answered ESME_RX_T_APPN so the SMSC
+redelivers it. ``done_at`` is when the receipt arrived: the receipt's own done date is in the SMSC's
+unstated local time. Rejections are finalised in ``commit()`` through the same receipt sink, so a
+rejected message ends (done_at, report) like any other.
+
+Failures: an SMSC error status that names a permanent problem rejects the message (accepted=False,
+REJECTED_*). A link that is down, a timeout or a transient status (throttling past the batch
+deadline, ESME_RSYSERR, ESME_RX_T_APPN) raises ``ConnectorUnavailable`` carrying the settled results
+and the message pks to reschedule: the dispatcher records the former and retries the latter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .. import text as textengine
+from ..domain import statuses as st
+from ..domain.dates import now_ms
+from ..domain.receipt_status import catalog_for_receipt
+from ..smpp.client import NotSent, OutcomeUnknown, SmppClient
+from ..smpp.codec import encode_pdu
+from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, TlvTag, status_name
+from ..smpp.errors import EncodeError
+from ..smpp.pdus import DataSm, DeliverSm, SubmitSm
+from ..smpp.receipts import DeliveryReceipt, receipt_from_deliver_sm
+from ..smpp.smpp_time import format_smpp_time
+from ..smpp.tlv import build_tlvs
+from ..store.database import Database
+from ..store.messages import messages_by_remote_id
+from ..text import udh
+from .base import Receipt, ReceiptSink, SubmitResult
+
+log = logging.getLogger("smsgate.connectors.smpp")
+
+Concatenation = Literal["udh", "sar", "payload"]
+
+# Answers that say "slow down": the client pauses, the connector resubmits until the batch deadline.
+_SLOW_DOWN = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+# Answers that say "not now": the message goes back to the dispatcher for a later attempt.
+_TRANSIENT = frozenset({CommandStatus.ESME_RSYSERR, CommandStatus.ESME_RX_T_APPN})
+
+# Permanent submit_sm_resp errors -> (catalog status, catalog error). Anything else permanent:
+# REJECTED_NOT_SENT / EC_NOTSUBMITTEDTOSMPPCHANNEL.
+_DEST = ("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS")
+_SRC = ("REJECTED_SOURCE", "EC_INVALID_SOURCE_ADDRESS")
+_REJECTIONS: dict[int, tuple[str, str]] = {
+    CommandStatus.ESME_RINVDSTADR: _DEST,
+    CommandStatus.ESME_RINVDSTTON: _DEST,
+    CommandStatus.ESME_RINVDSTNPI: _DEST,
+    CommandStatus.ESME_RINVSRCADR: _SRC,
+    CommandStatus.ESME_RINVSRCTON: _SRC,
+    CommandStatus.ESME_RINVSRCNPI: _SRC,
+    CommandStatus.ESME_RINVMSGLEN: ("REJECTED_MESSAGE_TOO_LONG", "EC_MSG_TEXT_TOO_LONG"),
+    CommandStatus.ESME_RINVESMCLASS: ("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT"),
+    CommandStatus.ESME_RX_R_APPN: ("REJECTED_NETWORK", "EC_SMS_REJECTED_BY_MOBILE_OPERATOR"),
+}
+_REJECTED_OTHER = ("REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL")
+
+# Flash SMS = message class 0, in the data_coding (TS 23.038): GSM7 in the 0xF0 group (what the text
+# engine decodes), UCS2 in the general group (0xF0 has no UCS2), 8-bit data in the 0xF0 group.
+_FLASH_CODING = {0: 0xF0, 8: 0x18, 4: 0xF4}
+
+_IE_CONCAT = (udh.IE_CONCAT_8BIT, udh.IE_CONCAT_16BIT)
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SmppConfig:
+    """One operator link, as written in the gateway's config (``SmppConfig.from_dict``)."""
+
+    name: str
+    host: str
+    port: int
+    system_id: str
+    password: str
+    system_type: str = ""
+    bind: Literal["trx", "tx", "rx"] = "trx"
+    window: int = 10
+    throughput: float | None = None  # submit_sm per second; None = as fast as the window allows
+    service_type: str = ""
+    source_ton: int | None = None  # None: from the sender (alphanumeric 5/0, short code 3/0, else 1/1)
+    source_npi: int | None = None
+    dest_ton: int = 1
+    dest_npi: int = 1
+    concatenation: Concatenation = "udh"
+    registered_delivery: bool = True  # ask for final receipts (and intermediate ones when a message wants them)
+    validity: Literal["relative", "absolute"] = "relative"
+    enquire_interval: float = 30.0
+    response_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    tls: bool = False
+    batch_deadline: float = 20.0  # no new submit starts later than this into a submit() call
+    receipt_match_timeout: float = 3.0  # how long a receipt for an unknown id is re-checked
+    orphan_receipt_after: float = 600.0  # an id unknown this long is acknowledged and dropped
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SmppConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown SMPP connector settings: {', '.join(sorted(unknown))}")
+        missing = [n for n in ("name", "host", "port", "system_id", "password") if n not in raw]
+        if missing:
+            raise ValueError(f"SMPP connector needs {', '.join(missing)}")
+        config = cls(**{**raw, "port": int(raw["port"])})
+        if config.concatenation not in ("udh", "sar", "payload"):
+            raise ValueError(f"concatenation must be udh, sar or payload, got {config.concatenation!r}")
+        if config.bind not in ("trx", "tx", "rx"):
+            raise ValueError(f"bind must be trx, tx or rx, got {config.bind!r}")
+        if config.validity not in ("relative", "absolute"):
+            raise ValueError(f"validity must be relative or absolute, got {config.validity!r}")
+        if config.window < 1:
+            raise ValueError("window must be at least 1")
+        return config
+
+
+# --- inbound messages -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """A mobile-originated deliver_sm/data_sm (not a receipt), as the operator sent it."""
+
+    connector: str
+    source_addr: str
+    source_addr_ton: int
+    source_addr_npi: int
+    destination_addr: str
+    dest_addr_ton: int
+    dest_addr_npi: int
+    esm_class: int  # bit 0x40: ``payload`` starts with a UDH (concatenation IE, ports...)
+    data_coding: int
+    payload: bytes  # short_message, or the message_payload TLV when short_message is empty
+    sar: tuple[int, int, int] | None  # (sar_msg_ref_num, sar_total_segments, sar_segment_seqnum)
+    received_at: int  # epoch ms
+    pdu: DeliverSm | DataSm = field(repr=False)
+
+
+# Called inside the transaction that stores the message; the SMSC is acknowledged after it commits.
+InboundSink = Callable[[AsyncConnection, InboundSms], Awaitable[None]]
+
+
+class ConnectorUnavailable(Exception):
+    """Part of a batch could not be handed to the operator now (link down, timeout, transient error).
+
+    ``results``: the messages that were settled (accepted or permanently rejected), to record exactly
+    as a normal return. ``retry``: message pks to reschedule. A pk in ``retry`` may have reached the
+    SMSC (its response was lost), so a retry can duplicate it; SMPP offers nothing better.
+    """
+
+    def __init__(self, reason: str, results: list[SubmitResult], retry: list[int]) -> None:
+        super().__init__(f"{reason} ({len(retry)} message(s) to retry)")
+        self.reason = reason
+        self.results = results
+        self.retry = retry
+
+
+class _Retry(Exception):
+    """Internal: this message must be retried later."""
+
+
+# --- building submit_sm ---------------------------------------------------------------------
+
+
+class _Reject(Exception):
+    """Internal: the message cannot be sent as it is; (status, error) names why."""
+
+    def __init__(self, status_name: str, error_name: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status_name = status_name
+        self.error_name = error_name
+
+
+def _split_binary(payload: bytes, own_ies: bytes) -> list[bytes]:
+    """Bodies of an 8-bit message: 140 octets with its own UDH alone, less once concatenated."""
+    own = len(udh.build(own_ies))
+    if own + len(payload) <= udh.USER_DATA_OCTETS:
+        return [payload]
+    room = udh.USER_DATA_OCTETS - (1 + len(own_ies) + 5)  # UDHL + own IEs + 8-bit concat IE
+    if room <= 0:
+        raise _Reject("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH leaves no room for data")
+    return [payload[i : i + room] for i in range(0, len(payload), room)]
+
+
+def _without_concat(header: bytes) -> bytes:
+    """The IEs of a UDH (UDHL dropped) minus any concatenation IE."""
+    return b"".join(bytes((iei, len(data))) + data for iei, data in udh.parse(header) if iei not in _IE_CONCAT)
+
+
+def _source_ton_npi(sender: str) -> tuple[int, int]:
+    digits = sender.removeprefix("+")
+    if not digits.isdigit():
+        return 5, 0  # alphanumeric
+    if len(digits) <= 6:
+        return 3, 0  # short code: network specific
+    return 1, 1  # international E.164
+
+
+def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
+    """(data_coding, IEs every part carries besides concatenation, bodies) of one message row."""
+    binary_hex = getattr(row, "binary_hex", None)
+    if binary_hex is not None:
+        try:
+            payload = bytes.fromhex(binary_hex)
+        except ValueError as exc:
+            raise _Reject("REJECTED_NOT_SENT", "EC_INVALID_PDU_FORMAT", f"bad binary hex: {exc}") from None
+        own_ies = b""
+        if (getattr(row, "esm_class", 0) or 0) & EsmClass.UDHI and payload:
+            length = payload[0]
+            if length + 1 > len(payload):
+                raise _Reject("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH longer than the payload")
+            own_ies, payload = payload[1 : 1 + length], payload[1 + length :]
+        return int(getattr(row, "data_coding", 0) or 0), own_ies, _split_binary(payload, own_ies)
+    try:
+        encoded = textengine.encode(
+            row.text or "",
+            language_code=getattr(row, "language_code", None),
+            single_shift=bool(getattr(row, "single_shift", False)),
+            locking_shift=bool(getattr(row, "locking_shift", False)),
+            transliteration=getattr(row, "transliteration", None),
+        )
+    except ValueError as exc:
+        raise _Reject("REJECTED_NOT_SENT", "EC_INVALID_PDU_FORMAT", str(exc)) from None
+    shift_ies = _without_concat(encoded.parts[0].udh)
+    return encoded.data_coding, shift_ies, [part.payload for part in encoded.parts]
+
+
+# --- the connector --------------------------------------------------------------------------
+
+
+class SmppConnector:
+    """Connector over one SMPP link. ``start()`` before use, ``close()`` to unbind."""
+
+    kind = "smpp"
+
+    def __init__(
+        self,
+        config: SmppConfig | Mapping[str, Any],
+        *,
+        db: Database,
+        receipt_sink: ReceiptSink,
+        inbound_sink: InboundSink | None = None,
+        client: SmppClient | None = None,
+    ) -> None:
+        self.config = config if isinstance(config, SmppConfig) else SmppConfig.from_dict(config)
+        self.name = self.config.name
+        self.db = db
+        self.receipt_sink = receipt_sink
+        self.inbound_sink = inbound_sink
+        c = self.config
+        self.client = client or SmppClient(
+            c.host, c.port, c.system_id, c.password,
+            system_type=c.system_type, bind=c.bind, window=c.window, throughput=c.throughput,
+            enquire_interval=c.enquire_interval, response_timeout=c.response_timeout,
+            reconnect_min=c.reconnect_min, reconnect_max=c.reconnect_max,
+            ssl=True if c.tls else None,
+        )
+        self.client.on_deliver = self._on_deliver
+        self.counters = {"accepted": 0, "rejected": 0, "retried": 0, "receipts_stored": 0,
+                         "receipts_unmatched": 0, "inbound_stored": 0}
+        # part id -> remote id of the message's last part (bounded; lost on restart, see module doc)
+        self._parts: OrderedDict[str, str] = OrderedDict()
+        self._parts_max = 100_000
+        # part ids accepted by the SMSC -> (set once the dispatcher's commit() ran, created)
+        self._uncommitted: dict[str, tuple[asyncio.Event, float]] = {}
+        # receipt ids we could not match -> first seen (monotonic), to give up on them eventually
+        self._unmatched: OrderedDict[str, float] = OrderedDict()
+        self._reference = 0
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.client.start()
+
+    async def close(self, timeout: float | None = None) -> None:
+        await self.client.close(timeout)
+
+    def status(self) -> dict[str, Any]:
+        """One row of ``smsgate connector list``."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "state": self.client.state.value,
+            "address": f"{self.config.host}:{self.config.port}",
+            "bind": self.config.bind,
+            "in_flight": self.client.in_flight,
+            "last_error": self.client.last_error,
+            "counters": {**self.client.counters.as_dict(), **self.counters},
+        }
+
+    # --- submitting -------------------------------------------------------------------------
+
+    def build_submits(self, row: Any) -> list[SubmitSm]:
+        """The submit_sm PDUs for one message row, in part order (raises _Reject / EncodeError when
+        the message cannot be sent as it is)."""
+        c = self.config
+        data_coding, own_ies, bodies = _message_parts(row)
+        if getattr(row, "flash", False):
+            data_coding = _FLASH_CODING.get(data_coding, data_coding)
+        esm_class = int(getattr(row, "esm_class", 0) or 0) & ~EsmClass.UDHI & 0xFF
+        sender = row.sender or ""
+        src_ton, src_npi = _source_ton_npi(sender)
+        if src_ton != 5:
+            sender = sender.removeprefix("+")  # a number's TON says it is international
+        registered = 0
+        if c.registered_delivery:
+            registered = RegisteredDelivery.SMSC_RECEIPT_ON_SUCCESS_OR_FAILURE
+            if getattr(row, "intermediate_report", False):
+                registered |= RegisteredDelivery.INTERMEDIATE_NOTIFICATION
+        base = SubmitSm(
+            service_type=c.service_type,
+            source_addr_ton=c.source_ton if c.source_ton is not None else src_ton,
+            source_addr_npi=c.source_npi if c.source_npi is not None else src_npi,
+            source_addr=sender,
+            dest_addr_ton=c.dest_ton,
+            dest_addr_npi=c.dest_npi,
+            destination_addr=row.destination,
+            registered_delivery=int(registered),
+            validity_period=self._validity(getattr(row, "valid_until", None)),
+            data_coding=data_coding,
+        )
+        total = len(bodies)
+        self._reference = (self._reference + 1) & 0xFFFF
+        ref = self._reference
+        if total > 255:
+            raise _Reject("REJECTED_MESSAGE_TOO_LONG", "EC_MSG_TEXT_TOO_LONG", f"{total} parts")
+
+        def with_udh(ies: bytes, body: bytes) -> tuple[int, bytes]:
+            header = udh.build(ies)
+            return (esm_class | EsmClass.UDHI if header else esm_class), header + body
+
+        pdus: list[SubmitSm] = []
+        if total == 1 or c.concatenation == "payload":  # one part always fits short_message
+            esm, data = with_udh(own_ies, b"".join(bodies))
+            if total == 1:
+                pdus.append(base.replace(esm_class=esm, short_message=data))
+            else:
+                pdus.append(base.replace(esm_class=esm, tlvs=build_tlvs(message_payload=data)))
+        elif c.concatenation == "sar":
+            for seq, body in enumerate(bodies, 1):
+                esm, data = with_udh(own_ies, body)
+                tlvs = build_tlvs(sar_msg_ref_num=ref, sar_total_segments=total, sar_segment_seqnum=seq)
+                pdus.append(base.replace(esm_class=esm, short_message=data, tlvs=tlvs))
+        else:
+            for seq, body in enumerate(bodies, 1):
+                esm, data = with_udh(udh.concat_ie(ref & 0xFF, total, seq) + own_ies, body)
+                pdus.append(base.replace(esm_class=esm, short_message=data))
+        for pdu in pdus:
+            encode_pdu(pdu)  # a field the PDU cannot carry fails here (EncodeError), before anything is sent
+        return pdus
+
+    def _validity(self, valid_until: int | None) -> str:
+        if valid_until is None:
+            return ""
+        left_ms = valid_until - now_ms()
+        if left_ms < 1000:
+            raise _Reject("EXPIRED_EXPIRED", "EC_VALIDITY_EXPIRED", "validity ended before sending")
+        if self.config.validity == "absolute":
+            return format_smpp_time(datetime.fromtimestamp(valid_until / 1000, UTC))
+        return format_smpp_time(timedelta(seconds=left_ms // 1000))
+
+    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
+        """Send a batch; every message gets a result, or the batch raises ConnectorUnavailable."""
+        deadline = asyncio.get_running_loop().time() + self.config.batch_deadline
+        outcomes = await asyncio.gather(*(self._submit_one(row, deadline) for row in messages))
+        results = [o for o in outcomes if isinstance(o, SubmitResult)]
+        retry = [row.id for row, o in zip(messages, outcomes, strict=True) if not isinstance(o, SubmitResult)]
+        if retry:
+            self.counters["retried"] += len(retry)
+            reasons = sorted({str(o) for o in outcomes if isinstance(o, _Retry)})
+            raise ConnectorUnavailable("; ".join(reasons) or "SMSC unavailable", results, retry)
+        return results
+
+    async def _submit_one(self, row: Any, deadline: float) -> SubmitResult | _Retry:
+        # Receipts for this message's parts may arrive before the dispatcher records its remote id:
+        # they wait on this event, set when commit() runs (or at once if the message is not accepted).
+        recorded = asyncio.Event()
+        try:
+            pdus = self.build_submits(row)
+            ids = [await self._submit_part(pdu, deadline, recorded) for pdu in pdus]
+        except _Reject as exc:
+            recorded.set()
+            self.counters["rejected"] += 1
+            log.info("message %s rejected: %s", row.id, exc)
+            return SubmitResult(row.id, False, st.status(exc.status_name).id, st.error(exc.error_name).id)
+        except EncodeError as exc:  # a field the PDU cannot carry (e.g. a non-Latin-1 sender)
+            recorded.set()
+            self.counters["rejected"] += 1
+            text = str(exc)
+            status, error = _SRC if "source_addr" in text else _DEST if "destination_addr" in text else _REJECTED_OTHER
+            log.info("message %s rejected: %s", row.id, exc)
+            return SubmitResult(row.id, False, st.status(status).id, st.error(error).id)
+        except _Retry as exc:
+            recorded.set()
+            return exc
+        self.counters["accepted"] += 1
+        remote_id = ids[-1]
+        for part_id in ids[:-1]:
+            self._remember_part(part_id, remote_id)
+        return SubmitResult(row.id, True, st.PENDING_WAITING_DELIVERY.id, st.NO_ERROR.id, remote_id=remote_id)
+
+    async def _submit_part(self, pdu: SubmitSm, deadline: float, recorded: asyncio.Event) -> str:
+        """message_id for one submit_sm; resubmits while the SMSC says slow down."""
+        loop = asyncio.get_running_loop()
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise _Retry("batch deadline passed")
+            try:
+                resp = await self.client.submit(pdu, max_wait=left)
+            except NotSent as exc:
+                raise _Retry(f"not sent: {exc}") from None
+            except OutcomeUnknown as exc:
+                raise _Retry(f"no answer: {exc}") from None
+            status = resp.command_status
+            if status == CommandStatus.ESME_ROK:
+                self._expect_commit(resp.message_id, recorded)
+                return resp.message_id
+            if status in _SLOW_DOWN:
+                continue  # the client paused its send side; try again
+            if status in _TRANSIENT:
+                raise _Retry(f"SMSC answered {status_name(status)}")
+            status_name_, error_name = _REJECTIONS.get(status, _REJECTED_OTHER)
+            raise _Reject(status_name_, error_name, f"SMSC answered {status_name(status)}")
+
+    def _remember_part(self, part_id: str, remote_id: str) -> None:
+        self._parts[part_id] = remote_id
+        while len(self._parts) > self._parts_max:
+            self._parts.popitem(last=False)
+
+    def _expect_commit(self, part_id: str, recorded: asyncio.Event) -> None:
+        now = time.monotonic()
+        if len(self._uncommitted) > 1000:  # forget what the dispatcher never committed
+            for key in [k for k, (_, born) in self._uncommitted.items() if now - born > 300]:
+                del self._uncommitted[key]
+        self._uncommitted[part_id] = (recorded, now)
+
+    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
+        """In the dispatcher's transaction: rejected messages get their final report here (through the
+        receipt sink, so they end like any other message); receipts waiting for these ids may go."""
+        now = now_ms()
+        rejected = [Receipt(r.message_pk, r.status_id, r.error_id, now) for r in results if not r.accepted]
+        if rejected:
+            await self.receipt_sink(conn, rejected)
+        for r in results:
+            if r.remote_id is not None:
+                entry = self._uncommitted.pop(r.remote_id, None)
+                if entry is not None:
+                    entry[0].set()
+
+    # --- receiving --------------------------------------------------------------------------
+
+    async def _on_deliver(self, pdu: DeliverSm | DataSm) -> int:
+        receipt = receipt_from_deliver_sm(pdu)
+        if receipt is None:
+            return await self._store_inbound(pdu)
+        return await self._store_receipt(receipt)
+
+    async def _store_receipt(self, receipt: DeliveryReceipt) -> int:
+        if not receipt.id:
+            log.warning("receipt without a message id dropped: %r", receipt)
+            return CommandStatus.ESME_ROK
+        nec = receipt.network_error_code
+        status_name_, error_name = catalog_for_receipt(receipt.stat, receipt.err, nec.error_code if nec else None)
+        status = st.status(status_name_)
+        pending = self._uncommitted.get(receipt.id)
+        if pending is not None:
+            # Ours, but maybe not recorded by the dispatcher yet: wait for its commit().
+            try:
+                await asyncio.wait_for(pending[0].wait(), self.config.batch_deadline + 2 * self.config.response_timeout)
+                self._uncommitted.pop(receipt.id, None)
+            except TimeoutError:
+                pass
+        remote_id = self._parts.get(receipt.id)
+        if remote_id is not None and (not status.is_final or status.group_name == "DELIVERED"):
+            return CommandStatus.ESME_ROK  # an earlier part: only its failure matters
+        remote_id = remote_id or receipt.id
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.config.receipt_match_timeout
+        delay = 0.05
+        while True:
+            async with self.db.begin() as conn:
+                found = (await messages_by_remote_id(conn, self.name, [remote_id])).get(remote_id)
+                if found is not None:
+                    await self.receipt_sink(conn, [Receipt(found.id, status.id, st.error(error_name).id, now_ms())])
+            if found is not None:  # committed: now the SMSC may forget it
+                self.counters["receipts_stored"] += 1
+                self._unmatched.pop(remote_id, None)
+                return CommandStatus.ESME_ROK
+            if loop.time() + delay > give_up:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        self.counters["receipts_unmatched"] += 1
+        first_seen = self._unmatched.setdefault(remote_id, time.monotonic())
+        while len(self._unmatched) > 10_000:
+            self._unmatched.popitem(last=False)
+        if time.monotonic() - first_seen >= self.config.orphan_receipt_after:
+            log.warning("receipt for unknown message id %r dropped after %ss", remote_id,
+                        self.config.orphan_receipt_after)
+            self._unmatched.pop(remote_id, None)
+            return CommandStatus.ESME_ROK
+        log.info("receipt for message id %r not matched yet; asking the SMSC to redeliver", remote_id)
+        return CommandStatus.ESME_RX_T_APPN
+
+    async def _store_inbound(self, pdu: DeliverSm | DataSm) -> int:
+        if self.inbound_sink is None:
+            log.warning("inbound message from %s refused: no inbound sink configured", pdu.source_addr)
+            return CommandStatus.ESME_RX_P_APPN
+        payload = getattr(pdu, "short_message", b"") or pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD, b"")
+        sar = (pdu.get_tlv(TlvTag.SAR_MSG_REF_NUM), pdu.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
+               pdu.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM))
+        message = InboundSms(
+            connector=self.name,
+            source_addr=pdu.source_addr,
+            source_addr_ton=pdu.source_addr_ton,
+            source_addr_npi=pdu.source_addr_npi,
+            destination_addr=pdu.destination_addr,
+            dest_addr_ton=pdu.dest_addr_ton,
+            dest_addr_npi=pdu.dest_addr_npi,
+            esm_class=pdu.esm_class,
+            data_coding=pdu.data_coding,
+            payload=payload,
+            sar=sar if None not in sar else None,  # type: ignore[arg-type]
+            received_at=now_ms(),
+            pdu=pdu,
+        )
+        async with self.db.begin() as conn:
+            await self.inbound_sink(conn, message)
+        self.counters["inbound_stored"] += 1
+        return CommandStatus.ESME_ROK
+
+
+__all__ = [
+    "ConnectorUnavailable",
+    "InboundSink",
+    "InboundSms",
+    "SmppConfig",
+    "SmppConnector",
+]

@@ -1,0 +1,109 @@
+"""Mapping between SMPP delivery receipt outcomes (``stat:`` + error code) and the status catalog.
+
+Pure functions, used both ways: the SMPP connector turns an operator's receipt into a catalog
+(status, error) pair, and the SMSC simulator turns a simulated outcome into the receipt it sends.
+
+Choices (a receipt carries less than the catalog, so some are judgement calls):
+
+* DELIVRD -> DELIVERED_TO_HANDSET / NO_ERROR: the receipt comes from the network, so the handset
+  got it (DELIVERED_TO_OPERATOR would under-report).
+* UNDELIV -> UNDELIVERABLE_NOT_DELIVERED ("sent, not delivered") with the EC_* error whose id is
+  the code; EC_UNKNOWN_ERROR when the code is missing or outside the catalog.
+* EXPIRED -> EXPIRED_EXPIRED, error from the code, else EC_MESSAGE_EXPIRED (the operator's own
+  "message expired").
+* REJECTD -> REJECTED_NETWORK (the network refused the message), error from the code, NO_ERROR
+  without one, EC_UNKNOWN_ERROR for a code outside the catalog.
+* DELETED -> UNDELIVERABLE_NOT_SENT / EC_MESSAGE_CANCELED: the SMSC dropped the message (cancel_sm
+  or operator action) before it reached the handset; final, never delivered.
+* ENROUTE -> PENDING_ENROUTE, ACCEPTD -> PENDING_ACCEPTED, UNKNOWN and any unrecognised stat ->
+  PENDING_WAITING_DELIVERY: not final, so a later receipt (or the validity timeout) settles it
+  instead of a guess. A pending receipt keeps its error (e.g. an intermediate notification's
+  EC_ABSENT_SUBSCRIBER), else NO_ERROR.
+
+The network_error_code TLV (GSM/MAP code) wins over the text's ``err:`` when both are usable:
+it is structured and its codes are the catalog's ids, while ``err:`` is often SMSC-specific.
+"""
+
+from __future__ import annotations
+
+from smsgate.smpp.receipts import ReceiptStat, parse_stat
+
+from .statuses import ERROR_BY_ID, ERROR_BY_NAME, STATUS_BY_NAME
+
+GENERIC_ERROR = "EC_UNKNOWN_ERROR"
+
+# stat -> (status name, error name used when the receipt names no usable error)
+_FORWARD: dict[ReceiptStat, tuple[str, str]] = {
+    ReceiptStat.DELIVRD: ("DELIVERED_TO_HANDSET", "NO_ERROR"),
+    ReceiptStat.UNDELIV: ("UNDELIVERABLE_NOT_DELIVERED", GENERIC_ERROR),
+    ReceiptStat.EXPIRED: ("EXPIRED_EXPIRED", "EC_MESSAGE_EXPIRED"),
+    ReceiptStat.REJECTD: ("REJECTED_NETWORK", "NO_ERROR"),
+    ReceiptStat.DELETED: ("UNDELIVERABLE_NOT_SENT", "EC_MESSAGE_CANCELED"),
+    ReceiptStat.ENROUTE: ("PENDING_ENROUTE", "NO_ERROR"),
+    ReceiptStat.ACCEPTD: ("PENDING_ACCEPTED", "NO_ERROR"),
+    ReceiptStat.UNKNOWN: ("PENDING_WAITING_DELIVERY", "NO_ERROR"),
+}
+_UNRECOGNISED = ("PENDING_WAITING_DELIVERY", "NO_ERROR")
+
+# Catalog status group id -> stat, for the reverse direction.
+_GROUP_STAT: dict[int, ReceiptStat] = {
+    0: ReceiptStat.ACCEPTD,  # ACCEPTED
+    1: ReceiptStat.ENROUTE,  # PENDING
+    2: ReceiptStat.UNDELIV,  # UNDELIVERABLE
+    3: ReceiptStat.DELIVRD,  # DELIVERED
+    4: ReceiptStat.EXPIRED,  # EXPIRED
+    5: ReceiptStat.REJECTD,  # REJECTED
+}
+_STATUS_STAT: dict[str, ReceiptStat] = {"PENDING_ACCEPTED": ReceiptStat.ACCEPTD}
+
+for _status, _error in (*_FORWARD.values(), _UNRECOGNISED):
+    assert _status in STATUS_BY_NAME and _error in ERROR_BY_NAME, (_status, _error)
+
+
+def _error_name(code: int | None) -> str | None:
+    """Catalog name of a GSM error code, None for 0/None/codes outside the EC_* catalog."""
+    if not code:
+        return None
+    found = ERROR_BY_ID.get(code)
+    if found is None or not found.name.startswith("EC_"):
+        return None
+    return found.name
+
+
+def catalog_for_receipt(
+    stat: ReceiptStat | str | None, err: int | None, network_error: int | None = None
+) -> tuple[str, str]:
+    """(status name, error name) from the catalog for a receipt's stat and error codes.
+
+    ``stat`` may be any spelling ``parse_stat`` knows, or None; unknown values give a pending
+    (non-final) status rather than an error. ``network_error`` is the network_error_code TLV's
+    error_code, preferred over the text ``err`` when it names a catalog error.
+    """
+    parsed = parse_stat(stat) if isinstance(stat, str) else None
+    status_name, default_error = _FORWARD.get(parsed, _UNRECOGNISED)  # type: ignore[arg-type]
+    if parsed is ReceiptStat.DELIVRD:
+        return status_name, default_error  # a delivered message has no error, whatever err says
+    named = _error_name(network_error) or _error_name(err)
+    if named is not None:
+        return status_name, named
+    if parsed is ReceiptStat.REJECTD and (network_error or err):
+        # A rejection with a code we cannot name still had a reason: do not report NO_ERROR.
+        return status_name, GENERIC_ERROR
+    return status_name, default_error
+
+
+def receipt_for_catalog(status_name: str, error_name: str = "NO_ERROR") -> tuple[ReceiptStat | str, int]:
+    """(receipt stat, error code) an SMSC would report for a catalog outcome.
+
+    The code is the catalog error's id (GSM/MAP code; 0 for NO_ERROR). An undeliverable message
+    whose error is EC_MESSAGE_CANCELED reports DELETED. Raises KeyError for unknown names.
+    """
+    found = STATUS_BY_NAME[status_name]
+    code = ERROR_BY_NAME[error_name].id
+    stat = _STATUS_STAT.get(status_name) or _GROUP_STAT[found.group_id]
+    if stat is ReceiptStat.UNDELIV and error_name == "EC_MESSAGE_CANCELED":
+        stat = ReceiptStat.DELETED
+    return stat, code
+
+
+__all__ = ["GENERIC_ERROR", "catalog_for_receipt", "receipt_for_catalog"]

@@ -1,0 +1,183 @@
+"""Inbound (MO) messages: parts from the network are reassembled, matched to the number's account,
+split into keyword and clean text, and kept for the inbox or queued for forwarding."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.dates import now_ms
+from ..domain.ids import new_id
+from ..domain.inbound import split_keyword
+from ..store import inbound as store
+from ..store import messages as q
+from ..store.accounts import Account
+from ..store.database import Database
+from ..store.inbound import InboundNumber
+from ..store.tables import INBOUND_FORWARD, INBOUND_PULL
+from ..text import encode
+from ..text.reassembly import Part, Reassembled, Reassembler, decode_text, make_part
+from ..webhooks.policy import check_url_syntax
+
+log = logging.getLogger("smsgate.inbound")
+
+FORWARD_JOB = "mo_forward"
+ESM_UDHI = 0x40
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What the inbox and forwarding need of one complete inbound message."""
+
+    message_id: str
+    account_id: int
+    number: str
+    action: str
+
+
+class UnknownNumber(LookupError):
+    """No account owns the receiving number."""
+
+
+class NumberError(ValueError):
+    """A number configuration that cannot work; the message says what to change."""
+
+
+_NUMBER_RE = re.compile(r"^\+?[0-9]{3,20}$")
+
+
+class InboundService:
+    """Incomplete concatenated messages wait in memory (``max_age_ms``), as in Kannel and Jasmin: a
+    part is acknowledged to the network when it is held here, so parts of a message cut short by a
+    restart are lost; complete messages are stored before the last part is acknowledged."""
+
+    def __init__(self, db: Database, currency: str = "EUR", max_age_ms: int = 10 * 60_000) -> None:
+        self.db = db
+        self.currency = currency
+        self.max_age_ms = max_age_ms
+        self.reassembler = Reassembler()
+
+    async def receive_part(self, conn: AsyncConnection, part: Part) -> Received | None:
+        """Take one part; stores the message (in ``conn``) when it is complete."""
+        for stale in self.reassembler.expire(now_ms(), self.max_age_ms):
+            # what arrived of an incomplete message is still worth delivering
+            log.warning("concatenated message from %s incomplete after %d ms (missing %s); storing what came",
+                        stale.source, self.max_age_ms, list(stale.missing))
+            await self._store_reassembled(conn, stale)
+        done = self.reassembler.add(part)
+        if done is None:
+            return None
+        return await self._store_reassembled(conn, done)
+
+    async def _store_reassembled(self, conn: AsyncConnection, done: Reassembled) -> Received | None:
+        text = decode_text(list(done.parts))
+        return await self.store(
+            conn, sender=done.source, receiver=done.destination, text=text,
+            binary_hex=None if text is not None else done.payload.hex().upper(),
+            # the UDH went with reassembly: what is stored is plain content
+            data_coding=done.data_coding, esm_class=0,
+            sms_count=len(done.parts), received_at=done.first_received_ms or now_ms(),
+        )
+
+    async def store(self, conn: AsyncConnection, *, sender: str, receiver: str, text: str | None,
+                    binary_hex: str | None, data_coding: int, esm_class: int, sms_count: int,
+                    received_at: int) -> Received:
+        sender, receiver = sender.lstrip("+"), receiver.lstrip("+")
+        number = await store.get_number(conn, receiver)
+        if number is None:
+            raise UnknownNumber(f"no account owns the number {receiver}")
+        keyword, clean = split_keyword(text, number.keywords) if text is not None else (None, None)
+        forward = number.action == "forward" and number.forward_url
+        message_id = new_id()
+        pk = await store.insert_inbound(conn, {
+            "account_id": number.account_id, "message_id": message_id, "sender": sender, "receiver": receiver,
+            "text": text, "clean_text": clean, "keyword": keyword, "binary_hex": binary_hex,
+            "data_coding": data_coding, "esm_class": esm_class, "sms_count": sms_count,
+            "price": number.price * sms_count, "currency": self.currency, "received_at": received_at,
+            "state": INBOUND_FORWARD if forward else INBOUND_PULL,
+        })
+        if forward:
+            # the target as configured now: changing the number later does not redirect queued messages
+            target = {"url": number.forward_url, "method": number.forward_method or "POST",
+                      "content_type": number.forward_content_type or "application/json"}
+            await q.add_jobs(conn, FORWARD_JOB, [(pk, now_ms())], payload=orjson.dumps(target).decode(),
+                             inbound=True)
+        log.info("inbound %s from %s to %s (%d parts) for account %d: %s", message_id, sender, receiver,
+                 sms_count, number.account_id, "forward" if forward else "inbox")
+        return Received(message_id, number.account_id, receiver, number.action)
+
+    async def add_number(self, account: Account, number: str, *, keywords: Sequence[str] = (),
+                         action: str = "pull", forward_url: str | None = None, forward_method: str = "POST",
+                         content_type: str = "application/json", price: float = 0.0) -> InboundNumber:
+        number = number.strip().lstrip("+")
+        if not _NUMBER_RE.match(number):
+            raise NumberError(f"{number!r} is not a phone number: give digits in international format, like 41793026700")
+        if action not in store.ACTIONS:
+            raise NumberError(f"action must be one of {', '.join(store.ACTIONS)}, not {action!r}")
+        method = forward_method.upper()
+        if method not in store.METHODS:
+            raise NumberError(f"forward method must be POST or GET, not {forward_method!r}")
+        if content_type not in ("application/json", "application/xml"):
+            raise NumberError("content type must be application/json or application/xml")
+        if action == "forward":
+            problem = check_url_syntax(forward_url or "")
+            if problem:
+                raise NumberError(f"action forward needs a forward URL that {problem.removeprefix('must ')}")
+        elif forward_url:
+            raise NumberError("a forward URL needs action forward")
+        if price < 0:
+            raise NumberError("price must not be negative")
+        bad = [k for k in keywords if not k or any(c.isspace() or c == "," for c in k)]
+        if bad:
+            raise NumberError(f"keywords are single words without commas: {bad!r}")
+        async with self.db.begin() as conn:
+            if await store.get_number(conn, number) is not None:
+                raise NumberError(f"number {number} is already taken; remove it first")
+            await store.add_number(conn, account_id=account.id, number=number, keywords=",".join(keywords),
+                                   action=action, forward_url=forward_url, forward_method=method,
+                                   forward_content_type=content_type, price=price, created_at=now_ms())
+            added = await store.get_number(conn, number)
+        assert added is not None
+        return added
+
+    async def remove_number(self, number: str) -> bool:
+        async with self.db.begin() as conn:
+            return await store.remove_number(conn, number.strip().lstrip("+"))
+
+    async def list_numbers(self, account: Account | None = None) -> list[InboundNumber]:
+        async with self.db.connect() as conn:
+            return await store.list_numbers(conn, account.id if account else None)
+
+    async def simulate(self, sender: str, receiver: str, text: str | None = None, binary_hex: str | None = None,
+                       data_coding: int = 4) -> Received:
+        """The simulated network originates a message: split into parts as a handset would, then
+        taken in like parts from an operator."""
+        parts = _handset_parts(sender, receiver, text, binary_hex, data_coding)
+        async with self.db.begin() as conn:
+            for part in parts:
+                result = await self.receive_part(conn, part)
+        assert result is not None  # the last part completes the message
+        return result
+
+
+def _handset_parts(sender: str, receiver: str, text: str | None, binary_hex: str | None,
+                   data_coding: int) -> list[Part]:
+    now = now_ms()
+    if text is None:
+        data = bytes.fromhex(binary_hex or "")
+        return [make_part(source=sender, destination=receiver, data_coding=data_coding, short_message=data,
+                          received_ms=now)]
+    encoded = encode(text, reference=int.from_bytes(new_id().encode()[-2:], "big") & 0xFF)
+    many = len(encoded.parts) > 1
+    out = []
+    for seg in encoded.parts:
+        # GSM text goes unpacked, one septet per octet, as SMPP carries it
+        out.append(make_part(source=sender, destination=receiver, data_coding=encoded.data_coding,
+                             short_message=(seg.udh if many else b"") + seg.payload,
+                             esm_class=ESM_UDHI if many else 0, received_ms=now))
+    return out

@@ -1,0 +1,602 @@
+"""Asyncio SMSC-side SMPP server: sockets and timers around the sans-I/O ``Connection``.
+
+The server owns only transport concerns: framing errors, keepalive, the deliver window, unbind
+both ways and a registry of bound sessions. What a bind, a submit or a receipt *means* belongs to
+the handler (the SMSC simulator, or anything else that wants to speak SMPP to ESMEs).
+
+Requests from a client run as tasks so that a slow handler never stops the reader: responses to
+our deliver_sm keep flowing, and each submit_sm_resp goes out when its own handler call finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import ssl as _ssl
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, Protocol, Self, runtime_checkable
+
+from smsgate.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, SessionState
+from smsgate.smpp.constants import DEFAULT_MAX_COMMAND_LENGTH, SMPP_VERSION_34, CommandStatus, status_name
+from smsgate.smpp.errors import (
+    DecodeError,
+    EncodeError,
+    IncompletePdu,
+    InvalidCommandLength,
+    ProtocolViolation,
+    SmppError,
+    UnexpectedResponse,
+)
+from smsgate.smpp.pdus import (
+    PDU_CLASSES_BY_ID,
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    CancelSm,
+    DataSm,
+    DeliverSm,
+    EnquireLink,
+    GenericNack,
+    Pdu,
+    QuerySm,
+    ReplaceSm,
+    Request,
+    Response,
+    SubmitMulti,
+    SubmitSm,
+    Unbind,
+)
+from smsgate.smpp.tlv import build_tlvs
+
+log = logging.getLogger(__name__)
+
+Bind = BindTransmitter | BindReceiver | BindTransceiver
+
+
+class BindMode(str, Enum):
+    TX = "tx"
+    RX = "rx"
+    TRX = "trx"
+
+
+_BIND_MODES: dict[SessionState, BindMode] = {
+    SessionState.BOUND_TX: BindMode.TX,
+    SessionState.BOUND_RX: BindMode.RX,
+    SessionState.BOUND_TRX: BindMode.TRX,
+}
+
+
+class DeliveryError(Exception):
+    """A request to the ESME got no response; the message is still ours to redeliver later."""
+
+
+class SessionClosed(DeliveryError):
+    """The session is closed, closing, or not bound as a receiver."""
+
+
+class DeliveryTimeout(DeliveryError):
+    """The ESME did not answer within the response timeout (the request was expired)."""
+
+
+@runtime_checkable
+class SmppHandler(Protocol):
+    """What the server asks of its owner. Methods may be plain or ``async``.
+
+    Optional methods, looked up by name, answer the less common requests: ``submit_multi``,
+    ``query_sm``, ``cancel_sm`` and ``replace_sm``, each ``(session, pdu) -> Response | int``
+    (an int is a command_status for an otherwise empty response). Without them submit_multi gets
+    ESME_RINVCMDID and the others their "failed" status (ESME_RQUERYFAIL, ...).
+    """
+
+    def authenticate(self, session: SmscSession, bind: Bind) -> int | Awaitable[int]:
+        """command_status for the bind: ESME_ROK accepts; ESME_RINVPASWD, ESME_RINVSYSID... refuse."""
+        ...
+
+    def submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> tuple[int, str] | Awaitable[tuple[int, str]]:
+        """(command_status, message_id) for a submit_sm or data_sm."""
+        ...
+
+    def session_bound(self, session: SmscSession) -> None | Awaitable[None]:
+        """Called after the bind_resp went out; the session is in the registry."""
+        ...
+
+    def session_closed(self, session: SmscSession) -> None | Awaitable[None]:
+        """Called once when a session that was bound has ended (already out of the registry)."""
+        ...
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    result = fn(*args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+_DEFAULT_STATUS = {
+    SubmitMulti: CommandStatus.ESME_RINVCMDID,
+    QuerySm: CommandStatus.ESME_RQUERYFAIL,
+    CancelSm: CommandStatus.ESME_RCANCELFAIL,
+    ReplaceSm: CommandStatus.ESME_RREPLACEFAIL,
+}
+_OPTIONAL_METHOD = {SubmitMulti: "submit_multi", QuerySm: "query_sm", CancelSm: "cancel_sm", ReplaceSm: "replace_sm"}
+
+
+class SmscSession:
+    """One ESME connection. Created by SmppServer; handlers get it in every callback."""
+
+    def __init__(self, server: SmppServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.server = server
+        self.conn = Connection(Role.SMSC, max_command_length=server.max_command_length)
+        self.peer: Any = writer.get_extra_info("peername")
+        self.system_id = ""
+        self.bind: Bind | None = None
+        self.bind_mode: BindMode | None = None
+        self._reader = reader
+        self._writer = writer
+        loop = asyncio.get_running_loop()
+        self._last_rx = loop.time()
+        self._pending: dict[int, asyncio.Future[Response]] = {}
+        self._window = asyncio.Semaphore(server.window)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False  # no new deliveries: unbinding or shutting down
+        self._closed = asyncio.Event()
+        self._was_bound = False
+
+    # --- state ------------------------------------------------------------------------------
+
+    @property
+    def is_bound(self) -> bool:
+        return self.conn.is_bound and not self.closed
+
+    @property
+    def can_receive(self) -> bool:
+        """Bound as receiver or transceiver, and not on its way out."""
+        return self.is_bound and not self._closing and self.bind_mode in (BindMode.RX, BindMode.TRX)
+
+    @property
+    def can_transmit(self) -> bool:
+        return self.is_bound and self.bind_mode in (BindMode.TX, BindMode.TRX)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    @property
+    def closing(self) -> bool:
+        """Unbinding, aborted or closed: start no new work for it (its answers would be lost)."""
+        return self._closing or self.closed
+
+    @property
+    def in_flight(self) -> int:
+        """Our requests (deliver_sm, enquire_link, unbind) awaiting the ESME's response."""
+        return len(self._pending)
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    def __repr__(self) -> str:
+        mode = self.bind_mode.value if self.bind_mode else "-"
+        return f"<SmscSession {self.system_id or '?'} {mode} peer={self.peer} state={self.conn.state.value}>"
+
+    # --- outgoing ---------------------------------------------------------------------------
+
+    async def deliver(self, pdu: DeliverSm | DataSm, *, timeout: float | None = None) -> Response:
+        """Send a deliver_sm/data_sm and return the ESME's response (which may carry an error).
+
+        Waits for a window slot first. Raises SessionClosed if the session cannot receive (or
+        ends while waiting) and DeliveryTimeout if no response comes within ``timeout``
+        (default: the server's response_timeout); either way the caller should redeliver later.
+        """
+        if not self.can_receive:
+            raise SessionClosed(f"{self!r} cannot receive")
+        async with self._window:
+            if not self.can_receive:
+                raise SessionClosed(f"{self!r} cannot receive")
+            return await self._request(pdu, self.server.response_timeout if timeout is None else timeout)
+
+    async def enquire_link(self, *, timeout: float | None = None) -> Response:
+        return await self._request(EnquireLink(), self.server.response_timeout if timeout is None else timeout)
+
+    async def unbind(self, *, timeout: float | None = None) -> None:
+        """Graceful end: refuse new deliveries, let in-flight ones finish, unbind, close."""
+        timeout = self.server.response_timeout if timeout is None else timeout
+        self._closing = True
+        if self.closed:
+            return
+        if self._pending:
+            # asyncio.wait, not wait_for: a timeout must not cancel the deliveries' own futures.
+            await asyncio.wait(list(self._pending.values()), timeout=timeout)
+        if self.conn.is_bound and not self.closed:
+            with contextlib.suppress(DeliveryError):
+                await self._request(Unbind(), timeout)
+        self.abort()
+
+    def abort(self) -> None:
+        """Drop the TCP connection now, without unbinding (the reader then cleans up)."""
+        self._closing = True
+        if not self._writer.is_closing():
+            self._writer.close()
+
+    def write_raw(self, data: bytes) -> None:
+        """Put arbitrary bytes on the wire, bypassing the codec (fault injection)."""
+        if not self._writer.is_closing():
+            self._writer.write(data)
+
+    async def _request(self, pdu: Request, timeout: float) -> Response:
+        pdu = self.conn.assign_sequence_number(pdu)  # type: ignore[assignment]
+        seq = pdu.sequence_number
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._pending[seq] = future
+        try:
+            if not self._send_now(pdu):
+                raise SessionClosed(f"{self!r} is closed")
+            try:
+                # One deadline for both: a peer that stops reading must not stall us in drain().
+                async with asyncio.timeout(timeout):
+                    await self._drain()
+                    return await future
+            except TimeoutError:
+                self.conn.expire(seq)
+                raise DeliveryTimeout(f"no response to {pdu.command_name} seq={seq} within {timeout}s") from None
+        finally:
+            self._pending.pop(seq, None)
+
+    def _send_now(self, pdu: Pdu) -> bool:
+        """Encode and write ``pdu``; False if the session can no longer send it."""
+        if self._writer.is_closing() or self.conn.state is SessionState.CLOSED:
+            return False
+        try:
+            data = self.conn.send(pdu)
+        except ProtocolViolation as exc:
+            log.debug("%r: not sending %s: %s", self, pdu.command_name, exc)
+            return False
+        except EncodeError:
+            if not isinstance(pdu, Response) or pdu.command_status == CommandStatus.ESME_RSYSERR:
+                raise  # a request we cannot encode is our caller's bug: tell them
+            # The handler gave an answer we cannot encode (e.g. a message_id over 64 chars):
+            # the ESME still deserves one.
+            log.exception("%r: cannot encode %s; answering ESME_RSYSERR", self, pdu.command_name)
+            return self._send_now(type(pdu)(command_status=CommandStatus.ESME_RSYSERR, sequence_number=pdu.sequence_number))
+        self._writer.write(data)
+        return True
+
+    async def _send(self, pdu: Pdu) -> bool:
+        sent = self._send_now(pdu)
+        if sent:
+            await self._drain()
+        return sent
+
+    async def _drain(self) -> None:
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError):
+            self.abort()
+
+    # --- the read loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        keepalive = asyncio.create_task(self._keepalive())
+        try:
+            while not self.closed:
+                try:
+                    data = await self._reader.read(65536)
+                except (ConnectionError, OSError, _ssl.SSLError):
+                    data = b""
+                self._last_rx = asyncio.get_running_loop().time()
+                self.conn.receive_data(data)
+                if not self._process_events() or not data:
+                    break
+        finally:
+            keepalive.cancel()
+            await self._shutdown()
+
+    def _process_events(self) -> bool:
+        """Handle every buffered PDU; False once the connection is over."""
+        conn = self.conn
+        while True:
+            try:
+                event = conn.next_event()
+            except InvalidCommandLength as exc:
+                # Framing is lost: say why, then hang up.
+                log.info("%r: %s; closing", self, exc)
+                self._send_now(GenericNack(command_status=exc.command_status, sequence_number=0))
+                self.abort()
+                return False
+            except IncompletePdu:
+                return False
+            except UnexpectedResponse as exc:
+                log.debug("%r: ignoring late/unmatched response: %s", self, exc)
+                continue
+            except ProtocolViolation as exc:
+                self._refuse(exc.pdu, exc.command_status)
+                continue
+            except DecodeError as exc:
+                self._answer_undecodable(exc)
+                continue
+            if event is NEED_DATA:
+                return True
+            if event is CONNECTION_CLOSED:
+                return False
+            self._dispatch(event)
+
+    def _refuse(self, pdu: Pdu | None, status: int) -> None:
+        """Answer a well-formed request the session state does not allow."""
+        if isinstance(pdu, Request) and pdu.response_class is not None and self._send_now(
+            pdu.response(command_status=status)
+        ):
+            return
+        self._send_now(GenericNack(command_status=status, sequence_number=pdu.sequence_number if pdu else 0))
+
+    def _answer_undecodable(self, exc: DecodeError) -> None:
+        """A malformed body of a known request gets its own *_resp with the error status (as the
+        spec asks); an unknown command_id or anything else gets generic_nack."""
+        seq = exc.sequence_number or 0
+        cls = PDU_CLASSES_BY_ID.get(exc.command_id or 0)
+        response_class = getattr(cls, "response_class", None)
+        if cls is not None and cls.is_response:
+            future = self._pending.get(seq)
+            if future is not None and not future.done():
+                # A garbled answer to our request still answers it, negatively.
+                self.conn.expire(seq)
+                future.set_result(GenericNack(command_status=exc.command_status, sequence_number=seq))
+            return
+        if response_class is not None and self._send_now(response_class(command_status=exc.command_status, sequence_number=seq)):
+            return
+        self._send_now(GenericNack(command_status=exc.command_status, sequence_number=seq))
+
+    def _dispatch(self, pdu: Pdu) -> None:
+        if isinstance(pdu, Response):
+            future = self._pending.get(pdu.sequence_number)
+            if future is not None and not future.done():
+                future.set_result(pdu)
+            elif isinstance(pdu, GenericNack):
+                log.info("%r: generic_nack %s for seq=%d", self, pdu.command_status, pdu.sequence_number)
+            return
+        if isinstance(pdu, EnquireLink):
+            self._send_now(pdu.response())
+        elif isinstance(pdu, Unbind):
+            self._spawn(self._on_unbind(pdu))
+        elif isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver):
+            self._spawn(self._on_bind(pdu))
+        elif isinstance(pdu, SubmitSm | DataSm):
+            if self.conn.peer_in_flight > self.server.max_pending:
+                self._send_now(pdu.response(command_status=CommandStatus.ESME_RTHROTTLED))
+            else:
+                self._spawn(self._on_submit(pdu))
+        elif isinstance(pdu, SubmitMulti | QuerySm | CancelSm | ReplaceSm):
+            self._spawn(self._on_optional(pdu))
+        elif isinstance(pdu, Request) and pdu.response_class is not None:  # pragma: no cover - the
+            self._send_now(pdu.response(command_status=CommandStatus.ESME_RINVCMDID))  # state machine refuses the rest
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- request handlers -------------------------------------------------------------------
+
+    async def _on_bind(self, pdu: Bind) -> None:
+        handler = self.server.handler
+        try:
+            status = int(await _call(handler.authenticate, self, pdu))
+        except Exception:
+            log.exception("%r: authenticate failed", self)
+            status = CommandStatus.ESME_RBINDFAIL
+        ok = status == CommandStatus.ESME_ROK
+        tlvs = build_tlvs(sc_interface_version=SMPP_VERSION_34) if ok and pdu.interface_version >= 0x34 else ()
+        response = pdu.response(command_status=status, system_id=self.server.system_id if ok else "", tlvs=tlvs)
+        if not self._send_now(response) or not self.conn.is_bound:
+            if not ok:
+                log.info("%r: bind %r refused with %s", self, pdu.system_id, status_name(status))
+            return
+        self.system_id = pdu.system_id
+        self.bind = pdu
+        self.bind_mode = _BIND_MODES[self.conn.state]
+        self._was_bound = True
+        self.server._register(self)
+        await self._drain()
+        try:
+            await _call(handler.session_bound, self)
+        except Exception:
+            log.exception("%r: session_bound failed", self)
+
+    async def _on_submit(self, pdu: SubmitSm | DataSm) -> None:
+        try:
+            status, message_id = await _call(self.server.handler.submit, self, pdu)
+        except Exception:
+            log.exception("%r: submit handler failed", self)
+            status, message_id = CommandStatus.ESME_RSYSERR, ""
+        ok = status == CommandStatus.ESME_ROK
+        await self._send(pdu.response(command_status=status, message_id=message_id if ok else ""))
+
+    async def _on_optional(self, pdu: SubmitMulti | QuerySm | CancelSm | ReplaceSm) -> None:
+        method = getattr(self.server.handler, _OPTIONAL_METHOD[type(pdu)], None)
+        result: Response | int = _DEFAULT_STATUS[type(pdu)]
+        if method is not None:
+            try:
+                result = await _call(method, self, pdu)
+            except Exception:
+                log.exception("%r: %s handler failed", self, pdu.command_name)
+                result = CommandStatus.ESME_RSYSERR
+        if isinstance(result, int):
+            result = pdu.response(command_status=result)
+        await self._send(result.replace(sequence_number=pdu.sequence_number))
+
+    async def _on_unbind(self, pdu: Unbind) -> None:
+        # Let submits already being handled get their answers before unbind_resp ends the session.
+        self._closing = True
+        others = [t for t in self._tasks if t is not asyncio.current_task()]
+        if others:
+            await asyncio.wait(others, timeout=self.server.response_timeout)
+        await self._send(pdu.response())
+        self.abort()
+
+    async def _keepalive(self) -> None:
+        """enquire_link when the ESME has been silent for enquire_interval; no answer: hang up."""
+        loop = asyncio.get_running_loop()
+        interval = self.server.enquire_interval
+        while not self.closed:
+            wait = self._last_rx + interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            try:
+                await self.enquire_link()
+            except DeliveryTimeout:
+                log.info("%r: no enquire_link_resp; closing", self)
+                self.abort()
+                return
+            except SessionClosed:
+                return
+            # Any answer counts as life (some ESMEs nack enquire_link before bind).
+            self._last_rx = loop.time()
+
+    async def _shutdown(self) -> None:
+        self._closing = True
+        self.conn.close()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(SessionClosed(f"{self!r} closed"))
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            await self._writer.wait_closed()
+        self._closed.set()
+        self.server._unregister(self)
+        if self._was_bound:
+            try:
+                await _call(self.server.handler.session_closed, self)
+            except Exception:
+                log.exception("%r: session_closed failed", self)
+
+
+class SmppServer:
+    """Listens for ESMEs; one SmscSession per TCP connection.
+
+    ``window`` caps our unanswered deliver_sm per session; ``max_pending`` caps the ESME's
+    unanswered submits per session, above which they get ESME_RTHROTTLED at once.
+    """
+
+    def __init__(
+        self,
+        handler: SmppHandler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl: _ssl.SSLContext | None = None,
+        enquire_interval: float = 30.0,
+        response_timeout: float = 10.0,
+        window: int = 10,
+        *,
+        system_id: str = "smsgate",
+        max_pending: int = 100,
+        max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self._requested_port = port
+        self.ssl = ssl
+        self.enquire_interval = enquire_interval
+        self.response_timeout = response_timeout
+        self.window = window
+        self.system_id = system_id
+        self.max_pending = max_pending
+        self.max_command_length = max_command_length
+        self._server: asyncio.Server | None = None
+        self._sessions: set[SmscSession] = set()
+        self._bound: list[SmscSession] = []  # in bind order
+        self._client_tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("server not started")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def sessions(self) -> frozenset[SmscSession]:
+        """Every open connection, bound or not."""
+        return frozenset(self._sessions)
+
+    def bound(self, system_id: str | None = None) -> list[SmscSession]:
+        return [s for s in self._bound if s.is_bound and (system_id is None or s.system_id == system_id)]
+
+    def receivers(self, system_id: str | None = None) -> list[SmscSession]:
+        """Sessions that can take a deliver_sm now, least busy first (then in bind order)."""
+        found = [s for s in self._bound if s.can_receive and (system_id is None or s.system_id == system_id)]
+        return sorted(found, key=lambda s: s.in_flight)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._on_client, self.host, self._requested_port, ssl=self.ssl)
+        log.info("SMPP server listening on %s:%d", self.host, self.port)
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    async def close(self) -> None:
+        """Stop listening, unbind every session (bounded by response_timeout), then close."""
+        if self._server is not None:
+            self._server.close()
+        sessions = list(self._sessions)
+        await asyncio.gather(*(s.unbind() for s in sessions), return_exceptions=True)
+        for session in sessions:
+            session.abort()
+        if self._client_tasks:
+            _, pending = await asyncio.wait(self._client_tasks, timeout=self.response_timeout)
+            for task in pending:
+                task.cancel()
+        for session in sessions:
+            for task in list(session._tasks):
+                task.cancel()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._client_tasks.add(task)
+        session = SmscSession(self, reader, writer)
+        self._sessions.add(session)
+        log.info("SMPP connection from %s", session.peer)
+        try:
+            await session.run()
+        except SmppError:
+            log.exception("%r: SMPP error", session)
+        except Exception:
+            # A bad client must never take the server down.
+            log.exception("%r: unexpected error", session)
+        finally:
+            self._sessions.discard(session)
+            if task is not None:
+                self._client_tasks.discard(task)
+
+    def _register(self, session: SmscSession) -> None:
+        self._bound.append(session)
+
+    def _unregister(self, session: SmscSession) -> None:
+        with contextlib.suppress(ValueError):
+            self._bound.remove(session)
+
+
+__all__ = [
+    "Bind",
+    "BindMode",
+    "DeliveryError",
+    "DeliveryTimeout",
+    "SessionClosed",
+    "SmppHandler",
+    "SmppServer",
+    "SmscSession",
+]

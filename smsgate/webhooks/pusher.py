@@ -1,0 +1,83 @@
+"""What every push queue shares: background sends with a bound on what runs at once, and the
+documented retry cycle kept in the job rows (``due_at``, ``attempts``) so restarts keep it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.dates import now_ms
+from ..domain.schedule import RETRY_LIMIT, retry_delay_ms
+from ..store import messages as q
+from ..store.database import Database
+from .client import Outcome, WebhookClient
+
+log = logging.getLogger("smsgate.webhooks")
+
+
+class Pusher:
+    """Subclasses implement ``handle`` (group leased jobs and ``spawn`` their sends) and the two
+    state hooks. Delivery is at least once: a crash after the receiver answered but before the row
+    was finished sends again."""
+
+    what = "pushes"
+
+    def __init__(self, db: Database, client: WebhookClient, retry_unit_ms: int, max_in_flight: int = 64) -> None:
+        self.db = db
+        self.client = client
+        self.retry_unit_ms = retry_unit_ms
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._tasks: set[asyncio.Task] = set()
+
+    async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
+        raise NotImplementedError
+
+    async def delivered(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+        """The receiver took these (2xx)."""
+
+    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+        """No more retries for these."""
+
+    async def spawn(self, send: Awaitable[None]) -> None:
+        """Run one send in the background, so a slow receiver holds up only its own pushes; waits
+        while ``max_in_flight`` sends are running."""
+        await self._slots.acquire()
+        task = asyncio.ensure_future(send)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            # the rows stay leased and come back when the lease runs out
+            log.error("%s failed", self.what, exc_info=task.exception())
+
+    async def settle(self, jobs: Sequence[q.LeasedJob], outcome: Outcome, url: str) -> None:
+        now = now_ms()
+        async with self.db.begin() as conn:
+            if outcome.ok:
+                await q.finish_jobs(conn, [j.job_id for j in jobs])
+                await self.delivered(conn, jobs)
+                return
+            # attempts counts leases: the first try is 1, and retry n (1-based) follows attempt n
+            given_up = [j for j in jobs if outcome.permanent or j.attempts >= RETRY_LIMIT + 1]
+            gone = {j.job_id for j in given_up}
+            again = [(j.job_id, now + retry_delay_ms(j.attempts, self.retry_unit_ms))
+                     for j in jobs if j.job_id not in gone]
+            await q.reschedule_jobs(conn, again)
+            await q.finish_jobs(conn, list(gone))
+            await self.abandoned(conn, given_up)
+        if given_up:
+            log.warning("gave up %d %s to %s: %s", len(given_up), self.what, url, outcome.detail)
+        if again:
+            log.info("%d %s to %s failed (%s); retry %d scheduled", len(again), self.what, url, outcome.detail,
+                     min(j.attempts for j in jobs))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,516 @@
+"""SmppConnector with a real SQLite database and the SMSC simulator: submit_sm building, the three
+concatenation modes, receipts mapped to the catalog and stored before they are acknowledged, the
+receipt-before-commit race, rejections, retries when the link fails, and inbound messages."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from smsgate import text as textengine
+from smsgate.connectors.base import Receipt
+from smsgate.connectors.smpp import ConnectorUnavailable, InboundSms, SmppConfig, SmppConnector
+from smsgate.domain import statuses as st
+from smsgate.domain.dates import now_ms
+from smsgate.domain.network import NetworkRules, OutcomeRule
+from smsgate.engine.dispatch import Dispatcher
+from smsgate.engine.receipts import apply_receipts
+from smsgate.smpp import CommandStatus, SubmitSm, TlvTag, parse_smpp_time
+from smsgate.smpp.pdus import Pdu
+from smsgate.smpp.receipts import DeliveryReceipt
+from smsgate.smpp.smsc_simulator import SmscSimulator
+from smsgate.store import messages as q
+from smsgate.store import migrate
+from smsgate.store.accounts import AccountStore
+from smsgate.store.database import Database
+from smsgate.store.tables import messages
+
+OK = CommandStatus.ESME_ROK
+LONG_TEXT = "".join(f"part of a long message {i:03d}. " for i in range(8))  # 224 GSM chars: 2 parts
+
+
+class Simulator(SmscSimulator):
+    """The simulator, keeping every submitted PDU; with ``db_path`` it also notes, at each receipt
+    acknowledgement, how many messages the database (read outside the gateway) already shows as done."""
+
+    def __init__(self, *args: Any, db_path: str | None = None, submit_delay: float = 0.0, **kwargs: Any) -> None:
+        self.db_path = db_path
+        self.done_at_ack: list[int] = []
+        self._acked = 0
+        super().__init__(*args, **kwargs)
+        self.submit_delay = submit_delay
+        self.pdus: list[Pdu] = []
+
+    @property  # type: ignore[override]
+    def receipts_acknowledged(self) -> int:
+        return self._acked
+
+    @receipts_acknowledged.setter
+    def receipts_acknowledged(self, value: int) -> None:
+        if value and self.db_path is not None:
+            with sqlite3.connect(self.db_path) as raw:
+                (done,) = raw.execute("SELECT count(*) FROM messages WHERE done_at IS NOT NULL").fetchone()
+            self.done_at_ack.append(done)
+        self._acked = value
+
+    async def submit(self, session: Any, pdu: Any) -> tuple[int, str]:  # type: ignore[override]
+        self.pdus.append(pdu)
+        if self.submit_delay:
+            await asyncio.sleep(self.submit_delay)
+        return super().submit(session, pdu)
+
+
+class Sink:
+    """The engine's receipt sink, recording what it was given (and failing first, if asked)."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.receipts: list[Receipt] = []
+        self.fail_first = fail_first
+        self.calls = 0
+
+    async def __call__(self, conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
+        self.calls += 1
+        if self.calls <= self.fail_first:
+            raise RuntimeError("database trouble")
+        self.receipts.extend(receipts)
+        await apply_receipts(conn, receipts)
+
+
+class Env:
+    def __init__(self, db: Database, db_path: str, account_id: int) -> None:
+        self.db = db
+        self.db_path = db_path
+        self.account_id = account_id
+        self.count = 0
+
+    async def insert(self, *items: dict[str, Any]) -> list[int]:
+        rows = []
+        for item in items:
+            self.count += 1
+            rows.append({
+                "account_id": self.account_id, "message_id": f"m{self.count}", "api_version": "2",
+                "sender": "InfoSMS", "destination": "41793026727", "text": "hello", "sms_count": 1,
+                "status_id": st.PENDING_ACCEPTED.id, "created_at": now_ms(), **item,
+            })
+        async with self.db.begin() as conn:
+            return await q.insert_messages(conn, self.account_id, rows)
+
+    async def rows(self, pks: Sequence[int]) -> list[Any]:
+        async with self.db.connect() as conn:
+            found = {r.id: r for r in await conn.execute(select(messages).where(messages.c.id.in_(list(pks))))}
+        return [found[pk] for pk in pks]
+
+    async def dispatch(self, connector: SmppConnector, pks: Sequence[int]) -> None:
+        """The real dispatcher, fed leased-job lookalikes."""
+        jobs = [q.LeasedJob(0, 1, None, row) for row in await self.rows(pks)]
+        await Dispatcher(self.db, connector).handle(jobs)
+
+    async def wait_done(self, pks: Sequence[int], timeout: float = 3.0) -> list[Any]:
+        for _ in range(int(timeout / 0.02)):
+            rows = await self.rows(pks)
+            if all(r.done_at is not None for r in rows):
+                return rows
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"messages not done: {[(r.id, r.status_id) for r in await self.rows(pks)]}")
+
+
+@pytest.fixture
+async def env(tmp_path: Any) -> AsyncIterator[Env]:
+    path = str(tmp_path / "smpp.db")
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await migrate.upgrade(db)
+    account = await AccountStore(db).create("acct")
+    yield Env(db, path, account.id)
+    await db.dispose()
+
+
+def config(port: int, **overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "op1", "host": "127.0.0.1", "port": port, "system_id": "esme", "password": "secret",
+        "response_timeout": 1.0, "reconnect_min": 0.05, "reconnect_max": 0.2,
+        "receipt_match_timeout": 0.2, "batch_deadline": 5.0, **overrides,
+    }
+
+
+async def started(connector: SmppConnector) -> SmppConnector:
+    await connector.start()
+    await connector.client.wait_bound(2)
+    return connector
+
+
+async def make(env: Env, sim: SmscSimulator, sink: Sink | None = None, **overrides: Any) -> SmppConnector:
+    return await started(SmppConnector(config(sim.port, **overrides), db=env.db, receipt_sink=sink or Sink()))
+
+
+def receipt_of(status: str, error: str = "NO_ERROR") -> tuple[int, int]:
+    return st.status(status).id, st.error(error).id
+
+
+# --- building submit_sm (no network) --------------------------------------------------------
+
+
+def _row(**fields: Any) -> SimpleNamespace:
+    base = {"id": 1, "sender": "InfoSMS", "destination": "41793026727", "text": "hello", "binary_hex": None,
+            "data_coding": 0, "esm_class": 0, "flash": False, "language_code": None, "single_shift": False,
+            "locking_shift": False, "transliteration": None, "valid_until": None, "intermediate_report": False}
+    return SimpleNamespace(**{**base, **fields})
+
+
+def _offline(**overrides: Any) -> SmppConnector:
+    async def sink(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
+        raise AssertionError("not called")
+
+    return SmppConnector(config(1, **overrides), db=None, receipt_sink=sink)  # type: ignore[arg-type]
+
+
+def test_submit_sm_fields_from_the_message_row() -> None:
+    connector = _offline()
+    (pdu,) = connector.build_submits(_row())
+    assert (pdu.source_addr, pdu.source_addr_ton, pdu.source_addr_npi) == ("InfoSMS", 5, 0)
+    assert (pdu.destination_addr, pdu.dest_addr_ton, pdu.dest_addr_npi) == ("41793026727", 1, 1)
+    assert pdu.registered_delivery == 0x01 and pdu.esm_class == 0 and pdu.data_coding == 0
+    assert pdu.short_message == textengine.encode("hello").parts[0].payload and pdu.validity_period == ""
+    (pdu,) = connector.build_submits(_row(sender="41793026700", intermediate_report=True))
+    assert (pdu.source_addr_ton, pdu.source_addr_npi, pdu.registered_delivery) == (1, 1, 0x11)
+    (pdu,) = connector.build_submits(_row(sender="+41793026700"))
+    assert (pdu.source_addr, pdu.source_addr_ton) == ("41793026700", 1)
+    (pdu,) = connector.build_submits(_row(sender="1234"))
+    assert (pdu.source_addr_ton, pdu.source_addr_npi) == (3, 0)
+    (pdu,) = _offline(registered_delivery=False, source_ton=0, source_npi=9).build_submits(_row())
+    assert (pdu.registered_delivery, pdu.source_addr_ton, pdu.source_addr_npi) == (0, 0, 9)
+
+
+def test_flash_is_message_class_zero() -> None:
+    connector = _offline()
+    assert connector.build_submits(_row(flash=True))[0].data_coding == 0xF0  # GSM 7-bit, class 0
+    assert connector.build_submits(_row(flash=True, text="Привет"))[0].data_coding == 0x18  # UCS2, class 0
+    assert connector.build_submits(_row(text="Привет"))[0].data_coding == 0x08
+    binary = _row(flash=True, text=None, binary_hex="0a0b0c", data_coding=4)
+    assert connector.build_submits(binary)[0].data_coding == 0xF4
+
+
+def test_validity_period_relative_and_absolute() -> None:
+    valid_until = now_ms() + 3_600_000
+    (pdu,) = _offline().build_submits(_row(valid_until=valid_until))
+    relative = parse_smpp_time(pdu.validity_period)
+    assert isinstance(relative, timedelta) and timedelta(minutes=59) < relative <= timedelta(hours=1)
+    (pdu,) = _offline(validity="absolute").build_submits(_row(valid_until=valid_until))
+    absolute = parse_smpp_time(pdu.validity_period)
+    assert isinstance(absolute, datetime)
+    assert abs(absolute - datetime.fromtimestamp(valid_until / 1000, UTC)) < timedelta(seconds=1)
+
+
+async def test_expired_and_unsendable_messages_are_rejected_without_sending() -> None:
+    connector = _offline()
+    expired, bad_sender = await asyncio.gather(
+        connector._submit_one(_row(id=7, valid_until=now_ms() - 1000), 0.0),
+        connector._submit_one(_row(id=8, sender="Ωmega"), 0.0),
+    )
+    assert (expired.message_pk, expired.accepted) == (7, False)  # type: ignore[union-attr]
+    assert (expired.status_id, expired.error_id) == receipt_of("EXPIRED_EXPIRED", "EC_VALIDITY_EXPIRED")  # type: ignore[union-attr]
+    assert (bad_sender.accepted, bad_sender.status_id) == (False, st.status("REJECTED_SOURCE").id)  # type: ignore[union-attr]
+    assert connector.client.counters.submitted == 0
+
+
+def test_long_binary_with_its_own_udh_keeps_it_in_every_part() -> None:
+    own_ies = bytes.fromhex("05040b8423f0")  # application port addressing, 16-bit
+    payload = bytes((len(own_ies),)) + own_ies + bytes(range(200))
+    pdus = _offline().build_submits(_row(text=None, binary_hex=payload.hex(), data_coding=4, esm_class=0x40))
+    assert len(pdus) == 2 and all(p.esm_class & 0x40 and p.data_coding == 4 for p in pdus)
+    ref = pdus[0].short_message[3]
+    for seq, pdu in enumerate(pdus, 1):
+        assert pdu.short_message[:12] == bytes((11, 0, 3, ref, 2, seq)) + own_ies
+        assert len(pdu.short_message) <= 140
+    assert b"".join(p.short_message[12:] for p in pdus) == bytes(range(200))
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        SmppConfig.from_dict(config(1, colour="blue"))
+    with pytest.raises(ValueError, match="concatenation"):
+        SmppConfig.from_dict(config(1, concatenation="glue"))
+    with pytest.raises(ValueError, match="needs"):
+        SmppConfig.from_dict({"name": "x"})
+    assert SmppConfig.from_dict(config("2775")).port == 2775
+
+
+# --- with the simulator and the database ----------------------------------------------------
+
+
+@pytest.fixture
+async def sim(env: Env) -> AsyncIterator[Simulator]:
+    rules = NetworkRules(outcomes=(
+        OutcomeRule("4178", "UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"),
+        OutcomeRule("4177", "EXPIRED_EXPIRED", "EC_VALIDITY_EXPIRED"),
+        OutcomeRule("4176", "DELIVERED_TO_HANDSET", absent_first=True),
+    ))
+    simulator = Simulator(rules, db_path=env.db_path, delivery_delay=0.05, absent_delay=0.05, retry_delay=0.1)
+    await simulator.start()
+    yield simulator
+    await simulator.close()
+
+
+async def test_receipts_are_mapped_to_the_catalog_for_the_right_messages(env: Env, sim: Simulator) -> None:
+    sink = Sink()
+    connector = await make(env, sim, sink)
+    try:
+        pks = await env.insert({"destination": "41793026727"}, {"destination": "41783026727"},
+                               {"destination": "41773026727"})
+        await env.dispatch(connector, pks)
+        rows = await env.rows(pks)
+        assert all(r.connector == "op1" and r.remote_id in sim.messages for r in rows)
+        assert all(r.status_id == st.PENDING_WAITING_DELIVERY.id for r in rows)
+        rows = await env.wait_done(pks)
+        assert [(r.status_id, r.error_id) for r in rows] == [
+            receipt_of("DELIVERED_TO_HANDSET"),
+            receipt_of("UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"),
+            receipt_of("EXPIRED_EXPIRED", "EC_VALIDITY_EXPIRED"),
+        ]
+        assert sorted(r.message_pk for r in sink.receipts) == sorted(pks)
+        assert connector.counters["receipts_stored"] == 3
+    finally:
+        await connector.close()
+
+
+async def test_intermediate_receipt_then_final(env: Env, sim: Simulator) -> None:
+    sink = Sink()
+    connector = await make(env, sim, sink)
+    try:
+        (pk,) = await env.insert({"destination": "41763026727", "intermediate_report": True})
+        await env.dispatch(connector, [pk])
+        await env.wait_done([pk])
+        assert [(r.status_id, r.error_id) for r in sink.receipts] == [
+            receipt_of("PENDING_ENROUTE", "EC_ABSENT_SUBSCRIBER"), receipt_of("DELIVERED_TO_HANDSET")]
+        assert sim.pdus[0].registered_delivery == 0x11
+    finally:
+        await connector.close()
+
+
+async def test_receipt_is_acknowledged_only_after_it_is_committed(env: Env, sim: Simulator) -> None:
+    sink = Sink(fail_first=1)  # the first attempt to store fails: that receipt must not be acked
+    connector = await make(env, sim, sink)
+    try:
+        (pk,) = await env.insert({})
+        await env.dispatch(connector, [pk])
+        (row,) = await env.wait_done([pk])
+        for _ in range(50):
+            if sim.receipts_acknowledged:
+                break
+            await asyncio.sleep(0.02)
+        assert sim.receipts_sent == 2 and sim.receipts_acknowledged == 1  # refused once, redelivered
+        assert sim.done_at_ack == [1]  # when the SMSC got its ack, the database already had it
+        assert (row.status_id, row.error_id) == receipt_of("DELIVERED_TO_HANDSET")
+    finally:
+        await connector.close()
+
+
+async def test_receipt_that_beats_the_dispatcher_commit_waits_for_it(env: Env, sim: Simulator) -> None:
+    sim.delivery_delay = 0.0
+    sink = Sink()
+    connector = await make(env, sim, sink)
+    try:
+        (pk,) = await env.insert({})
+        results = await connector.submit(await env.rows([pk]))
+        await asyncio.sleep(0.4)  # the receipt is already here, longer than receipt_match_timeout
+        assert sim.receipts_sent == 1 and sim.receipts_acknowledged == 0 and sink.receipts == []
+        async with env.db.begin() as conn:  # what the dispatcher does, late
+            await q.update_messages(conn, [{"pk": pk, "remote_id": results[0].remote_id, "connector": "op1"}])
+            await connector.commit(conn, results)
+        (row,) = await env.wait_done([pk])
+        assert row.status_id == st.DELIVERED_TO_HANDSET.id
+        assert sim.receipts_sent == 1  # no redelivery was needed
+    finally:
+        await connector.close()
+
+
+@pytest.mark.parametrize("orphan_after", [600.0, 0.0])
+async def test_receipt_for_an_unknown_id(env: Env, sim: Simulator, orphan_after: float) -> None:
+    connector = await make(env, sim, orphan_receipt_after=orphan_after)
+    try:
+        await connector.client.submit(SubmitSm(destination_addr="41793026727", registered_delivery=1))
+        for _ in range(50):
+            if connector.counters["receipts_unmatched"]:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+        assert connector.counters["receipts_unmatched"] >= 1
+        if orphan_after:
+            assert sim.receipts_acknowledged == 0  # ESME_RX_T_APPN: the SMSC keeps it
+        else:
+            assert sim.receipts_acknowledged == 1  # given up on: acknowledged and dropped
+    finally:
+        await connector.close(timeout=0.5)
+
+
+@pytest.mark.parametrize("mode", ["udh", "sar", "payload"])
+async def test_long_message_in_each_concatenation_mode(env: Env, sim: Simulator, mode: str) -> None:
+    sink = Sink()
+    connector = await make(env, sim, sink, concatenation=mode)
+    try:
+        (pk,) = await env.insert({"text": LONG_TEXT, "sms_count": 2})
+        await env.dispatch(connector, [pk])
+        septets = b"".join(p.payload for p in textengine.encode(LONG_TEXT).parts)
+        if mode == "udh":
+            assert len(sim.pdus) == 2
+            headers = [p.short_message[:6] for p in sim.pdus]
+            assert all(p.esm_class & 0x40 for p in sim.pdus)
+            assert [h[:3] + h[4:] for h in headers] == [bytes((5, 0, 3, 2, 1)), bytes((5, 0, 3, 2, 2))]
+            assert headers[0][3] == headers[1][3]  # one reference
+            assert b"".join(p.short_message[6:] for p in sim.pdus) == septets
+        elif mode == "sar":
+            assert len(sim.pdus) == 2 and not any(p.esm_class & 0x40 for p in sim.pdus)
+            sar = [(p.get_tlv(TlvTag.SAR_MSG_REF_NUM), p.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
+                    p.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM)) for p in sim.pdus]
+            assert sar[0][0] == sar[1][0] and [s[1:] for s in sar] == [(2, 1), (2, 2)]
+            assert b"".join(p.short_message for p in sim.pdus) == septets
+        else:
+            (pdu,) = sim.pdus
+            assert pdu.short_message == b"" and pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD) == septets
+        assert "".join(m.text for m in sim.messages.values()) == LONG_TEXT
+        (row,) = await env.rows([pk])
+        assert row.remote_id == list(sim.messages)[-1]  # the last part's id
+        await env.wait_done([pk])
+        await asyncio.sleep(0.1)  # let the other part's receipt arrive too
+        assert [r.message_pk for r in sink.receipts] == [pk]  # one receipt for the message
+        assert sim.receipts_acknowledged == len(sim.pdus)  # every part's receipt was acknowledged
+    finally:
+        await connector.close()
+
+
+async def test_failed_earlier_part_fails_the_message(env: Env, sim: Simulator) -> None:
+    sink = Sink()
+    connector = await make(env, sim, sink)
+    try:
+        (pk,) = await env.insert({"text": LONG_TEXT, "sms_count": 2})
+        await env.dispatch(connector, [pk])
+        # Rewrite history: the first part's receipt says undelivered (the last part's says delivered).
+        first_id = next(iter(sim.messages))
+        status = await connector._store_receipt(DeliveryReceipt(id=first_id, stat="UNDELIV", err=1))
+        assert status == OK
+        (row,) = await env.wait_done([pk])
+        assert (row.status_id, row.error_id) == receipt_of("UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER")
+    finally:
+        await connector.close()
+
+
+async def test_permanent_smsc_error_rejects_the_message(env: Env, sim: Simulator) -> None:
+    sim.reject_prefixes = {"4179999": CommandStatus.ESME_RINVDSTADR, "4179888": CommandStatus.ESME_RSUBMITFAIL}
+    sink = Sink()
+    connector = await make(env, sim, sink)
+    try:
+        pks = await env.insert({"destination": "41799990000"}, {"destination": "41798880000"}, {})
+        await env.dispatch(connector, pks)
+        bad, failed, good = await env.rows(pks)
+        assert (bad.status_id, bad.error_id) == receipt_of("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS")
+        assert (failed.status_id, failed.error_id) == receipt_of("REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL")
+        assert bad.done_at is not None and failed.done_at is not None  # final: reported like any other end
+        assert bad.remote_id is None and good.remote_id in sim.messages
+        assert connector.counters["rejected"] == 2 and connector.counters["accepted"] == 1
+    finally:
+        await connector.close()
+
+
+async def test_throttling_is_absorbed_and_everything_is_accepted(env: Env, sim: Simulator) -> None:
+    sim.throttle_every = 4
+    connector = await make(env, sim)
+    connector.client.throttle_min = 0.02
+    try:
+        pks = await env.insert(*({"destination": f"4179302{i:04d}"} for i in range(12)))
+        results = await connector.submit(await env.rows(pks))
+        assert [r.message_pk for r in results] == pks and all(r.accepted for r in results)
+        assert {r.remote_id for r in results} == set(sim.messages)
+        assert connector.client.counters.throttled >= 3
+    finally:
+        await connector.close()
+
+
+async def test_link_down_raises_connector_unavailable_with_every_message_to_retry(env: Env) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    connector = SmppConnector(config(port, response_timeout=0.2), db=env.db, receipt_sink=Sink())
+    await connector.start()
+    try:
+        pks = await env.insert({}, {})
+        with pytest.raises(ConnectorUnavailable) as exc:
+            await connector.submit(await env.rows(pks))
+        assert exc.value.results == [] and exc.value.retry == pks
+        assert connector.status()["state"] in ("connecting", "backoff")
+    finally:
+        await connector.close()
+
+
+async def test_link_dropped_mid_batch_settles_what_was_acknowledged(env: Env, sim: Simulator) -> None:
+    sim.submit_delay = 0.02
+    sim.drop_after_submits = 3
+    connector = await make(env, sim)
+    try:
+        pks = await env.insert(*({"destination": f"4179302{i:04d}"} for i in range(10)))
+        with pytest.raises(ConnectorUnavailable) as exc:
+            await connector.submit(await env.rows(pks))
+        settled, retry = exc.value.results, exc.value.retry
+        assert retry and sorted([r.message_pk for r in settled] + retry) == sorted(pks)
+        assert all(r.accepted and r.remote_id in sim.messages for r in settled)
+        again = await connector.submit(await env.rows(retry))  # after the reconnect
+        assert all(r.accepted for r in again)
+        assert connector.client.counters.reconnects == 1
+        assert len({r.remote_id for r in [*settled, *again]}) == 10
+    finally:
+        await connector.close(timeout=0.2)  # nobody commits these: their receipts wait in vain
+
+
+async def test_inbound_message_is_stored_before_it_is_acknowledged(env: Env, sim: Simulator) -> None:
+    stored: list[InboundSms] = []
+    release = asyncio.Event()
+
+    async def inbound(conn: AsyncConnection, message: InboundSms) -> None:
+        await release.wait()
+        stored.append(message)
+
+    connector = SmppConnector(config(sim.port), db=env.db, receipt_sink=Sink(), inbound_sink=inbound)
+    await started(connector)
+    try:
+        answer = asyncio.create_task(sim.originate("41793026727", "12345", "hello there", timeout=2))
+        await asyncio.sleep(0.1)
+        assert not answer.done()
+        release.set()
+        (resp,) = await answer
+        assert resp.command_status == OK
+        (message,) = stored
+        assert (message.connector, message.source_addr, message.destination_addr) == ("op1", "41793026727", "12345")
+        assert message.payload == textengine.encode("hello there").parts[0].payload and message.sar is None
+    finally:
+        await connector.close()
+
+
+async def test_inbound_message_without_a_sink_is_refused(env: Env, sim: Simulator) -> None:
+    connector = await make(env, sim)
+    try:
+        (resp,) = await sim.originate("41793026727", "12345", "hello", timeout=2)
+        assert resp.command_status == CommandStatus.ESME_RX_P_APPN
+    finally:
+        await connector.close()
+
+
+async def test_status_for_connector_list(env: Env, sim: Simulator) -> None:
+    connector = await make(env, sim)
+    try:
+        (pk,) = await env.insert({})
+        await connector.submit(await env.rows([pk]))
+        status = connector.status()
+        assert status["name"] == "op1" and status["kind"] == "smpp" and status["state"] == "bound"
+        assert status["address"] == f"127.0.0.1:{sim.port}"
+        assert status["counters"]["submitted"] == 1 and status["counters"]["accepted"] == 1
+        assert {"throttled", "reconnects", "receipts", "submit_errors"} <= set(status["counters"])
+    finally:
+        await connector.close()
+    assert connector.status()["state"] == "closed"
