@@ -17,6 +17,14 @@ from ..store import messages as q
 from ..store.tables import REPORT_PULL, REPORT_PUSH, messages
 
 PUSH_JOB = "report_push"
+# A notify_url of "smpp:" (or "smpp:failure") sends the report back over the SMPP session the message
+# came in on, as a deliver_sm receipt: registered_delivery 1 (or 2, failures only).
+SMPP_DLR_JOB = "smpp_dlr"
+SMPP_NOTIFY = "smpp:"
+
+
+def _push_kind(notify_url: str) -> str:
+    return SMPP_DLR_JOB if notify_url.startswith(SMPP_NOTIFY) else PUSH_JOB
 
 
 async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
@@ -43,11 +51,13 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         still_open,
     )
     now = now_ms()
-    pushes = [(r.message_pk, now) for r in final if open_rows[r.message_pk].notify_url]
-    await q.add_jobs(conn, PUSH_JOB, pushes)
+    for r in final:
+        url = open_rows[r.message_pk].notify_url
+        if url:
+            await q.add_jobs(conn, _push_kind(url), [(r.message_pk, now)])
     for r in intermediate:
         row = open_rows[r.message_pk]
         if row.notify_url and row.intermediate_report and r.error_id and not error_by_id(r.error_id).permanent:
             # the message moves on; the push carries the state it had at this receipt
             snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
-            await q.add_jobs(conn, PUSH_JOB, [(r.message_pk, now)], payload=snapshot)
+            await q.add_jobs(conn, _push_kind(row.notify_url), [(r.message_pk, now)], payload=snapshot)
