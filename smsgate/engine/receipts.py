@@ -51,10 +51,13 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         still_open,
     )
     now = now_ms()
+    pushes: dict[str, list[tuple[int, int]]] = {}
     for r in final:
         url = open_rows[r.message_pk].notify_url
         if url:
-            await q.add_jobs(conn, _push_kind(url), [(r.message_pk, now)])
+            pushes.setdefault(_push_kind(url), []).append((r.message_pk, now))
+    for kind, items in pushes.items():
+        await q.add_jobs(conn, kind, items)
     for r in intermediate:
         row = open_rows[r.message_pk]
         if row.notify_url and row.intermediate_report and r.error_id and not error_by_id(r.error_id).permanent:
