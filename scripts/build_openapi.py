@@ -103,6 +103,11 @@ paths["/admin/1/simulate/inbound"] = {"post": {
             "dataCoding": {"type": "integer"}}}}}},
     "responses": {"200": {"description": "`{messageId, to, action}`"}, "404": {"description": "Unknown number"},
                   **admin_errors}}}
+paths["/admin/1/connectors"] = {"get": {
+    "operationId": "admin-list-connectors", "summary": "Connectors with their state and counters",
+    "tags": ["Admin"], "security": admin_security,
+    "responses": {"200": {"description": "`{connectors: [{name, kind, state, address, counters}]}`"},
+                  **admin_errors}}}
 components = copy.deepcopy(reference["components"])
 components.setdefault("securitySchemes", {})["AdminToken"] = {
     "type": "http", "scheme": "bearer", "description": "The gateway's SMSGATE_ADMIN_TOKEN"}

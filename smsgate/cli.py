@@ -26,9 +26,11 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 number_app = typer.Typer(help="Inbound numbers: which account receives messages sent to a number, and how "
                          "(kept for GET /sms/1/inbox/reports, or forwarded to a URL).", no_args_is_help=True)
 simulate_app = typer.Typer(help="Rehearse traffic on the simulated network.", no_args_is_help=True)
+connector_app = typer.Typer(help="Operator connections of a running gateway.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
 app.add_typer(number_app, name="number")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(connector_app, name="connector")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 console = Console()
@@ -68,6 +70,10 @@ def serve(
     target = settings.database_url or f"SQLite at {settings.data_dir / 'smsgate.db'}"
     console.print(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target}; "
                   f"network: simulated, delivery delay {settings.simulator_delivery_delay}s)")
+    if settings.smpp_port is not None:
+        tls = " over TLS" if settings.smpp_tls_cert and settings.smpp_tls_key else ""
+        console.print(f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
+                      f"{tls}  (system_id/password: an account's username/password)")
     uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
                 access_log=settings.log_level == "debug")
 
@@ -195,6 +201,8 @@ def number_add(
     content_type: Annotated[str, typer.Option(
         "--content-type", help="application/json or application/xml, for POST.")] = "application/json",
     price: Annotated[float, typer.Option(help="Price per received message part.")] = 0.0,
+    smpp: Annotated[bool, typer.Option(
+        "--smpp", help="Deliver each message as deliver_sm to the account's SMPP receiver sessions.")] = False,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
@@ -203,12 +211,15 @@ def number_add(
     async def action(gw):
         owner = await gw.accounts.get(account)
         return await gw.inbound.add_number(
-            owner, number, keywords=keyword or [], action="forward" if forward_url else "pull",
+            owner, number, keywords=keyword or [],
+            action="smpp" if smpp else "forward" if forward_url else "pull",
             forward_url=forward_url, forward_method=method, content_type=content_type, price=price)
 
     added = _run(_settings(config, data_dir, database_url), action)
     where = f"forwarded by {added.forward_method} to {added.forward_url}" if added.action == "forward" else \
         "kept for GET /sms/1/inbox/reports"
+    if added.action == "smpp":
+        where = "delivered as deliver_sm to its SMPP receiver sessions"
     console.print(f"number {added.number} -> account {added.account}: {where}")
 
 
@@ -247,6 +258,76 @@ def simulate_inbound(
     received = _run(_settings(config, data_dir, database_url), lambda gw: gw.inbound.simulate(sender, receiver, text))
     console.print(f"inbound message {received.message_id} to {received.number} "
                   f"({'forwarded' if received.action == 'forward' else 'in the inbox'})")
+
+
+@app.command("smsc-simulator")
+def smsc_simulator(
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 2775,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    delivery_delay: Annotated[float | None, typer.Option(
+        "--delivery-delay", help="Seconds from submit to the delivery receipt [default: the config's, else 1].")] = None,
+    system_id: Annotated[list[str] | None, typer.Option(
+        "--account", help="Accept only this system_id:password; repeat for more [default: accept any].")] = None,
+    throttle_every: Annotated[int, typer.Option(
+        "--throttle-every", help="Answer every Nth submit with ESME_RTHROTTLED (0: never).")] = 0,
+    config: ConfigFile = None,
+) -> None:
+    """Run the simulated operator network behind an SMPP 3.4 server, to test any SMPP client (smsgate's
+    connectors or your own) against it. Outcomes and prices come from the config's [simulator] section;
+    receipts follow registered_delivery. Stop with Ctrl-C."""
+    from .smpp.smsc_simulator import run_simulator
+
+    settings = _settings(config, None)
+    credentials = None
+    if system_id:
+        try:
+            credentials = dict(item.split(":", 1) for item in system_id)
+        except ValueError:
+            console.print("[red]--account takes system_id:password[/red]")
+            raise typer.Exit(2) from None
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    delay = settings.simulator_delivery_delay if delivery_delay is None else delivery_delay
+
+    def ready(sim) -> None:
+        who = "any system_id" if credentials is None else ", ".join(sorted(credentials))
+        console.print(f"SMSC simulator on {host}:{sim.port} (accepting {who}; receipts after {delay}s)")
+
+    try:
+        asyncio.run(run_simulator(host, port, settings.network, delay, credentials, on_ready=ready,
+                                  throttle_every=throttle_every))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        console.print(f"[red]cannot listen on {host}:{port}:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@connector_app.command("list")
+def connector_list(
+    url: Annotated[str, typer.Option(help="The running gateway [env: SMSGATE_URL].", envvar="SMSGATE_URL")] =
+    "http://127.0.0.1:8080",
+    token: Annotated[str | None, typer.Option(
+        help="The gateway's admin token [env: SMSGATE_ADMIN_TOKEN].", envvar="SMSGATE_ADMIN_TOKEN")] = None,
+) -> None:
+    """Show each connector of a running gateway: its state and counters (asks GET /admin/1/connectors)."""
+    import httpx
+
+    if not token:
+        console.print("[red]give the gateway's admin token with --token or SMSGATE_ADMIN_TOKEN[/red]")
+        raise typer.Exit(2)
+    try:
+        r = httpx.get(url.rstrip("/") + "/admin/1/connectors", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]cannot reach the gateway at {url}:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if r.status_code != 200:
+        console.print(f"[red]the gateway answered {r.status_code}:[/red] {r.text}")
+        raise typer.Exit(1)
+    table = Table("name", "kind", "state", "address", "counters")
+    for c in r.json()["connectors"]:
+        counters = ", ".join(f"{k} {v}" for k, v in (c.get("counters") or {}).items())
+        table.add_row(c["name"], c["kind"], c["state"], c.get("address") or "", counters)
+    console.print(table)
 
 
 def main() -> None:

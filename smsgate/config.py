@@ -15,6 +15,20 @@ Example ``smsgate.toml``::
     prefix = "385"
     mcc_mnc = "21901"
     price = 0.045
+
+    [[connectors]]                  # an operator's SMSC over SMPP 3.4
+    name = "operator-a"
+    host = "smsc.example.net"
+    port = 2775
+    system_id = "me"
+    password = "secret"
+    window = 10                     # submits in flight
+    throughput = 100                # submits per second
+    concatenation = "udh"           # or "sar", "payload"
+    [[routes]]                      # first match wins; no match: the first connector, else the simulator
+    prefix = "385"
+    connectors = ["operator-a", "simulator"]
+    mode = "failover"               # or "round_robin"
 """
 
 from __future__ import annotations
@@ -25,7 +39,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .domain.dates import parse_ms
 from .domain.network import DEFAULT_PRICES, NetworkRules, OutcomeRule, PriceEntry
+from .domain.routing import Route
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,22 @@ class Settings:
     # The retry schedule's minute: attempt n waits unit x (1 + n^2). Shorten it to rehearse retries.
     webhook_retry_unit: float = 60.0
     admin_token: str | None = None  # enables the /admin/1 API (Authorization: Bearer <token>)
+    # Seconds between sweeps that end messages whose validity period ran out (EXPIRED_EXPIRED).
+    expiry_interval: float = 1.0
+    # Rehearsals and tests: the gateway's clock starts at this instant (ISO 8601) and runs at real speed.
+    clock_start: str | None = None
+    # Operator connections ([[connectors]], SMPP) and the routing table ([[routes]]) to them. The
+    # simulated network is always there as the connector "simulator".
+    connectors: tuple[dict[str, Any], ...] = ()
+    routes: tuple[Route, ...] = ()
+    # SMPP server for customers (system_id/password = account username/password); None = not started.
+    smpp_port: int | None = None
+    smpp_host: str | None = None  # None: the same address as the HTTP API
+    smpp_tls_cert: str | None = None  # TLS when both cert and key (PEM paths) are set
+    smpp_tls_key: str | None = None
+    smpp_max_binds: int = 5  # per account, all bind types together
+    smpp_allowed_ips: tuple[str, ...] = ()  # CIDRs customers may bind from; empty = anywhere
+    smpp_dlr_retry: float = 5.0  # seconds before a receipt nobody took is offered again (grows to 60)
 
     @property
     def resolved_database_url(self) -> str:
@@ -63,6 +95,11 @@ class Settings:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _instant(value: str) -> str:
+    parse_ms(value)  # a ValueError names the accepted forms
+    return value
 
 
 # environment variable -> (settings field, converter)
@@ -83,6 +120,15 @@ _ENV: dict[str, tuple[str, Any]] = {
     "SMSGATE_WEBHOOK_PER_HOST": ("webhook_per_host", int),
     "SMSGATE_WEBHOOK_RETRY_UNIT": ("webhook_retry_unit", float),
     "SMSGATE_ADMIN_TOKEN": ("admin_token", str),
+    "SMSGATE_EXPIRY_INTERVAL": ("expiry_interval", float),
+    "SMSGATE_CLOCK_START": ("clock_start", _instant),
+    "SMSGATE_SMPP_PORT": ("smpp_port", int),
+    "SMSGATE_SMPP_HOST": ("smpp_host", str),
+    "SMSGATE_SMPP_TLS_CERT": ("smpp_tls_cert", str),
+    "SMSGATE_SMPP_TLS_KEY": ("smpp_tls_key", str),
+    "SMSGATE_SMPP_MAX_BINDS": ("smpp_max_binds", int),
+    "SMSGATE_SMPP_ALLOWED_IPS": ("smpp_allowed_ips", _csv),
+    "SMSGATE_SMPP_DLR_RETRY": ("smpp_dlr_retry", float),
 }
 
 
@@ -125,10 +171,38 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
     except TypeError as exc:
         raise ConfigError(f"[simulator]: {exc}") from exc
     out["network"] = NetworkRules(prices=prices, outcomes=outcomes, currency=sim.get("currency", "EUR"))
-    for key in ("webhook_allow", "webhook_deny"):
+    out.update(_connectors_and_routes(doc.pop("connectors", []), doc.pop("routes", [])))
+    for key in ("webhook_allow", "webhook_deny", "smpp_allowed_ips"):
         if key in doc:
             doc[key] = tuple(doc[key])
     if "data_dir" in doc:
         doc["data_dir"] = Path(doc["data_dir"])
     out.update(doc)
     return out
+
+
+def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[str, Any]]) -> dict[str, Any]:
+    from .connectors.smpp import SmppConfig
+
+    names = {"simulator"}
+    for raw in connectors:
+        raw = dict(raw)
+        kind = raw.pop("kind", "smpp")
+        if kind != "smpp":
+            raise ConfigError(f"[[connectors]] {raw.get('name')!r}: kind must be smpp, not {kind!r}")
+        try:
+            config = SmppConfig.from_dict(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"[[connectors]] {raw.get('name')!r}: {exc}") from exc
+        if config.name in names:
+            raise ConfigError(f"[[connectors]]: the name {config.name!r} is used twice")
+        names.add(config.name)
+    try:
+        table = tuple(Route.from_dict(r) for r in routes)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[[routes]]: {exc}") from exc
+    for route in table:
+        missing = [c for c in route.connectors if c not in names]
+        if missing:
+            raise ConfigError(f"[[routes]]: no connector named {', '.join(missing)}")
+    return {"connectors": tuple(dict(c) for c in connectors), "routes": table}

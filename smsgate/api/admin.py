@@ -117,3 +117,9 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
     gateway.forward_worker.wake()
     return negotiate.respond_json({"messageId": received.message_id, "to": received.number,
                                    "action": received.action})
+
+
+@admin
+async def connectors_list(request: Request, gateway: Gateway) -> Response:
+    """GET /admin/1/connectors: each connector's state and counters."""
+    return negotiate.respond_json({"connectors": gateway.router.statuses()})

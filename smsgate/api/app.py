@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from ..config import Settings
 from ..engine.gateway import Gateway
-from . import admin, inbox, misc, sms_reports, sms_send
+from . import admin, bulks, inbox, misc, sms_reports, sms_send
 from .endpoint import error_response, family_of
 from .errors import ApiFailure
 from .throttle import RateLimiter
@@ -38,11 +38,16 @@ ROUTES = [
     Route("/sms/1/logs", sms_reports.logs_v1, methods=["GET"]),
     Route("/sms/2/logs", sms_reports.logs_v1, methods=["GET"]),
     Route("/sms/3/logs", sms_reports.logs_v3, methods=["GET"]),
+    Route("/sms/1/bulks", bulks.get_bulk, methods=["GET"]),
+    Route("/sms/1/bulks", bulks.reschedule_bulk, methods=["PUT"]),
+    Route("/sms/1/bulks/status", bulks.get_bulk_status, methods=["GET"]),
+    Route("/sms/1/bulks/status", bulks.update_bulk_status, methods=["PUT"]),
     Route("/sms/1/inbox/reports", inbox.inbox_reports, methods=["GET"]),
     Route("/admin/1/numbers", admin.numbers_list, methods=["GET"]),
     Route("/admin/1/numbers", admin.numbers_add, methods=["POST"]),
     Route("/admin/1/numbers/{number}", admin.numbers_remove, methods=["DELETE"]),
     Route("/admin/1/simulate/inbound", admin.simulate_inbound, methods=["POST"]),
+    Route("/admin/1/connectors", admin.connectors_list, methods=["GET"]),
 ]
 
 

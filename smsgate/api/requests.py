@@ -17,7 +17,8 @@ from pydantic import (
 )
 
 from ..domain import messages as dm
-from ..domain.dates import parse_ms
+from ..domain import schedule as sch
+from ..domain.dates import now_ms, parse_ms
 from ..domain.senders import sender_problem
 from ..webhooks.policy import check_url_syntax
 from .errors import ApiFailure
@@ -78,17 +79,58 @@ Minutes = Annotated[int | None, BeforeValidator(_empty_to_none), Field(None, ge=
 Flag = Annotated[bool, BeforeValidator(lambda v: False if v in (None, "") else v)]
 
 
-def _send_at(value: str | None) -> int | None:
-    return parse_ms(value) if value else None
-
-
 class SendAtMixin(Model):
     @field_validator("send_at", check_fields=False)
     @classmethod
     def _check_date(cls, value: str | None) -> str | None:
         if value:
-            parse_ms(value)  # raises ValueError with a helpful message
+            try:  # ValueError: not a date, with the forms to use; RequestRejected: beyond 180 days
+                sch.resolve_send_at(parse_ms(value), now_ms())
+            except dm.RequestRejected as exc:
+                raise ValueError(exc.message) from None
         return value
+
+
+# --- scheduling: delivery time window, sending speed limit -------------------------------------
+
+def _days(value: Any) -> Any:
+    # "Separate multiple days with a comma": accept "MONDAY,FRIDAY" as well as a list
+    return [d.strip() for d in value.split(",") if d.strip()] if isinstance(value, str) else value
+
+
+class TimeOfDay(Model):
+    hour: int
+    minute: int
+
+
+class DeliveryTimeWindow(Model):
+    """Checked here for types only; ``schedule.parse_delivery_window`` applies the documented rules."""
+
+    days: Annotated[list[str], BeforeValidator(_days)] = Field(default_factory=list)
+    start: TimeOfDay | None = Field(None, alias="from")
+    end: TimeOfDay | None = Field(None, alias="to")
+
+    def to_window(self, field: str) -> sch.DeliveryWindow:
+        raw: dict[str, Any] = {"days": self.days}
+        if self.start is not None:
+            raw["from"] = self.start.model_dump()
+        if self.end is not None:
+            raw["to"] = self.end.model_dump()
+        return sch.parse_delivery_window(raw, field=field)
+
+
+WindowField = Annotated[DeliveryTimeWindow | None, BeforeValidator(_empty_to_none)]
+
+
+class SendingSpeedLimit(Model):
+    amount: int = Field(ge=1)
+    time_unit: Literal["MINUTE", "HOUR", "DAY"] = Field("MINUTE", alias="timeUnit")
+
+    def to_domain(self) -> dm.SpeedLimit:
+        return dm.SpeedLimit(self.amount, self.time_unit)
+
+
+SpeedField = Annotated[SendingSpeedLimit | None, BeforeValidator(_empty_to_none)]
 
 
 class V2Common(Sender, SendAtMixin):
@@ -101,6 +143,7 @@ class V2Common(Sender, SendAtMixin):
     callback_data: CallbackData | None = Field(None, alias="callbackData")
     validity_period: Minutes = Field(None, alias="validityPeriod")
     send_at: str | None = Field(None, alias="sendAt")
+    delivery_time_window: WindowField = Field(None, alias="deliveryTimeWindow")
 
 
 class V2TextMessage(V2Common):
@@ -130,11 +173,13 @@ class V2BinaryMessage(V2Common):
 class V2TextRequest(Model):
     bulk_id: Id | None = Field(None, alias="bulkId")
     messages: list[V2TextMessage] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
+    sending_speed_limit: SpeedField = Field(None, alias="sendingSpeedLimit")
 
 
 class V2BinaryRequest(Model):
     bulk_id: Id | None = Field(None, alias="bulkId")
     messages: list[V2BinaryMessage] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
+    sending_speed_limit: SpeedField = Field(None, alias="sendingSpeedLimit")
 
 
 def _to_list(value: Any) -> Any:
@@ -174,13 +219,13 @@ class V3Validity(Model):
     amount: int = Field(ge=1)
     time_unit: Literal["SECONDS", "MINUTES", "HOURS"] = Field("MINUTES", alias="timeUnit")
 
-    def minutes(self) -> int:
-        factor = {"SECONDS": 1 / 60, "MINUTES": 1, "HOURS": 60}[self.time_unit]
-        return max(1, round(self.amount * factor))
+    def ms(self) -> int:
+        return sch.validity_ms_v3(self.amount, self.time_unit)
 
 
 class V3MessageOptions(Model):
     validity_period: V3Validity | None = Field(None, alias="validityPeriod")
+    delivery_time_window: WindowField = Field(None, alias="deliveryTimeWindow")
     flash: bool = False
 
 
@@ -207,6 +252,7 @@ class V3Message(Sender):
 class V3Schedule(SendAtMixin):
     bulk_id: Id | None = Field(None, alias="bulkId")
     send_at: str | None = Field(None, alias="sendAt")
+    sending_speed_limit: SpeedField = Field(None, alias="sendingSpeedLimit")
 
 
 class V3RequestOptions(Model):
@@ -245,6 +291,29 @@ def validate(model: type[Model], data: dict[str, Any]) -> Any:
         raise ApiFailure(400, f"{first[0]}: {first[1]}", violations) from None
 
 
+def _rejected(exc: dm.RequestRejected) -> ApiFailure:
+    return ApiFailure(400, f"{exc.field}: {exc.message}", [(exc.field, exc.message)])
+
+
+def _send_at(value: str | None, now: int, field: str) -> int | None:
+    """A future sendAt as epoch ms; None for none or a past one (sent now). Beyond 180 days: 400."""
+    if not value:
+        return None
+    try:
+        return sch.resolve_send_at(parse_ms(value), now, field=field)
+    except dm.RequestRejected as exc:
+        raise _rejected(exc) from None
+
+
+def _window(model: DeliveryTimeWindow | None, field: str) -> sch.DeliveryWindow | None:
+    if model is None:
+        return None
+    try:
+        return model.to_window(field)
+    except dm.RequestRejected as exc:
+        raise _rejected(exc) from None
+
+
 def _lang(language: Language | None) -> dict[str, Any]:
     if language is None:
         return {}
@@ -256,7 +325,7 @@ def _dests(destinations: list[Destination]) -> list[dm.DestinationRequest]:
     return [dm.DestinationRequest(d.to, d.message_id) for d in destinations]
 
 
-def _v2_common(m: V2Common) -> dict[str, Any]:
+def _v2_common(m: V2Common, i: int, now: int) -> dict[str, Any]:
     return {
         "destinations": _dests(m.destinations),
         "sender": m.sender,
@@ -265,26 +334,34 @@ def _v2_common(m: V2Common) -> dict[str, Any]:
         "notify_url": m.notify_url,
         "notify_content_type": m.notify_content_type or ("application/json" if m.notify_url else None),
         "intermediate_report": m.intermediate_report,
-        "validity_minutes": m.validity_period,
-        "send_at_ms": _send_at(m.send_at),
+        "validity_ms": sch.validity_ms_v2(m.validity_period) if m.validity_period else None,
+        "send_at_ms": _send_at(m.send_at, now, f"messages[{i}].sendAt"),
+        "delivery_window": _window(m.delivery_time_window, f"messages[{i}].deliveryTimeWindow"),
     }
 
 
+def _speed(model: SendingSpeedLimit | None) -> dm.SpeedLimit | None:
+    return model.to_domain() if model else None
+
+
 def from_v2_text(req: V2TextRequest, version: str = "2") -> dm.SendRequest:
+    now = now_ms()
     messages = [
-        dm.MessageRequest(text=m.text, transliteration=m.transliteration, **_lang(m.language), **_v2_common(m))
-        for m in req.messages
+        dm.MessageRequest(text=m.text, transliteration=m.transliteration, **_lang(m.language),
+                          **_v2_common(m, i, now))
+        for i, m in enumerate(req.messages)
     ]
-    return dm.SendRequest(version, messages, req.bulk_id)
+    return dm.SendRequest(version, messages, req.bulk_id, _speed(req.sending_speed_limit))
 
 
 def from_v2_binary(req: V2BinaryRequest) -> dm.SendRequest:
+    now = now_ms()
     messages = [
         dm.MessageRequest(binary_hex=m.binary.hex, data_coding=m.binary.data_coding, esm_class=m.binary.esm_class,
-                          **_v2_common(m))
-        for m in req.messages
+                          **_v2_common(m, i, now))
+        for i, m in enumerate(req.messages)
     ]
-    return dm.SendRequest("2", messages, req.bulk_id)
+    return dm.SendRequest("2", messages, req.bulk_id, _speed(req.sending_speed_limit))
 
 
 def from_v1(messages: list[V1Message], version: str = "1") -> dm.SendRequest:
@@ -295,6 +372,8 @@ def from_v1(messages: list[V1Message], version: str = "1") -> dm.SendRequest:
 
 
 def from_v3(req: V3Request) -> dm.SendRequest:
+    schedule = req.options.schedule if req.options else None
+    send_at = _send_at(schedule.send_at if schedule else None, now_ms(), "options.schedule.sendAt")
     out = []
     for i, m in enumerate(req.messages):
         c = m.content
@@ -319,8 +398,10 @@ def from_v3(req: V3Request) -> dm.SendRequest:
             notify_content_type=(m.webhooks.content_type if m.webhooks else None) or (
                 "application/json" if notify_url else None),
             intermediate_report=bool(delivery and delivery.intermediate_report),
-            validity_minutes=opts.validity_period.minutes() if opts.validity_period else None,
-            send_at_ms=_send_at(req.options.schedule.send_at) if req.options and req.options.schedule else None,
+            validity_ms=opts.validity_period.ms() if opts.validity_period else None,
+            send_at_ms=send_at,
+            delivery_window=_window(opts.delivery_time_window, f"messages[{i}].options.deliveryTimeWindow"),
         ))
-    bulk_id = req.options.schedule.bulk_id if req.options and req.options.schedule else None
-    return dm.SendRequest("3", out, bulk_id)
+    if schedule is None:
+        return dm.SendRequest("3", out)
+    return dm.SendRequest("3", out, schedule.bulk_id, _speed(schedule.sending_speed_limit))

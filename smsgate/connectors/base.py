@@ -20,6 +20,7 @@ class SubmitResult:
     price_per_message: float | None = None
     currency: str | None = None
     remote_id: str | None = None  # the network's id for the message, to match its receipts later
+    connector: str | None = None  # set by the router: which connector took (or refused) the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,21 @@ class Receipt:
 
 # The engine's hook for receipts; called inside the transaction that consumed the network's event.
 ReceiptSink = Callable[[AsyncConnection, Sequence[Receipt]], Awaitable[None]]
+
+
+class ConnectorUnavailable(Exception):
+    """Part of a batch could not be handed to the network now (link down, timeout, transient error).
+
+    ``results``: the messages that were settled (accepted or permanently rejected), to record exactly
+    as a normal return. ``retry``: message pks to reschedule. A pk in ``retry`` may have reached the
+    network (its response was lost), so a retry can duplicate it; SMPP offers nothing better.
+    """
+
+    def __init__(self, reason: str, results: list[SubmitResult], retry: list[int]) -> None:
+        super().__init__(f"{reason} ({len(retry)} message(s) to retry)")
+        self.reason = reason
+        self.results = results
+        self.retry = retry
 
 
 class Connector(Protocol):

@@ -29,6 +29,7 @@ and the message pks to reschedule: the dispatcher records the former and retries
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -54,7 +55,7 @@ from ..smpp.tlv import build_tlvs
 from ..store.database import Database
 from ..store.messages import messages_by_remote_id
 from ..text import udh
-from .base import Receipt, ReceiptSink, SubmitResult
+from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitResult
 
 log = logging.getLogger("smsgate.connectors.smpp")
 
@@ -169,21 +170,6 @@ class InboundSms:
 InboundSink = Callable[[AsyncConnection, InboundSms], Awaitable[None]]
 
 
-class ConnectorUnavailable(Exception):
-    """Part of a batch could not be handed to the operator now (link down, timeout, transient error).
-
-    ``results``: the messages that were settled (accepted or permanently rejected), to record exactly
-    as a normal return. ``retry``: message pks to reschedule. A pk in ``retry`` may have reached the
-    SMSC (its response was lost), so a retry can duplicate it; SMPP offers nothing better.
-    """
-
-    def __init__(self, reason: str, results: list[SubmitResult], retry: list[int]) -> None:
-        super().__init__(f"{reason} ({len(retry)} message(s) to retry)")
-        self.reason = reason
-        self.results = results
-        self.retry = retry
-
-
 class _Retry(Exception):
     """Internal: this message must be retried later."""
 
@@ -294,6 +280,10 @@ class SmppConnector:
         self._uncommitted: dict[str, tuple[asyncio.Event, float]] = {}
         # receipt ids we could not match -> first seen (monotonic), to give up on them eventually
         self._unmatched: OrderedDict[str, float] = OrderedDict()
+        # receipts wait here to be stored together: one transaction for all that arrived meanwhile
+        self._receipt_queue: list[tuple[str, int, int, asyncio.Future[bool]]] = []
+        self._receipt_ready = asyncio.Event()
+        self._receipt_writer: asyncio.Task | None = None
         self._reference = 0
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -303,6 +293,10 @@ class SmppConnector:
 
     async def close(self, timeout: float | None = None) -> None:
         await self.client.close(timeout)
+        if self._receipt_writer is not None:
+            self._receipt_writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._receipt_writer
 
     def status(self) -> dict[str, Any]:
         """One row of ``smsgate connector list``."""
@@ -508,11 +502,8 @@ class SmppConnector:
         give_up = loop.time() + self.config.receipt_match_timeout
         delay = 0.05
         while True:
-            async with self.db.begin() as conn:
-                found = (await messages_by_remote_id(conn, self.name, [remote_id])).get(remote_id)
-                if found is not None:
-                    await self.receipt_sink(conn, [Receipt(found.id, status.id, st.error(error_name).id, now_ms())])
-            if found is not None:  # committed: now the SMSC may forget it
+            found = await self._store_batched(remote_id, status.id, st.error(error_name).id)
+            if found:  # committed: now the SMSC may forget it
                 self.counters["receipts_stored"] += 1
                 self._unmatched.pop(remote_id, None)
                 return CommandStatus.ESME_ROK
@@ -531,6 +522,37 @@ class SmppConnector:
             return CommandStatus.ESME_ROK
         log.info("receipt for message id %r not matched yet; asking the SMSC to redeliver", remote_id)
         return CommandStatus.ESME_RX_T_APPN
+
+    async def _store_batched(self, remote_id: str, status_id: int, error_id: int) -> bool:
+        """Store one receipt with whatever others arrived meanwhile; True once committed, False when
+        no message has that remote id (yet)."""
+        if self._receipt_writer is None or self._receipt_writer.done():
+            self._receipt_writer = asyncio.create_task(self._write_receipts(), name=f"receipts-{self.name}")
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._receipt_queue.append((remote_id, status_id, error_id, done))
+        self._receipt_ready.set()
+        return await done
+
+    async def _write_receipts(self) -> None:
+        while True:
+            await self._receipt_ready.wait()
+            self._receipt_ready.clear()
+            while self._receipt_queue:
+                batch, self._receipt_queue = self._receipt_queue[:500], self._receipt_queue[500:]
+                try:
+                    async with self.db.begin() as conn:
+                        found = await messages_by_remote_id(conn, self.name, list({b[0] for b in batch}))
+                        now = now_ms()
+                        await self.receipt_sink(conn, [Receipt(found[rid].id, status_id, error_id, now)
+                                                       for rid, status_id, error_id, _ in batch if rid in found])
+                except Exception as exc:  # noqa: BLE001 - each waiting receipt answers for itself
+                    for *_, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for rid, _, _, done in batch:
+                    if not done.done():
+                        done.set_result(rid in found)
 
     async def _store_inbound(self, pdu: DeliverSm | DataSm) -> int:
         if self.inbound_sink is None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .schedule import DeliveryWindow
 
 
 @dataclass(slots=True)
@@ -30,8 +34,17 @@ class MessageRequest:
     notify_url: str | None = None
     notify_content_type: str | None = None
     intermediate_report: bool = False
-    validity_minutes: int | None = None
-    send_at_ms: int | None = None
+    validity_ms: int | None = None  # already clamped to 48 h; None: the 48 h default
+    send_at_ms: int | None = None  # None: now (a past sendAt is "now" too)
+    delivery_window: DeliveryWindow | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedLimit:
+    """``sendingSpeedLimit``: at most ``amount`` messages of the bulk per ``time_unit`` (MINUTE, HOUR, DAY)."""
+
+    amount: int
+    time_unit: str = "MINUTE"
 
 
 @dataclass(slots=True)
@@ -39,6 +52,14 @@ class SendRequest:
     api_version: str  # "1", "2", "3": decides how reports and logs render this message later
     messages: list[MessageRequest]
     bulk_id: str | None = None
+    speed_limit: SpeedLimit | None = None
+
+    @property
+    def scheduled(self) -> bool:
+        """Sent later or slower than at once (sendAt, speed limit, delivery window): such a request's
+        bulk is one the bulk endpoints manage."""
+        return self.speed_limit is not None or any(
+            m.send_at_ms is not None or m.delivery_window is not None for m in self.messages)
 
 
 @dataclass(slots=True)

@@ -21,12 +21,13 @@ from ..domain.dates import now_ms
 from ..domain.ids import new_id
 from ..domain.messages import AcceptedMessage, MessageRequest, RequestRejected, SendRequest
 from ..domain.numbers import normalize_destination
+from ..domain.schedule import DEFAULT_VALIDITY_MS
+from ..store import bulks as bq
 from ..store import messages as q
 from ..store.accounts import Account
 from ..store.database import Database
 from ..store.tables import REPORT_NONE, REPORT_PULL
-
-MAX_VALIDITY_MINUTES = 48 * 60
+from .schedule import plan_releases, speed_limit_json, window_to_json
 
 
 def encode_message(msg: MessageRequest) -> tuple[int, str | None]:
@@ -83,7 +84,9 @@ class Acceptor:
             except ValueError as exc:  # unknown language or transliteration, bad binary
                 raise RequestRejected(f"messages[{i}]", str(exc)) from None
         total = sum(len(m.destinations) for m in request.messages)
-        bulk_id = request.bulk_id or (new_id() if total > 1 or request.api_version == "3" else None)
+        # a scheduled request always gets a bulkId: the bulk endpoints manage it by that id
+        bulk_id = request.bulk_id or (new_id() if total > 1 or request.api_version == "3" or request.scheduled
+                                      else None)
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(account, request, bulk_id, encoded, future))
         if self._writer is None or self._writer.done():
@@ -148,25 +151,37 @@ class Acceptor:
         async with self.db.begin() as conn:
             taken = {acct: await q.existing_message_ids(conn, acct, ids) for acct, ids in wanted.items() if ids}
             rows_by_account: dict[int, list[dict]] = defaultdict(list)
+            dues_by_account: dict[int, list[int | None]] = defaultdict(list)
             results = []
             for item in batch:
-                outcomes, rows = self._rows(item, taken.setdefault(item.account.id, set()), now)
+                outcomes, rows, dues = self._rows(item, taken.setdefault(item.account.id, set()), now)
                 results.append(outcomes)
                 rows_by_account[item.account.id] += rows
-            due = []
+                dues_by_account[item.account.id] += dues
+                if item.bulk_id and item.request.scheduled:
+                    planned = [d for d in dues if d is not None]
+                    await bq.ensure_bulk(conn, item.account.id, item.bulk_id, min(planned, default=now),
+                                         speed_limit_json(item.request.speed_limit), now)
+            jobs = []
             for account_id, rows in rows_by_account.items():
                 pks = await q.insert_messages(conn, account_id, rows)
-                due += [(pk, max(now, row["send_at"] or now)) for pk, row in zip(pks, rows) if row["done_at"] is None]
-            await q.add_jobs(conn, "dispatch", due)
+                jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
+            await q.add_jobs(conn, bq.DISPATCH_JOB, jobs)
         return results
 
-    def _rows(self, item: _Pending, taken: set[str], now: int) -> tuple[list[AcceptedMessage], list[dict]]:
-        """The outcome of each destination and the rows to store; ``taken`` holds the account's used
-        messageIds and gains the ones this request uses."""
+    def _rows(self, item: _Pending, taken: set[str], now: int
+              ) -> tuple[list[AcceptedMessage], list[dict], list[int | None]]:
+        """The outcome of each destination, the rows to store and when each row's dispatch is due (None:
+        nothing to dispatch); ``taken`` holds the account's used messageIds and gains the ones this
+        request uses.
+
+        Validity counts from the instant a message is due (its sendAt, speed-limit slot or window
+        opening): the gateway's own pacing never expires a message, waiting beyond it does."""
         outcomes: list[AcceptedMessage] = []
         rows: list[dict] = []
+        sources: list[MessageRequest] = []  # the request message of each row
         for msg, (sms_count, text_as_sent) in zip(item.request.messages, item.encoded):
-            validity = min(msg.validity_minutes or MAX_VALIDITY_MINUTES, MAX_VALIDITY_MINUTES)
+            window = window_to_json(msg.delivery_window)
             for dest in msg.destinations:
                 message_id = dest.message_id or new_id()
                 if dest.message_id:
@@ -178,6 +193,7 @@ class Acceptor:
                 number = normalize_destination(dest.to)
                 status = st.PENDING_ACCEPTED if number else st.REJECTED_DESTINATION
                 outcomes.append(AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count))
+                sources.append(msg)
                 rows.append({
                     "account_id": item.account.id,
                     "message_id": message_id,
@@ -203,9 +219,17 @@ class Acceptor:
                     "error_id": 0,
                     "created_at": now,
                     "send_at": msg.send_at_ms,
-                    "valid_until": max(now, msg.send_at_ms or now) + validity * 60_000,
+                    "delivery_window": window,
+                    "valid_until": None,  # planned below
                     # a rejected destination is final at once and reported like any other
                     "done_at": None if number else now,
                     "report_state": REPORT_NONE if number else REPORT_PULL,
                 })
-        return outcomes, rows
+        live = [i for i, row in enumerate(rows) if row["done_at"] is None]
+        planned = plan_releases([max(now, sources[i].send_at_ms or now) for i in live],
+                                [sources[i].delivery_window for i in live], item.request.speed_limit)
+        dues: list[int | None] = [None] * len(rows)
+        for i, due in zip(live, planned):
+            dues[i] = due
+            rows[i]["valid_until"] = due + (sources[i].validity_ms or DEFAULT_VALIDITY_MS)
+        return outcomes, rows, dues

@@ -8,20 +8,26 @@ from contextlib import suppress
 
 from ..config import Settings
 from ..connectors.simulator import DELIVERY_JOB, SimulatedNetwork
-from ..domain.dates import now_ms
+from ..connectors.smpp import SmppConnector
+from ..domain.dates import now_ms, parse_ms, start_clock_at
+from ..domain.routing import RoutingTable
+from ..store import inbound as inbound_store
 from ..store import messages as q
 from ..store import migrate
 from ..store.accounts import AccountStore
 from ..store.database import Database
-from ..store import inbound as inbound_store
+from ..text.reassembly import make_part
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
 from ..webhooks.policy import HostPolicy
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .dispatch import Dispatcher
-from .inbound import FORWARD_JOB, InboundService
+from .inbound import FORWARD_JOB, InboundService, UnknownNumber
 from .receipts import PUSH_JOB, apply_receipts
+from .routing import Router
+from .schedule import ExpirySweeper
+from .smpp_service import SmppService
 from .worker import JobWorker
 
 log = logging.getLogger("smsgate.gateway")
@@ -30,13 +36,28 @@ log = logging.getLogger("smsgate.gateway")
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # SMSGATE_CLOCK_START: every now_ms() of this process follows the gateway's clock
+        start_clock_at(parse_ms(settings.clock_start) if settings.clock_start else None)
         self.db = Database(settings.resolved_database_url)
         self.accounts = AccountStore(self.db)
         self.acceptor = Acceptor(self.db, settings.default_sender)
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
-        self.dispatcher = Dispatcher(self.db, self.network)
+        self.smpp_connectors = [
+            SmppConnector(raw, db=self.db, receipt_sink=self._receipts, inbound_sink=self._inbound_part)
+            for raw in settings.connectors
+        ]
+        named = {"simulator": self.network, **{c.name: c for c in self.smpp_connectors}}
+        # without routes, traffic goes to the operators in the order configured (failing over), and
+        # only to the simulated network when there are none
+        default = tuple(c.name for c in self.smpp_connectors) or ("simulator",)
+        self.router = Router(self.db, named, RoutingTable(settings.routes, default))
+        self.dispatcher = Dispatcher(self.db, self.router)
         common = {"batch": settings.worker_batch, "poll_interval": settings.poll_interval, "lease_ms": 10_000}
-        self.dispatch_worker = JobWorker(self.db, "dispatch", self._dispatch, **common)
+        # an SMPP batch may wait for its window and throttling: the lease must outlast it, or a second
+        # lease would send it again
+        dispatch_lease = 10_000 + max((int((c.config.batch_deadline + c.config.response_timeout) * 1000)
+                                       for c in self.smpp_connectors), default=0)
+        self.dispatch_worker = JobWorker(self.db, "dispatch", self._dispatch, **{**common, "lease_ms": dispatch_lease})
         self.delivery_worker = JobWorker(self.db, DELIVERY_JOB, self._simulate_delivery, **common)
         self.webhooks = WebhookClient(
             HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny),
@@ -51,17 +72,48 @@ class Gateway:
         self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
         self.forward_worker = JobWorker(self.db, FORWARD_JOB, self.forwarder.handle,
                                         **{**common, "lease_ms": push_lease}, inbound=True)
+        # messages whose validity ran out end EXPIRED; their reports are owed at once
+        self.expiry = ExpirySweeper(self.db, settings.expiry_interval, on_expired=self.push_worker.wake)
         self._tasks: list[asyncio.Task] = []
+        # the SMPP server for customers, when smpp_port is set
+        self.smpp = SmppService(self) if settings.smpp_port is not None else None
 
     async def _dispatch(self, jobs) -> None:
         await self.dispatcher.handle(jobs)
         # the network now holds timers for these messages: let the delivery loop recompute its sleep
         self.delivery_worker.wake()
 
+    async def _receipts(self, conn, receipts) -> None:
+        """Receipt sink for operator connectors: stored in their transaction, then pushes are due."""
+        await apply_receipts(conn, receipts)
+        self.push_worker.wake()
+        self._wake_smpp()
+
+    async def _inbound_part(self, conn, sms) -> None:
+        """Inbound sink for operator connectors: one part of a mobile-originated message."""
+        part = make_part(source=sms.source_addr, destination=sms.destination_addr, data_coding=sms.data_coding,
+                         short_message=sms.payload, esm_class=sms.esm_class, received_ms=sms.received_at,
+                         sar_msg_ref_num=sms.sar[0] if sms.sar else None,
+                         sar_total_segments=sms.sar[1] if sms.sar else None,
+                         sar_segment_seqnum=sms.sar[2] if sms.sar else None)
+        try:
+            if await self.inbound.receive_part(conn, part):
+                self.forward_worker.wake()
+                self._wake_smpp()
+        except UnknownNumber as exc:
+            # acknowledged and dropped: the operator would redeliver a refused message forever
+            log.warning("inbound message from %s via %s dropped: %s", sms.source_addr, sms.connector, exc)
+
     async def _simulate_delivery(self, jobs) -> None:
         async with self.db.begin() as conn:
             await self.network.deliver(conn, jobs, apply_receipts)
         self.push_worker.wake()
+        self._wake_smpp()
+
+    def _wake_smpp(self) -> None:
+        """Receipts may be owed to SMPP customers too."""
+        if self.smpp is not None:
+            self.smpp.wake()
 
     async def start(self, run_workers: bool = True) -> None:
         await migrate.upgrade(self.db)
@@ -71,9 +123,14 @@ class Gateway:
             if released:
                 log.warning("resuming %d jobs interrupted by the last shutdown", released)
         if run_workers:
+            for connector in self.smpp_connectors:
+                await connector.start()
             for worker in self._workers():
                 self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.kind}"))
             self._tasks.append(asyncio.create_task(self._janitor(), name="janitor"))
+            self._tasks.append(asyncio.create_task(self.expiry.run(), name="expiry"))
+            if self.smpp is not None:
+                await self.smpp.start()
 
     def _workers(self) -> tuple[JobWorker, ...]:
         return (self.dispatch_worker, self.delivery_worker, self.push_worker, self.forward_worker)
@@ -97,7 +154,11 @@ class Gateway:
             await asyncio.sleep(60)
 
     async def stop(self) -> None:
+        if self.smpp is not None:
+            await self.smpp.close()  # first: customers' in-flight submits still need the acceptor
         await self.acceptor.close()
+        for connector in self.smpp_connectors:
+            await connector.close()
         for worker in self._workers():
             worker.stop()
         for task in self._tasks:

@@ -27,6 +27,8 @@ from ..webhooks.policy import check_url_syntax
 log = logging.getLogger("smsgate.inbound")
 
 FORWARD_JOB = "mo_forward"
+# action "smpp": delivered as deliver_sm to the account's SMPP receiver sessions (engine/smpp_service.py)
+SMPP_MO_JOB = "smpp_mo"
 ESM_UDHI = 0x40
 
 
@@ -99,7 +101,7 @@ class InboundService:
             "text": text, "clean_text": clean, "keyword": keyword, "binary_hex": binary_hex,
             "data_coding": data_coding, "esm_class": esm_class, "sms_count": sms_count,
             "price": number.price * sms_count, "currency": self.currency, "received_at": received_at,
-            "state": INBOUND_FORWARD if forward else INBOUND_PULL,
+            "state": INBOUND_FORWARD if forward or number.action == "smpp" else INBOUND_PULL,
         })
         if forward:
             # the target as configured now: changing the number later does not redirect queued messages
@@ -107,8 +109,10 @@ class InboundService:
                       "content_type": number.forward_content_type or "application/json"}
             await q.add_jobs(conn, FORWARD_JOB, [(pk, now_ms())], payload=orjson.dumps(target).decode(),
                              inbound=True)
+        elif number.action == "smpp":
+            await q.add_jobs(conn, SMPP_MO_JOB, [(pk, now_ms())], inbound=True)
         log.info("inbound %s from %s to %s (%d parts) for account %d: %s", message_id, sender, receiver,
-                 sms_count, number.account_id, "forward" if forward else "inbox")
+                 sms_count, number.account_id, "forward" if forward else "smpp" if number.action == "smpp" else "inbox")
         return Received(message_id, number.account_id, receiver, number.action)
 
     async def add_number(self, account: Account, number: str, *, keywords: Sequence[str] = (),

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .tables import INBOUND_PULL, INBOUND_TAKEN, accounts, inbound_messages, inbound_numbers, jobs
 
-ACTIONS = ("pull", "forward")
+ACTIONS = ("pull", "forward", "smpp")  # smpp: deliver_sm to the account's SMPP receivers
 METHODS = ("POST", "GET")
 
 

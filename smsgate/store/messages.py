@@ -224,7 +224,9 @@ async def purge_before(conn: AsyncConnection, before_ms: int) -> int:
     """Forget messages older than the retention horizon, unless work is still queued for them."""
     # NOT IN over a NULL would match nothing: inbound jobs have no message_pk
     pending = select(jobs.c.message_pk).where(jobs.c.message_pk.is_not(None))
+    # by when it ended: a message scheduled days ahead must not vanish before its report is read
     result = await conn.execute(
-        delete(messages).where(messages.c.created_at < before_ms, messages.c.id.not_in(pending))
+        delete(messages).where(messages.c.done_at < before_ms, messages.c.created_at < before_ms,
+                               messages.c.id.not_in(pending))
     )
     return result.rowcount

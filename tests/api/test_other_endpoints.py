@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-
 from helpers import final_logs, uid
 from live import wait_for
 

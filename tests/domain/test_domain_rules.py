@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from smsgate.wire import xmlcodec
 from smsgate.config import ConfigError, load_settings
 from smsgate.domain.dates import format_ms, parse_datetime, parse_ms
 from smsgate.domain.network import NetworkRules, OutcomeRule
 from smsgate.domain.numbers import normalize_destination
 from smsgate.domain.senders import sender_problem
+from smsgate.wire import xmlcodec
 
 INSTANT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 

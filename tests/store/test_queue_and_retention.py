@@ -59,15 +59,30 @@ def test_purge_forgets_old_messages_but_not_queued_work(env):
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(2))
         async with db.begin() as conn:
-            # one message has finished (no job left), one still waits for dispatch
+            # one message has finished (no job left, ended long ago), one still waits for dispatch
             leased = await q.lease_jobs(conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False)
             await q.finish_jobs(conn, [leased[0].job_id])
+            await q.update_messages(conn, [{"pk": leased[0].message.id, "done_at": 1}])
             purged = await q.purge_before(conn, before_ms=10**13)
             left = await q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
         return purged, left
 
     purged, left = asyncio.run(run())
     assert purged == 1 and len(left) == 1
+
+
+def test_purge_keeps_a_message_that_has_not_ended(env):
+    """Retention counts from the end: a message scheduled far ahead is not forgotten before it is sent."""
+    db, account = env
+
+    async def run():
+        await Acceptor(db, "InfoSMS").accept(account, _request(1))
+        async with db.begin() as conn:
+            leased = await q.lease_jobs(conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False)
+            await q.finish_jobs(conn, [leased[0].job_id])
+            return await q.purge_before(conn, before_ms=10**13)
+
+    assert asyncio.run(run()) == 0
 
 
 def test_reports_are_taken_once(env):

@@ -1,0 +1,81 @@
+"""The routing table: which connectors may carry a message, in the order to try them.
+
+Routes are tried top to bottom; the first whose conditions all hold (destination prefix, account,
+sender) decides. Its connectors are tried in order (``failover``) or starting from the next one each
+time (``round_robin``); a connector that is down is skipped, so traffic falls back to the others."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MODES = ("failover", "round_robin")
+
+
+@dataclass(frozen=True)
+class Route:
+    connectors: tuple[str, ...]
+    prefix: str = ""  # destination prefix, digits
+    account: str | None = None  # account name
+    sender: str | None = None  # exact sender (case-insensitive)
+    mode: str = "failover"
+
+    def __post_init__(self) -> None:
+        if not self.connectors:
+            raise ValueError("a route needs at least one connector")
+        if self.mode not in MODES:
+            raise ValueError(f"route mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.prefix and not self.prefix.isdigit():
+            raise ValueError(f"route prefix {self.prefix!r} must be digits")
+
+    def matches(self, destination: str, account: str | None, sender: str | None) -> bool:
+        return (
+            destination.startswith(self.prefix)
+            and (self.account is None or self.account == account)
+            and (self.sender is None or (sender or "").lower() == self.sender.lower())
+        )
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Route:
+        known = {"connectors", "connector", "prefix", "account", "sender", "mode"}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown route keys: {', '.join(sorted(unknown))}")
+        names = raw.get("connectors") or ([raw["connector"]] if raw.get("connector") else [])
+        if isinstance(names, str):
+            names = [names]
+        return cls(tuple(names), str(raw.get("prefix", "")), raw.get("account"), raw.get("sender"),
+                   raw.get("mode", "failover"))
+
+
+@dataclass
+class RoutingTable:
+    routes: tuple[Route, ...]
+    default: tuple[str, ...]  # when no route matches
+    _turns: dict[int, itertools.count] = field(default_factory=dict, repr=False)
+
+    def check(self, known: Iterable[str]) -> None:
+        """Every connector a route names must exist."""
+        names = set(known)
+        for route in self.routes:
+            missing = [c for c in route.connectors if c not in names]
+            if missing:
+                raise ValueError(f"route to {', '.join(missing)}: no such connector (have {', '.join(sorted(names))})")
+
+    def candidates(self, destination: str, account: str | None = None, sender: str | None = None) -> list[str]:
+        """Connectors for this message, most preferred first."""
+        for index, route in enumerate(self.routes):
+            if route.matches(destination, account, sender):
+                names = list(route.connectors)
+                if route.mode == "round_robin":
+                    turn = next(self._turns.setdefault(index, itertools.count())) % len(names)
+                    names = names[turn:] + names[:turn]
+                return names
+        return list(self.default)
+
+    def choose(self, destination: str, account: str | None, sender: str | None, up: set[str]) -> str:
+        """The first candidate that is up; the first candidate when none is (its queue waits)."""
+        names = self.candidates(destination, account, sender)
+        return next((n for n in names if n in up), names[0])

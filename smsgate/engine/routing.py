@@ -1,0 +1,82 @@
+"""The router: one Connector in front of all of them. Each message goes to the connector its route
+picks among those that are up; results come back marked with the connector that took them, and each
+connector commits its own results."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..connectors.base import Connector, ConnectorUnavailable, SubmitResult
+from ..domain.routing import RoutingTable
+from ..store.database import Database
+from ..store.tables import accounts
+
+
+def is_up(connector: Connector) -> bool:
+    """A connector with an SMPP client is up while bound; the simulator always is."""
+    client = getattr(connector, "client", None)
+    return bool(client.is_bound) if client is not None else True
+
+
+def status_of(connector: Connector) -> dict[str, Any]:
+    status = getattr(connector, "status", None)
+    if callable(status):
+        return status()
+    return {"name": connector.name, "kind": "simulator", "state": "up"}
+
+
+class Router:
+    name = "router"
+
+    def __init__(self, db: Database, connectors: Mapping[str, Connector], table: RoutingTable) -> None:
+        table.check(connectors)
+        self.db = db
+        self.connectors = dict(connectors)
+        self.table = table
+        self._account_names: dict[int, str] = {}
+
+    async def _names(self, account_ids: set[int]) -> dict[int, str]:
+        unknown = account_ids - set(self._account_names)
+        if unknown:
+            async with self.db.connect() as conn:
+                rows = await conn.execute(select(accounts.c.id, accounts.c.name).where(accounts.c.id.in_(unknown)))
+                self._account_names.update({r.id: r.name for r in rows})
+        return self._account_names
+
+    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
+        names = await self._names({m.account_id for m in messages})
+        up = {n for n, c in self.connectors.items() if is_up(c)}
+        groups: dict[str, list[Any]] = defaultdict(list)
+        for m in messages:
+            groups[self.table.choose(m.destination, names.get(m.account_id), m.sender, up)].append(m)
+        outcomes = await asyncio.gather(*(self._submit(name, rows) for name, rows in groups.items()))
+        results = [r for settled, _, _ in outcomes for r in settled]
+        retry = [pk for _, pks, _ in outcomes for pk in pks]
+        if retry:
+            reasons = "; ".join(reason for _, pks, reason in outcomes if pks)
+            raise ConnectorUnavailable(reasons, results, retry)
+        return results
+
+    async def _submit(self, name: str, rows: list[Any]) -> tuple[list[SubmitResult], list[int], str]:
+        try:
+            results = await self.connectors[name].submit(rows)
+            return [replace(r, connector=name) for r in results], [], ""
+        except ConnectorUnavailable as exc:
+            return [replace(r, connector=name) for r in exc.results], list(exc.retry), f"{name}: {exc.reason}"
+
+    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
+        by_connector: dict[str, list[SubmitResult]] = defaultdict(list)
+        for r in results:
+            by_connector[r.connector or ""].append(r)
+        for name, items in by_connector.items():
+            await self.connectors[name].commit(conn, items)
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return [status_of(c) for c in self.connectors.values()]

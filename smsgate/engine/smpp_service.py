@@ -1,0 +1,343 @@
+"""The SMPP server for customers: binds with the account's credentials, submits that enter the same
+lifecycle as HTTP sends, delivery receipts and inbound messages sent back as deliver_sm, query_sm.
+
+Decisions (and why):
+
+* system_id / password are the account's username / password (one secret per account, as for Basic
+  auth). SMPP 3.4 caps them at 15 and 8 characters: longer ones cannot bind (the codec refuses them).
+  A disabled account or a wrong password gets ESME_RINVPASWD, an unknown username ESME_RINVSYSID; a
+  bind beyond ``smpp_max_binds`` or from outside ``smpp_allowed_ips`` ESME_RBINDFAIL (logged with
+  the reason). Disabling an account refuses new binds; sessions already bound carry on.
+* Every submit goes through the Acceptor with api_version "smpp": the same validation, ids, pricing,
+  statuses and logs as HTTP. A destination the Acceptor rejects is answered ESME_RINVDSTADR (what
+  SMPP clients act on) instead of an id whose only future is a REJECTD receipt; the rejected attempt
+  still shows in the logs, as an HTTP one does. How a PDU becomes a message: ``smpp_submit``.
+* Receipts are jobs (kind ``smpp_dlr``) queued by the receipts engine, so they survive restarts and
+  wait for the customer: sent to any receiver (rx or trx) session of the message's account, finished
+  only on deliver_sm_resp ESME_ROK, otherwise retried every ``smpp_dlr_retry`` seconds (growing
+  linearly to a minute) until the message's retention ends. A bind brings the account's waiting
+  receipts forward at once. Delivery is at least once: a crash between the ESME's answer and our
+  commit sends that receipt again (its receipted_message_id lets the ESME de-duplicate). With
+  several gateway processes on one database, a process without the customer's session puts the
+  receipt back for the next try.
+* Inbound messages to a number with action "smpp" travel the same way (jobs of kind ``smpp_mo``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import ssl
+from collections.abc import Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import exists, select, update
+
+from ..domain.dates import now_ms
+from ..domain.messages import RequestRejected, SendRequest
+from ..domain.statuses import STATUS_BY_ID
+from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
+from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
+from ..smpp.receipts import ReceiptStat
+from ..smpp.server import Bind, DeliveryError, SmppServer, SmscSession
+from ..smpp.smpp_time import format_smpp_time
+from ..store import inbound as inbound_store
+from ..store import messages as q
+from ..store.accounts import Account
+from ..store.tables import (
+    INBOUND_FORWARD_FAILED,
+    INBOUND_FORWARDED,
+    REPORT_PUSH_FAILED,
+    REPORT_PUSHED,
+    accounts,
+    inbound_messages,
+    jobs,
+    messages,
+)
+from .inbound import SMPP_MO_JOB
+from .receipts import SMPP_DLR_JOB
+from .smpp_deliver import mo_pdu, receipt_date, receipt_pdu, receipt_stat
+from .smpp_submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
+from .worker import JobWorker
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+
+log = logging.getLogger("smsgate.smpp")
+
+API_VERSION = "smpp"
+_GROUP_DELIVERED = 3
+_GROUP_REJECTED = 5
+_REJECTED_STATUS = {"REJECTED_DESTINATION": CommandStatus.ESME_RINVDSTADR}
+DLR_BATCH = 200
+# A batch waits for deliver_sm_resp (window-bound, response_timeout each); the lease outlasts it.
+DLR_LEASE_MS = 300_000
+MAX_RETRY_S = 60.0
+
+
+class _Outcome(Enum):
+    SENT = "sent"  # the ESME answered ESME_ROK
+    SKIPPED = "skipped"  # nothing owed ("smpp:failure" and the message was delivered)
+    RETRY = "retry"
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def parse_networks(cidrs: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The allow list; a bad entry is a configuration error (raises ValueError naming it)."""
+    out = []
+    for cidr in cidrs:
+        try:
+            out.append(ipaddress.ip_network(cidr.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"smpp_allowed_ips: {exc}") from None
+    return tuple(out)
+
+
+def _peer_ip(peer: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(peer[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+class SmppService:
+    """The SmppServer's handler for customer binds, and the ``smpp_dlr`` / ``smpp_mo`` job loops."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        settings = gateway.settings
+        if settings.smpp_port is None:
+            raise ValueError("SmppService needs smpp_port")
+        if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
+            raise ValueError("smpp_tls_cert and smpp_tls_key go together: set both for TLS, or neither")
+        self.gateway = gateway
+        self.settings = settings
+        self.allowed = parse_networks(settings.smpp_allowed_ips)
+        self.tls = bool(settings.smpp_tls_cert)
+        self.server = SmppServer(
+            self,
+            host=settings.smpp_host or settings.host,
+            port=settings.smpp_port,
+            ssl=tls_context(settings.smpp_tls_cert, settings.smpp_tls_key) if self.tls else None,  # type: ignore[arg-type]
+        )
+        self.worker = JobWorker(gateway.db, SMPP_DLR_JOB, self.handle_receipts, batch=DLR_BATCH,
+                                lease_ms=DLR_LEASE_MS, poll_interval=settings.poll_interval)
+        self.mo_worker = JobWorker(gateway.db, SMPP_MO_JOB, self.handle_mo, batch=DLR_BATCH,
+                                   lease_ms=DLR_LEASE_MS, poll_interval=settings.poll_interval, inbound=True)
+        self._accounts: dict[SmscSession, Account] = {}  # authenticated sessions (bound, or binding)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.server.start()
+        self._tasks = [asyncio.create_task(w.run(), name=f"worker-{w.kind}") for w in (self.worker, self.mo_worker)]
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def wake(self) -> None:
+        """Receipts or inbound messages may be due: let the loops look now rather than at their next poll."""
+        self.worker.wake()
+        self.mo_worker.wake()
+
+    async def close(self) -> None:
+        """Stop listening and unbind every customer (their in-flight submits get their answers
+        first), then stop the delivery loops."""
+        await self.server.close()
+        for worker, task in zip((self.worker, self.mo_worker), self._tasks, strict=False):
+            worker.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    # --- binds ------------------------------------------------------------------------------
+
+    def _bind_count(self, account_id: int) -> int:
+        for session in [s for s in self._accounts if s.closed]:
+            del self._accounts[session]  # bind_resp never went out, so session_closed never came
+        return sum(1 for a in self._accounts.values() if a.id == account_id)
+
+    async def authenticate(self, session: SmscSession, bind: Bind) -> int:
+        ip = _peer_ip(session.peer)
+        if self.allowed and (ip is None or not any(ip in net for net in self.allowed)):
+            log.warning("SMPP bind as %r from %s refused: address not in smpp_allowed_ips", bind.system_id, ip)
+            return CommandStatus.ESME_RBINDFAIL
+        account = await self.gateway.accounts.by_password(bind.system_id, bind.password)
+        if account is None:
+            known = await self._username_exists(bind.system_id)
+            log.info("SMPP bind as %r from %s refused: %s", bind.system_id, ip,
+                     "wrong password or account disabled" if known else "unknown system_id")
+            return CommandStatus.ESME_RINVPASWD if known else CommandStatus.ESME_RINVSYSID
+        if self._bind_count(account.id) >= self.settings.smpp_max_binds:
+            log.warning("SMPP bind as %r from %s refused: account already has %d binds (smpp_max_binds)",
+                        bind.system_id, ip, self.settings.smpp_max_binds)
+            return CommandStatus.ESME_RBINDFAIL
+        self._accounts[session] = account  # counted from now on: no await since the check
+        return CommandStatus.ESME_ROK
+
+    async def _username_exists(self, username: str) -> bool:
+        async with self.gateway.db.connect() as conn:
+            row = (await conn.execute(select(accounts.c.id).where(accounts.c.username == username))).first()
+        return row is not None
+
+    async def session_bound(self, session: SmscSession) -> None:
+        account = self._accounts.get(session)
+        log.info("SMPP %s bound as %r (%s) from %s", session.bind_mode.value if session.bind_mode else "?",
+                 session.system_id, "TLS" if self.tls else "plain", session.peer)
+        if account is not None and session.can_receive:
+            await self._deliveries_due_now(account.id)
+
+    async def _deliveries_due_now(self, account_id: int) -> None:
+        """A receiver came: its account's waiting receipts and inbound messages need not wait out
+        their retry delay."""
+        now = now_ms()
+        waiting = (jobs.c.due_at > now, jobs.c.lease_until <= now)
+        async with self.gateway.db.begin() as conn:
+            await conn.execute(update(jobs).where(
+                jobs.c.kind == SMPP_DLR_JOB, *waiting,
+                exists().where(messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id),
+            ).values(due_at=now))
+            await conn.execute(update(jobs).where(
+                jobs.c.kind == SMPP_MO_JOB, *waiting,
+                exists().where(inbound_messages.c.id == jobs.c.inbound_pk, inbound_messages.c.account_id == account_id),
+            ).values(due_at=now))
+        self.wake()
+
+    def session_closed(self, session: SmscSession) -> None:
+        self._accounts.pop(session, None)
+        log.info("SMPP session %r ended", session)
+
+    # --- submits ----------------------------------------------------------------------------
+
+    async def submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> tuple[int, str]:
+        account = self._accounts.get(session)
+        if account is None:  # pragma: no cover - the session state machine allows submits only when bound
+            return CommandStatus.ESME_RINVBNDSTS, ""
+        try:
+            message = message_request(pdu, now_ms())
+        except SubmitRefused as exc:
+            log.info("SMPP %s from %r refused: %s", pdu.command_name, session.system_id, exc.reason)
+            return exc.status, ""
+        try:
+            _, accepted = await self.gateway.acceptor.accept(account, SendRequest(API_VERSION, [message]))
+        except RequestRejected as exc:
+            log.info("SMPP %s from %r rejected: %s", pdu.command_name, session.system_id, exc.message)
+            return CommandStatus.ESME_RSUBMITFAIL, ""
+        self.gateway.accepted()
+        outcome = accepted[0]
+        status = STATUS_BY_ID[outcome.status_id]
+        if status.group_id == _GROUP_REJECTED:
+            return _REJECTED_STATUS.get(status.name, CommandStatus.ESME_RSUBMITFAIL), ""
+        return CommandStatus.ESME_ROK, outcome.message_id
+
+    async def query_sm(self, session: SmscSession, pdu: QuerySm) -> Response | int:
+        """The message's state as a receipt would give it; only the account's own messages."""
+        account = self._accounts.get(session)
+        if account is None:  # pragma: no cover - refused by the session state machine
+            return CommandStatus.ESME_RINVBNDSTS
+        async with self.gateway.db.connect() as conn:
+            row = (await conn.execute(select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
+                messages.c.account_id == account.id, messages.c.message_id == pdu.message_id))).first()
+        if row is None:
+            return CommandStatus.ESME_RINVMSGID
+        stat, err = receipt_stat(row.status_id, row.error_id)
+        state = stat.message_state if isinstance(stat, ReceiptStat) else MessageState.UNKNOWN
+        final = state in FINAL_MESSAGE_STATES and row.done_at is not None
+        return QuerySmResp(message_id=pdu.message_id, message_state=int(state), error_code=err if err <= 0xFF else 0,
+                           final_date=format_smpp_time(receipt_date(row.done_at)) if final else "")
+
+    # --- receipts and MO: deliver_sm to the account's receivers -------------------------------
+
+    def _receivers(self, account_id: int) -> list[SmscSession]:
+        return [s for s in self.server.receivers() if (a := self._accounts.get(s)) is not None and a.id == account_id]
+
+    async def _send(self, account_id: int, pdu: DeliverSm, what: str) -> _Outcome:
+        receivers = self._receivers(account_id)
+        if not receivers:
+            return _Outcome.RETRY
+        try:
+            response = await receivers[0].deliver(pdu)  # the least busy
+        except DeliveryError as exc:
+            log.info("%s not delivered: %s", what, exc)
+            return _Outcome.RETRY
+        if not response.is_ok:
+            log.info("%s refused by the ESME with status 0x%08x", what, response.command_status)
+            return _Outcome.RETRY
+        return _Outcome.SENT
+
+    async def _receipt(self, job: q.LeasedJob, now: int) -> _Outcome:
+        row = job.message
+        if job.payload is None:
+            status_id, error_id, intermediate = row.status_id, row.error_id, False
+            delivered = (s := STATUS_BY_ID.get(status_id)) is not None and s.group_id == _GROUP_DELIVERED
+            if row.notify_url == SMPP_NOTIFY_FAILURE and delivered:
+                return _Outcome.SKIPPED
+        else:
+            snapshot = orjson.loads(job.payload)
+            status_id, error_id, intermediate = snapshot["status_id"], snapshot["error_id"], True
+        pdu = receipt_pdu(row, status_id, error_id, intermediate=intermediate, now=now)
+        return await self._send(row.account_id, pdu, f"receipt for {row.message_id}")
+
+    async def _mo(self, job: q.LeasedJob, now: int) -> _Outcome:
+        row = job.message
+        return await self._send(row.account_id, mo_pdu(row), f"inbound message {row.message_id}")
+
+    async def _run(self, leased: Sequence[q.LeasedJob], deliver: Any, born: str) -> tuple[list, list, list]:
+        """Deliver each job at once (each session's window bounds what is in flight). Returns the
+        jobs done, the jobs given up (older than the retention), and (job id, due) retries for the
+        rest, with a linearly growing delay; the caller settles them in one transaction."""
+        now = now_ms()
+        outcomes = await asyncio.gather(*(deliver(job, now) for job in leased), return_exceptions=True)
+        done, given_up, again = [], [], []
+        horizon = now_ms() - int(self.settings.log_retention_hours * 3_600_000)
+        retry_s = self.settings.smpp_dlr_retry
+        for job, outcome in zip(leased, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("SMPP delivery for %s failed", job.message.message_id, exc_info=outcome)
+            if outcome in (_Outcome.SENT, _Outcome.SKIPPED):
+                done.append(job)
+            elif getattr(job.message, born) < horizon:
+                given_up.append(job)  # the message itself is about to be purged
+            else:
+                again.append((job.job_id, now_ms() + int(min(retry_s * job.attempts, MAX_RETRY_S) * 1000)))
+        return done, given_up, again
+
+    async def handle_receipts(self, leased: Sequence[q.LeasedJob]) -> None:
+        done, given_up, again = await self._run(leased, self._receipt, "created_at")
+        async with self.gateway.db.begin() as conn:
+            await q.finish_jobs(conn, [j.job_id for j in done + given_up])
+            await q.reschedule_jobs(conn, again)
+            finals = [(j, REPORT_PUSHED) for j in done] + [(j, REPORT_PUSH_FAILED) for j in given_up]
+            await q.update_messages(conn, [{"pk": j.message.id, "report_state": state}
+                                           for j, state in finals if j.payload is None])
+        if given_up:
+            log.warning("gave up %d SMPP receipts: no receiver took them within the %sh retention",
+                        len(given_up), self.settings.log_retention_hours)
+
+    async def handle_mo(self, leased: Sequence[q.LeasedJob]) -> None:
+        done, given_up, again = await self._run(leased, self._mo, "received_at")
+        async with self.gateway.db.begin() as conn:
+            await q.finish_jobs(conn, [j.job_id for j in done + given_up])
+            await q.reschedule_jobs(conn, again)
+            await inbound_store.set_states(conn, [j.message.id for j in done], INBOUND_FORWARDED)
+            await inbound_store.set_states(conn, [j.message.id for j in given_up], INBOUND_FORWARD_FAILED)
+        if given_up:
+            log.warning("gave up %d inbound messages for SMPP: no receiver took them within the %sh retention",
+                        len(given_up), self.settings.log_retention_hours)
+
+
+__all__ = ["API_VERSION", "SmppService"]
