@@ -48,6 +48,17 @@ def database_url(backend, tmp_path_factory):
     drop()
 
 
+@pytest.fixture
+def own_database(backend):
+    """An empty database for a gateway of the test's own: None (SQLite in its data dir) or PostgreSQL."""
+    if backend == "sqlite":
+        yield None
+        return
+    url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
+    yield url
+    drop()
+
+
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory, database_url) -> Deployment:
     gateway = LiveGateway(tmp_path_factory.mktemp("gateway"), database_url)

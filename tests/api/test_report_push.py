@@ -6,14 +6,13 @@ documented cycle, 1 + n^2 minutes for retry n, plays out in fractions of a secon
 from __future__ import annotations
 
 import itertools
-import os
 import time
 import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
 from helpers import final_logs, send_v2, uid
-from live import PG_URL_ENV, LiveGateway, fresh_postgres_database, wait_for
+from live import LiveGateway, wait_for
 from receiver import Receiver
 
 REPORT_KEYS_V1 = {"bulkId", "messageId", "to", "sentAt", "doneAt", "smsCount", "price", "status", "error"}
@@ -124,17 +123,6 @@ def test_a_notify_url_that_is_not_http_is_refused(deployment):
 
 
 # ---- dedicated gateways: their own schedule, policy or network rules ----
-
-
-@pytest.fixture
-def own_database(backend):
-    """An empty database for a gateway of the test's own: None (SQLite in its data dir) or PostgreSQL."""
-    if backend == "sqlite":
-        yield None
-        return
-    url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
-    yield url
-    drop()
 
 
 def test_restart_in_the_middle_of_the_retry_cycle_keeps_the_schedule(tmp_path, own_database, receiver):

@@ -11,7 +11,6 @@ their messages.
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 from helpers import logs, send_v2, uid
-from live import PG_URL_ENV, LiveGateway, fresh_postgres_database, wait_for
+from live import LiveGateway, wait_for
 from receiver import Receiver
 
 from smsgate.domain.dates import format_ms, parse_ms
@@ -28,17 +27,6 @@ from smsgate.domain.schedule import parse_delivery_window
 from smsgate.engine.schedule import plan_releases
 
 DEST = "41793026727"
-
-
-@pytest.fixture
-def own_database(backend):
-    """An empty database for a gateway of the test's own: None (SQLite in its data dir) or PostgreSQL."""
-    if backend == "sqlite":
-        yield None
-        return
-    url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
-    yield url
-    drop()
 
 
 @contextmanager
