@@ -55,6 +55,8 @@ from ..smpp.tlv import build_tlvs
 from ..store.database import Database
 from ..store.messages import messages_by_remote_id
 from ..text import udh
+from ..text.codec import gsm7_room
+from ..text.reassembly import GSM7, alphabet
 from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitResult
 
 log = logging.getLogger("smsgate.connectors.smpp")
@@ -186,12 +188,18 @@ class _Reject(Exception):
         self.error_name = error_name
 
 
-def _split_binary(payload: bytes, own_ies: bytes) -> list[bytes]:
-    """Bodies of an 8-bit message: 140 octets with its own UDH alone, less once concatenated."""
+def _split_binary(payload: bytes, own_ies: bytes, gsm7: bool = False) -> list[bytes]:
+    """Bodies of an 8-bit message: 140 octets with its own UDH alone, less once concatenated. GSM
+    septets (unpacked, one per octet) are measured in septets: 160 alone, less the UDH's septets."""
     own = len(udh.build(own_ies))
-    if own + len(payload) <= udh.USER_DATA_OCTETS:
+    if gsm7:
+        if len(payload) <= gsm7_room(own):
+            return [payload]
+        room = gsm7_room(1 + len(own_ies) + 5)
+    elif own + len(payload) <= udh.USER_DATA_OCTETS:
         return [payload]
-    room = udh.USER_DATA_OCTETS - (1 + len(own_ies) + 5)  # UDHL + own IEs + 8-bit concat IE
+    else:
+        room = udh.USER_DATA_OCTETS - (1 + len(own_ies) + 5)  # UDHL + own IEs + 8-bit concat IE
     if room <= 0:
         raise _Reject("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH leaves no room for data")
     return [payload[i : i + room] for i in range(0, len(payload), room)]
@@ -225,7 +233,8 @@ def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
             if length + 1 > len(payload):
                 raise _Reject("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH longer than the payload")
             own_ies, payload = payload[1 : 1 + length], payload[1 + length :]
-        return int(getattr(row, "data_coding", 0) or 0), own_ies, _split_binary(payload, own_ies)
+        data_coding = int(getattr(row, "data_coding", 0) or 0)
+        return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=alphabet(data_coding) == GSM7)
     try:
         encoded = textengine.encode(
             row.text or "",

@@ -27,13 +27,16 @@ from ..store import messages as q
 from ..store.accounts import Account
 from ..store.database import Database
 from ..store.tables import REPORT_NONE, REPORT_PULL
+from ..text.reassembly import GSM7, alphabet
 from .schedule import plan_releases, speed_limit_json, window_to_json
 
 
 def encode_message(msg: MessageRequest) -> tuple[int, str | None]:
     """Parts the message takes and the text as the handset will show it (after transliteration)."""
     if msg.binary_hex is not None:
-        return textengine.count_binary(bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40)), None
+        gsm7 = alphabet(msg.data_coding) == GSM7  # unpacked septets, counted as such
+        return textengine.count_binary(bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40),
+                                       gsm7=gsm7), None
     encoded = textengine.encode(
         msg.text or "",
         language_code=msg.language_code,

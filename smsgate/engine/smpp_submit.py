@@ -12,10 +12,8 @@ What a submit becomes:
   SAR TLVs: customers who split long messages themselves have every part stored as its own
   message, with its UDH (SAR TLVs become the equivalent concatenation IE) and esm_class 0x40, and
   passed on to the network as they came. Each part gets its own message_id and its own receipt,
-  as the submit_sm_resp promised. Caveat: the binary path counts octets, so a GSM 7-bit part of
-  more than 134 unpacked septets (up to 153 fit behind a 6-octet UDH on the air) counts as two
-  parts and an SMPP connector would split it; the fix belongs in ``text.count_binary`` and the
-  connector's ``_message_parts`` (count septets when the data_coding is GSM 7-bit).
+  as the submit_sm_resp promised. GSM 7-bit parts are counted and sent in septets (up to 153
+  behind a 6-octet UDH), so a full part stays one part.
 * short_message, or message_payload when present (data_sm carries only that).
 * source_addr -> sender (the default sender when empty), destination_addr -> destination.
 * schedule_delivery_time -> send_at, validity_period -> validity (capped at the 48 h maximum),

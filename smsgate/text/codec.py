@@ -120,12 +120,27 @@ def encode(text: str, *, language_code: str | None = None, single_shift: bool = 
     )
 
 
-def count_binary(payload: bytes, *, udh_present: bool = False) -> int:
+def gsm7_room(own_udh_octets: int) -> int:
+    """Septets left for text in a part whose UDH (UDHL included) takes this many octets: 160 less
+    the UDH rounded up to whole septets (the fill bits)."""
+    return 160 - math.ceil(own_udh_octets * 8 / 7) if own_udh_octets else 160
+
+
+def count_binary(payload: bytes, *, udh_present: bool = False, gsm7: bool = False) -> int:
     """Parts for an 8-bit message: 140 octets alone, 134 per part once concatenated.
 
     With udh_present the payload starts with its own UDH, which every part repeats next to the
-    concatenation IE.
+    concatenation IE. With gsm7 the data after the UDH is unpacked GSM septets (as SMPP carries
+    data_coding 0): 160 septets alone, fewer once the UDH's septets are taken.
     """
+    if gsm7:
+        own = 1 + payload[0] if udh_present and payload else 0
+        if own > len(payload):
+            raise ValueError("UDH length exceeds the payload")
+        septets = len(payload) - own
+        if septets <= gsm7_room(own):
+            return 1
+        return math.ceil(septets / gsm7_room((own or 1) + 5))
     if len(payload) <= udh.USER_DATA_OCTETS:
         return 1
     if not udh_present:
