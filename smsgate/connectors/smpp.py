@@ -234,7 +234,9 @@ def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
                 raise _Reject("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH longer than the payload")
             own_ies, payload = payload[1 : 1 + length], payload[1 + length :]
         data_coding = int(getattr(row, "data_coding", 0) or 0)
-        return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=alphabet(data_coding) == GSM7)
+        # an SMPP customer's GSM-coded parts are unpacked septets (see engine.accept.encode_message)
+        septets = getattr(row, "api_version", None) == "smpp" and alphabet(data_coding) == GSM7
+        return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=septets)
     try:
         encoded = textengine.encode(
             row.text or "",

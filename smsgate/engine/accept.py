@@ -31,10 +31,13 @@ from ..text.reassembly import GSM7, alphabet
 from .schedule import plan_releases, speed_limit_json, window_to_json
 
 
-def encode_message(msg: MessageRequest) -> tuple[int, str | None]:
-    """Parts the message takes and the text as the handset will show it (after transliteration)."""
+def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, str | None]:
+    """Parts the message takes and the text as the handset will show it (after transliteration).
+
+    Binary content is octets, except GSM-coded parts from SMPP customers: those are unpacked septets,
+    as SMPP carries data_coding 0, and are counted in septets."""
     if msg.binary_hex is not None:
-        gsm7 = alphabet(msg.data_coding) == GSM7  # unpacked septets, counted as such
+        gsm7 = api_version == "smpp" and alphabet(msg.data_coding) == GSM7
         return textengine.count_binary(bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40),
                                        gsm7=gsm7), None
     encoded = textengine.encode(
@@ -83,7 +86,7 @@ class Acceptor:
         encoded = []
         for i, msg in enumerate(request.messages):
             try:
-                encoded.append(encode_message(msg))
+                encoded.append(encode_message(msg, request.api_version))
             except ValueError as exc:  # unknown language or transliteration, bad binary
                 raise RequestRejected(f"messages[{i}]", str(exc)) from None
         total = sum(len(m.destinations) for m in request.messages)
