@@ -38,25 +38,26 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture(scope="session")
-def database_url(backend, tmp_path_factory):
+def _empty_database(backend: str):
+    """None for SQLite (the gateway's own file in its data dir), else a fresh PostgreSQL database."""
     if backend == "sqlite":
         yield None
         return
     url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
     yield url
     drop()
+
+
+@pytest.fixture(scope="session")
+def database_url(backend):
+    """The database of the shared deployment."""
+    yield from _empty_database(backend)
 
 
 @pytest.fixture
 def own_database(backend):
-    """An empty database for a gateway of the test's own: None (SQLite in its data dir) or PostgreSQL."""
-    if backend == "sqlite":
-        yield None
-        return
-    url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
-    yield url
-    drop()
+    """An empty database for a gateway of the test's own."""
+    yield from _empty_database(backend)
 
 
 @pytest.fixture(scope="session")

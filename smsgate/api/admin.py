@@ -17,6 +17,7 @@ from ..engine.gateway import Gateway
 from ..engine.inbound import NumberError, UnknownNumber
 from ..store.accounts import AccountError
 from . import negotiate
+from .endpoint import Family, error_response
 from .errors import ApiFailure, bad_request
 
 log = logging.getLogger("smsgate.api")
@@ -31,10 +32,10 @@ def admin(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
             _authorize(request, gateway.settings.admin_token)
             return await handler(request, gateway)
         except ApiFailure as failure:
-            return negotiate.respond_json(failure.v3_body(), failure.status, failure.headers)
+            return error_response(request, Family.V3, failure)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return negotiate.respond_json(ApiFailure(500, "Something went wrong; see the gateway log").v3_body(), 500)
+            return error_response(request, Family.V3, ApiFailure(500, "Something went wrong; see the gateway log"))
 
     run.__name__ = handler.__name__
     return run

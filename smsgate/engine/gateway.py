@@ -91,11 +91,16 @@ class Gateway:
 
     async def _inbound_part(self, conn, sms) -> None:
         """Inbound sink for operator connectors: one part of a mobile-originated message."""
-        part = make_part(source=sms.source_addr, destination=sms.destination_addr, data_coding=sms.data_coding,
-                         short_message=sms.payload, esm_class=sms.esm_class, received_ms=sms.received_at,
-                         sar_msg_ref_num=sms.sar[0] if sms.sar else None,
-                         sar_total_segments=sms.sar[1] if sms.sar else None,
-                         sar_segment_seqnum=sms.sar[2] if sms.sar else None)
+        try:
+            part = make_part(source=sms.source_addr, destination=sms.destination_addr, data_coding=sms.data_coding,
+                             short_message=sms.payload, esm_class=sms.esm_class, received_ms=sms.received_at,
+                             sar_msg_ref_num=sms.sar[0] if sms.sar else None,
+                             sar_total_segments=sms.sar[1] if sms.sar else None,
+                             sar_segment_seqnum=sms.sar[2] if sms.sar else None)
+        except ValueError as exc:
+            # a UDH that does not fit: refusing it would only make the operator redeliver it forever
+            log.warning("inbound message from %s via %s dropped: %s", sms.source_addr, sms.connector, exc)
+            return
         try:
             if await self.inbound.receive_part(conn, part):
                 self.forward_worker.wake()
@@ -146,6 +151,9 @@ class Gateway:
                 async with self.db.begin() as conn:
                     purged = await q.purge_before(conn, horizon)
                     purged += await inbound_store.purge_inbound_before(conn, horizon)
+                if await self.inbound.flush_stale():
+                    self.forward_worker.wake()
+                    self._wake_smpp()
                 if purged:
                     log.info("purged %d messages older than the %sh retention", purged,
                              self.settings.log_retention_hours)

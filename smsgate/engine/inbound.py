@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,15 +67,29 @@ class InboundService:
 
     async def receive_part(self, conn: AsyncConnection, part: Part) -> Received | None:
         """Take one part; stores the message (in ``conn``) when it is complete."""
-        for stale in self.reassembler.expire(now_ms(), self.max_age_ms):
-            # what arrived of an incomplete message is still worth delivering
-            log.warning("concatenated message from %s incomplete after %d ms (missing %s); storing what came",
-                        stale.source, self.max_age_ms, list(stale.missing))
-            await self._store_reassembled(conn, stale)
+        await self._store_stale(conn)
         done = self.reassembler.add(part)
         if done is None:
             return None
         return await self._store_reassembled(conn, done)
+
+    async def flush_stale(self) -> int:
+        """Store what came of concatenated messages whose other parts are overdue (the janitor calls
+        this, so a half message does not wait for the next inbound traffic)."""
+        async with self.db.begin() as conn:
+            return await self._store_stale(conn)
+
+    async def _store_stale(self, conn: AsyncConnection) -> int:
+        stale = self.reassembler.expire(now_ms(), self.max_age_ms)
+        for message in stale:
+            # what arrived of an incomplete message is still worth delivering
+            log.warning("concatenated message from %s incomplete after %d ms (missing parts %s); storing what came",
+                        message.source, self.max_age_ms, list(message.missing))
+            try:
+                await self._store_reassembled(conn, message)
+            except UnknownNumber as exc:
+                log.warning("incomplete inbound message from %s dropped: %s", message.source, exc)
+        return len(stale)
 
     async def _store_reassembled(self, conn: AsyncConnection, done: Reassembled) -> Received | None:
         text = decode_text(list(done.parts))
@@ -176,7 +191,7 @@ def _handset_parts(sender: str, receiver: str, text: str | None, binary_hex: str
         data = bytes.fromhex(binary_hex or "")
         return [make_part(source=sender, destination=receiver, data_coding=data_coding, short_message=data,
                           received_ms=now)]
-    encoded = encode(text, reference=int.from_bytes(new_id().encode()[-2:], "big") & 0xFF)
+    encoded = encode(text, reference=secrets.randbelow(256))
     many = len(encoded.parts) > 1
     out = []
     for seg in encoded.parts:

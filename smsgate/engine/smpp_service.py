@@ -58,6 +58,7 @@ from ..store.tables import (
     jobs,
     messages,
 )
+from ..webhooks.policy import parse_networks
 from .inbound import SMPP_MO_JOB
 from .receipts import SMPP_DLR_JOB
 from .smpp_deliver import mo_pdu, receipt_date, receipt_pdu, receipt_stat
@@ -91,17 +92,6 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
-def parse_networks(cidrs: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """The allow list; a bad entry is a configuration error (raises ValueError naming it)."""
-    out = []
-    for cidr in cidrs:
-        try:
-            out.append(ipaddress.ip_network(cidr.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"smpp_allowed_ips: {exc}") from None
-    return tuple(out)
-
-
 def _peer_ip(peer: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         ip = ipaddress.ip_address(peer[0])
@@ -123,7 +113,10 @@ class SmppService:
             raise ValueError("smpp_tls_cert and smpp_tls_key go together: set both for TLS, or neither")
         self.gateway = gateway
         self.settings = settings
-        self.allowed = parse_networks(settings.smpp_allowed_ips)
+        try:
+            self.allowed = parse_networks(settings.smpp_allowed_ips)
+        except ValueError as exc:
+            raise ValueError(f"smpp_allowed_ips: {exc}") from None
         self.tls = bool(settings.smpp_tls_cert)
         self.server = SmppServer(
             self,

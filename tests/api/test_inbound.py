@@ -145,7 +145,9 @@ def test_admin_api_needs_the_token_and_explains_errors(deployment):
     r = httpx.post(d.base_url + "/admin/1/numbers", headers=ADMIN,
                    json={"number": new_number(), "account": "alice", "action": "forward", "forwardUrl": "ftp://x"})
     assert r.status_code == 400 and "http" in r.text
-    number = add_number(d, "alice")
+    number = add_number(d, "alice", keywords=["INFO"])
+    listed = {n["number"]: n for n in httpx.get(d.base_url + "/admin/1/numbers", headers=ADMIN).json()["numbers"]}
+    assert listed[number]["account"] == "alice" and listed[number]["keywords"] == ["INFO"]
     r = httpx.post(d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": number, "account": "bob"})
     assert r.status_code == 400 and "taken" in r.text
     r = httpx.post(d.base_url + "/admin/1/simulate/inbound", headers=ADMIN,
@@ -153,3 +155,5 @@ def test_admin_api_needs_the_token_and_explains_errors(deployment):
     assert r.status_code == 404 and "number add" in r.text
     assert httpx.delete(d.base_url + f"/admin/1/numbers/{number}", headers=ADMIN).status_code == 204
     assert httpx.delete(d.base_url + f"/admin/1/numbers/{number}", headers=ADMIN).status_code == 404
+    listed = httpx.get(d.base_url + "/admin/1/numbers", headers=ADMIN).json()["numbers"]
+    assert number not in {n["number"] for n in listed}

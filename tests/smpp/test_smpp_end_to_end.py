@@ -184,9 +184,12 @@ def test_inbound_message_from_the_smsc_reaches_the_inbox(gateway, smsc):
 def test_connector_list_command(gateway):
     gw, _ = gateway
     out = subprocess.run(smsgate_cmd("connector", "list", "--url", gw.base_url, "--token", ADMIN_TOKEN),
-                         capture_output=True, text=True, timeout=30)
+                         check=False, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert "op-a" in out.stdout and "bound" in out.stdout and "op-down" in out.stdout
+    refused = subprocess.run(smsgate_cmd("connector", "list", "--url", gw.base_url, "--token", "wrong"),
+                             check=False, capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 1 and "401" in refused.stdout
 
 
 def test_smsc_simulator_command_serves_an_independent_client(tmp_path):

@@ -13,9 +13,9 @@ import pytest
 import smpplib.client
 import smpplib.exceptions
 import smpplib.smpp
+from _raw_esme import RawEsme, smpplib_client, wait_until
 
 from smsgate.smpp import (
-    BindTransceiver,
     BindTransmitter,
     CommandStatus,
     DeliverSm,
@@ -28,10 +28,9 @@ from smsgate.smpp import (
     SubmitSm,
     Unbind,
     UnbindResp,
-    decode_pdu,
     encode_pdu,
 )
-from smsgate.smpp.pdus import Pdu, Request, Response, SmeAddress
+from smsgate.smpp.pdus import Pdu, SmeAddress
 from smsgate.smpp.server import BindMode, DeliveryTimeout, SessionClosed, SmppServer, SmscSession
 
 OK = CommandStatus.ESME_ROK
@@ -66,66 +65,6 @@ class Handler:
 
     def session_closed(self, session: SmscSession) -> None:
         self.closed.append(session)
-
-
-class RawEsme:
-    """Our codec straight on a socket, no session rules: sends exactly what a test asks."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer, self.seq = reader, writer, 0
-
-    @classmethod
-    async def open(cls, port: int) -> RawEsme:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def send(self, pdu: Pdu) -> Pdu:
-        if isinstance(pdu, Request) and pdu.sequence_number == 0:
-            self.seq += 1
-            pdu = pdu.replace(sequence_number=self.seq)
-        await self.write(encode_pdu(pdu))
-        return pdu
-
-    async def write(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def recv(self, timeout: float = 2.0) -> Pdu | None:
-        """Next PDU, or None at EOF; TimeoutError if nothing comes."""
-        try:
-            head = await asyncio.wait_for(self.reader.readexactly(4), timeout)
-            (length,) = struct.unpack(">I", head)
-            return decode_pdu(head + await asyncio.wait_for(self.reader.readexactly(length - 4), timeout))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return None
-
-    async def request(self, pdu: Pdu, timeout: float = 2.0) -> Response:
-        sent = await self.send(pdu)
-        while True:
-            got = await self.recv(timeout)
-            assert got is not None, f"EOF while waiting for the answer to {sent!r}"
-            if isinstance(got, Response) and got.sequence_number == sent.sequence_number:
-                return got
-
-    async def bind(self, cls: type = BindTransceiver, system_id: str = "esme", password: str = "secret") -> Response:
-        return await self.request(cls(system_id=system_id, password=password))
-
-    async def close(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except ConnectionError:
-            pass
-
-
-def smpplib_client(port: int) -> smpplib.client.Client:
-    return smpplib.client.Client("127.0.0.1", port, timeout=2, allow_unknown_opt_params=True)
-
-
-async def wait_until(predicate, timeout: float = 2.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 # --- with smpplib ---------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import struct
 import time
 from collections.abc import Callable
 
@@ -17,12 +16,13 @@ import pytest
 import smpplib.client
 import smpplib.exceptions
 import smpplib.gsm
+from _raw_esme import RawEsme as _RawEsme
+from _raw_esme import smpplib_client, wait_until
 
 from smsgate.domain.network import NetworkRules, OutcomeRule
 from smsgate.domain.receipt_status import catalog_for_receipt
 from smsgate.smpp import (
     BindReceiver,
-    BindTransceiver,
     BindTransmitter,
     CommandStatus,
     DataSm,
@@ -35,79 +35,20 @@ from smsgate.smpp import (
     SubmitSm,
     UnknownCommandId,
     build_tlvs,
-    decode_pdu,
-    encode_pdu,
     parse_receipt,
     receipt_from_deliver_sm,
 )
-from smsgate.smpp.pdus import Pdu, Request, Response
+from smsgate.smpp.pdus import Pdu
 from smsgate.smpp.server import SessionClosed
 from smsgate.smpp.smsc_simulator import SmscSimulator, run_simulator
 from smsgate.text import encode
 
 OK = CommandStatus.ESME_ROK
+class RawEsme(_RawEsme):
+    credentials = ("shop", "")
+
+
 FAST = {"delivery_delay": 0.05, "retry_delay": 0.05, "response_timeout": 1.0}
-
-
-class RawEsme:
-    """Our codec straight on a socket: sends exactly what a test asks, answers nothing by itself."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer, self.seq = reader, writer, 0
-
-    @classmethod
-    async def open(cls, port: int) -> RawEsme:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def send(self, pdu: Pdu) -> Pdu:
-        if isinstance(pdu, Request) and pdu.sequence_number == 0:
-            self.seq += 1
-            pdu = pdu.replace(sequence_number=self.seq)
-        self.writer.write(encode_pdu(pdu))
-        await self.writer.drain()
-        return pdu
-
-    async def recv(self, timeout: float = 2.0) -> Pdu | None:
-        """Next PDU, None at EOF; TimeoutError if nothing comes."""
-        try:
-            head = await asyncio.wait_for(self.reader.readexactly(4), timeout)
-            (length,) = struct.unpack(">I", head)
-            return decode_pdu(head + await asyncio.wait_for(self.reader.readexactly(length - 4), timeout))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return None
-
-    async def request(self, pdu: Pdu, timeout: float = 2.0) -> Response:
-        sent = await self.send(pdu)
-        while True:
-            got = await self.recv(timeout)
-            assert got is not None, f"EOF while waiting for the answer to {sent!r}"
-            if isinstance(got, Response) and got.sequence_number == sent.sequence_number:
-                return got
-
-    async def bind(self, cls: type = BindTransceiver, system_id: str = "shop", password: str = "") -> Response:
-        return await self.request(cls(system_id=system_id, password=password))
-
-    async def receipts(self, count: int, timeout: float = 2.0) -> list[DeliverSm]:
-        """Read ``count`` deliver_sm, acknowledging each."""
-        out: list[DeliverSm] = []
-        while len(out) < count:
-            pdu = await self.recv(timeout)
-            assert pdu is not None, "EOF while waiting for receipts"
-            if isinstance(pdu, DeliverSm):
-                await self.send(pdu.response())
-                out.append(pdu)
-        return out
-
-    async def close(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except ConnectionError:
-            pass
-
-
-def smpplib_client(port: int) -> smpplib.client.Client:
-    return smpplib.client.Client("127.0.0.1", port, timeout=2, allow_unknown_opt_params=True)
 
 
 def read_until(client: smpplib.client.Client, done: Callable[[], bool], timeout: float = 3.0) -> None:
@@ -115,13 +56,6 @@ def read_until(client: smpplib.client.Client, done: Callable[[], bool], timeout:
     while not done():
         assert time.monotonic() < deadline, "smpplib client did not get what it waited for"
         client.read_once()
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 def submit(destination: str = "41791234567", text: bytes = b"hello", rd: int = 1, **fields: object) -> SubmitSm:
