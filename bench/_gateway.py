@@ -36,11 +36,19 @@ class Gateway:
             (self.dir / "smsgate.toml").write_text(config_toml)
             self.env["SMSGATE_CONFIG"] = str(self.dir / "smsgate.toml")
         self.api_key = f"bench-{uuid.uuid4().hex}"
-        subprocess.run(smsgate("account", "create", "bench", "--api-key", self.api_key), env=self.env,
-                       check=True, capture_output=True)
-        self.log = open(self.dir / "serve.log", "wb")
-        self.proc = subprocess.Popen(smsgate("serve", "--port", str(self.port), "--log-level", "warning"),
-                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        subprocess.run(
+            smsgate("account", "create", "bench", "--api-key", self.api_key),
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+        self.log = open(self.dir / "serve.log", "wb")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            smsgate("serve", "--port", str(self.port), "--log-level", "warning"),
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -149,18 +149,28 @@ class Connection:
 
 
 def build_request(method: str, host: str, path: str, api_key: str, body: bytes | None = None) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Authorization: App {api_key}",
-             "Accept: application/json", "User-Agent: smsgate-bench"]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: {host}",
+        f"Authorization: App {api_key}",
+        "Accept: application/json",
+        "User-Agent: smsgate-bench",
+    ]
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
 
 
 def send_body(destinations: list[str], bulk_id: str, text: str) -> bytes:
-    return json.dumps({
-        "bulkId": bulk_id,
-        "messages": [{"from": "InfoSMS", "destinations": [{"to": d} for d in destinations], "text": text}],
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "bulkId": bulk_id,
+            "messages": [
+                {"from": "InfoSMS", "destinations": [{"to": d} for d in destinations], "text": text}
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def numbers(start: int, count: int) -> list[str]:
@@ -295,13 +305,21 @@ class SendStats:
         self.errors[what] = self.errors.get(what, 0) + 1
 
 
-async def send_phase(target: Target, args: argparse.Namespace, batch: int, progress: Progress,
-                     index: int) -> dict:
+async def send_phase(
+    target: Target, args: argparse.Namespace, batch: int, progress: Progress, index: int
+) -> dict:
     bulk_id = f"bench-{batch}-{uuid.uuid4().hex[:12]}"
     # A ring of prebuilt requests with distinct destinations, so building requests costs the client nothing.
-    ring = [build_request("POST", target.host_header, SEND_PATH, target.api_key,
-                          send_body(numbers((index * 64 + i) * batch, batch), bulk_id, args.text))
-            for i in range(64)]
+    ring = [
+        build_request(
+            "POST",
+            target.host_header,
+            SEND_PATH,
+            target.api_key,
+            send_body(numbers((index * 64 + i) * batch, batch), bulk_id, args.text),
+        )
+        for i in range(64)
+    ]
     conns = [Connection(target.host, target.port) for _ in range(args.concurrency)]
     await asyncio.gather(*(c.open() for c in conns))
     stats = SendStats()
@@ -352,16 +370,19 @@ async def send_phase(target: Target, args: argparse.Namespace, batch: int, progr
             progress.set(f"[{label}] warming up {now - t_start:4.1f}/{args.warmup:g} s")
         else:
             elapsed = max(now - t_measure, 1e-9)
-            progress.set(f"[{label}] {min(elapsed, args.duration):5.1f}/{args.duration:.0f} s  "
-                         f"{stats.requests} req  {stats.accepted / elapsed:8.0f} msg/s  "
-                         f"errors {sum(stats.errors.values())}")
+            progress.set(
+                f"[{label}] {min(elapsed, args.duration):5.1f}/{args.duration:.0f} s  "
+                f"{stats.requests} req  {stats.accepted / elapsed:8.0f} msg/s  "
+                f"errors {sum(stats.errors.values())}"
+            )
 
     cpu = CpuMeter(target.server_pid)
     ticker = asyncio.create_task(_tick(show))
     warm = asyncio.create_task(_at(t_measure, cpu.start))
     try:
-        await asyncio.wait_for(asyncio.gather(*(worker(n, c) for n, c in enumerate(conns))),
-                               args.warmup + args.duration + 60)
+        await asyncio.wait_for(
+            asyncio.gather(*(worker(n, c) for n, c in enumerate(conns))), args.warmup + args.duration + 60
+        )
     finally:
         ticker.cancel()
         warm.cancel()
@@ -369,19 +390,31 @@ async def send_phase(target: Target, args: argparse.Namespace, batch: int, progr
     window = max(last_done[0] - t_measure, 1e-9)
     lat = sorted(stats.latencies)
     result = {
-        "phase": "send", "destinations_per_request": batch, "concurrency": args.concurrency,
-        "seconds": window, "requests": stats.requests, "accepted": stats.accepted, "rejected": stats.rejected,
-        "errors": stats.errors, "requests_per_s": stats.requests / window,
+        "phase": "send",
+        "destinations_per_request": batch,
+        "concurrency": args.concurrency,
+        "seconds": window,
+        "requests": stats.requests,
+        "accepted": stats.accepted,
+        "rejected": stats.rejected,
+        "errors": stats.errors,
+        "requests_per_s": stats.requests / window,
         "messages_per_s": stats.accepted / window,
-        "latency_p50_ms": percentile(lat, 50) * 1000, "latency_p99_ms": percentile(lat, 99) * 1000,
-        "latency_max_ms": (lat[-1] if lat else float("nan")) * 1000, "bulk_id": bulk_id,
+        "latency_p50_ms": percentile(lat, 50) * 1000,
+        "latency_p99_ms": percentile(lat, 99) * 1000,
+        "latency_max_ms": (lat[-1] if lat else float("nan")) * 1000,
+        "bulk_id": bulk_id,
     }
-    out(f"send, {batch} destination{'s' if batch > 1 else ''}/request, concurrency {args.concurrency}, "
-        f"{window:.1f} s measured after {args.warmup:g} s warm-up")
+    out(
+        f"send, {batch} destination{'s' if batch > 1 else ''}/request, concurrency {args.concurrency}, "
+        f"{window:.1f} s measured after {args.warmup:g} s warm-up"
+    )
     out(f"  accepted      {result['messages_per_s']:10.0f} messages/s   ({stats.accepted} messages)")
     out(f"  requests      {result['requests_per_s']:10.1f} requests/s   ({stats.requests} requests)")
-    out(f"  latency       p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
-        f"max {ms(lat[-1] if lat else float('nan'))}")
+    out(
+        f"  latency       p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
+        f"max {ms(lat[-1] if lat else float('nan'))}"
+    )
     if stats.rejected or stats.errors:
         out(f"  not accepted  {stats.rejected} destinations rejected; errors {stats.errors or 'none'}")
     out(f"  {cpu.summary(stats.accepted)}")
@@ -389,15 +422,21 @@ async def send_phase(target: Target, args: argparse.Namespace, batch: int, progr
     if not args.no_drain and not target.null_server and stats.accepted:
         # Every destination answered during warm-up too is in the same bulk and gets a final report.
         progress.set(f"[{label}] pulling final reports")
-        drained = await drain_reports(target, args, bulk_id, expect=stats.answered, progress=progress,
-                                      label=label, since=last_done[0])
+        drained = await drain_reports(
+            target, args, bulk_id, expect=stats.answered, progress=progress, label=label, since=last_done[0]
+        )
         result["drain_s"] = drained["drain_s"]
         result["drain_reports"] = drained["reports"]
         result["drain_complete"] = drained["complete"]
-        state = "all final reports in" if drained["complete"] else \
-            f"reports still arriving after {args.drain_timeout:.0f} s (stopped waiting)"
-        out(f"  engine        {state} {drained['drain_s']:.1f} s after the last accept "
-            f"({drained['reports']} reports incl. warm-up)")
+        state = (
+            "all final reports in"
+            if drained["complete"]
+            else f"reports still arriving after {args.drain_timeout:.0f} s (stopped waiting)"
+        )
+        out(
+            f"  engine        {state} {drained['drain_s']:.1f} s after the last accept "
+            f"({drained['reports']} reports incl. warm-up)"
+        )
     out()
     return result
 
@@ -413,11 +452,22 @@ async def _at(when: float, action) -> None:
     action()
 
 
-async def drain_reports(target: Target, args: argparse.Namespace, bulk_id: str, expect: int,
-                        progress: Progress, label: str, since: float) -> dict:
+async def drain_reports(
+    target: Target,
+    args: argparse.Namespace,
+    bulk_id: str,
+    expect: int,
+    progress: Progress,
+    label: str,
+    since: float,
+) -> dict:
     """Take the reports of a bulk until ``expect`` are in or --drain-timeout has passed since ``since``."""
-    raw = build_request("GET", target.host_header,
-                        f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={args.report_limit}", target.api_key)
+    raw = build_request(
+        "GET",
+        target.host_header,
+        f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={args.report_limit}",
+        target.api_key,
+    )
     conn = Connection(target.host, target.port)
     got = 0
     last = since
@@ -451,8 +501,10 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
     req_latency: list[float] = []
     errors: dict[str, int] = {}
     chunks = [numbers(9_000_000 + i, min(batch, total - i)) for i in range(0, total, batch)]
-    requests = [build_request("POST", target.host_header, SEND_PATH, target.api_key,
-                              send_body(c, bulk_id, args.text)) for c in chunks]
+    requests = [
+        build_request("POST", target.host_header, SEND_PATH, target.api_key, send_body(c, bulk_id, args.text))
+        for c in chunks
+    ]
     next_request = [0]
     accepted = [0]
     sending_done = asyncio.Event()
@@ -490,8 +542,12 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
         finally:
             await conn.close()
 
-    poll = build_request("GET", target.host_header,
-                         f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={args.report_limit}", target.api_key)
+    poll = build_request(
+        "GET",
+        target.host_header,
+        f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={args.report_limit}",
+        target.api_key,
+    )
     polls = [0]
 
     async def poller() -> bool:
@@ -516,8 +572,10 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
             await conn.close()
 
     def show() -> None:
-        progress.set(f"[reports] sent {next_request[0] * batch}/{total}  accepted {accepted[0]}  "
-                     f"reports {len(received_at)}  polls {polls[0]}")
+        progress.set(
+            f"[reports] sent {next_request[0] * batch}/{total}  accepted {accepted[0]}  "
+            f"reports {len(received_at)}  polls {polls[0]}"
+        )
 
     cpu = CpuMeter(target.server_pid)
     cpu.start()
@@ -535,32 +593,52 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
     rl = sorted(req_latency)
     send_window = max(t_last_sent[0] - t_first, 1e-9)
     result = {
-        "phase": "reports", "messages": total, "destinations_per_request": batch, "concurrency": concurrency,
-        "rate_limit": args.report_rate or None, "accepted": accepted[0], "reports": len(received_at),
-        "complete": complete, "errors": errors, "send_s": send_window,
+        "phase": "reports",
+        "messages": total,
+        "destinations_per_request": batch,
+        "concurrency": concurrency,
+        "rate_limit": args.report_rate or None,
+        "accepted": accepted[0],
+        "reports": len(received_at),
+        "complete": complete,
+        "errors": errors,
+        "send_s": send_window,
         "send_messages_per_s": accepted[0] / send_window,
         "report_latency_p50_ms": percentile(lat, 50) * 1000,
         "report_latency_p99_ms": percentile(lat, 99) * 1000,
         "report_latency_max_ms": (lat[-1] if lat else float("nan")) * 1000,
-        "drain_s": t_last_report - t_last_sent[0], "first_send_to_last_report_s": t_last_report - t_first,
-        "polls": polls[0], "statuses": statuses, "delivery_delay_s": args.delivery_delay,
+        "drain_s": t_last_report - t_last_sent[0],
+        "first_send_to_last_report_s": t_last_report - t_first,
+        "polls": polls[0],
+        "statuses": statuses,
+        "delivery_delay_s": args.delivery_delay,
     }
     pacing = f", paced at {args.report_rate:.0f} msg/s" if args.report_rate else ", unpaced"
-    out(f"send to final report: {total} messages, {batch} destination{'s' if batch > 1 else ''}/request, "
+    out(
+        f"send to final report: {total} messages, {batch} destination{'s' if batch > 1 else ''}/request, "
         f"concurrency {concurrency}{pacing}, one bulkId, poll every {ms(args.poll_interval)} "
-        f"(limit {args.report_limit})")
+        f"(limit {args.report_limit})"
+    )
     if args.delivery_delay is not None and not args.url:
         out(f"  simulated delivery delay {args.delivery_delay:g} s (included in the figures below)")
-    out(f"  sending       {send_window:.2f} s for {accepted[0]} accepted "
+    out(
+        f"  sending       {send_window:.2f} s for {accepted[0]} accepted "
         f"({result['send_messages_per_s']:.0f} msg/s), "
-        f"request p50 {ms(percentile(rl, 50))} p99 {ms(percentile(rl, 99))}")
-    out(f"  report - send p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
-        f"max {ms(lat[-1] if lat else float('nan'))}   ({len(lat)} reports)")
-    out(f"  drain         {result['drain_s']:.2f} s from the last send response to the last report; "
-        f"{result['first_send_to_last_report_s']:.2f} s from the first send")
-    out(f"  reports       {len(received_at)}/{accepted[0]} in {polls[0]} polls, "
+        f"request p50 {ms(percentile(rl, 50))} p99 {ms(percentile(rl, 99))}"
+    )
+    out(
+        f"  report - send p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
+        f"max {ms(lat[-1] if lat else float('nan'))}   ({len(lat)} reports)"
+    )
+    out(
+        f"  drain         {result['drain_s']:.2f} s from the last send response to the last report; "
+        f"{result['first_send_to_last_report_s']:.2f} s from the first send"
+    )
+    out(
+        f"  reports       {len(received_at)}/{accepted[0]} in {polls[0]} polls, "
         f"statuses {', '.join(f'{k} {v}' for k, v in sorted(statuses.items())) or 'none'}"
-        + ("" if complete else f"  (INCOMPLETE: gave up {args.drain_timeout:.0f} s after the last send)"))
+        + ("" if complete else f"  (INCOMPLETE: gave up {args.drain_timeout:.0f} s after the last send)")
+    )
     if errors:
         out(f"  errors        {errors}")
     out(f"  {cpu.summary(accepted[0])}")
@@ -614,16 +692,43 @@ class OwnServer:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         name = f"bench{uuid.uuid4().hex[:8]}"
-        done = subprocess.run([*self.cmd, "account", "create", name, "--api-key", self.api_key,
-                               "--data-dir", str(self.data_dir)],
-                              env=self.env(), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [
+                *self.cmd,
+                "account",
+                "create",
+                name,
+                "--api-key",
+                self.api_key,
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if done.returncode != 0:
             raise SystemExit(f"smsgate account create failed:\n{done.stdout}\n{done.stderr}")
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            [*self.cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--log-level", "warning"],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+            [
+                *self.cmd,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--log-level",
+                "warning",
+            ],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         wait_healthy(self.port, self.proc, self.log_path)
 
@@ -648,7 +753,8 @@ class NullServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--serve-null", str(self.port)])
+            [sys.executable, os.path.abspath(__file__), "--serve-null", str(self.port)]
+        )
         wait_healthy(self.port, self.proc, None)
 
     def stop(self) -> None:
@@ -681,13 +787,28 @@ def serve_null(port: int) -> None:
 
     def response(count: int) -> bytes:
         if count not in cache:
-            status = {"groupId": 1, "groupName": "PENDING", "id": 26, "name": "PENDING_ACCEPTED",
-                      "description": "Message sent to next instance"}
-            body = json.dumps({"bulkId": "null", "messages": [
-                {"to": "41793026727", "status": status, "smsCount": 1, "messageId": f"{i:026x}"}
-                for i in range(count)]}).encode()
-            cache[count] = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-                            + str(len(body)).encode() + b"\r\n\r\n" + body)
+            status = {
+                "groupId": 1,
+                "groupName": "PENDING",
+                "id": 26,
+                "name": "PENDING_ACCEPTED",
+                "description": "Message sent to next instance",
+            }
+            body = json.dumps(
+                {
+                    "bulkId": "null",
+                    "messages": [
+                        {"to": "41793026727", "status": status, "smsCount": 1, "messageId": f"{i:026x}"}
+                        for i in range(count)
+                    ],
+                }
+            ).encode()
+            cache[count] = (
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                + str(len(body)).encode()
+                + b"\r\n\r\n"
+                + body
+            )
         return cache[count]
 
     class Proto(asyncio.Protocol):
@@ -703,11 +824,11 @@ def serve_null(port: int) -> None:
                     return
                 head = self.buf[:end].lower()
                 at = head.find(b"content-length:")
-                length = int(head[at + 15:].split(b"\r\n", 1)[0]) if at >= 0 else 0
+                length = int(head[at + 15 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
                 if len(self.buf) < end + 4 + length:
                     return
-                body = self.buf[end + 4:end + 4 + length]
-                self.buf = self.buf[end + 4 + length:]
+                body = self.buf[end + 4 : end + 4 + length]
+                self.buf = self.buf[end + 4 + length :]
                 self.transport.write(response(body.count(b'"to"') if length else 0))
 
     async def main() -> None:
@@ -741,8 +862,9 @@ def check_loopback(url: str) -> tuple[str, int]:
             if not ipaddress.ip_address(host).is_loopback:
                 raise ValueError
         except ValueError:
-            raise SystemExit("--url must point at this machine's loopback (127.0.0.1, ::1, localhost), "
-                             f"not {host!r}") from None
+            raise SystemExit(
+                f"--url must point at this machine's loopback (127.0.0.1, ::1, localhost), not {host!r}"
+            ) from None
     return ("127.0.0.1" if host == "localhost" else host), parts.port or 80
 
 
@@ -764,59 +886,113 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="http_send.py",
         description="Benchmark smsgate's HTTP send path (POST /sms/2/text/advanced) and the time\n"
-                    "from send to final delivery report (GET /sms/1/reports). Starts its own\n"
-                    "`smsgate serve` (SQLite in a temporary directory, simulated network) unless\n"
-                    "--url is given. Loopback only. Figures go to stdout, progress to stderr.\n"
-                    "See bench/README.md.",
+        "from send to final delivery report (GET /sms/1/reports). Starts its own\n"
+        "`smsgate serve` (SQLite in a temporary directory, simulated network) unless\n"
+        "--url is given. Loopback only. Figures go to stdout, progress to stderr.\n"
+        "See bench/README.md.",
         formatter_class=_Help,
     )
     t = p.add_argument_group("target")
-    t.add_argument("--url", help="Benchmark a running gateway at this loopback URL "
-                                 "(e.g. http://127.0.0.1:8080) instead of starting one; needs --api-key.")
+    t.add_argument(
+        "--url",
+        help="Benchmark a running gateway at this loopback URL "
+        "(e.g. http://127.0.0.1:8080) instead of starting one; needs --api-key.",
+    )
     t.add_argument("--api-key", help="API key for --url (sent as 'Authorization: App KEY').")
-    t.add_argument("--smsgate", help="Command that runs smsgate, split on spaces [default: the smsgate "
-                                     "script beside this Python, else on PATH, else "
-                                     "'python -m smsgate.cli'].")
-    t.add_argument("--delivery-delay", type=float, default=0.5,
-                   help="SMSGATE_SIMULATOR_DELIVERY_DELAY for the started gateway: seconds from dispatch "
-                        "to the simulated final report. With --url it is only printed; set it on your "
-                        "server.")
-    t.add_argument("--database-url", help="SMSGATE_DATABASE_URL for the started gateway (e.g. a "
-                                          "PostgreSQL URL); default: SQLite in the data directory.")
-    t.add_argument("--data-dir", help="Data directory for the started gateway (kept afterwards) instead of a "
-                                      "temporary one.")
-    t.add_argument("--keep-data", action="store_true", help="Keep the temporary data directory (SQLite file, "
-                                                            "serve.log) and print its path.")
-    t.add_argument("--null-server", action="store_true",
-                   help="Run the send phase against a trivial canned-response server instead of smsgate, to "
-                        "measure the client's own ceiling.")
+    t.add_argument(
+        "--smsgate",
+        help="Command that runs smsgate, split on spaces [default: the smsgate "
+        "script beside this Python, else on PATH, else "
+        "'python -m smsgate.cli'].",
+    )
+    t.add_argument(
+        "--delivery-delay",
+        type=float,
+        default=0.5,
+        help="SMSGATE_SIMULATOR_DELIVERY_DELAY for the started gateway: seconds from dispatch "
+        "to the simulated final report. With --url it is only printed; set it on your "
+        "server.",
+    )
+    t.add_argument(
+        "--database-url",
+        help="SMSGATE_DATABASE_URL for the started gateway (e.g. a "
+        "PostgreSQL URL); default: SQLite in the data directory.",
+    )
+    t.add_argument(
+        "--data-dir",
+        help="Data directory for the started gateway (kept afterwards) instead of a temporary one.",
+    )
+    t.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="Keep the temporary data directory (SQLite file, serve.log) and print its path.",
+    )
+    t.add_argument(
+        "--null-server",
+        action="store_true",
+        help="Run the send phase against a trivial canned-response server instead of smsgate, to "
+        "measure the client's own ceiling.",
+    )
     s = p.add_argument_group("send phase")
     s.add_argument("--phases", default="send,reports", help="Comma-separated phases to run: send, reports.")
-    s.add_argument("--concurrency", "-c", type=int, default=32,
-                   help="Concurrent keep-alive connections, each with one request in flight.")
-    s.add_argument("--duration", "-d", type=float, default=10.0,
-                   help="Measured seconds per send phase (at most 20).")
+    s.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=32,
+        help="Concurrent keep-alive connections, each with one request in flight.",
+    )
+    s.add_argument(
+        "--duration", "-d", type=float, default=10.0, help="Measured seconds per send phase (at most 20)."
+    )
     s.add_argument("--warmup", type=float, default=2.0, help="Unmeasured seconds before each send phase.")
-    s.add_argument("--batches", default="1,100",
-                   help="Destinations per request, one send phase for each (comma-separated).")
+    s.add_argument(
+        "--batches",
+        default="1,100",
+        help="Destinations per request, one send phase for each (comma-separated).",
+    )
     s.add_argument("--text", default="smsgate bench message", help="Message text.")
-    s.add_argument("--no-drain", action="store_true",
-                   help="After a send phase, do not pull its final reports (by default they are pulled "
-                        "until all are in, which shows whether the engine keeps up and lets the server "
-                        "settle).")
+    s.add_argument(
+        "--no-drain",
+        action="store_true",
+        help="After a send phase, do not pull its final reports (by default they are pulled "
+        "until all are in, which shows whether the engine keeps up and lets the server "
+        "settle).",
+    )
     r = p.add_argument_group("reports phase")
-    r.add_argument("--report-messages", "-n", type=int, default=3000,
-                   help="Messages to send under one bulkId and follow to their final report.")
+    r.add_argument(
+        "--report-messages",
+        "-n",
+        type=int,
+        default=3000,
+        help="Messages to send under one bulkId and follow to their final report.",
+    )
     r.add_argument("--report-batch", type=int, default=1, help="Destinations per send request in this phase.")
-    r.add_argument("--report-concurrency", type=int, default=0,
-                   help="Concurrent send connections in this phase [default: --concurrency].")
-    r.add_argument("--report-rate", type=float, default=0.0,
-                   help="Pace sending at this many messages/s (0: as fast as the concurrency allows).")
-    r.add_argument("--poll-interval", type=float, default=0.05,
-                   help="Seconds between report polls when a poll returned less than a full page.")
+    r.add_argument(
+        "--report-concurrency",
+        type=int,
+        default=0,
+        help="Concurrent send connections in this phase [default: --concurrency].",
+    )
+    r.add_argument(
+        "--report-rate",
+        type=float,
+        default=0.0,
+        help="Pace sending at this many messages/s (0: as fast as the concurrency allows).",
+    )
+    r.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.05,
+        help="Seconds between report polls when a poll returned less than a full page.",
+    )
     r.add_argument("--report-limit", type=int, default=1000, help="'limit' of each report poll (1..1000).")
-    r.add_argument("--drain-timeout", type=float, default=20.0,
-                   help="Give up waiting for reports this many seconds after the last send.")
+    r.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=20.0,
+        help="Give up waiting for reports this many seconds after the last send.",
+    )
     o = p.add_argument_group("output")
     o.add_argument("--quiet", "-q", action="store_true", help="No progress line on stderr.")
     o.add_argument("--json", metavar="PATH", help="Also write the figures as JSON to PATH.")
@@ -878,17 +1054,23 @@ def main(argv: list[str] | None = None) -> None:
             what = f"trivial null server (pid {server.proc.pid})"
         else:
             server = OwnServer(args)
-            print(f"starting smsgate: {' '.join(server.cmd)} serve (data dir {server.data_dir})",
-                  file=sys.stderr)
+            print(
+                f"starting smsgate: {' '.join(server.cmd)} serve (data dir {server.data_dir})",
+                file=sys.stderr,
+            )
             server.start()
             target = Target("127.0.0.1", server.port, server.api_key, server.proc.pid)
             storage = "PostgreSQL" if args.database_url else "SQLite"
-            what = (f"smsgate serve pid {server.proc.pid} on 127.0.0.1:{server.port}, {storage}, "
-                    f"simulated delivery delay {args.delivery_delay:g} s")
+            what = (
+                f"smsgate serve pid {server.proc.pid} on 127.0.0.1:{server.port}, {storage}, "
+                f"simulated delivery delay {args.delivery_delay:g} s"
+            )
         print(f"server pid {target.server_pid}" if target.server_pid else "", file=sys.stderr)
         out(f"smsgate HTTP bench: {what}")
-        out(f"client: raw HTTP/1.1 keep-alive, {loop_name}, Python {sys.version.split()[0]}, "
-            f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        out(
+            f"client: raw HTTP/1.1 keep-alive, {loop_name}, Python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         out()
         results = asyncio.run(run(args, target))
         if args.json:

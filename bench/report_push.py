@@ -33,14 +33,19 @@ class Receiver:
         self.requests = 0
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(asyncio.start_server(self._serve, "127.0.0.1", self.port), loop).result()
+        asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", self.port), loop
+        ).result()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length"))
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
                 body = await reader.readexactly(length)
                 now = time.time()
                 self.requests += 1
@@ -57,7 +62,9 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=100, help="destinations per HTTP request [100]")
     args = parser.parse_args()
@@ -70,9 +77,18 @@ def main() -> None:
         cpu0 = cpu_seconds(gw.proc.pid)
         start = time.time()
         for first in range(0, args.messages, args.batch):
-            destinations = [{"to": f"4179{first + i:07d}"} for i in range(min(args.batch, args.messages - first))]
-            client.post("/sms/2/text/advanced", json={"bulkId": bulk, "messages": [
-                {"from": "Bench", "destinations": destinations, "text": "push", "notifyUrl": url}]}).raise_for_status()
+            destinations = [
+                {"to": f"4179{first + i:07d}"} for i in range(min(args.batch, args.messages - first))
+            ]
+            client.post(
+                "/sms/2/text/advanced",
+                json={
+                    "bulkId": bulk,
+                    "messages": [
+                        {"from": "Bench", "destinations": destinations, "text": "push", "notifyUrl": url}
+                    ],
+                },
+            ).raise_for_status()
         while len(receiver.arrivals) < args.messages:
             time.sleep(0.05)
             print(f"\r  {len(receiver.arrivals)}/{args.messages} reports pushed", end="", file=sys.stderr)
@@ -82,12 +98,18 @@ def main() -> None:
         arrivals = receiver.arrivals
         first_at, last_at = min(a for a, _ in arrivals), max(a for a, _ in arrivals)
         lag = [(a - datetime.strptime(d, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()) * 1000 for a, d in arrivals]
-        print(f"messages {args.messages}, push requests {receiver.requests} "
-              f"({args.messages / receiver.requests:.1f} reports per request)")
-        print(f"pushed: {args.messages / max(last_at - first_at, 1e-9):.0f} reports/s from first to last push; "
-              f"{args.messages / (last_at - start):.0f} reports/s from first send")
-        print(f"receipt -> push: p50 {percentile(lag, 50):.0f} ms, p99 {percentile(lag, 99):.0f} ms, "
-              f"max {max(lag):.0f} ms; gateway CPU {cpu_seconds(gw.proc.pid) - cpu0:.1f} s")
+        print(
+            f"messages {args.messages}, push requests {receiver.requests} "
+            f"({args.messages / receiver.requests:.1f} reports per request)"
+        )
+        print(
+            f"pushed: {args.messages / max(last_at - first_at, 1e-9):.0f} reports/s from first to last push; "
+            f"{args.messages / (last_at - start):.0f} reports/s from first send"
+        )
+        print(
+            f"receipt -> push: p50 {percentile(lag, 50):.0f} ms, p99 {percentile(lag, 99):.0f} ms, "
+            f"max {max(lag):.0f} ms; gateway CPU {cpu_seconds(gw.proc.pid) - cpu0:.1f} s"
+        )
     finally:
         gw.stop()
 

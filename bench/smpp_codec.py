@@ -53,7 +53,9 @@ def _rate(fn: Callable[[], object], seconds: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
     args = parser.parse_args()
 
@@ -66,7 +68,9 @@ def main() -> None:
         destination_addr="41793026727",
         registered_delivery=1,
         data_coding=0,
-        short_message=(b"Your verification code is 123456. It expires in 10 minutes. Do not share it with anyone! :)")[:100].ljust(100, b"."),
+        short_message=(
+            b"Your verification code is 123456. It expires in 10 minutes. Do not share it with anyone! :)"
+        )[:100].ljust(100, b"."),
     )
     receipt_text = build_receipt_text(
         id="2f9d6c1e-8b7a-4e51", stat=ReceiptStat.DELIVRD, err=0, text="Your verification"
@@ -106,7 +110,9 @@ def main() -> None:
         smsc.receive_data(esme.send(event.response()))  # type: ignore[union-attr]
         smsc.next_event()
 
-    print(f"  Connection round trip (send+frame+decode+resp, both sides) {_rate(session_round, args.seconds):>10,.0f} /s")
+    print(
+        f"  Connection round trip (send+frame+decode+resp, both sides) {_rate(session_round, args.seconds):>10,.0f} /s"
+    )
 
 
 if __name__ == "__main__":

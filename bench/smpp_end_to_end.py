@@ -24,11 +24,16 @@ from _gateway import Gateway, cpu_seconds, free_port, smsgate
 
 def run_window(window: int, messages: int, batch: int) -> dict:
     port = free_port()
-    smsc = subprocess.Popen(smsgate("smsc-simulator", "--port", str(port), "--delivery-delay", "0"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    smsc = subprocess.Popen(
+        smsgate("smsc-simulator", "--port", str(port), "--delivery-delay", "0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     while "SMSC simulator on" not in (smsc.stdout.readline() or "SMSC simulator on"):
         pass
-    gw = Gateway(f"""
+    gw = Gateway(
+        f"""
 [[connectors]]
 name = "bench"
 host = "127.0.0.1"
@@ -36,7 +41,9 @@ port = {port}
 system_id = "bench"
 password = "bench"
 window = {window}
-""", env={"SMSGATE_ADMIN_TOKEN": "bench"})
+""",
+        env={"SMSGATE_ADMIN_TOKEN": "bench"},
+    )
     try:
         client = httpx.Client(base_url=gw.url, headers=gw.headers, timeout=60)
         deadline = time.monotonic() + 20
@@ -50,8 +57,13 @@ window = {window}
         start = time.monotonic()
         for first in range(0, messages, batch):
             destinations = [{"to": f"4179{first + i:07d}"} for i in range(min(batch, messages - first))]
-            r = client.post("/sms/2/text/advanced", json={"bulkId": bulk, "messages": [
-                {"from": "Bench", "destinations": destinations, "text": "benchmark"}]})
+            r = client.post(
+                "/sms/2/text/advanced",
+                json={
+                    "bulkId": bulk,
+                    "messages": [{"from": "Bench", "destinations": destinations, "text": "benchmark"}],
+                },
+            )
             r.raise_for_status()
         accepted = time.monotonic()
         got = 0
@@ -66,8 +78,14 @@ window = {window}
             print(f"\r  window {window}: {got}/{messages} reports", end="", file=sys.stderr)
         done = time.monotonic()
         print(file=sys.stderr)
-        return {"window": window, "messages": messages, "accept_s": accepted - start, "total_s": done - start,
-                "rate": messages / (done - start), "gateway_cpu_s": cpu_seconds(gw.proc.pid) - cpu0}
+        return {
+            "window": window,
+            "messages": messages,
+            "accept_s": accepted - start,
+            "total_s": done - start,
+            "rate": messages / (done - start),
+            "gateway_cpu_s": cpu_seconds(gw.proc.pid) - cpu0,
+        }
     finally:
         gw.stop()
         smsc.terminate()
@@ -75,7 +93,9 @@ window = {window}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--windows", default="1,10,50", help="comma-separated window sizes [1,10,50]")
     parser.add_argument("--messages", type=int, default=2000, help="messages per window size [2000]")
     parser.add_argument("--batch", type=int, default=100, help="destinations per HTTP request [100]")
@@ -83,8 +103,11 @@ def main() -> None:
     print(f"{'window':>6} {'messages':>8} {'accept s':>9} {'total s':>8} {'msg/s':>8} {'gw CPU s':>9}")
     for window in (int(w) for w in args.windows.split(",")):
         f = run_window(window, args.messages, args.batch)
-        print(f"{f['window']:>6} {f['messages']:>8} {f['accept_s']:>9.2f} {f['total_s']:>8.2f} "
-              f"{f['rate']:>8.0f} {f['gateway_cpu_s']:>9.2f}", flush=True)
+        print(
+            f"{f['window']:>6} {f['messages']:>8} {f['accept_s']:>9.2f} {f['total_s']:>8.2f} "
+            f"{f['rate']:>8.0f} {f['gateway_cpu_s']:>9.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

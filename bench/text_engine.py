@@ -4,6 +4,7 @@ Run: /work/venv/bin/python bench/text_engine.py [--seconds N]
 Prints characters encoded and segmented per second, per kind of text and for the mix.
 Not a test: numbers depend on the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,10 @@ def main() -> None:
     run(messages[:20], 0.2)  # warm the charset caches
     rate, rounds = run(messages, args.seconds)
     total = sum(len(s) for s, _ in messages)
-    print(f"mixed text ({len(messages)} messages, {total} chars, {rounds} rounds): "
-          f"{rate:,.0f} characters encoded+segmented per second")
+    print(
+        f"mixed text ({len(messages)} messages, {total} chars, {rounds} rounds): "
+        f"{rate:,.0f} characters encoded+segmented per second"
+    )
 
 
 if __name__ == "__main__":

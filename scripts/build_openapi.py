@@ -30,100 +30,233 @@ def alias(source: str, target: str, method: str, summary: str) -> None:
     paths.setdefault(target, {})[method] = op
 
 
-alias("/sms/2/text/advanced", "/sms/1/text/advanced", "post", "Send SMS message (v1 advanced, same body as v2)")
+alias(
+    "/sms/2/text/advanced", "/sms/1/text/advanced", "post", "Send SMS message (v1 advanced, same body as v2)"
+)
 alias("/sms/2/binary/advanced", "/sms/1/binary/advanced", "post", "Send binary SMS message (v1)")
 alias("/sms/1/reports", "/sms/2/reports", "get", "Get outbound SMS message delivery reports (v2)")
 alias("/sms/1/logs", "/sms/2/logs", "get", "Get outbound SMS message logs (v2)")
 error = {"$ref": "#/components/schemas/ApiException"}
-v1_errors = {str(c): {"description": d, "content": {"application/json": {"schema": error}}}
-             for c, d in ((400, "Bad request"), (401, "Unauthorized"))}
-single = {"type": "object", "required": ["to"], "properties": {
-    "from": {"type": "string"}, "to": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-    "text": {"type": "string"}}}
+v1_errors = {
+    str(c): {"description": d, "content": {"application/json": {"schema": error}}}
+    for c, d in ((400, "Bad request"), (401, "Unauthorized"))
+}
+single = {
+    "type": "object",
+    "required": ["to"],
+    "properties": {
+        "from": {"type": "string"},
+        "to": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "text": {"type": "string"},
+    },
+}
 v2_ok = reference["paths"]["/sms/2/text/advanced"]["post"]["responses"]["200"]
-send_ok = {"200": {"description": "OK", "content": {"application/json": v2_ok["content"]["application/json"]}},
-           **v1_errors}
-paths["/sms/1/text/single"] = {"post": {"operationId": "send-sms-v1-single", "summary": "Send single textual message",
-    "tags": ["Send SMS (v1)"], "requestBody": {"required": True, "content": {"application/json": {"schema": single},
-                                                                           "application/xml": {"schema": single}}},
-    "responses": send_ok}}
-multi = {"type": "object", "required": ["messages"], "properties": {"messages": {"type": "array", "minItems": 1, "items": single}}}
-paths["/sms/1/text/multi"] = {"post": {"operationId": "send-sms-v1-multi", "summary": "Send multiple textual messages",
-    "tags": ["Send SMS (v1)"], "requestBody": {"required": True, "content": {"application/json": {"schema": multi},
-                                                                           "application/xml": {"schema": multi}}},
-    "responses": send_ok}}
+send_ok = {
+    "200": {"description": "OK", "content": {"application/json": v2_ok["content"]["application/json"]}},
+    **v1_errors,
+}
+paths["/sms/1/text/single"] = {
+    "post": {
+        "operationId": "send-sms-v1-single",
+        "summary": "Send single textual message",
+        "tags": ["Send SMS (v1)"],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": single}, "application/xml": {"schema": single}},
+        },
+        "responses": send_ok,
+    }
+}
+multi = {
+    "type": "object",
+    "required": ["messages"],
+    "properties": {"messages": {"type": "array", "minItems": 1, "items": single}},
+}
+paths["/sms/1/text/multi"] = {
+    "post": {
+        "operationId": "send-sms-v1-multi",
+        "summary": "Send multiple textual messages",
+        "tags": ["Send SMS (v1)"],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": multi}, "application/xml": {"schema": multi}},
+        },
+        "responses": send_ok,
+    }
+}
 paths["/auth/1/session"] = {
-    "post": {"operationId": "create-session", "summary": "Start an IBSSO session", "tags": ["Authentication"],
-             "security": [],
-             "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                 "type": "object", "required": ["username", "password"],
-                 "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
-             "responses": {"200": {"description": "Use the token as `Authorization: IBSSO <token>`",
-                                   "content": {"application/json": {"schema": {"type": "object", "properties": {
-                                       "token": {"type": "string"}}}}}}, **v1_errors}},
-    "delete": {"operationId": "destroy-session", "summary": "End the IBSSO session of the Authorization header",
-               "tags": ["Authentication"], "responses": {"204": {"description": "Session ended"}, **v1_errors}},
+    "post": {
+        "operationId": "create-session",
+        "summary": "Start an IBSSO session",
+        "tags": ["Authentication"],
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["username", "password"],
+                        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "Use the token as `Authorization: IBSSO <token>`",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"token": {"type": "string"}}}
+                    }
+                },
+            },
+            **v1_errors,
+        },
+    },
+    "delete": {
+        "operationId": "destroy-session",
+        "summary": "End the IBSSO session of the Authorization header",
+        "tags": ["Authentication"],
+        "responses": {"204": {"description": "Session ended"}, **v1_errors},
+    },
 }
-paths["/health"] = {"get": {"operationId": "health", "summary": "Liveness and database check (no authentication)",
-                            "tags": ["Operations"], "security": [],
-                            "responses": {"200": {"description": "UP"}, "503": {"description": "Database unreachable"}}}}
+paths["/health"] = {
+    "get": {
+        "operationId": "health",
+        "summary": "Liveness and database check (no authentication)",
+        "tags": ["Operations"],
+        "security": [],
+        "responses": {"200": {"description": "UP"}, "503": {"description": "Database unreachable"}},
+    }
+}
 admin_security = [{"AdminToken": []}]
-admin_errors = {"401": {"description": "Missing or wrong admin token"},
-                "403": {"description": "The admin API is off (SMSGATE_ADMIN_TOKEN not set)"}}
-number_schema = {"type": "object", "required": ["number", "account"], "properties": {
-    "number": {"type": "string", "example": "41793026700"}, "account": {"type": "string"},
-    "keywords": {"type": "array", "items": {"type": "string"}},
-    "action": {"type": "string", "enum": ["pull", "forward"], "default": "pull"},
-    "forwardUrl": {"type": "string", "description": "POST target, or with forwardMethod GET a template with "
-                   "%sender%, %receiver%, %text%, %bin%, %datetime%, %messageid%, %datacoding%, %esmclass%"},
-    "forwardMethod": {"type": "string", "enum": ["POST", "GET"], "default": "POST"},
-    "contentType": {"type": "string", "enum": ["application/json", "application/xml"]},
-    "price": {"type": "number", "default": 0}}}
-paths["/admin/1/numbers"] = {
-    "get": {"operationId": "admin-list-numbers", "summary": "List inbound numbers", "tags": ["Admin"],
-            "security": admin_security, "responses": {"200": {"description": "`{numbers: [...]}`"}, **admin_errors}},
-    "post": {"operationId": "admin-add-number", "summary": "Give an account an inbound number", "tags": ["Admin"],
-             "security": admin_security,
-             "requestBody": {"required": True, "content": {"application/json": {"schema": number_schema}}},
-             "responses": {"201": {"description": "The number as stored"}, "400": {"description": "Invalid"},
-                           **admin_errors}},
+admin_errors = {
+    "401": {"description": "Missing or wrong admin token"},
+    "403": {"description": "The admin API is off (SMSGATE_ADMIN_TOKEN not set)"},
 }
-paths["/admin/1/numbers/{number}"] = {"delete": {
-    "operationId": "admin-remove-number", "summary": "Remove an inbound number", "tags": ["Admin"],
-    "security": admin_security,
-    "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
-    "responses": {"204": {"description": "Removed"}, "404": {"description": "No such number"}, **admin_errors}}}
-paths["/admin/1/simulate/inbound"] = {"post": {
-    "operationId": "admin-simulate-inbound", "summary": "The simulated network originates an inbound message",
-    "tags": ["Admin"], "security": admin_security,
-    "requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["from", "to"], "properties": {
-            "from": {"type": "string"}, "to": {"type": "string"}, "text": {"type": "string"},
-            "binary": {"type": "string", "description": "hex, instead of text"},
-            "dataCoding": {"type": "integer"}}}}}},
-    "responses": {"200": {"description": "`{messageId, to, action}`"}, "404": {"description": "Unknown number"},
-                  **admin_errors}}}
-paths["/admin/1/connectors"] = {"get": {
-    "operationId": "admin-list-connectors", "summary": "Connectors with their state and counters",
-    "tags": ["Admin"], "security": admin_security,
-    "responses": {"200": {"description": "`{connectors: [{name, kind, state, address, counters}]}`"},
-                  **admin_errors}}}
+number_schema = {
+    "type": "object",
+    "required": ["number", "account"],
+    "properties": {
+        "number": {"type": "string", "example": "41793026700"},
+        "account": {"type": "string"},
+        "keywords": {"type": "array", "items": {"type": "string"}},
+        "action": {"type": "string", "enum": ["pull", "forward"], "default": "pull"},
+        "forwardUrl": {
+            "type": "string",
+            "description": "POST target, or with forwardMethod GET a template with "
+            "%sender%, %receiver%, %text%, %bin%, %datetime%, %messageid%, %datacoding%, %esmclass%",
+        },
+        "forwardMethod": {"type": "string", "enum": ["POST", "GET"], "default": "POST"},
+        "contentType": {"type": "string", "enum": ["application/json", "application/xml"]},
+        "price": {"type": "number", "default": 0},
+    },
+}
+paths["/admin/1/numbers"] = {
+    "get": {
+        "operationId": "admin-list-numbers",
+        "summary": "List inbound numbers",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "responses": {"200": {"description": "`{numbers: [...]}`"}, **admin_errors},
+    },
+    "post": {
+        "operationId": "admin-add-number",
+        "summary": "Give an account an inbound number",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": number_schema}}},
+        "responses": {
+            "201": {"description": "The number as stored"},
+            "400": {"description": "Invalid"},
+            **admin_errors,
+        },
+    },
+}
+paths["/admin/1/numbers/{number}"] = {
+    "delete": {
+        "operationId": "admin-remove-number",
+        "summary": "Remove an inbound number",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "204": {"description": "Removed"},
+            "404": {"description": "No such number"},
+            **admin_errors,
+        },
+    }
+}
+paths["/admin/1/simulate/inbound"] = {
+    "post": {
+        "operationId": "admin-simulate-inbound",
+        "summary": "The simulated network originates an inbound message",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["from", "to"],
+                        "properties": {
+                            "from": {"type": "string"},
+                            "to": {"type": "string"},
+                            "text": {"type": "string"},
+                            "binary": {"type": "string", "description": "hex, instead of text"},
+                            "dataCoding": {"type": "integer"},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {"description": "`{messageId, to, action}`"},
+            "404": {"description": "Unknown number"},
+            **admin_errors,
+        },
+    }
+}
+paths["/admin/1/connectors"] = {
+    "get": {
+        "operationId": "admin-list-connectors",
+        "summary": "Connectors with their state and counters",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "responses": {
+            "200": {"description": "`{connectors: [{name, kind, state, address, counters}]}`"},
+            **admin_errors,
+        },
+    }
+}
 components = copy.deepcopy(reference["components"])
 components.setdefault("securitySchemes", {})["AdminToken"] = {
-    "type": "http", "scheme": "bearer", "description": "The gateway's SMSGATE_ADMIN_TOKEN"}
+    "type": "http",
+    "scheme": "bearer",
+    "description": "The gateway's SMSGATE_ADMIN_TOKEN",
+}
 
 doc = {
     "openapi": reference["openapi"],
-    "info": {"title": "smsgate", "version": "0.1.0",
-             "description": "The Infobip SMS HTTP API as served by smsgate, a self-hosted SMS gateway. Shapes are "
-                            "Infobip's; endpoints smsgate does not serve yet are left out."},
+    "info": {
+        "title": "smsgate",
+        "version": "0.1.0",
+        "description": "The Infobip SMS HTTP API as served by smsgate, a self-hosted SMS gateway. Shapes are "
+        "Infobip's; endpoints smsgate does not serve yet are left out.",
+    },
     "servers": [{"url": "http://127.0.0.1:8080"}],
     "security": reference.get("security", []),
     "tags": reference.get("tags", []),
     "paths": dict(sorted(paths.items())),
     "components": components,
 }
-missing = served - {(p, m) for p, ops in paths.items() for m in ops} - {("/openapi.json", "get"), ("/sms/1/text/query.xml", "get")}
+missing = (
+    served
+    - {(p, m) for p, ops in paths.items() for m in ops}
+    - {("/openapi.json", "get"), ("/sms/1/text/query.xml", "get")}
+)
 assert not missing, f"served but undocumented: {missing}"
 (ROOT / "smsgate/api/openapi.json").write_text(json.dumps(doc, indent=1))
 print(f"wrote {len(paths)} paths")

@@ -23,8 +23,11 @@ app = typer.Typer(
 account_app = typer.Typer(help="Create, list, disable and enable accounts.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Create and revoke API keys (Authorization: App <key>).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
-number_app = typer.Typer(help="Inbound numbers: which account receives messages sent to a number, and how "
-                         "(kept for GET /sms/1/inbox/reports, or forwarded to a URL).", no_args_is_help=True)
+number_app = typer.Typer(
+    help="Inbound numbers: which account receives messages sent to a number, and how "
+    "(kept for GET /sms/1/inbox/reports, or forwarded to a URL).",
+    no_args_is_help=True,
+)
 simulate_app = typer.Typer(help="Rehearse traffic on the simulated network.", no_args_is_help=True)
 connector_app = typer.Typer(help="Operator connections of a running gateway.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
@@ -35,15 +38,31 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 console = Console()
 
-DataDir = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Directory of the embedded SQLite database [env: SMSGATE_DATA_DIR; default ./smsgate-data].")]
-ConfigFile = Annotated[Path | None, typer.Option(
-    "--config", "-c", help="TOML configuration file [env: SMSGATE_CONFIG].", exists=True, dir_okay=False)]
-DatabaseUrl = Annotated[str | None, typer.Option(
-    "--database-url", help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db [env: SMSGATE_DATABASE_URL].")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Directory of the embedded SQLite database [env: SMSGATE_DATA_DIR; default ./smsgate-data].",
+    ),
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="TOML configuration file [env: SMSGATE_CONFIG].", exists=True, dir_okay=False
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db [env: SMSGATE_DATABASE_URL].",
+    ),
+]
 
 
-def _settings(config: Path | None, data_dir: Path | None, database_url: str | None = None, **extra) -> Settings:
+def _settings(
+    config: Path | None, data_dir: Path | None, database_url: str | None = None, **extra
+) -> Settings:
     try:
         return load_settings(config, data_dir=data_dir, database_url=database_url, **extra)
     except ConfigError as exc:
@@ -66,16 +85,27 @@ def serve(
     from .api.app import build_app
 
     settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     target = settings.database_url or f"SQLite at {settings.data_dir / 'smsgate.db'}"
-    console.print(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target}; "
-                  f"network: simulated, delivery delay {settings.simulator_delivery_delay}s)")
+    console.print(
+        f"smsgate on http://{settings.host}:{settings.port}  (storage: {target}; "
+        f"network: simulated, delivery delay {settings.simulator_delivery_delay}s)"
+    )
     if settings.smpp_port is not None:
         tls = " over TLS" if settings.smpp_tls_cert and settings.smpp_tls_key else ""
-        console.print(f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
-                      f"{tls}  (system_id/password: an account's username/password)")
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=settings.log_level == "debug")
+        console.print(
+            f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
+            f"{tls}  (system_id/password: an account's username/password)"
+        )
+    uvicorn.run(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+    )
 
 
 async def _with_gateway(settings: Settings, action):
@@ -103,9 +133,13 @@ def _run(settings: Settings, action):
 @account_app.command("create")
 def account_create(
     name: Annotated[str, typer.Argument(help="Account name, unique.")],
-    username: Annotated[str | None, typer.Option(help="Username for Basic auth, IBSSO sessions and query sends.")] = None,
+    username: Annotated[
+        str | None, typer.Option(help="Username for Basic auth, IBSSO sessions and query sends.")
+    ] = None,
     password: Annotated[str | None, typer.Option(help="Password for that username.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="Use this API key instead of generating one.")] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Use this API key instead of generating one.")
+    ] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
@@ -123,30 +157,42 @@ def account_create(
     if account.username:
         console.print(f"username {account.username}")
     console.print(f"api key  {key}")
-    console.print(f"use it:  curl -H 'Authorization: App {key}' http://{settings.host}:{settings.port}/sms/3/logs")
+    console.print(
+        f"use it:  curl -H 'Authorization: App {key}' http://{settings.host}:{settings.port}/sms/3/logs"
+    )
 
 
 @account_app.command("list")
-def account_list(data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None) -> None:
+def account_list(
+    data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
     """List accounts with their state and number of active API keys."""
     rows = _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.list())
     table = Table("id", "name", "username", "enabled", "api keys")
     for account, keys in rows:
-        table.add_row(str(account.id), account.name, account.username or "", "yes" if account.enabled else "no", str(keys))
+        table.add_row(
+            str(account.id),
+            account.name,
+            account.username or "",
+            "yes" if account.enabled else "no",
+            str(keys),
+        )
     console.print(table)
 
 
 @account_app.command("disable")
-def account_disable(name: str, data_dir: DataDir = None, config: ConfigFile = None,
-                    database_url: DatabaseUrl = None) -> None:
+def account_disable(
+    name: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
     """Disable an account: its keys, passwords and sessions stop working at once."""
     _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.set_enabled(name, False))
     console.print(f"account {name} disabled")
 
 
 @account_app.command("enable")
-def account_enable(name: str, data_dir: DataDir = None, config: ConfigFile = None,
-                   database_url: DatabaseUrl = None) -> None:
+def account_enable(
+    name: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
     """Enable a disabled account again."""
     _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.set_enabled(name, True))
     console.print(f"account {name} enabled")
@@ -155,13 +201,17 @@ def account_enable(name: str, data_dir: DataDir = None, config: ConfigFile = Non
 @apikey_app.command("create")
 def apikey_create(
     account: Annotated[str, typer.Argument(help="Account name.")],
-    api_key: Annotated[str | None, typer.Option("--api-key", help="Use this key instead of generating one.")] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="Use this key instead of generating one.")
+    ] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create another API key for an account and print it (it is stored hashed and cannot be shown again)."""
-    key = _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.create_api_key(account, api_key))
+    key = _run(
+        _settings(config, data_dir, database_url), lambda gw: gw.accounts.create_api_key(account, api_key)
+    )
     console.print(key)
 
 
@@ -191,40 +241,66 @@ def db_upgrade(data_dir: DataDir = None, config: ConfigFile = None, database_url
 def number_add(
     number: Annotated[str, typer.Argument(help="The number in international format, e.g. 41793026700.")],
     account: Annotated[str, typer.Option("--account", help="The account that receives its messages.")],
-    keyword: Annotated[list[str] | None, typer.Option(
-        "--keyword", help="A keyword (first word of the text) to recognise; repeat for more.")] = None,
-    forward_url: Annotated[str | None, typer.Option(
-        "--forward-url", help="Forward each message to this URL instead of keeping it for the inbox. "
-        "With --method GET it is a template: %sender%, %receiver%, %text%, %bin%, %datetime%, "
-        "%messageid%, %datacoding%, %esmclass%.")] = None,
-    method: Annotated[str, typer.Option(help="POST (the inbox JSON/XML body) or GET (the templated URL).")] = "POST",
-    content_type: Annotated[str, typer.Option(
-        "--content-type", help="application/json or application/xml, for POST.")] = "application/json",
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option("--keyword", help="A keyword (first word of the text) to recognise; repeat for more."),
+    ] = None,
+    forward_url: Annotated[
+        str | None,
+        typer.Option(
+            "--forward-url",
+            help="Forward each message to this URL instead of keeping it for the inbox. "
+            "With --method GET it is a template: %sender%, %receiver%, %text%, %bin%, %datetime%, "
+            "%messageid%, %datacoding%, %esmclass%.",
+        ),
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="POST (the inbox JSON/XML body) or GET (the templated URL).")
+    ] = "POST",
+    content_type: Annotated[
+        str, typer.Option("--content-type", help="application/json or application/xml, for POST.")
+    ] = "application/json",
     price: Annotated[float, typer.Option(help="Price per received message part.")] = 0.0,
-    smpp: Annotated[bool, typer.Option(
-        "--smpp", help="Deliver each message as deliver_sm to the account's SMPP receiver sessions.")] = False,
+    smpp: Annotated[
+        bool,
+        typer.Option(
+            "--smpp", help="Deliver each message as deliver_sm to the account's SMPP receiver sessions."
+        ),
+    ] = False,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Give an account an inbound number."""
+
     async def action(gw):
         owner = await gw.accounts.get(account)
         return await gw.inbound.add_number(
-            owner, number, keywords=keyword or [],
+            owner,
+            number,
+            keywords=keyword or [],
             action="smpp" if smpp else "forward" if forward_url else "pull",
-            forward_url=forward_url, forward_method=method, content_type=content_type, price=price)
+            forward_url=forward_url,
+            forward_method=method,
+            content_type=content_type,
+            price=price,
+        )
 
     added = _run(_settings(config, data_dir, database_url), action)
-    where = f"forwarded by {added.forward_method} to {added.forward_url}" if added.action == "forward" else \
-        "kept for GET /sms/1/inbox/reports"
+    where = (
+        f"forwarded by {added.forward_method} to {added.forward_url}"
+        if added.action == "forward"
+        else "kept for GET /sms/1/inbox/reports"
+    )
     if added.action == "smpp":
         where = "delivered as deliver_sm to its SMPP receiver sessions"
     console.print(f"number {added.number} -> account {added.account}: {where}")
 
 
 @number_app.command("list")
-def number_list(data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None) -> None:
+def number_list(
+    data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
     """List inbound numbers and where their messages go."""
     numbers = _run(_settings(config, data_dir, database_url), lambda gw: gw.inbound.list_numbers())
     table = Table("number", "account", "keywords", "action", "forward to")
@@ -235,8 +311,9 @@ def number_list(data_dir: DataDir = None, config: ConfigFile = None, database_ur
 
 
 @number_app.command("remove")
-def number_remove(number: str, data_dir: DataDir = None, config: ConfigFile = None,
-                  database_url: DatabaseUrl = None) -> None:
+def number_remove(
+    number: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
     """Remove an inbound number; messages to it are refused from then on."""
     if not _run(_settings(config, data_dir, database_url), lambda gw: gw.inbound.remove_number(number)):
         console.print(f"[red]no inbound number {number}[/red]")
@@ -255,21 +332,35 @@ def simulate_inbound(
 ) -> None:
     """The simulated network originates a message to one of the gateway's numbers; a running gateway
     forwards it or keeps it for the inbox."""
-    received = _run(_settings(config, data_dir, database_url), lambda gw: gw.inbound.simulate(sender, receiver, text))
-    console.print(f"inbound message {received.message_id} to {received.number} "
-                  f"({'forwarded' if received.action == 'forward' else 'in the inbox'})")
+    received = _run(
+        _settings(config, data_dir, database_url), lambda gw: gw.inbound.simulate(sender, receiver, text)
+    )
+    console.print(
+        f"inbound message {received.message_id} to {received.number} "
+        f"({'forwarded' if received.action == 'forward' else 'in the inbox'})"
+    )
 
 
 @app.command("smsc-simulator")
 def smsc_simulator(
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 2775,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    delivery_delay: Annotated[float | None, typer.Option(
-        "--delivery-delay", help="Seconds from submit to the delivery receipt [default: the config's, else 1].")] = None,
-    system_id: Annotated[list[str] | None, typer.Option(
-        "--account", help="Accept only this system_id:password; repeat for more [default: accept any].")] = None,
-    throttle_every: Annotated[int, typer.Option(
-        "--throttle-every", help="Answer every Nth submit with ESME_RTHROTTLED (0: never).")] = 0,
+    delivery_delay: Annotated[
+        float | None,
+        typer.Option(
+            "--delivery-delay",
+            help="Seconds from submit to the delivery receipt [default: the config's, else 1].",
+        ),
+    ] = None,
+    system_id: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account", help="Accept only this system_id:password; repeat for more [default: accept any]."
+        ),
+    ] = None,
+    throttle_every: Annotated[
+        int, typer.Option("--throttle-every", help="Answer every Nth submit with ESME_RTHROTTLED (0: never).")
+    ] = 0,
     config: ConfigFile = None,
 ) -> None:
     """Run the simulated operator network behind an SMPP 3.4 server, to test any SMPP client (smsgate's
@@ -285,7 +376,9 @@ def smsc_simulator(
         except ValueError:
             console.print("[red]--account takes system_id:password[/red]")
             raise typer.Exit(2) from None
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     delay = settings.simulator_delivery_delay if delivery_delay is None else delivery_delay
 
     def ready(sim) -> None:
@@ -293,8 +386,17 @@ def smsc_simulator(
         console.print(f"SMSC simulator on {host}:{sim.port} (accepting {who}; receipts after {delay}s)")
 
     try:
-        asyncio.run(run_simulator(host, port, settings.network, delay, credentials, on_ready=ready,
-                                  throttle_every=throttle_every))
+        asyncio.run(
+            run_simulator(
+                host,
+                port,
+                settings.network,
+                delay,
+                credentials,
+                on_ready=ready,
+                throttle_every=throttle_every,
+            )
+        )
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -304,10 +406,15 @@ def smsc_simulator(
 
 @connector_app.command("list")
 def connector_list(
-    url: Annotated[str, typer.Option(help="The running gateway [env: SMSGATE_URL].", envvar="SMSGATE_URL")] =
-    "http://127.0.0.1:8080",
-    token: Annotated[str | None, typer.Option(
-        help="The gateway's admin token [env: SMSGATE_ADMIN_TOKEN].", envvar="SMSGATE_ADMIN_TOKEN")] = None,
+    url: Annotated[
+        str, typer.Option(help="The running gateway [env: SMSGATE_URL].", envvar="SMSGATE_URL")
+    ] = "http://127.0.0.1:8080",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="The gateway's admin token [env: SMSGATE_ADMIN_TOKEN].", envvar="SMSGATE_ADMIN_TOKEN"
+        ),
+    ] = None,
 ) -> None:
     """Show each connector of a running gateway: its state and counters (asks GET /admin/1/connectors)."""
     import httpx
@@ -316,7 +423,9 @@ def connector_list(
         console.print("[red]give the gateway's admin token with --token or SMSGATE_ADMIN_TOKEN[/red]")
         raise typer.Exit(2)
     try:
-        r = httpx.get(url.rstrip("/") + "/admin/1/connectors", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        r = httpx.get(
+            url.rstrip("/") + "/admin/1/connectors", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
     except httpx.HTTPError as exc:
         console.print(f"[red]cannot reach the gateway at {url}:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -136,7 +136,9 @@ class ConfigError(ValueError):
     pass
 
 
-def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+def load_settings(
+    config_file: Path | None = None, env: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
     env = dict(os.environ) if env is None else env
     values: dict[str, Any] = {}
     path = config_file or (Path(env["SMSGATE_CONFIG"]) if env.get("SMSGATE_CONFIG") else None)

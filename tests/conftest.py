@@ -28,8 +28,13 @@ class Deployment:
 
 def _backends() -> list:
     params = [pytest.param("sqlite", id="sqlite")]
-    params.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
-        not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")))
+    params.append(
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set"),
+        )
+    )
     return params
 
 

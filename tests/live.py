@@ -60,7 +60,9 @@ class LiveGateway:
         env.pop("SMSGATE_CONFIG", None)
         env["SMSGATE_DATA_DIR"] = str(self.data_dir)
         env.setdefault("SMSGATE_SIMULATOR_DELIVERY_DELAY", "0.2")
-        env.setdefault("SMSGATE_LOGS_RATE_PER_MINUTE", "100000")  # tests poll logs; the throttle test sets its own
+        env.setdefault(
+            "SMSGATE_LOGS_RATE_PER_MINUTE", "100000"
+        )  # tests poll logs; the throttle test sets its own
         # webhook receivers in tests listen on loopback, which the default policy refuses
         env.setdefault("SMSGATE_WEBHOOK_ALLOW", "127.0.0.0/8,::1")
         env.setdefault("SMSGATE_WEBHOOK_RETRY_UNIT", "0.1")
@@ -74,7 +76,9 @@ class LiveGateway:
         return env
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(smsgate_cmd(*args), env=self.env(), capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            smsgate_cmd(*args), env=self.env(), capture_output=True, text=True, timeout=120, check=False
+        )
         if check and result.returncode != 0:
             raise RuntimeError(f"smsgate {' '.join(args)} failed: {result.stdout}\n{result.stderr}")
         return result
@@ -88,10 +92,12 @@ class LiveGateway:
     def start(self, timeout: float = 30.0) -> None:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             smsgate_cmd("serve", "--port", str(self.port), "--log-level", "warning"),
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -40,8 +40,14 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                got = Received(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                               {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                got = Received(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
                 with receiver._lock:
                     n = len(receiver.requests)
                     receiver.requests.append(got)
@@ -66,7 +72,7 @@ class Receiver:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def __enter__(self) -> Receiver:
+    def __enter__(self) -> Receiver:  # noqa: PYI034
         self.thread.start()
         return self
 

@@ -35,7 +35,9 @@ def admin(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
             return error_response(request, Family.V3, failure)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(request, Family.V3, ApiFailure(500, "Something went wrong; see the gateway log"))
+            return error_response(
+                request, Family.V3, ApiFailure(500, "Something went wrong; see the gateway log")
+            )
 
     run.__name__ = handler.__name__
     return run
@@ -79,9 +81,14 @@ async def numbers_add(request: Request, gateway: Gateway) -> Response:
     try:
         account = await gateway.accounts.get(_str(body, "account", True))
         number = await gateway.inbound.add_number(
-            account, _str(body, "number", True), keywords=keywords, action=_str(body, "action") or "pull",
-            forward_url=_str(body, "forwardUrl"), forward_method=_str(body, "forwardMethod") or "POST",
-            content_type=_str(body, "contentType") or "application/json", price=float(price),
+            account,
+            _str(body, "number", True),
+            keywords=keywords,
+            action=_str(body, "action") or "pull",
+            forward_url=_str(body, "forwardUrl"),
+            forward_method=_str(body, "forwardMethod") or "POST",
+            content_type=_str(body, "contentType") or "application/json",
+            price=float(price),
         )
     except (AccountError, NumberError) as exc:
         raise ApiFailure(400, str(exc)) from None
@@ -116,8 +123,9 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
     except UnknownNumber as exc:
         raise ApiFailure(404, f"{exc}; add it with `smsgate number add` or POST /admin/1/numbers") from None
     gateway.forward_worker.wake()
-    return negotiate.respond_json({"messageId": received.message_id, "to": received.number,
-                                   "action": received.action})
+    return negotiate.respond_json(
+        {"messageId": received.message_id, "to": received.number, "action": received.action}
+    )
 
 
 @admin

@@ -67,8 +67,10 @@ class CollapseSlashes:
 
 
 async def _http_error(request: Request, exc: HTTPException):
-    text = {404: f"no such endpoint: {request.method} {request.url.path}",
-            405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+    text = {
+        404: f"no such endpoint: {request.method} {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, str(exc.detail))
     return error_response(request, family_of(request.url.path), ApiFailure(exc.status_code, text))
 
 

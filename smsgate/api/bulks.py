@@ -54,7 +54,9 @@ async def _run(call) -> BulkView:
 
 
 def _schedule(request: Request, view: BulkView) -> Response:
-    return negotiate.respond(request, {"bulkId": view.bulk_id, "sendAt": format_ms(view.send_at)}, "BulkResponse")
+    return negotiate.respond(
+        request, {"bulkId": view.bulk_id, "sendAt": format_ms(view.send_at)}, "BulkResponse"
+    )
 
 
 def _status(request: Request, view: BulkView) -> Response:

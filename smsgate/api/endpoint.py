@@ -36,7 +36,9 @@ def family_of(path: str) -> Family:
 Handler = Callable[[Request, Gateway, Account], Awaitable[Response]]
 
 
-def endpoint(family: Family, *, query_auth: bool = False) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+def endpoint(
+    family: Family, *, query_auth: bool = False
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             gateway: Gateway = request.app.state.gateway
@@ -47,7 +49,9 @@ def endpoint(family: Family, *, query_auth: bool = False) -> Callable[[Handler],
                 return error_response(request, family, failure)
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
-                return error_response(request, family, ApiFailure(500, "Something went wrong; see the gateway log"))
+                return error_response(
+                    request, family, ApiFailure(500, "Something went wrong; see the gateway log")
+                )
 
         run.__name__ = handler.__name__
         run.__doc__ = handler.__doc__

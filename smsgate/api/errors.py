@@ -9,22 +9,39 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-V1_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "BAD_REQUEST",
-            409: "CONFLICT", 413: "BAD_REQUEST", 415: "BAD_REQUEST", 429: "TOO_MANY_REQUESTS",
-            500: "GENERAL_ERROR"}
+V1_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "BAD_REQUEST",
+    409: "CONFLICT",
+    413: "BAD_REQUEST",
+    415: "BAD_REQUEST",
+    429: "TOO_MANY_REQUESTS",
+    500: "GENERAL_ERROR",
+}
 V3_TEXT = {
     400: ("Request cannot be processed.", "Check the syntax, violations and adjust the request."),
-    401: ("The request lacks valid authentication credentials for the requested resource.",
-          "Check the resources and adjust authentication credentials."),
+    401: (
+        "The request lacks valid authentication credentials for the requested resource.",
+        "Check the resources and adjust authentication credentials.",
+    ),
     403: ("Access to the requested resource is forbidden.", "Check the API key's permissions."),
     404: ("Requested resource was not found.", "Check the request path and the resource identifiers."),
     405: ("Method not allowed.", "Use a method the endpoint supports."),
     413: ("Request body is too large.", "Split the request into smaller ones."),
     415: ("Unsupported media type.", "Send the body as application/json."),
-    429: ("Too many requests sent.", "Check request rate limit specified in the API endpoint documentation resource."),
+    429: (
+        "Too many requests sent.",
+        "Check request rate limit specified in the API endpoint documentation resource.",
+    ),
     500: ("Something went wrong.", "Contact the support."),
 }
-AUTH_RESOURCE = {"name": "API Authentication", "url": "https://www.infobip.com/docs/essentials/api-authentication"}
+AUTH_RESOURCE = {
+    "name": "API Authentication",
+    "url": "https://www.infobip.com/docs/essentials/api-authentication",
+}
 
 
 @dataclass

@@ -20,6 +20,12 @@ async def inbox_reports(request: Request, gateway: Gateway, account: Account) ->
     limit = query_limit(request)
     since = now_ms() - int(gateway.settings.log_retention_hours * 3_600_000)
     async with gateway.db.begin() as conn:
-        rows, pending = await store.take_inbox(conn, account.id, limit, since, skip_locked=not gateway.db.is_sqlite)
-    body = {"results": [render.inbound(r) for r in rows], "messageCount": len(rows), "pendingMessageCount": pending}
+        rows, pending = await store.take_inbox(
+            conn, account.id, limit, since, skip_locked=not gateway.db.is_sqlite
+        )
+    body = {
+        "results": [render.inbound(r) for r in rows],
+        "messageCount": len(rows),
+        "pendingMessageCount": pending,
+    }
     return negotiate.respond(request, body, "reportResponse")

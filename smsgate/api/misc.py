@@ -55,7 +55,9 @@ async def preview(request: Request, gateway: Gateway, account: Account) -> Respo
     try:
         result = textengine.preview(text, language_code=language, transliteration=transliteration)
     except ValueError as exc:
-        raise bad_request("languageCode" if "language" in str(exc).lower() else "transliteration", str(exc)) from None
+        raise bad_request(
+            "languageCode" if "language" in str(exc).lower() else "transliteration", str(exc)
+        ) from None
     return negotiate.respond(request, result, "previewResponse")
 
 
@@ -66,7 +68,9 @@ async def health(request: Request) -> Response:
             await conn.exec_driver_sql("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - the database is the gateway's heart: report, don't raise
         return negotiate.respond_json({"status": "DOWN", "database": str(exc)}, 503)
-    return negotiate.respond_json({"status": "UP", "database": "sqlite" if gateway.db.is_sqlite else "postgresql"})
+    return negotiate.respond_json(
+        {"status": "UP", "database": "sqlite" if gateway.db.is_sqlite else "postgresql"}
+    )
 
 
 @lru_cache(maxsize=1)

@@ -31,8 +31,11 @@ async def read_body(request: Request, max_bytes: int, allow_xml: bool = True) ->
     if not (is_json or is_xml):
         allowed = "application/json or application/xml" if allow_xml else "application/json"
         shown = content_type or "none"
-        raise ApiFailure(415 if content_type else 400,
-                         f"Content-Type must be {allowed} (got {shown})", [("Content-Type", f"must be {allowed}")])
+        raise ApiFailure(
+            415 if content_type else 400,
+            f"Content-Type must be {allowed} (got {shown})",
+            [("Content-Type", f"must be {allowed}")],
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise ApiFailure(413, f"request body is larger than {max_bytes} bytes")
@@ -58,8 +61,13 @@ async def read_body(request: Request, max_bytes: int, allow_xml: bool = True) ->
     return data
 
 
-def respond(request: Request, data: dict[str, Any], xml_root: str, status: int = 200,
-            headers: dict[str, str] | None = None) -> Response:
+def respond(
+    request: Request,
+    data: dict[str, Any],
+    xml_root: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     if wants_xml(request):
         return Response(xmlcodec.render(xml_root, data), status, headers, media_type=XML)
     return Response(orjson.dumps(data), status, headers, media_type=JSON)

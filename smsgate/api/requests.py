@@ -24,6 +24,8 @@ from ..webhooks.policy import check_url_syntax
 from .errors import ApiFailure
 
 Id = Annotated[str, Field(min_length=1, max_length=dm.MAX_ID_LEN)]
+
+
 def _callback_url(value: str) -> str:
     problem = check_url_syntax(value)
     if problem:
@@ -92,6 +94,7 @@ class SendAtMixin(Model):
 
 
 # --- scheduling: delivery time window, sending speed limit -------------------------------------
+
 
 def _days(value: Any) -> Any:
     # "Separate multiple days with a comma": accept "MONDAY,FRIDAY" as well as a list
@@ -190,8 +193,9 @@ def _to_list(value: Any) -> Any:
 
 class V1Message(Sender):
     sender: str | None = Field(None, alias="from")
-    to: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], BeforeValidator(_to_list)] = Field(
-        min_length=1, max_length=dm.MAX_DESTINATIONS)
+    to: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], BeforeValidator(_to_list)] = (
+        Field(min_length=1, max_length=dm.MAX_DESTINATIONS)
+    )
     text: Text = ""
 
 
@@ -200,6 +204,7 @@ class V1MultiRequest(Model):
 
 
 # --- v3 ---------------------------------------------------------------------------------------
+
 
 class V3Content(Model):
     text: Text | None = None
@@ -267,6 +272,7 @@ class V3Request(Model):
 
 # --- validation and conversion ----------------------------------------------------------------
 
+
 def _path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -283,7 +289,9 @@ def validate(model: type[Model], data: dict[str, Any]) -> Any:
     except ValidationError as exc:
         violations = []
         for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "int", "bool", "list[str]")))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "int", "bool", "list[str]"))
+            )
             message = err["msg"]
             message = message.removeprefix("Value error, ")
             violations.append((_path(loc), message))
@@ -317,8 +325,11 @@ def _window(model: DeliveryTimeWindow | None, field: str) -> sch.DeliveryWindow 
 def _lang(language: Language | None) -> dict[str, Any]:
     if language is None:
         return {}
-    return {"language_code": language.language_code, "single_shift": language.single_shift,
-            "locking_shift": language.locking_shift}
+    return {
+        "language_code": language.language_code,
+        "single_shift": language.single_shift,
+        "locking_shift": language.locking_shift,
+    }
 
 
 def _dests(destinations: list[Destination]) -> list[dm.DestinationRequest]:
@@ -347,8 +358,9 @@ def _speed(model: SendingSpeedLimit | None) -> dm.SpeedLimit | None:
 def from_v2_text(req: V2TextRequest, version: str = "2") -> dm.SendRequest:
     now = now_ms()
     messages = [
-        dm.MessageRequest(text=m.text, transliteration=m.transliteration, **_lang(m.language),
-                          **_v2_common(m, i, now))
+        dm.MessageRequest(
+            text=m.text, transliteration=m.transliteration, **_lang(m.language), **_v2_common(m, i, now)
+        )
         for i, m in enumerate(req.messages)
     ]
     return dm.SendRequest(version, messages, req.bulk_id, _speed(req.sending_speed_limit))
@@ -357,18 +369,27 @@ def from_v2_text(req: V2TextRequest, version: str = "2") -> dm.SendRequest:
 def from_v2_binary(req: V2BinaryRequest) -> dm.SendRequest:
     now = now_ms()
     messages = [
-        dm.MessageRequest(binary_hex=m.binary.hex, data_coding=m.binary.data_coding, esm_class=m.binary.esm_class,
-                          **_v2_common(m, i, now))
+        dm.MessageRequest(
+            binary_hex=m.binary.hex,
+            data_coding=m.binary.data_coding,
+            esm_class=m.binary.esm_class,
+            **_v2_common(m, i, now),
+        )
         for i, m in enumerate(req.messages)
     ]
     return dm.SendRequest("2", messages, req.bulk_id, _speed(req.sending_speed_limit))
 
 
 def from_v1(messages: list[V1Message], version: str = "1") -> dm.SendRequest:
-    return dm.SendRequest(version, [
-        dm.MessageRequest(destinations=[dm.DestinationRequest(t) for t in m.to], sender=m.sender, text=m.text)
-        for m in messages
-    ])
+    return dm.SendRequest(
+        version,
+        [
+            dm.MessageRequest(
+                destinations=[dm.DestinationRequest(t) for t in m.to], sender=m.sender, text=m.text
+            )
+            for m in messages
+        ],
+    )
 
 
 def from_v3(req: V3Request) -> dm.SendRequest:
@@ -378,30 +399,37 @@ def from_v3(req: V3Request) -> dm.SendRequest:
     for i, m in enumerate(req.messages):
         c = m.content
         if (c.text is None) == (c.hex is None):
-            raise ApiFailure(400, f"messages[{i}].content: give either text or hex",
-                             [(f"messages[{i}].content", "must contain either text or hex")])
+            raise ApiFailure(
+                400,
+                f"messages[{i}].content: give either text or hex",
+                [(f"messages[{i}].content", "must contain either text or hex")],
+            )
         delivery = m.webhooks.delivery if m.webhooks else None
         notify_url = delivery.url if delivery and delivery.notify else None
         opts = m.options or V3MessageOptions()
-        out.append(dm.MessageRequest(
-            destinations=_dests(m.destinations),
-            sender=m.sender,
-            text=c.text,
-            binary_hex=c.hex,
-            data_coding=c.data_coding if c.hex is not None else 0,
-            esm_class=c.esm_class if c.hex is not None else 0,
-            transliteration=c.transliteration,
-            **_lang(c.language),
-            flash=opts.flash,
-            callback_data=m.webhooks.callback_data if m.webhooks else None,
-            notify_url=notify_url,
-            notify_content_type=(m.webhooks.content_type if m.webhooks else None) or (
-                "application/json" if notify_url else None),
-            intermediate_report=bool(delivery and delivery.intermediate_report),
-            validity_ms=opts.validity_period.ms() if opts.validity_period else None,
-            send_at_ms=send_at,
-            delivery_window=_window(opts.delivery_time_window, f"messages[{i}].options.deliveryTimeWindow"),
-        ))
+        out.append(
+            dm.MessageRequest(
+                destinations=_dests(m.destinations),
+                sender=m.sender,
+                text=c.text,
+                binary_hex=c.hex,
+                data_coding=c.data_coding if c.hex is not None else 0,
+                esm_class=c.esm_class if c.hex is not None else 0,
+                transliteration=c.transliteration,
+                **_lang(c.language),
+                flash=opts.flash,
+                callback_data=m.webhooks.callback_data if m.webhooks else None,
+                notify_url=notify_url,
+                notify_content_type=(m.webhooks.content_type if m.webhooks else None)
+                or ("application/json" if notify_url else None),
+                intermediate_report=bool(delivery and delivery.intermediate_report),
+                validity_ms=opts.validity_period.ms() if opts.validity_period else None,
+                send_at_ms=send_at,
+                delivery_window=_window(
+                    opts.delivery_time_window, f"messages[{i}].options.deliveryTimeWindow"
+                ),
+            )
+        )
     if schedule is None:
         return dm.SendRequest("3", out)
     return dm.SendRequest("3", out, schedule.bulk_id, _speed(schedule.sending_speed_limit))

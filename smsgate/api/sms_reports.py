@@ -39,8 +39,14 @@ async def _take(request: Request, gateway: Gateway, account: Account) -> list:
     p = request.query_params
     limit = query_limit(request)
     async with gateway.db.begin() as conn:
-        return await q.take_reports(conn, account.id, limit, p.get("bulkId") or None, p.get("messageId") or None,
-                                    skip_locked=not gateway.db.is_sqlite)
+        return await q.take_reports(
+            conn,
+            account.id,
+            limit,
+            p.get("bulkId") or None,
+            p.get("messageId") or None,
+            skip_locked=not gateway.db.is_sqlite,
+        )
 
 
 @endpoint(Family.V1)
@@ -80,9 +86,12 @@ def _decode_cursor(raw: str) -> tuple[int, int]:
 def _throttle(request: Request, gateway: Gateway, account: Account) -> None:
     retry = request.app.state.log_limiter.retry_after(account.id)
     if retry is not None:
-        raise ApiFailure(429, "Too many requests: logs are limited to "
-                         f"{gateway.settings.logs_rate_per_minute} requests per minute",
-                         headers={"Retry-After": str(int(retry) + 1)})
+        raise ApiFailure(
+            429,
+            "Too many requests: logs are limited to "
+            f"{gateway.settings.logs_rate_per_minute} requests per minute",
+            headers={"Retry-After": str(int(retry) + 1)},
+        )
 
 
 def _log_filter(request: Request, account: Account, retention_hours: float, v3: bool) -> q.LogFilter:
@@ -130,5 +139,8 @@ async def logs_v3(request: Request, gateway: Gateway, account: Account) -> Respo
         rows = await q.query_logs(conn, f)
     body: dict = {"results": [render.log_v3(r) for r in rows]}
     if request.query_params.get("useCursor", "").lower() == "true" or request.query_params.get("cursor"):
-        body["cursor"] = {"limit": f.limit, "nextCursor": _encode_cursor(rows[-1]) if len(rows) == f.limit else None}
+        body["cursor"] = {
+            "limit": f.limit,
+            "nextCursor": _encode_cursor(rows[-1]) if len(rows) == f.limit else None,
+        }
     return negotiate.respond_json(body)

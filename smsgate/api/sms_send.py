@@ -105,8 +105,13 @@ def _strip_messages_prefix(failure: ApiFailure) -> ApiFailure:
     def name(prop: str) -> str:
         prop = prop.removeprefix("messages[0].")
         return "to" if prop.startswith("destinations") else prop
-    return ApiFailure(failure.status, failure.text.removeprefix("messages[0]."),
-                      [(name(p), m) for p, m in failure.violations], failure.headers)
+
+    return ApiFailure(
+        failure.status,
+        failure.text.removeprefix("messages[0]."),
+        [(name(p), m) for p, m in failure.violations],
+        failure.headers,
+    )
 
 
 async def _query_send(request: Request, gateway: Gateway, account: Account, version: str):

@@ -58,10 +58,18 @@ class SimulatedNetwork:
         for job in jobs:
             rule = self.rules.outcome_for(job.message.destination)
             if rule.absent_first and job.payload != ABSENT_ONCE:
-                receipts.append(Receipt(job.message.id, st.PENDING_WAITING_DELIVERY.id,
-                                        st.error("EC_ABSENT_SUBSCRIBER").id, now))
+                receipts.append(
+                    Receipt(
+                        job.message.id,
+                        st.PENDING_WAITING_DELIVERY.id,
+                        st.error("EC_ABSENT_SUBSCRIBER").id,
+                        now,
+                    )
+                )
                 finished.append(job.job_id)
-                await q.add_jobs(conn, DELIVERY_JOB, [(job.message.id, now + self.delay_ms)], payload=ABSENT_ONCE)
+                await q.add_jobs(
+                    conn, DELIVERY_JOB, [(job.message.id, now + self.delay_ms)], payload=ABSENT_ONCE
+                )
                 continue
             receipts.append(Receipt(job.message.id, st.status(rule.status).id, st.error(rule.error).id, now))
             finished.append(job.job_id)

@@ -114,7 +114,9 @@ class SmppConfig:
     dest_ton: int = 1
     dest_npi: int = 1
     concatenation: Concatenation = "udh"
-    registered_delivery: bool = True  # ask for final receipts (and intermediate ones when a message wants them)
+    registered_delivery: bool = (
+        True  # ask for final receipts (and intermediate ones when a message wants them)
+    )
     validity: Literal["relative", "absolute"] = "relative"
     enquire_interval: float = 30.0
     response_timeout: float = 10.0
@@ -207,7 +209,9 @@ def _split_binary(payload: bytes, own_ies: bytes, gsm7: bool = False) -> list[by
 
 def _without_concat(header: bytes) -> bytes:
     """The IEs of a UDH (UDHL dropped) minus any concatenation IE."""
-    return b"".join(bytes((iei, len(data))) + data for iei, data in udh.parse(header) if iei not in _IE_CONCAT)
+    return b"".join(
+        bytes((iei, len(data))) + data for iei, data in udh.parse(header) if iei not in _IE_CONCAT
+    )
 
 
 def _source_ton_npi(sender: str) -> tuple[int, int]:
@@ -275,15 +279,29 @@ class SmppConnector:
         self.inbound_sink = inbound_sink
         c = self.config
         self.client = client or SmppClient(
-            c.host, c.port, c.system_id, c.password,
-            system_type=c.system_type, bind=c.bind, window=c.window, throughput=c.throughput,
-            enquire_interval=c.enquire_interval, response_timeout=c.response_timeout,
-            reconnect_min=c.reconnect_min, reconnect_max=c.reconnect_max,
+            c.host,
+            c.port,
+            c.system_id,
+            c.password,
+            system_type=c.system_type,
+            bind=c.bind,
+            window=c.window,
+            throughput=c.throughput,
+            enquire_interval=c.enquire_interval,
+            response_timeout=c.response_timeout,
+            reconnect_min=c.reconnect_min,
+            reconnect_max=c.reconnect_max,
             ssl=True if c.tls else None,
         )
         self.client.on_deliver = self._on_deliver
-        self.counters = {"accepted": 0, "rejected": 0, "retried": 0, "receipts_stored": 0,
-                         "receipts_unmatched": 0, "inbound_stored": 0}
+        self.counters = {
+            "accepted": 0,
+            "rejected": 0,
+            "retried": 0,
+            "receipts_stored": 0,
+            "receipts_unmatched": 0,
+            "inbound_stored": 0,
+        }
         # part id -> remote id of the message's last part (bounded; lost on restart, see module doc)
         self._parts: OrderedDict[str, str] = OrderedDict()
         self._parts_max = 100_000
@@ -421,7 +439,9 @@ class SmppConnector:
             recorded.set()
             self.counters["rejected"] += 1
             text = str(exc)
-            status, error = _SRC if "source_addr" in text else _DEST if "destination_addr" in text else _REJECTED_OTHER
+            status, error = (
+                _SRC if "source_addr" in text else _DEST if "destination_addr" in text else _REJECTED_OTHER
+            )
             log.info("message %s rejected: %s", row.id, exc)
             return SubmitResult(row.id, False, st.status(status).id, st.error(error).id)
         except _Retry as exc:
@@ -495,13 +515,17 @@ class SmppConnector:
             log.warning("receipt without a message id dropped: %r", receipt)
             return CommandStatus.ESME_ROK
         nec = receipt.network_error_code
-        status_name_, error_name = catalog_for_receipt(receipt.stat, receipt.err, nec.error_code if nec else None)
+        status_name_, error_name = catalog_for_receipt(
+            receipt.stat, receipt.err, nec.error_code if nec else None
+        )
         status = st.status(status_name_)
         pending = self._uncommitted.get(receipt.id)
         if pending is not None:
             # Ours, but maybe not recorded by the dispatcher yet: wait for its commit().
             try:
-                await asyncio.wait_for(pending[0].wait(), self.config.batch_deadline + 2 * self.config.response_timeout)
+                await asyncio.wait_for(
+                    pending[0].wait(), self.config.batch_deadline + 2 * self.config.response_timeout
+                )
                 self._uncommitted.pop(receipt.id, None)
             except TimeoutError:
                 pass
@@ -527,8 +551,11 @@ class SmppConnector:
         while len(self._unmatched) > 10_000:
             self._unmatched.popitem(last=False)
         if time.monotonic() - first_seen >= self.config.orphan_receipt_after:
-            log.warning("receipt for unknown message id %r dropped after %ss", remote_id,
-                        self.config.orphan_receipt_after)
+            log.warning(
+                "receipt for unknown message id %r dropped after %ss",
+                remote_id,
+                self.config.orphan_receipt_after,
+            )
             self._unmatched.pop(remote_id, None)
             return CommandStatus.ESME_ROK
         log.info("receipt for message id %r not matched yet; asking the SMSC to redeliver", remote_id)
@@ -554,8 +581,14 @@ class SmppConnector:
                     async with self.db.begin() as conn:
                         found = await messages_by_remote_id(conn, self.name, list({b[0] for b in batch}))
                         now = now_ms()
-                        await self.receipt_sink(conn, [Receipt(found[rid].id, status_id, error_id, now)
-                                                       for rid, status_id, error_id, _ in batch if rid in found])
+                        await self.receipt_sink(
+                            conn,
+                            [
+                                Receipt(found[rid].id, status_id, error_id, now)
+                                for rid, status_id, error_id, _ in batch
+                                if rid in found
+                            ],
+                        )
                 except Exception as exc:  # noqa: BLE001 - each waiting receipt answers for itself
                     for *_, done in batch:
                         if not done.done():
@@ -570,8 +603,11 @@ class SmppConnector:
             log.warning("inbound message from %s refused: no inbound sink configured", pdu.source_addr)
             return CommandStatus.ESME_RX_P_APPN
         payload = getattr(pdu, "short_message", b"") or pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD, b"")
-        sar = (pdu.get_tlv(TlvTag.SAR_MSG_REF_NUM), pdu.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
-               pdu.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM))
+        sar = (
+            pdu.get_tlv(TlvTag.SAR_MSG_REF_NUM),
+            pdu.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
+            pdu.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM),
+        )
         message = InboundSms(
             connector=self.name,
             source_addr=pdu.source_addr,

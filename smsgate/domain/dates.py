@@ -57,7 +57,9 @@ def parse_datetime(value: str) -> datetime:
         digits = offset[1:].replace(":", "")
         hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
         tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tz)
+    return datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tz
+    )
 
 
 def parse_ms(value: str) -> int:

@@ -40,7 +40,7 @@ def split_keyword(text: str, keywords: Sequence[str]) -> tuple[str | None, str]:
             best = keyword
     if best is None:
         return None, text
-    return best, body[len(best):].lstrip()
+    return best, body[len(best) :].lstrip()
 
 
 # --- forwarding URL (legacy "push received messages") ------------------------------------------
@@ -49,8 +49,9 @@ def split_keyword(text: str, keywords: Sequence[str]) -> tuple[str | None, str]:
 # "(format: yyyy/mm/dd hh:mm:ss)". We render that, zero padded, in UTC.
 FORWARD_DATETIME_FORMAT = "%Y/%m/%d %H:%M:%S"
 
-_PLACEHOLDER = re.compile(r"%(sender|receiver|text|bin|datetime|messageid|datacoding|esmclass)%",
-                          re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"%(sender|receiver|text|bin|datetime|messageid|datacoding|esmclass)%", re.IGNORECASE
+)
 
 OutputFormat = Literal["xml", "json"]
 
@@ -86,9 +87,19 @@ def forward_output(template: str) -> OutputFormat | None:
     return _split_output(template)[1]
 
 
-def forward_values(*, sender: str, receiver: str | None, text: str, binary_hex: str,
-                   received_at_ms: int, message_id: str, data_coding: int, esm_class: int,
-                   has_text: bool = True, has_bin: bool = True) -> dict[str, str]:
+def forward_values(
+    *,
+    sender: str,
+    receiver: str | None,
+    text: str,
+    binary_hex: str,
+    received_at_ms: int,
+    message_id: str,
+    data_coding: int,
+    esm_class: int,
+    has_text: bool = True,
+    has_bin: bool = True,
+) -> dict[str, str]:
     """The forwarded parameters by their seed names, before URL encoding.
 
     Seed 002: "In case you provided URL with both bin and text parameters ... if datacoding
@@ -116,8 +127,18 @@ def forward_values(*, sender: str, receiver: str | None, text: str, binary_hex: 
     }
 
 
-def expand_forward_url(template: str, *, sender: str, receiver: str | None, text: str, binary_hex: str,
-                       received_at_ms: int, message_id: str, data_coding: int, esm_class: int) -> str:
+def expand_forward_url(
+    template: str,
+    *,
+    sender: str,
+    receiver: str | None,
+    text: str,
+    binary_hex: str,
+    received_at_ms: int,
+    message_id: str,
+    data_coding: int,
+    esm_class: int,
+) -> str:
     """Fill %sender%, %receiver%, %text%, %bin%, %datetime%, %messageid%, %datacoding%, %esmclass%.
 
     Placeholders match in any case (the seeds name them Sender, Text, ... and write %sender%);
@@ -127,16 +148,31 @@ def expand_forward_url(template: str, *, sender: str, receiver: str | None, text
     """
     url, _ = _split_output(template)
     found = {m.group(1).lower() for m in _PLACEHOLDER.finditer(url)}
-    values = forward_values(sender=sender, receiver=receiver, text=text, binary_hex=binary_hex,
-                            received_at_ms=received_at_ms, message_id=message_id,
-                            data_coding=data_coding, esm_class=esm_class,
-                            has_text="text" in found, has_bin="bin" in found)
+    values = forward_values(
+        sender=sender,
+        receiver=receiver,
+        text=text,
+        binary_hex=binary_hex,
+        received_at_ms=received_at_ms,
+        message_id=message_id,
+        data_coding=data_coding,
+        esm_class=esm_class,
+        has_text="text" in found,
+        has_bin="bin" in found,
+    )
     return _PLACEHOLDER.sub(lambda m: quote(values[m.group(1).lower()], safe=""), url)
 
 
-_SEED_NAMES = {"sender": "Sender", "receiver": "Receiver", "text": "Text", "bin": "Bin",
-               "datetime": "Datetime", "messageid": "MessageId", "datacoding": "Datacoding",
-               "esmclass": "Esmclass"}
+_SEED_NAMES = {
+    "sender": "Sender",
+    "receiver": "Receiver",
+    "text": "Text",
+    "bin": "Bin",
+    "datetime": "Datetime",
+    "messageid": "MessageId",
+    "datacoding": "Datacoding",
+    "esmclass": "Esmclass",
+}
 
 
 def format_forward_values(output: OutputFormat, values: Mapping[str, str]) -> tuple[str, str]:

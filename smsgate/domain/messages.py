@@ -59,7 +59,8 @@ class SendRequest:
         """Sent later or slower than at once (sendAt, speed limit, delivery window): such a request's
         bulk is one the bulk endpoints manage."""
         return self.speed_limit is not None or any(
-            m.send_at_ms is not None or m.delivery_window is not None for m in self.messages)
+            m.send_at_ms is not None or m.delivery_window is not None for m in self.messages
+        )
 
 
 @dataclass(slots=True)

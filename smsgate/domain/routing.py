@@ -46,8 +46,13 @@ class Route:
         names = raw.get("connectors") or ([raw["connector"]] if raw.get("connector") else [])
         if isinstance(names, str):
             names = [names]
-        return cls(tuple(names), str(raw.get("prefix", "")), raw.get("account"), raw.get("sender"),
-                   raw.get("mode", "failover"))
+        return cls(
+            tuple(names),
+            str(raw.get("prefix", "")),
+            raw.get("account"),
+            raw.get("sender"),
+            raw.get("mode", "failover"),
+        )
 
 
 @dataclass
@@ -62,9 +67,13 @@ class RoutingTable:
         for route in self.routes:
             missing = [c for c in route.connectors if c not in names]
             if missing:
-                raise ValueError(f"route to {', '.join(missing)}: no such connector (have {', '.join(sorted(names))})")
+                raise ValueError(
+                    f"route to {', '.join(missing)}: no such connector (have {', '.join(sorted(names))})"
+                )
 
-    def candidates(self, destination: str, account: str | None = None, sender: str | None = None) -> list[str]:
+    def candidates(
+        self, destination: str, account: str | None = None, sender: str | None = None
+    ) -> list[str]:
         """Connectors for this message, most preferred first."""
         for index, route in enumerate(self.routes):
             if route.matches(destination, account, sender):

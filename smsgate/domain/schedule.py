@@ -64,8 +64,7 @@ def validity_ms_v2(minutes: int, *, field: str = "validityPeriod") -> int:
     return min(_positive_int(minutes, field) * MINUTE_MS, MAX_VALIDITY_MS)
 
 
-def validity_ms_v3(amount: int, time_unit: str | None = "MINUTES", *,
-                   field: str = "validityPeriod") -> int:
+def validity_ms_v3(amount: int, time_unit: str | None = "MINUTES", *, field: str = "validityPeriod") -> int:
     """v3 ``validityPeriod {amount, timeUnit}`` as milliseconds, clamped to 48 hours.
 
     "If `timeUnit` is not set, it will default to `MINUTES`." Units are matched exactly, as the
@@ -204,8 +203,9 @@ def _speed_unit_ms(amount: int, time_unit: str | None, field: str) -> int:
     return SPEED_UNITS_MS[unit]
 
 
-def speed_limit_interval_ms(amount: int, time_unit: str | None = "MINUTE", *,
-                            field: str = "sendingSpeedLimit") -> int:
+def speed_limit_interval_ms(
+    amount: int, time_unit: str | None = "MINUTE", *, field: str = "sendingSpeedLimit"
+) -> int:
     """Gap between two releases for a sender that spaces messages one after another.
 
     Rounded up (at least 1 ms) so that stepping by it never exceeds ``amount`` per unit; for exact
@@ -215,8 +215,14 @@ def speed_limit_interval_ms(amount: int, time_unit: str | None = "MINUTE", *,
     return max(1, -(-unit_ms // amount))
 
 
-def release_times(start_ms: int, count: int, amount: int, time_unit: str | None = "MINUTE", *,
-                  field: str = "sendingSpeedLimit") -> list[int]:
+def release_times(
+    start_ms: int,
+    count: int,
+    amount: int,
+    time_unit: str | None = "MINUTE",
+    *,
+    field: str = "sendingSpeedLimit",
+) -> list[int]:
     """Release instants for a bulk of ``count`` messages, evenly spread at ``amount`` per unit.
 
     Message i goes at start + floor(i * unit / amount), so message i + amount goes exactly one

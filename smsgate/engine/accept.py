@@ -38,8 +38,9 @@ def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, st
     as SMPP carries data_coding 0, and are counted in septets."""
     if msg.binary_hex is not None:
         gsm7 = api_version == "smpp" and alphabet(msg.data_coding) == GSM7
-        return textengine.count_binary(bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40),
-                                       gsm7=gsm7), None
+        return textengine.count_binary(
+            bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40), gsm7=gsm7
+        ), None
     encoded = textengine.encode(
         msg.text or "",
         language_code=msg.language_code,
@@ -82,7 +83,9 @@ class Acceptor:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task | None = None
 
-    async def accept(self, account: Account, request: SendRequest) -> tuple[str | None, list[AcceptedMessage]]:
+    async def accept(
+        self, account: Account, request: SendRequest
+    ) -> tuple[str | None, list[AcceptedMessage]]:
         encoded = []
         for i, msg in enumerate(request.messages):
             try:
@@ -91,8 +94,9 @@ class Acceptor:
                 raise RequestRejected(f"messages[{i}]", str(exc)) from None
         total = sum(len(m.destinations) for m in request.messages)
         # a scheduled request always gets a bulkId: the bulk endpoints manage it by that id
-        bulk_id = request.bulk_id or (new_id() if total > 1 or request.api_version == "3" or request.scheduled
-                                      else None)
+        bulk_id = request.bulk_id or (
+            new_id() if total > 1 or request.api_version == "3" or request.scheduled else None
+        )
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(account, request, bulk_id, encoded, future))
         if self._writer is None or self._writer.done():
@@ -152,10 +156,13 @@ class Acceptor:
         now = now_ms()
         wanted: dict[int, list[str]] = defaultdict(list)
         for item in batch:
-            wanted[item.account.id] += [d.message_id for m in item.request.messages for d in m.destinations
-                                        if d.message_id]
+            wanted[item.account.id] += [
+                d.message_id for m in item.request.messages for d in m.destinations if d.message_id
+            ]
         async with self.db.begin() as conn:
-            taken = {acct: await q.existing_message_ids(conn, acct, ids) for acct, ids in wanted.items() if ids}
+            taken = {
+                acct: await q.existing_message_ids(conn, acct, ids) for acct, ids in wanted.items() if ids
+            }
             rows_by_account: dict[int, list[dict]] = defaultdict(list)
             dues_by_account: dict[int, list[int | None]] = defaultdict(list)
             results = []
@@ -166,8 +173,14 @@ class Acceptor:
                 dues_by_account[item.account.id] += dues
                 if item.bulk_id and item.request.scheduled:
                     planned = [d for d in dues if d is not None]
-                    await bq.ensure_bulk(conn, item.account.id, item.bulk_id, min(planned, default=now),
-                                         speed_limit_json(item.request.speed_limit), now)
+                    await bq.ensure_bulk(
+                        conn,
+                        item.account.id,
+                        item.bulk_id,
+                        min(planned, default=now),
+                        speed_limit_json(item.request.speed_limit),
+                        now,
+                    )
             jobs = []
             for account_id, rows in rows_by_account.items():
                 pks = await q.insert_messages(conn, account_id, rows)
@@ -175,8 +188,9 @@ class Acceptor:
             await q.add_jobs(conn, bq.DISPATCH_JOB, jobs)
         return results
 
-    def _rows(self, item: _Pending, taken: set[str], now: int
-              ) -> tuple[list[AcceptedMessage], list[dict], list[int | None]]:
+    def _rows(
+        self, item: _Pending, taken: set[str], now: int
+    ) -> tuple[list[AcceptedMessage], list[dict], list[int | None]]:
         """The outcome of each destination, the rows to store and when each row's dispatch is due (None:
         nothing to dispatch); ``taken`` holds the account's used messageIds and gains the ones this
         request uses.
@@ -192,48 +206,58 @@ class Acceptor:
                 message_id = dest.message_id or new_id()
                 if dest.message_id:
                     if message_id in taken:
-                        outcomes.append(AcceptedMessage(
-                            message_id, dest.to, st.REJECTED_DUPLICATE_MESSAGE_ID.id, sms_count))
+                        outcomes.append(
+                            AcceptedMessage(
+                                message_id, dest.to, st.REJECTED_DUPLICATE_MESSAGE_ID.id, sms_count
+                            )
+                        )
                         continue
                     taken.add(message_id)
                 number = normalize_destination(dest.to)
                 status = st.PENDING_ACCEPTED if number else st.REJECTED_DESTINATION
-                outcomes.append(AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count))
+                outcomes.append(
+                    AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count)
+                )
                 sources.append(msg)
-                rows.append({
-                    "account_id": item.account.id,
-                    "message_id": message_id,
-                    "bulk_id": item.bulk_id,
-                    "api_version": item.request.api_version,
-                    "sender": msg.sender or self.default_sender,
-                    "destination": number.msisdn if number else dest.to[:32],
-                    "text": text_as_sent,
-                    "binary_hex": msg.binary_hex,
-                    "data_coding": msg.data_coding,
-                    "esm_class": msg.esm_class,
-                    "flash": msg.flash,
-                    "language_code": msg.language_code,
-                    "single_shift": msg.single_shift,
-                    "locking_shift": msg.locking_shift,
-                    "transliteration": msg.transliteration,
-                    "callback_data": msg.callback_data,
-                    "notify_url": msg.notify_url,
-                    "notify_content_type": msg.notify_content_type,
-                    "intermediate_report": msg.intermediate_report,
-                    "sms_count": sms_count,
-                    "status_id": status.id,
-                    "error_id": 0,
-                    "created_at": now,
-                    "send_at": msg.send_at_ms,
-                    "delivery_window": window,
-                    "valid_until": None,  # planned below
-                    # a rejected destination is final at once and reported like any other
-                    "done_at": None if number else now,
-                    "report_state": REPORT_NONE if number else REPORT_PULL,
-                })
+                rows.append(
+                    {
+                        "account_id": item.account.id,
+                        "message_id": message_id,
+                        "bulk_id": item.bulk_id,
+                        "api_version": item.request.api_version,
+                        "sender": msg.sender or self.default_sender,
+                        "destination": number.msisdn if number else dest.to[:32],
+                        "text": text_as_sent,
+                        "binary_hex": msg.binary_hex,
+                        "data_coding": msg.data_coding,
+                        "esm_class": msg.esm_class,
+                        "flash": msg.flash,
+                        "language_code": msg.language_code,
+                        "single_shift": msg.single_shift,
+                        "locking_shift": msg.locking_shift,
+                        "transliteration": msg.transliteration,
+                        "callback_data": msg.callback_data,
+                        "notify_url": msg.notify_url,
+                        "notify_content_type": msg.notify_content_type,
+                        "intermediate_report": msg.intermediate_report,
+                        "sms_count": sms_count,
+                        "status_id": status.id,
+                        "error_id": 0,
+                        "created_at": now,
+                        "send_at": msg.send_at_ms,
+                        "delivery_window": window,
+                        "valid_until": None,  # planned below
+                        # a rejected destination is final at once and reported like any other
+                        "done_at": None if number else now,
+                        "report_state": REPORT_NONE if number else REPORT_PULL,
+                    }
+                )
         live = [i for i, row in enumerate(rows) if row["done_at"] is None]
-        planned = plan_releases([max(now, sources[i].send_at_ms or now) for i in live],
-                                [sources[i].delivery_window for i in live], item.request.speed_limit)
+        planned = plan_releases(
+            [max(now, sources[i].send_at_ms or now) for i in live],
+            [sources[i].delivery_window for i in live],
+            item.request.speed_limit,
+        )
         dues: list[int | None] = [None] * len(rows)
         for i, due in zip(live, planned):
             dues[i] = due

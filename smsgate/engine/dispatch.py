@@ -45,29 +45,41 @@ class Dispatcher:
             results, retry = exc.results, exc.retry
         now = now_ms()
         async with self.db.begin() as conn:
-            await q.update_messages(conn, [
-                {
-                    "pk": r.message_pk,
-                    "status_id": r.status_id,
-                    "error_id": r.error_id,
-                    "mcc_mnc": r.mcc_mnc,
-                    "price_per_message": r.price_per_message,
-                    "currency": r.currency,
-                    "connector": r.connector or self.connector.name,
-                    "remote_id": r.remote_id,
-                    "submitted_at": now,
-                }
-                for r in results
-            ], messages.c.done_at.is_(None))
+            await q.update_messages(
+                conn,
+                [
+                    {
+                        "pk": r.message_pk,
+                        "status_id": r.status_id,
+                        "error_id": r.error_id,
+                        "mcc_mnc": r.mcc_mnc,
+                        "price_per_message": r.price_per_message,
+                        "currency": r.currency,
+                        "connector": r.connector or self.connector.name,
+                        "remote_id": r.remote_id,
+                        "submitted_at": now,
+                    }
+                    for r in results
+                ],
+                messages.c.done_at.is_(None),
+            )
             await self.connector.commit(conn, results)
             again = set(retry)
             await q.finish_jobs(conn, [j.job_id for j in ready if j.message.id not in again])
             # back off 1 s, 2 s, 4 s ... up to a minute; validity ends a message that waits too long
-            await q.reschedule_jobs(conn, [(j.job_id, now + min(60_000, 1000 * 2 ** min(j.attempts - 1, 6)))
-                                           for j in ready if j.message.id in again])
+            await q.reschedule_jobs(
+                conn,
+                [
+                    (j.job_id, now + min(60_000, 1000 * 2 ** min(j.attempts - 1, 6)))
+                    for j in ready
+                    if j.message.id in again
+                ],
+            )
             if again:
                 # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
-                await conn.execute(update(messages).where(messages.c.id.in_(list(again))).values(submitted_at=None))
+                await conn.execute(
+                    update(messages).where(messages.c.id.in_(list(again))).values(submitted_at=None)
+                )
 
     async def screen(self, jobs: Sequence[q.LeasedJob]) -> list[q.LeasedJob]:
         """The jobs whose messages may go out now, claimed; the others are settled here."""
@@ -80,12 +92,25 @@ class Dispatcher:
         expired: list = []
         canceled: list[int] = []
         async with self.db.begin() as conn:
-            rows = {r.id: r for r in await conn.execute(
-                select(messages.c.id, messages.c.account_id, messages.c.bulk_id, messages.c.done_at,
-                       messages.c.submitted_at, messages.c.valid_until, messages.c.delivery_window)
-                .where(messages.c.id.in_(list(by_pk))).with_for_update()
-            )}
-            states = await bq.bulk_states(conn, {(r.account_id, r.bulk_id) for r in rows.values() if r.bulk_id})
+            rows = {
+                r.id: r
+                for r in await conn.execute(
+                    select(
+                        messages.c.id,
+                        messages.c.account_id,
+                        messages.c.bulk_id,
+                        messages.c.done_at,
+                        messages.c.submitted_at,
+                        messages.c.valid_until,
+                        messages.c.delivery_window,
+                    )
+                    .where(messages.c.id.in_(list(by_pk)))
+                    .with_for_update()
+                )
+            }
+            states = await bq.bulk_states(
+                conn, {(r.account_id, r.bulk_id) for r in rows.values() if r.bulk_id}
+            )
             for pk, job in by_pk.items():
                 row = rows.get(pk)
                 state = states.get((row.account_id, row.bulk_id)) if row is not None else None
@@ -99,7 +124,10 @@ class Dispatcher:
                     finished.append(job.job_id)
                 elif state == bq.PAUSED:
                     paused.append(job.job_id)
-                elif row.delivery_window and (opens := next_open(window_from_json(row.delivery_window), now)) > now:
+                elif (
+                    row.delivery_window
+                    and (opens := next_open(window_from_json(row.delivery_window), now)) > now
+                ):
                     later.append((job.job_id, opens))
                 else:
                     ready.append(job)
@@ -111,6 +139,9 @@ class Dispatcher:
             await q.reschedule_jobs(conn, later)
             await q.finish_jobs(conn, finished)
             if ready:
-                await conn.execute(update(messages).where(messages.c.id.in_([j.message.id for j in ready]))
-                                   .values(submitted_at=now))
+                await conn.execute(
+                    update(messages)
+                    .where(messages.c.id.in_([j.message.id for j in ready]))
+                    .values(submitted_at=now)
+                )
         return ready

@@ -55,23 +55,30 @@ class Gateway:
         common = {"batch": settings.worker_batch, "poll_interval": settings.poll_interval, "lease_ms": 10_000}
         # an SMPP batch may wait for its window and throttling: the lease must outlast it, or a second
         # lease would send it again
-        dispatch_lease = 10_000 + max((int((c.config.batch_deadline + c.config.response_timeout) * 1000)
-                                       for c in self.smpp_connectors), default=0)
-        self.dispatch_worker = JobWorker(self.db, "dispatch", self._dispatch, **{**common, "lease_ms": dispatch_lease})
+        dispatch_lease = 10_000 + max(
+            (int((c.config.batch_deadline + c.config.response_timeout) * 1000) for c in self.smpp_connectors),
+            default=0,
+        )
+        self.dispatch_worker = JobWorker(
+            self.db, "dispatch", self._dispatch, **{**common, "lease_ms": dispatch_lease}
+        )
         self.delivery_worker = JobWorker(self.db, DELIVERY_JOB, self._simulate_delivery, **common)
         self.webhooks = WebhookClient(
             HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny),
-            timeout=settings.webhook_timeout, per_host=settings.webhook_per_host,
+            timeout=settings.webhook_timeout,
+            per_host=settings.webhook_per_host,
         )
         self.report_pusher = ReportPusher(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
         # pushes run in the background after leasing; the lease outlasts the request's timeout
         push_lease = int(settings.webhook_timeout * 1000) * 3 + 10_000
-        self.push_worker = JobWorker(self.db, PUSH_JOB, self.report_pusher.handle,
-                                     **{**common, "lease_ms": push_lease})
+        self.push_worker = JobWorker(
+            self.db, PUSH_JOB, self.report_pusher.handle, **{**common, "lease_ms": push_lease}
+        )
         self.inbound = InboundService(self.db, settings.network.currency)
         self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
-        self.forward_worker = JobWorker(self.db, FORWARD_JOB, self.forwarder.handle,
-                                        **{**common, "lease_ms": push_lease}, inbound=True)
+        self.forward_worker = JobWorker(
+            self.db, FORWARD_JOB, self.forwarder.handle, **{**common, "lease_ms": push_lease}, inbound=True
+        )
         # messages whose validity ran out end EXPIRED; their reports are owed at once
         self.expiry = ExpirySweeper(self.db, settings.expiry_interval, on_expired=self.push_worker.wake)
         self._tasks: list[asyncio.Task] = []
@@ -92,11 +99,17 @@ class Gateway:
     async def _inbound_part(self, conn, sms) -> None:
         """Inbound sink for operator connectors: one part of a mobile-originated message."""
         try:
-            part = make_part(source=sms.source_addr, destination=sms.destination_addr, data_coding=sms.data_coding,
-                             short_message=sms.payload, esm_class=sms.esm_class, received_ms=sms.received_at,
-                             sar_msg_ref_num=sms.sar[0] if sms.sar else None,
-                             sar_total_segments=sms.sar[1] if sms.sar else None,
-                             sar_segment_seqnum=sms.sar[2] if sms.sar else None)
+            part = make_part(
+                source=sms.source_addr,
+                destination=sms.destination_addr,
+                data_coding=sms.data_coding,
+                short_message=sms.payload,
+                esm_class=sms.esm_class,
+                received_ms=sms.received_at,
+                sar_msg_ref_num=sms.sar[0] if sms.sar else None,
+                sar_total_segments=sms.sar[1] if sms.sar else None,
+                sar_segment_seqnum=sms.sar[2] if sms.sar else None,
+            )
         except ValueError as exc:
             # a UDH that does not fit: refusing it would only make the operator redeliver it forever
             log.warning("inbound message from %s via %s dropped: %s", sms.source_addr, sms.connector, exc)
@@ -155,8 +168,11 @@ class Gateway:
                     self.forward_worker.wake()
                     self._wake_smpp()
                 if purged:
-                    log.info("purged %d messages older than the %sh retention", purged,
-                             self.settings.log_retention_hours)
+                    log.info(
+                        "purged %d messages older than the %sh retention",
+                        purged,
+                        self.settings.log_retention_hours,
+                    )
             except Exception:
                 log.exception("purge failed")
             await asyncio.sleep(60)

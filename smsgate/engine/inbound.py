@@ -83,8 +83,12 @@ class InboundService:
         stale = self.reassembler.expire(now_ms(), self.max_age_ms)
         for message in stale:
             # what arrived of an incomplete message is still worth delivering
-            log.warning("concatenated message from %s incomplete after %d ms (missing parts %s); storing what came",
-                        message.source, self.max_age_ms, list(message.missing))
+            log.warning(
+                "concatenated message from %s incomplete after %d ms (missing parts %s); storing what came",
+                message.source,
+                self.max_age_ms,
+                list(message.missing),
+            )
             try:
                 await self._store_reassembled(conn, message)
             except UnknownNumber as exc:
@@ -94,16 +98,31 @@ class InboundService:
     async def _store_reassembled(self, conn: AsyncConnection, done: Reassembled) -> Received | None:
         text = decode_text(list(done.parts))
         return await self.store(
-            conn, sender=done.source, receiver=done.destination, text=text,
+            conn,
+            sender=done.source,
+            receiver=done.destination,
+            text=text,
             binary_hex=None if text is not None else done.payload.hex().upper(),
             # the UDH went with reassembly: what is stored is plain content
-            data_coding=done.data_coding, esm_class=0,
-            sms_count=len(done.parts), received_at=done.first_received_ms or now_ms(),
+            data_coding=done.data_coding,
+            esm_class=0,
+            sms_count=len(done.parts),
+            received_at=done.first_received_ms or now_ms(),
         )
 
-    async def store(self, conn: AsyncConnection, *, sender: str, receiver: str, text: str | None,
-                    binary_hex: str | None, data_coding: int, esm_class: int, sms_count: int,
-                    received_at: int) -> Received:
+    async def store(
+        self,
+        conn: AsyncConnection,
+        *,
+        sender: str,
+        receiver: str,
+        text: str | None,
+        binary_hex: str | None,
+        data_coding: int,
+        esm_class: int,
+        sms_count: int,
+        received_at: int,
+    ) -> Received:
         sender, receiver = sender.lstrip("+"), receiver.lstrip("+")
         number = await store.get_number(conn, receiver)
         if number is None:
@@ -111,31 +130,66 @@ class InboundService:
         keyword, clean = split_keyword(text, number.keywords) if text is not None else (None, None)
         forward = number.action == "forward" and number.forward_url
         message_id = new_id()
-        pk = await store.insert_inbound(conn, {
-            "account_id": number.account_id, "message_id": message_id, "sender": sender, "receiver": receiver,
-            "text": text, "clean_text": clean, "keyword": keyword, "binary_hex": binary_hex,
-            "data_coding": data_coding, "esm_class": esm_class, "sms_count": sms_count,
-            "price": number.price * sms_count, "currency": self.currency, "received_at": received_at,
-            "state": INBOUND_FORWARD if forward or number.action == "smpp" else INBOUND_PULL,
-        })
+        pk = await store.insert_inbound(
+            conn,
+            {
+                "account_id": number.account_id,
+                "message_id": message_id,
+                "sender": sender,
+                "receiver": receiver,
+                "text": text,
+                "clean_text": clean,
+                "keyword": keyword,
+                "binary_hex": binary_hex,
+                "data_coding": data_coding,
+                "esm_class": esm_class,
+                "sms_count": sms_count,
+                "price": number.price * sms_count,
+                "currency": self.currency,
+                "received_at": received_at,
+                "state": INBOUND_FORWARD if forward or number.action == "smpp" else INBOUND_PULL,
+            },
+        )
         if forward:
             # the target as configured now: changing the number later does not redirect queued messages
-            target = {"url": number.forward_url, "method": number.forward_method or "POST",
-                      "content_type": number.forward_content_type or "application/json"}
-            await q.add_jobs(conn, FORWARD_JOB, [(pk, now_ms())], payload=orjson.dumps(target).decode(),
-                             inbound=True)
+            target = {
+                "url": number.forward_url,
+                "method": number.forward_method or "POST",
+                "content_type": number.forward_content_type or "application/json",
+            }
+            await q.add_jobs(
+                conn, FORWARD_JOB, [(pk, now_ms())], payload=orjson.dumps(target).decode(), inbound=True
+            )
         elif number.action == "smpp":
             await q.add_jobs(conn, SMPP_MO_JOB, [(pk, now_ms())], inbound=True)
-        log.info("inbound %s from %s to %s (%d parts) for account %d: %s", message_id, sender, receiver,
-                 sms_count, number.account_id, "forward" if forward else "smpp" if number.action == "smpp" else "inbox")
+        log.info(
+            "inbound %s from %s to %s (%d parts) for account %d: %s",
+            message_id,
+            sender,
+            receiver,
+            sms_count,
+            number.account_id,
+            "forward" if forward else "smpp" if number.action == "smpp" else "inbox",
+        )
         return Received(message_id, number.account_id, receiver, number.action)
 
-    async def add_number(self, account: Account, number: str, *, keywords: Sequence[str] = (),
-                         action: str = "pull", forward_url: str | None = None, forward_method: str = "POST",
-                         content_type: str = "application/json", price: float = 0.0) -> InboundNumber:
+    async def add_number(
+        self,
+        account: Account,
+        number: str,
+        *,
+        keywords: Sequence[str] = (),
+        action: str = "pull",
+        forward_url: str | None = None,
+        forward_method: str = "POST",
+        content_type: str = "application/json",
+        price: float = 0.0,
+    ) -> InboundNumber:
         number = number.strip().lstrip("+")
         if not _NUMBER_RE.match(number):
-            raise NumberError(f"{number!r} is not a phone number: give digits in international format, like 41793026700")
+            raise NumberError(
+                f"{number!r} is not a phone number: give digits in international format, like 41793026700"
+            )
         if action not in store.ACTIONS:
             raise NumberError(f"action must be one of {', '.join(store.ACTIONS)}, not {action!r}")
         method = forward_method.upper()
@@ -157,9 +211,18 @@ class InboundService:
         async with self.db.begin() as conn:
             if await store.get_number(conn, number) is not None:
                 raise NumberError(f"number {number} is already taken; remove it first")
-            await store.add_number(conn, account_id=account.id, number=number, keywords=",".join(keywords),
-                                   action=action, forward_url=forward_url, forward_method=method,
-                                   forward_content_type=content_type, price=price, created_at=now_ms())
+            await store.add_number(
+                conn,
+                account_id=account.id,
+                number=number,
+                keywords=",".join(keywords),
+                action=action,
+                forward_url=forward_url,
+                forward_method=method,
+                forward_content_type=content_type,
+                price=price,
+                created_at=now_ms(),
+            )
             added = await store.get_number(conn, number)
         assert added is not None
         return added
@@ -172,8 +235,14 @@ class InboundService:
         async with self.db.connect() as conn:
             return await store.list_numbers(conn, account.id if account else None)
 
-    async def simulate(self, sender: str, receiver: str, text: str | None = None, binary_hex: str | None = None,
-                       data_coding: int = 4) -> Received:
+    async def simulate(
+        self,
+        sender: str,
+        receiver: str,
+        text: str | None = None,
+        binary_hex: str | None = None,
+        data_coding: int = 4,
+    ) -> Received:
         """The simulated network originates a message: split into parts as a handset would, then
         taken in like parts from an operator."""
         parts = _handset_parts(sender, receiver, text, binary_hex, data_coding)
@@ -184,19 +253,34 @@ class InboundService:
         return result
 
 
-def _handset_parts(sender: str, receiver: str, text: str | None, binary_hex: str | None,
-                   data_coding: int) -> list[Part]:
+def _handset_parts(
+    sender: str, receiver: str, text: str | None, binary_hex: str | None, data_coding: int
+) -> list[Part]:
     now = now_ms()
     if text is None:
         data = bytes.fromhex(binary_hex or "")
-        return [make_part(source=sender, destination=receiver, data_coding=data_coding, short_message=data,
-                          received_ms=now)]
+        return [
+            make_part(
+                source=sender,
+                destination=receiver,
+                data_coding=data_coding,
+                short_message=data,
+                received_ms=now,
+            )
+        ]
     encoded = encode(text, reference=secrets.randbelow(256))
     many = len(encoded.parts) > 1
     out = []
     for seg in encoded.parts:
         # GSM text goes unpacked, one septet per octet, as SMPP carries it
-        out.append(make_part(source=sender, destination=receiver, data_coding=encoded.data_coding,
-                             short_message=(seg.udh if many else b"") + seg.payload,
-                             esm_class=ESM_UDHI if many else 0, received_ms=now))
+        out.append(
+            make_part(
+                source=sender,
+                destination=receiver,
+                data_coding=encoded.data_coding,
+                short_message=(seg.udh if many else b"") + seg.payload,
+                esm_class=ESM_UDHI if many else 0,
+                received_ms=now,
+            )
+        )
     return out

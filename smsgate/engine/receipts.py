@@ -32,22 +32,31 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         return
     pks = list({r.message_pk for r in receipts})
     rows = await conn.execute(
-        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report)
-        .where(messages.c.id.in_(pks), messages.c.done_at.is_(None))
+        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report).where(
+            messages.c.id.in_(pks), messages.c.done_at.is_(None)
+        )
     )
     # A message that already ended (done_at set) keeps its end: a late or repeated receipt changes nothing.
     open_rows = {r.id: r for r in rows}
     final = [r for r in receipts if r.message_pk in open_rows and status_by_id(r.status_id).is_final]
-    intermediate = [r for r in receipts if r.message_pk in open_rows and not status_by_id(r.status_id).is_final]
+    intermediate = [
+        r for r in receipts if r.message_pk in open_rows and not status_by_id(r.status_id).is_final
+    ]
     still_open = messages.c.done_at.is_(None)
     await q.update_messages(
         conn,
-        [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at} for r in final],
+        [
+            {"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at}
+            for r in final
+        ],
         still_open,
-        extra_values={"report_state": case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)},
+        extra_values={
+            "report_state": case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)
+        },
     )
     await q.update_messages(
-        conn, [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
+        conn,
+        [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
         still_open,
     )
     now = now_ms()
@@ -60,7 +69,12 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         await q.add_jobs(conn, kind, items)
     for r in intermediate:
         row = open_rows[r.message_pk]
-        if row.notify_url and row.intermediate_report and r.error_id and not error_by_id(r.error_id).permanent:
+        if (
+            row.notify_url
+            and row.intermediate_report
+            and r.error_id
+            and not error_by_id(r.error_id).permanent
+        ):
             # the message moves on; the push carries the state it had at this receipt
             snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
             await q.add_jobs(conn, _push_kind(row.notify_url), [(r.message_pk, now)], payload=snapshot)

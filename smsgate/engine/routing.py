@@ -46,7 +46,9 @@ class Router:
         unknown = account_ids - set(self._account_names)
         if unknown:
             async with self.db.connect() as conn:
-                rows = await conn.execute(select(accounts.c.id, accounts.c.name).where(accounts.c.id.in_(unknown)))
+                rows = await conn.execute(
+                    select(accounts.c.id, accounts.c.name).where(accounts.c.id.in_(unknown))
+                )
                 self._account_names.update({r.id: r.name for r in rows})
         return self._account_names
 

@@ -67,11 +67,16 @@ def window_from_json(text: str) -> DeliveryWindow:
 
 
 def speed_limit_json(limit: SpeedLimit | None) -> str | None:
-    return None if limit is None else orjson.dumps({"amount": limit.amount, "timeUnit": limit.time_unit}).decode()
+    return (
+        None
+        if limit is None
+        else orjson.dumps({"amount": limit.amount, "timeUnit": limit.time_unit}).decode()
+    )
 
 
-def plan_releases(own_due: Sequence[int], windows: Sequence[DeliveryWindow | None],
-                  limit: SpeedLimit | None) -> list[int]:
+def plan_releases(
+    own_due: Sequence[int], windows: Sequence[DeliveryWindow | None], limit: SpeedLimit | None
+) -> list[int]:
     """When each message of one request falls due.
 
     ``own_due`` is each message's own earliest instant (now, or its sendAt). A delivery window moves
@@ -104,8 +109,10 @@ def plan_releases(own_due: Sequence[int], windows: Sequence[DeliveryWindow | Non
 async def expire(conn: AsyncConnection, rows: Sequence) -> None:
     """End these open messages (rows with id, submitted_at, valid_until) as expired, at their
     valid_until; the unsent ones lose their dispatch job."""
-    receipts = [Receipt(r.id, *(EXPIRED_SENT if r.submitted_at is not None else EXPIRED_UNSENT), r.valid_until)
-                for r in rows]
+    receipts = [
+        Receipt(r.id, *(EXPIRED_SENT if r.submitted_at is not None else EXPIRED_UNSENT), r.valid_until)
+        for r in rows
+    ]
     await apply_receipts(conn, receipts)
     await bq.drop_dispatch_jobs(conn, [r.id for r in rows if r.submitted_at is None])
 
@@ -140,11 +147,15 @@ class ExpirySweeper:
             async with self.db.begin() as conn:
                 # FOR UPDATE (PostgreSQL): wait for a dispatcher deciding about the same rows, then see
                 # whether it handed them over
-                rows = list(await conn.execute(
-                    select(messages.c.id, messages.c.submitted_at, messages.c.valid_until)
-                    .where(*cond).order_by(messages.c.valid_until, messages.c.id).limit(self.BATCH)
-                    .with_for_update()
-                ))
+                rows = list(
+                    await conn.execute(
+                        select(messages.c.id, messages.c.submitted_at, messages.c.valid_until)
+                        .where(*cond)
+                        .order_by(messages.c.valid_until, messages.c.id)
+                        .limit(self.BATCH)
+                        .with_for_update()
+                    )
+                )
                 await expire(conn, rows)
             total += len(rows)
             if len(rows) < self.BATCH:
@@ -170,7 +181,13 @@ class ExpirySweeper:
 # --- scheduled bulks --------------------------------------------------------------------------------
 
 PENDING, PAUSED, PROCESSING, CANCELED_STATUS, FINISHED, FAILED = (
-    "PENDING", "PAUSED", "PROCESSING", "CANCELED", "FINISHED", "FAILED")
+    "PENDING",
+    "PAUSED",
+    "PROCESSING",
+    "CANCELED",
+    "FINISHED",
+    "FAILED",
+)
 ENDED = (CANCELED_STATUS, FINISHED, FAILED)
 # The request's status values. The official clients' enum has no RESUMED, so PENDING and PROCESSING
 # (what a resumed bulk becomes) resume too.
@@ -237,8 +254,11 @@ class BulkControl:
         async with self.db.begin() as conn:
             row, status = await self._load(conn, account_id, bulk_id)
             if status not in (PENDING, PAUSED):
-                raise BulkConflict(f"bulk '{bulk_id}' is {status}: only a PENDING or PAUSED bulk, not yet "
-                                   "sending, can be rescheduled", "sendAt")
+                raise BulkConflict(
+                    f"bulk '{bulk_id}' is {status}: only a PENDING or PAUSED bulk, not yet "
+                    "sending, can be rescheduled",
+                    "sendAt",
+                )
             now = now_ms()
             new = resolve_send_at(send_at_ms, now) or now  # a time in the past means now
             old = row.send_at if row.send_at is not None else now
@@ -248,8 +268,10 @@ class BulkControl:
 
     async def change_status(self, account_id: int, bulk_id: str, wanted: str) -> BulkView:
         if wanted not in ACCEPTED_VALUES:
-            raise BulkConflict(f"status must be PAUSED, RESUMED (or PENDING, PROCESSING) or CANCELED, not "
-                               f"'{wanted}'", "status")
+            raise BulkConflict(
+                f"status must be PAUSED, RESUMED (or PENDING, PROCESSING) or CANCELED, not '{wanted}'",
+                "status",
+            )
         canceled: list[int] = []
         async with self.db.begin() as conn:
             row, status = await self._load(conn, account_id, bulk_id)
@@ -273,7 +295,9 @@ class BulkControl:
 
     async def _resume(self, conn, row, status: str) -> str:
         if status == CANCELED_STATUS:
-            raise BulkConflict(f"bulk '{row.bulk_id}' is CANCELED: a canceled bulk cannot be resumed", "status")
+            raise BulkConflict(
+                f"bulk '{row.bulk_id}' is CANCELED: a canceled bulk cannot be resumed", "status"
+            )
         if status in ENDED:
             raise BulkConflict(f"bulk '{row.bulk_id}' is {status}: there is nothing left to resume", "status")
         if status != PAUSED:
@@ -295,6 +319,6 @@ class BulkControl:
         pks = await bq.unsent_messages(conn, row.account_id, row.bulk_id)
         now = now_ms()
         for start in range(0, len(pks), 500):
-            await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start:start + 500]])
+            await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + 500]])
         await bq.drop_dispatch_jobs(conn, pks)
         return CANCELED_STATUS, pks

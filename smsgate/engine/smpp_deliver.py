@@ -47,8 +47,11 @@ def receipt_pdu(row: Any, status_id: int, error_id: int, *, intermediate: bool, 
     """
     stat, err = receipt_stat(status_id, error_id)
     text = build_receipt_text(
-        id=row.message_id, stat=stat, submit_date=receipt_date(row.created_at),
-        done_date=receipt_date(row.done_at if not intermediate and row.done_at else now), err=err,
+        id=row.message_id,
+        stat=stat,
+        submit_date=receipt_date(row.created_at),
+        done_date=receipt_date(row.done_at if not intermediate and row.done_at else now),
+        err=err,
     )
     tlvs = [Tlv(TlvTag.RECEIPTED_MESSAGE_ID, row.message_id)]
     if isinstance(stat, ReceiptStat):
@@ -57,10 +60,15 @@ def receipt_pdu(row: Any, status_id: int, error_id: int, *, intermediate: bool, 
         tlvs.append(Tlv(TlvTag.NETWORK_ERROR_CODE, NetworkErrorCode(NetworkType.GSM, err)))
     dest_ton, dest_npi = address_ton_npi(row.sender)
     return DeliverSm(
-        source_addr_ton=1, source_addr_npi=1, source_addr=row.destination,
-        dest_addr_ton=dest_ton, dest_addr_npi=dest_npi, destination_addr=row.sender,
+        source_addr_ton=1,
+        source_addr_npi=1,
+        source_addr=row.destination,
+        dest_addr_ton=dest_ton,
+        dest_addr_npi=dest_npi,
+        destination_addr=row.sender,
         esm_class=int(EsmClass.INTERMEDIATE_NOTIFICATION if intermediate else EsmClass.DELIVERY_RECEIPT),
-        short_message=text.encode("ascii", "replace"), tlvs=tuple(tlvs),
+        short_message=text.encode("ascii", "replace"),
+        tlvs=tuple(tlvs),
     )
 
 
@@ -74,10 +82,21 @@ def mo_pdu(row: Any) -> DeliverSm:
     else:
         data_coding, payload = row.data_coding, bytes.fromhex(row.binary_hex or "")
     ton, npi = address_ton_npi(row.sender)
-    body: dict[str, Any] = {"short_message": payload} if len(payload) <= 254 else {
-        "tlvs": (Tlv(TlvTag.MESSAGE_PAYLOAD, payload),)}
-    return DeliverSm(source_addr_ton=ton, source_addr_npi=npi, source_addr=row.sender[:20], dest_addr_ton=1,
-                     dest_addr_npi=1, destination_addr=row.receiver[:20], data_coding=data_coding, **body)
+    body: dict[str, Any] = (
+        {"short_message": payload}
+        if len(payload) <= 254
+        else {"tlvs": (Tlv(TlvTag.MESSAGE_PAYLOAD, payload),)}
+    )
+    return DeliverSm(
+        source_addr_ton=ton,
+        source_addr_npi=npi,
+        source_addr=row.sender[:20],
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=row.receiver[:20],
+        data_coding=data_coding,
+        **body,
+    )
 
 
 __all__ = ["address_ton_npi", "mo_pdu", "receipt_date", "receipt_pdu", "receipt_stat"]

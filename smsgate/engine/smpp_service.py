@@ -124,10 +124,23 @@ class SmppService:
             port=settings.smpp_port,
             ssl=tls_context(settings.smpp_tls_cert, settings.smpp_tls_key) if self.tls else None,  # type: ignore[arg-type]
         )
-        self.worker = JobWorker(gateway.db, SMPP_DLR_JOB, self.handle_receipts, batch=DLR_BATCH,
-                                lease_ms=DLR_LEASE_MS, poll_interval=settings.poll_interval)
-        self.mo_worker = JobWorker(gateway.db, SMPP_MO_JOB, self.handle_mo, batch=DLR_BATCH,
-                                   lease_ms=DLR_LEASE_MS, poll_interval=settings.poll_interval, inbound=True)
+        self.worker = JobWorker(
+            gateway.db,
+            SMPP_DLR_JOB,
+            self.handle_receipts,
+            batch=DLR_BATCH,
+            lease_ms=DLR_LEASE_MS,
+            poll_interval=settings.poll_interval,
+        )
+        self.mo_worker = JobWorker(
+            gateway.db,
+            SMPP_MO_JOB,
+            self.handle_mo,
+            batch=DLR_BATCH,
+            lease_ms=DLR_LEASE_MS,
+            poll_interval=settings.poll_interval,
+            inbound=True,
+        )
         self._accounts: dict[SmscSession, Account] = {}  # authenticated sessions (bound, or binding)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -135,7 +148,9 @@ class SmppService:
 
     async def start(self) -> None:
         await self.server.start()
-        self._tasks = [asyncio.create_task(w.run(), name=f"worker-{w.kind}") for w in (self.worker, self.mo_worker)]
+        self._tasks = [
+            asyncio.create_task(w.run(), name=f"worker-{w.kind}") for w in (self.worker, self.mo_worker)
+        ]
 
     @property
     def port(self) -> int:
@@ -167,17 +182,27 @@ class SmppService:
     async def authenticate(self, session: SmscSession, bind: Bind) -> int:
         ip = _peer_ip(session.peer)
         if self.allowed and (ip is None or not any(ip in net for net in self.allowed)):
-            log.warning("SMPP bind as %r from %s refused: address not in smpp_allowed_ips", bind.system_id, ip)
+            log.warning(
+                "SMPP bind as %r from %s refused: address not in smpp_allowed_ips", bind.system_id, ip
+            )
             return CommandStatus.ESME_RBINDFAIL
         account = await self.gateway.accounts.by_password(bind.system_id, bind.password)
         if account is None:
             known = await self._username_exists(bind.system_id)
-            log.info("SMPP bind as %r from %s refused: %s", bind.system_id, ip,
-                     "wrong password or account disabled" if known else "unknown system_id")
+            log.info(
+                "SMPP bind as %r from %s refused: %s",
+                bind.system_id,
+                ip,
+                "wrong password or account disabled" if known else "unknown system_id",
+            )
             return CommandStatus.ESME_RINVPASWD if known else CommandStatus.ESME_RINVSYSID
         if self._bind_count(account.id) >= self.settings.smpp_max_binds:
-            log.warning("SMPP bind as %r from %s refused: account already has %d binds (smpp_max_binds)",
-                        bind.system_id, ip, self.settings.smpp_max_binds)
+            log.warning(
+                "SMPP bind as %r from %s refused: account already has %d binds (smpp_max_binds)",
+                bind.system_id,
+                ip,
+                self.settings.smpp_max_binds,
+            )
             return CommandStatus.ESME_RBINDFAIL
         self._accounts[session] = account  # counted from now on: no await since the check
         return CommandStatus.ESME_ROK
@@ -189,8 +214,13 @@ class SmppService:
 
     async def session_bound(self, session: SmscSession) -> None:
         account = self._accounts.get(session)
-        log.info("SMPP %s bound as %r (%s) from %s", session.bind_mode.value if session.bind_mode else "?",
-                 session.system_id, "TLS" if self.tls else "plain", session.peer)
+        log.info(
+            "SMPP %s bound as %r (%s) from %s",
+            session.bind_mode.value if session.bind_mode else "?",
+            session.system_id,
+            "TLS" if self.tls else "plain",
+            session.peer,
+        )
         if account is not None and session.can_receive:
             await self._deliveries_due_now(account.id)
 
@@ -200,14 +230,27 @@ class SmppService:
         now = now_ms()
         waiting = (jobs.c.due_at > now, jobs.c.lease_until <= now)
         async with self.gateway.db.begin() as conn:
-            await conn.execute(update(jobs).where(
-                jobs.c.kind == SMPP_DLR_JOB, *waiting,
-                exists().where(messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id),
-            ).values(due_at=now))
-            await conn.execute(update(jobs).where(
-                jobs.c.kind == SMPP_MO_JOB, *waiting,
-                exists().where(inbound_messages.c.id == jobs.c.inbound_pk, inbound_messages.c.account_id == account_id),
-            ).values(due_at=now))
+            await conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.kind == SMPP_DLR_JOB,
+                    *waiting,
+                    exists().where(messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id),
+                )
+                .values(due_at=now)
+            )
+            await conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.kind == SMPP_MO_JOB,
+                    *waiting,
+                    exists().where(
+                        inbound_messages.c.id == jobs.c.inbound_pk,
+                        inbound_messages.c.account_id == account_id,
+                    ),
+                )
+                .values(due_at=now)
+            )
         self.wake()
 
     def session_closed(self, session: SmscSession) -> None:
@@ -243,20 +286,33 @@ class SmppService:
         if account is None:  # pragma: no cover - refused by the session state machine
             return CommandStatus.ESME_RINVBNDSTS
         async with self.gateway.db.connect() as conn:
-            row = (await conn.execute(select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
-                messages.c.account_id == account.id, messages.c.message_id == pdu.message_id))).first()
+            row = (
+                await conn.execute(
+                    select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
+                        messages.c.account_id == account.id, messages.c.message_id == pdu.message_id
+                    )
+                )
+            ).first()
         if row is None:
             return CommandStatus.ESME_RINVMSGID
         stat, err = receipt_stat(row.status_id, row.error_id)
         state = stat.message_state if isinstance(stat, ReceiptStat) else MessageState.UNKNOWN
         final = state in FINAL_MESSAGE_STATES and row.done_at is not None
-        return QuerySmResp(message_id=pdu.message_id, message_state=int(state), error_code=err if err <= 0xFF else 0,
-                           final_date=format_smpp_time(receipt_date(row.done_at)) if final else "")
+        return QuerySmResp(
+            message_id=pdu.message_id,
+            message_state=int(state),
+            error_code=err if err <= 0xFF else 0,
+            final_date=format_smpp_time(receipt_date(row.done_at)) if final else "",
+        )
 
     # --- receipts and MO: deliver_sm to the account's receivers -------------------------------
 
     def _receivers(self, account_id: int) -> list[SmscSession]:
-        return [s for s in self.server.receivers() if (a := self._accounts.get(s)) is not None and a.id == account_id]
+        return [
+            s
+            for s in self.server.receivers()
+            if (a := self._accounts.get(s)) is not None and a.id == account_id
+        ]
 
     async def _send(self, account_id: int, pdu: DeliverSm, what: str) -> _Outcome:
         receivers = self._receivers(account_id)
@@ -315,11 +371,16 @@ class SmppService:
             await q.finish_jobs(conn, [j.job_id for j in done + given_up])
             await q.reschedule_jobs(conn, again)
             finals = [(j, REPORT_PUSHED) for j in done] + [(j, REPORT_PUSH_FAILED) for j in given_up]
-            await q.update_messages(conn, [{"pk": j.message.id, "report_state": state}
-                                           for j, state in finals if j.payload is None])
+            await q.update_messages(
+                conn,
+                [{"pk": j.message.id, "report_state": state} for j, state in finals if j.payload is None],
+            )
         if given_up:
-            log.warning("gave up %d SMPP receipts: no receiver took them within the %sh retention",
-                        len(given_up), self.settings.log_retention_hours)
+            log.warning(
+                "gave up %d SMPP receipts: no receiver took them within the %sh retention",
+                len(given_up),
+                self.settings.log_retention_hours,
+            )
 
     async def handle_mo(self, leased: Sequence[q.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._mo, "received_at")
@@ -329,8 +390,11 @@ class SmppService:
             await inbound_store.set_states(conn, [j.message.id for j in done], INBOUND_FORWARDED)
             await inbound_store.set_states(conn, [j.message.id for j in given_up], INBOUND_FORWARD_FAILED)
         if given_up:
-            log.warning("gave up %d inbound messages for SMPP: no receiver took them within the %sh retention",
-                        len(given_up), self.settings.log_retention_hours)
+            log.warning(
+                "gave up %d inbound messages for SMPP: no receiver took them within the %sh retention",
+                len(given_up),
+                self.settings.log_retention_hours,
+            )
 
 
 __all__ = ["API_VERSION", "SmppService"]

@@ -81,7 +81,8 @@ def _payload(pdu: SubmitSm | DataSm) -> bytes:
 def _sar_udh(pdu: SubmitSm | DataSm) -> bytes:
     """A UDH with the concatenation IE the SAR TLVs describe, or b"" without (valid) SAR TLVs."""
     concat = ra.concat_from_sar(
-        pdu.get_tlv(TlvTag.SAR_MSG_REF_NUM), pdu.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
+        pdu.get_tlv(TlvTag.SAR_MSG_REF_NUM),
+        pdu.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
         pdu.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM),
     )
     if concat is None:
@@ -132,7 +133,9 @@ def message_request(pdu: SubmitSm | DataSm, now: int) -> MessageRequest:
 
     send_at = validity = None
     if isinstance(pdu, SubmitSm):
-        send_at = _time(pdu.schedule_delivery_time, now, CommandStatus.ESME_RINVSCHED, "schedule_delivery_time")
+        send_at = _time(
+            pdu.schedule_delivery_time, now, CommandStatus.ESME_RINVSCHED, "schedule_delivery_time"
+        )
         if send_at is not None and send_at <= now:
             send_at = None  # a past time means now, as with HTTP sendAt
         expires = _time(pdu.validity_period, now, CommandStatus.ESME_RINVEXPIRY, "validity_period")
@@ -140,7 +143,9 @@ def message_request(pdu: SubmitSm | DataSm, now: int) -> MessageRequest:
             # validity counts from the send time, as the acceptor reckons it
             validity = expires - (send_at or now)
             if validity <= 0:
-                raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, "validity_period ends before the message is sent")
+                raise SubmitRefused(
+                    CommandStatus.ESME_RINVEXPIRY, "validity_period ends before the message is sent"
+                )
             validity = min(validity, MAX_VALIDITY_MS)
 
     notify_url = notify_url_for(pdu.registered_delivery)
@@ -148,7 +153,9 @@ def message_request(pdu: SubmitSm | DataSm, now: int) -> MessageRequest:
         destinations=[DestinationRequest(pdu.destination_addr.strip())],
         sender=sender,
         notify_url=notify_url,
-        intermediate_report=bool(notify_url and pdu.registered_delivery & RegisteredDelivery.INTERMEDIATE_NOTIFICATION),
+        intermediate_report=bool(
+            notify_url and pdu.registered_delivery & RegisteredDelivery.INTERMEDIATE_NOTIFICATION
+        ),
         validity_ms=validity,
         send_at_ms=send_at,
     )
@@ -181,4 +188,11 @@ def message_request(pdu: SubmitSm | DataSm, now: int) -> MessageRequest:
     return msg
 
 
-__all__ = ["SMPP_NOTIFY_FAILURE", "SubmitRefused", "decode_text", "is_flash", "message_request", "notify_url_for"]
+__all__ = [
+    "SMPP_NOTIFY_FAILURE",
+    "SubmitRefused",
+    "decode_text",
+    "is_flash",
+    "message_request",
+    "notify_url_for",
+]

@@ -18,8 +18,16 @@ Handler = Callable[[Sequence[q.LeasedJob]], Awaitable[None]]
 
 class JobWorker:
     def __init__(
-        self, db: Database, kind: str, handler: Handler, *, batch: int = 500, lease_ms: int = 60_000,
-        poll_interval: float = 0.05, idle_interval: float = 1.0, inbound: bool = False,
+        self,
+        db: Database,
+        kind: str,
+        handler: Handler,
+        *,
+        batch: int = 500,
+        lease_ms: int = 60_000,
+        poll_interval: float = 0.05,
+        idle_interval: float = 1.0,
+        inbound: bool = False,
     ) -> None:
         self.db = db
         self.kind = kind
@@ -41,8 +49,15 @@ class JobWorker:
 
     async def run_once(self) -> int:
         async with self.db.begin() as conn:
-            leased = await q.lease_jobs(conn, self.kind, now_ms(), self.batch, self.lease_ms,
-                                        skip_locked=not self.db.is_sqlite, inbound=self.inbound)
+            leased = await q.lease_jobs(
+                conn,
+                self.kind,
+                now_ms(),
+                self.batch,
+                self.lease_ms,
+                skip_locked=not self.db.is_sqlite,
+                inbound=self.inbound,
+            )
         if leased:
             await self.handler(leased)
         return len(leased)

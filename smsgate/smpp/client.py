@@ -367,7 +367,9 @@ class SmppClient:
                     deadline = now + self.bind_wait
                 timeout = deadline - now if timeout is None else min(timeout, deadline - now)
                 if timeout <= 0:
-                    raise NotBound(f"no bound link to {self.host}:{self.port} ({self.last_error or self._state.value})")
+                    raise NotBound(
+                        f"no bound link to {self.host}:{self.port} ({self.last_error or self._state.value})"
+                    )
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
             try:
@@ -414,10 +416,14 @@ class SmppClient:
             self.counters.throttled += 1
             # Answers to submits sent before the current pause began say nothing new.
             if sent_at >= self._pause_began:
-                self._throttle_delay = min(self.throttle_max, max(self.throttle_min, self._throttle_delay * 2))
+                self._throttle_delay = min(
+                    self.throttle_max, max(self.throttle_min, self._throttle_delay * 2)
+                )
                 self._pause_began = now
                 self._paused_until = now + self._throttle_delay
-                log.info("%s:%d throttled us; pausing submits %.2fs", self.host, self.port, self._throttle_delay)
+                log.info(
+                    "%s:%d throttled us; pausing submits %.2fs", self.host, self.port, self._throttle_delay
+                )
         elif status == CommandStatus.ESME_ROK:
             self.counters.submitted += 1
             self._throttle_delay /= 2  # recover gradually: the SMSC's limit has not moved
@@ -475,7 +481,9 @@ class SmppClient:
         reading = asyncio.create_task(self._read_loop(link))
         keepalive: asyncio.Task[None] | None = None
         try:
-            bind = _BIND_PDUS[self.bind](system_id=self.system_id, password=self.password, system_type=self.system_type)
+            bind = _BIND_PDUS[self.bind](
+                system_id=self.system_id, password=self.password, system_type=self.system_type
+            )
             resp = await self._request(link, bind)
             if isinstance(resp, GenericNack) or resp.command_status != CommandStatus.ESME_ROK:
                 raise BindRefused(resp.command_status)
@@ -491,8 +499,13 @@ class SmppClient:
             keepalive = asyncio.create_task(self._keepalive(link))
             reason = await reading
             self.last_error = reason
-            log.log(logging.INFO if self._closing else logging.WARNING,
-                    "SMPP link to %s:%d ended: %s", self.host, self.port, reason)
+            log.log(
+                logging.INFO if self._closing else logging.WARNING,
+                "SMPP link to %s:%d ended: %s",
+                self.host,
+                self.port,
+                reason,
+            )
             return True
         finally:
             self._drop(link, self.last_error or "link closed")
@@ -556,7 +569,11 @@ class SmppClient:
                     event = conn.next_event()
                 except (InvalidCommandLength, IncompletePdu) as exc:
                     # Framing is lost: say so and start over on a fresh connection.
-                    link.respond(GenericNack(command_status=exc.command_status, sequence_number=exc.sequence_number or 0))
+                    link.respond(
+                        GenericNack(
+                            command_status=exc.command_status, sequence_number=exc.sequence_number or 0
+                        )
+                    )
                     return f"unreadable data from the SMSC: {exc}"
                 except UnexpectedResponse as exc:
                     log.info("ignoring a late or unknown response: %s", exc)

@@ -172,7 +172,9 @@ def encode_pdu(pdu: Pdu) -> bytes:
 # --- decoding -------------------------------------------------------------------------------
 
 
-def peek_command_length(data: bytes | bytearray, offset: int = 0, *, max_length: int = DEFAULT_MAX_COMMAND_LENGTH) -> int | None:
+def peek_command_length(
+    data: bytes | bytearray, offset: int = 0, *, max_length: int = DEFAULT_MAX_COMMAND_LENGTH
+) -> int | None:
     """command_length of the PDU starting at ``offset``, or None if fewer than 4 octets are there.
 
     Raises InvalidCommandLength at once for a length below 16 or above ``max_length``, so a stream
@@ -219,7 +221,9 @@ def _truncated(name: str, seq: int, cid: int) -> MalformedPdu:
     )
 
 
-def _read_cstr(data: bytes, pos: int, end: int, size: int, name: str, status: int, seq: int, cid: int) -> tuple[str, int]:
+def _read_cstr(
+    data: bytes, pos: int, end: int, size: int, name: str, status: int, seq: int, cid: int
+) -> tuple[str, int]:
     nul = data.find(0, pos, min(end, pos + size))
     if nul < 0:
         if pos + size <= end:
@@ -294,7 +298,9 @@ def _decode_dest_addresses(
             if pos + 2 > end:
                 raise _truncated("dest_addr_ton", seq, cid)
             ton, npi = data[pos], data[pos + 1]
-            addr, pos = _read_cstr(data, pos + 2, end, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR, seq, cid)
+            addr, pos = _read_cstr(
+                data, pos + 2, end, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR, seq, cid
+            )
             out.append(SmeAddress(dest_addr_ton=ton, dest_addr_npi=npi, destination_addr=addr))
         elif flag == DestFlag.DISTRIBUTION_LIST:
             name, pos = _read_cstr(data, pos, end, 21, "dl_name", CommandStatus.ESME_RINVDLNAME, seq, cid)
@@ -321,12 +327,16 @@ def _decode_unsuccess(
         if pos + 2 > end:
             raise _truncated("dest_addr_ton", seq, cid)
         ton, npi = data[pos], data[pos + 1]
-        addr, pos = _read_cstr(data, pos + 2, end, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR, seq, cid)
+        addr, pos = _read_cstr(
+            data, pos + 2, end, 21, "destination_addr", CommandStatus.ESME_RINVDSTADR, seq, cid
+        )
         if pos + 4 > end:
             raise _truncated("error_status_code", seq, cid)
         (code,) = _U32.unpack_from(data, pos)
         pos += 4
-        out.append(UnsuccessSme(dest_addr_ton=ton, dest_addr_npi=npi, destination_addr=addr, error_status_code=code))
+        out.append(
+            UnsuccessSme(dest_addr_ton=ton, dest_addr_npi=npi, destination_addr=addr, error_status_code=code)
+        )
     return tuple(out), pos
 
 

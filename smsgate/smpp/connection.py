@@ -95,7 +95,13 @@ def _rule(cid: int, sender: Role, states: frozenset[SessionState]) -> None:
 for _cid in _BIND_STATES:
     _rule(_cid, Role.ESME, frozenset({_S.OPEN}))
 _rule(CommandId.OUTBIND, Role.SMSC, frozenset({_S.OPEN}))
-for _cid in (CommandId.SUBMIT_SM, CommandId.SUBMIT_MULTI, CommandId.QUERY_SM, CommandId.CANCEL_SM, CommandId.REPLACE_SM):
+for _cid in (
+    CommandId.SUBMIT_SM,
+    CommandId.SUBMIT_MULTI,
+    CommandId.QUERY_SM,
+    CommandId.CANCEL_SM,
+    CommandId.REPLACE_SM,
+):
     _rule(_cid, Role.ESME, _TX)
 _rule(CommandId.DATA_SM, Role.ESME, _TX)
 _rule(CommandId.DATA_SM, Role.SMSC, _RX)
@@ -370,7 +376,11 @@ class Connection:
         A response arriving later raises UnexpectedResponse from next_event().
         """
         request = self._outstanding.pop(sequence_number, None)
-        if self.role is Role.ESME and self._bind_pending is not None and self._bind_pending[0] == sequence_number:
+        if (
+            self.role is Role.ESME
+            and self._bind_pending is not None
+            and self._bind_pending[0] == sequence_number
+        ):
             self._bind_pending = None
         return request
 

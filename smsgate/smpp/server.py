@@ -95,7 +95,9 @@ class SmppHandler(Protocol):
         """command_status for the bind: ESME_ROK accepts; ESME_RINVPASWD, ESME_RINVSYSID... refuse."""
         ...
 
-    def submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> tuple[int, str] | Awaitable[tuple[int, str]]:
+    def submit(
+        self, session: SmscSession, pdu: SubmitSm | DataSm
+    ) -> tuple[int, str] | Awaitable[tuple[int, str]]:
         """(command_status, message_id) for a submit_sm or data_sm."""
         ...
 
@@ -121,13 +123,20 @@ _DEFAULT_STATUS = {
     CancelSm: CommandStatus.ESME_RCANCELFAIL,
     ReplaceSm: CommandStatus.ESME_RREPLACEFAIL,
 }
-_OPTIONAL_METHOD = {SubmitMulti: "submit_multi", QuerySm: "query_sm", CancelSm: "cancel_sm", ReplaceSm: "replace_sm"}
+_OPTIONAL_METHOD = {
+    SubmitMulti: "submit_multi",
+    QuerySm: "query_sm",
+    CancelSm: "cancel_sm",
+    ReplaceSm: "replace_sm",
+}
 
 
 class SmscSession:
     """One ESME connection. Created by SmppServer; handlers get it in every callback."""
 
-    def __init__(self, server: SmppServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, server: SmppServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.server = server
         self.conn = Connection(Role.SMSC, max_command_length=server.max_command_length)
         self.peer: Any = writer.get_extra_info("peername")
@@ -198,7 +207,9 @@ class SmscSession:
             return await self._request(pdu, self.server.response_timeout if timeout is None else timeout)
 
     async def enquire_link(self, *, timeout: float | None = None) -> Response:
-        return await self._request(EnquireLink(), self.server.response_timeout if timeout is None else timeout)
+        return await self._request(
+            EnquireLink(), self.server.response_timeout if timeout is None else timeout
+        )
 
     async def unbind(self, *, timeout: float | None = None) -> None:
         """Graceful end: refuse new deliveries, let in-flight ones finish, unbind, close."""
@@ -240,7 +251,9 @@ class SmscSession:
                     return await future
             except TimeoutError:
                 self.conn.expire(seq)
-                raise DeliveryTimeout(f"no response to {pdu.command_name} seq={seq} within {timeout}s") from None
+                raise DeliveryTimeout(
+                    f"no response to {pdu.command_name} seq={seq} within {timeout}s"
+                ) from None
         finally:
             self._pending.pop(seq, None)
 
@@ -259,7 +272,9 @@ class SmscSession:
             # The handler gave an answer we cannot encode (e.g. a message_id over 64 chars):
             # the ESME still deserves one.
             log.exception("%r: cannot encode %s; answering ESME_RSYSERR", self, pdu.command_name)
-            return self._send_now(type(pdu)(command_status=CommandStatus.ESME_RSYSERR, sequence_number=pdu.sequence_number))
+            return self._send_now(
+                type(pdu)(command_status=CommandStatus.ESME_RSYSERR, sequence_number=pdu.sequence_number)
+            )
         self._writer.write(data)
         return True
 
@@ -324,8 +339,10 @@ class SmscSession:
 
     def _refuse(self, pdu: Pdu | None, status: int) -> None:
         """Answer a well-formed request the session state does not allow."""
-        if isinstance(pdu, Request) and pdu.response_class is not None and self._send_now(
-            pdu.response(command_status=status)
+        if (
+            isinstance(pdu, Request)
+            and pdu.response_class is not None
+            and self._send_now(pdu.response(command_status=status))
         ):
             return
         self._send_now(GenericNack(command_status=status, sequence_number=pdu.sequence_number if pdu else 0))
@@ -343,7 +360,9 @@ class SmscSession:
                 self.conn.expire(seq)
                 future.set_result(GenericNack(command_status=exc.command_status, sequence_number=seq))
             return
-        if response_class is not None and self._send_now(response_class(command_status=exc.command_status, sequence_number=seq)):
+        if response_class is not None and self._send_now(
+            response_class(command_status=exc.command_status, sequence_number=seq)
+        ):
             return
         self._send_now(GenericNack(command_status=exc.command_status, sequence_number=seq))
 
@@ -369,7 +388,9 @@ class SmscSession:
         elif isinstance(pdu, SubmitMulti | QuerySm | CancelSm | ReplaceSm):
             self._spawn(self._on_optional(pdu))
         elif isinstance(pdu, Request) and pdu.response_class is not None:  # pragma: no cover - the
-            self._send_now(pdu.response(command_status=CommandStatus.ESME_RINVCMDID))  # state machine refuses the rest
+            self._send_now(
+                pdu.response(command_status=CommandStatus.ESME_RINVCMDID)
+            )  # state machine refuses the rest
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -386,8 +407,12 @@ class SmscSession:
             log.exception("%r: authenticate failed", self)
             status = CommandStatus.ESME_RBINDFAIL
         ok = status == CommandStatus.ESME_ROK
-        tlvs = build_tlvs(sc_interface_version=SMPP_VERSION_34) if ok and pdu.interface_version >= 0x34 else ()
-        response = pdu.response(command_status=status, system_id=self.server.system_id if ok else "", tlvs=tlvs)
+        tlvs = (
+            build_tlvs(sc_interface_version=SMPP_VERSION_34) if ok and pdu.interface_version >= 0x34 else ()
+        )
+        response = pdu.response(
+            command_status=status, system_id=self.server.system_id if ok else "", tlvs=tlvs
+        )
         if not self._send_now(response) or not self.conn.is_bound:
             if not ok:
                 log.info("%r: bind %r refused with %s", self, pdu.system_id, status_name(status))
@@ -528,7 +553,9 @@ class SmppServer:
         return sorted(found, key=lambda s: s.in_flight)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_client, self.host, self._requested_port, ssl=self.ssl)
+        self._server = await asyncio.start_server(
+            self._on_client, self.host, self._requested_port, ssl=self.ssl
+        )
         log.info("SMPP server listening on %s:%d", self.host, self.port)
 
     async def serve_forever(self) -> None:

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 ABSENT_SUBSCRIBER = catalog_error("EC_ABSENT_SUBSCRIBER").id
 # A well-framed PDU with an unknown command_id: a correct client answers generic_nack.
-DEFAULT_GARBAGE = bytes.fromhex("00000010" "000000ff" "00000000" "00000001")
+DEFAULT_GARBAGE = bytes.fromhex("00000010000000ff0000000000000001")
 _RECEIPT_BITS = 0x03
 
 
@@ -299,7 +299,9 @@ class SmscSimulator:
         if wanted:
             self._queue(message, stat, err, intermediate=False)
 
-    def _queue(self, message: SimulatedMessage, stat: ReceiptStat | str, err: int, *, intermediate: bool) -> None:
+    def _queue(
+        self, message: SimulatedMessage, stat: ReceiptStat | str, err: int, *, intermediate: bool
+    ) -> None:
         done = _now()
         text = build_receipt_text(
             id=message.message_id,
@@ -351,7 +353,13 @@ class SmscSimulator:
     # --- MO and faults ----------------------------------------------------------------------
 
     async def originate(
-        self, source: str, destination: str, text: str, *, system_id: str | None = None, timeout: float | None = None
+        self,
+        source: str,
+        destination: str,
+        text: str,
+        *,
+        system_id: str | None = None,
+        timeout: float | None = None,
     ) -> list[Response]:
         """Send an MO message to a bound receiver (of ``system_id``, or any), one deliver_sm per
         part: GSM 7-bit (data_coding 0, unpacked septets) or UCS-2 (8), UDH-concatenated when long.

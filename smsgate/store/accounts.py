@@ -72,7 +72,9 @@ class AccountStore:
             raise AccountError("give both --username and --password, or neither")
         async with self.db.begin() as conn:
             clash = await conn.execute(
-                select(accounts.c.id).where((accounts.c.name == name) | (accounts.c.username == (username or name)))
+                select(accounts.c.id).where(
+                    (accounts.c.name == name) | (accounts.c.username == (username or name))
+                )
             )
             if clash.first() is not None:
                 raise AccountError(f"an account named {name!r} or with username {username or name!r} exists")
@@ -121,7 +123,9 @@ class AccountStore:
         if len(key) < 16:
             raise AccountError("an API key must be at least 16 characters long")
         async with self.db.begin() as conn:
-            exists = (await conn.execute(select(api_keys.c.id).where(api_keys.c.key_hash == sha256(key)))).first()
+            exists = (
+                await conn.execute(select(api_keys.c.id).where(api_keys.c.key_hash == sha256(key)))
+            ).first()
             if exists:
                 raise AccountError("this API key is already in use")
             await conn.execute(
@@ -164,7 +168,9 @@ class AccountStore:
     async def by_password(self, username: str, password: str) -> Account | None:
         async with self.db.connect() as conn:
             row = (
-                await conn.execute(select(accounts).where(accounts.c.username == username, accounts.c.enabled))
+                await conn.execute(
+                    select(accounts).where(accounts.c.username == username, accounts.c.enabled)
+                )
             ).first()
         if row is None or not row.password_hash:
             return None
@@ -185,7 +191,9 @@ class AccountStore:
         async with self.db.begin() as conn:
             await conn.execute(
                 insert(sessions).values(
-                    token_hash=sha256(token), account_id=account.id, created_at=now,
+                    token_hash=sha256(token),
+                    account_id=account.id,
+                    created_at=now,
                     expires_at=now + ttl_minutes * 60_000,
                 )
             )
@@ -195,7 +203,9 @@ class AccountStore:
         query = (
             select(accounts)
             .join(sessions, sessions.c.account_id == accounts.c.id)
-            .where(sessions.c.token_hash == sha256(token), sessions.c.expires_at > now_ms(), accounts.c.enabled)
+            .where(
+                sessions.c.token_hash == sha256(token), sessions.c.expires_at > now_ms(), accounts.c.enabled
+            )
         )
         async with self.db.connect() as conn:
             row = (await conn.execute(query)).first()

@@ -27,14 +27,22 @@ DISPATCH_JOB = "dispatch"
 PAUSED_OFFSET_MS = 10**15
 
 
-async def ensure_bulk(conn: AsyncConnection, account_id: int, bulk_id: str, send_at: int,
-                      speed_limit: str | None, now: int) -> None:
+async def ensure_bulk(
+    conn: AsyncConnection, account_id: int, bulk_id: str, send_at: int, speed_limit: str | None, now: int
+) -> None:
     """Record a scheduled bulk; a bulkId the account already has keeps its row (first request wins)."""
-    values = {"account_id": account_id, "bulk_id": bulk_id, "send_at": send_at, "state": ACTIVE,
-              "speed_limit": speed_limit, "created_at": now}
+    values = {
+        "account_id": account_id,
+        "bulk_id": bulk_id,
+        "send_at": send_at,
+        "state": ACTIVE,
+        "speed_limit": speed_limit,
+        "created_at": now,
+    }
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(dialect_insert(bulks).values(values).on_conflict_do_nothing(
-        index_elements=["account_id", "bulk_id"]))
+    await conn.execute(
+        dialect_insert(bulks).values(values).on_conflict_do_nothing(index_elements=["account_id", "bulk_id"])
+    )
 
 
 async def get_bulk(conn: AsyncConnection, account_id: int, bulk_id: str, *, for_update: bool = False) -> Any:
@@ -54,8 +62,9 @@ async def bulk_states(conn: AsyncConnection, keys: Iterable[tuple[int, str]]) ->
     if not wanted:
         return {}
     rows = await conn.execute(
-        select(bulks.c.account_id, bulks.c.bulk_id, bulks.c.state)
-        .where(bulks.c.bulk_id.in_(sorted({b for _, b in wanted})))
+        select(bulks.c.account_id, bulks.c.bulk_id, bulks.c.state).where(
+            bulks.c.bulk_id.in_(sorted({b for _, b in wanted}))
+        )
     )
     return {(r.account_id, r.bulk_id): r.state for r in rows if (r.account_id, r.bulk_id) in wanted}
 
@@ -68,10 +77,13 @@ class BulkProgress:
 
 
 async def bulk_progress(conn: AsyncConnection, account_id: int, bulk_id: str) -> BulkProgress:
-    row = (await conn.execute(
-        select(func.count(), func.count(messages.c.submitted_at), func.count(messages.c.done_at))
-        .where(messages.c.account_id == account_id, messages.c.bulk_id == bulk_id)
-    )).one()
+    row = (
+        await conn.execute(
+            select(func.count(), func.count(messages.c.submitted_at), func.count(messages.c.done_at)).where(
+                messages.c.account_id == account_id, messages.c.bulk_id == bulk_id
+            )
+        )
+    ).one()
     return BulkProgress(*(int(v or 0) for v in row))
 
 
@@ -84,8 +96,12 @@ async def unsent_messages(conn: AsyncConnection, account_id: int, bulk_id: str) 
     (PostgreSQL), so that none of them is both canceled and sent."""
     rows = await conn.execute(
         select(messages.c.id)
-        .where(messages.c.account_id == account_id, messages.c.bulk_id == bulk_id,
-               messages.c.submitted_at.is_(None), messages.c.done_at.is_(None))
+        .where(
+            messages.c.account_id == account_id,
+            messages.c.bulk_id == bulk_id,
+            messages.c.submitted_at.is_(None),
+            messages.c.done_at.is_(None),
+        )
         .order_by(messages.c.id)
         .with_for_update()
     )
@@ -96,8 +112,11 @@ async def park_jobs(conn: AsyncConnection, account_id: int, bulk_id: str) -> int
     """Pause: move the bulk's dispatch jobs out of reach (idempotent: parked jobs stay as they are)."""
     result = await conn.execute(
         update(jobs)
-        .where(jobs.c.kind == DISPATCH_JOB, jobs.c.due_at < PAUSED_OFFSET_MS,
-               jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)))
+        .where(
+            jobs.c.kind == DISPATCH_JOB,
+            jobs.c.due_at < PAUSED_OFFSET_MS,
+            jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)),
+        )
         .values(due_at=jobs.c.due_at + PAUSED_OFFSET_MS)
     )
     return result.rowcount
@@ -107,19 +126,28 @@ async def park_job_ids(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
     """The dispatcher found these leased jobs' bulk paused: park them and let go of the lease."""
     if job_ids:
         await conn.execute(
-            update(jobs).where(jobs.c.id.in_(list(job_ids)))
-            .values(due_at=case((jobs.c.due_at < PAUSED_OFFSET_MS, jobs.c.due_at + PAUSED_OFFSET_MS),
-                                else_=jobs.c.due_at), lease_until=0)
+            update(jobs)
+            .where(jobs.c.id.in_(list(job_ids)))
+            .values(
+                due_at=case(
+                    (jobs.c.due_at < PAUSED_OFFSET_MS, jobs.c.due_at + PAUSED_OFFSET_MS), else_=jobs.c.due_at
+                ),
+                lease_until=0,
+            )
         )
 
 
 async def earliest_parked_due(conn: AsyncConnection, account_id: int, bulk_id: str) -> int | None:
     """The own due time of the bulk's first parked job."""
-    found = (await conn.execute(
-        select(func.min(jobs.c.due_at))
-        .where(jobs.c.kind == DISPATCH_JOB, jobs.c.due_at >= PAUSED_OFFSET_MS,
-               jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)))
-    )).scalar()
+    found = (
+        await conn.execute(
+            select(func.min(jobs.c.due_at)).where(
+                jobs.c.kind == DISPATCH_JOB,
+                jobs.c.due_at >= PAUSED_OFFSET_MS,
+                jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)),
+            )
+        )
+    ).scalar()
     return None if found is None else int(found) - PAUSED_OFFSET_MS
 
 
@@ -127,25 +155,36 @@ async def unpark_jobs(conn: AsyncConnection, account_id: int, bulk_id: str, shif
     """Resume: parked jobs come back at their own due time plus ``shift_ms``."""
     result = await conn.execute(
         update(jobs)
-        .where(jobs.c.kind == DISPATCH_JOB, jobs.c.due_at >= PAUSED_OFFSET_MS,
-               jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)))
+        .where(
+            jobs.c.kind == DISPATCH_JOB,
+            jobs.c.due_at >= PAUSED_OFFSET_MS,
+            jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)),
+        )
         .values(due_at=jobs.c.due_at - PAUSED_OFFSET_MS + shift_ms)
     )
     return result.rowcount
 
 
-async def shift_bulk(conn: AsyncConnection, account_id: int, bulk_id: str, delta_ms: int, new_send_at: int) -> None:
+async def shift_bulk(
+    conn: AsyncConnection, account_id: int, bulk_id: str, delta_ms: int, new_send_at: int
+) -> None:
     """Reschedule: the bulk's unsent messages, their validity and their dispatch jobs (parked or not)
     move by ``delta_ms``; a message that had no sendAt of its own gets the bulk's new one."""
-    unsent = (messages.c.account_id == account_id, messages.c.bulk_id == bulk_id,
-              messages.c.submitted_at.is_(None), messages.c.done_at.is_(None))
+    unsent = (
+        messages.c.account_id == account_id,
+        messages.c.bulk_id == bulk_id,
+        messages.c.submitted_at.is_(None),
+        messages.c.done_at.is_(None),
+    )
     await conn.execute(
         update(jobs)
         .where(jobs.c.kind == DISPATCH_JOB, jobs.c.message_pk.in_(select(messages.c.id).where(*unsent)))
         .values(due_at=jobs.c.due_at + delta_ms)
     )
     await conn.execute(
-        update(messages).where(*unsent).values(
+        update(messages)
+        .where(*unsent)
+        .values(
             send_at=case((messages.c.send_at.is_(None), new_send_at), else_=messages.c.send_at + delta_ms),
             valid_until=messages.c.valid_until + delta_ms,
         )
@@ -154,5 +193,5 @@ async def shift_bulk(conn: AsyncConnection, account_id: int, bulk_id: str, delta
 
 async def drop_dispatch_jobs(conn: AsyncConnection, message_pks: Sequence[int]) -> None:
     for start in range(0, len(message_pks), 500):
-        chunk = list(message_pks[start:start + 500])
+        chunk = list(message_pks[start : start + 500])
         await conn.execute(delete(jobs).where(jobs.c.kind == DISPATCH_JOB, jobs.c.message_pk.in_(chunk)))

@@ -30,16 +30,31 @@ class InboundNumber:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "number": self.number, "account": self.account, "keywords": list(self.keywords),
-            "action": self.action, "forwardUrl": self.forward_url, "forwardMethod": self.forward_method,
-            "contentType": self.forward_content_type, "price": self.price,
+            "number": self.number,
+            "account": self.account,
+            "keywords": list(self.keywords),
+            "action": self.action,
+            "forwardUrl": self.forward_url,
+            "forwardMethod": self.forward_method,
+            "contentType": self.forward_content_type,
+            "price": self.price,
         }
 
 
 def _number(row: Any) -> InboundNumber:
     keywords = tuple(k for k in (row.keywords or "").split(",") if k)
-    return InboundNumber(row.id, row.account_id, row.account_name, row.number, keywords, row.action,
-                         row.forward_url, row.forward_method, row.forward_content_type, row.price)
+    return InboundNumber(
+        row.id,
+        row.account_id,
+        row.account_name,
+        row.number,
+        keywords,
+        row.action,
+        row.forward_url,
+        row.forward_method,
+        row.forward_content_type,
+        row.price,
+    )
 
 
 _NUMBER_SELECT = select(inbound_numbers, accounts.c.name.label("account_name")).join(
@@ -73,33 +88,55 @@ async def insert_inbound(conn: AsyncConnection, row: dict[str, Any]) -> int:
     return result.inserted_primary_key[0]
 
 
-async def take_inbox(conn: AsyncConnection, account_id: int, limit: int, since_ms: int,
-                     skip_locked: bool = False) -> tuple[list[Any], int]:
+async def take_inbox(
+    conn: AsyncConnection, account_id: int, limit: int, since_ms: int, skip_locked: bool = False
+) -> tuple[list[Any], int]:
     """Hand out received messages once, oldest first; also how many are still waiting after these."""
-    cond = [inbound_messages.c.account_id == account_id, inbound_messages.c.state == INBOUND_PULL,
-            inbound_messages.c.received_at >= since_ms]
-    pick = select(inbound_messages.c.id).where(*cond).order_by(
-        inbound_messages.c.received_at, inbound_messages.c.id).limit(limit)
+    cond = [
+        inbound_messages.c.account_id == account_id,
+        inbound_messages.c.state == INBOUND_PULL,
+        inbound_messages.c.received_at >= since_ms,
+    ]
+    pick = (
+        select(inbound_messages.c.id)
+        .where(*cond)
+        .order_by(inbound_messages.c.received_at, inbound_messages.c.id)
+        .limit(limit)
+    )
     if skip_locked:
         pick = pick.with_for_update(skip_locked=True)
     ids = [r[0] for r in await conn.execute(pick)]
     rows: Sequence[Any] = []
     if ids:
-        await conn.execute(update(inbound_messages).where(inbound_messages.c.id.in_(ids)).values(state=INBOUND_TAKEN))
-        rows = list(await conn.execute(select(inbound_messages).where(inbound_messages.c.id.in_(ids))
-                                       .order_by(inbound_messages.c.received_at, inbound_messages.c.id)))
-    pending = (await conn.execute(select(func.count()).select_from(inbound_messages).where(*cond))).scalar_one()
+        await conn.execute(
+            update(inbound_messages).where(inbound_messages.c.id.in_(ids)).values(state=INBOUND_TAKEN)
+        )
+        rows = list(
+            await conn.execute(
+                select(inbound_messages)
+                .where(inbound_messages.c.id.in_(ids))
+                .order_by(inbound_messages.c.received_at, inbound_messages.c.id)
+            )
+        )
+    pending = (
+        await conn.execute(select(func.count()).select_from(inbound_messages).where(*cond))
+    ).scalar_one()
     return list(rows), pending
 
 
 async def set_states(conn: AsyncConnection, ids: Sequence[int], state: int) -> None:
     if ids:
-        await conn.execute(update(inbound_messages).where(inbound_messages.c.id.in_(list(ids))).values(state=state))
+        await conn.execute(
+            update(inbound_messages).where(inbound_messages.c.id.in_(list(ids))).values(state=state)
+        )
 
 
 async def purge_inbound_before(conn: AsyncConnection, before_ms: int) -> int:
     """Forget received messages past retention, unless a forward is still queued for them."""
     queued = select(jobs.c.inbound_pk).where(jobs.c.inbound_pk.is_not(None))
-    result = await conn.execute(delete(inbound_messages).where(
-        inbound_messages.c.received_at < before_ms, inbound_messages.c.id.not_in(queued)))
+    result = await conn.execute(
+        delete(inbound_messages).where(
+            inbound_messages.c.received_at < before_ms, inbound_messages.c.id.not_in(queued)
+        )
+    )
     return result.rowcount

@@ -13,12 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .tables import REPORT_PULL, REPORT_TAKEN, inbound_messages, jobs, messages
 
 
-async def existing_message_ids(conn: AsyncConnection, account_id: int, message_ids: Sequence[str]) -> set[str]:
+async def existing_message_ids(
+    conn: AsyncConnection, account_id: int, message_ids: Sequence[str]
+) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(message_ids), 500):
         chunk = list(message_ids[start : start + 500])
         rows = await conn.execute(
-            select(messages.c.message_id).where(messages.c.account_id == account_id, messages.c.message_id.in_(chunk))
+            select(messages.c.message_id).where(
+                messages.c.account_id == account_id, messages.c.message_id.in_(chunk)
+            )
         )
         found.update(r[0] for r in rows)
     return found
@@ -36,22 +40,29 @@ async def insert_messages(conn: AsyncConnection, account_id: int, rows: list[dic
     by_id: dict[str, int] = {}
     for start in range(0, len(wanted), 500):
         found = await conn.execute(
-            select(messages.c.message_id, messages.c.id)
-            .where(messages.c.account_id == account_id, messages.c.message_id.in_(wanted[start : start + 500]))
+            select(messages.c.message_id, messages.c.id).where(
+                messages.c.account_id == account_id, messages.c.message_id.in_(wanted[start : start + 500])
+            )
         )
         by_id.update({m: pk for m, pk in found})
     return [by_id[m] for m in wanted]
 
 
 async def add_jobs(
-    conn: AsyncConnection, kind: str, items: Iterable[tuple[int, int]], payload: str | None = None,
-    *, inbound: bool = False,
+    conn: AsyncConnection,
+    kind: str,
+    items: Iterable[tuple[int, int]],
+    payload: str | None = None,
+    *,
+    inbound: bool = False,
 ) -> None:
     """Queue work: (message primary key, due at epoch ms) pairs; ``inbound`` when the keys are inbound
     messages'."""
     ref = "inbound_pk" if inbound else "message_pk"
-    rows = [{"kind": kind, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
-            for pk, due in items]
+    rows = [
+        {"kind": kind, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
+        for pk, due in items
+    ]
     if rows:
         await conn.execute(insert(jobs), rows)
 
@@ -65,7 +76,12 @@ class LeasedJob:
 
 
 async def lease_jobs(
-    conn: AsyncConnection, kind: str, now: int, limit: int, lease_ms: int, skip_locked: bool,
+    conn: AsyncConnection,
+    kind: str,
+    now: int,
+    limit: int,
+    lease_ms: int,
+    skip_locked: bool,
     inbound: bool = False,
 ) -> list[LeasedJob]:
     """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``, each with its message row (its
@@ -83,7 +99,9 @@ async def lease_jobs(
     if not ids:
         return []
     await conn.execute(
-        update(jobs).where(jobs.c.id.in_(ids)).values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
+        update(jobs)
+        .where(jobs.c.id.in_(ids))
+        .values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
     )
     source, ref = (inbound_messages, jobs.c.inbound_pk) if inbound else (messages, jobs.c.message_pk)
     rows = await conn.execute(
@@ -95,7 +113,9 @@ async def lease_jobs(
     return [LeasedJob(r.job_id, r.attempts, r.payload, r) for r in rows]
 
 
-async def messages_by_remote_id(conn: AsyncConnection, connector: str, remote_ids: Sequence[str]) -> dict[str, Any]:
+async def messages_by_remote_id(
+    conn: AsyncConnection, connector: str, remote_ids: Sequence[str]
+) -> dict[str, Any]:
     """The message rows a connector submitted under the network's ids (to match receipts)."""
     found: dict[str, Any] = {}
     for start in range(0, len(remote_ids), 500):
@@ -173,7 +193,9 @@ async def take_reports(
     if not ids:
         return []
     await conn.execute(update(messages).where(messages.c.id.in_(ids)).values(report_state=REPORT_TAKEN))
-    rows = await conn.execute(select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.done_at, messages.c.id))
+    rows = await conn.execute(
+        select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.done_at, messages.c.id)
+    )
     return list(rows)
 
 
@@ -215,8 +237,15 @@ async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[Any]:
         cond.append(messages.c.mcc_mnc.like(f"{f.mcc}{f.mnc or ''}%"))
     if f.cursor is not None:
         created, pk = f.cursor
-        cond.append(or_(messages.c.created_at < created, and_(messages.c.created_at == created, messages.c.id < pk)))
-    query = select(messages).where(*cond).order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(f.limit)
+        cond.append(
+            or_(messages.c.created_at < created, and_(messages.c.created_at == created, messages.c.id < pk))
+        )
+    query = (
+        select(messages)
+        .where(*cond)
+        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        .limit(f.limit)
+    )
     return list(await conn.execute(query))
 
 
@@ -226,7 +255,8 @@ async def purge_before(conn: AsyncConnection, before_ms: int) -> int:
     pending = select(jobs.c.message_pk).where(jobs.c.message_pk.is_not(None))
     # by when it ended: a message scheduled days ahead must not vanish before its report is read
     result = await conn.execute(
-        delete(messages).where(messages.c.done_at < before_ms, messages.c.created_at < before_ms,
-                               messages.c.id.not_in(pending))
+        delete(messages).where(
+            messages.c.done_at < before_ms, messages.c.created_at < before_ms, messages.c.id.not_in(pending)
+        )
     )
     return result.rowcount

@@ -157,8 +157,12 @@ inbound_messages = Table(
     Column("received_at", BigInteger, nullable=False),
     Column("state", SmallInteger, nullable=False, default=INBOUND_PULL),
 )
-Index("ix_inbound_account_state", inbound_messages.c.account_id, inbound_messages.c.state,
-      inbound_messages.c.received_at)
+Index(
+    "ix_inbound_account_state",
+    inbound_messages.c.account_id,
+    inbound_messages.c.state,
+    inbound_messages.c.received_at,
+)
 
 # The gateway's work queue. A row is a piece of work due at due_at; a worker leases it (lease_until)
 # while it works, so a crashed worker's row comes back when the lease runs out.

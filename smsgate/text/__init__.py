@@ -2,6 +2,7 @@
 
 Pure functions over small frozen dataclasses; no I/O.
 """
+
 from __future__ import annotations
 
 from .codec import count_binary, decode, decode_septets, encode

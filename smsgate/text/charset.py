@@ -1,4 +1,5 @@
 """A GSM 7-bit character set: one locking table (1 septet/char) plus one single shift table (ESC + 1)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -58,7 +59,6 @@ def to_septets(text: str, cs: Charset) -> bytes | None:
         return None
     # str.translate runs in C: far faster than joining one bytes object per character.
     return text.translate(cs.translation).encode("latin-1")
-
 
 
 def from_septets(septets: bytes, cs: Charset) -> str:

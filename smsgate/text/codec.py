@@ -1,4 +1,5 @@
 """encode(): choose the cheapest representation and segment it; decode() for inbound messages."""
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ def _compatibility(cs: Charset | None) -> int:
     return (cs.single != 0) + 2 * (cs.locking != 0)
 
 
-def _gsm_candidate(text: str, cs: Charset, reference: int, replaced: int = 0,
-                   penalty: int = 0) -> _Candidate | None:
+def _gsm_candidate(
+    text: str, cs: Charset, reference: int, replaced: int = 0, penalty: int = 0
+) -> _Candidate | None:
     payload = to_septets(text, cs)
     if payload is None:
         return None
@@ -44,8 +46,7 @@ def _gsm_candidate(text: str, cs: Charset, reference: int, replaced: int = 0,
     plan = segment.gsm7_layout(payload, cap)
     # Fewest parts; then fewest characters transliterated; GSM over UCS2; the caller's code
     # points over their composed form (penalty); the most widely shown tables; the most room.
-    rank = (plan.message_count, replaced, False, penalty, _compatibility(cs),
-            -plan.characters_remaining)
+    rank = (plan.message_count, replaced, False, penalty, _compatibility(cs), -plan.characters_remaining)
     return _Candidate(text, cs, payload, plan, replaced, rank)
 
 
@@ -56,8 +57,9 @@ def _ucs2_candidate(text: str, reference: int) -> _Candidate:
     return _Candidate(text, None, payload, plan, 0, rank)
 
 
-def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str | None,
-                reference: int) -> list[_Candidate]:
+def _candidates(
+    text: str, choices: tuple[options.TableChoice, ...], scheme: str | None, reference: int
+) -> list[_Candidate]:
     out = []
     if scheme is not None:
         composed = unicodedata.normalize("NFC", text)
@@ -86,9 +88,15 @@ def _candidates(text: str, choices: tuple[options.TableChoice, ...], scheme: str
     return out
 
 
-def encode(text: str, *, language_code: str | None = None, single_shift: bool = False,
-           locking_shift: bool = False, transliteration: str | None = None,
-           reference: int = 0) -> EncodedMessage:
+def encode(
+    text: str,
+    *,
+    language_code: str | None = None,
+    single_shift: bool = False,
+    locking_shift: bool = False,
+    transliteration: str | None = None,
+    reference: int = 0,
+) -> EncodedMessage:
     """Encode and segment text in the cheapest form the request allows.
 
     Raises ValueError for an unknown language or transliteration, shift flags without a
@@ -101,8 +109,18 @@ def encode(text: str, *, language_code: str | None = None, single_shift: bool = 
     cs = best.charset
     if cs is None:
         parts = segment.build_parts(best.payload, best.layout, 2, b"", reference)
-        return EncodedMessage(best.text, "UCS2", DC_UCS2, None, False, False, None,
-                              best.layout.message_count, best.layout.characters_remaining, parts)
+        return EncodedMessage(
+            best.text,
+            "UCS2",
+            DC_UCS2,
+            None,
+            False,
+            False,
+            None,
+            best.layout.message_count,
+            best.layout.characters_remaining,
+            parts,
+        )
     shift = udh.shift_ies(cs.single, cs.locking)
     parts = segment.build_parts(best.payload, best.layout, 1, shift, reference)
     ident = cs.locking or cs.single
@@ -164,8 +182,14 @@ def decode_septets(septets: bytes, *, locking: int = 0, single: int = 0) -> str:
     return from_septets(septets, charset(lock, shift))
 
 
-def decode(payload: bytes, data_coding: int, *, language_code: str | None = None,
-           locking_shift: bool = False, single_shift: bool = False) -> str:
+def decode(
+    payload: bytes,
+    data_coding: int,
+    *,
+    language_code: str | None = None,
+    locking_shift: bool = False,
+    single_shift: bool = False,
+) -> str:
     """Text of an inbound payload: unpacked septets for data_coding 0, UTF-16-BE for 8.
 
     The shift flags say which national IEs the message's UDH carried for language_code.
@@ -187,6 +211,7 @@ def decode(payload: bytes, data_coding: int, *, language_code: str | None = None
         if lang and locking_shift and lang.locking is None:
             raise ValueError(f"{lang.name} has no locking shift table")
         ident = lang.identifier if lang else 0
-        return decode_septets(payload, locking=ident if locking_shift else 0,
-                              single=ident if single_shift else 0)
+        return decode_septets(
+            payload, locking=ident if locking_shift else 0, single=ident if single_shift else 0
+        )
     raise ValueError(f"unsupported data_coding {data_coding:#04x} for text")

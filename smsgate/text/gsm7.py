@@ -1,4 +1,5 @@
 """GSM 03.38 default alphabet, its extension table and septet packing (3GPP TS 23.038 6.1.2, 6.2.1)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -22,10 +23,20 @@ DEFAULT_ALPHABET = (
 )
 
 # TS 23.038 6.2.1.1: reached with ESC, so each of these costs two septets.
-DEFAULT_EXTENSION: Mapping[int, str] = MappingProxyType({
-    0x0A: "\x0c", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
-    0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
-})
+DEFAULT_EXTENSION: Mapping[int, str] = MappingProxyType(
+    {
+        0x0A: "\x0c",
+        0x14: "^",
+        0x28: "{",
+        0x29: "}",
+        0x2F: "\\",
+        0x3C: "[",
+        0x3D: "~",
+        0x3E: "]",
+        0x40: "|",
+        0x65: "€",
+    }
+)
 
 
 def pack(septets: bytes, fill_bits: int = 0) -> bytes:

@@ -1,4 +1,5 @@
 """Result types of the text engine."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Validation of request options and the table combinations they allow."""
+
 from __future__ import annotations
 
 from .national_tables import LANGUAGES
@@ -19,8 +20,9 @@ def normalise_language(language_code: str | None) -> str | None:
     return code
 
 
-def table_choices(language_code: str | None, single_shift: bool = False,
-                  locking_shift: bool = False) -> tuple[TableChoice, ...]:
+def table_choices(
+    language_code: str | None, single_shift: bool = False, locking_shift: bool = False
+) -> tuple[TableChoice, ...]:
     """Every table combination the request permits, the default alphabet always first.
 
     The shift flags are permissions: with neither set, a language may use both kinds of table;

@@ -1,4 +1,5 @@
 """The body of Infobip's POST /sms/1/preview."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,20 +14,28 @@ def _configuration(m: EncodedMessage) -> dict[str, Any]:
     """The configuration that actually shaped m, not what was asked for."""
     config: dict[str, Any] = {}
     if m.language_code is not None:
-        config["language"] = {"languageCode": m.language_code, "singleShift": m.single_shift,
-                              "lockingShift": m.locking_shift}
+        config["language"] = {
+            "languageCode": m.language_code,
+            "singleShift": m.single_shift,
+            "lockingShift": m.locking_shift,
+        }
     if m.transliteration is not None:
         config["transliteration"] = m.transliteration
     return config
 
 
 def _entry(m: EncodedMessage) -> dict[str, Any]:
-    return {"textPreview": m.text, "messageCount": m.message_count,
-            "charactersRemaining": m.characters_remaining, "configuration": _configuration(m)}
+    return {
+        "textPreview": m.text,
+        "messageCount": m.message_count,
+        "charactersRemaining": m.characters_remaining,
+        "configuration": _configuration(m),
+    }
 
 
-def preview(text: str, *, language_code: str | None = None,
-            transliteration: str | None = None) -> dict[str, Any]:
+def preview(
+    text: str, *, language_code: str | None = None, transliteration: str | None = None
+) -> dict[str, Any]:
     """The plain preview first, then language, transliteration and both, each only if it changes
     the outcome (a configuration that ends up using no table or replacing nothing is dropped)."""
     code = normalise_language(language_code)

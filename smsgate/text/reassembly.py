@@ -6,6 +6,7 @@ that simply concatenate (GSM: unpacked septets; UCS-2 and 8-bit: octets), so an 
 a surrogate pair split across two parts decodes correctly once joined. The caller owns the clock:
 ``Reassembler.add`` takes the part's arrival time and ``expire`` the current time.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -67,8 +68,9 @@ def concat_from_udh(header: bytes) -> Concat | None:
     return None
 
 
-def concat_from_sar(msg_ref_num: int | None, total_segments: int | None,
-                    segment_seqnum: int | None) -> Concat | None:
+def concat_from_sar(
+    msg_ref_num: int | None, total_segments: int | None, segment_seqnum: int | None
+) -> Concat | None:
     """The SMPP sar_msg_ref_num / sar_total_segments / sar_segment_seqnum TLV values, if all set."""
     if msg_ref_num is None or total_segments is None or segment_seqnum is None:
         return None
@@ -111,10 +113,20 @@ class Part:
         return self.concat.total if self.concat else 1
 
 
-def make_part(*, source: str, destination: str, data_coding: int, short_message: bytes,
-              esm_class: int = 0, received_ms: int = 0, sar_msg_ref_num: int | None = None,
-              sar_total_segments: int | None = None, sar_segment_seqnum: int | None = None,
-              gsm7_packed: bool = False, septets: int | None = None) -> Part:
+def make_part(
+    *,
+    source: str,
+    destination: str,
+    data_coding: int,
+    short_message: bytes,
+    esm_class: int = 0,
+    received_ms: int = 0,
+    sar_msg_ref_num: int | None = None,
+    sar_total_segments: int | None = None,
+    sar_segment_seqnum: int | None = None,
+    gsm7_packed: bool = False,
+    septets: int | None = None,
+) -> Part:
     """Normalise a deliver_sm's short_message (or message_payload) into a Part.
 
     GSM text comes unpacked, one septet per octet, as SMPP carries data_coding 0, unless
@@ -125,8 +137,9 @@ def make_part(*, source: str, destination: str, data_coding: int, short_message:
     """
     header, rest = split_user_data(short_message, bool(esm_class & UDHI))
     ies = dict(udh.parse(header))
-    concat = concat_from_udh(header) or concat_from_sar(sar_msg_ref_num, sar_total_segments,
-                                                        sar_segment_seqnum)
+    concat = concat_from_udh(header) or concat_from_sar(
+        sar_msg_ref_num, sar_total_segments, sar_segment_seqnum
+    )
     tail_may_be_fill = False
     if alphabet(data_coding) == GSM7:
         if gsm7_packed:
@@ -141,8 +154,18 @@ def make_part(*, source: str, destination: str, data_coding: int, short_message:
         units = rest
     locking = ies.get(udh.IE_LOCKING_SHIFT, b"")[:1] or b"\0"
     single = ies.get(udh.IE_SINGLE_SHIFT, b"")[:1] or b"\0"
-    return Part(source, destination, data_coding, units, concat, received_ms, header,
-                locking[0], single[0], tail_may_be_fill)
+    return Part(
+        source,
+        destination,
+        data_coding,
+        units,
+        concat,
+        received_ms,
+        header,
+        locking[0],
+        single[0],
+        tail_may_be_fill,
+    )
 
 
 def _runs(parts: Sequence[Part]) -> list[list[Part]]:
@@ -255,8 +278,14 @@ class _Pending:
 def _result(parts: dict[int, Part]) -> Reassembled:
     ordered = tuple(parts[s] for s in sorted(parts))
     first = ordered[0]
-    return Reassembled(first.source, first.destination, first.data_coding,
-                       first.concat.reference if first.concat else None, first.total, ordered)
+    return Reassembled(
+        first.source,
+        first.destination,
+        first.data_coding,
+        first.concat.reference if first.concat else None,
+        first.total,
+        ordered,
+    )
 
 
 class Reassembler:
@@ -301,8 +330,7 @@ class Reassembler:
         Also forgets completed messages as old, so their reference may be reused freely.
         """
         stale = [k for k, p in self._pending.items() if now_ms - p.first_ms >= max_age_ms]
-        out = sorted((_result(self._pending.pop(k).parts) for k in stale),
-                     key=lambda r: r.first_received_ms)
+        out = sorted((_result(self._pending.pop(k).parts) for k in stale), key=lambda r: r.first_received_ms)
         for k in [k for k, (at, _) in self._done.items() if now_ms - at >= max_age_ms]:
             del self._done[k]
         return out

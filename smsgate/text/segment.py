@@ -1,4 +1,5 @@
 """Splitting encoded text into SMS parts without breaking an escape or surrogate pair."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -55,8 +56,9 @@ def ucs2_layout(data: bytes, cap: Capacity) -> Layout:
     return _layout(len(data) // 2, cap, lambda i: 0xD8 <= data[2 * i] <= 0xDB)
 
 
-def build_parts(payload: bytes, plan: Layout, unit_size: int, shift: bytes,
-                reference: int) -> tuple[Segment, ...]:
+def build_parts(
+    payload: bytes, plan: Layout, unit_size: int, shift: bytes, reference: int
+) -> tuple[Segment, ...]:
     """Segments ready for SMPP: UDH (concatenation IE first, then shift IEs) and payload."""
     total = plan.message_count
     if total > MAX_PARTS:

@@ -1,4 +1,5 @@
 """UCS-2 as handsets really use it: UTF-16-BE, so characters beyond the BMP are surrogate pairs."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """User Data Header information elements (3GPP TS 23.040 9.2.3.24) and the room they leave."""
+
 from __future__ import annotations
 
 IE_CONCAT_8BIT = 0x00

@@ -37,7 +37,9 @@ class WebhookClient:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
 
-    async def send(self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Outcome:
+    async def send(
+        self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Outcome:
         try:
             await self.policy.check(url)
         except HostRefused as exc:
@@ -52,7 +54,9 @@ class WebhookClient:
                 async with asyncio.timeout(self.timeout):
                     response = await self._http.request(method, url, content=body, headers=headers)
             except (httpx.HTTPError, TimeoutError, OSError) as exc:
-                return Outcome(False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                return Outcome(
+                    False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                )
         if 200 <= response.status_code < 300:
             return Outcome(True, detail=str(response.status_code))
         return Outcome(False, detail=f"HTTP {response.status_code}")

@@ -36,11 +36,20 @@ def binary_of(row: Any) -> str:
         return text.encode("utf-8").hex().upper()
 
 
-def forward_request(row: Any, url: str, method: str, content_type: str) -> tuple[str, str, bytes | None, dict]:
+def forward_request(
+    row: Any, url: str, method: str, content_type: str
+) -> tuple[str, str, bytes | None, dict]:
     """(method, url, body, headers) for forwarding one inbound row."""
-    fields = {"sender": row.sender, "receiver": row.receiver, "text": row.text or "",
-              "binary_hex": binary_of(row), "received_at_ms": row.received_at, "message_id": row.message_id,
-              "data_coding": row.data_coding, "esm_class": row.esm_class}
+    fields = {
+        "sender": row.sender,
+        "receiver": row.receiver,
+        "text": row.text or "",
+        "binary_hex": binary_of(row),
+        "received_at_ms": row.received_at,
+        "message_id": row.message_id,
+        "data_coding": row.data_coding,
+        "esm_class": row.esm_class,
+    }
     target = expand_forward_url(url, **fields)
     if method == "GET":
         return "GET", target, None, {}
@@ -65,8 +74,12 @@ class InboundForwarder(Pusher):
             await self.spawn(self._forward(job, target))
 
     async def _forward(self, job: q.LeasedJob, target: dict) -> None:
-        method, url, body, headers = forward_request(job.message, target["url"], target.get("method", "POST"),
-                                                     target.get("content_type", "application/json"))
+        method, url, body, headers = forward_request(
+            job.message,
+            target["url"],
+            target.get("method", "POST"),
+            target.get("content_type", "application/json"),
+        )
         headers["X-Smsgate-Message-Id"] = job.message.message_id
         await self.settle([job], await self.client.send(method, url, body, headers), target["url"])
 

@@ -25,7 +25,9 @@ class Pusher:
 
     what = "pushes"
 
-    def __init__(self, db: Database, client: WebhookClient, retry_unit_ms: int, max_in_flight: int = 64) -> None:
+    def __init__(
+        self, db: Database, client: WebhookClient, retry_unit_ms: int, max_in_flight: int = 64
+    ) -> None:
         self.db = db
         self.client = client
         self.retry_unit_ms = retry_unit_ms
@@ -66,16 +68,25 @@ class Pusher:
             # attempts counts leases: the first try is 1, and retry n (1-based) follows attempt n
             given_up = [j for j in jobs if outcome.permanent or j.attempts >= RETRY_LIMIT + 1]
             gone = {j.job_id for j in given_up}
-            again = [(j.job_id, now + retry_delay_ms(j.attempts, self.retry_unit_ms))
-                     for j in jobs if j.job_id not in gone]
+            again = [
+                (j.job_id, now + retry_delay_ms(j.attempts, self.retry_unit_ms))
+                for j in jobs
+                if j.job_id not in gone
+            ]
             await q.reschedule_jobs(conn, again)
             await q.finish_jobs(conn, list(gone))
             await self.abandoned(conn, given_up)
         if given_up:
             log.warning("gave up %d %s to %s: %s", len(given_up), self.what, url, outcome.detail)
         if again:
-            log.info("%d %s to %s failed (%s); retry %d scheduled", len(again), self.what, url, outcome.detail,
-                     min(j.attempts for j in jobs))
+            log.info(
+                "%d %s to %s failed (%s); retry %d scheduled",
+                len(again),
+                self.what,
+                url,
+                outcome.detail,
+                min(j.attempts for j in jobs),
+            )
 
     async def close(self) -> None:
         for task in list(self._tasks):

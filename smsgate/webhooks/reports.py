@@ -63,14 +63,20 @@ class ReportPusher(Pusher):
 
     async def _push(self, url: str, content_type: str, v3: bool, jobs: list[q.LeasedJob]) -> None:
         body = render_reports(jobs, v3, content_type)
-        headers = {"Content-Type": content_type, "X-Smsgate-Report-Ids": ",".join(f"r{j.job_id}" for j in jobs)}
+        headers = {
+            "Content-Type": content_type,
+            "X-Smsgate-Report-Ids": ",".join(f"r{j.job_id}" for j in jobs),
+        }
         await self.settle(jobs, await self.client.send("POST", url, body, headers), url)
 
     async def delivered(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
-        await q.update_messages(conn, [{"pk": j.message.id, "report_state": REPORT_PUSHED}
-                                       for j in jobs if j.payload is None])
+        await q.update_messages(
+            conn, [{"pk": j.message.id, "report_state": REPORT_PUSHED} for j in jobs if j.payload is None]
+        )
 
     async def abandoned(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
         # the report stays readable in the logs, as Infobip documents
-        await q.update_messages(conn, [{"pk": j.message.id, "report_state": REPORT_PUSH_FAILED}
-                                       for j in jobs if j.payload is None])
+        await q.update_messages(
+            conn,
+            [{"pk": j.message.id, "report_state": REPORT_PUSH_FAILED} for j in jobs if j.payload is None],
+        )

@@ -19,7 +19,12 @@ def send_response_v1(bulk_id: str | None, accepted: list[AcceptedMessage]) -> di
     if bulk_id:
         out["bulkId"] = bulk_id
     out["messages"] = [
-        {"to": a.to, "status": status_by_id(a.status_id).as_dict(), "smsCount": a.sms_count, "messageId": a.message_id}
+        {
+            "to": a.to,
+            "status": status_by_id(a.status_id).as_dict(),
+            "smsCount": a.sms_count,
+            "messageId": a.message_id,
+        }
         for a in accepted
     ]
     return out
@@ -29,8 +34,12 @@ def send_response_v3(bulk_id: str | None, accepted: list[AcceptedMessage]) -> di
     return {
         "bulkId": bulk_id,
         "messages": [
-            {"messageId": a.message_id, "status": status_by_id(a.status_id).as_dict(), "destination": a.to,
-             "details": {"messageCount": a.sms_count}}
+            {
+                "messageId": a.message_id,
+                "status": status_by_id(a.status_id).as_dict(),
+                "destination": a.to,
+                "details": {"messageCount": a.sms_count},
+            }
             for a in accepted
         ],
     }
@@ -70,7 +79,11 @@ def log_v1(row: Any) -> dict[str, Any]:
 
 def log_v3(row: Any) -> dict[str, Any]:
     if row.binary_hex is not None:
-        content: dict[str, Any] = {"hex": row.binary_hex, "dataCoding": row.data_coding, "esmClass": row.esm_class}
+        content: dict[str, Any] = {
+            "hex": row.binary_hex,
+            "dataCoding": row.data_coding,
+            "esmClass": row.esm_class,
+        }
     else:
         content = {"text": row.text or ""}
     return _drop_none({**_outcome(row, v3=True), "content": content})
@@ -82,14 +95,16 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
 
 def inbound(row: Any) -> dict[str, Any]:
     """A received message, as the inbox returns it and the inbound webhook posts it."""
-    return _drop_none({
-        "messageId": row.message_id,
-        "from": row.sender,
-        "to": row.receiver,
-        "text": row.text,
-        "cleanText": row.clean_text,
-        "keyword": row.keyword,
-        "receivedAt": format_ms(row.received_at),
-        "smsCount": row.sms_count,
-        "price": {"pricePerMessage": row.price, "currency": row.currency or "EUR"},
-    })
+    return _drop_none(
+        {
+            "messageId": row.message_id,
+            "from": row.sender,
+            "to": row.receiver,
+            "text": row.text,
+            "cleanText": row.clean_text,
+            "keyword": row.keyword,
+            "receivedAt": format_ms(row.received_at),
+            "smsCount": row.sms_count,
+            "price": {"pricePerMessage": row.price, "currency": row.currency or "EUR"},
+        }
+    )

@@ -13,8 +13,9 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 # Elements that hold a list even when they have a single child (or none).
-LIST_FIELDS = frozenset({"messages", "destinations", "days", "results", "previews", "bulkIds", "violations",
-                         "resources"})
+LIST_FIELDS = frozenset(
+    {"messages", "destinations", "days", "results", "previews", "bulkIds", "violations", "resources"}
+)
 
 
 class XmlError(ValueError):

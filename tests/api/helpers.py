@@ -14,7 +14,9 @@ def uid(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def send_v2(base_url: str, headers: dict, messages: list[dict], bulk_id: str | None = None, **kw) -> httpx.Response:
+def send_v2(
+    base_url: str, headers: dict, messages: list[dict], bulk_id: str | None = None, **kw
+) -> httpx.Response:
     body: dict = {"messages": messages}
     if bulk_id:
         body["bulkId"] = bulk_id
@@ -30,6 +32,8 @@ def logs(base_url: str, headers: dict, **params) -> list[dict]:
 def final_logs(base_url: str, headers: dict, bulk_id: str, count: int):
     """Logs of a bulk once all ``count`` messages are in a final state, else None."""
     results = logs(base_url, headers, bulkId=bulk_id, limit=1000)
-    if len(results) == count and all(r["status"]["groupName"] not in ("PENDING", "ACCEPTED") for r in results):
+    if len(results) == count and all(
+        r["status"]["groupName"] not in ("PENDING", "ACCEPTED") for r in results
+    ):
         return results
     return None

@@ -26,15 +26,18 @@ def test_app_key_and_basic_auth_send(deployment):
     assert send_v2(deployment.base_url, _basic(a.username, a.password), msg).status_code == 200
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "App not-a-key"},
-    {"Authorization": "Basic " + base64.b64encode(b"alice:wrong").decode()},
-    {"Authorization": "Basic !!!notbase64"},
-    {"Authorization": "IBSSO not-a-token"},
-    {"Authorization": "Bearer not-a-token"},
-    {"Authorization": "Digest abc"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "App not-a-key"},
+        {"Authorization": "Basic " + base64.b64encode(b"alice:wrong").decode()},
+        {"Authorization": "Basic !!!notbase64"},
+        {"Authorization": "IBSSO not-a-token"},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Digest abc"},
+    ],
+)
 def test_wrong_credentials_get_401_in_v1_shape(deployment, headers):
     r = httpx.get(deployment.base_url + "/sms/1/logs", headers=headers)
     assert r.status_code == 401
@@ -58,19 +61,33 @@ def test_v1_error_in_xml_when_asked(deployment):
 
 def test_ibsso_session_lifecycle(deployment):
     a = deployment.alice
-    r = httpx.post(deployment.base_url + "/auth/1/session", json={"username": a.username, "password": a.password})
+    r = httpx.post(
+        deployment.base_url + "/auth/1/session", json={"username": a.username, "password": a.password}
+    )
     assert r.status_code == 200
     token = r.json()["token"]
     for scheme in ("IBSSO", "Bearer"):
-        assert httpx.get(deployment.base_url + "/sms/1/reports", headers={"Authorization": f"{scheme} {token}"}).status_code == 200
+        assert (
+            httpx.get(
+                deployment.base_url + "/sms/1/reports", headers={"Authorization": f"{scheme} {token}"}
+            ).status_code
+            == 200
+        )
     r = httpx.delete(deployment.base_url + "/auth/1/session", headers={"Authorization": f"IBSSO {token}"})
     assert r.status_code == 204
-    assert httpx.get(deployment.base_url + "/sms/1/reports", headers={"Authorization": f"IBSSO {token}"}).status_code == 401
+    assert (
+        httpx.get(
+            deployment.base_url + "/sms/1/reports", headers={"Authorization": f"IBSSO {token}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_session_with_wrong_password_is_401(deployment):
     r = httpx.post(deployment.base_url + "/auth/1/session", json={"username": "alice", "password": "nope"})
-    assert r.status_code == 401 and r.json()["requestError"]["serviceException"]["messageId"] == "UNAUTHORIZED"
+    assert (
+        r.status_code == 401 and r.json()["requestError"]["serviceException"]["messageId"] == "UNAUTHORIZED"
+    )
 
 
 def test_session_without_password_names_the_field(deployment):
@@ -90,7 +107,9 @@ def test_query_send_authenticates_with_query_credentials(deployment):
 
 def test_query_credentials_are_not_accepted_elsewhere(deployment):
     a = deployment.alice
-    r = httpx.get(deployment.base_url + "/sms/1/logs", params={"username": a.username, "password": a.password})
+    r = httpx.get(
+        deployment.base_url + "/sms/1/logs", params={"username": a.username, "password": a.password}
+    )
     assert r.status_code == 401
 
 
@@ -102,9 +121,11 @@ def test_revoked_key_and_disabled_account(deployment):
     assert httpx.get(url, headers=creds.app).status_code == 200
     second = gw.cli("apikey", "create", name).stdout.strip()
     assert httpx.get(url, headers={"Authorization": f"App {second}"}).status_code == 200
+
     # the gateway remembers a key for a second: changes made by the CLI bite within that
     def status(headers):
         return lambda: httpx.get(url, headers=headers).status_code
+
     gw.cli("apikey", "revoke", second)
     wait_for(lambda: status({"Authorization": f"App {second}"})() == 401, timeout=3)
     assert status(creds.app)() == 200

@@ -42,8 +42,20 @@ def later(seconds: float) -> datetime:
 
 
 def schedule(d, bulk: str, at: datetime, n: int = 2, **message) -> list[str]:
-    r = send_v2(d.base_url, d.alice.app, [{"from": "InfoSMS", "destinations": [{"to": t} for t in DESTS[:n]],
-                                           "text": "planned", "sendAt": at.isoformat(), **message}], bulk_id=bulk)
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": t} for t in DESTS[:n]],
+                "text": "planned",
+                "sendAt": at.isoformat(),
+                **message,
+            }
+        ],
+        bulk_id=bulk,
+    )
     assert r.status_code == 200, r.text
     return [m["messageId"] for m in r.json()["messages"]]
 
@@ -72,7 +84,11 @@ def states(d, bulk: str) -> set[str]:
 
 def delivered(d, bulk: str, n: int) -> list[dict] | None:
     found = logs(d.base_url, d.alice.app, bulkId=bulk)
-    return found if len(found) == n and all(r["status"]["name"] == "DELIVERED_TO_HANDSET" for r in found) else None
+    return (
+        found
+        if len(found) == n and all(r["status"]["name"] == "DELIVERED_TO_HANDSET" for r in found)
+        else None
+    )
 
 
 def error_text(r: httpx.Response) -> str:
@@ -116,7 +132,10 @@ def test_reschedule_moves_the_bulk_later_and_earlier(deployment):
     d, bulk = deployment, uid("move")
     first = later(1.5)
     ids = schedule(d, bulk, first)
-    assert get(d, "/sms/1/bulks", bulk).json() == {"bulkId": bulk, "sendAt": format_ms(parse_ms(first.isoformat()))}
+    assert get(d, "/sms/1/bulks", bulk).json() == {
+        "bulkId": bulk,
+        "sendAt": format_ms(parse_ms(first.isoformat())),
+    }
 
     much_later = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": much_later.strftime("%Y-%m-%dT%H:%M:%S.000+0000")})
@@ -147,7 +166,8 @@ def test_reschedule_input_errors(deployment):
     assert put(d, "/sms/1/bulks", bulk, {"sendAt": "soon"}).status_code == 400
     r = put(d, "/sms/1/bulks", bulk, {})
     assert r.status_code == 400 and r.json()["requestError"]["serviceException"]["validationErrors"] == {
-        "sendAt": ["is required"]}
+        "sendAt": ["is required"]
+    }
     # a sendAt in the past means now
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": "2020-01-01T00:00:00Z"})
     assert r.status_code == 200 and parse_ms(r.json()["sendAt"]) > parse_ms("2025-01-01T00:00:00Z")
@@ -161,14 +181,18 @@ def test_cancel_ends_the_messages_unsent_with_their_own_status_and_reports(deplo
     r = set_status(d, bulk, "CANCELED")
     assert r.status_code == 200 and r.json() == {"bulkId": bulk, "status": "CANCELED"}
     found = logs(d.base_url, d.alice.app, bulkId=bulk)
-    assert {(x["status"]["name"], x["error"]["name"]) for x in found} == {("REJECTED_NOT_SENT", "EC_MESSAGE_CANCELED")}
+    assert {(x["status"]["name"], x["error"]["name"]) for x in found} == {
+        ("REJECTED_NOT_SENT", "EC_MESSAGE_CANCELED")
+    }
     canceled_at = {x["messageId"]: x["doneAt"] for x in found}
     time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 1.0)
     after = logs(d.base_url, d.alice.app, bulkId=bulk)
     # never sent: same end, same time, no network (mccMnc) ever recorded
     assert {x["messageId"]: x["doneAt"] for x in after} == canceled_at
     assert all("mccMnc" not in x and x["status"]["name"] == "REJECTED_NOT_SENT" for x in after)
-    reports = httpx.get(d.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=d.alice.app).json()["results"]
+    reports = httpx.get(d.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=d.alice.app).json()[
+        "results"
+    ]
     assert sorted(x["messageId"] for x in reports) == sorted(ids)
     assert {x["status"]["groupName"] for x in reports} == {"REJECTED"}
 
@@ -187,7 +211,12 @@ def test_unknown_foreign_and_unscheduled_bulks_are_not_found(deployment):
     d, bulk = deployment, uid("mine")
     schedule(d, bulk, later(3600), n=1)
     plain = uid("plain")  # sent at once: not a scheduled bulk
-    send_v2(d.base_url, d.alice.app, [{"destinations": [{"to": t} for t in DESTS[:2]], "text": "now"}], bulk_id=plain)
+    send_v2(
+        d.base_url,
+        d.alice.app,
+        [{"destinations": [{"to": t} for t in DESTS[:2]], "text": "now"}],
+        bulk_id=plain,
+    )
     for path in ("/sms/1/bulks", "/sms/1/bulks/status"):
         for r in (get(d, path, uid("nobody")), get(d, path, bulk, who=d.bob), get(d, path, plain)):
             assert r.status_code == 404, r.text
@@ -197,7 +226,9 @@ def test_unknown_foreign_and_unscheduled_bulks_are_not_found(deployment):
     assert put(d, "/sms/1/bulks", bulk, {"sendAt": later(5).isoformat()}, who=d.bob).status_code == 404
     assert status(d, bulk) == "PENDING"  # bob changed nothing
     r = httpx.get(d.base_url + "/sms/1/bulks/status", headers=d.alice.app)
-    assert r.status_code == 400 and "bulkId" in r.json()["requestError"]["serviceException"]["validationErrors"]
+    assert (
+        r.status_code == 400 and "bulkId" in r.json()["requestError"]["serviceException"]["validationErrors"]
+    )
 
 
 def test_status_values_and_xml(deployment):
@@ -207,15 +238,25 @@ def test_status_values_and_xml(deployment):
         r = set_status(d, bulk, wrong)
         assert r.status_code == 400 and "PAUSED, RESUMED" in error_text(r), r.text
     assert put(d, "/sms/1/bulks/status", bulk, {}).status_code == 400
-    r = httpx.get(d.base_url + "/sms/1/bulks/status", params={"bulkId": bulk},
-                  headers={**d.alice.app, "Accept": "application/xml"})
+    r = httpx.get(
+        d.base_url + "/sms/1/bulks/status",
+        params={"bulkId": bulk},
+        headers={**d.alice.app, "Accept": "application/xml"},
+    )
     root = ET.fromstring(r.content)
     assert root.tag == "BulkStatusResponse" and root.find("status").text == "PENDING"
-    r = httpx.put(d.base_url + "/sms/1/bulks/status", params={"bulkId": bulk},
-                  content=b"<UpdateStatusRequest><status>PAUSED</status></UpdateStatusRequest>",
-                  headers={**d.alice.app, "Content-Type": "application/xml", "Accept": "application/xml"})
+    r = httpx.put(
+        d.base_url + "/sms/1/bulks/status",
+        params={"bulkId": bulk},
+        content=b"<UpdateStatusRequest><status>PAUSED</status></UpdateStatusRequest>",
+        headers={**d.alice.app, "Content-Type": "application/xml", "Accept": "application/xml"},
+    )
     assert ET.fromstring(r.content).find("status").text == "PAUSED"
-    r = httpx.get(d.base_url + "/sms/1/bulks", params={"bulkId": bulk}, headers={**d.alice.app, "Accept": "application/xml"})
+    r = httpx.get(
+        d.base_url + "/sms/1/bulks",
+        params={"bulkId": bulk},
+        headers={**d.alice.app, "Accept": "application/xml"},
+    )
     assert ET.fromstring(r.content).tag == "BulkResponse"
 
 
@@ -225,7 +266,9 @@ def test_status_values_and_xml(deployment):
 def make_api(host: str, api_key: str) -> SmsApi:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        config = Configuration(host=host, api_key={"APIKeyHeader": api_key}, api_key_prefix={"APIKeyHeader": "App"})
+        config = Configuration(
+            host=host, api_key={"APIKeyHeader": api_key}, api_key_prefix={"APIKeyHeader": "App"}
+        )
     return SmsApi(ApiClient(config))
 
 
@@ -234,10 +277,17 @@ def test_official_client_bulk_methods(deployment):
     api = make_api(deployment.base_url, account.api_key)
     bulk = f"client-{uuid.uuid4().hex[:12]}"
     at = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
-    sent = api.send_sms_messages(SmsRequest(
-        messages=[SmsMessage(destinations=[SmsDestination(to=DESTS[0])], content=SmsMessageContent(SmsTextContent(
-            text="scheduled by the official client")))],
-        options=SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(bulk_id=bulk, send_at=at))))
+    sent = api.send_sms_messages(
+        SmsRequest(
+            messages=[
+                SmsMessage(
+                    destinations=[SmsDestination(to=DESTS[0])],
+                    content=SmsMessageContent(SmsTextContent(text="scheduled by the official client")),
+                )
+            ],
+            options=SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(bulk_id=bulk, send_at=at)),
+        )
+    )
     assert sent.bulk_id == bulk and sent.messages[0].status.name == "PENDING_ACCEPTED"
 
     got = api.get_scheduled_sms_messages(bulk_id=bulk)
@@ -251,24 +301,29 @@ def test_official_client_bulk_methods(deployment):
     s = api.get_scheduled_sms_messages_status(bulk_id=bulk)
     assert isinstance(s, SmsBulkStatusResponse) and s.status == SmsBulkStatus.PENDING
     s = api.update_scheduled_sms_messages_status(
-        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PAUSED))
+        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PAUSED)
+    )
     assert s.status == SmsBulkStatus.PAUSED
     assert api.get_scheduled_sms_messages_status(bulk_id=bulk).status == SmsBulkStatus.PAUSED
     s = api.update_scheduled_sms_messages_status(  # the client's enum has no RESUMED: PENDING resumes
-        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PENDING))
+        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PENDING)
+    )
     assert s.status == SmsBulkStatus.PENDING
     s = api.update_scheduled_sms_messages_status(
-        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.CANCELED))
+        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.CANCELED)
+    )
     assert s.status == SmsBulkStatus.CANCELED
 
     with pytest.raises(BadRequestException) as bad:
         api.update_scheduled_sms_messages_status(
-            bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PROCESSING))
+            bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PROCESSING)
+        )
     assert "canceled" in bad.value.body
     with pytest.raises(NotFoundException):
         api.get_scheduled_sms_messages_status(bulk_id=f"nobody-{uuid.uuid4().hex[:8]}")
     with pytest.raises(NotFoundException):
-        api.reschedule_sms_messages(bulk_id=f"nobody-{uuid.uuid4().hex[:8]}",
-                                    sms_bulk_request=SmsBulkRequest(send_at=moved))
+        api.reschedule_sms_messages(
+            bulk_id=f"nobody-{uuid.uuid4().hex[:8]}", sms_bulk_request=SmsBulkRequest(send_at=moved)
+        )
     log = api.get_outbound_sms_message_logs(bulk_id=[bulk]).results[0]
     assert log.status.name == "REJECTED_NOT_SENT" and log.error.name == "EC_MESSAGE_CANCELED"

@@ -16,10 +16,23 @@ def test_sigkill_right_after_sends_loses_nothing(tmp_path, database_url):
     bulk = uid("kill")
     accepted: list[str] = []
     try:
+
         def send(i: int) -> list[str]:
-            r = httpx.post(gw.base_url + "/sms/2/text/advanced", headers=creds.app, timeout=30, json={
-                "bulkId": bulk, "messages": [{"from": "InfoSMS", "text": f"m{i}",
-                                              "destinations": [{"to": f"417930{i:05d}"} for i in range(i * 10, i * 10 + 10)]}]})
+            r = httpx.post(
+                gw.base_url + "/sms/2/text/advanced",
+                headers=creds.app,
+                timeout=30,
+                json={
+                    "bulkId": bulk,
+                    "messages": [
+                        {
+                            "from": "InfoSMS",
+                            "text": f"m{i}",
+                            "destinations": [{"to": f"417930{i:05d}"} for i in range(i * 10, i * 10 + 10)],
+                        }
+                    ],
+                },
+            )
             assert r.status_code == 200
             return [m["messageId"] for m in r.json()["messages"] if m["status"]["groupName"] == "PENDING"]
 
@@ -43,10 +56,13 @@ def test_sigkill_right_after_sends_loses_nothing(tmp_path, database_url):
         reports: list[str] = []
 
         def drain():
-            r = httpx.get(gw.base_url + "/sms/1/reports", params={"bulkId": bulk, "limit": 1000}, headers=creds.app)
+            r = httpx.get(
+                gw.base_url + "/sms/1/reports", params={"bulkId": bulk, "limit": 1000}, headers=creds.app
+            )
             got = [x["messageId"] for x in r.json()["results"]]
             reports.extend(got)
             return not got
+
         wait_for(drain)
         assert sorted(reports) == sorted(accepted)
     finally:

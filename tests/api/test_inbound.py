@@ -26,13 +26,17 @@ def new_number() -> str:
 
 def add_number(d, account: str, **body) -> str:
     number = new_number()
-    r = httpx.post(d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": number, "account": account, **body})
+    r = httpx.post(
+        d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": number, "account": account, **body}
+    )
     assert r.status_code == 201, r.text
     return number
 
 
 def simulate(d, sender: str, to: str, text: str) -> dict:
-    r = httpx.post(d.base_url + "/admin/1/simulate/inbound", headers=ADMIN, json={"from": sender, "to": to, "text": text})
+    r = httpx.post(
+        d.base_url + "/admin/1/simulate/inbound", headers=ADMIN, json={"from": sender, "to": to, "text": text}
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -48,8 +52,16 @@ def test_cli_number_and_simulated_message_pulled_once(deployment):
     d.gateway.cli("number", "add", number, "--account", "alice", "--keyword", "QUIZ", "--price", "0.01")
     listed = d.gateway.cli("number", "list").stdout
     assert number in listed and "QUIZ" in listed
-    out = d.gateway.cli("simulate", "inbound", "--from", "385916242493", "--to", number,
-                        "--text", "quiz Correct answer is Paris").stdout
+    out = d.gateway.cli(
+        "simulate",
+        "inbound",
+        "--from",
+        "385916242493",
+        "--to",
+        number,
+        "--text",
+        "quiz Correct answer is Paris",
+    ).stdout
     assert "in the inbox" in out
     body = inbox(d, d.alice)
     mine = [m for m in body["results"] if m["to"] == number]
@@ -136,22 +148,37 @@ def test_forward_is_retried_until_the_receiver_recovers(deployment, receiver):
 def test_admin_api_needs_the_token_and_explains_errors(deployment):
     d = deployment
     assert httpx.get(d.base_url + "/admin/1/numbers").status_code == 401
-    assert httpx.get(d.base_url + "/admin/1/numbers", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        httpx.get(d.base_url + "/admin/1/numbers", headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )
     assert httpx.get(d.base_url + "/admin/1/numbers", headers=d.alice.app).status_code == 401
-    r = httpx.post(d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": "12ab", "account": "alice"})
+    r = httpx.post(
+        d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": "12ab", "account": "alice"}
+    )
     assert r.status_code == 400 and "phone number" in r.text
-    r = httpx.post(d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": new_number(), "account": "nobody"})
+    r = httpx.post(
+        d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": new_number(), "account": "nobody"}
+    )
     assert r.status_code == 400 and "nobody" in r.text
-    r = httpx.post(d.base_url + "/admin/1/numbers", headers=ADMIN,
-                   json={"number": new_number(), "account": "alice", "action": "forward", "forwardUrl": "ftp://x"})
+    r = httpx.post(
+        d.base_url + "/admin/1/numbers",
+        headers=ADMIN,
+        json={"number": new_number(), "account": "alice", "action": "forward", "forwardUrl": "ftp://x"},
+    )
     assert r.status_code == 400 and "http" in r.text
     number = add_number(d, "alice", keywords=["INFO"])
-    listed = {n["number"]: n for n in httpx.get(d.base_url + "/admin/1/numbers", headers=ADMIN).json()["numbers"]}
+    listed = {
+        n["number"]: n for n in httpx.get(d.base_url + "/admin/1/numbers", headers=ADMIN).json()["numbers"]
+    }
     assert listed[number]["account"] == "alice" and listed[number]["keywords"] == ["INFO"]
     r = httpx.post(d.base_url + "/admin/1/numbers", headers=ADMIN, json={"number": number, "account": "bob"})
     assert r.status_code == 400 and "taken" in r.text
-    r = httpx.post(d.base_url + "/admin/1/simulate/inbound", headers=ADMIN,
-                   json={"from": "38598123123", "to": new_number(), "text": "x"})
+    r = httpx.post(
+        d.base_url + "/admin/1/simulate/inbound",
+        headers=ADMIN,
+        json={"from": "38598123123", "to": new_number(), "text": "x"},
+    )
     assert r.status_code == 404 and "number add" in r.text
     assert httpx.delete(d.base_url + f"/admin/1/numbers/{number}", headers=ADMIN).status_code == 204
     assert httpx.delete(d.base_url + f"/admin/1/numbers/{number}", headers=ADMIN).status_code == 404

@@ -11,8 +11,18 @@ def test_accounts_see_only_their_own_messages(deployment):
     a, b = deployment.alice, deployment.bob
     bulk = uid("secret")
     mid = uid("mid")
-    send_v2(deployment.base_url, a.app, [{"from": "InfoSMS", "text": "alice only",
-                                          "destinations": [{"to": "41793026727", "messageId": mid}]}], bulk_id=bulk)
+    send_v2(
+        deployment.base_url,
+        a.app,
+        [
+            {
+                "from": "InfoSMS",
+                "text": "alice only",
+                "destinations": [{"to": "41793026727", "messageId": mid}],
+            }
+        ],
+        bulk_id=bulk,
+    )
     wait_for(lambda: final_logs(deployment.base_url, a.app, bulk, 1))
     # bob asks by alice's ids: nothing, neither in logs nor in reports
     assert logs(deployment.base_url, b.app, bulkId=bulk) == []

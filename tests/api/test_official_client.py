@@ -43,8 +43,9 @@ def make_api(host: str, api_key: str) -> SmsApi:
     """The configuration Infobip's README shows; 6.0.0 deprecates the dict form but still honours it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        config = Configuration(host=host, api_key={"APIKeyHeader": api_key},
-                               api_key_prefix={"APIKeyHeader": "App"})
+        config = Configuration(
+            host=host, api_key={"APIKeyHeader": api_key}, api_key_prefix={"APIKeyHeader": "App"}
+        )
     return SmsApi(ApiClient(config))
 
 
@@ -66,11 +67,14 @@ def request(*messages: SmsMessage, bulk_id: str | None = None) -> SmsRequest:
 
 def wait_delivered(api: SmsApi, message_ids: list[str]) -> list:
     """Poll the logs (not the reports, which are handed out once) until every message is DELIVERED."""
+
     def done():
         logs = api.get_outbound_sms_message_logs(message_id=message_ids).results or []
         ok = len(logs) == len(message_ids) and all(
-            log.status.group_name == MessageGeneralStatus.DELIVERED for log in logs)
+            log.status.group_name == MessageGeneralStatus.DELIVERED for log in logs
+        )
         return logs if ok else None
+
     return wait_for(done, timeout=20, interval=0.3)
 
 
@@ -87,10 +91,17 @@ def api(deployment, account) -> SmsApi:
 def test_send_returns_typed_response_with_custom_ids(api):
     bulk, mids = f"bulk-{uid()}", [f"mid-{uid()}", f"mid-{uid()}"]
     destinations = [SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
-    response = api.send_sms_messages(request(
-        text_message(destinations, "Hello from the official client", sender="InfoSMS",
-                     webhooks=SmsWebhooks(callback_data="cb-typed")),
-        bulk_id=bulk))
+    response = api.send_sms_messages(
+        request(
+            text_message(
+                destinations,
+                "Hello from the official client",
+                sender="InfoSMS",
+                webhooks=SmsWebhooks(callback_data="cb-typed"),
+            ),
+            bulk_id=bulk,
+        )
+    )
     assert isinstance(response, SmsResponse)
     assert response.bulk_id == bulk
     assert [m.message_id for m in response.messages] == mids
@@ -112,19 +123,25 @@ def test_generated_ids_and_bulk_id(api):
 
 def test_message_count_follows_text_length(api):
     # GSM-7: 160 characters fit one message; concatenated parts carry 153 each.
-    response = api.send_sms_messages(request(
-        text_message([SmsDestination(to=DEST_A)], "a" * 160),
-        text_message([SmsDestination(to=DEST_A)], "b" * 161),
-        text_message([SmsDestination(to=DEST_A)], "c" * 400),
-    ))
+    response = api.send_sms_messages(
+        request(
+            text_message([SmsDestination(to=DEST_A)], "a" * 160),
+            text_message([SmsDestination(to=DEST_A)], "b" * 161),
+            text_message([SmsDestination(to=DEST_A)], "c" * 400),
+        )
+    )
     assert [m.details.message_count for m in response.messages] == [1, 2, 3]
 
 
 def test_language_single_shift_keeps_turkish_in_one_message(api):
     text = "Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerinizi rahatlıkla iletebilirsiniz."
     plain = text_message([SmsDestination(to=DEST_A)], text)
-    shifted = SmsMessage(destinations=[SmsDestination(to=DEST_A)], content=SmsMessageContent(
-        SmsTextContent(text=text, language=SmsLanguage(language_code="TR", single_shift=True))))
+    shifted = SmsMessage(
+        destinations=[SmsDestination(to=DEST_A)],
+        content=SmsMessageContent(
+            SmsTextContent(text=text, language=SmsLanguage(language_code="TR", single_shift=True))
+        ),
+    )
     response = api.send_sms_messages(request(plain, shifted))
     # Without a national table "ı" forces UCS-2 (70 per message, 67 per part); with the Turkish single
     # shift table the 92 characters fit one GSM-7 message.
@@ -134,10 +151,14 @@ def test_language_single_shift_keeps_turkish_in_one_message(api):
 def test_delivery_report_is_handed_out_once(api):
     bulk, mids = f"bulk-{uid()}", [f"mid-{uid()}", f"mid-{uid()}"]
     destinations = [SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
-    api.send_sms_messages(request(
-        text_message(destinations, "report me", sender="InfoSMS",
-                     webhooks=SmsWebhooks(callback_data="cb-report")),
-        bulk_id=bulk))
+    api.send_sms_messages(
+        request(
+            text_message(
+                destinations, "report me", sender="InfoSMS", webhooks=SmsWebhooks(callback_data="cb-report")
+            ),
+            bulk_id=bulk,
+        )
+    )
     wait_delivered(api, mids)
 
     first = api.get_outbound_sms_message_delivery_reports(message_id=mids[0])
@@ -169,12 +190,19 @@ def two_bulks(api):
     """Bulk A (two destinations, sender InfoSMS), then bulk B (one destination, sender SomeStore);
     both delivered."""
     bulk_a, bulk_b = f"logs-a-{uid()}", f"logs-b-{uid()}"
-    a = api.send_sms_messages(request(
-        text_message([SmsDestination(to=DEST_A), SmsDestination(to=DEST_B)], "first bulk text",
-                     sender="InfoSMS"),
-        bulk_id=bulk_a))
-    b = api.send_sms_messages(request(
-        text_message([SmsDestination(to=DEST_A)], "second bulk text", sender="SomeStore"), bulk_id=bulk_b))
+    a = api.send_sms_messages(
+        request(
+            text_message(
+                [SmsDestination(to=DEST_A), SmsDestination(to=DEST_B)], "first bulk text", sender="InfoSMS"
+            ),
+            bulk_id=bulk_a,
+        )
+    )
+    b = api.send_sms_messages(
+        request(
+            text_message([SmsDestination(to=DEST_A)], "second bulk text", sender="SomeStore"), bulk_id=bulk_b
+        )
+    )
     ids_a = [m.message_id for m in a.messages]
     ids_b = [m.message_id for m in b.messages]
     wait_delivered(api, ids_a + ids_b)
@@ -224,8 +252,11 @@ def test_logs_filters(api, two_bulks):
 
 def test_logs_cursor_paging(api):
     bulk = f"cursor-{uid()}"
-    response = api.send_sms_messages(request(
-        text_message([SmsDestination(to=f"4179302{n:04d}") for n in range(5)], "page me"), bulk_id=bulk))
+    response = api.send_sms_messages(
+        request(
+            text_message([SmsDestination(to=f"4179302{n:04d}") for n in range(5)], "page me"), bulk_id=bulk
+        )
+    )
     sent = {m.message_id for m in response.messages}
     assert len(sent) == 5
 
@@ -246,10 +277,14 @@ def test_logs_cursor_paging(api):
 
 def test_past_send_at_sends_now(api):
     mid = f"past-{uid()}"
-    options = SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(
-        send_at=datetime.now(UTC) - timedelta(days=1)))
-    response = api.send_sms_messages(SmsRequest(
-        messages=[text_message([SmsDestination(to=DEST_A, message_id=mid)], "late")], options=options))
+    options = SmsMessageRequestOptions(
+        schedule=SmsRequestSchedulingSettings(send_at=datetime.now(UTC) - timedelta(days=1))
+    )
+    response = api.send_sms_messages(
+        SmsRequest(
+            messages=[text_message([SmsDestination(to=DEST_A, message_id=mid)], "late")], options=options
+        )
+    )
     assert response.messages[0].message_id == mid
     (log,) = wait_delivered(api, [mid])
     assert log.status.name == "DELIVERED_TO_HANDSET"
@@ -259,7 +294,8 @@ def test_host_with_trailing_slash(deployment, account):
     api = make_api(deployment.base_url + "/", account.api_key)
     mid = f"slash-{uid()}"
     response = api.send_sms_messages(
-        request(text_message([SmsDestination(to=DEST_A, message_id=mid)], "slash")))
+        request(text_message([SmsDestination(to=DEST_A, message_id=mid)], "slash"))
+    )
     assert response.messages[0].message_id == mid
     logs = api.get_outbound_sms_message_logs(message_id=[mid]).results
     assert [log.message_id for log in logs] == [mid]
@@ -310,15 +346,22 @@ def test_invalid_request_raises_bad_request_with_violations(api):
 
 def test_binary_content(api):
     hello, ucs2 = f"bin-{uid()}", f"bin-{uid()}"
-    response = api.send_sms_messages(request(
-        SmsMessage(destinations=[SmsDestination(to=DEST_A, message_id=hello)],
-                   content=SmsMessageContent(
-                       SmsBinaryContent(hex="48 65 6c 6c 6f", data_coding=0, esm_class=0))),
-        SmsMessage(destinations=[SmsDestination(to=DEST_A, message_id=ucs2)],
-                   content=SmsMessageContent(SmsBinaryContent(hex="0048 0069", data_coding=8))),
-        SmsMessage(destinations=[SmsDestination(to=DEST_A)],
-                   content=SmsMessageContent(SmsBinaryContent(hex="ab" * 200))),
-    ))
+    response = api.send_sms_messages(
+        request(
+            SmsMessage(
+                destinations=[SmsDestination(to=DEST_A, message_id=hello)],
+                content=SmsMessageContent(SmsBinaryContent(hex="48 65 6c 6c 6f", data_coding=0, esm_class=0)),
+            ),
+            SmsMessage(
+                destinations=[SmsDestination(to=DEST_A, message_id=ucs2)],
+                content=SmsMessageContent(SmsBinaryContent(hex="0048 0069", data_coding=8)),
+            ),
+            SmsMessage(
+                destinations=[SmsDestination(to=DEST_A)],
+                content=SmsMessageContent(SmsBinaryContent(hex="ab" * 200)),
+            ),
+        )
+    )
     # 8-bit data: 140 octets in one message, 134 per concatenated part.
     assert [m.details.message_count for m in response.messages] == [1, 1, 2]
     logs = {log.message_id: log for log in wait_delivered(api, [hello, ucs2])}

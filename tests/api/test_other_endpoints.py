@@ -9,8 +9,11 @@ from live import wait_for
 
 def test_v3_query_send(deployment):
     a = deployment.alice
-    r = httpx.get(deployment.base_url + "/sms/3/text/query", headers=a.app,
-                  params=[("to", "41793026727"), ("to", "41793026731"), ("text", "hi"), ("from", "InfoSMS")])
+    r = httpx.get(
+        deployment.base_url + "/sms/3/text/query",
+        headers=a.app,
+        params=[("to", "41793026727"), ("to", "41793026731"), ("text", "hi"), ("from", "InfoSMS")],
+    )
     assert r.status_code == 200
     body = r.json()
     assert [m["destination"] for m in body["messages"]] == ["41793026727", "41793026731"]
@@ -21,14 +24,29 @@ def test_v3_query_send(deployment):
 
 def test_v1_binary_and_v2_logs(deployment):
     a, bulk = deployment.alice, uid("bin")
-    r = httpx.post(deployment.base_url + "/sms/1/binary/advanced", headers=a.app, json={"bulkId": bulk, "messages": [
-        {"from": "InfoSMS", "destinations": [{"to": "41793026727"}],
-         "binary": {"hex": "0605040B8423F0", "dataCoding": 4, "esmClass": 64}}]})
+    r = httpx.post(
+        deployment.base_url + "/sms/1/binary/advanced",
+        headers=a.app,
+        json={
+            "bulkId": bulk,
+            "messages": [
+                {
+                    "from": "InfoSMS",
+                    "destinations": [{"to": "41793026727"}],
+                    "binary": {"hex": "0605040B8423F0", "dataCoding": 4, "esmClass": 64},
+                }
+            ],
+        },
+    )
     assert r.status_code == 200 and r.json()["messages"][0]["smsCount"] == 1
     wait_for(lambda: final_logs(deployment.base_url, a.app, bulk, 1))
-    v2 = httpx.get(deployment.base_url + "/sms/2/logs", params={"bulkId": bulk}, headers=a.app).json()["results"]
+    v2 = httpx.get(deployment.base_url + "/sms/2/logs", params={"bulkId": bulk}, headers=a.app).json()[
+        "results"
+    ]
     assert len(v2) == 1 and "text" not in v2[0] and v2[0]["status"]["name"] == "DELIVERED_TO_HANDSET"
-    v3 = httpx.get(deployment.base_url + "/sms/3/logs", params={"bulkId": bulk}, headers=a.app).json()["results"]
+    v3 = httpx.get(deployment.base_url + "/sms/3/logs", params={"bulkId": bulk}, headers=a.app).json()[
+        "results"
+    ]
     assert v3[0]["content"] == {"hex": "0605040B8423F0", "dataCoding": 4, "esmClass": 64}
 
 

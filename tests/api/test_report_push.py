@@ -30,10 +30,21 @@ def _results(requests) -> list[dict]:
 
 def test_json_push_has_the_report_shape_and_is_not_pulled(deployment, receiver):
     d, path, bulk = deployment, f"/{uid('json')}", uid("bulk")
-    r = send_v2(d.base_url, d.alice.app, [{
-        "from": "InfoSMS", "destinations": [{"to": "41793026727"}, {"to": "41793026731"}], "text": "hi",
-        "notifyUrl": receiver.url(path), "notifyContentType": "application/json", "callbackData": "cb-1",
-    }], bulk_id=bulk)
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": "41793026727"}, {"to": "41793026731"}],
+                "text": "hi",
+                "notifyUrl": receiver.url(path),
+                "notifyContentType": "application/json",
+                "callbackData": "cb-1",
+            }
+        ],
+        bulk_id=bulk,
+    )
     assert r.status_code == 200, r.text
     wait_for(lambda: len(_results(receiver.to(path))) == 2)
     results = _results(receiver.to(path))
@@ -53,10 +64,19 @@ def test_json_push_has_the_report_shape_and_is_not_pulled(deployment, receiver):
 
 def test_xml_push_uses_the_report_response_root(deployment, receiver):
     d, path = deployment, f"/{uid('xml')}"
-    r = send_v2(d.base_url, d.alice.app, [{
-        "from": "InfoSMS", "destinations": [{"to": "41793026727", "messageId": uid("m")}], "text": "hi",
-        "notifyUrl": receiver.url(path), "notifyContentType": "application/xml",
-    }])
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": "41793026727", "messageId": uid("m")}],
+                "text": "hi",
+                "notifyUrl": receiver.url(path),
+                "notifyContentType": "application/xml",
+            }
+        ],
+    )
     message_id = r.json()["messages"][0]["messageId"]
     got = wait_for(lambda: receiver.to(path))[0]
     assert got.headers["content-type"] == "application/xml"
@@ -68,11 +88,24 @@ def test_xml_push_uses_the_report_response_root(deployment, receiver):
 
 def test_v3_webhook_gets_the_v3_report_shape(deployment, receiver):
     d, path = deployment, f"/{uid('v3')}"
-    r = httpx.post(d.base_url + "/sms/3/messages", headers=d.alice.app, json={"messages": [{
-        "sender": "InfoSMS", "destinations": [{"to": "41793026727"}], "content": {"text": "hi"},
-        "webhooks": {"delivery": {"url": receiver.url(path)}, "contentType": "application/json",
-                     "callbackData": "v3-cb"},
-    }]})
+    r = httpx.post(
+        d.base_url + "/sms/3/messages",
+        headers=d.alice.app,
+        json={
+            "messages": [
+                {
+                    "sender": "InfoSMS",
+                    "destinations": [{"to": "41793026727"}],
+                    "content": {"text": "hi"},
+                    "webhooks": {
+                        "delivery": {"url": receiver.url(path)},
+                        "contentType": "application/json",
+                        "callbackData": "v3-cb",
+                    },
+                }
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
     got = wait_for(lambda: receiver.to(path))[0].json()["results"][0]
     assert got["messageId"] == r.json()["messages"][0]["messageId"]
@@ -83,8 +116,11 @@ def test_v3_webhook_gets_the_v3_report_shape(deployment, receiver):
 def test_reports_for_one_url_are_batched_up_to_100(deployment, receiver):
     d, path = deployment, f"/{uid('batch')}"
     destinations = [{"to": f"4179302{i:04d}"} for i in range(150)]
-    r = send_v2(d.base_url, d.alice.app, [{"from": "InfoSMS", "destinations": destinations, "text": "hi",
-                                           "notifyUrl": receiver.url(path)}])
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [{"from": "InfoSMS", "destinations": destinations, "text": "hi", "notifyUrl": receiver.url(path)}],
+    )
     assert r.status_code == 200, r.text
     wait_for(lambda: len(_results(receiver.to(path))) >= 150, timeout=30)
     sizes = [len(req.json()["results"]) for req in receiver.to(path)]
@@ -97,8 +133,18 @@ def test_failed_pushes_are_retried_on_the_schedule(deployment, receiver):
     d, path = deployment, f"/{uid('retry')}"
     receiver.answer = lambda n, req: 503 if req.path == path and len(receiver.to(path)) <= 3 else 200
     try:
-        send_v2(d.base_url, d.alice.app, [{"from": "InfoSMS", "destinations": [{"to": "41793026727"}],
-                                           "text": "hi", "notifyUrl": receiver.url(path)}])
+        send_v2(
+            d.base_url,
+            d.alice.app,
+            [
+                {
+                    "from": "InfoSMS",
+                    "destinations": [{"to": "41793026727"}],
+                    "text": "hi",
+                    "notifyUrl": receiver.url(path),
+                }
+            ],
+        )
         wait_for(lambda: len(receiver.to(path)) >= 4, timeout=20)
     finally:
         receiver.answer = lambda n, req: 200
@@ -115,8 +161,18 @@ def test_failed_pushes_are_retried_on_the_schedule(deployment, receiver):
 
 def test_a_notify_url_that_is_not_http_is_refused(deployment):
     d = deployment
-    r = send_v2(d.base_url, d.alice.app, [{"from": "InfoSMS", "destinations": [{"to": "41793026727"}],
-                                           "text": "hi", "notifyUrl": "ftp://example.com/x"}])
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": "41793026727"}],
+                "text": "hi",
+                "notifyUrl": "ftp://example.com/x",
+            }
+        ],
+    )
     assert r.status_code == 400
     violations = r.json()["requestError"]["serviceException"]["validationErrors"]
     assert any("notifyUrl" in k for k in violations), violations
@@ -133,8 +189,18 @@ def test_restart_in_the_middle_of_the_retry_cycle_keeps_the_schedule(tmp_path, o
     receiver.answer = lambda n, req: 500 if req.path == path and len(receiver.to(path)) <= 3 else 200
     try:
         gw.start()
-        send_v2(gw.base_url, creds.app, [{"from": "InfoSMS", "destinations": [{"to": "41793026727"}],
-                                          "text": "hi", "notifyUrl": receiver.url(path)}])
+        send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "from": "InfoSMS",
+                    "destinations": [{"to": "41793026727"}],
+                    "text": "hi",
+                    "notifyUrl": receiver.url(path),
+                }
+            ],
+        )
         wait_for(lambda: len(receiver.to(path)) >= 3, timeout=20)  # first try, retries 1 and 2 failed
         gw.kill()
         killed_after = receiver.to(path)[2].at
@@ -152,21 +218,37 @@ def test_restart_in_the_middle_of_the_retry_cycle_keeps_the_schedule(tmp_path, o
 
 def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, receiver):
     config = tmp_path / "smsgate.toml"
-    config.write_text('[simulator]\n[[simulator.outcomes]]\nprefix = "38591"\n'
-                      'status = "DELIVERED_TO_HANDSET"\nabsent_first = true\n')
-    gw = LiveGateway(tmp_path / "data", env_extra={"SMSGATE_CONFIG": str(config),
-                                                   "SMSGATE_WEBHOOK_RETRY_UNIT": "0.002"})
+    config.write_text(
+        '[simulator]\n[[simulator.outcomes]]\nprefix = "38591"\n'
+        'status = "DELIVERED_TO_HANDSET"\nabsent_first = true\n'
+    )
+    gw = LiveGateway(
+        tmp_path / "data", env_extra={"SMSGATE_CONFIG": str(config), "SMSGATE_WEBHOOK_RETRY_UNIT": "0.002"}
+    )
     creds = gw.create_account("dave")
     inter, dead = f"/{uid('inter')}", f"/{uid('dead')}"
     receiver.answer = lambda n, req: 500 if req.path == dead else 200
     try:
         gw.start()
-        send_v2(gw.base_url, creds.app, [
-            {"from": "InfoSMS", "destinations": [{"to": "385911234567"}], "text": "hi",
-             "notifyUrl": receiver.url(inter), "intermediateReport": True},
-            {"from": "InfoSMS", "destinations": [{"to": "41793026727"}], "text": "hi",
-             "notifyUrl": receiver.url(dead)},
-        ])
+        send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "from": "InfoSMS",
+                    "destinations": [{"to": "385911234567"}],
+                    "text": "hi",
+                    "notifyUrl": receiver.url(inter),
+                    "intermediateReport": True,
+                },
+                {
+                    "from": "InfoSMS",
+                    "destinations": [{"to": "41793026727"}],
+                    "text": "hi",
+                    "notifyUrl": receiver.url(dead),
+                },
+            ],
+        )
         wait_for(lambda: len(receiver.to(inter)) >= 2)
         first, final = (r.json()["results"][0] for r in receiver.to(inter)[:2])
         assert first["status"]["groupName"] == "PENDING"
@@ -178,7 +260,9 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         time.sleep(1.0)
         assert len(receiver.to(dead)) == 21
         assert httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"] == []
-        logged = httpx.get(gw.base_url + "/sms/1/logs", params={"to": "41793026727"}, headers=creds.app).json()
+        logged = httpx.get(
+            gw.base_url + "/sms/1/logs", params={"to": "41793026727"}, headers=creds.app
+        ).json()
         assert logged["results"][0]["status"]["name"] == "DELIVERED_TO_HANDSET"
     finally:
         receiver.answer = lambda n, req: 200
@@ -192,8 +276,19 @@ def test_policy_refuses_loopback_unless_allowed(tmp_path, receiver):
     try:
         gw.start()
         bulk = uid("bulk")
-        send_v2(gw.base_url, creds.app, [{"from": "InfoSMS", "destinations": [{"to": "41793026727"}],
-                                          "text": "hi", "notifyUrl": receiver.url(path)}], bulk_id=bulk)
+        send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "from": "InfoSMS",
+                    "destinations": [{"to": "41793026727"}],
+                    "text": "hi",
+                    "notifyUrl": receiver.url(path),
+                }
+            ],
+            bulk_id=bulk,
+        )
         wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, 1))
         wait_for(lambda: "webhook policy refuses" in gw.log_path.read_text(), timeout=10)
         assert receiver.to(path) == []

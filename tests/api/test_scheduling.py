@@ -63,7 +63,9 @@ def bulk_send_at(base_url: str, headers: dict, bulk_id: str) -> str:
 
 def all_final(base_url: str, headers: dict, bulk_id: str, count: int) -> dict[str, dict] | None:
     found = by_id(base_url, headers, bulk_id)
-    done = len(found) == count and all(r["status"]["groupName"] not in ("PENDING", "ACCEPTED") for r in found.values())
+    done = len(found) == count and all(
+        r["status"]["groupName"] not in ("PENDING", "ACCEPTED") for r in found.values()
+    )
     return found if done else None
 
 
@@ -83,9 +85,20 @@ def test_scheduled_send_waits_then_goes_on_time_in_every_date_form(deployment):
         at.isoformat(),  # the official client: +00:00
     ]
     ids = [uid("m") for _ in forms]
-    r = send_v2(d.base_url, d.alice.app, [
-        {"from": "InfoSMS", "destinations": [{"to": DEST, "messageId": mid}], "text": "later", "sendAt": form}
-        for mid, form in zip(ids, forms)], bulk_id=bulk)
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": DEST, "messageId": mid}],
+                "text": "later",
+                "sendAt": form,
+            }
+            for mid, form in zip(ids, forms)
+        ],
+        bulk_id=bulk,
+    )
     assert r.status_code == 200, r.text
     assert {m["status"]["name"] for m in r.json()["messages"]} == {"PENDING_ACCEPTED"}
     assert bulk_send_at(d.base_url, d.alice.app, bulk) == format_ms(ms(at))
@@ -108,9 +121,16 @@ def test_scheduled_send_waits_then_goes_on_time_in_every_date_form(deployment):
 def test_v3_schedule_send_at_and_a_scheduled_single_message_gets_a_bulk_id(deployment):
     d = deployment
     at = datetime.now(UTC) + timedelta(seconds=2)
-    r = httpx.post(d.base_url + "/sms/3/messages", headers=d.alice.app, json={
-        "messages": [{"sender": "InfoSMS", "destinations": [{"to": DEST}], "content": {"text": "v3 later"}}],
-        "options": {"schedule": {"sendAt": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"}}})
+    r = httpx.post(
+        d.base_url + "/sms/3/messages",
+        headers=d.alice.app,
+        json={
+            "messages": [
+                {"sender": "InfoSMS", "destinations": [{"to": DEST}], "content": {"text": "v3 later"}}
+            ],
+            "options": {"schedule": {"sendAt": at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"}},
+        },
+    )
     assert r.status_code == 200, r.text
     bulk = r.json()["bulkId"]
     assert bulk and r.json()["messages"][0]["status"]["name"] == "PENDING_ACCEPTED"
@@ -120,8 +140,17 @@ def test_v3_schedule_send_at_and_a_scheduled_single_message_gets_a_bulk_id(deplo
     assert log["status"]["name"] == "DELIVERED_TO_HANDSET" and parse_ms(log["doneAt"]) >= ms(at)
 
     # v2: one message with a sendAt and no bulkId still gets one, so the bulk endpoints can reach it
-    r = send_v2(d.base_url, d.alice.app, [{"destinations": [{"to": DEST}], "text": "x",
-                                           "sendAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}])
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [
+            {
+                "destinations": [{"to": DEST}],
+                "text": "x",
+                "sendAt": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            }
+        ],
+    )
     assert r.json()["bulkId"] and status_of(d.base_url, d.alice.app, r.json()["bulkId"]) == "PENDING"
 
 
@@ -132,23 +161,62 @@ NEAR_LIMIT = (datetime.now(UTC) + timedelta(days=179)).isoformat()
 GOOD = {"from": "InfoSMS", "destinations": [{"to": DEST}], "text": "x"}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"messages": [{**GOOD, "sendAt": FAR}]}, "messages[0].sendAt"),
-    ({"messages": [GOOD, {**GOOD, "sendAt": FAR}]}, "messages[1].sendAt"),
-    ({"messages": [{**GOOD, "validityPeriod": 0}]}, "messages[0].validityPeriod"),
-    ({"messages": [{**GOOD, "deliveryTimeWindow": {"days": []}}]}, "messages[0].deliveryTimeWindow.days"),
-    ({"messages": [{**GOOD, "deliveryTimeWindow": {"days": ["FUNDAY"]}}]}, "messages[0].deliveryTimeWindow.days"),
-    ({"messages": [{**GOOD, "deliveryTimeWindow": {"days": ["MONDAY"], "from": {"hour": 9, "minute": 0},
-                                                   "to": {"hour": 9, "minute": 30}}}]},
-     "messages[0].deliveryTimeWindow"),
-    ({"messages": [{**GOOD, "deliveryTimeWindow": {"days": ["MONDAY"], "from": {"hour": 24, "minute": 0},
-                                                   "to": {"hour": 9, "minute": 30}}}]},
-     "messages[0].deliveryTimeWindow.from.hour"),
-    ({"messages": [{**GOOD, "deliveryTimeWindow": {"days": ["MONDAY"], "from": {"hour": 9, "minute": 0}}}]},
-     "messages[0].deliveryTimeWindow"),
-    ({"messages": [GOOD], "sendingSpeedLimit": {"amount": 0}}, "sendingSpeedLimit.amount"),
-    ({"messages": [GOOD], "sendingSpeedLimit": {"amount": 5, "timeUnit": "WEEK"}}, "sendingSpeedLimit.timeUnit"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"messages": [{**GOOD, "sendAt": FAR}]}, "messages[0].sendAt"),
+        ({"messages": [GOOD, {**GOOD, "sendAt": FAR}]}, "messages[1].sendAt"),
+        ({"messages": [{**GOOD, "validityPeriod": 0}]}, "messages[0].validityPeriod"),
+        ({"messages": [{**GOOD, "deliveryTimeWindow": {"days": []}}]}, "messages[0].deliveryTimeWindow.days"),
+        (
+            {"messages": [{**GOOD, "deliveryTimeWindow": {"days": ["FUNDAY"]}}]},
+            "messages[0].deliveryTimeWindow.days",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        **GOOD,
+                        "deliveryTimeWindow": {
+                            "days": ["MONDAY"],
+                            "from": {"hour": 9, "minute": 0},
+                            "to": {"hour": 9, "minute": 30},
+                        },
+                    }
+                ]
+            },
+            "messages[0].deliveryTimeWindow",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        **GOOD,
+                        "deliveryTimeWindow": {
+                            "days": ["MONDAY"],
+                            "from": {"hour": 24, "minute": 0},
+                            "to": {"hour": 9, "minute": 30},
+                        },
+                    }
+                ]
+            },
+            "messages[0].deliveryTimeWindow.from.hour",
+        ),
+        (
+            {
+                "messages": [
+                    {**GOOD, "deliveryTimeWindow": {"days": ["MONDAY"], "from": {"hour": 9, "minute": 0}}}
+                ]
+            },
+            "messages[0].deliveryTimeWindow",
+        ),
+        ({"messages": [GOOD], "sendingSpeedLimit": {"amount": 0}}, "sendingSpeedLimit.amount"),
+        (
+            {"messages": [GOOD], "sendingSpeedLimit": {"amount": 5, "timeUnit": "WEEK"}},
+            "sendingSpeedLimit.timeUnit",
+        ),
+    ],
+)
 def test_v2_bad_schedule_input_names_the_field(deployment, body, field):
     d, bulk = deployment, uid("bad")
     r = httpx.post(d.base_url + "/sms/2/text/advanced", json={"bulkId": bulk, **body}, headers=d.alice.app)
@@ -161,20 +229,42 @@ def test_v2_bad_schedule_input_names_the_field(deployment, body, field):
 def test_v2_send_at_limit_is_180_days_and_the_message_says_so(deployment):
     d = deployment
     r = send_v2(d.base_url, d.alice.app, [{**GOOD, "sendAt": FAR}])
-    assert "180 days" in r.json()["requestError"]["serviceException"]["validationErrors"]["messages[0].sendAt"][0]
+    assert (
+        "180 days"
+        in r.json()["requestError"]["serviceException"]["validationErrors"]["messages[0].sendAt"][0]
+    )
     assert send_v2(d.base_url, d.alice.app, [{**GOOD, "sendAt": NEAR_LIMIT}]).status_code == 200
 
 
-@pytest.mark.parametrize("options, message_options, prop", [
-    ({"schedule": {"sendAt": FAR}}, None, "options.schedule.sendAt"),
-    ({"schedule": {"sendAt": "tomorrow"}}, None, "options.schedule.sendAt"),
-    ({"schedule": {"sendingSpeedLimit": {"amount": 0}}}, None, "options.schedule.sendingSpeedLimit.amount"),
-    ({"schedule": {"sendingSpeedLimit": {"amount": 1, "timeUnit": "SECOND"}}}, None,
-     "options.schedule.sendingSpeedLimit.timeUnit"),
-    (None, {"deliveryTimeWindow": {"days": ["MONDAY"], "from": {"hour": 22, "minute": 0},
-                                   "to": {"hour": 22, "minute": 59}}}, "messages[0].options.deliveryTimeWindow"),
-    (None, {"validityPeriod": {"amount": 0}}, "messages[0].options.validityPeriod.amount"),
-])
+@pytest.mark.parametrize(
+    "options, message_options, prop",
+    [
+        ({"schedule": {"sendAt": FAR}}, None, "options.schedule.sendAt"),
+        ({"schedule": {"sendAt": "tomorrow"}}, None, "options.schedule.sendAt"),
+        (
+            {"schedule": {"sendingSpeedLimit": {"amount": 0}}},
+            None,
+            "options.schedule.sendingSpeedLimit.amount",
+        ),
+        (
+            {"schedule": {"sendingSpeedLimit": {"amount": 1, "timeUnit": "SECOND"}}},
+            None,
+            "options.schedule.sendingSpeedLimit.timeUnit",
+        ),
+        (
+            None,
+            {
+                "deliveryTimeWindow": {
+                    "days": ["MONDAY"],
+                    "from": {"hour": 22, "minute": 0},
+                    "to": {"hour": 22, "minute": 59},
+                }
+            },
+            "messages[0].options.deliveryTimeWindow",
+        ),
+        (None, {"validityPeriod": {"amount": 0}}, "messages[0].options.validityPeriod.amount"),
+    ],
+)
 def test_v3_bad_schedule_input_names_the_property(deployment, options, message_options, prop):
     d, bulk = deployment, uid("bad3")
     message = {"sender": "InfoSMS", "destinations": [{"to": DEST}], "content": {"text": "x"}}
@@ -182,7 +272,9 @@ def test_v3_bad_schedule_input_names_the_property(deployment, options, message_o
         message["options"] = message_options
     options = dict(options or {})
     options.setdefault("schedule", {})["bulkId"] = bulk
-    r = httpx.post(d.base_url + "/sms/3/messages", headers=d.alice.app, json={"messages": [message], "options": options})
+    r = httpx.post(
+        d.base_url + "/sms/3/messages", headers=d.alice.app, json={"messages": [message], "options": options}
+    )
     assert r.status_code == 400, r.text
     body = r.json()
     assert set(body) == {"errorCode", "description", "action", "violations", "resources"}
@@ -192,8 +284,10 @@ def test_v3_bad_schedule_input_names_the_property(deployment, options, message_o
 
 def test_query_send_at_beyond_180_days(deployment):
     a = deployment.alice
-    r = httpx.get(deployment.base_url + "/sms/1/text/query", params={
-        "username": a.username, "password": a.password, "to": DEST, "text": "x", "sendAt": FAR})
+    r = httpx.get(
+        deployment.base_url + "/sms/1/text/query",
+        params={"username": a.username, "password": a.password, "to": DEST, "text": "x", "sendAt": FAR},
+    )
     assert r.status_code == 400
     assert "sendAt" in r.json()["requestError"]["serviceException"]["validationErrors"]
 
@@ -206,48 +300,96 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
     final receipt (EC_VALIDITY_EXPIRED). A message of a bulk paused before its sendAt expires without
     ever being sent (EC_MESSAGE_CANCELED, the catalog's error for "not sent to the next instance
     within its validity period")."""
-    with Receiver() as receiver, dedicated(tmp_path, own_database, SMSGATE_SIMULATOR_DELIVERY_DELAY="30",
-                                           SMSGATE_EXPIRY_INTERVAL="0.2") as (gw, creds, _):
+    with (
+        Receiver() as receiver,
+        dedicated(
+            tmp_path, own_database, SMSGATE_SIMULATOR_DELIVERY_DELAY="30", SMSGATE_EXPIRY_INTERVAL="0.2"
+        ) as (gw, creds, _),
+    ):
         hook = f"/{uid('exp')}"
         sent_bulk, unsent_bulk = uid("sent"), uid("unsent")
         short = {"validityPeriod": {"amount": 2, "timeUnit": "SECONDS"}}
-        r = httpx.post(gw.base_url + "/sms/3/messages", headers=creds.app, json={"messages": [
-            {"sender": "InfoSMS", "destinations": [{"to": DEST, "messageId": "pulled"}], "content": {"text": "otp"},
-             "options": short},
-            {"sender": "InfoSMS", "destinations": [{"to": DEST, "messageId": "pushed"}], "content": {"text": "otp"},
-             "options": short, "webhooks": {"delivery": {"url": receiver.url(hook)}}},
-        ], "options": {"schedule": {"bulkId": sent_bulk}}})
+        r = httpx.post(
+            gw.base_url + "/sms/3/messages",
+            headers=creds.app,
+            json={
+                "messages": [
+                    {
+                        "sender": "InfoSMS",
+                        "destinations": [{"to": DEST, "messageId": "pulled"}],
+                        "content": {"text": "otp"},
+                        "options": short,
+                    },
+                    {
+                        "sender": "InfoSMS",
+                        "destinations": [{"to": DEST, "messageId": "pushed"}],
+                        "content": {"text": "otp"},
+                        "options": short,
+                        "webhooks": {"delivery": {"url": receiver.url(hook)}},
+                    },
+                ],
+                "options": {"schedule": {"bulkId": sent_bulk}},
+            },
+        )
         assert r.status_code == 200, r.text
         # a long validity in the same gateway does not expire
-        send_v2(gw.base_url, creds.app, [{"destinations": [{"to": DEST, "messageId": "patient"}], "text": "x",
-                                          "validityPeriod": 5}])
+        send_v2(
+            gw.base_url,
+            creds.app,
+            [{"destinations": [{"to": DEST, "messageId": "patient"}], "text": "x", "validityPeriod": 5}],
+        )
         at = datetime.now(UTC) + timedelta(seconds=1.5)
-        r = httpx.post(gw.base_url + "/sms/3/messages", headers=creds.app, json={"messages": [
-            {"sender": "InfoSMS", "destinations": [{"to": DEST, "messageId": "never"}], "content": {"text": "otp"},
-             "options": short}], "options": {"schedule": {"bulkId": unsent_bulk, "sendAt": at.isoformat()}}})
+        r = httpx.post(
+            gw.base_url + "/sms/3/messages",
+            headers=creds.app,
+            json={
+                "messages": [
+                    {
+                        "sender": "InfoSMS",
+                        "destinations": [{"to": DEST, "messageId": "never"}],
+                        "content": {"text": "otp"},
+                        "options": short,
+                    }
+                ],
+                "options": {"schedule": {"bulkId": unsent_bulk, "sendAt": at.isoformat()}},
+            },
+        )
         assert r.status_code == 200, r.text
-        pause = httpx.put(gw.base_url + "/sms/1/bulks/status", params={"bulkId": unsent_bulk},
-                          json={"status": "PAUSED"}, headers=creds.app)
+        pause = httpx.put(
+            gw.base_url + "/sms/1/bulks/status",
+            params={"bulkId": unsent_bulk},
+            json={"status": "PAUSED"},
+            headers=creds.app,
+        )
         assert pause.json()["status"] == "PAUSED"
 
         # handed to the network, which sits on them
-        wait_for(lambda: {r["status"]["name"] for r in by_id(gw.base_url, creds.app, sent_bulk).values()}
-                 == {"PENDING_WAITING_DELIVERY"})
+        wait_for(
+            lambda: (
+                {r["status"]["name"] for r in by_id(gw.base_url, creds.app, sent_bulk).values()}
+                == {"PENDING_WAITING_DELIVERY"}
+            )
+        )
         pulled: list[dict] = []
 
         def pull() -> bool:
             pulled.extend(httpx.get(gw.base_url + "/sms/3/reports", headers=creds.app).json()["results"])
             return {p["messageId"] for p in pulled} >= {"pulled", "never"}
+
         wait_for(pull, timeout=15)
         got = {p["messageId"]: p for p in pulled}
         assert set(got) == {"pulled", "never"}  # the pushed one is not pulled; the patient one is pending
-        assert (got["pulled"]["status"]["name"], got["pulled"]["error"]["name"]) == ("EXPIRED_EXPIRED",
-                                                                                    "EC_VALIDITY_EXPIRED")
+        assert (got["pulled"]["status"]["name"], got["pulled"]["error"]["name"]) == (
+            "EXPIRED_EXPIRED",
+            "EC_VALIDITY_EXPIRED",
+        )
         assert got["pulled"]["status"]["groupName"] == "EXPIRED"
         # it ended when its validity ran out: 2 s after it was accepted
         assert 2000 <= parse_ms(got["pulled"]["doneAt"]) - parse_ms(got["pulled"]["sentAt"]) < 3000
-        assert (got["never"]["status"]["name"], got["never"]["error"]["name"]) == ("EXPIRED_EXPIRED",
-                                                                                  "EC_MESSAGE_CANCELED")
+        assert (got["never"]["status"]["name"], got["never"]["error"]["name"]) == (
+            "EXPIRED_EXPIRED",
+            "EC_MESSAGE_CANCELED",
+        )
         # validity counts from the sendAt, not from the request
         assert parse_ms(got["never"]["doneAt"]) == ms(at) + 2000
         push = wait_for(lambda: receiver.to(hook), timeout=10)[0].json()["results"][0]
@@ -274,23 +416,43 @@ def window(days: list[str], start: tuple[int, int] | None = None, end: tuple[int
 
 
 def test_delivery_windows_across_midnight_and_days_of_the_week(tmp_path, own_database):
-    with dedicated(tmp_path, own_database, SMSGATE_CLOCK_START=FRIDAY_NIGHT.isoformat()) as (gw, creds, started):
+    with dedicated(tmp_path, own_database, SMSGATE_CLOCK_START=FRIDAY_NIGHT.isoformat()) as (
+        gw,
+        creds,
+        started,
+    ):
+
         def clock_at_most() -> datetime:  # the gateway's clock started after `started`
             return FRIDAY_NIGHT + timedelta(seconds=time.monotonic() - started)
 
         def send(bulk: str, w: dict, **extra) -> None:
-            r = send_v2(gw.base_url, creds.app, [{"destinations": [{"to": DEST}], "text": "w",
-                                                  "deliveryTimeWindow": w, **extra}], bulk_id=bulk)
+            r = send_v2(
+                gw.base_url,
+                creds.app,
+                [{"destinations": [{"to": DEST}], "text": "w", "deliveryTimeWindow": w, **extra}],
+                bulk_id=bulk,
+            )
             assert r.status_code == 200, r.text
             assert r.json()["messages"][0]["status"]["name"] == "PENDING_ACCEPTED"
 
         # open now: Friday's 22:00-02:00 window runs into Saturday morning
         send("friday-late", window(["FRIDAY"], (22, 0), (2, 0)))
         # closed now, opens at midnight: Saturday from 00:00 (v3 this time)
-        r = httpx.post(gw.base_url + "/sms/3/messages", headers=creds.app, json={
-            "messages": [{"sender": "InfoSMS", "destinations": [{"to": DEST}], "content": {"text": "w"},
-                          "options": {"deliveryTimeWindow": window(["SATURDAY"], (0, 0), (6, 0))}}],
-            "options": {"schedule": {"bulkId": "saturday-early"}}})
+        r = httpx.post(
+            gw.base_url + "/sms/3/messages",
+            headers=creds.app,
+            json={
+                "messages": [
+                    {
+                        "sender": "InfoSMS",
+                        "destinations": [{"to": DEST}],
+                        "content": {"text": "w"},
+                        "options": {"deliveryTimeWindow": window(["SATURDAY"], (0, 0), (6, 0))},
+                    }
+                ],
+                "options": {"schedule": {"bulkId": "saturday-early"}},
+            },
+        )
         assert r.status_code == 200, r.text
         # a window crossing midnight belongs to the day it opens on: Saturday 22:00, not Friday's night
         send("saturday-late", window(["SATURDAY"], (22, 0), (2, 0)))
@@ -306,8 +468,12 @@ def test_delivery_windows_across_midnight_and_days_of_the_week(tmp_path, own_dat
 
         # A bulk rescheduled to the past is due now, while Saturday's window is still shut: the dispatcher
         # must re-check the window and wait for it.
-        r = httpx.put(gw.base_url + "/sms/1/bulks", params={"bulkId": "saturday-early"},
-                      json={"sendAt": "2030-01-01T00:00:00.000+0000"}, headers=creds.app)
+        r = httpx.put(
+            gw.base_url + "/sms/1/bulks",
+            params={"bulkId": "saturday-early"},
+            json={"sendAt": "2030-01-01T00:00:00.000+0000"},
+            headers=creds.app,
+        )
         assert r.status_code == 200, r.text
 
         friday = wait_for(lambda: all_final(gw.base_url, creds.app, "friday-late", 1), timeout=10)
@@ -337,16 +503,28 @@ def test_speed_limit_spreads_a_bulk(deployment):
     by the simulator's fixed delay."""
     d, bulk = deployment, uid("speed")
     n = 8
-    r = send_v2(d.base_url, d.alice.app, [{"destinations": [{"to": f"4179302{6700 + i}"} for i in range(n)],
-                                           "text": "slowly"}], bulk_id=bulk)
+    r = send_v2(
+        d.base_url,
+        d.alice.app,
+        [{"destinations": [{"to": f"4179302{6700 + i}"} for i in range(n)], "text": "slowly"}],
+        bulk_id=bulk,
+    )
     assert r.status_code == 200
     free = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=10)
     free_span = _span(free)
 
     bulk = uid("speed")
-    r = httpx.post(d.base_url + "/sms/2/text/advanced", headers=d.alice.app, json={
-        "bulkId": bulk, "sendingSpeedLimit": {"amount": 240, "timeUnit": "MINUTE"},
-        "messages": [{"destinations": [{"to": f"4179302{6700 + i}"} for i in range(n)], "text": "slowly"}]})
+    r = httpx.post(
+        d.base_url + "/sms/2/text/advanced",
+        headers=d.alice.app,
+        json={
+            "bulkId": bulk,
+            "sendingSpeedLimit": {"amount": 240, "timeUnit": "MINUTE"},
+            "messages": [
+                {"destinations": [{"to": f"4179302{6700 + i}"} for i in range(n)], "text": "slowly"}
+            ],
+        },
+    )
     assert r.status_code == 200, r.text
     assert status_of(d.base_url, d.alice.app, bulk) in ("PENDING", "PROCESSING")  # a managed bulk
     limited = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=15)
@@ -358,10 +536,20 @@ def test_speed_limit_spreads_a_bulk(deployment):
 
     # v3: options.schedule.sendingSpeedLimit
     bulk = uid("speed3")
-    r = httpx.post(d.base_url + "/sms/3/messages", headers=d.alice.app, json={
-        "messages": [{"sender": "InfoSMS", "destinations": [{"to": f"4179302{6700 + i}"} for i in range(4)],
-                      "content": {"text": "slowly"}}],
-        "options": {"schedule": {"bulkId": bulk, "sendingSpeedLimit": {"amount": 120}}}})  # MINUTE by default
+    r = httpx.post(
+        d.base_url + "/sms/3/messages",
+        headers=d.alice.app,
+        json={
+            "messages": [
+                {
+                    "sender": "InfoSMS",
+                    "destinations": [{"to": f"4179302{6700 + i}"} for i in range(4)],
+                    "content": {"text": "slowly"},
+                }
+            ],
+            "options": {"schedule": {"bulkId": bulk, "sendingSpeedLimit": {"amount": 120}}},
+        },
+    )  # MINUTE by default
     assert r.status_code == 200, r.text
     limited = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, 4), timeout=15)
     assert _span(limited) >= 3 * 500 - 100
@@ -383,9 +571,16 @@ def test_plan_releases_keeps_the_limit_through_later_send_ats_and_closed_windows
     windows = [None] * 6 + [saturday, saturday]
     planned = plan_releases(own, windows, SpeedLimit(6, "MINUTE"))
     second = 1000
-    assert planned == [start, start + 10 * second, start + 5 * minute,  # the 3rd waits for its sendAt
-                       start + 20 * second, start + 30 * second, start + 40 * second,
-                       ms(SATURDAY), ms(SATURDAY) + 10 * second]  # no burst at the window's opening
+    assert planned == [
+        start,
+        start + 10 * second,
+        start + 5 * minute,  # the 3rd waits for its sendAt
+        start + 20 * second,
+        start + 30 * second,
+        start + 40 * second,
+        ms(SATURDAY),
+        ms(SATURDAY) + 10 * second,
+    ]  # no burst at the window's opening
     order = sorted(planned)
     for i, t in enumerate(order):  # never more than 6 in any minute
         assert sum(1 for u in order if t <= u < t + minute) <= 6, i
@@ -404,13 +599,38 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
     gw.start()
     try:
         send_v2(gw.base_url, creds.app, [{"destinations": [{"to": DEST, "messageId": "now"}], "text": "x"}])
-        send_v2(gw.base_url, creds.app, [{"destinations": [{"to": DEST, "messageId": "due"}], "text": "x",
-                                          "sendAt": (T0 + timedelta(hours=1)).isoformat()}], bulk_id="due-bulk")
-        send_v2(gw.base_url, creds.app, [{"destinations": [{"to": DEST, "messageId": "stale"}], "text": "x",
-                                          "sendAt": (T0 + timedelta(minutes=10)).isoformat(),
-                                          "validityPeriod": 1}], bulk_id="stale-bulk")
-        first = wait_for(lambda: [x for x in logs(gw.base_url, creds.app, messageId="now")
-                                  if x["status"]["name"] == "DELIVERED_TO_HANDSET"])[0]
+        send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "destinations": [{"to": DEST, "messageId": "due"}],
+                    "text": "x",
+                    "sendAt": (T0 + timedelta(hours=1)).isoformat(),
+                }
+            ],
+            bulk_id="due-bulk",
+        )
+        send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "destinations": [{"to": DEST, "messageId": "stale"}],
+                    "text": "x",
+                    "sendAt": (T0 + timedelta(minutes=10)).isoformat(),
+                    "validityPeriod": 1,
+                }
+            ],
+            bulk_id="stale-bulk",
+        )
+        first = wait_for(
+            lambda: [
+                x
+                for x in logs(gw.base_url, creds.app, messageId="now")
+                if x["status"]["name"] == "DELIVERED_TO_HANDSET"
+            ]
+        )[0]
         gw.kill()
 
         gw.env_extra["SMSGATE_CLOCK_START"] = (T0 + timedelta(hours=1, minutes=5)).isoformat()
@@ -421,6 +641,7 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
             got = httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"]
             reports.extend(got)
             return len(reports) >= 3 and not got
+
         wait_for(drain, timeout=20)
         got = {x["messageId"]: x for x in reports}
         assert sorted(x["messageId"] for x in reports) == ["due", "now", "stale"]  # each exactly once
@@ -428,8 +649,10 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
         assert got["due"]["status"]["name"] == "DELIVERED_TO_HANDSET"
         assert parse_ms(got["due"]["doneAt"]) >= ms(T0 + timedelta(hours=1, minutes=5))
         # due at 12:10 and valid for a minute: it expired while the gateway was down, unsent
-        assert (got["stale"]["status"]["name"], got["stale"]["error"]["name"]) == ("EXPIRED_EXPIRED",
-                                                                                  "EC_MESSAGE_CANCELED")
+        assert (got["stale"]["status"]["name"], got["stale"]["error"]["name"]) == (
+            "EXPIRED_EXPIRED",
+            "EC_MESSAGE_CANCELED",
+        )
         assert got["stale"]["doneAt"] == format_ms(ms(T0 + timedelta(minutes=11)))
         assert status_of(gw.base_url, creds.app, "due-bulk") == "FINISHED"
         assert status_of(gw.base_url, creds.app, "stale-bulk") == "FAILED"

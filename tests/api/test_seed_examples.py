@@ -25,17 +25,23 @@ ERROR_GROUPS = {"OK", "HANDSET_ERRORS", "USER_ERRORS", "OPERATOR_ERRORS"}
 
 # The seed's Basic example (docs/seeds/002: "Username: Aladdin, Password: open sesame"), used verbatim.
 ALADDIN_BASIC = "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-JSON_HEADERS = {"Authorization": ALADDIN_BASIC, "Content-Type": "application/json",
-                "Accept": "application/json"}
+JSON_HEADERS = {
+    "Authorization": ALADDIN_BASIC,
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+}
 
 TURKISH = "Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerinizi rahatlıkla iletebilirsiniz."
 MIKE = "Hey Mike, delicious Istrian Malvazija is finally here. Feel free to visit us and try it for free!"
 JENNY = "Hi Jenny, we have new French Merlot on our shelves. Drop by our store for a free degustation!"
-GALAXY = ("A long time ago, in a galaxy far, far away... It is a period of civil war. Rebel spaceships, "
-          "striking from a hidden base, have won their first victory against the evil Galactic Empire.")
+GALAXY = (
+    "A long time ago, in a galaxy far, far away... It is a period of civil war. Rebel spaceships, "
+    "striking from a hidden base, have won their first victory against the evil Galactic Empire."
+)
 
 
 # --- shape checks -----------------------------------------------------------------------------------
+
 
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -121,6 +127,7 @@ def xml_ok(response: httpx.Response) -> ET.Element:
 
 # --- accounts ---------------------------------------------------------------------------------------
 
+
 def uid() -> str:
     return uuid.uuid4().hex[:10]
 
@@ -130,8 +137,16 @@ def aladdin(deployment) -> dict[str, str]:
     """The seed's own user (Aladdin / open sesame), so that its Authorization header and query
     credentials work verbatim. Returns the headers that authenticate as that user."""
     headers = {"Authorization": ALADDIN_BASIC}
-    created = deployment.gateway.cli("account", "create", f"aladdin{uid()}", "--username", "Aladdin",
-                                     "--password", "open sesame", check=False)
+    created = deployment.gateway.cli(
+        "account",
+        "create",
+        f"aladdin{uid()}",
+        "--username",
+        "Aladdin",
+        "--password",
+        "open sesame",
+        check=False,
+    )
     if created.returncode != 0:  # another module of this session made the seed's user already
         probe = httpx.get(deployment.base_url + "/sms/1/logs", headers=headers)
         assert probe.status_code == 200, f"cannot create or use the seed's user Aladdin: {created.stdout}"
@@ -145,16 +160,19 @@ def fresh(deployment):
 
 
 def logs_v1(base_url: str, headers: dict, **params) -> list[dict]:
-    return json_ok(httpx.get(base_url + "/sms/1/logs", params=params,
-                             headers={**headers, "Accept": "application/json"}))["results"]
+    return json_ok(
+        httpx.get(base_url + "/sms/1/logs", params=params, headers={**headers, "Accept": "application/json"})
+    )["results"]
 
 
 def wait_delivered(base_url: str, headers: dict, message_ids: list[str]) -> list[dict]:
     """Poll the logs (readable any number of times) until each message is delivered."""
+
     def done():
         logs = logs_v1(base_url, headers, messageId=",".join(message_ids))
         ok = len(logs) == len(message_ids) and all(log["status"]["groupName"] == "DELIVERED" for log in logs)
         return logs if ok else None
+
     return wait_for(done, timeout=20, interval=0.3)
 
 
@@ -167,9 +185,14 @@ def check_featured(base_url: str, headers: dict, logs: dict[str, dict]) -> None:
     from datetime import UTC, datetime
 
     from smsgate.domain.schedule import is_open, parse_delivery_window
-    window = parse_delivery_window({"days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY",
-                                             "SATURDAY", "SUNDAY"],
-                                    "from": {"hour": 6, "minute": 0}, "to": {"hour": 15, "minute": 30}})
+
+    window = parse_delivery_window(
+        {
+            "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"],
+            "from": {"hour": 6, "minute": 0},
+            "to": {"hour": 15, "minute": 30},
+        }
+    )
     now = int(datetime.now(UTC).timestamp() * 1000)
     open_now = is_open(window, now) and is_open(window, now + 20_000)
     waiting = [] if open_now else [WINDOW_DESTINATION]
@@ -190,8 +213,9 @@ SINGLE_EXAMPLE = {"from": "InfoSMS", "to": "41793026727", "text": "My first Info
 
 
 def test_v1_single_example(deployment, aladdin):
-    body = json_ok(httpx.post(deployment.base_url + "/sms/1/text/single", headers=JSON_HEADERS,
-                              json=SINGLE_EXAMPLE))
+    body = json_ok(
+        httpx.post(deployment.base_url + "/sms/1/text/single", headers=JSON_HEADERS, json=SINGLE_EXAMPLE)
+    )
     # One destination: the seed's response has no bulkId.
     assert set(body) == {"messages"}
     (message,) = body["messages"]
@@ -204,18 +228,24 @@ def test_v1_single_example(deployment, aladdin):
 
 def test_v1_single_example_answers_in_xml_when_asked(deployment, aladdin):
     # "Depending which Accept type is chosen in the header for the request, the same one will be applied".
-    response = httpx.post(deployment.base_url + "/sms/1/text/single", json=SINGLE_EXAMPLE,
-                          headers={**JSON_HEADERS, "Accept": "application/xml"})
+    response = httpx.post(
+        deployment.base_url + "/sms/1/text/single",
+        json=SINGLE_EXAMPLE,
+        headers={**JSON_HEADERS, "Accept": "application/xml"},
+    )
     root = xml_ok(response)
     (message,) = check_xml_send_response(root, ["41793026727"])
     assert message.findtext("smsCount") == "1"
 
 
 def test_v1_single_to_many_destinations_example(deployment, aladdin):
-    """"SMS to multiple destinations": /sms/1/text/single with a ``to`` list (the seed's request shows no
+    """ "SMS to multiple destinations": /sms/1/text/single with a ``to`` list (the seed's request shows no
     Accept header)."""
-    example = {"from": "WineShop", "to": ["41793026727", "41793026834"],
-               "text": "Wine shop grand opening at Monday 8pm. Don't forget glasses."}
+    example = {
+        "from": "WineShop",
+        "to": ["41793026727", "41793026834"],
+        "text": "Wine shop grand opening at Monday 8pm. Don't forget glasses.",
+    }
     headers = {"Authorization": ALADDIN_BASIC, "Content-Type": "application/json"}
     body = json_ok(httpx.post(deployment.base_url + "/sms/1/text/single", headers=headers, json=example))
     assert isinstance(body["bulkId"], str) and body["bulkId"]
@@ -231,12 +261,14 @@ def test_v1_single_to_many_destinations_example(deployment, aladdin):
 
 
 def test_v1_multi_example(deployment, aladdin):
-    """"Multiple SMS to multiple destinations". The seed elides the request body; this is the one its
+    """ "Multiple SMS to multiple destinations". The seed elides the request body; this is the one its
     response answers (41793026727 then 41793026834, from the wine shop), with the texts of docs/seeds/003."""
-    example = {"messages": [
-        {"from": "WineShop", "to": "41793026727", "text": MIKE},
-        {"from": "WineShop", "to": "41793026834", "text": JENNY},
-    ]}
+    example = {
+        "messages": [
+            {"from": "WineShop", "to": "41793026727", "text": MIKE},
+            {"from": "WineShop", "to": "41793026834", "text": JENNY},
+        ]
+    }
     body = json_ok(httpx.post(deployment.base_url + "/sms/1/text/multi", headers=JSON_HEADERS, json=example))
     assert isinstance(body["bulkId"], str) and body["bulkId"]
     assert len(body["messages"]) == 2
@@ -244,17 +276,22 @@ def test_v1_multi_example(deployment, aladdin):
         check_sent(m, to, sms_count=1)
 
     logs = wait_delivered(deployment.base_url, aladdin, [m["messageId"] for m in body["messages"]])
-    assert {log["to"]: log["text"] for log in logs} == {
-        m["to"]: m["text"] for m in example["messages"]}
+    assert {log["to"]: log["text"] for log in logs} == {m["to"]: m["text"] for m in example["messages"]}
 
 
 def test_v1_multi_with_to_lists(deployment, aladdin):
     """/sms/1/text/multi with ``to`` as a list in one message and a string in the other (Infobip's
     multi-message example of the same API generation)."""
-    example = {"messages": [
-        {"from": "InfoSMS", "to": ["41793026727", "41793026731"], "text": "May the Force be with you!"},
-        {"from": "41793026700", "to": "41793026785", "text": "A long time ago, in a galaxy far, far away."},
-    ]}
+    example = {
+        "messages": [
+            {"from": "InfoSMS", "to": ["41793026727", "41793026731"], "text": "May the Force be with you!"},
+            {
+                "from": "41793026700",
+                "to": "41793026785",
+                "text": "A long time ago, in a galaxy far, far away.",
+            },
+        ]
+    }
     body = json_ok(httpx.post(deployment.base_url + "/sms/1/text/multi", headers=JSON_HEADERS, json=example))
     assert isinstance(body["bulkId"], str)
     assert [m["to"] for m in body["messages"]] == ["41793026727", "41793026731", "41793026785"]
@@ -264,7 +301,7 @@ def test_v1_multi_with_to_lists(deployment, aladdin):
 
 
 def test_v1_advanced_fully_featured_example(deployment, fresh):
-    """"Fully featured textual message", as written: Turkish text with languageCode TR and single shift,
+    """ "Fully featured textual message", as written: Turkish text with languageCode TR and single shift,
     intermediateReport, notifyUrl, callbackData, validityPeriod 720, and a second message with a sendAt in
     2015. Scheduling is not implemented yet; a sendAt in the past means "now", so the 2015 date stays."""
     account = fresh()
@@ -295,8 +332,13 @@ def test_v1_advanced_fully_featured_example(deployment, fresh):
         ],
         "tracking": {"track": "SMS", "type": "MY CAMPAIGN"},
     }
-    body = json_ok(httpx.post(deployment.base_url + "/sms/1/text/advanced", json=example,
-                              headers={**account.app, "Content-Type": "application/json"}))
+    body = json_ok(
+        httpx.post(
+            deployment.base_url + "/sms/1/text/advanced",
+            json=example,
+            headers={**account.app, "Content-Type": "application/json"},
+        )
+    )
     assert body["bulkId"] == "BULK-ID-123-xyz"
     messages = body["messages"]
     assert [m["to"] for m in messages] == ["41793026727", "41793026731", "41793026785"]
@@ -306,8 +348,10 @@ def test_v1_advanced_fully_featured_example(deployment, fresh):
         check_sent(m, m["to"], sms_count=count)
     assert len({m["messageId"] for m in messages}) == 3
 
-    logs = {log["to"]: log for log in wait_delivered(deployment.base_url, account.app,
-                                                     [m["messageId"] for m in messages])}
+    logs = {
+        log["to"]: log
+        for log in wait_delivered(deployment.base_url, account.app, [m["messageId"] for m in messages])
+    }
     for log in logs.values():
         check_delivered(log)
         assert log["bulkId"] == "BULK-ID-123-xyz"
@@ -317,14 +361,17 @@ def test_v1_advanced_fully_featured_example(deployment, fresh):
 
 
 def test_v1_query_example(deployment, aladdin):
-    """"Send SMS message over query parameters" (docs/seeds/003), with the seed's placeholders filled in.
+    """ "Send SMS message over query parameters" (docs/seeds/003), with the seed's placeholders filled in.
     The seed's ``¬ifyUrl`` is an HTML rendering of ``&notifyUrl``; the request carries the latter."""
-    query = ("username=Aladdin&password=open%20sesame&from=InfoSMS&to=41793026727,41793026834"
-             "&text=Message%20text&flash=true&transliteration=TURKISH&languageCode=TR&intermediateReport=true"
-             "&notifyUrl=https://www.example.com&notifyContentType=application/json&callbackData=callbackData"
-             "&validityPeriod=720&track=URL&trackingType=Custom%20tracking%20type")
-    body = json_ok(httpx.get(f"{deployment.base_url}/sms/1/text/query?{query}",
-                             headers={"Accept": "application/json"}))
+    query = (
+        "username=Aladdin&password=open%20sesame&from=InfoSMS&to=41793026727,41793026834"
+        "&text=Message%20text&flash=true&transliteration=TURKISH&languageCode=TR&intermediateReport=true"
+        "&notifyUrl=https://www.example.com&notifyContentType=application/json&callbackData=callbackData"
+        "&validityPeriod=720&track=URL&trackingType=Custom%20tracking%20type"
+    )
+    body = json_ok(
+        httpx.get(f"{deployment.base_url}/sms/1/text/query?{query}", headers={"Accept": "application/json"})
+    )
     assert isinstance(body["bulkId"], str) and body["bulkId"]
     assert len(body["messages"]) == 2
     for m, to in zip(body["messages"], ["41793026727", "41793026834"]):
@@ -332,11 +379,12 @@ def test_v1_query_example(deployment, aladdin):
 
     logs = wait_delivered(deployment.base_url, aladdin, [m["messageId"] for m in body["messages"]])
     assert {(log["from"], log["text"], log["bulkId"]) for log in logs} == {
-        ("InfoSMS", "Message text", body["bulkId"])}
+        ("InfoSMS", "Message text", body["bulkId"])
+    }
 
 
 def test_v1_query_xml_suffix(deployment, aladdin):
-    """"if you would like to receive XML instead, you may specify the format .xml extension"."""
+    """ "if you would like to receive XML instead, you may specify the format .xml extension"."""
     query = "username=Aladdin&password=open%20sesame&to=41793026727,41793026834&text=Message%20text"
     root = xml_ok(httpx.get(f"{deployment.base_url}/sms/1/text/query.xml?{query}"))
     messages = check_xml_send_response(root, ["41793026727", "41793026834"])
@@ -345,25 +393,46 @@ def test_v1_query_xml_suffix(deployment, aladdin):
 
 
 def test_v1_query_wrong_password_is_unauthorized(deployment, aladdin):
-    response = httpx.get(f"{deployment.base_url}/sms/1/text/query?username=Aladdin&password=open%20sesam"
-                         "&to=41793026727&text=x", headers={"Accept": "application/json"})
+    response = httpx.get(
+        f"{deployment.base_url}/sms/1/text/query?username=Aladdin&password=open%20sesam"
+        "&to=41793026727&text=x",
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 401
     exc = response.json()["requestError"]["serviceException"]
     assert exc["messageId"] == "UNAUTHORIZED" and isinstance(exc["text"], str)
 
 
 def test_v1_reports_example(deployment, fresh):
-    """"Getting delivery reports": all unread reports, then the same request again gives ``{"results": []}``;
+    """ "Getting delivery reports": all unread reports, then the same request again gives ``{"results": []}``;
     then one report by messageId, and the XML form of the OpenAPI document."""
     account = fresh()
     headers = {**account.app, "Accept": "application/json"}
     url = deployment.base_url
-    plain = json_ok(httpx.post(url + "/sms/1/text/single", json=SINGLE_EXAMPLE,
-                               headers={**headers, "Content-Type": "application/json"}))["messages"][0]
-    advanced = {"messages": [{"from": "InfoSMS", "destinations": [{"to": "41793026731"}],
-                              "text": "Your code", "callbackData": "reset_password"}]}
-    with_data = json_ok(httpx.post(url + "/sms/1/text/advanced", json=advanced,
-                                   headers={**headers, "Content-Type": "application/json"}))
+    plain = json_ok(
+        httpx.post(
+            url + "/sms/1/text/single",
+            json=SINGLE_EXAMPLE,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    )["messages"][0]
+    advanced = {
+        "messages": [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": "41793026731"}],
+                "text": "Your code",
+                "callbackData": "reset_password",
+            }
+        ]
+    }
+    with_data = json_ok(
+        httpx.post(
+            url + "/sms/1/text/advanced",
+            json=advanced,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    )
     sent = {plain["messageId"]: plain, with_data["messages"][0]["messageId"]: with_data["messages"][0]}
     wait_delivered(url, account.app, list(sent))
 
@@ -381,13 +450,28 @@ def test_v1_reports_example(deployment, fresh):
     assert json_ok(again) == {"results": []}
 
     # ?messageId=... gives only that report, once; and Accept: application/xml gives <reportResponse>.
-    first = json_ok(httpx.post(url + "/sms/1/text/single", json=SINGLE_EXAMPLE,
-                               headers={**headers, "Content-Type": "application/json"}))["messages"][0]
-    second = json_ok(httpx.post(url + "/sms/1/text/single", json=SINGLE_EXAMPLE,
-                                headers={**headers, "Content-Type": "application/json"}))["messages"][0]
+    first = json_ok(
+        httpx.post(
+            url + "/sms/1/text/single",
+            json=SINGLE_EXAMPLE,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    )["messages"][0]
+    second = json_ok(
+        httpx.post(
+            url + "/sms/1/text/single",
+            json=SINGLE_EXAMPLE,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    )["messages"][0]
     wait_delivered(url, account.app, [first["messageId"], second["messageId"]])
-    root = xml_ok(httpx.get(url + "/sms/1/reports", params={"messageId": first["messageId"]},
-                            headers={**account.app, "Accept": "application/xml"}))
+    root = xml_ok(
+        httpx.get(
+            url + "/sms/1/reports",
+            params={"messageId": first["messageId"]},
+            headers={**account.app, "Accept": "application/xml"},
+        )
+    )
     assert root.tag == "reportResponse"
     (result,) = root.findall("./results/result")
     assert result.findtext("messageId") == first["messageId"] and result.findtext("to") == "41793026727"
@@ -397,24 +481,44 @@ def test_v1_reports_example(deployment, fresh):
     assert (result.findtext("status/groupId"), result.findtext("status/id")) == ("3", "5")
     assert result.findtext("status/name") == "DELIVERED_TO_HANDSET"
     assert (result.findtext("error/groupName"), result.findtext("error/permanent")) == ("OK", "false")
-    root = xml_ok(httpx.get(url + "/sms/1/reports", params={"messageId": first["messageId"]},
-                            headers={**account.app, "Accept": "application/xml"}))
+    root = xml_ok(
+        httpx.get(
+            url + "/sms/1/reports",
+            params={"messageId": first["messageId"]},
+            headers={**account.app, "Accept": "application/xml"},
+        )
+    )
     assert root.findall("./results/result") == []
     remaining = json_ok(httpx.get(url + "/sms/1/reports", headers=headers))["results"]
     assert [r["messageId"] for r in remaining] == [second["messageId"]]
 
 
 def test_v1_logs_example(deployment, aladdin):
-    """"Getting SMS logs": GET /sms/1/logs?from=InfoSMS&to=41793026727&limit=1, the newest such message;
+    """ "Getting SMS logs": GET /sms/1/logs?from=InfoSMS&to=41793026727&limit=1, the newest such message;
     logs read any number of times; XML on request (OpenAPI's smsLogsResponse)."""
     url, headers = deployment.base_url, {"Authorization": ALADDIN_BASIC, "Accept": "application/json"}
     text = f"Test SMS. {uid()}"
-    older = json_ok(httpx.post(url + "/sms/1/text/single", headers=JSON_HEADERS,
-                               json={"from": "InfoSMS", "to": "41793026727", "text": "older"}))["messages"][0]
-    newest = json_ok(httpx.post(url + "/sms/1/text/single", headers=JSON_HEADERS,
-                                json={"from": "InfoSMS", "to": "41793026727", "text": text}))["messages"][0]
-    json_ok(httpx.post(url + "/sms/1/text/single", headers=JSON_HEADERS,  # a later one the filters exclude
-                       json={"from": "OtherShop", "to": "41793026727", "text": "excluded"}))
+    older = json_ok(
+        httpx.post(
+            url + "/sms/1/text/single",
+            headers=JSON_HEADERS,
+            json={"from": "InfoSMS", "to": "41793026727", "text": "older"},
+        )
+    )["messages"][0]
+    newest = json_ok(
+        httpx.post(
+            url + "/sms/1/text/single",
+            headers=JSON_HEADERS,
+            json={"from": "InfoSMS", "to": "41793026727", "text": text},
+        )
+    )["messages"][0]
+    json_ok(
+        httpx.post(
+            url + "/sms/1/text/single",
+            headers=JSON_HEADERS,  # a later one the filters exclude
+            json={"from": "OtherShop", "to": "41793026727", "text": "excluded"},
+        )
+    )
     wait_delivered(url, aladdin, [older["messageId"], newest["messageId"]])
 
     seed_url = url + "/sms/1/logs?from=InfoSMS&to=41793026727&limit=1"
@@ -429,8 +533,12 @@ def test_v1_logs_example(deployment, aladdin):
     two = logs_v1(url, aladdin, **{"from": "InfoSMS", "to": "41793026727", "limit": 2})
     assert [entry["messageId"] for entry in two] == [newest["messageId"], older["messageId"]]
 
-    root = xml_ok(httpx.get(url + "/sms/1/logs?from=InfoSMS&to=41793026727&limit=1",
-                            headers={"Authorization": ALADDIN_BASIC, "Accept": "application/xml"}))
+    root = xml_ok(
+        httpx.get(
+            url + "/sms/1/logs?from=InfoSMS&to=41793026727&limit=1",
+            headers={"Authorization": ALADDIN_BASIC, "Accept": "application/xml"},
+        )
+    )
     assert root.tag == "smsLogsResponse"
     (result,) = root.findall("./results/result")
     assert (result.findtext("messageId"), result.findtext("text")) == (newest["messageId"], text)
@@ -439,14 +547,23 @@ def test_v1_logs_example(deployment, aladdin):
 
 # --- docs/seeds/003: SMS over API (v2) --------------------------------------------------------------
 
+
 def post_v2(deployment, headers: dict, example: dict) -> dict:
-    return json_ok(httpx.post(deployment.base_url + "/sms/2/text/advanced", json=example,
-                              headers={**headers, "Content-Type": "application/json"}))
+    return json_ok(
+        httpx.post(
+            deployment.base_url + "/sms/2/text/advanced",
+            json=example,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+    )
 
 
 def test_v2_basic_example(deployment, aladdin):
-    example = {"messages": [{"from": "InfoSMS", "destinations": [{"to": "41793026727"}],
-                             "text": "This is a sample message"}]}
+    example = {
+        "messages": [
+            {"from": "InfoSMS", "destinations": [{"to": "41793026727"}], "text": "This is a sample message"}
+        ]
+    }
     body = post_v2(deployment, aladdin, example)
     (message,) = body["messages"]
     check_sent(message, "41793026727", sms_count=1)
@@ -459,15 +576,19 @@ def test_v2_notify_url_example(deployment, aladdin):
     """Custom bulkId and messageIds come back as given; the notify URL is the seed's."""
     example = {
         "bulkId": "june-campaign",
-        "messages": [{
-            "from": "SomeStore",
-            "destinations": [{"to": "41793026727", "messageId": "silver-loyalty-program"},
-                             {"to": "41793026731", "messageId": "golden-loyalty-program"}],
-            "text": "Check out our newest collection available NOW in your local store.",
-            "notifyUrl": "http://www.example.com/sms/campaigns",
-            "notifyContentType": "application/json",
-            "callbackData": "For example, this field can store tracking ID for analytics",
-        }],
+        "messages": [
+            {
+                "from": "SomeStore",
+                "destinations": [
+                    {"to": "41793026727", "messageId": "silver-loyalty-program"},
+                    {"to": "41793026731", "messageId": "golden-loyalty-program"},
+                ],
+                "text": "Check out our newest collection available NOW in your local store.",
+                "notifyUrl": "http://www.example.com/sms/campaigns",
+                "notifyContentType": "application/json",
+                "callbackData": "For example, this field can store tracking ID for analytics",
+            }
+        ],
     }
     body = post_v2(deployment, aladdin, example)
     assert body["bulkId"] == "june-campaign"
@@ -482,9 +603,15 @@ def test_v2_notify_url_example(deployment, aladdin):
 
 def test_v2_multiple_destinations_example(deployment, aladdin):
     # The seed sends to 41793026727 twice (its response shows another number); each destination is a message.
-    example = {"messages": [{"from": "WineShop",
-                             "destinations": [{"to": "41793026727"}, {"to": "41793026727"}],
-                             "text": "Wine shop grand opening at Monday 8pm. Don't forget your wine glass!"}]}
+    example = {
+        "messages": [
+            {
+                "from": "WineShop",
+                "destinations": [{"to": "41793026727"}, {"to": "41793026727"}],
+                "text": "Wine shop grand opening at Monday 8pm. Don't forget your wine glass!",
+            }
+        ]
+    }
     body = post_v2(deployment, aladdin, example)
     assert isinstance(body["bulkId"], str) and body["bulkId"]
     assert len(body["messages"]) == 2
@@ -496,10 +623,12 @@ def test_v2_multiple_destinations_example(deployment, aladdin):
 
 
 def test_v2_multiple_messages_example(deployment, aladdin):
-    example = {"messages": [
-        {"from": "WineShop", "destinations": [{"to": "41793026727"}], "text": MIKE},
-        {"from": "WineShop", "destinations": [{"to": "41793026834"}], "text": JENNY},
-    ]}
+    example = {
+        "messages": [
+            {"from": "WineShop", "destinations": [{"to": "41793026727"}], "text": MIKE},
+            {"from": "WineShop", "destinations": [{"to": "41793026834"}], "text": JENNY},
+        ]
+    }
     body = post_v2(deployment, aladdin, example)
     assert isinstance(body["bulkId"], str) and body["bulkId"]
     for m, to in zip(body["messages"], ["41793026727", "41793026834"]):
@@ -507,10 +636,12 @@ def test_v2_multiple_messages_example(deployment, aladdin):
     assert len(body["messages"]) == 2
     logs = wait_delivered(deployment.base_url, aladdin, [m["messageId"] for m in body["messages"]])
     assert {log["to"]: log["text"] for log in logs} == {
-        m["destinations"][0]["to"]: m["text"] for m in example["messages"]}
+        m["destinations"][0]["to"]: m["text"] for m in example["messages"]
+    }
 
 
 # --- Infobip's SMS OpenAPI document: POST /sms/2/text/advanced examples -----------------------------
+
 
 def _destinations(example: dict) -> list[str]:
     return [d["to"] for m in example["messages"] for d in m["destinations"]]
@@ -547,8 +678,11 @@ def test_openapi_xml_examples(deployment, fresh):
     for name, example in examples.items():
         request = ET.fromstring(example.encode())
         destinations = [to.text for to in request.findall("./messages/message/destinations/destination/to")]
-        root = xml_ok(httpx.post(deployment.base_url + "/sms/2/text/advanced", headers=headers,
-                                 content=example.encode()))
+        root = xml_ok(
+            httpx.post(
+                deployment.base_url + "/sms/2/text/advanced", headers=headers, content=example.encode()
+            )
+        )
         messages = check_xml_send_response(root, destinations)
         assert all(m.find("status").findtext("groupName") == "PENDING" for m in messages), name
         if request.findtext("bulkId"):
@@ -576,17 +710,24 @@ def _xml_error(response: httpx.Response) -> ET.Element:
 
 def test_xml_error_shape(deployment, aladdin):
     """A refused request answers in the OpenAPI document's XML error shape when XML was asked for."""
-    response = httpx.post(deployment.base_url + "/sms/1/text/single",
-                          json={"from": "ThisSenderIsTooLong", "to": "41793026727", "text": "x"},
-                          headers={**JSON_HEADERS, "Accept": "application/xml"})
+    response = httpx.post(
+        deployment.base_url + "/sms/1/text/single",
+        json={"from": "ThisSenderIsTooLong", "to": "41793026727", "text": "x"},
+        headers={**JSON_HEADERS, "Accept": "application/xml"},
+    )
     _xml_error(response)
 
 
 def test_xml_error_shape_for_a_nested_field(deployment, aladdin):
-    bad = ('<?xml version="1.0" encoding="UTF-8"?><SMSAdvancedTextualRequest><messages><message>'
-           '<text>no destinations</text></message></messages></SMSAdvancedTextualRequest>')
-    response = httpx.post(deployment.base_url + "/sms/2/text/advanced", content=bad.encode(),
-                          headers={**aladdin, "Content-Type": "application/xml", "Accept": "application/xml"})
+    bad = (
+        '<?xml version="1.0" encoding="UTF-8"?><SMSAdvancedTextualRequest><messages><message>'
+        "<text>no destinations</text></message></messages></SMSAdvancedTextualRequest>"
+    )
+    response = httpx.post(
+        deployment.base_url + "/sms/2/text/advanced",
+        content=bad.encode(),
+        headers={**aladdin, "Content-Type": "application/xml", "Accept": "application/xml"},
+    )
     root = _xml_error(response)
     assert "destinations" in root.findtext("requestError/serviceException/text")
     fields = root.findall("requestError/serviceException/validationErrors/field")

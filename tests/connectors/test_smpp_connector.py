@@ -42,7 +42,9 @@ class Simulator(SmscSimulator):
     """The simulator, keeping every submitted PDU; with ``db_path`` it also notes, at each receipt
     acknowledgement, how many messages the database (read outside the gateway) already shows as done."""
 
-    def __init__(self, *args: Any, db_path: str | None = None, submit_delay: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, db_path: str | None = None, submit_delay: float = 0.0, **kwargs: Any
+    ) -> None:
         self.db_path = db_path
         self.done_at_ack: list[int] = []
         self._acked = 0
@@ -96,17 +98,28 @@ class Env:
         rows = []
         for item in items:
             self.count += 1
-            rows.append({
-                "account_id": self.account_id, "message_id": f"m{self.count}", "api_version": "2",
-                "sender": "InfoSMS", "destination": "41793026727", "text": "hello", "sms_count": 1,
-                "status_id": st.PENDING_ACCEPTED.id, "created_at": now_ms(), **item,
-            })
+            rows.append(
+                {
+                    "account_id": self.account_id,
+                    "message_id": f"m{self.count}",
+                    "api_version": "2",
+                    "sender": "InfoSMS",
+                    "destination": "41793026727",
+                    "text": "hello",
+                    "sms_count": 1,
+                    "status_id": st.PENDING_ACCEPTED.id,
+                    "created_at": now_ms(),
+                    **item,
+                }
+            )
         async with self.db.begin() as conn:
             return await q.insert_messages(conn, self.account_id, rows)
 
     async def rows(self, pks: Sequence[int]) -> list[Any]:
         async with self.db.connect() as conn:
-            found = {r.id: r for r in await conn.execute(select(messages).where(messages.c.id.in_(list(pks))))}
+            found = {
+                r.id: r for r in await conn.execute(select(messages).where(messages.c.id.in_(list(pks))))
+            }
         return [found[pk] for pk in pks]
 
     async def dispatch(self, connector: SmppConnector, pks: Sequence[int]) -> None:
@@ -135,9 +148,17 @@ async def env(tmp_path: Any) -> AsyncIterator[Env]:
 
 def config(port: int, **overrides: Any) -> dict[str, Any]:
     return {
-        "name": "op1", "host": "127.0.0.1", "port": port, "system_id": "esme", "password": "secret",
-        "response_timeout": 1.0, "reconnect_min": 0.05, "reconnect_max": 0.2,
-        "receipt_match_timeout": 0.2, "batch_deadline": 5.0, **overrides,
+        "name": "op1",
+        "host": "127.0.0.1",
+        "port": port,
+        "system_id": "esme",
+        "password": "secret",
+        "response_timeout": 1.0,
+        "reconnect_min": 0.05,
+        "reconnect_max": 0.2,
+        "receipt_match_timeout": 0.2,
+        "batch_deadline": 5.0,
+        **overrides,
     }
 
 
@@ -159,9 +180,22 @@ def receipt_of(status: str, error: str = "NO_ERROR") -> tuple[int, int]:
 
 
 def _row(**fields: Any) -> SimpleNamespace:
-    base = {"id": 1, "sender": "InfoSMS", "destination": "41793026727", "text": "hello", "binary_hex": None,
-            "data_coding": 0, "esm_class": 0, "flash": False, "language_code": None, "single_shift": False,
-            "locking_shift": False, "transliteration": None, "valid_until": None, "intermediate_report": False}
+    base = {
+        "id": 1,
+        "sender": "InfoSMS",
+        "destination": "41793026727",
+        "text": "hello",
+        "binary_hex": None,
+        "data_coding": 0,
+        "esm_class": 0,
+        "flash": False,
+        "language_code": None,
+        "single_shift": False,
+        "locking_shift": False,
+        "transliteration": None,
+        "valid_until": None,
+        "intermediate_report": False,
+    }
     return SimpleNamespace(**{**base, **fields})
 
 
@@ -248,11 +282,13 @@ def test_config_validation() -> None:
 
 @pytest.fixture
 async def sim(env: Env) -> AsyncIterator[Simulator]:
-    rules = NetworkRules(outcomes=(
-        OutcomeRule("4178", "UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"),
-        OutcomeRule("4177", "EXPIRED_EXPIRED", "EC_VALIDITY_EXPIRED"),
-        OutcomeRule("4176", "DELIVERED_TO_HANDSET", absent_first=True),
-    ))
+    rules = NetworkRules(
+        outcomes=(
+            OutcomeRule("4178", "UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"),
+            OutcomeRule("4177", "EXPIRED_EXPIRED", "EC_VALIDITY_EXPIRED"),
+            OutcomeRule("4176", "DELIVERED_TO_HANDSET", absent_first=True),
+        )
+    )
     simulator = Simulator(rules, db_path=env.db_path, delivery_delay=0.05, absent_delay=0.05, retry_delay=0.1)
     await simulator.start()
     yield simulator
@@ -263,8 +299,9 @@ async def test_receipts_are_mapped_to_the_catalog_for_the_right_messages(env: En
     sink = Sink()
     connector = await make(env, sim, sink)
     try:
-        pks = await env.insert({"destination": "41793026727"}, {"destination": "41783026727"},
-                               {"destination": "41773026727"})
+        pks = await env.insert(
+            {"destination": "41793026727"}, {"destination": "41783026727"}, {"destination": "41773026727"}
+        )
         await env.dispatch(connector, pks)
         rows = await env.rows(pks)
         assert all(r.connector == "op1" and r.remote_id in sim.messages for r in rows)
@@ -289,7 +326,9 @@ async def test_intermediate_receipt_then_final(env: Env, sim: Simulator) -> None
         await env.dispatch(connector, [pk])
         await env.wait_done([pk])
         assert [(r.status_id, r.error_id) for r in sink.receipts] == [
-            receipt_of("PENDING_ENROUTE", "EC_ABSENT_SUBSCRIBER"), receipt_of("DELIVERED_TO_HANDSET")]
+            receipt_of("PENDING_ENROUTE", "EC_ABSENT_SUBSCRIBER"),
+            receipt_of("DELIVERED_TO_HANDSET"),
+        ]
         assert sim.pdus[0].registered_delivery == 0x11
     finally:
         await connector.close()
@@ -368,8 +407,14 @@ async def test_long_message_in_each_concatenation_mode(env: Env, sim: Simulator,
             assert b"".join(p.short_message[6:] for p in sim.pdus) == septets
         elif mode == "sar":
             assert len(sim.pdus) == 2 and not any(p.esm_class & 0x40 for p in sim.pdus)
-            sar = [(p.get_tlv(TlvTag.SAR_MSG_REF_NUM), p.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
-                    p.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM)) for p in sim.pdus]
+            sar = [
+                (
+                    p.get_tlv(TlvTag.SAR_MSG_REF_NUM),
+                    p.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
+                    p.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM),
+                )
+                for p in sim.pdus
+            ]
             assert sar[0][0] == sar[1][0] and [s[1:] for s in sar] == [(2, 1), (2, 2)]
             assert b"".join(p.short_message for p in sim.pdus) == septets
         else:
@@ -397,21 +442,30 @@ async def test_failed_earlier_part_fails_the_message(env: Env, sim: Simulator) -
         status = await connector._store_receipt(DeliveryReceipt(id=first_id, stat="UNDELIV", err=1))
         assert status == OK
         (row,) = await env.wait_done([pk])
-        assert (row.status_id, row.error_id) == receipt_of("UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER")
+        assert (row.status_id, row.error_id) == receipt_of(
+            "UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"
+        )
     finally:
         await connector.close()
 
 
 async def test_permanent_smsc_error_rejects_the_message(env: Env, sim: Simulator) -> None:
-    sim.reject_prefixes = {"4179999": CommandStatus.ESME_RINVDSTADR, "4179888": CommandStatus.ESME_RSUBMITFAIL}
+    sim.reject_prefixes = {
+        "4179999": CommandStatus.ESME_RINVDSTADR,
+        "4179888": CommandStatus.ESME_RSUBMITFAIL,
+    }
     sink = Sink()
     connector = await make(env, sim, sink)
     try:
         pks = await env.insert({"destination": "41799990000"}, {"destination": "41798880000"}, {})
         await env.dispatch(connector, pks)
         bad, failed, good = await env.rows(pks)
-        assert (bad.status_id, bad.error_id) == receipt_of("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS")
-        assert (failed.status_id, failed.error_id) == receipt_of("REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL")
+        assert (bad.status_id, bad.error_id) == receipt_of(
+            "REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS"
+        )
+        assert (failed.status_id, failed.error_id) == receipt_of(
+            "REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL"
+        )
         assert bad.done_at is not None and failed.done_at is not None  # final: reported like any other end
         assert bad.remote_id is None and good.remote_id in sim.messages
         assert connector.counters["rejected"] == 2 and connector.counters["accepted"] == 1
@@ -486,7 +540,11 @@ async def test_inbound_message_is_stored_before_it_is_acknowledged(env: Env, sim
         (resp,) = await answer
         assert resp.command_status == OK
         (message,) = stored
-        assert (message.connector, message.source_addr, message.destination_addr) == ("op1", "41793026727", "12345")
+        assert (message.connector, message.source_addr, message.destination_addr) == (
+            "op1",
+            "41793026727",
+            "12345",
+        )
         assert message.payload == textengine.encode("hello there").parts[0].payload and message.sar is None
     finally:
         await connector.close()

@@ -76,7 +76,7 @@ def test_split_properties(keywords, text):
         body = text.lstrip()
         assert body[: len(keyword)].casefold() == keyword.casefold()
         assert body.endswith(clean)
-        assert clean == body[len(keyword):].lstrip()
+        assert clean == body[len(keyword) :].lstrip()
 
 
 # --- forwarding URL -----------------------------------------------------------------------------
@@ -85,9 +85,16 @@ RECEIVED = parse_ms("2024-03-05T07:08:09.123+0000")
 
 
 def expand(template: str, **overrides) -> str:
-    values = {"sender": "+38598123123", "receiver": "385921004026", "text": "ABC", "binary_hex": "414243",
-              "received_at_ms": RECEIVED, "message_id": "817790313235066447", "data_coding": 0,
-              "esm_class": 0}
+    values = {
+        "sender": "+38598123123",
+        "receiver": "385921004026",
+        "text": "ABC",
+        "binary_hex": "414243",
+        "received_at_ms": RECEIVED,
+        "message_id": "817790313235066447",
+        "data_coding": 0,
+        "esm_class": 0,
+    }
     values.update(overrides)
     return ib.expand_forward_url(template, **values)
 
@@ -118,12 +125,19 @@ def test_only_one_of_text_or_bin_gets_everything_whatever_the_data_coding():
 
 
 def test_every_placeholder_and_datetime_format():
-    template = ("http://x/in?s=%sender%&r=%receiver%&t=%text%&d=%datetime%&id=%messageid%"
-                "&dc=%datacoding%&esm=%esmclass%")
+    template = (
+        "http://x/in?s=%sender%&r=%receiver%&t=%text%&d=%datetime%&id=%messageid%"
+        "&dc=%datacoding%&esm=%esmclass%"
+    )
     url = expand(template, receiver="+385921004026", esm_class=64)
     assert parse_qs(urlsplit(url).query) == {
-        "s": ["38598123123"], "r": ["385921004026"], "t": ["ABC"], "d": ["2024/03/05 07:08:09"],
-        "id": ["817790313235066447"], "dc": ["0"], "esm": ["64"],
+        "s": ["38598123123"],
+        "r": ["385921004026"],
+        "t": ["ABC"],
+        "d": ["2024/03/05 07:08:09"],
+        "id": ["817790313235066447"],
+        "dc": ["0"],
+        "esm": ["64"],
     }
 
 
@@ -139,38 +153,67 @@ def test_values_cannot_inject_placeholders():
 
 
 def test_missing_receiver_is_empty_and_placeholders_ignore_case():
-    assert expand("http://x/in?r=%receiver%&S=%SENDER%&t=%Text%", receiver=None) == \
-        "http://x/in?r=&S=38598123123&t=ABC"
+    assert (
+        expand("http://x/in?r=%receiver%&S=%SENDER%&t=%Text%", receiver=None)
+        == "http://x/in?r=&S=38598123123&t=ABC"
+    )
 
 
 def test_unknown_placeholders_and_other_percent_signs_are_kept():
     assert expand("http://x/in?a=%foo%&b=%20&t=%text%") == "http://x/in?a=%foo%&b=%20&t=ABC"
 
 
-@pytest.mark.parametrize(("template", "url", "output"), [
-    ("http://x/in?output=json&t=%text%", "http://x/in?t=ABC", "json"),
-    ("http://x/in?output=JSON", "http://x/in", "json"),
-    ("http://x/in?t=%text%&Output=Xml#frag", "http://x/in?t=ABC#frag", "xml"),
-    ("http://x/in?t=%text%&output=csv", "http://x/in?t=ABC&output=csv", None),
-    ("http://x/in?myoutput=xml&t=%text%", "http://x/in?myoutput=xml&t=ABC", None),
-    ("http://x/output=xml/%text%", "http://x/output=xml/ABC", None),
-])
+@pytest.mark.parametrize(
+    ("template", "url", "output"),
+    [
+        ("http://x/in?output=json&t=%text%", "http://x/in?t=ABC", "json"),
+        ("http://x/in?output=JSON", "http://x/in", "json"),
+        ("http://x/in?t=%text%&Output=Xml#frag", "http://x/in?t=ABC#frag", "xml"),
+        ("http://x/in?t=%text%&output=csv", "http://x/in?t=ABC&output=csv", None),
+        ("http://x/in?myoutput=xml&t=%text%", "http://x/in?myoutput=xml&t=ABC", None),
+        ("http://x/output=xml/%text%", "http://x/output=xml/ABC", None),
+    ],
+)
 def test_output_parameter(template, url, output):
     assert expand(template) == url
     assert ib.forward_output(template) == output
 
 
 def test_forward_values_seed_rules():
-    values = ib.forward_values(sender="+1", receiver=None, text="hi", binary_hex="6869",
-                               received_at_ms=0, message_id="m", data_coding=0, esm_class=0)
-    assert values == {"sender": "1", "receiver": "", "text": "hi", "bin": "", "datetime": "1970/01/01 00:00:00",
-                      "messageid": "m", "datacoding": "0", "esmclass": "0"}
+    values = ib.forward_values(
+        sender="+1",
+        receiver=None,
+        text="hi",
+        binary_hex="6869",
+        received_at_ms=0,
+        message_id="m",
+        data_coding=0,
+        esm_class=0,
+    )
+    assert values == {
+        "sender": "1",
+        "receiver": "",
+        "text": "hi",
+        "bin": "",
+        "datetime": "1970/01/01 00:00:00",
+        "messageid": "m",
+        "datacoding": "0",
+        "esmclass": "0",
+    }
 
 
 def test_format_forward_values_json_and_xml():
-    values = ib.forward_values(sender="38598123123", receiver="1", text='<a&"b">', binary_hex="",
-                               received_at_ms=RECEIVED, message_id="7", data_coding=0, esm_class=0,
-                               has_bin=False)
+    values = ib.forward_values(
+        sender="38598123123",
+        receiver="1",
+        text='<a&"b">',
+        binary_hex="",
+        received_at_ms=RECEIVED,
+        message_id="7",
+        data_coding=0,
+        esm_class=0,
+        has_bin=False,
+    )
     ctype, body = ib.format_forward_values("json", values)
     assert ctype == "application/json"
     assert json.loads(body)["Text"] == '<a&"b">'

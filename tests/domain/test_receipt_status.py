@@ -48,7 +48,10 @@ def test_unknown_stats_are_tolerated_as_pending(stat: str | None) -> None:
 
 
 def test_network_error_tlv_wins_over_text_err() -> None:
-    assert catalog_for_receipt("UNDELIV", 1, network_error=27) == ("UNDELIVERABLE_NOT_DELIVERED", "EC_ABSENT_SUBSCRIBER")
+    assert catalog_for_receipt("UNDELIV", 1, network_error=27) == (
+        "UNDELIVERABLE_NOT_DELIVERED",
+        "EC_ABSENT_SUBSCRIBER",
+    )
     # ...unless it names nothing in the catalog; then the text's code is used.
     assert catalog_for_receipt("UNDELIV", 1, network_error=9999) == (
         "UNDELIVERABLE_NOT_DELIVERED",
@@ -88,10 +91,19 @@ def test_canonical_pairs_round_trip_exactly(pair: tuple[str, str]) -> None:
 
 def test_reverse_examples() -> None:
     assert receipt_for_catalog("DELIVERED_TO_HANDSET", "NO_ERROR") == (ReceiptStat.DELIVRD, 0)
-    assert receipt_for_catalog("UNDELIVERABLE_REJECTED_OPERATOR", "EC_ABSENT_SUBSCRIBER") == (ReceiptStat.UNDELIV, 27)
-    assert receipt_for_catalog("UNDELIVERABLE_NOT_DELIVERED", "EC_MESSAGE_CANCELED") == (ReceiptStat.DELETED, 4100)
+    assert receipt_for_catalog("UNDELIVERABLE_REJECTED_OPERATOR", "EC_ABSENT_SUBSCRIBER") == (
+        ReceiptStat.UNDELIV,
+        27,
+    )
+    assert receipt_for_catalog("UNDELIVERABLE_NOT_DELIVERED", "EC_MESSAGE_CANCELED") == (
+        ReceiptStat.DELETED,
+        4100,
+    )
     assert receipt_for_catalog("EXPIRED_DLR_UNKNOWN") == (ReceiptStat.EXPIRED, 0)
-    assert receipt_for_catalog("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS") == (ReceiptStat.REJECTD, 351)
+    assert receipt_for_catalog("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS") == (
+        ReceiptStat.REJECTD,
+        351,
+    )
     assert receipt_for_catalog("PENDING_WAITING_DELIVERY") == (ReceiptStat.ENROUTE, 0)
     assert receipt_for_catalog("MESSAGE_ACCEPTED") == (ReceiptStat.ACCEPTD, 0)
     with pytest.raises(KeyError):

@@ -6,12 +6,15 @@ import pytest
 
 from smsgate.domain.routing import Route, RoutingTable
 
-TABLE = RoutingTable((
-    Route(("vip",), account="bank"),
-    Route(("a", "b"), prefix="385", sender="Shop"),
-    Route(("a", "b"), prefix="385"),
-    Route(("x", "y", "z"), prefix="49", mode="round_robin"),
-), default=("simulator",))
+TABLE = RoutingTable(
+    (
+        Route(("vip",), account="bank"),
+        Route(("a", "b"), prefix="385", sender="Shop"),
+        Route(("a", "b"), prefix="385"),
+        Route(("x", "y", "z"), prefix="49", mode="round_robin"),
+    ),
+    default=("simulator",),
+)
 
 
 def test_first_matching_route_decides():
@@ -52,8 +55,10 @@ def test_config_file_connectors_and_routes(tmp_path):
     from smsgate.config import ConfigError, load_settings
 
     good = tmp_path / "good.toml"
-    good.write_text('[[connectors]]\nname = "op"\nhost = "h"\nport = 2775\nsystem_id = "s"\npassword = "p"\n'
-                    '[[routes]]\nprefix = "385"\nconnectors = ["op", "simulator"]\n')
+    good.write_text(
+        '[[connectors]]\nname = "op"\nhost = "h"\nport = 2775\nsystem_id = "s"\npassword = "p"\n'
+        '[[routes]]\nprefix = "385"\nconnectors = ["op", "simulator"]\n'
+    )
     settings = load_settings(good, env={})
     assert settings.connectors[0]["name"] == "op"
     assert settings.routes[0].connectors == ("op", "simulator")
@@ -62,7 +67,9 @@ def test_config_file_connectors_and_routes(tmp_path):
     with pytest.raises(ConfigError, match="nowhere"):
         load_settings(bad_route, env={})
     bad_connector = tmp_path / "bad_connector.toml"
-    bad_connector.write_text('[[connectors]]\nname = "op"\nhost = "h"\nport = 2775\nsystem_id = "s"\n'
-                             'password = "p"\nconcatenation = "pigeon"\n')
+    bad_connector.write_text(
+        '[[connectors]]\nname = "op"\nhost = "h"\nport = 2775\nsystem_id = "s"\n'
+        'password = "p"\nconcatenation = "pigeon"\n'
+    )
     with pytest.raises(ConfigError, match="op"):
         load_settings(bad_connector, env={})

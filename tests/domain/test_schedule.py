@@ -21,6 +21,7 @@ NOW = parse_ms("2024-01-01T12:00:00.000+0000")  # a Monday
 
 # --- sendAt -------------------------------------------------------------------------------------
 
+
 def test_send_at_absent_past_or_now_means_send_now():
     assert sc.resolve_send_at(None, NOW) is None
     assert sc.resolve_send_at(NOW - 1, NOW) is None
@@ -45,6 +46,7 @@ def test_send_at_beyond_180_days_is_rejected_naming_the_limit():
 
 # --- validity -----------------------------------------------------------------------------------
 
+
 def test_validity_v2_is_minutes_clamped_to_48_hours():
     assert sc.validity_ms_v2(720) == 720 * MIN
     assert sc.validity_ms_v2(1) == MIN
@@ -60,16 +62,19 @@ def test_validity_v2_rejects_nonpositive_and_non_integers(bad):
     assert err.value.field == "validityPeriod"
 
 
-@pytest.mark.parametrize(("amount", "unit", "expected"), [
-    (30, "SECONDS", 30_000),
-    (90, "MINUTES", 90 * MIN),
-    (90, None, 90 * MIN),  # "If `timeUnit` is not set, it will default to `MINUTES`."
-    (2, "HOURS", 2 * HOUR),
-    (48, "HOURS", 48 * HOUR),
-    (49, "HOURS", 48 * HOUR),
-    (720, "HOURS", 48 * HOUR),  # the OpenAPI example value, clamped
-    (172_801, "SECONDS", 48 * HOUR),
-])
+@pytest.mark.parametrize(
+    ("amount", "unit", "expected"),
+    [
+        (30, "SECONDS", 30_000),
+        (90, "MINUTES", 90 * MIN),
+        (90, None, 90 * MIN),  # "If `timeUnit` is not set, it will default to `MINUTES`."
+        (2, "HOURS", 2 * HOUR),
+        (48, "HOURS", 48 * HOUR),
+        (49, "HOURS", 48 * HOUR),
+        (720, "HOURS", 48 * HOUR),  # the OpenAPI example value, clamped
+        (172_801, "SECONDS", 48 * HOUR),
+    ],
+)
 def test_validity_v3_units_and_cap(amount, unit, expected):
     assert sc.validity_ms_v3(amount, unit) == expected
 
@@ -95,8 +100,11 @@ def test_validity_v3_rejects_nonpositive_amounts(amount):
 
 # --- delivery time window: parsing --------------------------------------------------------------
 
-DOC_WINDOW = {"days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"],
-              "from": {"hour": 6, "minute": 0}, "to": {"hour": 15, "minute": 30}}
+DOC_WINDOW = {
+    "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"],
+    "from": {"hour": 6, "minute": 0},
+    "to": {"hour": 15, "minute": 30},
+}
 
 
 def test_parse_the_documented_example():
@@ -111,33 +119,52 @@ def test_parse_days_only_opens_whole_days():
     assert w.length_minutes == 24 * 60
 
 
-@pytest.mark.parametrize(("value", "field"), [
-    ({}, "deliveryTimeWindow.days"),
-    ({"days": []}, "deliveryTimeWindow.days"),
-    ({"days": "MONDAY"}, "deliveryTimeWindow.days"),
-    ({"days": ["monday"]}, "deliveryTimeWindow.days"),
-    ({"days": ["MONDAY", "FUNDAY"]}, "deliveryTimeWindow.days"),
-    ({"days": ["MONDAY"], "from": {"hour": 6, "minute": 0}}, "deliveryTimeWindow"),
-    ({"days": ["MONDAY"], "to": {"hour": 6, "minute": 0}}, "deliveryTimeWindow"),
-    ({"days": ["MONDAY"], "from": {"hour": 24, "minute": 0}, "to": {"hour": 6, "minute": 0}},
-     "deliveryTimeWindow.from.hour"),
-    ({"days": ["MONDAY"], "from": {"hour": -1, "minute": 0}, "to": {"hour": 6, "minute": 0}},
-     "deliveryTimeWindow.from.hour"),
-    ({"days": ["MONDAY"], "from": {"hour": 1, "minute": 0}, "to": {"hour": 6, "minute": 60}},
-     "deliveryTimeWindow.to.minute"),
-    ({"days": ["MONDAY"], "from": {"hour": 1}, "to": {"hour": 6, "minute": 0}},
-     "deliveryTimeWindow.from.minute"),
-    ({"days": ["MONDAY"], "from": {"hour": True, "minute": 0}, "to": {"hour": 6, "minute": 0}},
-     "deliveryTimeWindow.from.hour"),
-    ({"days": ["MONDAY"], "from": "06:00", "to": {"hour": 6, "minute": 0}}, "deliveryTimeWindow.from"),
-    # shorter than the documented "minimum 1 hour difference"
-    ({"days": ["MONDAY"], "from": {"hour": 6, "minute": 0}, "to": {"hour": 6, "minute": 59}},
-     "deliveryTimeWindow"),
-    ({"days": ["MONDAY"], "from": {"hour": 6, "minute": 0}, "to": {"hour": 6, "minute": 0}},
-     "deliveryTimeWindow"),
-    ({"days": ["MONDAY"], "from": {"hour": 23, "minute": 30}, "to": {"hour": 0, "minute": 29}},
-     "deliveryTimeWindow"),
-])
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ({}, "deliveryTimeWindow.days"),
+        ({"days": []}, "deliveryTimeWindow.days"),
+        ({"days": "MONDAY"}, "deliveryTimeWindow.days"),
+        ({"days": ["monday"]}, "deliveryTimeWindow.days"),
+        ({"days": ["MONDAY", "FUNDAY"]}, "deliveryTimeWindow.days"),
+        ({"days": ["MONDAY"], "from": {"hour": 6, "minute": 0}}, "deliveryTimeWindow"),
+        ({"days": ["MONDAY"], "to": {"hour": 6, "minute": 0}}, "deliveryTimeWindow"),
+        (
+            {"days": ["MONDAY"], "from": {"hour": 24, "minute": 0}, "to": {"hour": 6, "minute": 0}},
+            "deliveryTimeWindow.from.hour",
+        ),
+        (
+            {"days": ["MONDAY"], "from": {"hour": -1, "minute": 0}, "to": {"hour": 6, "minute": 0}},
+            "deliveryTimeWindow.from.hour",
+        ),
+        (
+            {"days": ["MONDAY"], "from": {"hour": 1, "minute": 0}, "to": {"hour": 6, "minute": 60}},
+            "deliveryTimeWindow.to.minute",
+        ),
+        (
+            {"days": ["MONDAY"], "from": {"hour": 1}, "to": {"hour": 6, "minute": 0}},
+            "deliveryTimeWindow.from.minute",
+        ),
+        (
+            {"days": ["MONDAY"], "from": {"hour": True, "minute": 0}, "to": {"hour": 6, "minute": 0}},
+            "deliveryTimeWindow.from.hour",
+        ),
+        ({"days": ["MONDAY"], "from": "06:00", "to": {"hour": 6, "minute": 0}}, "deliveryTimeWindow.from"),
+        # shorter than the documented "minimum 1 hour difference"
+        (
+            {"days": ["MONDAY"], "from": {"hour": 6, "minute": 0}, "to": {"hour": 6, "minute": 59}},
+            "deliveryTimeWindow",
+        ),
+        (
+            {"days": ["MONDAY"], "from": {"hour": 6, "minute": 0}, "to": {"hour": 6, "minute": 0}},
+            "deliveryTimeWindow",
+        ),
+        (
+            {"days": ["MONDAY"], "from": {"hour": 23, "minute": 30}, "to": {"hour": 0, "minute": 29}},
+            "deliveryTimeWindow",
+        ),
+    ],
+)
 def test_parse_rejects_what_the_docs_forbid(value, field):
     with pytest.raises(RequestRejected) as err:
         sc.parse_delivery_window(value)
@@ -151,14 +178,23 @@ def test_parse_field_prefix_names_the_message():
 
 
 def test_parse_accepts_exactly_one_hour_also_across_midnight():
-    assert sc.parse_delivery_window({"days": ["MONDAY"], "from": {"hour": 6, "minute": 0},
-                                     "to": {"hour": 7, "minute": 0}}).length_minutes == 60
-    w = sc.parse_delivery_window({"days": ["MONDAY"], "from": {"hour": 23, "minute": 30},
-                                  "to": {"hour": 0, "minute": 30}})
+    assert (
+        sc.parse_delivery_window(
+            {"days": ["MONDAY"], "from": {"hour": 6, "minute": 0}, "to": {"hour": 7, "minute": 0}}
+        ).length_minutes
+        == 60
+    )
+    w = sc.parse_delivery_window(
+        {"days": ["MONDAY"], "from": {"hour": 23, "minute": 30}, "to": {"hour": 0, "minute": 30}}
+    )
     assert (w.from_minutes, w.to_minutes, w.length_minutes) == (23 * 60 + 30, 30, 60)
     # from just after to: almost a whole day, across midnight
-    assert sc.parse_delivery_window({"days": ["MONDAY"], "from": {"hour": 22, "minute": 30},
-                                     "to": {"hour": 22, "minute": 0}}).length_minutes == 23 * 60 + 30
+    assert (
+        sc.parse_delivery_window(
+            {"days": ["MONDAY"], "from": {"hour": 22, "minute": 30}, "to": {"hour": 22, "minute": 0}}
+        ).length_minutes
+        == 23 * 60 + 30
+    )
 
 
 def test_window_invariants_hold_when_built_directly():
@@ -176,6 +212,7 @@ def test_window_invariants_hold_when_built_directly():
 
 # --- delivery time window: next_open ------------------------------------------------------------
 
+
 def at(stamp: str) -> int:
     return parse_ms(stamp + "+0000")
 
@@ -192,15 +229,18 @@ def test_weekday_is_utc():
 WORKDAYS = sc.DeliveryWindow(frozenset(sc.DAYS[:5]), 6 * 60, 15 * 60 + 30)
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    ("2024-01-01T05:59:59.999", "2024-01-01T06:00:00"),  # Monday, just before opening
-    ("2024-01-01T06:00:00", "2024-01-01T06:00:00"),  # opening instant is open
-    ("2024-01-01T15:29:59.999", "2024-01-01T15:29:59.999"),  # last open millisecond
-    ("2024-01-01T15:30:00", "2024-01-02T06:00:00"),  # the `to` instant is closed
-    ("2024-01-05T16:00:00", "2024-01-08T06:00:00"),  # Friday evening -> Monday
-    ("2024-01-06T10:00:00", "2024-01-08T06:00:00"),  # Saturday
-    ("2024-01-07T23:59:59.999", "2024-01-08T06:00:00"),  # Sunday night
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2024-01-01T05:59:59.999", "2024-01-01T06:00:00"),  # Monday, just before opening
+        ("2024-01-01T06:00:00", "2024-01-01T06:00:00"),  # opening instant is open
+        ("2024-01-01T15:29:59.999", "2024-01-01T15:29:59.999"),  # last open millisecond
+        ("2024-01-01T15:30:00", "2024-01-02T06:00:00"),  # the `to` instant is closed
+        ("2024-01-05T16:00:00", "2024-01-08T06:00:00"),  # Friday evening -> Monday
+        ("2024-01-06T10:00:00", "2024-01-08T06:00:00"),  # Saturday
+        ("2024-01-07T23:59:59.999", "2024-01-08T06:00:00"),  # Sunday night
+    ],
+)
 def test_next_open_workdays(now, expected):
     assert sc.next_open(WORKDAYS, at(now)) == at(expected)
     assert sc.is_open(WORKDAYS, at(now)) == (now == expected)
@@ -209,15 +249,18 @@ def test_next_open_workdays(now, expected):
 FRIDAY_NIGHT = sc.DeliveryWindow(frozenset({"FRIDAY"}), 22 * 60, 2 * 60)
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    ("2024-01-05T21:59:59.999", "2024-01-05T22:00:00"),
-    ("2024-01-05T22:00:00", "2024-01-05T22:00:00"),
-    ("2024-01-05T23:59:59.999", "2024-01-05T23:59:59.999"),
-    ("2024-01-06T00:00:00", "2024-01-06T00:00:00"),  # Saturday morning still belongs to Friday
-    ("2024-01-06T01:59:59.999", "2024-01-06T01:59:59.999"),
-    ("2024-01-06T02:00:00", "2024-01-12T22:00:00"),  # closed: next Friday
-    ("2024-01-05T01:00:00", "2024-01-05T22:00:00"),  # Friday 01:00 is Thursday's night: not listed
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2024-01-05T21:59:59.999", "2024-01-05T22:00:00"),
+        ("2024-01-05T22:00:00", "2024-01-05T22:00:00"),
+        ("2024-01-05T23:59:59.999", "2024-01-05T23:59:59.999"),
+        ("2024-01-06T00:00:00", "2024-01-06T00:00:00"),  # Saturday morning still belongs to Friday
+        ("2024-01-06T01:59:59.999", "2024-01-06T01:59:59.999"),
+        ("2024-01-06T02:00:00", "2024-01-12T22:00:00"),  # closed: next Friday
+        ("2024-01-05T01:00:00", "2024-01-05T22:00:00"),  # Friday 01:00 is Thursday's night: not listed
+    ],
+)
 def test_next_open_across_midnight_belongs_to_the_opening_day(now, expected):
     assert sc.next_open(FRIDAY_NIGHT, at(now)) == at(expected)
 
@@ -225,12 +268,15 @@ def test_next_open_across_midnight_belongs_to_the_opening_day(now, expected):
 WEEKEND = sc.DeliveryWindow(frozenset({"SATURDAY", "SUNDAY"}))
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    ("2024-01-05T23:59:59.999", "2024-01-06T00:00:00"),
-    ("2024-01-06T00:00:00", "2024-01-06T00:00:00"),
-    ("2024-01-07T23:59:59.999", "2024-01-07T23:59:59.999"),  # Saturday runs into Sunday unbroken
-    ("2024-01-08T00:00:00", "2024-01-13T00:00:00"),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2024-01-05T23:59:59.999", "2024-01-06T00:00:00"),
+        ("2024-01-06T00:00:00", "2024-01-06T00:00:00"),
+        ("2024-01-07T23:59:59.999", "2024-01-07T23:59:59.999"),  # Saturday runs into Sunday unbroken
+        ("2024-01-08T00:00:00", "2024-01-13T00:00:00"),
+    ],
+)
 def test_next_open_whole_days(now, expected):
     assert sc.next_open(WEEKEND, at(now)) == at(expected)
 
@@ -267,8 +313,9 @@ def windows(draw) -> sc.DeliveryWindow:
 
 INSTANTS = st.integers(to_ms(datetime(2000, 1, 1, tzinfo=UTC)), to_ms(datetime(2040, 1, 1, tzinfo=UTC)))
 # instants near minute boundaries hit the edges far more often than uniform milliseconds
-EDGY = st.builds(lambda m, d: m * MIN + d, st.integers(15_000_000, 35_000_000),
-                 st.sampled_from([-1, 0, 1, 30_000]))
+EDGY = st.builds(
+    lambda m, d: m * MIN + d, st.integers(15_000_000, 35_000_000), st.sampled_from([-1, 0, 1, 30_000])
+)
 
 
 @FAST
@@ -296,15 +343,19 @@ def test_next_open_is_the_first_open_instant(window, t):
 
 # --- sending speed limit ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("amount", "unit", "interval"), [
-    (60, "MINUTE", 1000),
-    (60, None, 1000),  # "Defaults to `MINUTE`."
-    (7, "MINUTE", 8572),  # rounded up: never faster than asked
-    (1, "HOUR", HOUR),
-    (3600, "HOUR", 1000),
-    (24, "DAY", HOUR),
-    (10**6, "MINUTE", 1),
-])
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "interval"),
+    [
+        (60, "MINUTE", 1000),
+        (60, None, 1000),  # "Defaults to `MINUTE`."
+        (7, "MINUTE", 8572),  # rounded up: never faster than asked
+        (1, "HOUR", HOUR),
+        (3600, "HOUR", 1000),
+        (24, "DAY", HOUR),
+        (10**6, "MINUTE", 1),
+    ],
+)
 def test_speed_limit_interval(amount, unit, interval):
     assert sc.speed_limit_interval_ms(amount, unit) == interval
 
@@ -313,12 +364,15 @@ def test_speed_limit_interval_default_unit():
     assert sc.speed_limit_interval_ms(2) == 30_000
 
 
-@pytest.mark.parametrize(("amount", "unit", "field"), [
-    (0, "MINUTE", "sendingSpeedLimit.amount"),
-    (-5, "MINUTE", "sendingSpeedLimit.amount"),
-    (10, "SECOND", "sendingSpeedLimit.timeUnit"),
-    (10, "MINUTES", "sendingSpeedLimit.timeUnit"),
-])
+@pytest.mark.parametrize(
+    ("amount", "unit", "field"),
+    [
+        (0, "MINUTE", "sendingSpeedLimit.amount"),
+        (-5, "MINUTE", "sendingSpeedLimit.amount"),
+        (10, "SECOND", "sendingSpeedLimit.timeUnit"),
+        (10, "MINUTES", "sendingSpeedLimit.timeUnit"),
+    ],
+)
 def test_speed_limit_rejects(amount, unit, field):
     with pytest.raises(RequestRejected) as err:
         sc.speed_limit_interval_ms(amount, unit)
@@ -347,8 +401,12 @@ def most_in_any_window(times: list[int], unit_ms: int) -> int:
 
 
 @FAST
-@given(st.integers(-10**12, 10**13), st.integers(0, 400), st.integers(1, 70),
-       st.sampled_from(["MINUTE", "HOUR", "DAY"]))
+@given(
+    st.integers(-(10**12), 10**13),
+    st.integers(0, 400),
+    st.integers(1, 70),
+    st.sampled_from(["MINUTE", "HOUR", "DAY"]),
+)
 def test_release_times_never_exceed_the_limit_and_waste_no_time(start, count, amount, unit):
     unit_ms = sc.SPEED_UNITS_MS[unit]
     times = sc.release_times(start, count, amount, unit)
@@ -371,6 +429,7 @@ def test_stepping_by_the_interval_never_exceeds_the_limit(amount, unit, count):
 
 
 # --- webhook retries ----------------------------------------------------------------------------
+
 
 def test_retry_delays_follow_the_formula_from_retry_number_zero():
     assert sc.RETRY_LIMIT == 20

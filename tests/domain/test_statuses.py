@@ -36,21 +36,41 @@ def test_every_general_status_and_error_of_the_reference_is_in_the_catalog():
 
 
 def test_seed_statuses_keep_their_wire_descriptions():
-    assert st.DELIVERED_TO_HANDSET.as_dict() == {"groupId": 3, "groupName": "DELIVERED", "id": 5,
-                                                  "name": "DELIVERED_TO_HANDSET",
-                                                  "description": "Message delivered to handset"}
+    assert st.DELIVERED_TO_HANDSET.as_dict() == {
+        "groupId": 3,
+        "groupName": "DELIVERED",
+        "id": 5,
+        "name": "DELIVERED_TO_HANDSET",
+        "description": "Message delivered to handset",
+    }
     assert st.status("REJECTED_NETWORK").as_dict()["action"] == "Contact account manager"
     assert st.status("MESSAGE_ACCEPTED").group_name == "ACCEPTED"
-    assert st.error("EC_ABSENT_SUBSCRIBER").as_dict() == {"groupId": 1, "groupName": "HANDSET_ERRORS", "id": 27,
-                                                          "name": "EC_ABSENT_SUBSCRIBER",
-                                                          "description": "Absent Subscriber", "permanent": False}
+    assert st.error("EC_ABSENT_SUBSCRIBER").as_dict() == {
+        "groupId": 1,
+        "groupName": "HANDSET_ERRORS",
+        "id": 27,
+        "name": "EC_ABSENT_SUBSCRIBER",
+        "description": "Absent Subscriber",
+        "permanent": False,
+    }
 
 
 def test_group_names_are_the_clients_enumerations():
     # infobip-api-python-client accepts exactly these
-    assert {s.group_name for s in st.STATUS_BY_ID.values()} <= {"ACCEPTED", "PENDING", "UNDELIVERABLE", "DELIVERED",
-                                                                "EXPIRED", "REJECTED"}
-    assert {e.group_name for e in st.ERROR_BY_ID.values()} <= {"OK", "HANDSET_ERRORS", "USER_ERRORS", "OPERATOR_ERRORS"}
+    assert {s.group_name for s in st.STATUS_BY_ID.values()} <= {
+        "ACCEPTED",
+        "PENDING",
+        "UNDELIVERABLE",
+        "DELIVERED",
+        "EXPIRED",
+        "REJECTED",
+    }
+    assert {e.group_name for e in st.ERROR_BY_ID.values()} <= {
+        "OK",
+        "HANDSET_ERRORS",
+        "USER_ERRORS",
+        "OPERATOR_ERRORS",
+    }
 
 
 def test_finality_follows_the_group():

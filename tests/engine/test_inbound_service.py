@@ -21,8 +21,14 @@ TEXT = "An inbound message long enough for two GSM parts, of which only the firs
 
 def _first_part(receiver: str):
     first = encode(TEXT, reference=5).parts[0]
-    return make_part(source="38598123123", destination=receiver, data_coding=0,
-                     short_message=first.udh + first.payload, esm_class=0x40, received_ms=now_ms())
+    return make_part(
+        source="38598123123",
+        destination=receiver,
+        data_coding=0,
+        short_message=first.udh + first.payload,
+        esm_class=0x40,
+        received_ms=now_ms(),
+    )
 
 
 def test_an_incomplete_message_is_stored_when_flushed(tmp_path):

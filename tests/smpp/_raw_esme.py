@@ -54,11 +54,16 @@ class RawEsme:
             if isinstance(got, Response) and got.sequence_number == sent.sequence_number:
                 return got
 
-    async def bind(self, cls: type = BindTransceiver, system_id: str | None = None,
-                   password: str | None = None) -> Response:
+    async def bind(
+        self, cls: type = BindTransceiver, system_id: str | None = None, password: str | None = None
+    ) -> Response:
         default_id, default_password = self.credentials
-        return await self.request(cls(system_id=default_id if system_id is None else system_id,
-                                      password=default_password if password is None else password))
+        return await self.request(
+            cls(
+                system_id=default_id if system_id is None else system_id,
+                password=default_password if password is None else password,
+            )
+        )
 
     async def receipts(self, count: int, timeout: float = 2.0) -> list[DeliverSm]:
         """Read ``count`` deliver_sm, acknowledging each."""

@@ -49,7 +49,9 @@ def client_for(port: int, **options: Any) -> SmppClient:
 
 
 def submit_to(destination: str, text: bytes = b"hello") -> SubmitSm:
-    return SubmitSm(source_addr="InfoSMS", source_addr_ton=5, destination_addr=destination, short_message=text)
+    return SubmitSm(
+        source_addr="InfoSMS", source_addr_ton=5, destination_addr=destination, short_message=text
+    )
 
 
 class Simulator(SmscSimulator):
@@ -119,12 +121,18 @@ async def test_interop_with_smpp34_server_bind_submit_and_deliver() -> None:
         pending = asyncio.create_task(client.submit(submit_to("41793026727", b"hi there")))
         event = await asyncio.wait_for(server.next(), 2)
         assert isinstance(event, smpp34.SubmitSmEvent)
-        assert (event.destination_addr, event.short_message, event.source_addr_ton) == ("41793026727", b"hi there", 5)
+        assert (event.destination_addr, event.short_message, event.source_addr_ton) == (
+            "41793026727",
+            b"hi there",
+            5,
+        )
         event.accept("rust-42")
         resp = await asyncio.wait_for(pending, 2)
         assert resp.command_status == OK and resp.message_id == "rust-42"
 
-        receipt = b"id:rust-42 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 stat:DELIVRD err:000"
+        receipt = (
+            b"id:rust-42 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 stat:DELIVRD err:000"
+        )
         first = await esme.deliver_sm("InfoSMS", receipt, source_addr="41793026727", esm_class=0x04)
         second = await esme.deliver_sm("InfoSMS", b"MO text", source_addr="41793026727")
         assert first.command_status == OK

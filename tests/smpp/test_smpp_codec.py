@@ -104,97 +104,215 @@ def test_response_helpers() -> None:
 # Hand-assembled from the field tables of SMPP 3.4 section 4 (header: length, id, status, seq).
 
 SPEC_VECTORS = [
-    (EnquireLink(sequence_number=1), ("00000010" "00000015" "00000000" "00000001")),
-    (EnquireLinkResp(sequence_number=1), ("00000010" "80000015" "00000000" "00000001")),
-    (Unbind(sequence_number=2), ("00000010" "00000006" "00000000" "00000002")),
-    (GenericNack(command_status=3, sequence_number=9), ("00000010" "80000000" "00000003" "00000009")),
+    (EnquireLink(sequence_number=1), ("00000010000000150000000000000001")),
+    (EnquireLinkResp(sequence_number=1), ("00000010800000150000000000000001")),
+    (Unbind(sequence_number=2), ("00000010000000060000000000000002")),
+    (GenericNack(command_status=3, sequence_number=9), ("00000010800000000000000300000009")),
     (
         BindTransmitter(
-            sequence_number=1, system_id="SMPP3TEST", password="secret08", system_type="SUBMIT1",
-            addr_ton=1, addr_npi=1,
+            sequence_number=1,
+            system_id="SMPP3TEST",
+            password="secret08",
+            system_type="SUBMIT1",
+            addr_ton=1,
+            addr_npi=1,
         ),
-        ("0000002f" "00000002" "00000000" "00000001"
-        "534d50503354455354" "00" "7365637265743038" "00" "5355424d495431" "00" "34" "01" "01" "00"),
+        ("0000002f000000020000000000000001534d50503354455354007365637265743038005355424d4954310034010100"),
     ),
     (
         Outbind(sequence_number=1, system_id="SMSC", password="pw"),
-        ("00000018" "0000000b" "00000000" "00000001" "534d5343" "00" "7077" "00"),
+        ("000000180000000b0000000000000001534d534300707700"),
     ),
     (
         SubmitSm(
-            sequence_number=5, source_addr_ton=5, source_addr="Shop", dest_addr_ton=1, dest_addr_npi=1,
-            destination_addr="41791234567", registered_delivery=1, short_message=b"Hi",
+            sequence_number=5,
+            source_addr_ton=5,
+            source_addr="Shop",
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr="41791234567",
+            registered_delivery=1,
+            short_message=b"Hi",
             tlvs=build_tlvs(sar_msg_ref_num=0x1234, sar_total_segments=2, sar_segment_seqnum=1),
         ),
-        ("00000042" "00000004" "00000000" "00000005"
-        "00" "05" "00" "53686f70" "00" "01" "01" "3431373931323334353637" "00"
-        "00" "00" "00" "00" "00" "01" "00" "00" "00" "02" "4869"
-        "020c" "0002" "1234" "020e" "0001" "02" "020f" "0001" "01"),
+        (
+            "00000042"
+            "00000004"
+            "00000000"
+            "00000005"
+            "00"
+            "05"
+            "00"
+            "53686f70"
+            "00"
+            "01"
+            "01"
+            "3431373931323334353637"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "01"
+            "00"
+            "00"
+            "00"
+            "02"
+            "4869"
+            "020c"
+            "0002"
+            "1234"
+            "020e"
+            "0001"
+            "02"
+            "020f"
+            "0001"
+            "01"
+        ),
     ),
     (
         SubmitMulti(
-            sequence_number=1, source_addr_ton=1, source_addr_npi=1, source_addr="123",
-            dest_address=(SmeAddress(dest_addr_ton=1, dest_addr_npi=1, destination_addr="4412"),
-                          DistributionList(dl_name="friends")),
-            registered_delivery=1, short_message=b"hi",
+            sequence_number=1,
+            source_addr_ton=1,
+            source_addr_npi=1,
+            source_addr="123",
+            dest_address=(
+                SmeAddress(dest_addr_ton=1, dest_addr_npi=1, destination_addr="4412"),
+                DistributionList(dl_name="friends"),
+            ),
+            registered_delivery=1,
+            short_message=b"hi",
         ),
-        ("00000035" "00000021" "00000000" "00000001"
-        "00" "01" "01" "313233" "00" "02"
-        "01" "01" "01" "34343132" "00"
-        "02" "667269656e6473" "00"
-        "00" "00" "00" "00" "00" "01" "00" "00" "00" "02" "6869"),
+        (
+            "00000035"
+            "00000021"
+            "00000000"
+            "00000001"
+            "00"
+            "01"
+            "01"
+            "313233"
+            "00"
+            "02"
+            "01"
+            "01"
+            "01"
+            "34343132"
+            "00"
+            "02"
+            "667269656e6473"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "01"
+            "00"
+            "00"
+            "00"
+            "02"
+            "6869"
+        ),
     ),
     (
         SubmitMultiResp(
-            sequence_number=1, message_id="abc",
-            unsuccess_sme=(UnsuccessSme(dest_addr_ton=1, dest_addr_npi=1, destination_addr="4412",
-                                        error_status_code=CommandStatus.ESME_RINVDSTADR),),
+            sequence_number=1,
+            message_id="abc",
+            unsuccess_sme=(
+                UnsuccessSme(
+                    dest_addr_ton=1,
+                    dest_addr_npi=1,
+                    destination_addr="4412",
+                    error_status_code=CommandStatus.ESME_RINVDSTADR,
+                ),
+            ),
         ),
-        ("00000020" "80000021" "00000000" "00000001" "616263" "00" "01" "01" "01" "34343132" "00" "0000000b"),
+        ("000000208000002100000000000000016162630001010134343132000000000b"),
     ),
     (
         QuerySm(sequence_number=3, message_id="12", source_addr="1"),
-        ("00000017" "00000003" "00000000" "00000003" "3132" "00" "00" "00" "31" "00"),
+        ("0000001700000003000000000000000331320000003100"),
     ),
     (
         QuerySmResp(sequence_number=3, message_id="12", message_state=MessageState.DELIVERED),
-        ("00000016" "80000003" "00000000" "00000003" "3132" "00" "00" "02" "00"),
+        ("00000016800000030000000000000003313200000200"),
     ),
     (
         CancelSm(sequence_number=4, message_id="7"),
-        ("00000019" "00000008" "00000000" "00000004" "00" "37" "00" "00" "00" "00" "00" "00" "00"),
+        ("00000019000000080000000000000004003700000000000000"),
     ),
     (
         ReplaceSm(sequence_number=6, message_id="7", validity_period="000001000000000R", short_message=b"x"),
-        ("0000002b" "00000007" "00000000" "00000006"
-        "37" "00" "00" "00" "00" "00" "303030303031303030303030303030" "52" "00" "00" "00" "01" "78"),
+        ("0000002b000000070000000000000006370000000000303030303031303030303030303030520000000178"),
     ),
     (
         DataSm(
-            sequence_number=8, destination_addr="1", esm_class=0, data_coding=8,
+            sequence_number=8,
+            destination_addr="1",
+            esm_class=0,
+            data_coding=8,
             tlvs=build_tlvs(message_payload=b"\x00A"),
         ),
-        ("00000021" "00000103" "00000000" "00000008"
-        "00" "00" "00" "00" "00" "00" "31" "00" "00" "00" "08" "0424" "0002" "0041"),
+        ("000000210000010300000000000000080000000000003100000008042400020041"),
     ),
     (
         DeliverSm(
-            sequence_number=2, esm_class=4, short_message=b"",
-            tlvs=(Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "a1"), Tlv(TlvTag.MESSAGE_STATE, MessageState.UNDELIVERABLE),
-                  Tlv(TlvTag.NETWORK_ERROR_CODE, NetworkErrorCode(3, 0x0105))),
+            sequence_number=2,
+            esm_class=4,
+            short_message=b"",
+            tlvs=(
+                Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "a1"),
+                Tlv(TlvTag.MESSAGE_STATE, MessageState.UNDELIVERABLE),
+                Tlv(TlvTag.NETWORK_ERROR_CODE, NetworkErrorCode(3, 0x0105)),
+            ),
         ),
-        ("00000034" "00000005" "00000000" "00000002"
-        "00" "00" "00" "00" "00" "00" "00" "04" "00" "00" "00" "00" "00" "00" "00" "00" "00"
-        "001e" "0003" "613100" "0427" "0001" "05" "0423" "0003" "030105"),
+        (
+            "00000034"
+            "00000005"
+            "00000000"
+            "00000002"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "04"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "00"
+            "001e"
+            "0003"
+            "613100"
+            "0427"
+            "0001"
+            "05"
+            "0423"
+            "0003"
+            "030105"
+        ),
     ),
     (
         AlertNotification(
-            sequence_number=1, source_addr_ton=1, source_addr_npi=1, source_addr="123",
-            esme_addr_ton=2, esme_addr_npi=1, esme_addr="456",
+            sequence_number=1,
+            source_addr_ton=1,
+            source_addr_npi=1,
+            source_addr="123",
+            esme_addr_ton=2,
+            esme_addr_npi=1,
+            esme_addr="456",
             tlvs=build_tlvs(ms_availability_status=0),
         ),
-        ("00000021" "00000102" "00000000" "00000001"
-        "01" "01" "313233" "00" "02" "01" "343536" "00" "0422" "0001" "00"),
+        ("000000210000010200000000000000010101313233000201343536000422000100"),
     ),
 ]
 
@@ -288,7 +406,7 @@ def test_header_only_responses_decode_to_defaults() -> None:
     resp = decode_pdu(bytes.fromhex("0000001080000004000000450a342ee1"))
     assert isinstance(resp, SubmitSmResp)
     assert resp.message_id == "" and resp.command_status == CommandStatus.ESME_RSUBMITFAIL
-    bind_resp = decode_pdu(bytes.fromhex("000000108000000200000000" "0000000d"))
+    bind_resp = decode_pdu(bytes.fromhex("0000001080000002000000000000000d"))
     assert isinstance(bind_resp, BindTransmitterResp) and bind_resp.system_id == ""
 
 
@@ -305,7 +423,7 @@ def test_unknown_tlv_round_trips_byte_exact() -> None:
     vendor = Tlv(0x1401, b"\x00\xffvendor")
     pdu = DeliverSm(sequence_number=1, tlvs=(vendor, Tlv(0x7777, b"")))
     raw = encode_pdu(pdu)
-    assert raw.endswith(bytes.fromhex("1401000800ff76656e646f72" "77770000"))
+    assert raw.endswith(bytes.fromhex("1401000800ff76656e646f7277770000"))
     assert decode_pdu(raw).tlvs == (vendor, Tlv(0x7777, b""))
 
 

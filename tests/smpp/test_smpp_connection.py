@@ -132,7 +132,9 @@ def test_bind_while_bind_pending() -> None:
 def test_generic_nack_to_bind_clears_pending_bind() -> None:
     esme = Connection(Role.ESME)
     esme.send(BindTransceiver())
-    esme.receive_data(encode_pdu(GenericNack(command_status=CommandStatus.ESME_RINVCMDLEN, sequence_number=1)))
+    esme.receive_data(
+        encode_pdu(GenericNack(command_status=CommandStatus.ESME_RINVCMDLEN, sequence_number=1))
+    )
     nack = esme.next_event()
     assert isinstance(nack, GenericNack) and isinstance(esme.matched_request, BindTransceiver)
     assert esme.state is SessionState.OPEN and esme.in_flight == 0
@@ -142,7 +144,9 @@ def test_generic_nack_to_bind_clears_pending_bind() -> None:
 # --- state rules ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pdu", [SubmitSm(), SubmitMulti(), QuerySm(), CancelSm(), ReplaceSm(), DataSm(), Unbind()])
+@pytest.mark.parametrize(
+    "pdu", [SubmitSm(), SubmitMulti(), QuerySm(), CancelSm(), ReplaceSm(), DataSm(), Unbind()]
+)
 def test_esme_cannot_send_before_bind(pdu: Pdu) -> None:
     esme = Connection(Role.ESME)
     with pytest.raises(InvalidBindState) as exc:
@@ -354,7 +358,11 @@ def test_large_backlog_is_consumed_in_order() -> None:
 def test_max_command_length_applies_to_send_and_receive() -> None:
     small = Connection(Role.ESME, max_command_length=64)
     with pytest.raises(EncodeError):  # 98 octets
-        small.send(BindTransceiver(system_id="x" * 15, password="y" * 8, system_type="z" * 12, address_range="1" * 40))
+        small.send(
+            BindTransceiver(
+                system_id="x" * 15, password="y" * 8, system_type="z" * 12, address_range="1" * 40
+            )
+        )
     assert small.state is SessionState.OPEN
     assert small.in_flight == 0
     small.receive_data(struct.pack(">I", 65))
@@ -421,7 +429,9 @@ def test_unexpected_responses() -> None:
     event = esme.next_event()
     assert isinstance(event, GenericNack) and esme.matched_request is None
     # A matching generic_nack answers the request.
-    esme.receive_data(encode_pdu(GenericNack(command_status=CommandStatus.ESME_RTHROTTLED, sequence_number=2)))
+    esme.receive_data(
+        encode_pdu(GenericNack(command_status=CommandStatus.ESME_RTHROTTLED, sequence_number=2))
+    )
     assert isinstance(esme.next_event(), GenericNack)
     assert isinstance(esme.matched_request, SubmitSm) and esme.in_flight == 0
 
@@ -479,7 +489,9 @@ def test_failed_send_changes_nothing() -> None:
 
 def test_full_conversation() -> None:
     esme, smsc = bound_pair(BindTransceiver(system_id="shop", password="secret"))
-    submit = pump(esme, smsc, SubmitSm(destination_addr="41791234567", registered_delivery=1, short_message=b"hi"))
+    submit = pump(
+        esme, smsc, SubmitSm(destination_addr="41791234567", registered_delivery=1, short_message=b"hi")
+    )
     assert isinstance(pump(smsc, esme, submit.response(message_id="abc")), SubmitSmResp)  # type: ignore[attr-defined]
     receipt = pump(smsc, esme, DeliverSm(esm_class=4, short_message=b"id:abc stat:DELIVRD"))
     pump(esme, smsc, receipt.response())  # type: ignore[attr-defined]

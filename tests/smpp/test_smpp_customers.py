@@ -67,8 +67,12 @@ absent_first = true
 
 
 def test_gsm_text_with_receipt_requested() -> None:
-    pdu = SubmitSm(source_addr="Shop", destination_addr="41791234567", registered_delivery=1,
-                   short_message=b"Hello \x00 world")  # 0x00 is '@' in GSM 7-bit, unpacked as SMPP carries it
+    pdu = SubmitSm(
+        source_addr="Shop",
+        destination_addr="41791234567",
+        registered_delivery=1,
+        short_message=b"Hello \x00 world",
+    )  # 0x00 is '@' in GSM 7-bit, unpacked as SMPP carries it
     msg = message_request(pdu, NOW)
     assert msg.text == "Hello @ world" and msg.binary_hex is None
     assert msg.sender == "Shop" and [d.to for d in msg.destinations] == ["41791234567"]
@@ -89,7 +93,9 @@ def test_registered_delivery_bits() -> None:
 
 def test_alphabets_and_flash() -> None:
     def text(data_coding: int, payload: bytes) -> tuple[str | None, bool]:
-        m = message_request(SubmitSm(destination_addr="41791234567", data_coding=data_coding, short_message=payload), NOW)
+        m = message_request(
+            SubmitSm(destination_addr="41791234567", data_coding=data_coding, short_message=payload), NOW
+        )
         return m.text, m.flash
 
     assert text(8, "Привет 😀".encode("utf-16-be")) == ("Привет 😀", False)
@@ -107,41 +113,62 @@ def test_message_payload_wins_and_data_sm_works() -> None:
     long_text = "x" * 400
     sm = SubmitSm(destination_addr="41791234567", tlvs=build_tlvs(message_payload=long_text.encode()))
     assert message_request(sm, NOW).text == long_text
-    data = DataSm(source_addr="12345", destination_addr="41791234567", registered_delivery=1,
-                  tlvs=build_tlvs(message_payload=b"via data sm"))
+    data = DataSm(
+        source_addr="12345",
+        destination_addr="41791234567",
+        registered_delivery=1,
+        tlvs=build_tlvs(message_payload=b"via data sm"),
+    )
     msg = message_request(data, NOW)
     assert (msg.text, msg.sender, msg.notify_url) == ("via data sm", "12345", "smpp:")
 
 
 def test_binary_and_customer_concatenation_pass_through_as_binary_parts() -> None:
-    octets = message_request(SubmitSm(destination_addr="41791234567", data_coding=4, short_message=b"\x01\x02"), NOW)
+    octets = message_request(
+        SubmitSm(destination_addr="41791234567", data_coding=4, short_message=b"\x01\x02"), NOW
+    )
     assert (octets.text, octets.binary_hex, octets.data_coding, octets.esm_class) == (None, "0102", 4, 0)
 
     udh = bytes((5, 0, 3, 0x2A, 2, 1))
-    part = message_request(SubmitSm(destination_addr="41791234567", esm_class=0x40, short_message=udh + b"Part one"), NOW)
+    part = message_request(
+        SubmitSm(destination_addr="41791234567", esm_class=0x40, short_message=udh + b"Part one"), NOW
+    )
     assert part.text is None and part.binary_hex == (udh + b"Part one").hex()
     assert (part.data_coding, part.esm_class) == (0, 0x40)
 
-    sar = SubmitSm(destination_addr="41791234567", data_coding=8, short_message="два".encode("utf-16-be"),
-                   tlvs=build_tlvs(sar_msg_ref_num=7, sar_total_segments=3, sar_segment_seqnum=2))
+    sar = SubmitSm(
+        destination_addr="41791234567",
+        data_coding=8,
+        short_message="два".encode("utf-16-be"),
+        tlvs=build_tlvs(sar_msg_ref_num=7, sar_total_segments=3, sar_segment_seqnum=2),
+    )
     converted = message_request(sar, NOW)
     assert converted.binary_hex == (bytes((5, 0, 3, 7, 3, 2)) + "два".encode("utf-16-be")).hex()
     assert (converted.data_coding, converted.esm_class) == (8, 0x40)
 
     with pytest.raises(SubmitRefused) as bad_udh:
-        message_request(SubmitSm(destination_addr="41791234567", esm_class=0x40, short_message=b"\x09ab"), NOW)
+        message_request(
+            SubmitSm(destination_addr="41791234567", esm_class=0x40, short_message=b"\x09ab"), NOW
+        )
     assert bad_udh.value.status == CommandStatus.ESME_RINVESMCLASS
 
 
 def test_schedule_and_validity_absolute_or_relative() -> None:
     in_10_min = datetime.fromtimestamp(NOW / 1000, UTC) + timedelta(minutes=10)
-    pdu = SubmitSm(destination_addr="41791234567", schedule_delivery_time=format_smpp_time(in_10_min),
-                   validity_period=format_smpp_time(timedelta(hours=1)))
+    pdu = SubmitSm(
+        destination_addr="41791234567",
+        schedule_delivery_time=format_smpp_time(in_10_min),
+        validity_period=format_smpp_time(timedelta(hours=1)),
+    )
     msg = message_request(pdu, NOW)
     assert msg.send_at_ms == NOW + 600_000
-    assert msg.validity_ms == 3_600_000 - 600_000  # validity counts from the send time; a relative one from now
+    assert (
+        msg.validity_ms == 3_600_000 - 600_000
+    )  # validity counts from the send time; a relative one from now
 
-    capped = message_request(SubmitSm(destination_addr="41791234567", validity_period="000010000000000R"), NOW)
+    capped = message_request(
+        SubmitSm(destination_addr="41791234567", validity_period="000010000000000R"), NOW
+    )
     assert capped.validity_ms == 48 * 3_600_000  # 10 days asked, the 48 h maximum given
 
     past = SubmitSm(destination_addr="41791234567", schedule_delivery_time=format_smpp_time(timedelta(0)))
@@ -149,10 +176,21 @@ def test_schedule_and_validity_absolute_or_relative() -> None:
 
     cases = [
         (SubmitSm(destination_addr="41791234567", validity_period="garbage"), CommandStatus.ESME_RINVEXPIRY),
-        (SubmitSm(destination_addr="41791234567", schedule_delivery_time="2501011200000"), CommandStatus.ESME_RINVSCHED),
-        (SubmitSm(destination_addr="41791234567",
-                  validity_period=format_smpp_time(in_10_min - timedelta(hours=1))), CommandStatus.ESME_RINVEXPIRY),
-        (SubmitSm(source_addr="far too long sender", destination_addr="41791234567"), CommandStatus.ESME_RINVSRCADR),
+        (
+            SubmitSm(destination_addr="41791234567", schedule_delivery_time="2501011200000"),
+            CommandStatus.ESME_RINVSCHED,
+        ),
+        (
+            SubmitSm(
+                destination_addr="41791234567",
+                validity_period=format_smpp_time(in_10_min - timedelta(hours=1)),
+            ),
+            CommandStatus.ESME_RINVEXPIRY,
+        ),
+        (
+            SubmitSm(source_addr="far too long sender", destination_addr="41791234567"),
+            CommandStatus.ESME_RINVSRCADR,
+        ),
         (SubmitSm(destination_addr=" "), CommandStatus.ESME_RINVDSTADR),
     ]
     for pdu, status in cases:
@@ -165,8 +203,13 @@ def test_schedule_and_validity_absolute_or_relative() -> None:
 
 
 def _row(**overrides):  # type: ignore[no-untyped-def]
-    row = {"message_id": "018f00aa11bb22cc33dd44ee55", "sender": "Shop", "destination": "41791234567",
-           "created_at": NOW, "done_at": NOW + 61_000}
+    row = {
+        "message_id": "018f00aa11bb22cc33dd44ee55",
+        "sender": "Shop",
+        "destination": "41791234567",
+        "created_at": NOW,
+        "done_at": NOW + 61_000,
+    }
     return SimpleNamespace(**{**row, **overrides})
 
 
@@ -180,7 +223,9 @@ def test_receipt_pdu_round_trips_through_the_codec() -> None:
     assert receipt is not None
     assert receipt.id == "018f00aa11bb22cc33dd44ee55" and receipt.stat is ReceiptStat.DELIVRD
     assert receipt.message_state == MessageState.DELIVERED and receipt.err == 0
-    assert receipt.submit_date == datetime(2025, 3, 1, 12, 0) and receipt.done_date == datetime(2025, 3, 1, 12, 1)
+    assert receipt.submit_date == datetime(2025, 3, 1, 12, 0) and receipt.done_date == datetime(
+        2025, 3, 1, 12, 1
+    )
     assert (pdu.source_addr, pdu.destination_addr, pdu.esm_class) == ("41791234567", "Shop", 0x04)
     assert (pdu.dest_addr_ton, pdu.source_addr_ton) == (5, 1)
 
@@ -189,8 +234,9 @@ def test_receipt_pdu_round_trips_through_the_codec() -> None:
     assert parsed is not None and parsed.stat is ReceiptStat.UNDELIV and parsed.err == error_id
     assert parsed.network_error_code == NetworkErrorCode(3, error_id)
 
-    interim = receipt_pdu(_row(done_at=None), *_ids("PENDING_ENROUTE", "EC_ABSENT_SUBSCRIBER"), intermediate=True,
-                          now=NOW)
+    interim = receipt_pdu(
+        _row(done_at=None), *_ids("PENDING_ENROUTE", "EC_ABSENT_SUBSCRIBER"), intermediate=True, now=NOW
+    )
     assert interim.esm_class == 0x20
     assert receipt_from_deliver_sm(interim).stat is ReceiptStat.ENROUTE  # type: ignore[union-attr]
 
@@ -224,7 +270,9 @@ async def test_allowed_ips_and_bind_limit(caplog: pytest.LogCaptureFixture) -> N
     assert "not in smpp_allowed_ips" in caplog.text
     first = _session("10.1.2.3")
     assert await service.authenticate(first, bind) == CommandStatus.ESME_ROK
-    assert await service.authenticate(_session("::ffff:10.1.9.9"), bind) == CommandStatus.ESME_RBINDFAIL  # limit
+    assert (
+        await service.authenticate(_session("::ffff:10.1.9.9"), bind) == CommandStatus.ESME_RBINDFAIL
+    )  # limit
     assert "smpp_max_binds" in caplog.text
     first.closed = True  # its bind never completed, or it ended: the slot is free again
     assert await service.authenticate(_session("::1"), bind) == CommandStatus.ESME_ROK
@@ -252,8 +300,9 @@ class Esme:
     """A blocking smpplib client that answers deliver_sm and enquire_link while it waits."""
 
     def __init__(self, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.client = smpplib.client.Client("127.0.0.1", port, timeout=5, allow_unknown_opt_params=True,
-                                            ssl_context=ssl_context)
+        self.client = smpplib.client.Client(
+            "127.0.0.1", port, timeout=5, allow_unknown_opt_params=True, ssl_context=ssl_context
+        )
         self.client.connect()
         self.delivered: list = []
 
@@ -309,8 +358,11 @@ class Esme:
 
     def close(self) -> None:
         try:
-            if self.client.state in (smpplib.consts.SMPP_CLIENT_STATE_BOUND_TX, smpplib.consts.SMPP_CLIENT_STATE_BOUND_RX,
-                                     smpplib.consts.SMPP_CLIENT_STATE_BOUND_TRX):
+            if self.client.state in (
+                smpplib.consts.SMPP_CLIENT_STATE_BOUND_TX,
+                smpplib.consts.SMPP_CLIENT_STATE_BOUND_RX,
+                smpplib.consts.SMPP_CLIENT_STATE_BOUND_TRX,
+            ):
                 self.client.send_pdu(smpplib.smpp.make_pdu("unbind", client=self.client))
                 while (pdu := self.client.read_pdu()).command != "unbind_resp":
                     self._handle(pdu)
@@ -338,8 +390,15 @@ def gw(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def
     data = tmp_path_factory.mktemp("smpp-gateway")
     config = data / "smsgate.toml"
     config.write_text(CONFIG)
-    gateway = LiveGateway(data, env_extra={"SMSGATE_SMPP_PORT": str(free_port()), "SMSGATE_SMPP_MAX_BINDS": "2",
-                                           "SMSGATE_CONFIG": str(config), "SMSGATE_SMPP_DLR_RETRY": "0.3"})
+    gateway = LiveGateway(
+        data,
+        env_extra={
+            "SMSGATE_SMPP_PORT": str(free_port()),
+            "SMSGATE_SMPP_MAX_BINDS": "2",
+            "SMSGATE_CONFIG": str(config),
+            "SMSGATE_SMPP_DLR_RETRY": "0.3",
+        },
+    )
     gateway.smpp_port = int(gateway.env_extra["SMSGATE_SMPP_PORT"])  # type: ignore[attr-defined]
     gateway.accounts = {n: smpp_account(gateway, n) for n in ("alpha", "beta", "gamma", "delta")}  # type: ignore[attr-defined]
     gateway.start()
@@ -353,9 +412,15 @@ def test_bind_submit_gsm_and_ucs2_and_receive_receipts(gw) -> None:  # type: ign
     try:
         resp = esme.bind(creds)
         assert resp.system_id == b"smsgate"
-        gsm = esme.submit(destination_addr="41791234567", short_message=b"Hello from SMPP", registered_delivery=1)
-        ucs2 = esme.submit(destination_addr="41791234568", data_coding=8, registered_delivery=1,
-                           short_message="Привет, мир".encode("utf-16-be"))
+        gsm = esme.submit(
+            destination_addr="41791234567", short_message=b"Hello from SMPP", registered_delivery=1
+        )
+        ucs2 = esme.submit(
+            destination_addr="41791234568",
+            data_coding=8,
+            registered_delivery=1,
+            short_message="Привет, мир".encode("utf-16-be"),
+        )
         assert gsm.status == ucs2.status == CommandStatus.ESME_ROK
         ids = [gsm.message_id.decode(), ucs2.message_id.decode()]
         assert len(set(ids)) == 2 and all(ids)
@@ -387,7 +452,9 @@ def test_bad_credentials_are_refused(gw) -> None:  # type: ignore[no-untyped-def
         disabled = gw.accounts["delta"]
         assert refused_status(lambda: esme.bind(disabled)) == CommandStatus.ESME_RINVPASWD
         esme.bind(creds)  # the same connection binds once the credentials are right
-        assert esme.submit(destination_addr="41791234567", short_message=b"ok").status == CommandStatus.ESME_ROK
+        assert (
+            esme.submit(destination_addr="41791234567", short_message=b"ok").status == CommandStatus.ESME_ROK
+        )
     finally:
         esme.close()
 
@@ -423,10 +490,15 @@ def test_no_receipt_without_registered_delivery_and_failures_only(gw) -> None:  
     esme = Esme(gw.smpp_port)
     try:
         esme.bind(creds)
-        silent = esme.submit(destination_addr="41791230001", short_message=b"no receipt", registered_delivery=0)
-        ok_failure_only = esme.submit(destination_addr="41791230002", short_message=b"fine", registered_delivery=2)
-        failed = esme.submit(destination_addr=UNDELIVERABLE_PREFIX + "1234", short_message=b"doomed",
-                             registered_delivery=2)
+        silent = esme.submit(
+            destination_addr="41791230001", short_message=b"no receipt", registered_delivery=0
+        )
+        ok_failure_only = esme.submit(
+            destination_addr="41791230002", short_message=b"fine", registered_delivery=2
+        )
+        failed = esme.submit(
+            destination_addr=UNDELIVERABLE_PREFIX + "1234", short_message=b"doomed", registered_delivery=2
+        )
         ids = [p.message_id.decode() for p in (silent, ok_failure_only, failed)]
         receipt = esme.receipt_for(ids[2])
         assert b"stat:UNDELIV" in receipt.short_message and b"err:001" in receipt.short_message
@@ -436,7 +508,10 @@ def test_no_receipt_without_registered_delivery_and_failures_only(gw) -> None:  
         receipted = {p.receipted_message_id.rstrip(b"\0").decode() for p in esme.delivered}
         assert receipted == {ids[2]}
         # the silent one is left for the pull endpoint, as an HTTP message without notifyUrl
-        pulled = {r["messageId"] for r in httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"]}
+        pulled = {
+            r["messageId"]
+            for r in httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"]
+        }
         assert ids[0] in pulled and ids[1] not in pulled
     finally:
         esme.close()
@@ -461,8 +536,9 @@ def test_receipt_waits_for_a_receiver(gw) -> None:  # type: ignore[no-untyped-de
     creds = gw.accounts["alpha"]
     tx = Esme(gw.smpp_port)
     tx.bind(creds, "transmitter")  # a transmitter cannot take receipts
-    message_id = tx.submit(destination_addr="41791239999", short_message=b"later", registered_delivery=1
-                           ).message_id.decode()
+    message_id = tx.submit(
+        destination_addr="41791239999", short_message=b"later", registered_delivery=1
+    ).message_id.decode()
     tx.close()
     wait_for(lambda: final_log(gw, creds, message_id))
     time.sleep(1.0)  # a few retries go by with nobody to take it
@@ -479,8 +555,11 @@ def test_intermediate_notification_then_final_receipt(gw) -> None:  # type: igno
     esme = Esme(gw.smpp_port)
     try:
         esme.bind(creds)
-        message_id = esme.submit(destination_addr=ABSENT_FIRST_PREFIX + "1234", short_message=b"absent first",
-                                 registered_delivery=0x11).message_id.decode()
+        message_id = esme.submit(
+            destination_addr=ABSENT_FIRST_PREFIX + "1234",
+            short_message=b"absent first",
+            registered_delivery=0x11,
+        ).message_id.decode()
         final = esme.receipt_for(message_id)
         assert b"stat:DELIVRD" in final.short_message
         mine = [p for p in esme.delivered if p.receipted_message_id.rstrip(b"\0").decode() == message_id]
@@ -496,7 +575,9 @@ def test_query_sm(gw) -> None:  # type: ignore[no-untyped-def]
     esme = Esme(gw.smpp_port)
     try:
         esme.bind(creds)  # smpplib sends query_sm only as rx or trx
-        message_id = esme.submit(destination_addr="41791234567", short_message=b"query me").message_id.decode()
+        message_id = esme.submit(
+            destination_addr="41791234567", short_message=b"query me"
+        ).message_id.decode()
         wait_for(lambda: final_log(gw, creds, message_id))
 
         def query(mid: str):  # type: ignore[no-untyped-def]
@@ -522,13 +603,19 @@ def test_query_sm(gw) -> None:  # type: ignore[no-untyped-def]
 def test_inbound_messages_to_an_smpp_number_arrive_as_deliver_sm(gw) -> None:  # type: ignore[no-untyped-def]
     creds = gw.accounts["gamma"]
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    number = httpx.post(gw.base_url + "/admin/1/numbers", headers=admin,
-                        json={"number": "41790000111", "account": creds.name, "action": "smpp"})
+    number = httpx.post(
+        gw.base_url + "/admin/1/numbers",
+        headers=admin,
+        json={"number": "41790000111", "account": creds.name, "action": "smpp"},
+    )
     assert number.status_code == 201 and number.json()["action"] == "smpp"
 
     def simulate(text: str) -> None:
-        r = httpx.post(gw.base_url + "/admin/1/simulate/inbound", headers=admin,
-                       json={"from": "41795550000", "to": "41790000111", "text": text})
+        r = httpx.post(
+            gw.base_url + "/admin/1/simulate/inbound",
+            headers=admin,
+            json={"from": "41795550000", "to": "41790000111", "text": text},
+        )
         assert r.status_code == 200, r.text
 
     simulate("first, while nobody listens")  # waits for a receiver
@@ -554,7 +641,9 @@ def test_inbound_messages_to_an_smpp_number_arrive_as_deliver_sm(gw) -> None:  #
             esme.listen(0.3)
         assert sorted(mo_texts()) == sorted(["first, while nobody listens", "Grüezi 😀", long_text])
         mo = [p for p in esme.delivered if p.esm_class == 0]
-        assert {p.source_addr for p in mo} == {b"41795550000"} and {p.destination_addr for p in mo} == {b"41790000111"}
+        assert {p.source_addr for p in mo} == {b"41795550000"} and {p.destination_addr for p in mo} == {
+            b"41790000111"
+        }
         # delivered over SMPP, so not left in the inbox as well
         inbox = httpx.get(gw.base_url + "/sms/1/inbox/reports", headers=creds.app).json()
         assert inbox["results"] == []
@@ -588,8 +677,9 @@ def test_receipt_survives_a_restart(tmp_path: Path) -> None:
     try:
         tx = Esme(port)
         tx.bind(creds, "transmitter")
-        message_id = tx.submit(destination_addr="41791234567", short_message=b"across restarts",
-                               registered_delivery=1).message_id.decode()
+        message_id = tx.submit(
+            destination_addr="41791234567", short_message=b"across restarts", registered_delivery=1
+        ).message_id.decode()
         tx.close()
         wait_for(lambda: final_log(gw, creds, message_id))
         gw.stop()
@@ -609,11 +699,35 @@ def test_receipt_survives_a_restart(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
 def test_tls(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
-    gw = LiveGateway(tmp_path / "data", env_extra={"SMSGATE_SMPP_PORT": str(port), "SMSGATE_SMPP_TLS_CERT": str(cert),
-                                                   "SMSGATE_SMPP_TLS_KEY": str(key)})
+    gw = LiveGateway(
+        tmp_path / "data",
+        env_extra={
+            "SMSGATE_SMPP_PORT": str(port),
+            "SMSGATE_SMPP_TLS_CERT": str(cert),
+            "SMSGATE_SMPP_TLS_KEY": str(key),
+        },
+    )
     creds = smpp_account(gw, "secure")
     gw.start()
     try:
@@ -622,7 +736,9 @@ def test_tls(tmp_path: Path) -> None:
         esme = Esme(port, ssl_context=context)
         try:
             esme.bind(creds)
-            resp = esme.submit(destination_addr="41791234567", short_message=b"encrypted", registered_delivery=1)
+            resp = esme.submit(
+                destination_addr="41791234567", short_message=b"encrypted", registered_delivery=1
+            )
             assert b"stat:DELIVRD" in esme.receipt_for(resp.message_id.decode()).short_message
         finally:
             esme.close()

@@ -42,9 +42,12 @@ class ThreadedSmsc:
 
     def start(self) -> SmscSimulator:
         async def go():
-            sim = SmscSimulator(port=self.port, delivery_delay=0.1, credentials={"gw": "secret"}, retry_delay=0.5)
+            sim = SmscSimulator(
+                port=self.port, delivery_delay=0.1, credentials={"gw": "secret"}, retry_delay=0.5
+            )
             await sim.start()
             return sim
+
         self.sim = self.call(go())
         return self.sim
 
@@ -126,15 +129,26 @@ def test_http_send_goes_over_smpp_and_the_receipt_becomes_the_report(gateway, sm
     before = smsc.sim.submits_received
     bulk = uid("bulk")
     long_text = "Long message over SMPP, concatenated with a UDH. " * 4
-    r = send_v2(gw.base_url, creds.app, [
-        {"from": "InfoSMS", "destinations": [{"to": "41793026727"}, {"to": "41793026731"}], "text": "hello"},
-        {"from": "InfoSMS", "destinations": [{"to": "41793026732"}], "text": long_text},
-    ], bulk_id=bulk)
+    r = send_v2(
+        gw.base_url,
+        creds.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": "41793026727"}, {"to": "41793026731"}],
+                "text": "hello",
+            },
+            {"from": "InfoSMS", "destinations": [{"to": "41793026732"}], "text": long_text},
+        ],
+        bulk_id=bulk,
+    )
     assert r.status_code == 200, r.text
     done = wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, 3), timeout=20)
     assert {x["status"]["name"] for x in done} == {"DELIVERED_TO_HANDSET"}
     assert smsc.sim.submits_received - before == 2 + 2  # 196 GSM characters go as two parts
-    reports = httpx.get(gw.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=creds.app).json()["results"]
+    reports = httpx.get(gw.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=creds.app).json()[
+        "results"
+    ]
     assert sorted(x["to"] for x in reports) == ["41793026727", "41793026731", "41793026732"]
     assert all(x["status"]["groupName"] == "DELIVERED" for x in reports)
     counters = connectors(gw)["op-a"]["counters"]
@@ -145,8 +159,18 @@ def test_routes_pick_the_simulated_network_and_fail_over_from_a_dead_connector(g
     gw, creds = gateway
     before = smsc.sim.submits_received
     bulk = uid("bulk")
-    send_v2(gw.base_url, creds.app, [{"from": "InfoSMS", "destinations": [
-        {"to": "385981234567"}, {"to": "41781234567"}], "text": "routed"}], bulk_id=bulk)
+    send_v2(
+        gw.base_url,
+        creds.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": "385981234567"}, {"to": "41781234567"}],
+                "text": "routed",
+            }
+        ],
+        bulk_id=bulk,
+    )
     done = wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, 2), timeout=20)
     assert {x["status"]["name"] for x in done} == {"DELIVERED_TO_HANDSET"}
     assert smsc.sim.submits_received == before  # neither went to op-a
@@ -159,43 +183,73 @@ def test_smsc_gone_mid_traffic_nothing_is_lost(gateway, smsc):
     smsc.stop()
     wait_for(lambda: connectors(gw)["op-a"]["state"] != "bound", timeout=10)
     bulk = uid("bulk")
-    r = send_v2(gw.base_url, creds.app, [{"from": "InfoSMS", "destinations": [
-        {"to": f"4179302{i:04d}"} for i in range(20)], "text": "while down"}], bulk_id=bulk)
+    r = send_v2(
+        gw.base_url,
+        creds.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": f"4179302{i:04d}"} for i in range(20)],
+                "text": "while down",
+            }
+        ],
+        bulk_id=bulk,
+    )
     assert r.status_code == 200
     time.sleep(1.5)
-    pending = httpx.get(gw.base_url + "/sms/1/logs", params={"bulkId": bulk, "limit": 100}, headers=creds.app).json()
+    pending = httpx.get(
+        gw.base_url + "/sms/1/logs", params={"bulkId": bulk, "limit": 100}, headers=creds.app
+    ).json()
     assert all(x["status"]["groupName"] == "PENDING" for x in pending["results"])
     smsc.start()
     done = wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, 20), timeout=40)
     assert {x["status"]["name"] for x in done} == {"DELIVERED_TO_HANDSET"}
     # each message reached the SMSC once it was back (none lost; none acknowledged twice)
     destinations = [m.destination_addr for m in smsc.sim.messages.values()]
-    assert sorted(d for d in destinations if d.startswith("4179302")) == sorted(f"4179302{i:04d}" for i in range(20))
+    assert sorted(d for d in destinations if d.startswith("4179302")) == sorted(
+        f"4179302{i:04d}" for i in range(20)
+    )
 
 
 def test_inbound_message_from_the_smsc_reaches_the_inbox(gateway, smsc):
     gw, creds = gateway
     text = "Inbound over SMPP, long enough to need two parts when it travels as GSM text. " * 3  # 237
     smsc.call(smsc.sim.originate("38598123123", "41793026700", text))
-    got = wait_for(lambda: httpx.get(gw.base_url + "/sms/1/inbox/reports", headers=creds.app).json()["results"])
+    got = wait_for(
+        lambda: httpx.get(gw.base_url + "/sms/1/inbox/reports", headers=creds.app).json()["results"]
+    )
     assert got[0]["text"] == text and got[0]["smsCount"] == 2 and got[0]["from"] == "38598123123"
 
 
 def test_connector_list_command(gateway):
     gw, _ = gateway
-    out = subprocess.run(smsgate_cmd("connector", "list", "--url", gw.base_url, "--token", ADMIN_TOKEN),
-                         check=False, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        smsgate_cmd("connector", "list", "--url", gw.base_url, "--token", ADMIN_TOKEN),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     assert "op-a" in out.stdout and "bound" in out.stdout and "op-down" in out.stdout
-    refused = subprocess.run(smsgate_cmd("connector", "list", "--url", gw.base_url, "--token", "wrong"),
-                             check=False, capture_output=True, text=True, timeout=30)
+    refused = subprocess.run(
+        smsgate_cmd("connector", "list", "--url", gw.base_url, "--token", "wrong"),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert refused.returncode == 1 and "401" in refused.stdout
 
 
 def test_smsc_simulator_command_serves_an_independent_client(tmp_path):
     port = free_port()
-    proc = subprocess.Popen(smsgate_cmd("smsc-simulator", "--port", str(port), "--delivery-delay", "0.1"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        smsgate_cmd("smsc-simulator", "--port", str(port), "--delivery-delay", "0.1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         banner = [proc.stdout.readline() for _ in range(2)]
         assert any(f"SMSC simulator on 127.0.0.1:{port}" in line for line in banner), banner
@@ -204,8 +258,9 @@ def test_smsc_simulator_command_serves_an_independent_client(tmp_path):
         client.set_message_received_handler(lambda pdu: receipts.append(pdu.short_message))
         client.connect()
         client.bind_transceiver(system_id="anyone", password="pw")
-        client.send_message(source_addr="Test", destination_addr="41793026727", short_message=b"hi",
-                            registered_delivery=1)
+        client.send_message(
+            source_addr="Test", destination_addr="41793026727", short_message=b"hi", registered_delivery=1
+        )
         deadline = time.monotonic() + 10
         while not receipts and time.monotonic() < deadline:
             client.read_once()

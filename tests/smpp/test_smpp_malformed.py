@@ -104,8 +104,25 @@ def test_missing_nul_at_end_of_body() -> None:
 )
 def test_c_string_longer_than_field_max(field_index: int, status: int) -> None:
     # submit_sm mandatory fields, in order; put a 30-char string (no NUL within max) at one of them.
-    parts: list[bytes] = [b"\0", b"\1", b"\1", b"1\0", b"\1", b"\1", b"2\0", b"\0", b"\0", b"\0", b"\0", b"\0",
-                          b"\0", b"\0", b"\0", b"\0", b"\0"]
+    parts: list[bytes] = [
+        b"\0",
+        b"\1",
+        b"\1",
+        b"1\0",
+        b"\1",
+        b"\1",
+        b"2\0",
+        b"\0",
+        b"\0",
+        b"\0",
+        b"\0",
+        b"\0",
+        b"\0",
+        b"\0",
+        b"\0",
+        b"\0",
+        b"\0",
+    ]
     parts[field_index] = b"9" * 30 + b"\0"
     with pytest.raises(MalformedPdu) as exc:
         decode_pdu(pdu_bytes(CommandId.SUBMIT_SM, b"".join(parts), seq=99))
@@ -229,7 +246,7 @@ def test_mutated_valid_pdus(pdu, data) -> None:  # type: ignore[no-untyped-def]
         i = data.draw(st.integers(0, len(raw) - 1))
         raw[i] = data.draw(st.integers(0, 255))
     if data.draw(st.booleans()):
-        del raw[data.draw(st.integers(16, len(raw))):]
+        del raw[data.draw(st.integers(16, len(raw))) :]
         raw[0:4] = struct.pack(">I", len(raw))
     try:
         decoded = decode_pdu(bytes(raw))
@@ -322,5 +339,10 @@ def test_malformed_request_can_still_be_answered() -> None:
     assert exc.value.command_status == CommandStatus.ESME_RINVSRCADR
     reply = SubmitSm(sequence_number=12).response(command_status=exc.value.command_status)
     raw = conn.send(reply)
-    assert struct.unpack_from(">IIII", raw) == (16, CommandId.SUBMIT_SM_RESP, CommandStatus.ESME_RINVSRCADR, 12)
+    assert struct.unpack_from(">IIII", raw) == (
+        16,
+        CommandId.SUBMIT_SM_RESP,
+        CommandStatus.ESME_RINVSRCADR,
+        12,
+    )
     assert conn.peer_in_flight == 0

@@ -43,7 +43,9 @@ def test_appendix_b_example() -> None:
 
 
 def test_twelve_digit_dates_and_hex_err() -> None:
-    r = parse_receipt("id:abc sub:001 dlvrd:000 submit date:240131235959 done date:240201000001 stat:UNDELIV err:00B")
+    r = parse_receipt(
+        "id:abc sub:001 dlvrd:000 submit date:240131235959 done date:240201000001 stat:UNDELIV err:00B"
+    )
     assert r is not None
     assert r.submit_date == datetime(2024, 1, 31, 23, 59, 59)
     assert r.done_date == datetime(2024, 2, 1, 0, 0, 1)
@@ -61,7 +63,9 @@ def test_err_decimal_or_hex(err_text: str, value: int | None) -> None:
 
 
 def test_case_insensitive_keys_and_extra_spaces() -> None:
-    r = parse_receipt("ID: 77  SUB:1   DLVRD: 0  Submit Date: 2301020304  DONE_DATE:2301020305 STAT: expired  ERR: 5 TEXT: x")
+    r = parse_receipt(
+        "ID: 77  SUB:1   DLVRD: 0  Submit Date: 2301020304  DONE_DATE:2301020305 STAT: expired  ERR: 5 TEXT: x"
+    )
     assert r is not None
     assert r.id == "77"
     assert (r.sub, r.dlvrd, r.err) == (1, 0, 5)
@@ -118,8 +122,14 @@ def test_stat_values(stat: str, expected: object) -> None:
 
 def test_stat_to_message_state_mapping() -> None:
     assert {s.value: int(s.message_state) for s in ReceiptStat} == {
-        "ENROUTE": 1, "DELIVRD": 2, "EXPIRED": 3, "DELETED": 4,
-        "UNDELIV": 5, "ACCEPTD": 6, "UNKNOWN": 7, "REJECTD": 8,
+        "ENROUTE": 1,
+        "DELIVRD": 2,
+        "EXPIRED": 3,
+        "DELETED": 4,
+        "UNDELIV": 5,
+        "ACCEPTD": 6,
+        "UNKNOWN": 7,
+        "REJECTD": 8,
     }
 
 
@@ -135,36 +145,63 @@ def test_bytes_input() -> None:
 
 def test_build_appendix_format() -> None:
     text = build_receipt_text(
-        id="abc", stat=ReceiptStat.DELIVRD, submit_date=datetime(2024, 5, 6, 7, 8, 9),
-        done_date=datetime(2024, 5, 6, 7, 9, 10), text="Your code is 1234567 ok thanks",
+        id="abc",
+        stat=ReceiptStat.DELIVRD,
+        submit_date=datetime(2024, 5, 6, 7, 8, 9),
+        done_date=datetime(2024, 5, 6, 7, 9, 10),
+        text="Your code is 1234567 ok thanks",
     )
     assert text == (
         "id:abc sub:001 dlvrd:001 submit date:2405060708 done date:2405060709 stat:DELIVRD err:000 "
         "text:Your code is 1234567"
     )
-    with_seconds = build_receipt_text(id="1", stat=MessageState.UNDELIVERABLE, err=34,
-                                      done_date=datetime(2024, 5, 6, 7, 9, 10), with_seconds=True)
+    with_seconds = build_receipt_text(
+        id="1",
+        stat=MessageState.UNDELIVERABLE,
+        err=34,
+        done_date=datetime(2024, 5, 6, 7, 9, 10),
+        with_seconds=True,
+    )
     assert with_seconds == (
         "id:1 sub:001 dlvrd:000 submit date:240506070910 done date:240506070910 stat:UNDELIV err:034 text:"
     )
 
 
-_id = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E).filter(lambda c: c != ":"), min_size=1, max_size=20)
+_id = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E).filter(lambda c: c != ":"), min_size=1, max_size=20
+)
 _date = st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31)).map(lambda d: d.replace(microsecond=0))
 
 
 @settings(max_examples=100, deadline=None)
-@given(id=_id, stat=st.sampled_from(ReceiptStat), sub=st.integers(0, 999), dlvrd=st.integers(0, 999),
-       submit=_date, done=_date, err=st.integers(0, 999), text=st.text(st.characters(blacklist_characters="\0"), max_size=20).map(str.strip),
-       seconds=st.booleans())
+@given(
+    id=_id,
+    stat=st.sampled_from(ReceiptStat),
+    sub=st.integers(0, 999),
+    dlvrd=st.integers(0, 999),
+    submit=_date,
+    done=_date,
+    err=st.integers(0, 999),
+    text=st.text(st.characters(blacklist_characters="\0"), max_size=20).map(str.strip),
+    seconds=st.booleans(),
+)
 def test_build_then_parse(id, stat, sub, dlvrd, submit, done, err, text, seconds) -> None:  # type: ignore[no-untyped-def]
-    receipt = DeliveryReceipt(id=id, sub=sub, dlvrd=dlvrd, submit_date=submit, done_date=done,
-                              stat=stat, err=err, text=text)
+    receipt = DeliveryReceipt(
+        id=id, sub=sub, dlvrd=dlvrd, submit_date=submit, done_date=done, stat=stat, err=err, text=text
+    )
     parsed = parse_receipt(receipt.to_text(with_seconds=seconds))
     assert parsed is not None
     trim = (lambda d: d) if seconds else (lambda d: d.replace(second=0))
-    assert parsed == DeliveryReceipt(id=id, sub=sub, dlvrd=dlvrd, submit_date=trim(submit),
-                                     done_date=trim(done), stat=stat, err=err, text=text)
+    assert parsed == DeliveryReceipt(
+        id=id,
+        sub=sub,
+        dlvrd=dlvrd,
+        submit_date=trim(submit),
+        done_date=trim(done),
+        stat=stat,
+        err=err,
+        text=text,
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -178,9 +215,12 @@ def test_receipt_from_deliver_sm_prefers_tlvs() -> None:
     pdu = DeliverSm(
         esm_class=0x04,
         short_message=b"id:0059113978 sub:001 dlvrd:001 submit date:1002101730 done date:1002101731 "
-                      b"stat:DELIVRD err:000 text:@$#!%&/:",
-        tlvs=(Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "38601fa"), Tlv(TlvTag.MESSAGE_STATE, MessageState.DELIVERED),
-              Tlv(TlvTag.NETWORK_ERROR_CODE, NetworkErrorCode(3, 0))),
+        b"stat:DELIVRD err:000 text:@$#!%&/:",
+        tlvs=(
+            Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "38601fa"),
+            Tlv(TlvTag.MESSAGE_STATE, MessageState.DELIVERED),
+            Tlv(TlvTag.NETWORK_ERROR_CODE, NetworkErrorCode(3, 0)),
+        ),
     )
     r = receipt_from_deliver_sm(pdu)
     assert r is not None
@@ -192,8 +232,10 @@ def test_receipt_from_deliver_sm_prefers_tlvs() -> None:
 
 
 def test_receipt_from_tlvs_only_and_payload() -> None:
-    tlv_only = DeliverSm(esm_class=0x04, tlvs=(Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "x1"),
-                                               Tlv(TlvTag.MESSAGE_STATE, MessageState.EXPIRED)))
+    tlv_only = DeliverSm(
+        esm_class=0x04,
+        tlvs=(Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "x1"), Tlv(TlvTag.MESSAGE_STATE, MessageState.EXPIRED)),
+    )
     r = receipt_from_deliver_sm(tlv_only)
     assert r is not None and r.id == "x1" and r.stat is ReceiptStat.EXPIRED
     payload = DeliverSm(esm_class=0x04, tlvs=(Tlv(TlvTag.MESSAGE_PAYLOAD, b"id:p1 stat:ACCEPTD"),))

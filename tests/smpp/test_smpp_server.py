@@ -94,7 +94,9 @@ async def test_smpplib_binds_submits_and_receives_a_deliver_sm() -> None:
         received: list = []
         client.set_message_received_handler(lambda pdu: received.append(pdu))  # None -> ESME_ROK
         delivery = asyncio.create_task(
-            session.deliver(DeliverSm(source_addr="41791234567", destination_addr="Shop", short_message=b"yo"))
+            session.deliver(
+                DeliverSm(source_addr="41791234567", destination_addr="Shop", short_message=b"yo")
+            )
         )
         await asyncio.to_thread(client.read_once)
         response = await delivery
@@ -182,7 +184,9 @@ async def test_malformed_submit_gets_its_own_resp_with_the_error() -> None:
     async with SmppServer(Handler()) as server:
         esme = await RawEsme.open(server.port)
         await esme.bind()
-        raw = encode_pdu(SubmitSm(sequence_number=5, source_addr="a", destination_addr="b", short_message=b"hi"))
+        raw = encode_pdu(
+            SubmitSm(sequence_number=5, source_addr="a", destination_addr="b", short_message=b"hi")
+        )
         cut = raw[:-1]  # sm_length now overruns the body
         await esme.write(struct.pack(">I", len(cut)) + cut[4:])
         resp = await esme.recv()
@@ -213,7 +217,9 @@ async def test_handler_failures_answer_syserr_and_the_session_goes_on() -> None:
         esme = await RawEsme.open(server.port)
         await esme.bind()
         handler.explode = True
-        assert (await esme.request(SubmitSm(destination_addr="1"))).command_status == CommandStatus.ESME_RSYSERR
+        assert (
+            await esme.request(SubmitSm(destination_addr="1"))
+        ).command_status == CommandStatus.ESME_RSYSERR
         handler.explode = False
         unencodable = await esme.request(SubmitSm(destination_addr="long-id"))
         assert unencodable.command_status == CommandStatus.ESME_RSYSERR
@@ -229,7 +235,9 @@ async def test_optional_commands_get_sensible_defaults() -> None:
         query = await esme.request(QuerySm(message_id="m1"))
         assert query.command_name == "query_sm_resp" and query.command_status == CommandStatus.ESME_RQUERYFAIL
         multi = await esme.request(SubmitMulti(dest_address=(SmeAddress(destination_addr="1"),)))
-        assert multi.command_name == "submit_multi_resp" and multi.command_status == CommandStatus.ESME_RINVCMDID
+        assert (
+            multi.command_name == "submit_multi_resp" and multi.command_status == CommandStatus.ESME_RINVCMDID
+        )
         await esme.close()
 
 

@@ -44,6 +44,8 @@ from smsgate.smpp.smsc_simulator import SmscSimulator, run_simulator
 from smsgate.text import encode
 
 OK = CommandStatus.ESME_ROK
+
+
 class RawEsme(_RawEsme):
     credentials = ("shop", "")
 
@@ -58,10 +60,18 @@ def read_until(client: smpplib.client.Client, done: Callable[[], bool], timeout:
         client.read_once()
 
 
-def submit(destination: str = "41791234567", text: bytes = b"hello", rd: int = 1, **fields: object) -> SubmitSm:
+def submit(
+    destination: str = "41791234567", text: bytes = b"hello", rd: int = 1, **fields: object
+) -> SubmitSm:
     return SubmitSm(
-        source_addr_ton=5, source_addr="Shop", dest_addr_ton=1, dest_addr_npi=1, destination_addr=destination,
-        registered_delivery=rd, short_message=text, **fields,  # type: ignore[arg-type]
+        source_addr_ton=5,
+        source_addr="Shop",
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=destination,
+        registered_delivery=rd,
+        short_message=text,
+        **fields,  # type: ignore[arg-type]
     )
 
 
@@ -78,8 +88,14 @@ async def test_smpplib_submit_gets_an_id_then_a_receipt() -> None:
         await asyncio.to_thread(client.connect)
         await asyncio.to_thread(client.bind_transceiver, system_id="shop", password="any")
         await asyncio.to_thread(
-            client.send_message, source_addr_ton=5, source_addr="Shop", dest_addr_ton=1, dest_addr_npi=1,
-            destination_addr="41791234567", short_message=b"hello there", registered_delivery=1,
+            client.send_message,
+            source_addr_ton=5,
+            source_addr="Shop",
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr="41791234567",
+            short_message=b"hello there",
+            registered_delivery=1,
         )
         await asyncio.to_thread(read_until, client, lambda: len(sent) == 1 and len(received) == 1)
         message_id = sent[0].message_id.decode()
@@ -91,7 +107,12 @@ async def test_smpplib_submit_gets_an_id_then_a_receipt() -> None:
         assert re.search(rb"submit date:\d{10} done date:\d{10} ", dlr.short_message)
         receipt = parse_receipt(dlr.short_message)
         assert receipt is not None
-        assert (receipt.id, receipt.stat, receipt.err, receipt.text) == (message_id, ReceiptStat.DELIVRD, 0, "hello there")
+        assert (receipt.id, receipt.stat, receipt.err, receipt.text) == (
+            message_id,
+            ReceiptStat.DELIVRD,
+            0,
+            "hello there",
+        )
         assert dlr.receipted_message_id == message_id.encode()
         assert dlr.message_state == MessageState.DELIVERED
         assert dlr.network_error_code == b"\x03\x00\x00"
@@ -115,8 +136,13 @@ async def test_smpplib_long_message_parts_each_get_an_id_and_a_receipt() -> None
         assert len(parts) == 2 and esm_class == 0x40
         for part in parts:
             await asyncio.to_thread(
-                client.send_message, source_addr="Shop", destination_addr="41791234567", short_message=part,
-                data_coding=coding, esm_class=esm_class, registered_delivery=1,
+                client.send_message,
+                source_addr="Shop",
+                destination_addr="41791234567",
+                short_message=part,
+                data_coding=coding,
+                esm_class=esm_class,
+                registered_delivery=1,
             )
         await asyncio.to_thread(read_until, client, lambda: len(sent) == 2 and len(received) == 2)
         ids = {p.message_id.decode() for p in sent}
@@ -151,11 +177,21 @@ async def test_sar_segments_message_payload_and_data_sm_each_get_a_receipt() -> 
         esme = await RawEsme.open(sim.port)
         await esme.bind()
         requests: list[Pdu] = [
-            submit(text=b"first half ", tlvs=build_tlvs(sar_msg_ref_num=7, sar_total_segments=2, sar_segment_seqnum=1)),
-            submit(text=b"second half", tlvs=build_tlvs(sar_msg_ref_num=7, sar_total_segments=2, sar_segment_seqnum=2)),
+            submit(
+                text=b"first half ",
+                tlvs=build_tlvs(sar_msg_ref_num=7, sar_total_segments=2, sar_segment_seqnum=1),
+            ),
+            submit(
+                text=b"second half",
+                tlvs=build_tlvs(sar_msg_ref_num=7, sar_total_segments=2, sar_segment_seqnum=2),
+            ),
             submit(text=b"", tlvs=build_tlvs(message_payload=b"p" * 300)),
-            DataSm(source_addr="Shop", destination_addr="41791234567", registered_delivery=1,
-                   tlvs=build_tlvs(message_payload=b"data sm body")),
+            DataSm(
+                source_addr="Shop",
+                destination_addr="41791234567",
+                registered_delivery=1,
+                tlvs=build_tlvs(message_payload=b"data sm body"),
+            ),
         ]
         ids = []
         for pdu in requests:
@@ -179,7 +215,9 @@ async def test_bad_udh_is_refused() -> None:
 
 
 async def test_outcome_rules_and_registered_delivery_flags() -> None:
-    rules = NetworkRules(outcomes=(OutcomeRule("4917", "UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"),))
+    rules = NetworkRules(
+        outcomes=(OutcomeRule("4917", "UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"),)
+    )
     async with SmscSimulator(rules, **FAST) as sim:  # type: ignore[arg-type]
         esme = await RawEsme.open(sim.port)
         await esme.bind()
@@ -189,7 +227,11 @@ async def test_outcome_rules_and_registered_delivery_flags() -> None:
         [dlr] = await esme.receipts(1)
         receipt = receipt_from_deliver_sm(dlr)
         assert receipt is not None and receipt.id == failure_only_bad.message_id  # type: ignore[attr-defined]
-        assert (receipt.stat, receipt.err, receipt.message_state) == (ReceiptStat.UNDELIV, 1, MessageState.UNDELIVERABLE)
+        assert (receipt.stat, receipt.err, receipt.message_state) == (
+            ReceiptStat.UNDELIV,
+            1,
+            MessageState.UNDELIVERABLE,
+        )
         assert receipt.network_error_code == NetworkErrorCode(3, 1)
         assert catalog_for_receipt(receipt.stat, receipt.err, receipt.network_error_code.error_code) == (
             "UNDELIVERABLE_NOT_DELIVERED",
@@ -216,7 +258,11 @@ async def test_absent_first_sends_enroute_with_absent_subscriber_then_final(inte
         if intermediate:
             first = receipts.pop(0)
             assert dlrs[0].esm_class == 0x20
-            assert (first.stat, first.err, first.message_state) == (ReceiptStat.ENROUTE, 27, MessageState.ENROUTE)  # type: ignore[union-attr]
+            assert (first.stat, first.err, first.message_state) == (
+                ReceiptStat.ENROUTE,
+                27,
+                MessageState.ENROUTE,
+            )  # type: ignore[union-attr]
         assert dlrs[-1].esm_class == 0x04
         assert (receipts[-1].stat, receipts[-1].err) == (ReceiptStat.DELIVRD, 0)  # type: ignore[union-attr]
         with pytest.raises(TimeoutError):
@@ -351,11 +397,17 @@ async def test_originate_long_unicode_reaches_smpplib_as_concatenated_ucs2() -> 
 
 
 async def test_throttle_every_nth_and_rejected_prefixes() -> None:
-    faults = {"throttle_every": 2, "reject_prefixes": {"99": CommandStatus.ESME_RINVDSTADR, "9": CommandStatus.ESME_RX_P_APPN}}
+    faults = {
+        "throttle_every": 2,
+        "reject_prefixes": {"99": CommandStatus.ESME_RINVDSTADR, "9": CommandStatus.ESME_RX_P_APPN},
+    }
     async with SmscSimulator(**FAST, **faults) as sim:  # type: ignore[arg-type]
         esme = await RawEsme.open(sim.port)
         await esme.bind()
-        statuses = [(await esme.request(submit(dest, rd=0))).command_status for dest in ("4179", "4179", "991", "4179", "91")]
+        statuses = [
+            (await esme.request(submit(dest, rd=0))).command_status
+            for dest in ("4179", "4179", "991", "4179", "91")
+        ]
         assert statuses == [
             OK,
             CommandStatus.ESME_RTHROTTLED,
@@ -405,7 +457,9 @@ async def test_garbage_bytes_are_injected_after_n_submits_and_on_demand() -> Non
 async def test_run_simulator_serves_until_cancelled() -> None:
     ready: asyncio.Future[SmscSimulator] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(
-        run_simulator("127.0.0.1", 0, delivery_delay=0.05, credentials={"shop": "pw"}, on_ready=ready.set_result)
+        run_simulator(
+            "127.0.0.1", 0, delivery_delay=0.05, credentials={"shop": "pw"}, on_ready=ready.set_result
+        )
     )
     sim = await asyncio.wait_for(ready, 2)
     port = sim.port

@@ -22,14 +22,17 @@ def env(tmp_path):
         await migrate.upgrade(db)
         account = await AccountStore(db).create("acct")
         return db, account
+
     db, account = asyncio.run(setup())
     yield db, account
     asyncio.run(db.dispose())
 
 
 def _request(n: int) -> SendRequest:
-    return SendRequest("2", [MessageRequest(destinations=[DestinationRequest(f"4179302{6700 + i}") for i in range(n)],
-                                            text="x")])
+    return SendRequest(
+        "2",
+        [MessageRequest(destinations=[DestinationRequest(f"4179302{6700 + i}") for i in range(n)], text="x")],
+    )
 
 
 def test_leased_jobs_are_not_leased_twice_until_the_lease_ends(env):
@@ -38,14 +41,22 @@ def test_leased_jobs_are_not_leased_twice_until_the_lease_ends(env):
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(3))
         async with db.begin() as conn:
-            first = await q.lease_jobs(conn, "dispatch", now=10**13, limit=10, lease_ms=1000, skip_locked=False)
+            first = await q.lease_jobs(
+                conn, "dispatch", now=10**13, limit=10, lease_ms=1000, skip_locked=False
+            )
         async with db.begin() as conn:
-            during = await q.lease_jobs(conn, "dispatch", now=10**13 + 500, limit=10, lease_ms=1000, skip_locked=False)
+            during = await q.lease_jobs(
+                conn, "dispatch", now=10**13 + 500, limit=10, lease_ms=1000, skip_locked=False
+            )
         async with db.begin() as conn:
-            after = await q.lease_jobs(conn, "dispatch", now=10**13 + 1001, limit=10, lease_ms=1000, skip_locked=False)
+            after = await q.lease_jobs(
+                conn, "dispatch", now=10**13 + 1001, limit=10, lease_ms=1000, skip_locked=False
+            )
         async with db.begin() as conn:
             await q.finish_jobs(conn, [j.job_id for j in after])
-            gone = await q.lease_jobs(conn, "dispatch", now=10**14, limit=10, lease_ms=1000, skip_locked=False)
+            gone = await q.lease_jobs(
+                conn, "dispatch", now=10**14, limit=10, lease_ms=1000, skip_locked=False
+            )
         return first, during, after, gone
 
     first, during, after, gone = asyncio.run(run())
@@ -60,7 +71,9 @@ def test_purge_forgets_old_messages_but_not_queued_work(env):
         await Acceptor(db, "InfoSMS").accept(account, _request(2))
         async with db.begin() as conn:
             # one message has finished (no job left, ended long ago), one still waits for dispatch
-            leased = await q.lease_jobs(conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False)
+            leased = await q.lease_jobs(
+                conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False
+            )
             await q.finish_jobs(conn, [leased[0].job_id])
             await q.update_messages(conn, [{"pk": leased[0].message.id, "done_at": 1}])
             purged = await q.purge_before(conn, before_ms=10**13)
@@ -78,7 +91,9 @@ def test_purge_keeps_a_message_that_has_not_ended(env):
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(1))
         async with db.begin() as conn:
-            leased = await q.lease_jobs(conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False)
+            leased = await q.lease_jobs(
+                conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False
+            )
             await q.finish_jobs(conn, [leased[0].job_id])
             return await q.purge_before(conn, before_ms=10**13)
 
@@ -92,7 +107,9 @@ def test_reports_are_taken_once(env):
         await Acceptor(db, "InfoSMS").accept(account, _request(3))
         async with db.begin() as conn:
             rows = await q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
-            await q.update_messages(conn, [{"pk": r.id, "report_state": REPORT_PULL, "done_at": 1} for r in rows])
+            await q.update_messages(
+                conn, [{"pk": r.id, "report_state": REPORT_PULL, "done_at": 1} for r in rows]
+            )
         async with db.begin() as conn:
             a = await q.take_reports(conn, account.id, limit=2)
         async with db.begin() as conn:

@@ -3,6 +3,7 @@
 Nothing here is imported from the implementation's internals except the public API and the
 table module whose contents the oracle tests check.
 """
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
@@ -16,8 +17,21 @@ from smsgate.text.national_tables import LANGUAGES
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # TS 23.038 6.2.1.2.4 national language identifiers.
-SPEC_IDENTIFIERS = {1: "TR", 2: "ES", 3: "PT", 4: "BN", 5: "GU", 6: "HI", 7: "KN", 8: "ML",
-                    9: "OR", 10: "PA", 11: "TA", 12: "TE", 13: "UR"}
+SPEC_IDENTIFIERS = {
+    1: "TR",
+    2: "ES",
+    3: "PT",
+    4: "BN",
+    5: "GU",
+    6: "HI",
+    7: "KN",
+    8: "ML",
+    9: "OR",
+    10: "PA",
+    11: "TA",
+    12: "TE",
+    13: "UR",
+}
 
 
 def parse_udh(udh: bytes) -> dict[int, bytes]:
@@ -54,9 +68,15 @@ def decode_message(m: text.EncodedMessage, per_part: bool = False) -> str | list
         single = ies.get(0x24, b"\x00")[0]
         locking = ies.get(0x25, b"\x00")[0]
         ident = single or locking
-        out.append(text.decode(part.payload, 0,
-                               language_code=SPEC_IDENTIFIERS[ident] if ident else None,
-                               single_shift=bool(single), locking_shift=bool(locking)))
+        out.append(
+            text.decode(
+                part.payload,
+                0,
+                language_code=SPEC_IDENTIFIERS[ident] if ident else None,
+                single_shift=bool(single),
+                locking_shift=bool(locking),
+            )
+        )
     return out if per_part else "".join(out)
 
 

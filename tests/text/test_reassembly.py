@@ -1,4 +1,5 @@
 """Reassembly of concatenated inbound parts, cross-checked against the text engine's own encoder."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,11 +18,28 @@ SRC, DST = "38598123123", "385921004026"
 ESC = 0x1B
 
 
-def sms(short_message: bytes, *, dc: int = 0, udhi: bool = True, at: int = 0, source: str = SRC,
-        packed: bool = False, septets: int | None = None, **sar) -> ra.Part:
-    return ra.make_part(source=source, destination=DST, data_coding=dc, short_message=short_message,
-                        esm_class=0x40 if udhi else 0, received_ms=at, gsm7_packed=packed,
-                        septets=septets, **sar)
+def sms(
+    short_message: bytes,
+    *,
+    dc: int = 0,
+    udhi: bool = True,
+    at: int = 0,
+    source: str = SRC,
+    packed: bool = False,
+    septets: int | None = None,
+    **sar,
+) -> ra.Part:
+    return ra.make_part(
+        source=source,
+        destination=DST,
+        data_coding=dc,
+        short_message=short_message,
+        esm_class=0x40 if udhi else 0,
+        received_ms=at,
+        gsm7_packed=packed,
+        septets=septets,
+        **sar,
+    )
 
 
 def wire(m: text.EncodedMessage, packed: bool, counted: bool = False) -> list[ra.Part]:
@@ -32,8 +50,16 @@ def wire(m: text.EncodedMessage, packed: bool, counted: bool = False) -> list[ra
         body = p.payload
         if packed and m.data_coding == 0:
             body = text.gsm7_pack(body, text.fill_bits_after_udh(len(p.udh)))
-        out.append(sms(p.udh + body, dc=m.data_coding, udhi=bool(p.udh), packed=packed, at=i,
-                       septets=len(p.payload) if counted else None))
+        out.append(
+            sms(
+                p.udh + body,
+                dc=m.data_coding,
+                udhi=bool(p.udh),
+                packed=packed,
+                at=i,
+                septets=len(p.payload) if counted else None,
+            )
+        )
     return out
 
 
@@ -45,6 +71,7 @@ def feed(parts: list[ra.Part]) -> tuple[ra.Reassembler, list[ra.Reassembled]]:
 
 # --- identifying parts --------------------------------------------------------------------------
 
+
 def test_concat_from_udh_8_and_16_bit_references():
     assert ra.concat_from_udh(bytes.fromhex("050003a50302")) == ra.Concat(0xA5, 3, 2)
     assert ra.concat_from_udh(bytes.fromhex("0608041234ff07")) == ra.Concat(0x1234, 255, 7)
@@ -52,13 +79,17 @@ def test_concat_from_udh_8_and_16_bit_references():
     assert ra.concat_from_udh(bytes.fromhex("08240101000309 0201".replace(" ", ""))) == ra.Concat(9, 2, 1)
 
 
-@pytest.mark.parametrize("header", [
-    "", "03240101",  # no concatenation IE
-    "050003070000",  # total 0
-    "050003070200",  # sequence 0
-    "050003070203",  # sequence above total
-    "0400020702",  # wrong IE length
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "03240101",  # no concatenation IE
+        "050003070000",  # total 0
+        "050003070200",  # sequence 0
+        "050003070203",  # sequence above total
+        "0400020702",  # wrong IE length
+    ],
+)
 def test_concat_from_udh_ignores_absent_or_invalid_ies(header):
     assert ra.concat_from_udh(bytes.fromhex(header)) is None
 
@@ -72,17 +103,36 @@ def test_concat_from_sar_needs_all_three_valid_values():
 
 
 def test_split_user_data():
-    assert ra.split_user_data(bytes.fromhex("050003010201") + b"hi", True) == (bytes.fromhex("050003010201"), b"hi")
+    assert ra.split_user_data(bytes.fromhex("050003010201") + b"hi", True) == (
+        bytes.fromhex("050003010201"),
+        b"hi",
+    )
     assert ra.split_user_data(b"\x05hi", False) == (b"", b"\x05hi")
     with pytest.raises(ValueError):
         ra.split_user_data(bytes.fromhex("0500030102"), True)
 
 
-@pytest.mark.parametrize(("dc", "kind"), [
-    (0, ra.GSM7), (1, ra.IA5), (2, ra.OCTETS), (3, ra.LATIN1), (4, ra.OCTETS), (8, ra.UCS2),
-    (0x11, ra.GSM7), (0x15, ra.OCTETS), (0x18, ra.UCS2), (0x30, ra.OCTETS), (0xC8, ra.GSM7),
-    (0xE0, ra.UCS2), (0xF0, ra.GSM7), (0xF3, ra.GSM7), (0xF4, ra.OCTETS), (0x0E, ra.OCTETS),
-])
+@pytest.mark.parametrize(
+    ("dc", "kind"),
+    [
+        (0, ra.GSM7),
+        (1, ra.IA5),
+        (2, ra.OCTETS),
+        (3, ra.LATIN1),
+        (4, ra.OCTETS),
+        (8, ra.UCS2),
+        (0x11, ra.GSM7),
+        (0x15, ra.OCTETS),
+        (0x18, ra.UCS2),
+        (0x30, ra.OCTETS),
+        (0xC8, ra.GSM7),
+        (0xE0, ra.UCS2),
+        (0xF0, ra.GSM7),
+        (0xF3, ra.GSM7),
+        (0xF4, ra.OCTETS),
+        (0x0E, ra.OCTETS),
+    ],
+)
 def test_alphabet_of_data_coding(dc, kind):
     assert ra.alphabet(dc) == kind
 
@@ -187,8 +237,12 @@ def test_emoji_split_across_parts():
 
 
 @FAST
-@given(texts_in(None, False, False, max_size=700), st.integers(0, 65535),
-       st.sampled_from(["unpacked", "packed", "packed, no count"]), st.randoms())
+@given(
+    texts_in(None, False, False, max_size=700),
+    st.integers(0, 65535),
+    st.sampled_from(["unpacked", "packed", "packed, no count"]),
+    st.randoms(),
+)
 def test_any_gsm_text_round_trips(message, reference, form, rnd):
     if form == "packed, no count":
         # without a count a trailing "@" and fill bits look alike (see the tests below)
@@ -203,8 +257,11 @@ def test_any_gsm_text_round_trips(message, reference, form, rnd):
 
 
 @FAST
-@given(st.text(alphabet=st.sampled_from("aЖ€😀🇭🇷 \n"), min_size=71, max_size=500), st.integers(0, 65535),
-       st.randoms())
+@given(
+    st.text(alphabet=st.sampled_from("aЖ€😀🇭🇷 \n"), min_size=71, max_size=500),
+    st.integers(0, 65535),
+    st.randoms(),
+)
 def test_any_ucs2_text_round_trips(message, reference, rnd):
     message = "Ж" + message  # never fits GSM
     m = text.encode(message, reference=reference)
@@ -223,8 +280,17 @@ def test_ucs2_cut_anywhere_on_a_unit_boundary(message, pieces, rnd):
     cuts = sorted(rnd.sample(range(1, units), min(pieces - 1, units - 1))) if units > 1 else []
     bounds = [0, *cuts, units]
     total = len(bounds) - 1
-    parts = [sms(data[2 * a:2 * b], dc=8, udhi=False, sar_msg_ref_num=5, sar_total_segments=total,
-                 sar_segment_seqnum=i + 1) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
+    parts = [
+        sms(
+            data[2 * a : 2 * b],
+            dc=8,
+            udhi=False,
+            sar_msg_ref_num=5,
+            sar_total_segments=total,
+            sar_segment_seqnum=i + 1,
+        )
+        for i, (a, b) in enumerate(itertools.pairwise(bounds))
+    ]
     rnd.shuffle(parts)
     _, done = feed(parts)
     assert [d.text for d in done] == [message]
@@ -232,17 +298,24 @@ def test_ucs2_cut_anywhere_on_a_unit_boundary(message, pieces, rnd):
 
 # --- SAR, binary, single parts ------------------------------------------------------------------
 
+
 def test_sar_tlvs_without_udh():
     bodies = [b"Hello ", b"SAR ", b"world"]
-    parts = [sms(b, udhi=False, sar_msg_ref_num=0x1234, sar_total_segments=3, sar_segment_seqnum=i + 1)
-             for i, b in enumerate(bodies)]
+    parts = [
+        sms(b, udhi=False, sar_msg_ref_num=0x1234, sar_total_segments=3, sar_segment_seqnum=i + 1)
+        for i, b in enumerate(bodies)
+    ]
     _, [whole] = feed([parts[1], parts[2], parts[0]])
     assert whole.text == "Hello SAR world" and whole.reference == 0x1234
 
 
 def test_udh_wins_over_sar():
-    p = sms(udh.build(udh.concat_ie(3, 2, 2)) + b"x", sar_msg_ref_num=9, sar_total_segments=4,
-            sar_segment_seqnum=1)
+    p = sms(
+        udh.build(udh.concat_ie(3, 2, 2)) + b"x",
+        sar_msg_ref_num=9,
+        sar_total_segments=4,
+        sar_segment_seqnum=1,
+    )
     assert p.concat == ra.Concat(3, 2, 2)
 
 
@@ -271,6 +344,7 @@ def test_latin1_and_ia5():
 
 # --- packed GSM without a septet count ----------------------------------------------------------
 
+
 def test_packed_last_octet_of_fill_is_not_an_at_sign():
     septets = text.encode("ABCDEFG").parts[0].payload
     packed = text.gsm7_pack(septets)
@@ -296,9 +370,12 @@ def test_packed_septet_count_that_does_not_fit_is_refused():
 
 # --- duplicates, keys and expiry ----------------------------------------------------------------
 
+
 def two_parts(ref: int, a: str, b: str, *, source: str = SRC, at: int = 0) -> list[ra.Part]:
-    return [sms(udh.build(udh.concat_ie(ref, 2, i + 1)) + s.encode(), source=source, at=at + i)
-            for i, s in enumerate((a, b))]
+    return [
+        sms(udh.build(udh.concat_ie(ref, 2, i + 1)) + s.encode(), source=source, at=at + i)
+        for i, s in enumerate((a, b))
+    ]
 
 
 def test_parts_of_different_senders_or_totals_do_not_mix():

@@ -1,4 +1,5 @@
 """count_binary and decode for inbound messages."""
+
 from __future__ import annotations
 
 import pytest

@@ -28,8 +28,9 @@ def test_gsm_limits_in_septets():
 
 def test_the_connector_sends_a_customer_gsm_part_as_it_came():
     part = encode("y" * 200, reference=9).parts[0]
-    row = SimpleNamespace(binary_hex=(part.udh + part.payload).hex(), esm_class=0x40, data_coding=0,
-                          api_version="smpp")
+    row = SimpleNamespace(
+        binary_hex=(part.udh + part.payload).hex(), esm_class=0x40, data_coding=0, api_version="smpp"
+    )
     data_coding, own_ies, bodies = _message_parts(row)
     assert data_coding == 0 and bodies == [part.payload]
     assert own_ies == part.udh[1:]
@@ -43,7 +44,12 @@ def test_accept_counts_septets_only_for_smpp_customers():
     from smsgate.engine.accept import encode_message
 
     part = encode("z" * 200, reference=3).parts[0]
-    msg = MessageRequest(sender="Shop", destinations=[], binary_hex=(part.udh + part.payload).hex(),
-                         data_coding=0, esm_class=0x40)
+    msg = MessageRequest(
+        sender="Shop",
+        destinations=[],
+        binary_hex=(part.udh + part.payload).hex(),
+        data_coding=0,
+        esm_class=0x40,
+    )
     assert encode_message(msg, "smpp")[0] == 1
     assert encode_message(msg, "2")[0] == 2

@@ -1,4 +1,5 @@
 """Default alphabet against the gsm0338 and gsmcodecs oracles; septet packing."""
+
 from __future__ import annotations
 
 import codecs
@@ -26,6 +27,7 @@ def test_every_default_septet_decodes_like_gsm0338():
 
 def test_every_extension_pair_decodes_like_gsm0338():
     from gsm0338.charset import BASIC_CHARACTER_SET_EXTENSION
+
     assert len(BASIC_CHARACTER_SET_EXTENSION) == 10
     for code in BASIC_CHARACTER_SET_EXTENSION:
         pair = bytes([0x1B, code])
@@ -35,6 +37,7 @@ def test_every_extension_pair_decodes_like_gsm0338():
 def test_encodes_every_character_gsm0338_can_and_nothing_else():
     oracle_chars = {ORACLE.decode(bytes([s]))[0] for s in range(128) if s != 0x1B}
     from gsm0338.charset import BASIC_CHARACTER_SET_EXTENSION
+
     oracle_chars |= {ORACLE.decode(bytes([0x1B, c]))[0] for c in BASIC_CHARACTER_SET_EXTENSION}
     ours = set(charset(0, 0).encode_map)
     assert ours == oracle_chars

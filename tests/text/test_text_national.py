@@ -1,4 +1,5 @@
 """National language tables against gsmcodecs (TS 23.038 Annex A) and gsm0338 (Spanish)."""
+
 from __future__ import annotations
 
 import gsm0338
@@ -141,12 +142,15 @@ def test_locking_shift_ie_on_every_part():
     assert decode_message(m) == s
 
 
-@pytest.mark.parametrize("code,sample", [
-    ("HI", "नमस्ते, आप कैसे हैं?"),
-    ("BN", "আমি তোমাকে ভালোবাসি"),
-    ("TA", "வணக்கம்"),
-    ("UR", "آپ کیسے ہیں"),
-])
+@pytest.mark.parametrize(
+    "code,sample",
+    [
+        ("HI", "नमस्ते, आप कैसे हैं?"),
+        ("BN", "আমি তোমাকে ভালোবাসি"),
+        ("TA", "வணக்கம்"),
+        ("UR", "آپ کیسے ہیں"),
+    ],
+)
 def test_indic_and_urdu_text_fits_gsm7_with_its_tables(code, sample):
     plain = text.encode(sample)
     national = text.encode(sample, language_code=code)

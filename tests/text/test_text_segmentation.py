@@ -1,4 +1,5 @@
 """Part boundaries from TS 23.038/23.040 and segmentation properties."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -82,11 +83,14 @@ def test_surrogate_pair_never_split_at_part_boundary():
 
 
 # Capacities with national shift IEs, each costing 3 octets of UDH.
-@pytest.mark.parametrize("kwargs,lead,cost,single_room,multi_room", [
-    ({"language_code": "TR", "single_shift": True}, "ş", 2, 155, 149),
-    ({"language_code": "TR", "locking_shift": True}, "ş", 1, 155, 149),
-    ({"language_code": "HI", "single_shift": True, "locking_shift": True}, "कA", 3, 152, 146),
-])
+@pytest.mark.parametrize(
+    "kwargs,lead,cost,single_room,multi_room",
+    [
+        ({"language_code": "TR", "single_shift": True}, "ş", 2, 155, 149),
+        ({"language_code": "TR", "locking_shift": True}, "ş", 1, 155, 149),
+        ({"language_code": "HI", "single_shift": True, "locking_shift": True}, "कA", 3, 152, 146),
+    ],
+)
 def test_shift_table_capacities(kwargs, lead, cost, single_room, multi_room):
     fits = text.encode(lead + "a" * (single_room - cost), **kwargs)
     over = text.encode(lead + "a" * (single_room - cost + 1), **kwargs)
@@ -97,7 +101,9 @@ def test_shift_table_capacities(kwargs, lead, cost, single_room, multi_room):
     assert gsm_room(fits.parts[0].udh) == single_room
     assert gsm_room(over.parts[0].udh) == multi_room
     assert (fits.single_shift, fits.locking_shift) == (
-        kwargs.get("single_shift", False) or "A" in lead, kwargs.get("locking_shift", False))
+        kwargs.get("single_shift", False) or "A" in lead,
+        kwargs.get("locking_shift", False),
+    )
 
 
 def test_sixteen_bit_reference():
@@ -150,8 +156,11 @@ def _check_parts(m: text.EncodedMessage) -> None:
         # Filled greedily: a part short of its room is short by one, and only because the next
         # part opens with a pair that did not fit.
         room = gsm_room if m.encoding == "GSM7" else ucs2_room
-        pair_first = (lambda p: p.payload[:1] == b"\x1b") if m.encoding == "GSM7" else (
-            lambda p: 0xD8 <= p.payload[0] <= 0xDB)
+        pair_first = (
+            (lambda p: p.payload[:1] == b"\x1b")
+            if m.encoding == "GSM7"
+            else (lambda p: 0xD8 <= p.payload[0] <= 0xDB)
+        )
         for part, following in zip(m.parts, m.parts[1:]):
             gap = room(part.udh) - part.septets_or_units
             assert gap == 0 or (gap == 1 and pair_first(following))
@@ -188,14 +197,20 @@ def test_round_trip_any_text(s):
 @FAST
 @given(ANY_TEXT, st.text(min_size=1, max_size=5), st.sampled_from([None, "TR", "AUTODETECT"]))
 def test_count_monotonic_in_length(s, extra, code):
-    assert text.encode(s + extra, language_code=code).message_count >= \
-        text.encode(s, language_code=code).message_count
+    assert (
+        text.encode(s + extra, language_code=code).message_count
+        >= text.encode(s, language_code=code).message_count
+    )
 
 
 @FAST
-@given(st.sampled_from(["", "€", "Ж", "😀", "ş"]), st.text(alphabet="ab€{Ж😀", max_size=300),
-       st.sampled_from([{}, {"language_code": "TR", "single_shift": True},
-                        {"language_code": "TR", "locking_shift": True}]))
+@given(
+    st.sampled_from(["", "€", "Ж", "😀", "ş"]),
+    st.text(alphabet="ab€{Ж😀", max_size=300),
+    st.sampled_from(
+        [{}, {"language_code": "TR", "single_shift": True}, {"language_code": "TR", "locking_shift": True}]
+    ),
+)
 def test_characters_remaining_is_exact(lead, s, kwargs):
     # 'ş' first pins the configuration: only a Turkish table can carry it.
     if "Ж" in s + lead or "😀" in s + lead:

@@ -1,4 +1,5 @@
 """Choosing the encoding and tables; request validation; the Infobip preview body."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,7 @@ from _text_helpers import decode_message, parse_udh
 from smsgate import text
 from smsgate.text.national_tables import LANGUAGES
 
-TURKISH_SEED = ("Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerinizi rahatlıkla "
-                "iletebilirsiniz.")
+TURKISH_SEED = "Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerinizi rahatlıkla iletebilirsiniz."
 
 
 def test_turkish_seed_saves_a_part_with_the_turkish_single_shift():
@@ -43,14 +43,17 @@ def test_turkish_seed_preview_shows_the_saving():
     first, second = body["previews"]
     assert first["configuration"] == {} and first["messageCount"] == 2
     assert second["configuration"] == {
-        "language": {"languageCode": "TR", "singleShift": True, "lockingShift": False}}
+        "language": {"languageCode": "TR", "singleShift": True, "lockingShift": False}
+    }
     assert second["messageCount"] == 1 and second["textPreview"] == TURKISH_SEED
 
 
 def test_seed_preview_example():
     s = "Let's see how many characters will remain unused in this message."
-    assert text.preview(s) == {"originalText": s, "previews": [
-        {"textPreview": s, "messageCount": 1, "charactersRemaining": 95, "configuration": {}}]}
+    assert text.preview(s) == {
+        "originalText": s,
+        "previews": [{"textPreview": s, "messageCount": 1, "charactersRemaining": 95, "configuration": {}}],
+    }
 
 
 def test_preview_omits_configurations_that_change_nothing():
@@ -71,20 +74,29 @@ def test_preview_lists_language_transliteration_and_json_shape():
         kwargs = {}
         if "language" in p["configuration"]:
             lang = p["configuration"]["language"]
-            kwargs = {"language_code": lang["languageCode"], "single_shift": lang["singleShift"],
-                      "locking_shift": lang["lockingShift"]}
+            kwargs = {
+                "language_code": lang["languageCode"],
+                "single_shift": lang["singleShift"],
+                "locking_shift": lang["lockingShift"],
+            }
         m = text.encode(s, transliteration=p["configuration"].get("transliteration"), **kwargs)
         assert (m.text, m.message_count, m.characters_remaining) == (
-            p["textPreview"], p["messageCount"], p["charactersRemaining"])
+            p["textPreview"],
+            p["messageCount"],
+            p["charactersRemaining"],
+        )
     json.dumps(body)  # plain JSON types only
 
 
-@pytest.mark.parametrize("sample", [
-    TURKISH_SEED,
-    "Não há informação disponível sobre a sua encomenda, pedimos desculpa pelo incómodo.",
-    "¿Qué tal? La canción de la mañana está en el menú. " * 4,
-    "नमस्ते दुनिया",
-])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        TURKISH_SEED,
+        "Não há informação disponível sobre a sua encomenda, pedimos desculpa pelo incómodo.",
+        "¿Qué tal? La canción de la mañana está en el menú. " * 4,
+        "नमस्ते दुनिया",
+    ],
+)
 def test_autodetect_is_as_cheap_as_the_best_single_language(sample):
     auto = text.encode(sample, language_code="AUTODETECT")
     best = min(text.encode(sample, language_code=c).message_count for c in LANGUAGES)
@@ -120,12 +132,15 @@ def test_language_code_is_case_insensitive_and_none_values_accepted():
     assert text.encode("abc", language_code=None, transliteration=None).encoding == "GSM7"
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"language_code": "XX"}, "languageCode"),
-    ({"transliteration": "KLINGON"}, "transliteration"),
-    ({"single_shift": True}, "languageCode"),
-    ({"locking_shift": True}, "languageCode"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"language_code": "XX"}, "languageCode"),
+        ({"transliteration": "KLINGON"}, "transliteration"),
+        ({"single_shift": True}, "languageCode"),
+        ({"locking_shift": True}, "languageCode"),
+    ],
+)
 def test_invalid_requests_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         text.encode("hello", **kwargs)

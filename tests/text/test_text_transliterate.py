@@ -1,4 +1,5 @@
 """Transliteration replaces only what GSM cannot carry."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,17 @@ from hypothesis import strategies as st
 from smsgate import text
 from smsgate.text.charset import charset
 
-SCHEMES = ["TURKISH", "GREEK", "CYRILLIC", "SERBIAN_CYRILLIC", "CENTRAL_EUROPEAN", "BALTIC",
-           "PORTUGUESE", "COLOMBIAN", "NON_UNICODE"]
+SCHEMES = [
+    "TURKISH",
+    "GREEK",
+    "CYRILLIC",
+    "SERBIAN_CYRILLIC",
+    "CENTRAL_EUROPEAN",
+    "BALTIC",
+    "PORTUGUESE",
+    "COLOMBIAN",
+    "NON_UNICODE",
+]
 GSM_DEFAULT = sorted(charset(0, 0).encode_map)
 
 
@@ -31,22 +41,25 @@ def test_transliterated_text_is_always_gsm(scheme, s):
     assert all(c in charset(0, 0).encode_map for c in m.text)
 
 
-@pytest.mark.parametrize("scheme,source,expected", [
-    ("TURKISH", "Işık Ağaç Şeker İstanbul çiçek", "Isik Agac Seker Istanbul cicek"),
-    ("TURKISH", "Gönül Üzüm Çay", "Gönül Üzüm Çay"),  # ö ü Ç are GSM
-    ("GREEK", "Γειά σου κόσμε", "ΓEIA ΣOY KOΣME"),
-    ("GREEK", "ΔΦΓΛΩΠΨΣΘΞ", "ΔΦΓΛΩΠΨΣΘΞ"),
-    ("CYRILLIC", "Привет, как дела?", "Privet, kak dela?"),
-    ("CYRILLIC", "Жизнь Щука Юля", "Zhizn Schuka Yulya"),
-    ("SERBIAN_CYRILLIC", "Ђорђе Љубица Њива Џеп Ћуприја", "Djordje Ljubica Njiva Dzep Cuprija"),
-    ("SERBIAN_CYRILLIC", "Čačak Šabac Žabalj Đakovica", "Cacak Sabac Zabalj Djakovica"),
-    ("CENTRAL_EUROPEAN", "Łódź Kraków Příliš žluťoučký kůň", "Lodz Krakow Prilis zlutoucky kun"),
-    ("CENTRAL_EUROPEAN", "Győr tűz Ţară Iași", "Györ tüz Tara Iasi"),
-    ("BALTIC", "Šiauliai ąžuolas Rīga Ķemeri Tõnu", "Siauliai azuolas Riga Kemeri Tonu"),
-    ("PORTUGUESE", "Atenção: São João, você está à espera", "Atencao: Sao Joao, voce esta à espera"),
-    ("COLOMBIAN", "Bogotá, Medellín, Perú: ¿qué año?", "Bogota, Medellin, Peru: ¿qué año?"),
-    ("NON_UNICODE", "“Smart” quotes — and … too", "\"Smart\" quotes - and ... too"),
-])
+@pytest.mark.parametrize(
+    "scheme,source,expected",
+    [
+        ("TURKISH", "Işık Ağaç Şeker İstanbul çiçek", "Isik Agac Seker Istanbul cicek"),
+        ("TURKISH", "Gönül Üzüm Çay", "Gönül Üzüm Çay"),  # ö ü Ç are GSM
+        ("GREEK", "Γειά σου κόσμε", "ΓEIA ΣOY KOΣME"),
+        ("GREEK", "ΔΦΓΛΩΠΨΣΘΞ", "ΔΦΓΛΩΠΨΣΘΞ"),
+        ("CYRILLIC", "Привет, как дела?", "Privet, kak dela?"),
+        ("CYRILLIC", "Жизнь Щука Юля", "Zhizn Schuka Yulya"),
+        ("SERBIAN_CYRILLIC", "Ђорђе Љубица Њива Џеп Ћуприја", "Djordje Ljubica Njiva Dzep Cuprija"),
+        ("SERBIAN_CYRILLIC", "Čačak Šabac Žabalj Đakovica", "Cacak Sabac Zabalj Djakovica"),
+        ("CENTRAL_EUROPEAN", "Łódź Kraków Příliš žluťoučký kůň", "Lodz Krakow Prilis zlutoucky kun"),
+        ("CENTRAL_EUROPEAN", "Győr tűz Ţară Iași", "Györ tüz Tara Iasi"),
+        ("BALTIC", "Šiauliai ąžuolas Rīga Ķemeri Tõnu", "Siauliai azuolas Riga Kemeri Tonu"),
+        ("PORTUGUESE", "Atenção: São João, você está à espera", "Atencao: Sao Joao, voce esta à espera"),
+        ("COLOMBIAN", "Bogotá, Medellín, Perú: ¿qué año?", "Bogota, Medellin, Peru: ¿qué año?"),
+        ("NON_UNICODE", "“Smart” quotes — and … too", '"Smart" quotes - and ... too'),
+    ],
+)
 def test_language_tables(scheme, source, expected):
     m = text.encode(source, transliteration=scheme)
     assert m.text == expected

@@ -12,10 +12,23 @@ from smsgate.webhooks.policy import HostPolicy, HostRefused, check_url_syntax, p
 DEFAULT = HostPolicy()
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
-    "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "224.0.0.1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "100.64.0.1",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+    ],
+)
 def test_default_policy_refuses_addresses_that_are_not_public(address):
     assert not DEFAULT.permits(ipaddress.ip_address(address))
 
@@ -39,10 +52,16 @@ def test_bad_networks_are_named():
         parse_networks(["not-a-net"])
 
 
-@pytest.mark.parametrize(("url", "problem"), [
-    ("http://example.com/x", None), ("https://example.com", None),
-    ("ftp://example.com", "http"), ("example.com/x", "http"), ("http:///x", "host"),
-])
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://example.com/x", None),
+        ("https://example.com", None),
+        ("ftp://example.com", "http"),
+        ("example.com/x", "http"),
+        ("http:///x", "host"),
+    ],
+)
 def test_url_syntax(url, problem):
     found = check_url_syntax(url)
     assert (found is None) if problem is None else (problem in found)
@@ -55,4 +74,5 @@ def test_check_resolves_names_and_refuses_every_private_answer():
         await HostPolicy.from_settings(["127.0.0.0/8", "::1"], []).check("http://localhost:8080/hook")
         with pytest.raises(HostRefused):
             await DEFAULT.check("http://[::1]/hook")
+
     asyncio.run(run())
