@@ -117,7 +117,8 @@ class Acceptor:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                batch, size = [], 0
+                batch: list[_Pending] = []
+                size = 0
                 while self._queue and (not batch or size < MAX_BATCH_MESSAGES):
                     item = self._queue.popleft()
                     batch.append(item)

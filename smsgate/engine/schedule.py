@@ -96,8 +96,8 @@ def plan_releases(
     shift = 0
     for k, i in enumerate(order):
         at = max(earliest[i], base + slots[k] + shift)
-        if windows[i] is not None:
-            at = next_open(windows[i], at)
+        if (w := windows[i]) is not None:
+            at = next_open(w, at)
         shift = at - base - slots[k]
         out[i] = at
     return out
