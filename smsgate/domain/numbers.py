@@ -32,5 +32,7 @@ def normalize_destination(raw: str) -> Destination | None:
         return None
     if not phonenumbers.is_valid_number(parsed):
         return None
+    if parsed.country_code is None:  # always set when parsed from "+digits"; the stubs cannot know
+        return None
     region = phonenumbers.region_code_for_number(parsed) or "ZZ"
     return Destination(digits, parsed.country_code, region)

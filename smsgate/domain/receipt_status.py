@@ -80,7 +80,9 @@ def catalog_for_receipt(
     error_code, preferred over the text ``err`` when it names a catalog error.
     """
     parsed = parse_stat(stat) if isinstance(stat, str) else None
-    status_name, default_error = _FORWARD.get(parsed, _UNRECOGNISED)  # type: ignore[arg-type]
+    # parse_stat gives the text back for a stat it does not know: that is _UNRECOGNISED too
+    known = _FORWARD.get(parsed) if isinstance(parsed, ReceiptStat) else None
+    status_name, default_error = known or _UNRECOGNISED
     if parsed is ReceiptStat.DELIVRD:
         return status_name, default_error  # a delivered message has no error, whatever err says
     named = _error_name(network_error) or _error_name(err)

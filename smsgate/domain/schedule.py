@@ -76,6 +76,17 @@ def validity_ms_v3(amount: int, time_unit: str | None = "MINUTES", *, field: str
     return min(_positive_int(amount, f"{field}.amount") * VALIDITY_UNITS_MS[unit], MAX_VALIDITY_MS)
 
 
+def valid_until(accepted_ms: int, send_at_ms: int | None, validity_ms: int | None) -> int:
+    """The instant from which a message may no longer be sent.
+
+    Seed 002: "The message sending will not be allowed after the set period expires." The period
+    (``DEFAULT_VALIDITY_MS`` when none was given) counts from acceptance, or from the sendAt when one
+    was given for later; waiting for a delivery window or a speed-limit slot uses it up, so a message
+    whose turn comes after it ends expired, unsent."""
+    start = accepted_ms if send_at_ms is None else max(accepted_ms, send_at_ms)
+    return start + (DEFAULT_VALIDITY_MS if validity_ms is None else validity_ms)
+
+
 # --- delivery time window -----------------------------------------------------------------------
 
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")

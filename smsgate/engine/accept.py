@@ -21,7 +21,7 @@ from ..domain.dates import now_ms
 from ..domain.ids import new_id
 from ..domain.messages import AcceptedMessage, MessageRequest, RequestRejected, SendRequest
 from ..domain.numbers import normalize_destination
-from ..domain.schedule import DEFAULT_VALIDITY_MS
+from ..domain.schedule import valid_until
 from ..store import bulks as bq
 from ..store import messages as q
 from ..store.accounts import Account
@@ -117,7 +117,8 @@ class Acceptor:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                batch, size = [], 0
+                batch: list[_Pending] = []
+                size = 0
                 while self._queue and (not batch or size < MAX_BATCH_MESSAGES):
                     item = self._queue.popleft()
                     batch.append(item)
@@ -195,8 +196,8 @@ class Acceptor:
         nothing to dispatch); ``taken`` holds the account's used messageIds and gains the ones this
         request uses.
 
-        Validity counts from the instant a message is due (its sendAt, speed-limit slot or window
-        opening): the gateway's own pacing never expires a message, waiting beyond it does."""
+        Validity counts from acceptance, or from the message's sendAt (``valid_until``): a message
+        that waits for its delivery window or speed-limit slot past its validity expires unsent."""
         outcomes: list[AcceptedMessage] = []
         rows: list[dict] = []
         sources: list[MessageRequest] = []  # the request message of each row
@@ -261,5 +262,5 @@ class Acceptor:
         dues: list[int | None] = [None] * len(rows)
         for i, due in zip(live, planned):
             dues[i] = due
-            rows[i]["valid_until"] = due + (sources[i].validity_ms or DEFAULT_VALIDITY_MS)
+            rows[i]["valid_until"] = valid_until(now, sources[i].send_at_ms, sources[i].validity_ms)
         return outcomes, rows, dues

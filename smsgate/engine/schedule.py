@@ -96,8 +96,8 @@ def plan_releases(
     shift = 0
     for k, i in enumerate(order):
         at = max(earliest[i], base + slots[k] + shift)
-        if windows[i] is not None:
-            at = next_open(windows[i], at)
+        if (w := windows[i]) is not None:
+            at = next_open(w, at)
         shift = at - base - slots[k]
         out[i] = at
     return out
@@ -122,8 +122,8 @@ class ExpirySweeper:
 
     Each sweep reads only the slice of the valid_until index that came due since the previous one
     (less ``LAG_MS``, for rows whose transaction committed a little after its clock reading): a
-    message's valid_until is always later than the instant it is written (validity counts from when
-    the message is due, at least a second), so nothing lands behind the mark. The first sweep after a
+    message's valid_until is always later than the instant it is written (validity is positive and
+    counts from acceptance or a later sendAt), so nothing lands behind the mark. The first sweep after a
     start has no mark and catches up with whatever expired while the gateway was down. A message
     the sweep has not reached yet is still refused by the dispatcher, which checks valid_until too.
     """

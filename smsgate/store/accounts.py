@@ -87,7 +87,9 @@ class AccountStore:
                     created_at=now_ms(),
                 )
             )
-            return Account(result.inserted_primary_key[0], name, username, True)
+            key = result.inserted_primary_key
+            assert key is not None  # None only when no row was inserted; this inserts one
+            return Account(key[0], name, username, True)
 
     async def get(self, name: str) -> Account:
         async with self.db.connect() as conn:

@@ -168,8 +168,9 @@ async def unpark_jobs(conn: AsyncConnection, account_id: int, bulk_id: str, shif
 async def shift_bulk(
     conn: AsyncConnection, account_id: int, bulk_id: str, delta_ms: int, new_send_at: int
 ) -> None:
-    """Reschedule: the bulk's unsent messages, their validity and their dispatch jobs (parked or not)
-    move by ``delta_ms``; a message that had no sendAt of its own gets the bulk's new one."""
+    """Reschedule: the bulk's unsent messages and their dispatch jobs (parked or not) move by
+    ``delta_ms``; a message that had no sendAt of its own gets the bulk's new one. Validity counts
+    from the sendAt (``domain.schedule.valid_until``), so it starts again from the new one."""
     unsent = (
         messages.c.account_id == account_id,
         messages.c.bulk_id == bulk_id,
@@ -181,13 +182,16 @@ async def shift_bulk(
         .where(jobs.c.kind == DISPATCH_JOB, jobs.c.message_pk.in_(select(messages.c.id).where(*unsent)))
         .values(due_at=jobs.c.due_at + delta_ms)
     )
+    new_start = case((messages.c.send_at.is_(None), new_send_at), else_=messages.c.send_at + delta_ms)
+    # where validity counted from: the sendAt, or acceptance when there was none (or it was earlier)
+    old_start = case(
+        (messages.c.send_at > messages.c.created_at, messages.c.send_at), else_=messages.c.created_at
+    )
+    # SET expressions read the row as it was before the update, on SQLite and PostgreSQL alike
     await conn.execute(
         update(messages)
         .where(*unsent)
-        .values(
-            send_at=case((messages.c.send_at.is_(None), new_send_at), else_=messages.c.send_at + delta_ms),
-            valid_until=messages.c.valid_until + delta_ms,
-        )
+        .values(send_at=new_start, valid_until=messages.c.valid_until - old_start + new_start)
     )
 
 

@@ -85,7 +85,9 @@ async def list_numbers(conn: AsyncConnection, account_id: int | None = None) -> 
 
 async def insert_inbound(conn: AsyncConnection, row: dict[str, Any]) -> int:
     result = await conn.execute(insert(inbound_messages).values(**row))
-    return result.inserted_primary_key[0]
+    key = result.inserted_primary_key
+    assert key is not None  # None only when no row was inserted; this inserts one
+    return key[0]
 
 
 async def take_inbox(

@@ -5,8 +5,9 @@ together, up to 100 per request, in the shape of the matching reports endpoint (
 with the root ``<reportResponse>``). A 2xx answer ends it; anything else is retried on the
 documented schedule (see ``pusher``). After the last retry the report is left to the logs.
 
-Delivery is at least once. The ``X-Smsgate-Report-Ids`` header lists one stable id per result, in
-order, for the receiver to de-duplicate on."""
+Delivery is at least once. The ``X-Smsgate-Report-Ids`` header lists one id per result, in order,
+for the receiver to de-duplicate on: the same report always has the same id, a different report never
+(``domain.ids.report_id``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..domain.ids import report_id
 from ..store import messages as q
 from ..store.tables import REPORT_PUSH_FAILED, REPORT_PUSHED
 from ..wire import render, xmlcodec
@@ -36,6 +38,19 @@ def _snapshot(job: q.LeasedJob) -> Any:
     row = dict(job.message._mapping)
     row.update(status_id=state["status_id"], error_id=state["error_id"], done_at=None)
     return SimpleNamespace(**row)
+
+
+def report_id_of(job: q.LeasedJob) -> str:
+    """The id of the report a job pushes: the final report, or the intermediate state in its payload.
+
+    Not the job's row id: rows are deleted once pushed, and SQLite hands a deleted highest row id
+    out again."""
+    m = job.message
+    state = None
+    if job.payload is not None:
+        snapshot = orjson.loads(job.payload)
+        state = (snapshot["status_id"], snapshot["error_id"])
+    return report_id(m.account_id, m.message_id, m.created_at, state)
 
 
 def render_reports(jobs: Sequence[q.LeasedJob], v3: bool, content_type: str) -> bytes:
@@ -65,7 +80,7 @@ class ReportPusher(Pusher):
         body = render_reports(jobs, v3, content_type)
         headers = {
             "Content-Type": content_type,
-            "X-Smsgate-Report-Ids": ",".join(f"r{j.job_id}" for j in jobs),
+            "X-Smsgate-Report-Ids": ",".join(report_id_of(j) for j in jobs),
         }
         await self.settle(jobs, await self.client.send("POST", url, body, headers), url)
 

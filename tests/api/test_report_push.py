@@ -5,6 +5,7 @@ documented cycle, 1 + n^2 minutes for retry n, plays out in fractions of a secon
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 import xml.etree.ElementTree as ET
@@ -14,6 +15,10 @@ import pytest
 from helpers import final_logs, send_v2, uid
 from live import LiveGateway, wait_for
 from receiver import Receiver
+from sqlalchemy import func, select
+
+from smsgate.store.database import Database
+from smsgate.store.tables import jobs
 
 REPORT_KEYS_V1 = {"bulkId", "messageId", "to", "sentAt", "doneAt", "smsCount", "price", "status", "error"}
 
@@ -154,6 +159,8 @@ def test_failed_pushes_are_retried_on_the_schedule(deployment, receiver):
     for gap, units in zip([b - a for a, b in itertools.pairwise(at)], (1, 2, 5), strict=False):
         assert gap >= units * unit * 0.9, (gap, units)
     assert len({r.json()["results"][0]["messageId"] for r in receiver.to(path)}) == 1
+    # a retry is the same report under the same id
+    assert len({r.headers["x-smsgate-report-ids"] for r in receiver.to(path)}) == 1
     # after the 2xx nothing more arrives
     time.sleep(1.0)
     assert len(receiver.to(path)) == 4
@@ -179,6 +186,45 @@ def test_a_notify_url_that_is_not_http_is_refused(deployment):
 
 
 # ---- dedicated gateways: their own schedule, policy or network rules ----
+
+
+def _jobs_left(gw: LiveGateway) -> int:
+    """Rows in the gateway's job queue, read from its database."""
+    url = gw.database_url or f"sqlite+aiosqlite:///{(gw.data_dir / 'smsgate.db').resolve()}"
+
+    async def count() -> int:
+        db = Database(url)
+        try:
+            async with db.connect() as conn:
+                return (await conn.execute(select(func.count()).select_from(jobs))).scalar_one()
+        finally:
+            await db.dispose()
+
+    return asyncio.run(count())
+
+
+def test_report_ids_are_not_reused_once_their_jobs_are_gone(tmp_path, own_database, receiver):
+    """Report ids used to be job row ids. A pushed report's row is deleted, and SQLite gives the next
+    row the highest id in the table plus one: with the queue empty again, the next message's report was
+    sent under the same id (`r3` twice), and a receiver de-duplicating on the header dropped it."""
+    gw = LiveGateway(tmp_path, own_database)
+    creds = gw.create_account("ids")
+    path = f"/{uid('ids')}"
+    try:
+        gw.start()
+        for n in (1, 2):
+            send_v2(
+                gw.base_url,
+                creds.app,
+                [{"destinations": [{"to": "41793026727"}], "text": "hi", "notifyUrl": receiver.url(path)}],
+            )
+            wait_for(lambda n=n: len(receiver.to(path)) == n)
+            wait_for(lambda: _jobs_left(gw) == 0)  # the pushed report's row is gone
+    finally:
+        gw.stop()
+    first, second = receiver.to(path)
+    assert first.json()["results"][0]["messageId"] != second.json()["results"][0]["messageId"]
+    assert first.headers["x-smsgate-report-ids"] != second.headers["x-smsgate-report-ids"]
 
 
 def test_restart_in_the_middle_of_the_retry_cycle_keeps_the_schedule(tmp_path, own_database, receiver):
@@ -208,6 +254,7 @@ def test_restart_in_the_middle_of_the_retry_cycle_keeps_the_schedule(tmp_path, o
         wait_for(lambda: len(receiver.to(path)) >= 4, timeout=20)  # retry 3 succeeds
         # retry 3 was due 5 units after the third failure; the restart neither lost nor reset that
         assert receiver.to(path)[3].at - killed_after >= 5 * unit * 0.9
+        assert len({r.headers["x-smsgate-report-ids"] for r in receiver.to(path)}) == 1
         r = httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()
         assert r["results"] == []
     finally:
@@ -251,6 +298,8 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         )
         wait_for(lambda: len(receiver.to(inter)) >= 2)
         first, final = (r.json()["results"][0] for r in receiver.to(inter)[:2])
+        first_id, final_id = (r.headers["x-smsgate-report-ids"] for r in receiver.to(inter)[:2])
+        assert first_id != final_id  # two reports about one message
         assert first["status"]["groupName"] == "PENDING"
         assert first["error"]["name"] == "EC_ABSENT_SUBSCRIBER" and first["error"]["permanent"] is False
         assert "doneAt" not in first

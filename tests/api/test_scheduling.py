@@ -495,6 +495,123 @@ def test_delivery_windows_across_midnight_and_days_of_the_week(tmp_path, own_dat
             assert status_of(gw.base_url, creds.app, bulk) == "PENDING"
 
 
+# Tuesday noon: a Monday window opens six days later
+TUESDAY_NOON = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+MONDAY_DAYTIME = window(["MONDAY"], (8, 0), (17, 0))
+
+
+def test_validity_runs_out_while_a_message_waits_for_its_window(tmp_path, own_database):
+    """Seed 002: sending "will not be allowed after the set period expires". Validity counts from
+    acceptance (or the sendAt), so a message held for a closed delivery window ends EXPIRED, unsent,
+    with its report, when its validity passes; it used to count from the window's opening and stay
+    pending for days. v3 with a validity in seconds runs live; v1/v2 validity is whole minutes, so
+    the gateway's clock jumps ten minutes on over a restart."""
+    hooks = {name: f"/{uid(name)}" for name in ("v3s", "v2", "v3m")}
+    env = {"SMSGATE_CLOCK_START": TUESDAY_NOON.isoformat(), "SMSGATE_EXPIRY_INTERVAL": "0.2"}
+    with Receiver() as receiver, dedicated(tmp_path, own_database, **env) as (gw, creds, _):
+
+        def v3(message_id: str, validity: dict, **extra) -> None:
+            options = {"validityPeriod": validity, "deliveryTimeWindow": MONDAY_DAYTIME}
+            r = httpx.post(
+                gw.base_url + "/sms/3/messages",
+                headers=creds.app,
+                json={
+                    "messages": [
+                        {
+                            "sender": "InfoSMS",
+                            "destinations": [{"to": DEST, "messageId": message_id}],
+                            "content": {"text": "w"},
+                            "options": options,
+                            **extra,
+                        }
+                    ]
+                },
+            )
+            assert r.status_code == 200, r.text
+
+        def v1v2(version: int, message_id: str, bulk: str | None = None, **extra) -> None:
+            body: dict = {
+                "messages": [
+                    {
+                        "from": "InfoSMS",
+                        "destinations": [{"to": DEST, "messageId": message_id}],
+                        "text": "w",
+                        "deliveryTimeWindow": MONDAY_DAYTIME,
+                        **extra,
+                    }
+                ]
+            }
+            if bulk:
+                body["bulkId"] = bulk
+            r = httpx.post(f"{gw.base_url}/sms/{version}/text/advanced", headers=creds.app, json=body)
+            assert r.status_code == 200, r.text
+            assert r.json()["messages"][0]["status"]["name"] == "PENDING_ACCEPTED"
+
+        # live: two seconds, pushed
+        v3(
+            "v3-seconds",
+            {"amount": 2, "timeUnit": "SECONDS"},
+            webhooks={"delivery": {"url": receiver.url(hooks["v3s"])}},
+        )
+        push = wait_for(lambda: receiver.to(hooks["v3s"]), timeout=10)[0].json()["results"][0]
+        assert (push["messageId"], push["status"]["name"], push["error"]["name"]) == (
+            "v3-seconds",
+            "EXPIRED_EXPIRED",
+            "EC_MESSAGE_CANCELED",  # never handed to the network
+        )
+        assert parse_ms(push["doneAt"]) - parse_ms(push["sentAt"]) == 2000
+
+        # a minute each: v1 pulled, v2 pushed, v3 (timeUnit left to its MINUTES default) pushed
+        v1v2(1, "v1", validityPeriod=1)
+        v1v2(2, "v2", validityPeriod=1, notifyUrl=receiver.url(hooks["v2"]))
+        v3("v3-minutes", {"amount": 1}, webhooks={"delivery": {"url": receiver.url(hooks["v3m"])}})
+        # with a sendAt the minute counts from there, and from a bulk's new sendAt when rescheduled
+        send_at = TUESDAY_NOON + timedelta(minutes=2)
+        v1v2(2, "send-at", validityPeriod=1, sendAt=send_at.isoformat())
+        v1v2(2, "moved", "moved", validityPeriod=1)
+        moved_to = TUESDAY_NOON + timedelta(minutes=3)
+        r = httpx.put(
+            gw.base_url + "/sms/1/bulks",
+            params={"bulkId": "moved"},
+            json={"sendAt": moved_to.isoformat()},
+            headers=creds.app,
+        )
+        assert r.status_code == 200, r.text
+        # the 48 h default outlasts the wait
+        v1v2(2, "patient")
+        waiting = {x["messageId"]: x["status"]["name"] for x in logs(gw.base_url, creds.app, limit=100)}
+        del waiting["v3-seconds"]
+        assert waiting == dict.fromkeys(
+            ("v1", "v2", "v3-minutes", "send-at", "moved", "patient"), "PENDING_ACCEPTED"
+        )
+
+        gw.stop()
+        gw.env_extra["SMSGATE_CLOCK_START"] = (TUESDAY_NOON + timedelta(minutes=10)).isoformat()
+        gw.start()
+        pulled: dict[str, dict] = {}
+
+        def everything_reported() -> bool:
+            got = httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"]
+            pulled.update({x["messageId"]: x for x in got})
+            return set(pulled) >= {"v1", "send-at", "moved"} and all(
+                receiver.to(hooks[h]) for h in ("v2", "v3m")
+            )
+
+        wait_for(everything_reported, timeout=20)
+        pushed = {h: receiver.to(hooks[h])[0].json()["results"][0] for h in ("v2", "v3m")}
+        reports = {**pulled, "v2": pushed["v2"], "v3-minutes": pushed["v3m"]}
+        assert set(reports) == {"v1", "v2", "v3-minutes", "send-at", "moved"}  # not "patient"
+        unsent_expiry = ("EXPIRED_EXPIRED", "EC_MESSAGE_CANCELED")
+        for mid, x in reports.items():
+            assert (x["status"]["name"], x["error"]["name"]) == unsent_expiry, mid
+        for mid in ("v1", "v2", "v3-minutes"):
+            assert parse_ms(reports[mid]["doneAt"]) - parse_ms(reports[mid]["sentAt"]) == 60_000, mid
+        assert parse_ms(reports["send-at"]["doneAt"]) == ms(send_at) + 60_000
+        assert parse_ms(reports["moved"]["doneAt"]) == ms(moved_to) + 60_000
+        (patient,) = logs(gw.base_url, creds.app, messageId="patient")
+        assert patient["status"]["name"] == "PENDING_ACCEPTED"
+
+
 # --- sending speed limit ----------------------------------------------------------------------------
 
 

@@ -98,6 +98,25 @@ def test_validity_v3_rejects_nonpositive_amounts(amount):
     assert err.value.field == "validityPeriod.amount"
 
 
+def test_validity_counts_from_acceptance_or_a_later_send_at():
+    assert sc.valid_until(NOW, None, 5 * MIN) == NOW + 5 * MIN
+    assert sc.valid_until(NOW, NOW + HOUR, 5 * MIN) == NOW + HOUR + 5 * MIN
+    assert sc.valid_until(NOW, NOW - HOUR, 5 * MIN) == NOW + 5 * MIN  # a past sendAt means now
+    assert sc.valid_until(NOW, None, None) == NOW + 48 * HOUR  # none given: the 48 h maximum
+
+
+def test_validity_does_not_wait_for_a_delivery_window():
+    """Seed 002: "sending will not be allowed after the set period expires". A message accepted on
+    Monday 12:00 for a Friday-only window, valid for a minute, is past its validity long before the
+    window opens: it must expire, not go out on Friday."""
+    friday = sc.parse_delivery_window({"days": ["FRIDAY"]})
+    opens = sc.next_open(friday, NOW)
+    until = sc.valid_until(NOW, None, sc.validity_ms_v2(1))
+    assert until == NOW + MIN < opens == NOW + 3 * DAY + 12 * HOUR
+    v3 = sc.valid_until(NOW, NOW + 10 * MIN, sc.validity_ms_v3(30, "SECONDS"))
+    assert v3 == NOW + 10 * MIN + 30_000 < opens
+
+
 # --- delivery time window: parsing --------------------------------------------------------------
 
 DOC_WINDOW = {
