@@ -66,8 +66,34 @@ def _settings(
     try:
         return load_settings(config, data_dir=data_dir, database_url=database_url, **extra)
     except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
+        # one plain line on stderr: no markup (``[[routes]]`` is not a style) and no wrapping
+        typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _banner(line: str) -> None:
+    # whole lines, as configured: no markup, no wrapping at the console's width
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def network_summary(settings: Settings) -> str:
+    """Where messages go, as configured: the operator connectors, the routes, and what takes traffic
+    no route matches (the connectors in order, else the simulated network; as the gateway routes)."""
+    simulated = f"simulated (delivery delay {settings.simulator_delivery_delay}s)"
+    if not settings.connectors and not settings.routes:
+        return simulated
+    links = [
+        f"{c['name']} at {c['host']}:{c['port']}{' over TLS' if c.get('tls') else ''}"
+        for c in settings.connectors
+    ]
+    parts = [f"SMPP {'connector' if len(links) == 1 else 'connectors'} {', '.join(links)}"] if links else []
+    routes = len(settings.routes)
+    parts.append(f"{routes} {'route' if routes == 1 else 'routes'}")
+    default = [c["name"] for c in settings.connectors] or ["simulator"]
+    parts.append(f"no match goes to {', '.join(default)}")
+    if "simulator" in default or any("simulator" in r.connectors for r in settings.routes):
+        parts.append(f"simulator {simulated.removeprefix('simulated ')}")
+    return "; ".join(parts)
 
 
 @app.command()
@@ -83,19 +109,18 @@ def serve(
     import uvicorn
 
     from .api.app import build_app
+    from .serving import guarded_protocol
 
     settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     target = settings.database_url or f"SQLite at {settings.data_dir / 'smsgate.db'}"
-    console.print(
-        f"smsgate on http://{settings.host}:{settings.port}  (storage: {target}; "
-        f"network: simulated, delivery delay {settings.simulator_delivery_delay}s)"
-    )
+    _banner(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target})")
+    _banner(f"network: {network_summary(settings)}")
     if settings.smpp_port is not None:
         tls = " over TLS" if settings.smpp_tls_cert and settings.smpp_tls_key else ""
-        console.print(
+        _banner(
             f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
             f"{tls}  (system_id/password: an account's username/password)"
         )
@@ -105,6 +130,8 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
+        # a request head must arrive in time; one client address holds a bounded number of connections
+        http=guarded_protocol(settings.http_header_timeout, settings.http_connections_per_client),
     )
 
 
