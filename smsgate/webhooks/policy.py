@@ -131,7 +131,7 @@ class HostPolicy:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
             except OSError as exc:
                 raise ResolveFailed(f"cannot resolve {host!r}: {exc}") from exc
-            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         refused = [why for a in addresses if (why := self.refusal(a))]
         if refused:
             raise HostRefused(
