@@ -96,6 +96,20 @@ def network_summary(settings: Settings) -> str:
     return "; ".join(parts)
 
 
+def _data_dir_ready(settings: Settings) -> None:
+    """The SQLite database's directory exists, or the command stops with the one line that says why."""
+    if settings.database_url:
+        return
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(
+            f"configuration error: data_dir {str(settings.data_dir)!r}: cannot create it: {exc.strerror}",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [default 127.0.0.1].")] = None,
@@ -107,15 +121,21 @@ def serve(
 ) -> None:
     """Run the gateway: the HTTP API and the message engine, on SQLite and the simulated network by default."""
     import uvicorn
+    from sqlalchemy.engine import make_url
 
     from .api.app import build_app
     from .serving import guarded_protocol
 
     settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
+    _data_dir_ready(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    target = settings.database_url or f"SQLite at {settings.data_dir / 'smsgate.db'}"
+    target = (
+        make_url(settings.database_url).render_as_string(hide_password=True)
+        if settings.database_url
+        else f"SQLite at {settings.data_dir / 'smsgate.db'}"
+    )
     _banner(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target})")
     _banner(f"network: {network_summary(settings)}")
     if settings.smpp_port is not None:
@@ -150,6 +170,7 @@ def _run(settings: Settings, action):
     from .engine.inbound import NumberError, UnknownNumber
     from .store.accounts import AccountError
 
+    _data_dir_ready(settings)
     try:
         return asyncio.run(_with_gateway(settings, action))
     except (AccountError, NumberError, UnknownNumber) as exc:

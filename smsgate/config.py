@@ -162,17 +162,49 @@ def load_settings(
             try:
                 values[attr] = _check(attr, _from_text(attr, env[name]))
             except ValueError as exc:
-                raise ConfigError(f"environment: {name}={env[name]!r}: {exc}") from None
+                raise ConfigError(f"environment: {name}={_shown(attr, env[name])}: {exc}") from None
     for attr, value in overrides.items():
         if value is not None:
             try:
                 values[attr] = _check(attr, value)
             except ValueError as exc:
-                raise ConfigError(f"command line: {attr} {value!r}: {exc}") from None
-    return replace(Settings(), **values)
+                raise ConfigError(f"command line: {attr} {_shown(attr, value)}: {exc}") from None
+    settings = replace(Settings(), **values)
+    if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
+        # one without the other would serve plain SMPP to customers who asked for TLS
+        raise ConfigError("smpp_tls_cert and smpp_tls_key (SMSGATE_SMPP_TLS_CERT / _KEY) go together")
+    return settings
+
+
+def _check_database_url(value: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        driver = make_url(value).drivername
+    except ArgumentError:
+        driver = None
+    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError("must be a URL like postgresql+asyncpg://user@host/db (or sqlite+aiosqlite:///path)")
 
 
 # --- types and checks -------------------------------------------------------------------------
+
+
+def _shown(key: str, value: Any) -> str:
+    """The value as an error message shows it: secrets masked."""
+    if key in ("password", "admin_token"):
+        return "'***'"
+    if key == "database_url" and isinstance(value, str):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return repr(make_url(value).render_as_string(hide_password=True))
+        except ArgumentError:
+            pass
+    return repr(value)
+
 
 _HINTS: dict[str, Any] = {}
 
@@ -266,6 +298,10 @@ def _check(attr: str, value: Any) -> Any:
         parse_networks(value)  # a ValueError names the entry
     if attr == "clock_start":
         parse_ms(value)  # a ValueError names the accepted forms
+    if attr == "database_url":
+        _check_database_url(value)
+    if attr in ("smpp_tls_cert", "smpp_tls_key") and not Path(value).is_file():
+        raise ValueError("no such file")
     positive = (
         "http_header_timeout",
         "http_connections_per_client",
@@ -318,7 +354,7 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
         try:
             out[key] = _check(key, value)
         except ValueError as exc:
-            raise ConfigError(f"{key} = {value!r}: {exc}") from None
+            raise ConfigError(f"{key} = {_shown(key, value)}: {exc}") from None
     return out
 
 
@@ -343,7 +379,7 @@ def _entry(section: str, cls: Any, raw: dict[str, Any]) -> Any:
         try:
             checked[key] = check_value(key, value, hints[key])
         except ValueError as exc:
-            raise ConfigError(f"{section} {key} = {value!r}: {exc}") from None
+            raise ConfigError(f"{section} {key} = {_shown(key, value)}: {exc}") from None
     try:
         return cls(**checked)
     except (TypeError, ValueError) as exc:
@@ -370,7 +406,7 @@ def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[s
                 try:
                     check_value(key, value, hints[key])
                 except ValueError as exc:
-                    raise ConfigError(f"{where} {key} = {value!r}: {exc}") from None
+                    raise ConfigError(f"{where} {key} = {_shown(key, value)}: {exc}") from None
         if isinstance(raw.get("port"), int) and not 0 < raw["port"] <= 65535:
             raise ConfigError(f"{where} port = {raw['port']!r}: must be a TCP port, 1 to 65535")
         try:

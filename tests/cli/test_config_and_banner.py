@@ -58,6 +58,37 @@ def test_a_bad_setting_is_one_line_naming_setting_value_and_file(tmp_path, toml,
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"SMSGATE_DATABASE_URL": "postgresql://me:secret@db/smsgate"},
+            (
+                "environment: SMSGATE_DATABASE_URL='postgresql://me:***@db/smsgate': must be a URL like "
+                "postgresql+asyncpg://user@host/db (or sqlite+aiosqlite:///path)"
+            ),
+        ),
+        (
+            {"SMSGATE_SMPP_TLS_CERT": "/no/such.pem"},
+            "environment: SMSGATE_SMPP_TLS_CERT='/no/such.pem': no such file",
+        ),
+        (
+            {"SMSGATE_SMPP_TLS_CERT": __file__},
+            "smpp_tls_cert and smpp_tls_key (SMSGATE_SMPP_TLS_CERT / _KEY) go together",
+        ),
+        (
+            {"SMSGATE_DATA_DIR": "/proc/no-such-dir"},
+            "data_dir '/proc/no-such-dir': cannot create it: No such file or directory",
+        ),
+    ],
+)
+def test_environment_settings_that_cannot_work_are_one_line(tmp_path, env, line):
+    result = _serve(tmp_path, "", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"configuration error: {line}"
+    assert "secret" not in result.stdout + result.stderr
+
+
 def test_a_bad_environment_variable_is_named(tmp_path):
     result = _serve(tmp_path, "", env={"SMSGATE_HTTP_HEADER_TIMEOUT": "soon"})
     assert result.returncode == 2
