@@ -8,11 +8,13 @@ h11) with two limits:
 - the request head must arrive within ``header_timeout`` seconds of the connection opening, or of
   the previous response ending; data trickling in does not extend it;
 - one client address holds at most ``per_client`` connections; more are answered 503 and closed.
+  An IPv6 client counts by its /64, the block one subscriber is usually given.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections import Counter
 from typing import Any
@@ -31,6 +33,19 @@ _TOO_MANY = (
 )
 
 
+def client_key(host: str) -> str:
+    """What the per-client limit counts by: the IPv4 address, or the IPv6 /64."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return host
+
+
 def guarded_protocol(header_timeout: float, per_client: int) -> type[asyncio.Protocol]:
     """A protocol class for ``uvicorn.Config(http=...)``; each call has its own per-address count."""
     open_by_address: Counter[str] = Counter()
@@ -43,7 +58,7 @@ def guarded_protocol(header_timeout: float, per_client: int) -> type[asyncio.Pro
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            address = self.client[0] if self.client else None
+            address = client_key(self.client[0]) if self.client else None
             if address is not None:
                 if open_by_address[address] >= per_client:
                     if address not in at_limit:

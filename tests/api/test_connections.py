@@ -96,3 +96,12 @@ def test_connections_per_client_address_are_bounded(tmp_path):
         for s in held:
             s.close()
         gw.stop()
+
+
+def test_the_limit_counts_ipv4_addresses_and_ipv6_blocks_of_one_subscriber():
+    from smsgate.serving import client_key
+
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
