@@ -46,6 +46,8 @@ class WebhookClient:
         except HostRefused as exc:
             host = urlsplit(url).hostname or url
             if host not in self._refused_hosts:
+                if len(self._refused_hosts) >= 10_000:  # bounded: names are the accounts' choice
+                    self._refused_hosts.clear()
                 self._refused_hosts.add(host)
                 log.warning("pushes to %s are dropped: %s", host, exc)
             return Outcome(False, permanent=True, detail=str(exc))
