@@ -290,8 +290,10 @@ def _check(attr: str, value: Any) -> Any:
         return value
     if attr in ("port", "smpp_port") and not 0 <= value <= 65535:
         raise ValueError("must be a TCP port, 0 to 65535")
-    if attr == "log_level" and value.lower() not in LOG_LEVELS:
-        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    if attr == "log_level":
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        value = value.lower()
     if attr in ("webhook_allow", "webhook_deny", "smpp_allowed_ips"):
         from .webhooks.policy import parse_networks
 
