@@ -66,7 +66,47 @@ def _settings(
     try:
         return load_settings(config, data_dir=data_dir, database_url=database_url, **extra)
     except ConfigError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
+        # one plain line on stderr: no markup (``[[routes]]`` is not a style) and no wrapping
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _banner(line: str) -> None:
+    # whole lines, as configured: no markup, no wrapping at the console's width
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def network_summary(settings: Settings) -> str:
+    """Where messages go, as configured: the operator connectors, the routes, and what takes traffic
+    no route matches (the connectors in order, else the simulated network; as the gateway routes)."""
+    simulated = f"simulated (delivery delay {settings.simulator_delivery_delay}s)"
+    if not settings.connectors and not settings.routes:
+        return simulated
+    links = [
+        f"{c['name']} at {c['host']}:{c['port']}{' over TLS' if c.get('tls') else ''}"
+        for c in settings.connectors
+    ]
+    parts = [f"SMPP {'connector' if len(links) == 1 else 'connectors'} {', '.join(links)}"] if links else []
+    routes = len(settings.routes)
+    parts.append(f"{routes} {'route' if routes == 1 else 'routes'}")
+    default = [c["name"] for c in settings.connectors] or ["simulator"]
+    parts.append(f"no match goes to {', '.join(default)}")
+    if "simulator" in default or any("simulator" in r.connectors for r in settings.routes):
+        parts.append(f"simulator {simulated.removeprefix('simulated ')}")
+    return "; ".join(parts)
+
+
+def _data_dir_ready(settings: Settings) -> None:
+    """The SQLite database's directory exists, or the command stops with the one line that says why."""
+    if settings.database_url:
+        return
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(
+            f"configuration error: data_dir {str(settings.data_dir)!r}: cannot create it: {exc.strerror}",
+            err=True,
+        )
         raise typer.Exit(2) from None
 
 
@@ -81,21 +121,26 @@ def serve(
 ) -> None:
     """Run the gateway: the HTTP API and the message engine, on SQLite and the simulated network by default."""
     import uvicorn
+    from sqlalchemy.engine import make_url
 
     from .api.app import build_app
+    from .serving import guarded_protocol
 
     settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
+    _data_dir_ready(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    target = settings.database_url or f"SQLite at {settings.data_dir / 'smsgate.db'}"
-    console.print(
-        f"smsgate on http://{settings.host}:{settings.port}  (storage: {target}; "
-        f"network: simulated, delivery delay {settings.simulator_delivery_delay}s)"
+    target = (
+        make_url(settings.database_url).render_as_string(hide_password=True)
+        if settings.database_url
+        else f"SQLite at {settings.data_dir / 'smsgate.db'}"
     )
+    _banner(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target})")
+    _banner(f"network: {network_summary(settings)}")
     if settings.smpp_port is not None:
         tls = " over TLS" if settings.smpp_tls_cert and settings.smpp_tls_key else ""
-        console.print(
+        _banner(
             f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
             f"{tls}  (system_id/password: an account's username/password)"
         )
@@ -105,6 +150,8 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
+        # a request head must arrive in time; one client address holds a bounded number of connections
+        http=guarded_protocol(settings.http_header_timeout, settings.http_connections_per_client),
     )
 
 
@@ -123,6 +170,7 @@ def _run(settings: Settings, action):
     from .engine.inbound import NumberError, UnknownNumber
     from .store.accounts import AccountError
 
+    _data_dir_ready(settings)
     try:
         return asyncio.run(_with_gateway(settings, action))
     except (AccountError, NumberError, UnknownNumber) as exc:

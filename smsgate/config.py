@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from .domain.dates import parse_ms
 from .domain.network import DEFAULT_PRICES, NetworkRules, OutcomeRule, PriceEntry
@@ -60,6 +60,10 @@ class Settings:
     worker_batch: int = 500
     poll_interval: float = 0.05
     log_level: str = "info"
+    # HTTP connections: one whose request head has not arrived within this many seconds is closed
+    # (also between keep-alive requests), and one client address may hold at most this many at once.
+    http_header_timeout: float = 10.0
+    http_connections_per_client: int = 256
     # Outbound webhooks (reports to notify URLs, inbound forwarding). Hosts resolving to loopback,
     # private, link-local or reserved addresses are refused unless a network in webhook_allow holds them.
     webhook_allow: tuple[str, ...] = ()
@@ -97,43 +101,45 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def _instant(value: str) -> str:
-    parse_ms(value)  # a ValueError names the accepted forms
-    return value
-
-
-# environment variable -> (settings field, converter)
-_ENV: dict[str, tuple[str, Any]] = {
-    "SMSGATE_DATA_DIR": ("data_dir", Path),
-    "SMSGATE_DATABASE_URL": ("database_url", str),
-    "SMSGATE_HOST": ("host", str),
-    "SMSGATE_PORT": ("port", int),
-    "SMSGATE_SIMULATOR_DELIVERY_DELAY": ("simulator_delivery_delay", float),
-    "SMSGATE_LOGS_RATE_PER_MINUTE": ("logs_rate_per_minute", int),
-    "SMSGATE_LOG_RETENTION_HOURS": ("log_retention_hours", float),
-    "SMSGATE_DEFAULT_SENDER": ("default_sender", str),
-    "SMSGATE_MAX_BODY_BYTES": ("max_body_bytes", int),
-    "SMSGATE_LOG_LEVEL": ("log_level", str),
-    "SMSGATE_WEBHOOK_ALLOW": ("webhook_allow", _csv),
-    "SMSGATE_WEBHOOK_DENY": ("webhook_deny", _csv),
-    "SMSGATE_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
-    "SMSGATE_WEBHOOK_PER_HOST": ("webhook_per_host", int),
-    "SMSGATE_WEBHOOK_RETRY_UNIT": ("webhook_retry_unit", float),
-    "SMSGATE_ADMIN_TOKEN": ("admin_token", str),
-    "SMSGATE_EXPIRY_INTERVAL": ("expiry_interval", float),
-    "SMSGATE_CLOCK_START": ("clock_start", _instant),
-    "SMSGATE_SMPP_PORT": ("smpp_port", int),
-    "SMSGATE_SMPP_HOST": ("smpp_host", str),
-    "SMSGATE_SMPP_TLS_CERT": ("smpp_tls_cert", str),
-    "SMSGATE_SMPP_TLS_KEY": ("smpp_tls_key", str),
-    "SMSGATE_SMPP_MAX_BINDS": ("smpp_max_binds", int),
-    "SMSGATE_SMPP_ALLOWED_IPS": ("smpp_allowed_ips", _csv),
-    "SMSGATE_SMPP_DLR_RETRY": ("smpp_dlr_retry", float),
+# environment variable -> settings field; the value is read as the field's type
+_ENV: dict[str, str] = {
+    "SMSGATE_DATA_DIR": "data_dir",
+    "SMSGATE_DATABASE_URL": "database_url",
+    "SMSGATE_HOST": "host",
+    "SMSGATE_PORT": "port",
+    "SMSGATE_SIMULATOR_DELIVERY_DELAY": "simulator_delivery_delay",
+    "SMSGATE_LOGS_RATE_PER_MINUTE": "logs_rate_per_minute",
+    "SMSGATE_LOG_RETENTION_HOURS": "log_retention_hours",
+    "SMSGATE_DEFAULT_SENDER": "default_sender",
+    "SMSGATE_MAX_BODY_BYTES": "max_body_bytes",
+    "SMSGATE_LOG_LEVEL": "log_level",
+    "SMSGATE_HTTP_HEADER_TIMEOUT": "http_header_timeout",
+    "SMSGATE_HTTP_CONNECTIONS_PER_CLIENT": "http_connections_per_client",
+    "SMSGATE_WEBHOOK_ALLOW": "webhook_allow",
+    "SMSGATE_WEBHOOK_DENY": "webhook_deny",
+    "SMSGATE_WEBHOOK_TIMEOUT": "webhook_timeout",
+    "SMSGATE_WEBHOOK_PER_HOST": "webhook_per_host",
+    "SMSGATE_WEBHOOK_RETRY_UNIT": "webhook_retry_unit",
+    "SMSGATE_ADMIN_TOKEN": "admin_token",
+    "SMSGATE_EXPIRY_INTERVAL": "expiry_interval",
+    "SMSGATE_CLOCK_START": "clock_start",
+    "SMSGATE_SMPP_PORT": "smpp_port",
+    "SMSGATE_SMPP_HOST": "smpp_host",
+    "SMSGATE_SMPP_TLS_CERT": "smpp_tls_cert",
+    "SMSGATE_SMPP_TLS_KEY": "smpp_tls_key",
+    "SMSGATE_SMPP_MAX_BINDS": "smpp_max_binds",
+    "SMSGATE_SMPP_ALLOWED_IPS": "smpp_allowed_ips",
+    "SMSGATE_SMPP_DLR_RETRY": "smpp_dlr_retry",
 }
+ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that name the setting
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# settings read from a TOML table rather than a top-level key
+_SECTIONS = {"network", "simulator_delivery_delay", "connectors", "routes"}
 
 
 class ConfigError(ValueError):
-    pass
+    """One line naming the setting, the value, and where it came from."""
 
 
 def load_settings(
@@ -144,67 +150,286 @@ def load_settings(
     path = config_file or (Path(env["SMSGATE_CONFIG"]) if env.get("SMSGATE_CONFIG") else None)
     if path is not None:
         try:
-            values.update(_from_toml(tomllib.loads(Path(path).read_text())))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            doc = tomllib.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    for name, (attr, convert) in _ENV.items():
+        try:
+            values.update(_from_toml(doc))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    for name, attr in _ENV.items():
         if env.get(name):
             try:
-                values[attr] = convert(env[name])
+                values[attr] = _check(attr, _from_text(attr, env[name]))
             except ValueError as exc:
-                raise ConfigError(f"{name}={env[name]!r}: {exc}") from exc
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in fields(Settings)}
-    unknown = set(values) - known
-    if unknown:
-        raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
-    return replace(Settings(), **values)
+                raise ConfigError(f"environment: {name}={_shown(attr, env[name])}: {exc}") from None
+    for attr, value in overrides.items():
+        if value is not None:
+            try:
+                values[attr] = _check(attr, value)
+            except ValueError as exc:
+                raise ConfigError(f"command line: {attr} {_shown(attr, value)}: {exc}") from None
+    settings = replace(Settings(), **values)
+    if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
+        # one without the other would serve plain SMPP to customers who asked for TLS
+        raise ConfigError("smpp_tls_cert and smpp_tls_key (SMSGATE_SMPP_TLS_CERT / _KEY) go together")
+    return settings
+
+
+def _check_database_url(value: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        driver = make_url(value).drivername
+    except ArgumentError:
+        driver = None
+    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError("must be a URL like postgresql+asyncpg://user@host/db (or sqlite+aiosqlite:///path)")
+
+
+# --- types and checks -------------------------------------------------------------------------
+
+
+def _shown(key: str, value: Any) -> str:
+    """The value as an error message shows it: secrets masked."""
+    if key in ("password", "admin_token"):
+        return "'***'"
+    if key == "database_url" and isinstance(value, str):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return repr(make_url(value).render_as_string(hide_password=True))
+        except ArgumentError:
+            pass
+    return repr(value)
+
+
+_HINTS: dict[str, Any] = {}
+
+
+def _hints() -> dict[str, Any]:
+    if not _HINTS:
+        _HINTS.update(get_type_hints(Settings))
+    return _HINTS
+
+
+def _kind(hint: Any) -> tuple[Any, bool]:
+    """(the plain type, whether None is allowed) of ``X`` or ``X | None``."""
+    args = get_args(hint)
+    if type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0], True
+    return hint, False
+
+
+def _from_text(attr: str, text: str) -> Any:
+    """An environment variable's text as the field's type."""
+    hint, _ = _kind(_hints()[attr])
+    if hint is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError("must be an integer") from None
+    if hint is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if get_origin(hint) is tuple:
+        return _csv(text)
+    if hint is Path:
+        return Path(text)
+    return text
+
+
+def check_value(key: str, value: Any, hint: Any) -> Any:
+    """``value`` as a field of type ``hint`` wants it; ValueError says what was expected. Strict
+    about TOML types: ``port = "8080"`` is a string, not a port."""
+    hint, optional = _kind(hint)
+    if value is None and optional:
+        return None
+    if get_origin(hint) is Literal:
+        if value not in get_args(hint):
+            raise ValueError(f"must be one of {', '.join(map(str, get_args(hint)))}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
+    if hint is Path:
+        if not isinstance(value, str | Path):
+            raise ValueError("must be a path (a string)")
+        return Path(value)
+    if get_origin(hint) is tuple and get_args(hint) == (str, ...):
+        if isinstance(value, str):
+            value = _csv(value)
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of strings")
+        return tuple(value)
+    return value
+
+
+def _check(attr: str, value: Any) -> Any:
+    """Type, then the setting's own rule."""
+    value = check_value(attr, value, _hints()[attr])
+    if value is None:
+        return value
+    if attr in ("port", "smpp_port") and not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port, 0 to 65535")
+    if attr == "log_level":
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        value = value.lower()
+    if attr in ("webhook_allow", "webhook_deny", "smpp_allowed_ips"):
+        from .webhooks.policy import parse_networks
+
+        parse_networks(value)  # a ValueError names the entry
+    if attr == "clock_start":
+        parse_ms(value)  # a ValueError names the accepted forms
+    if attr == "database_url":
+        _check_database_url(value)
+    if attr in ("smpp_tls_cert", "smpp_tls_key") and not Path(value).is_file():
+        raise ValueError("no such file")
+    positive = (
+        "http_header_timeout",
+        "http_connections_per_client",
+        "webhook_timeout",
+        "webhook_per_host",
+        "worker_batch",
+        "max_body_bytes",
+        "smpp_max_binds",
+        "logs_rate_per_minute",
+        "session_ttl_minutes",
+    )
+    if attr in positive and value <= 0:
+        raise ValueError("must be greater than 0")
+    if isinstance(value, float | int) and not isinstance(value, bool) and value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+# --- the TOML file ----------------------------------------------------------------------------
 
 
 def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
     doc = dict(doc)
     out: dict[str, Any] = {}
     sim = doc.pop("simulator", {}) or {}
+    if not isinstance(sim, dict):
+        raise ConfigError(f"simulator = {sim!r}: must be a [simulator] table")
+    unknown = set(sim) - {"delivery_delay", "outcomes", "prices", "currency"}
+    if unknown:
+        raise ConfigError(f"[simulator]: unknown settings: {', '.join(sorted(unknown))}")
     if "delivery_delay" in sim:
-        out["simulator_delivery_delay"] = float(sim["delivery_delay"])
-    try:
-        outcomes = tuple(OutcomeRule(**rule) for rule in sim.get("outcomes", []))
-        prices = tuple(PriceEntry(**p) for p in sim.get("prices", [])) + DEFAULT_PRICES
-    except TypeError as exc:
-        raise ConfigError(f"[simulator]: {exc}") from exc
-    out["network"] = NetworkRules(prices=prices, outcomes=outcomes, currency=sim.get("currency", "EUR"))
-    out.update(_connectors_and_routes(doc.pop("connectors", []), doc.pop("routes", [])))
-    for key in ("webhook_allow", "webhook_deny", "smpp_allowed_ips"):
-        if key in doc:
-            doc[key] = tuple(doc[key])
-    if "data_dir" in doc:
-        doc["data_dir"] = Path(doc["data_dir"])
-    out.update(doc)
+        try:
+            out["simulator_delivery_delay"] = _check("simulator_delivery_delay", sim["delivery_delay"])
+        except ValueError as exc:
+            raise ConfigError(f"[simulator] delivery_delay = {sim['delivery_delay']!r}: {exc}") from None
+    outcomes = tuple(_entry("[[simulator.outcomes]]", OutcomeRule, r) for r in _tables(sim, "outcomes"))
+    prices = tuple(_entry("[[simulator.prices]]", PriceEntry, p) for p in _tables(sim, "prices"))
+    currency = sim.get("currency", "EUR")
+    if not isinstance(currency, str):
+        raise ConfigError(f"[simulator] currency = {currency!r}: must be a string")
+    out["network"] = NetworkRules(prices=prices + DEFAULT_PRICES, outcomes=outcomes, currency=currency)
+    out.update(_connectors_and_routes(_tables(doc, "connectors"), _tables(doc, "routes")))
+    doc.pop("connectors", None)
+    doc.pop("routes", None)
+    known = {f.name for f in fields(Settings)} - _SECTIONS
+    unknown = set(doc) - known
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+    for key, value in doc.items():
+        try:
+            out[key] = _check(key, value)
+        except ValueError as exc:
+            raise ConfigError(f"{key} = {_shown(key, value)}: {exc}") from None
     return out
+
+
+def _tables(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{key} = {value!r}: must be written as [[{key}]] tables")
+    return value
+
+
+def _entry(section: str, cls: Any, raw: dict[str, Any]) -> Any:
+    """One table of a list of tables, as ``cls``: each value checked against its field's type."""
+    hints = get_type_hints(cls)
+    unknown = set(raw) - set(hints)
+    if unknown:
+        raise ConfigError(f"{section}: unknown settings: {', '.join(sorted(unknown))}")
+    missing = [f.name for f in fields(cls) if f.name not in raw and _required(f)]
+    if missing:
+        raise ConfigError(f"{section}: missing {', '.join(missing)}")
+    checked = {}
+    for key, value in raw.items():
+        try:
+            checked[key] = check_value(key, value, hints[key])
+        except ValueError as exc:
+            raise ConfigError(f"{section} {key} = {_shown(key, value)}: {exc}") from None
+    try:
+        return cls(**checked)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{section}: {exc}") from None
+
+
+def _required(f: Any) -> bool:
+    return f.default is MISSING and f.default_factory is MISSING
 
 
 def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[str, Any]]) -> dict[str, Any]:
     from .connectors.smpp import SmppConfig
 
     names = {"simulator"}
+    hints = get_type_hints(SmppConfig)
     for raw in connectors:
         raw = dict(raw)
         kind = raw.pop("kind", "smpp")
+        where = f"[[connectors]] {raw.get('name')!r}" if "name" in raw else "[[connectors]]"
         if kind != "smpp":
-            raise ConfigError(f"[[connectors]] {raw.get('name')!r}: kind must be smpp, not {kind!r}")
+            raise ConfigError(f"{where} kind = {kind!r}: must be smpp")
+        for key, value in raw.items():
+            if key in hints:
+                try:
+                    check_value(key, value, hints[key])
+                except ValueError as exc:
+                    raise ConfigError(f"{where} {key} = {_shown(key, value)}: {exc}") from None
+        if isinstance(raw.get("port"), int) and not 0 < raw["port"] <= 65535:
+            raise ConfigError(f"{where} port = {raw['port']!r}: must be a TCP port, 1 to 65535")
         try:
             config = SmppConfig.from_dict(raw)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"[[connectors]] {raw.get('name')!r}: {exc}") from exc
+            raise ConfigError(f"{where}: {exc}") from None
         if config.name in names:
-            raise ConfigError(f"[[connectors]]: the name {config.name!r} is used twice")
+            raise ConfigError(f"[[connectors]] name = {config.name!r}: the name is used twice")
         names.add(config.name)
-    try:
-        table = tuple(Route.from_dict(r) for r in routes)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[[routes]]: {exc}") from exc
-    for route in table:
+    table = []
+    for i, raw in enumerate(routes, 1):
+        where = f"[[routes]] #{i}" + (f" (prefix {raw['prefix']!r})" if "prefix" in raw else "")
+        try:
+            route = Route.from_dict(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         missing = [c for c in route.connectors if c not in names]
         if missing:
-            raise ConfigError(f"[[routes]]: no connector named {', '.join(missing)}")
-    return {"connectors": tuple(dict(c) for c in connectors), "routes": table}
+            raise ConfigError(
+                f"{where} connectors = {list(route.connectors)!r}: no connector named "
+                f"{', '.join(missing)} (configured: {', '.join(sorted(names))})"
+            )
+        table.append(route)
+    return {"connectors": tuple(dict(c) for c in connectors), "routes": tuple(table)}

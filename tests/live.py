@@ -89,12 +89,12 @@ class LiveGateway:
         self.cli("account", "create", name, "--username", name, "--password", password, "--api-key", key)
         return Credentials(name, key, name, password)
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 30.0, log_level: str = "warning") -> None:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            smsgate_cmd("serve", "--port", str(self.port), "--log-level", "warning"),
+            smsgate_cmd("serve", "--port", str(self.port), "--log-level", log_level),
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,

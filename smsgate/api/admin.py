@@ -91,7 +91,10 @@ async def numbers_add(request: Request, gateway: Gateway) -> Response:
             price=float(price),
         )
     except (AccountError, NumberError) as exc:
-        raise ApiFailure(400, str(exc)) from None
+        field = getattr(exc, "field", None)
+        raise ApiFailure(
+            400, f"{field}: {exc}" if field else str(exc), [(field, str(exc))] if field else []
+        ) from None
     return negotiate.respond_json(number.as_dict(), 201)
 
 

@@ -20,14 +20,14 @@ from ..domain import messages as dm
 from ..domain import schedule as sch
 from ..domain.dates import now_ms, parse_ms
 from ..domain.senders import sender_problem
-from ..webhooks.policy import check_url_syntax
+from ..webhooks.policy import callback_url_problem
 from .errors import ApiFailure
 
 Id = Annotated[str, Field(min_length=1, max_length=dm.MAX_ID_LEN)]
 
 
 def _callback_url(value: str) -> str:
-    problem = check_url_syntax(value)
+    problem = callback_url_problem(value)  # syntax, and hosts the webhook policy refuses without DNS
     if problem:
         raise ValueError(problem)
     return value

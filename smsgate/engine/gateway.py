@@ -19,7 +19,7 @@ from ..store.database import Database
 from ..text.reassembly import make_part
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
-from ..webhooks.policy import HostPolicy
+from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .dispatch import Dispatcher
@@ -63,8 +63,10 @@ class Gateway:
             self.db, "dispatch", self._dispatch, **{**common, "lease_ms": dispatch_lease}
         )
         self.delivery_worker = JobWorker(self.db, DELIVERY_JOB, self._simulate_delivery, **common)
+        policy = HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny)
+        use_for_requests(policy)  # callback URLs with hosts it refuses are refused on accept (400)
         self.webhooks = WebhookClient(
-            HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny),
+            policy,
             timeout=settings.webhook_timeout,
             per_host=settings.webhook_per_host,
         )

@@ -23,7 +23,7 @@ from ..store.inbound import InboundNumber
 from ..store.tables import INBOUND_FORWARD, INBOUND_PULL
 from ..text import encode
 from ..text.reassembly import Part, Reassembled, Reassembler, decode_text, make_part
-from ..webhooks.policy import check_url_syntax
+from ..webhooks.policy import callback_url_problem
 
 log = logging.getLogger("smsgate.inbound")
 
@@ -48,7 +48,12 @@ class UnknownNumber(LookupError):
 
 
 class NumberError(ValueError):
-    """A number configuration that cannot work; the message says what to change."""
+    """A number configuration that cannot work; the message says what to change, ``field`` which
+    admin API field it is about (when one is)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 _NUMBER_RE = re.compile(r"^\+?[0-9]{3,20}$")
@@ -198,9 +203,14 @@ class InboundService:
         if content_type not in ("application/json", "application/xml"):
             raise NumberError("content type must be application/json or application/xml")
         if action == "forward":
-            problem = check_url_syntax(forward_url or "")
+            problem = callback_url_problem(forward_url or "")
             if problem:
-                raise NumberError(f"action forward needs a forward URL that {problem.removeprefix('must ')}")
+                raise NumberError(
+                    f"forward URL {forward_url!r} {problem}"
+                    if forward_url and problem.startswith("is refused")
+                    else f"action forward needs a forward URL that {problem.removeprefix('must ')}",
+                    field="forwardUrl",
+                )
         elif forward_url:
             raise NumberError("a forward URL needs action forward")
         if price < 0:

@@ -18,9 +18,13 @@ What a submit becomes:
 * source_addr -> sender (the default sender when empty), destination_addr -> destination.
 * schedule_delivery_time -> send_at, validity_period -> validity (capped at the 48 h maximum),
   both absolute or relative SMPP times.
-* registered_delivery: bits 0-1 = 1 (or the reserved 3) -> a final receipt ("smpp:"), 2 -> a
-  receipt for failures only ("smpp:failure"), 0 -> none; 0x10 adds intermediate notifications
-  (only with a final receipt requested: they travel the same way).
+* registered_delivery: bits 0-1 = 1 -> a final receipt ("smpp:"), 2 -> a receipt for failures
+  only ("smpp:failure"), 0 -> none; 0x10 adds intermediate notifications (only with a final receipt
+  requested: they travel the same way).
+
+Values SMPP 3.4 reserves or forbids (reserved registered_delivery or data_coding, impossible SAR
+TLVs, short_message and message_payload both set) never get here: the server answers them with
+their status first (``smsgate.smpp.validate``).
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ def is_flash(data_coding: int) -> bool:
 def _payload(pdu: SubmitSm | DataSm) -> bytes:
     payload = pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD)
     if isinstance(payload, bytes) and payload:
-        return payload  # spec: short_message is then empty; if not, the TLV (the longer form) wins
+        return payload  # short_message is then empty: the server refuses a submit with both
     return bytes(getattr(pdu, "short_message", b""))
 
 

@@ -50,6 +50,7 @@ from smsgate.smpp.pdus import (
     Unbind,
 )
 from smsgate.smpp.tlv import build_tlvs
+from smsgate.smpp.validate import submit_problem
 
 log = logging.getLogger(__name__)
 
@@ -381,7 +382,13 @@ class SmscSession:
         elif isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver):
             self._spawn(self._on_bind(pdu))
         elif isinstance(pdu, SubmitSm | DataSm):
-            if self.conn.peer_in_flight > self.server.max_pending:
+            problem = submit_problem(pdu)
+            if problem is not None:  # a value 3.4 reserves or forbids: the handler never sees it
+                log.info(
+                    "%r: %s refused with %s: %s", self, pdu.command_name, status_name(problem[0]), problem[1]
+                )
+                self._send_now(pdu.response(command_status=problem[0]))
+            elif self.conn.peer_in_flight > self.server.max_pending:
                 self._send_now(pdu.response(command_status=CommandStatus.ESME_RTHROTTLED))
             else:
                 self._spawn(self._on_submit(pdu))

@@ -30,6 +30,7 @@ class WebhookClient:
         self.timeout = timeout
         self.per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._refused_hosts: set[str] = set()  # logged once each: the cause is the setting, not the push
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,  # a redirect could lead past the host policy
@@ -43,6 +44,12 @@ class WebhookClient:
         try:
             await self.policy.check(url)
         except HostRefused as exc:
+            host = urlsplit(url).hostname or url
+            if host not in self._refused_hosts:
+                if len(self._refused_hosts) >= 10_000:  # bounded: names are the accounts' choice
+                    self._refused_hosts.clear()
+                self._refused_hosts.add(host)
+                log.warning("pushes to %s are dropped: %s", host, exc)
             return Outcome(False, permanent=True, detail=str(exc))
         except OSError as exc:
             return Outcome(False, detail=str(exc))

@@ -43,6 +43,40 @@ def check_url_syntax(url: str) -> str | None:
     return None
 
 
+# IPv6 forms that carry an IPv4 address a router or translator will reach: NAT64 (RFC 6052
+# well-known prefix), 6to4 (RFC 3056), IPv4-mapped and the deprecated IPv4-compatible (RFC 4291).
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use, never public
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+ALLOW_SETTING = "SMSGATE_WEBHOOK_ALLOW (webhook_allow in the config file)"
+
+
+def embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for, when it is one of the forms that embed one."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _what(address: Address) -> str:
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_multicast:
+        return "a multicast address"
+    if address.is_private:
+        return "a private address"
+    return "not a public address"
+
+
 @dataclass(frozen=True)
 class HostPolicy:
     allow: tuple[Network, ...] = ()
@@ -52,14 +86,35 @@ class HostPolicy:
     def from_settings(cls, allow: Iterable[str], deny: Iterable[str]) -> HostPolicy:
         return cls(parse_networks(allow), parse_networks(deny))
 
+    def refusal(self, address: Address) -> str | None:
+        """Why the policy refuses ``address``, or None when it permits it. An IPv6 form that embeds
+        an IPv4 address is judged as that IPv4 address (and as itself, for the deny list)."""
+        inner = embedded_ipv4(address)
+        target = inner or address
+        shown = f"{address} (which is {inner})" if inner is not None else str(address)
+        if any(a in net for a in {address, target} for net in self.deny):
+            return f"{shown} is in SMSGATE_WEBHOOK_DENY"
+        if any(a in net for a in {address, target} for net in self.allow):
+            return None
+        if target.is_global and not target.is_multicast and address not in _NAT64_LOCAL:
+            return None
+        return f"{shown} is {_what(target)}; allow its network with {ALLOW_SETTING}"
+
     def permits(self, address: Address) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if any(address in net for net in self.deny):
-            return False
-        if any(address in net for net in self.allow):
-            return True
-        return address.is_global and not address.is_multicast
+        return self.refusal(address) is None
+
+    def refusal_without_dns(self, url: str) -> str | None:
+        """Why the URL's host is refused, when that is known without asking DNS: a literal address
+        (also the legacy IPv4 forms like ``2130706433`` that resolvers accept) or a ``localhost``
+        name (RFC 6761: always loopback). None when permitted or when only DNS can tell."""
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+        address = literal_address(host)
+        if address is not None:
+            return self.refusal(address)
+        if host == "localhost" or host.endswith(".localhost"):
+            why = self.refusal(ipaddress.IPv4Address("127.0.0.1"))
+            return f"{host} is always loopback: {why}" if why else None
+        return None
 
     async def check(self, url: str) -> None:
         """Raise HostRefused unless every address the URL's host resolves to is permitted (all of
@@ -68,20 +123,55 @@ class HostPolicy:
         if problem:
             raise HostRefused(f"{url!r} {problem}")
         host = urlsplit(url).hostname or ""
-        try:
-            addresses = [ipaddress.ip_address(host)]
-        except ValueError:
+        address = literal_address(host)
+        if address is not None:
+            addresses = [address]
+        else:
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
             except OSError as exc:
                 raise ResolveFailed(f"cannot resolve {host!r}: {exc}") from exc
-            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        refused = [str(a) for a in addresses if not self.permits(a)]
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        refused = [why for a in addresses if (why := self.refusal(a))]
         if refused:
             raise HostRefused(
-                f"{host} resolves to {', '.join(refused)}, which the webhook policy refuses "
-                "(allow the network with SMSGATE_WEBHOOK_ALLOW)"
+                f"{host} resolves to an address the webhook policy refuses: {'; '.join(dict.fromkeys(refused))}"
             )
+
+
+def literal_address(host: str) -> Address | None:
+    """``host`` as an IP address when it is written as one, in any form a resolver accepts
+    (``127.0.0.1``, ``::1``, ``2130706433``, ``0x7f.1``); None for a name."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefx." for c in host.lower()):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+# The policy send requests are checked against when they are accepted (``callback_url_problem``):
+# the gateway installs its own at start; until then the default, which refuses what is not public.
+_accepting: list[HostPolicy] = [HostPolicy()]
+
+
+def use_for_requests(policy: HostPolicy) -> None:
+    """Check callback URLs in requests against ``policy`` (the gateway calls this once, at start)."""
+    _accepting[0] = policy
+
+
+def callback_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a notify or forward URL, known when the request is accepted: bad syntax,
+    or a host the policy refuses without DNS. Names that need DNS are checked at connect time."""
+    problem = check_url_syntax(url)
+    if problem:
+        return problem
+    refused = _accepting[0].refusal_without_dns(url)
+    return f"is refused by the webhook host policy: {refused}" if refused else None
 
 
 class ResolveFailed(OSError):

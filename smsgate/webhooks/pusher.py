@@ -77,7 +77,15 @@ class Pusher:
             await q.finish_jobs(conn, list(gone))
             await self.abandoned(conn, given_up)
         if given_up:
-            log.warning("gave up %d %s to %s: %s", len(given_up), self.what, url, outcome.detail)
+            # a refused host was logged once by the client, with the setting to change
+            log.log(
+                logging.INFO if outcome.permanent else logging.WARNING,
+                "gave up %d %s to %s: %s",
+                len(given_up),
+                self.what,
+                url,
+                outcome.detail,
+            )
         if again:
             log.info(
                 "%d %s to %s failed (%s); retry %d scheduled",

@@ -64,4 +64,4 @@ def test_cli_help_list_and_upgrade(deployment, tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("no_such_setting = 1\n")
     bad = gw.cli("account", "list", "--config", str(config), check=False)
-    assert bad.returncode == 2 and "no_such_setting" in bad.stdout
+    assert bad.returncode == 2 and "no_such_setting" in bad.stderr

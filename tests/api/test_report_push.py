@@ -316,30 +316,3 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
     finally:
         receiver.answer = lambda n, req: 200
         gw.stop()
-
-
-def test_policy_refuses_loopback_unless_allowed(tmp_path, receiver):
-    gw = LiveGateway(tmp_path, env_extra={"SMSGATE_WEBHOOK_ALLOW": ""})  # the default policy
-    creds = gw.create_account("erin")
-    path = f"/{uid('denied')}"
-    try:
-        gw.start()
-        bulk = uid("bulk")
-        send_v2(
-            gw.base_url,
-            creds.app,
-            [
-                {
-                    "from": "InfoSMS",
-                    "destinations": [{"to": "41793026727"}],
-                    "text": "hi",
-                    "notifyUrl": receiver.url(path),
-                }
-            ],
-            bulk_id=bulk,
-        )
-        wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, 1))
-        wait_for(lambda: "webhook policy refuses" in gw.log_path.read_text(), timeout=10)
-        assert receiver.to(path) == []
-    finally:
-        gw.stop()

@@ -32,6 +32,7 @@ from smsgate.smpp import (
 )
 from smsgate.smpp.pdus import Pdu, SmeAddress
 from smsgate.smpp.server import BindMode, DeliveryTimeout, SessionClosed, SmppServer, SmscSession
+from smsgate.smpp.tlv import build_tlvs
 
 OK = CommandStatus.ESME_ROK
 
@@ -384,3 +385,41 @@ async def test_server_close_unbinds_clients_gracefully() -> None:
     await esme.close()
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", port)  # no longer listening
+
+
+async def test_reserved_and_impossible_submit_values_get_their_status_over_tcp() -> None:
+    handler = Handler()
+    sar = {"sar_msg_ref_num": 1, "sar_total_segments": 3}
+    async with SmppServer(handler) as server:
+        esme = await RawEsme.open(server.port)
+        assert (await esme.bind()).is_ok
+        cases = [
+            (SubmitSm(destination_addr="1", data_coding=0xFF), CommandStatus.ESME_RSUBMITFAIL),
+            (SubmitSm(destination_addr="1", registered_delivery=0xFF), CommandStatus.ESME_RINVREGDLVFLG),
+            (
+                SubmitSm(
+                    destination_addr="1",
+                    tlvs=build_tlvs(**{**sar, "sar_total_segments": 0}, sar_segment_seqnum=1),
+                ),
+                CommandStatus.ESME_RINVOPTPARAMVAL,
+            ),
+            (
+                SubmitSm(destination_addr="1", tlvs=build_tlvs(**sar, sar_segment_seqnum=9)),
+                CommandStatus.ESME_RINVOPTPARAMVAL,
+            ),
+            (
+                SubmitSm(destination_addr="1", tlvs=build_tlvs(**sar, sar_segment_seqnum=0)),
+                CommandStatus.ESME_RINVOPTPARAMVAL,
+            ),
+            (
+                SubmitSm(destination_addr="1", short_message=b"a", tlvs=build_tlvs(message_payload=b"b")),
+                CommandStatus.ESME_RINVMSGLEN,
+            ),
+        ]
+        for pdu, status in cases:
+            resp = await esme.request(pdu)
+            assert (resp.command_status, resp.message_id) == (status, ""), pdu  # type: ignore[attr-defined]
+        assert handler.submits == []  # none reached the handler
+        ok = await esme.request(SubmitSm(destination_addr="1", tlvs=build_tlvs(**sar, sar_segment_seqnum=3)))
+        assert ok.is_ok and len(handler.submits) == 1  # the session goes on
+        await esme.close()

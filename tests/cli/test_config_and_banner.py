@@ -1,0 +1,131 @@
+"""`smsgate serve` as a user runs it: a bad configuration is one line naming the setting, the value
+and the file, and the banner says where messages really go."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from live import LiveGateway, free_port, smsgate_cmd
+
+
+def _serve(tmp_path, toml: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    config = tmp_path / "smsgate.toml"
+    config.write_text(toml)
+    gw = LiveGateway(tmp_path / "data", env_extra=env or {})
+    return subprocess.run(
+        smsgate_cmd("serve", "--config", str(config), "--port", str(free_port())),
+        env=gw.env(),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+CONNECTOR = (
+    '[[connectors]]\nname = "op-a"\nhost = "127.0.0.1"\nport = 2775\nsystem_id = "s"\npassword = "p"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ('port = "abc"\n', "port = 'abc': must be an integer"),
+        ('[simulator]\ndelivery_delay = "x"\n', "[simulator] delivery_delay = 'x': must be a number"),
+        (
+            '[[routes]]\nprefix = "385"\nconnectors = ["nowhere"]\n',
+            "[[routes]] #1 (prefix '385') connectors = ['nowhere']: no connector named nowhere",
+        ),
+        (
+            CONNECTOR.replace("port = 2775", 'port = "x"'),
+            "[[connectors]] 'op-a' port = 'x': must be an integer",
+        ),
+        (CONNECTOR + 'window = "ten"\n', "[[connectors]] 'op-a' window = 'ten': must be an integer"),
+        ('webhook_allow = ["not-a-net"]\n', "webhook_allow = ['not-a-net']: 'not-a-net' is not an IP"),
+        ("smpp_port = 99999\n", "smpp_port = 99999: must be a TCP port"),
+        ('log_level = "loud"\n', "log_level = 'loud': must be one of"),
+        ("nonsense = 1\n", "unknown settings: nonsense"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_setting_value_and_file(tmp_path, toml, named):
+    result = _serve(tmp_path, toml)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"configuration error: {tmp_path / 'smsgate.toml'}: ")
+    assert named in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"SMSGATE_DATABASE_URL": "postgresql://me:secret@db/smsgate"},
+            (
+                "environment: SMSGATE_DATABASE_URL='postgresql://me:***@db/smsgate': must be a URL like "
+                "postgresql+asyncpg://user@host/db (or sqlite+aiosqlite:///path)"
+            ),
+        ),
+        (
+            {"SMSGATE_SMPP_TLS_CERT": "/no/such.pem"},
+            "environment: SMSGATE_SMPP_TLS_CERT='/no/such.pem': no such file",
+        ),
+        (
+            {"SMSGATE_SMPP_TLS_CERT": __file__},
+            "smpp_tls_cert and smpp_tls_key (SMSGATE_SMPP_TLS_CERT / _KEY) go together",
+        ),
+        (
+            {"SMSGATE_DATA_DIR": "/proc/no-such-dir"},
+            "data_dir '/proc/no-such-dir': cannot create it: No such file or directory",
+        ),
+    ],
+)
+def test_environment_settings_that_cannot_work_are_one_line(tmp_path, env, line):
+    result = _serve(tmp_path, "", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"configuration error: {line}"
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_a_bad_environment_variable_is_named(tmp_path):
+    result = _serve(tmp_path, "", env={"SMSGATE_HTTP_HEADER_TIMEOUT": "soon"})
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "configuration error: environment: SMSGATE_HTTP_HEADER_TIMEOUT='soon': must be a number"
+    )
+
+
+def _banner(tmp_path, toml: str) -> list[str]:
+    """The lines `smsgate serve` prints before it serves."""
+    (tmp_path / "smsgate.toml").write_text(toml)
+    gw = LiveGateway(tmp_path / "data", env_extra={"SMSGATE_CONFIG": str(tmp_path / "smsgate.toml")})
+    gw.start()
+    try:
+        return gw.log_path.read_text().splitlines()
+    finally:
+        gw.stop()
+
+
+def test_the_banner_names_the_configured_connectors_and_routes(tmp_path):
+    closed = free_port()  # nothing listens: the connector keeps reconnecting, serve runs all the same
+    toml = (
+        CONNECTOR.replace("port = 2775", f"port = {closed}")
+        + '[[routes]]\nprefix = "385"\nconnectors = ["op-a", "simulator"]\n'
+        + '[[routes]]\nprefix = "41"\nconnectors = ["op-a"]\n'
+    )
+    lines = _banner(tmp_path, toml)
+    network = [line for line in lines if line.startswith("network: ")]
+    expected = (
+        f"network: SMPP connector op-a at 127.0.0.1:{closed}; 2 routes; no match goes to op-a; "
+        "simulator (delivery delay 0.2s)"
+    )
+    assert network == [expected]
+    assert not any("simulated" in line for line in lines)
+
+
+def test_the_banner_says_simulated_when_nothing_else_is_configured(tmp_path):
+    lines = _banner(tmp_path, "")
+    assert "network: simulated (delivery delay 0.2s)" in lines
