@@ -1,7 +1,8 @@
 """Outbound HTTP for webhooks: bounded time, bounded concurrency per host, every outcome a value.
 
 A slow or dead receiver must never hang the gateway, so each call has a total timeout and at most
-``per_host`` calls to one host run at once; the rest wait their turn."""
+``per_host`` calls to one host run at once; the rest wait their turn. The host policy is applied
+by the transport, when it connects (see ``transport``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .policy import HostPolicy, HostRefused
+from .policy import HostPolicy, HostRefused, check_url_syntax
+from .transport import PolicyTransport
 
 log = logging.getLogger("smsgate.webhooks")
 
@@ -25,34 +27,34 @@ class Outcome:
 
 
 class WebhookClient:
-    def __init__(self, policy: HostPolicy, timeout: float = 10.0, per_host: int = 4) -> None:
+    """``transport`` replaces the one that applies ``policy`` when it connects: tests pass an
+    ``httpx.MockTransport`` where no real receiver is needed."""
+
+    def __init__(
+        self,
+        policy: HostPolicy,
+        timeout: float = 10.0,
+        per_host: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.policy = policy
         self.timeout = timeout
         self.per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._refused_hosts: set[str] = set()  # logged once each: the cause is the setting, not the push
         self._http = httpx.AsyncClient(
+            transport=transport or PolicyTransport(policy),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,  # a redirect could lead past the host policy
             headers={"User-Agent": "smsgate-webhooks"},
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
 
     async def send(
         self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> Outcome:
-        try:
-            await self.policy.check(url)
-        except HostRefused as exc:
-            host = urlsplit(url).hostname or url
-            if host not in self._refused_hosts:
-                if len(self._refused_hosts) >= 10_000:  # bounded: names are the accounts' choice
-                    self._refused_hosts.clear()
-                self._refused_hosts.add(host)
-                log.warning("pushes to %s are dropped: %s", host, exc)
-            return Outcome(False, permanent=True, detail=str(exc))
-        except OSError as exc:
-            return Outcome(False, detail=str(exc))
+        problem = check_url_syntax(url)
+        if problem:
+            return self._refused(url, HostRefused(f"{url!r} {problem}"))
         host = urlsplit(url).netloc.lower()
         gate = self._hosts.setdefault(host, asyncio.Semaphore(self.per_host))
         async with gate:
@@ -60,6 +62,10 @@ class WebhookClient:
                 # the total deadline also covers a receiver that trickles its answer
                 async with asyncio.timeout(self.timeout):
                     response = await self._http.request(method, url, content=body, headers=headers)
+            except HostRefused as exc:  # raised by the transport, on the address it would connect to
+                return self._refused(url, exc)
+            except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA cannot encode
+                return self._refused(url, HostRefused(f"{url!r} cannot be called: {exc}"))
             except (httpx.HTTPError, TimeoutError, OSError) as exc:
                 return Outcome(
                     False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -67,6 +73,15 @@ class WebhookClient:
         if 200 <= response.status_code < 300:
             return Outcome(True, detail=str(response.status_code))
         return Outcome(False, detail=f"HTTP {response.status_code}")
+
+    def _refused(self, url: str, exc: HostRefused) -> Outcome:
+        host = urlsplit(url).hostname or url
+        if host not in self._refused_hosts:
+            if len(self._refused_hosts) >= 10_000:  # bounded: names are the accounts' choice
+                self._refused_hosts.clear()
+            self._refused_hosts.add(host)
+            log.warning("pushes to %s are dropped: %s", host, exc)
+        return Outcome(False, permanent=True, detail=str(exc))
 
     async def close(self) -> None:
         await self._http.aclose()

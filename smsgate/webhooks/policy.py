@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -77,6 +77,16 @@ def _what(address: Address) -> str:
     return "not a public address"
 
 
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""``(host, port)`` to the addresses to connect to, as strings; OSError when there is no answer."""
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    """The system resolver's answer (getaddrinfo: /etc/hosts, then DNS), each address once."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 @dataclass(frozen=True)
 class HostPolicy:
     allow: tuple[Network, ...] = ()
@@ -116,27 +126,34 @@ class HostPolicy:
             return f"{host} is always loopback: {why}" if why else None
         return None
 
-    async def check(self, url: str) -> None:
-        """Raise HostRefused unless every address the URL's host resolves to is permitted (all of
-        them: the client may connect to any)."""
+    async def check(self, url: str, resolve: Resolver = system_resolve) -> None:
+        """Raise HostRefused unless every address the URL's host resolves to is permitted."""
         problem = check_url_syntax(url)
         if problem:
             raise HostRefused(f"{url!r} {problem}")
-        host = urlsplit(url).hostname or ""
-        address = literal_address(host)
-        if address is not None:
-            addresses = [address]
+        await self.addresses(urlsplit(url).hostname or "", 0, resolve)
+
+    async def addresses(self, host: str, port: int, resolve: Resolver = system_resolve) -> list[str]:
+        """The addresses to connect to for ``host``: all it resolves to, when the policy permits every
+        one (all of them: a client may try any). HostRefused when it refuses one; ResolveFailed when
+        there is no answer. A literal address is its own answer, without DNS."""
+        literal = literal_address(host)
+        if literal is not None:
+            # a scope (fe80::1%eth0) is needed to connect; the legacy IPv4 forms are written plainly
+            found = [host if ":" in host else str(literal)]
         else:
             try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+                found = list(await resolve(host, port))
             except OSError as exc:
                 raise ResolveFailed(f"cannot resolve {host!r}: {exc}") from exc
-            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        refused = [why for a in addresses if (why := self.refusal(a))]
+            if not found:
+                raise ResolveFailed(f"cannot resolve {host!r}: no addresses")
+        refused = [why for a in found if (why := self.refusal(ipaddress.ip_address(a.split("%")[0])))]
         if refused:
             raise HostRefused(
                 f"{host} resolves to an address the webhook policy refuses: {'; '.join(dict.fromkeys(refused))}"
             )
+        return found
 
 
 def literal_address(host: str) -> Address | None:
