@@ -76,11 +76,13 @@ class Gateway:
         self.push_worker = JobWorker(
             self.db, PUSH_JOB, self.report_pusher.handle, **{**common, "lease_ms": push_lease}
         )
+        self.report_pusher.wake_at = self.push_worker.wake_at
         self.inbound = InboundService(self.db, settings.network.currency)
         self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
         self.forward_worker = JobWorker(
             self.db, FORWARD_JOB, self.forwarder.handle, **{**common, "lease_ms": push_lease}, inbound=True
         )
+        self.forwarder.wake_at = self.forward_worker.wake_at
         # messages whose validity ran out end EXPIRED; their reports are owed at once
         self.expiry = ExpirySweeper(self.db, settings.expiry_interval, on_expired=self.push_worker.wake)
         self._tasks: list[asyncio.Task] = []

@@ -1,5 +1,8 @@
 """A job loop: lease due rows of one kind, hand them to a handler, repeat; sleep until the next row is
-due or someone wakes us. Several loops (or several gateway processes on PostgreSQL) can share a kind."""
+due or someone wakes us. Several loops (or several gateway processes on PostgreSQL) can share a kind.
+
+Work queued outside a round (a retry scheduled by a push that finished in the background, a receipt)
+must say so: ``wake`` when it is due now, ``wake_at`` when it is due later."""
 
 from __future__ import annotations
 
@@ -39,9 +42,20 @@ class JobWorker:
         self.inbound = inbound  # the jobs are about inbound messages
         self._wake = asyncio.Event()
         self._stopping = False
+        self.asleep_until: float | None = None  # when the current sleep ends (now_ms time); None while awake
+        self._due_soon: int | None = None  # the earliest wake_at heard while awake
 
     def wake(self) -> None:
         self._wake.set()
+
+    def wake_at(self, due_ms: int) -> None:
+        """A job of this kind is due at ``due_ms`` (``now_ms`` time): look again by then. Sleeping,
+        the loop wakes now when it would sleep past that, and recomputes its sleep from the queue;
+        awake, it keeps the time for the sleep to come."""
+        if self.asleep_until is None:
+            self._due_soon = due_ms if self._due_soon is None else min(self._due_soon, due_ms)
+        elif due_ms < self.asleep_until:
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopping = True
@@ -64,6 +78,8 @@ class JobWorker:
 
     async def run(self) -> None:
         while not self._stopping:
+            # cleared before the round: a wake during it means another round, not a lost wake
+            self._wake.clear()
             try:
                 if await self.run_once() >= self.batch:
                     continue
@@ -74,11 +90,21 @@ class JobWorker:
                 # The rows stay leased and come back when the lease runs out; keep the loop alive.
                 log.exception("%s worker failed; retrying", self.kind)
                 delay = 1.0
-            self._wake.clear()
+            delay = self._sleep_for(delay)
+            self.asleep_until = now_ms() + delay * 1000
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
                 pass
+            finally:
+                self.asleep_until = None
+
+    def _sleep_for(self, delay: float) -> float:
+        """``delay``, shortened to the earliest ``wake_at`` heard during the round (then forgotten)."""
+        if self._due_soon is not None:
+            delay = min(delay, max(self.poll_interval, (self._due_soon - now_ms()) / 1000))
+            self._due_soon = None
+        return delay
 
     async def _idle_delay(self) -> float:
         async with self.db.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,6 +33,9 @@ class Pusher:
         self.retry_unit_ms = retry_unit_ms
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task] = set()
+        # told the due time of each retry, which a send schedules after its round has ended: the
+        # loop's JobWorker.wake_at, so the retry is not left to the loop's idle sleep
+        self.wake_at: Callable[[int], None] = lambda due_ms: None
 
     async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
         raise NotImplementedError
@@ -76,6 +79,8 @@ class Pusher:
             await q.reschedule_jobs(conn, again)
             await q.finish_jobs(conn, list(gone))
             await self.abandoned(conn, given_up)
+        if again:
+            self.wake_at(min(due for _, due in again))
         if given_up:
             # a refused host was logged once by the client, with the setting to change
             log.log(
