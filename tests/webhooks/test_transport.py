@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 
 import httpx
 import pytest
@@ -23,13 +26,13 @@ POLICY = HostPolicy.from_settings([f"{ALLOWED}/32"], [])
 class Listener:
     """A TCP server on ``host``: counts connections; answers each request 200 when ``http``."""
 
-    def __init__(self, host: str, http: bool, port: int = 0) -> None:
-        self.host, self.http, self.port = host, http, port
+    def __init__(self, host: str, http: bool, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        self.host, self.http, self.port, self.tls = host, http, port, tls
         self.connections = 0
         self.requests: list[bytes] = []  # each request's head
 
     async def __aenter__(self) -> Listener:  # noqa: PYI034
-        self.server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.server = await asyncio.start_server(self._serve, self.host, self.port, ssl=self.tls)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -168,6 +171,50 @@ def test_no_answer_from_the_resolver_is_a_temporary_failure():
 
     outcome = asyncio.run(run())
     assert not outcome.ok and not outcome.permanent and "cannot resolve 'gone.test'" in outcome.detail
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+def test_tls_is_checked_against_the_name_while_connecting_to_the_checked_address(tmp_path):
+    """The socket goes to an IP literal; SNI and certificate verification still use the URL's name."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        + ["-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=tls.test"]
+        + ["-addext", "subjectAltName=DNS:tls.test"],
+        check=True,
+        capture_output=True,
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    server.sni_callback = lambda sock, name, context: names.append(name)
+    trusting = ssl.create_default_context(cafile=str(cert))
+
+    async def run():
+        async def resolve(host, port):
+            return [ALLOWED]
+
+        async with Listener(ALLOWED, http=True, tls=server) as receiver:
+            transport = PolicyTransport(POLICY, resolve=resolve, verify=trusting)
+            client = WebhookClient(POLICY, transport=transport)
+            try:
+                good = await client.send("POST", f"https://tls.test:{receiver.port}/hook", b"{}")
+            finally:
+                await client.close()
+            other = PolicyTransport(POLICY, resolve=resolve, verify=trusting)
+            client = WebhookClient(POLICY, transport=other)
+            try:  # the same address under a name the certificate does not carry
+                wrong = await client.send("POST", f"https://other.test:{receiver.port}/hook", b"{}")
+            finally:
+                await client.close()
+            return good, wrong, receiver
+
+    good, wrong, receiver = asyncio.run(run())
+    assert good.ok, good
+    assert names[0] == "tls.test"
+    assert f"host: tls.test:{receiver.port}".encode() in receiver.requests[0].lower()
+    assert not wrong.ok and not wrong.permanent and "certificate" in wrong.detail.lower(), wrong
+    assert len(receiver.requests) == 1
 
 
 @pytest.mark.parametrize(("status", "ok"), [(204, True), (500, False)])
