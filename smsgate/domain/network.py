@@ -3,7 +3,9 @@ and how a message ends. Configured from TOML; the defaults let a fresh install d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from .statuses import ERROR_BY_NAME, STATUS_BY_NAME
 
@@ -69,8 +71,16 @@ class NetworkRules:
         return _longest_prefix(self.outcomes, msisdn) or OutcomeRule("", "DELIVERED_TO_HANDSET")
 
 
-def _longest_prefix(entries, msisdn: str):
-    best = None
+class _Prefixed(Protocol):
+    @property
+    def prefix(self) -> str: ...
+
+
+_P = TypeVar("_P", bound=_Prefixed)
+
+
+def _longest_prefix(entries: Iterable[_P], msisdn: str) -> _P | None:
+    best: _P | None = None
     for entry in entries:
         if msisdn.startswith(entry.prefix) and (best is None or len(entry.prefix) > len(best.prefix)):
             best = entry

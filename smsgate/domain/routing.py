@@ -59,7 +59,7 @@ class Route:
 class RoutingTable:
     routes: tuple[Route, ...]
     default: tuple[str, ...]  # when no route matches
-    _turns: dict[int, itertools.count] = field(default_factory=dict, repr=False)
+    _turns: dict[int, itertools.count[int]] = field(default_factory=dict, repr=False)
 
     def check(self, known: Iterable[str]) -> None:
         """Every connector a route names must exist."""

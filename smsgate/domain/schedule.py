@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .messages import RequestRejected
 
@@ -150,7 +149,7 @@ def _time_of_day(value: object, field: str) -> int:
     return minutes
 
 
-def parse_delivery_window(value: Mapping[str, Any], *, field: str = "deliveryTimeWindow") -> DeliveryWindow:
+def parse_delivery_window(value: object, *, field: str = "deliveryTimeWindow") -> DeliveryWindow:
     """Read the API's ``{"days": [...], "from": {"hour", "minute"}, "to": {...}}``.
 
     Follows the OpenAPI rules: "At least one day must be provided"; hour 0..23, minute 0..59;

@@ -8,12 +8,34 @@ so the wire shape is the same in v1, v2, v3, webhooks and the legacy API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from .catalog_data import ERROR_GROUPS, ERRORS, STATUS_GROUPS, STATUSES
 
 #: Status group ids whose statuses end a message's life.
 FINAL_GROUPS = frozenset({2, 3, 4, 5})
+
+
+class StatusJson(TypedDict):
+    """A status as every API renders it."""
+
+    groupId: int
+    groupName: str
+    id: int
+    name: str
+    description: str
+    action: NotRequired[str]
+
+
+class GsmErrorJson(TypedDict):
+    """A GSM error as every API renders it."""
+
+    groupId: int
+    groupName: str
+    id: int
+    name: str
+    description: str
+    permanent: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +54,8 @@ class Status:
     def is_final(self) -> bool:
         return self.group_id in FINAL_GROUPS
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def as_dict(self) -> StatusJson:
+        out: StatusJson = {
             "groupId": self.group_id,
             "groupName": self.group_name,
             "id": self.id,
@@ -57,7 +79,7 @@ class GsmError:
     def group_name(self) -> str:
         return ERROR_GROUPS[self.group_id]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> GsmErrorJson:
         return {
             "groupId": self.group_id,
             "groupName": self.group_name,

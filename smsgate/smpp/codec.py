@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 from smsgate.smpp.constants import (
@@ -30,6 +31,8 @@ from smsgate.smpp.pdus import (
     PDU_CLASSES_BY_ID,
     DistributionList,
     Pdu,
+    Request,
+    Response,
     SmeAddress,
     UnsuccessSme,
     Wire,
@@ -42,11 +45,11 @@ _U32 = struct.Struct(">I")
 _U8, _CSTR, _SM = Wire.U8, Wire.CSTR, Wire.SHORT_MESSAGE
 
 # (wire kind, field name, size, command_status on error, default value)
-_FieldPlan = tuple[Wire, str, int, int, Any]
-_PLANS: dict[type, tuple[_FieldPlan, ...]] = {}
+_FieldPlan = tuple[Wire, str, int, int, object]
+_PLANS: dict[type[Pdu], tuple[_FieldPlan, ...]] = {}
 
 
-def _plan(cls: type) -> tuple[_FieldPlan, ...]:
+def _plan(cls: type[Pdu]) -> tuple[_FieldPlan, ...]:
     plan = _PLANS.get(cls)
     if plan is None:
         plan = tuple(
@@ -65,7 +68,7 @@ for _cls in PDU_CLASSES_BY_ID.values():
 # --- encoding -------------------------------------------------------------------------------
 
 
-def _cstr_bytes(value: Any, size: int, name: str) -> bytes:
+def _cstr_bytes(value: object, size: int, name: str) -> bytes:
     if not isinstance(value, str):
         raise EncodeError(f"{name} must be str, got {type(value).__name__}")
     try:
@@ -79,13 +82,13 @@ def _cstr_bytes(value: Any, size: int, name: str) -> bytes:
     return raw + b"\0"
 
 
-def _u8_byte(value: Any, name: str) -> bytes:
+def _u8_byte(value: object, name: str) -> bytes:
     if type(value) is bool or not isinstance(value, int) or not 0 <= value <= 0xFF:
         raise EncodeError(f"{name} must be an int 0..255, got {value!r}")
     return bytes((value,))
 
 
-def _encode_dest_addresses(value: Any) -> bytes:
+def _encode_dest_addresses(value: Sequence[object]) -> bytes:
     if len(value) > 255:
         raise EncodeError(f"submit_multi allows at most 255 destinations, got {len(value)}")
     parts = [bytes((len(value),))]
@@ -103,7 +106,7 @@ def _encode_dest_addresses(value: Any) -> bytes:
     return b"".join(parts)
 
 
-def _encode_unsuccess(value: Any) -> bytes:
+def _encode_unsuccess(value: Sequence[object]) -> bytes:
     if len(value) > 255:
         raise EncodeError(f"at most 255 unsuccess_sme entries, got {len(value)}")
     parts = [bytes((len(value),))]
@@ -195,7 +198,9 @@ def peek_command_length(
     return length
 
 
-def decode_pdu(data: bytes | bytearray | memoryview, *, max_length: int = DEFAULT_MAX_COMMAND_LENGTH) -> Pdu:
+def decode_pdu(
+    data: bytes | bytearray | memoryview, *, max_length: int = DEFAULT_MAX_COMMAND_LENGTH
+) -> Request | Response:
     """Parse exactly one PDU; ``len(data)`` must equal its command_length."""
     if not isinstance(data, bytes):
         data = bytes(data)
@@ -237,7 +242,7 @@ def _read_cstr(
     return data[pos:nul].decode("latin-1"), nul + 1
 
 
-def _decode_body(data: bytes, cid: int, status: int, seq: int) -> Pdu:
+def _decode_body(data: bytes, cid: int, status: int, seq: int) -> Request | Response:
     cls = PDU_CLASSES_BY_ID.get(cid)
     if cls is None:
         raise UnknownCommandId(f"unknown command_id 0x{cid:08x}", sequence_number=seq, command_id=cid)
@@ -246,6 +251,7 @@ def _decode_body(data: bytes, cid: int, status: int, seq: int) -> Pdu:
     # Responses may come header-only (typically error answers): fields keep their defaults.
     if pos == end and cls.is_response:
         return cls(command_status=status, sequence_number=seq)
+    # Field name -> decoded value; the class's own field types are checked by its constructor.
     kwargs: dict[str, Any] = {}
     for kind, name, size, fstatus, _ in _PLANS[cls]:
         if kind is _U8:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from smsgate.smpp.codec import _decode_body, encode_pdu, peek_command_length
 from smsgate.smpp.constants import (
@@ -40,6 +40,8 @@ from smsgate.smpp.errors import (
     WindowFull,
 )
 from smsgate.smpp.pdus import PDU_CLASSES_BY_ID, GenericNack, Pdu, Request, Response
+
+_PduT = TypeVar("_PduT", bound=Pdu)
 
 
 class Role(Enum):
@@ -181,7 +183,7 @@ class Connection:
                 return seq
         raise SequenceNumberInUse("no free sequence number", local=True)  # pragma: no cover
 
-    def assign_sequence_number(self, pdu: Pdu) -> Pdu:
+    def assign_sequence_number(self, pdu: _PduT) -> _PduT:
         """``pdu`` with a fresh sequence_number if it is a request without one; else unchanged.
 
         Call this first when you need the number (e.g. to key a future) before send().
@@ -214,7 +216,7 @@ class Connection:
         data = self._encode(pdu)
         # Commit only after everything that can fail has passed.
         if tracked:
-            self._outstanding[pdu.sequence_number] = pdu  # type: ignore[assignment]
+            self._outstanding[pdu.sequence_number] = pdu
         cid = pdu.command_id
         if cid in _BIND_STATES:
             self._bind_pending = (pdu.sequence_number, cid)
@@ -314,7 +316,7 @@ class Connection:
         if isinstance(pdu, Response):
             self._receive_response(pdu)
         else:
-            self._receive_request(pdu)  # type: ignore[arg-type]
+            self._receive_request(pdu)
         return pdu
 
     def _receive_request(self, pdu: Request) -> None:

@@ -31,16 +31,18 @@ class Wire(Enum):
     UNSUCCESS_SMES = "unsuccess_smes"  # no_unsuccess octet + unsuccess_sme entries
 
 
-def _u8(default: int = 0) -> Any:
+# The helpers return a dataclasses.Field; typed as the field's value type (as field() itself is) so
+# `x: int = _u8()` type-checks.
+def _u8(default: int = 0) -> int:
     return field(default=default, metadata={"wire": (Wire.U8, 1, CommandStatus.ESME_RINVCMDLEN)})
 
 
-def _cstr(size: int, status: int = CommandStatus.ESME_RINVPARLEN) -> Any:
+def _cstr(size: int, status: int = CommandStatus.ESME_RINVPARLEN) -> str:
     # `status` is what a peer gets back when this field is too long / unterminated.
     return field(default="", metadata={"wire": (Wire.CSTR, size, status)})
 
 
-def _short_message() -> Any:
+def _short_message() -> bytes:
     return field(default=b"", metadata={"wire": (Wire.SHORT_MESSAGE, 255, CommandStatus.ESME_RINVMSGLEN)})
 
 
@@ -430,7 +432,10 @@ class AlertNotification(Request):
     esme_addr: str = _cstr(65, CommandStatus.ESME_RINVDSTADR)
 
 
-ALL_PDU_CLASSES: tuple[type[Pdu], ...] = (
+# Every concrete PDU is a Request or a Response; the union says so to the type checker.
+AnyPduClass = type[Request] | type[Response]
+
+ALL_PDU_CLASSES: tuple[AnyPduClass, ...] = (
     BindTransmitter,
     BindTransmitterResp,
     BindReceiver,
@@ -460,4 +465,4 @@ ALL_PDU_CLASSES: tuple[type[Pdu], ...] = (
     AlertNotification,
 )
 
-PDU_CLASSES_BY_ID: dict[int, type[Pdu]] = {cls.command_id: cls for cls in ALL_PDU_CLASSES}
+PDU_CLASSES_BY_ID: dict[int, AnyPduClass] = {cls.command_id: cls for cls in ALL_PDU_CLASSES}

@@ -273,8 +273,10 @@ def receipt_from_deliver_sm(pdu: Pdu) -> DeliveryReceipt | None:
     )
 
 
-def _stat_for_state(state: object) -> ReceiptStat | None:
+def _stat_for_state(state: MessageState | int | None) -> ReceiptStat | None:
+    if state is None:
+        return None
     try:
-        return _STATE_TO_STAT[MessageState(state)]  # type: ignore[arg-type]
+        return _STATE_TO_STAT[MessageState(state)]
     except (ValueError, TypeError, KeyError):
         return None

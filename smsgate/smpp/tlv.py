@@ -118,7 +118,7 @@ _INT_FORMATS = {1: struct.Struct(">B"), 2: struct.Struct(">H"), 4: struct.Struct
 _MESSAGE_STATES = {int(s): s for s in MessageState}
 
 
-def build_tlvs(**values: Any) -> tuple[Tlv, ...]:
+def build_tlvs(**values: TlvValue) -> tuple[Tlv, ...]:
     """``build_tlvs(message_payload=b"...", sar_msg_ref_num=7)`` -> tuple of Tlv, by spec name."""
     out = []
     for name, value in values.items():
@@ -130,7 +130,10 @@ def build_tlvs(**values: Any) -> tuple[Tlv, ...]:
 
 
 def get_tlv(tlvs: tuple[Tlv, ...], tag: int, default: Any = None) -> Any:
-    """Value of the first TLV with ``tag``, else ``default``."""
+    """Value of the first TLV with ``tag``, else ``default``.
+
+    Any, not TlvValue: the type follows from the tag (TLV_SPECS), which the caller chose.
+    """
     for tlv in tlvs:
         if tlv.tag == tag:
             return tlv.value
@@ -140,7 +143,7 @@ def get_tlv(tlvs: tuple[Tlv, ...], tag: int, default: Any = None) -> Any:
 # --- encoding -------------------------------------------------------------------------------
 
 
-def _encode_value(tag: int, value: Any) -> bytes:
+def _encode_value(tag: int, value: object) -> bytes:
     spec = TLV_SPECS.get(tag)
     if spec is None:
         if not isinstance(value, (bytes, bytearray)):
