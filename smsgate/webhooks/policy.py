@@ -160,7 +160,7 @@ def literal_address(host: str) -> Address | None:
     """``host`` as an IP address when it is written as one, in any form a resolver accepts
     (``127.0.0.1``, ``::1``, ``2130706433``, ``0x7f.1``); None for a name."""
     try:
-        return ipaddress.ip_address(host.split("%")[0])
+        return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
         pass
     if host and all(c in "0123456789abcdefx." for c in host.lower()):

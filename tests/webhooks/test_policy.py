@@ -156,5 +156,5 @@ def test_requests_are_checked_against_the_installed_policy():
 
 
 def test_check_refuses_a_literal_embedded_form_at_connect_time():
-    with pytest.raises(HostRefused, match="127.0.0.1"):
+    with pytest.raises(HostRefused, match=r"127\.0\.0\.1"):
         asyncio.run(DEFAULT.check("http://[64:ff9b::7f00:1]/hook"))
