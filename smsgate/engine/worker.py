@@ -100,10 +100,13 @@ class JobWorker:
                 self.asleep_until = None
 
     def _sleep_for(self, delay: float) -> float:
-        """``delay``, shortened to the earliest ``wake_at`` heard during the round (then forgotten)."""
+        """``delay``, shortened to the earliest ``wake_at`` heard while awake. Kept until it is due, not
+        for one sleep only: a wake that cuts the sleep short must not make the loop forget it."""
         if self._due_soon is not None:
-            delay = min(delay, max(self.poll_interval, (self._due_soon - now_ms()) / 1000))
-            self._due_soon = None
+            left = (self._due_soon - now_ms()) / 1000
+            if left <= 0:
+                self._due_soon = None  # due now: this round's look at the queue sees the job itself
+            delay = min(delay, max(self.poll_interval, left))
         return delay
 
     async def _idle_delay(self) -> float:
