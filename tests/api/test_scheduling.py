@@ -648,7 +648,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
     times = sorted(parse_ms(x["doneAt"]) for x in limited.values())
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert _span(limited) >= (n - 1) * 250 - 100, times
-    assert min(gaps) >= 150, gaps  # 250 ms apart, give or take the workers' polling
+    assert min(gaps) >= 125, gaps  # 250 ms apart, give or take the workers' polling (half a gap)
     assert free_span < _span(limited) / 2  # without the limit the same bulk goes at once
 
     # v3: options.schedule.sendingSpeedLimit
