@@ -452,7 +452,7 @@ class SmppConnector:
         return SubmitResult(row.id, False, st.status(status).id, st.error(error).id, connector=self.name)
 
     async def _submit_one(
-        self, row: Any, deadline: float, ledger: SubmitLedger | None
+        self, row: Any, deadline: float, ledger: SubmitLedger | None = None
     ) -> SubmitResult | _Retry:
         try:
             pdus = self.build_submits(row)
