@@ -360,6 +360,10 @@ class SmppConnector:
             "counters": {**self.client.counters.as_dict(), **self.counters},
         }
 
+    def on_unknown_outcome(self, connector: str | None = None) -> str:
+        """What happens to a message sent without a recorded answer (the dispatcher asks)."""
+        return self.config.on_unknown_outcome
+
     # --- submitting -------------------------------------------------------------------------
 
     def build_submits(self, row: Any) -> list[SubmitSm]:

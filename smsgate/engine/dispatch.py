@@ -179,6 +179,9 @@ class Dispatcher:
                     "%d message(s) sent without a recorded answer ended EXPIRED_UNKNOWN", len(unknown_failed)
                 )
                 await apply_receipts(conn, [Receipt(pk, *UNKNOWN_OUTCOME, now) for pk in unknown_failed])
+                await conn.execute(
+                    update(messages).where(messages.c.id.in_(unknown_failed)).values(sending_at=None)
+                )
             await bq.park_job_ids(conn, paused)
             await q.reschedule_jobs(conn, later)
             await q.finish_jobs(conn, finished)
