@@ -96,6 +96,7 @@ async def test_a_flood_of_unknown_receipts_does_not_starve_the_known_ones(env: E
         await env.dispatch(connector, pks)
         rows = await env.wait_done(pks, timeout=10)
         elapsed = time.monotonic() - started
+        print(f"100 messages final in {elapsed:.2f}s beside 300 unknown receipts")
         assert all(r.status_id == st.DELIVERED_TO_HANDSET.id for r in rows)
         assert elapsed < 5, f"known receipts waited {elapsed:.1f}s behind unknown ones"
         await until(lambda: asyncio.sleep(0, sim.receipts_acknowledged == 400))
