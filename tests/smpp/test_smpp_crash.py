@@ -5,11 +5,6 @@ started again. Every accepted message ends, every report is delivered, and the S
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-
 from crash import crash_run
 
 
