@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--per-request", type=int, default=10)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--kill-after", type=int, default=1000, help="SMSC submits before the kill")
+    parser.add_argument("--delivery-delay", type=float, default=0.3, help="SMSC: submit to receipt, s")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the end")
     args = parser.parse_args()
     url, drop = fresh_postgres_database(args.database_url) if args.database_url else (None, lambda: None)
@@ -44,6 +45,7 @@ def main() -> int:
             window=args.window,
             kill_after=args.kill_after,
             timeout=args.timeout,
+            delivery_delay=args.delivery_delay,
         )
     finally:
         drop()

@@ -77,6 +77,7 @@ class CrashFigures:
     smsc_submits: int = 0
     duplicates: int = 0  # SMSC submits repeating one already accepted
     bound: int = 0  # what the README promises: 2 * window per killed process
+    receipts_sent: int = 0  # deliver_sm attempts by the SMSC, redeliveries included
     unmatched_receipts: int = 0  # kept rows: receipts for submits whose answer died with the process
     jobs_left: dict = field(default_factory=dict)
     seconds_to_final: float = 0.0  # from the kill to the last report in
@@ -91,7 +92,7 @@ class CrashFigures:
             f"final {self.final}/{self.accepted}: {dict(self.statuses)}",
             f"reports received for {self.reports}/{self.accepted} ({self.report_pushes} in all)",
             f"SMSC submits {self.smsc_submits}, duplicates {self.duplicates} (bound {self.bound})",
-            f"unmatched receipts kept {self.unmatched_receipts}, jobs left {self.jobs_left}",
+            f"SMSC receipt deliveries {self.receipts_sent}, unmatched receipts kept {self.unmatched_receipts}, jobs left {self.jobs_left}",
             f"kill -> everything final and reported: {self.seconds_to_final:.1f}s"
             + (" (after a restart)" if self.restarted else " (no restart)"),
         ]
@@ -163,11 +164,12 @@ def crash_run(
     kill_after: int = 150,
     timeout: float = 50.0,
     gateway_env: dict[str, str] | None = None,
+    delivery_delay: float = 0.3,
 ) -> CrashFigures:
     """One run; returns its figures (the caller asserts)."""
     two = database_url is not None
     figures = CrashFigures("postgresql" if two else "sqlite", 2 if two else 1, window)
-    smsc = SmscThread(delivery_delay=0.3, retry_delay=0.3, window=window)
+    smsc = SmscThread(delivery_delay=delivery_delay, retry_delay=0.3, window=window)
     (tmp / "smsgate.toml").write_text(_config(smsc.sim.port, window))
     env = {"SMSGATE_CONFIG": str(tmp / "smsgate.toml"), **(gateway_env or {})}
     gateways = [LiveGateway(tmp / f"data{i}", database_url, env_extra=env) for i in range(2 if two else 1)]
@@ -252,6 +254,7 @@ def crash_run(
             figures.report_pushes = len(_pushed(receiver))
             figures.jobs_left = left
             figures.unmatched_receipts = kept
+            figures.receipts_sent = smsc.sim.receipts_sent
             figures.smsc_submits = smsc.sim.submits_accepted
             figures.duplicates = smsc.sim.duplicates()
             figures.bound = 2 * window
