@@ -215,6 +215,7 @@ class Ledger:
         self._queue: list[tuple[int, str | None, SubmitResult | None, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._closed = False
 
     async def sending(self, message_pk: int, connector: str) -> None:
         await self._put(message_pk, connector, None)
@@ -223,6 +224,8 @@ class Ledger:
         await self._put(result.message_pk, None, result)
 
     async def _put(self, pk: int, connector: str | None, result: SubmitResult | None) -> None:
+        if self._closed:  # the batch is over (a straggler of a failed one): its caller records nothing
+            raise RuntimeError("the batch's ledger is closed")
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="dispatch-ledger")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -231,6 +234,8 @@ class Ledger:
         await done
 
     async def close(self) -> None:
+        self._closed = True
+        _fail(self._queue, RuntimeError("the batch's ledger is closed"))
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -246,10 +251,11 @@ class Ledger:
                     async with self.dispatcher.db.begin() as conn:
                         await self._write(conn, items)
                 except Exception as exc:  # noqa: BLE001 - each waiting caller answers for itself
-                    for *_, done in items:
-                        if not done.done():
-                            done.set_exception(exc)
+                    _fail(items, exc)
                     continue
+                except asyncio.CancelledError:
+                    _fail(items, RuntimeError("the batch's ledger is closed"))
+                    raise
                 self.recorded.update(result.message_pk for _, _, result, _ in items if result is not None)
                 for *_, done in items:
                     if not done.done():
@@ -267,3 +273,9 @@ class Ledger:
         if results:
             await self.dispatcher.record(conn, results, now)
             await q.finish_jobs(conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs])
+
+
+def _fail(items: Sequence[tuple], exc: BaseException) -> None:
+    for *_, done in items:
+        if not done.done():
+            done.set_exception(exc)

@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import func, select
 from test_smpp_connector import LONG_TEXT, Env, Simulator, Sink, make, receipt_of
 
+from smsgate.connectors.base import SubmitResult
 from smsgate.domain import statuses as st
 from smsgate.domain.dates import now_ms
 from smsgate.domain.network import NetworkRules
-from smsgate.engine.dispatch import Dispatcher
+from smsgate.engine.dispatch import Dispatcher, Ledger
 from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
@@ -200,3 +201,13 @@ async def test_a_crash_leaves_in_doubt_only_what_was_in_flight(env: Env, policy:
     finally:
         await restarted.close(timeout=0.2)
         await sim.close()
+
+
+async def test_a_closed_ledger_refuses_at_once_instead_of_hanging(env: Env) -> None:
+    """A straggler of a batch that failed must not wait forever holding an in-doubt slot."""
+    ledger = Ledger(Dispatcher(env.db, None), {})  # type: ignore[arg-type]
+    await ledger.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await asyncio.wait_for(ledger.settled(SubmitResult(1, True, st.PENDING_WAITING_DELIVERY.id)), 1)
+    with pytest.raises(RuntimeError, match="closed"):
+        await asyncio.wait_for(ledger.sending(1, "op1"), 1)
