@@ -632,7 +632,7 @@ class SmppConnector:
                 unmatched.append(
                     {
                         "connector": self.name,
-                        "remote_id": rid,
+                        "remote_id": rid[:64],  # longer matches nothing we sent (an SMSC id is <= 64)
                         "status_id": status_id,
                         "error_id": error_id,
                         "received_at": at,
