@@ -20,6 +20,8 @@ from smsgate.domain import statuses as st
 from smsgate.domain.dates import now_ms
 from smsgate.domain.network import NetworkRules
 from smsgate.engine.dispatch import Dispatcher, Ledger
+from smsgate.smpp import CommandStatus
+from smsgate.smpp.receipts import DeliveryReceipt
 from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
@@ -211,3 +213,28 @@ async def test_a_closed_ledger_refuses_at_once_instead_of_hanging(env: Env) -> N
         await asyncio.wait_for(ledger.settled(SubmitResult(1, True, st.PENDING_WAITING_DELIVERY.id)), 1)
     with pytest.raises(RuntimeError, match="closed"):
         await asyncio.wait_for(ledger.sending(1, "op1"), 1)
+
+
+async def test_a_receipt_racing_another_process_commit_of_its_id_is_not_lost(env: Env) -> None:
+    """Process A commits a submit's remote id while process B (this connector) gets its receipt:
+    B must wait for A's transaction (the per-connector lock), not file the receipt as unmatched
+    where A's commit, which already looked, would never see it."""
+    sim = Simulator(NetworkRules(), delivery_delay=60)
+    await sim.start()
+    connector = await make(env, sim)
+    try:
+        (pk,) = await env.insert({})
+        accepted = SubmitResult(pk, True, st.PENDING_WAITING_DELIVERY.id, remote_id="r-1", connector="op1")
+        async with env.db.begin() as conn:  # A's transaction, still open
+            await q.update_messages(conn, [{"pk": pk, "remote_id": "r-1", "connector": "op1"}])
+            await connector.commit(conn, [accepted])  # takes the lock, finds nothing kept yet
+            store = asyncio.create_task(connector._store_receipt(DeliveryReceipt(id="r-1", stat="DELIVRD")))
+            await asyncio.sleep(0.3)
+            assert not store.done()  # B waits for A
+        assert await asyncio.wait_for(store, 5) == CommandStatus.ESME_ROK
+        (row,) = await env.wait_done([pk])
+        assert row.status_id == st.DELIVERED_TO_HANDSET.id
+        assert connector.counters["receipts_stored"] == 1 and connector.counters["receipts_unmatched"] == 0
+    finally:
+        await connector.close()
+        await sim.close()
