@@ -275,7 +275,7 @@ def test_config_validation() -> None:
         SmppConfig.from_dict({"name": "x"})
     with pytest.raises(ValueError, match="on_unknown_outcome"):
         SmppConfig.from_dict(config(1, on_unknown_outcome="maybe"))
-    with pytest.raises(ValueError, match="unknown.*receipt_match_timeout"):  # gone: nothing waits any more
+    with pytest.raises(ValueError, match=r"unknown.*receipt_match_timeout"):  # gone: nothing waits any more
         SmppConfig.from_dict(config(1, receipt_match_timeout=3))
     assert SmppConfig.from_dict(config(1)).on_unknown_outcome == "resubmit"
     assert SmppConfig.from_dict(config("2775")).port == 2775
