@@ -82,7 +82,10 @@ class CrashFigures:
     jobs_left: dict = field(default_factory=dict)
     seconds_to_final: float = 0.0  # from the kill to the last report in
     restarted: bool = False
-    errors: list = field(default_factory=list)  # a few refused requests, to see why
+    errors: list = field(default_factory=list)
+    not_reports: list = field(
+        default_factory=list
+    )  # bodies at the notify URL that are no JSON report  # a few refused requests, to see why
 
     def lines(self) -> list[str]:
         return [
@@ -91,6 +94,7 @@ class CrashFigures:
             f"sent {self.sent}, accepted {self.accepted}, SMSC had {self.submits_at_kill} submits at the kill",
             f"final {self.final}/{self.accepted}: {dict(self.statuses)}",
             f"reports received for {self.reports}/{self.accepted} ({self.report_pushes} in all)",
+            *(f"not a report: {b}" for b in self.not_reports),
             f"SMSC submits {self.smsc_submits}, duplicates {self.duplicates} (bound {self.bound})",
             f"SMSC receipt deliveries {self.receipts_sent}, unmatched receipts kept {self.unmatched_receipts}, jobs left {self.jobs_left}",
             f"kill -> everything final and reported: {self.seconds_to_final:.1f}s"
@@ -252,6 +256,11 @@ def crash_run(
             figures.statuses = Counter(status_by_id(rows[m].status_id).name for m in accepted if m in rows)
             figures.reports = len(reported & set(accepted))
             figures.report_pushes = len(_pushed(receiver))
+            figures.not_reports = [
+                f"{r.method} {r.headers.get('content-type')} {r.body[:80]!r}"
+                for r in receiver.to("/hook")
+                if not r.body.startswith(b"{")
+            ][:3]
             figures.jobs_left = left
             figures.unmatched_receipts = kept
             figures.receipts_sent = smsc.sim.receipts_sent
