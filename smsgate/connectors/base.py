@@ -21,6 +21,7 @@ class SubmitResult:
     currency: str | None = None
     remote_id: str | None = None  # the network's id for the message, to match its receipts later
     connector: str | None = None  # set by the router: which connector took (or refused) the message
+    part_ids: tuple[str, ...] = ()  # the network's ids of the earlier parts of a multipart message
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +53,23 @@ class ConnectorUnavailable(Exception):
         self.retry = retry
 
 
+class SubmitLedger(Protocol):
+    """Where a connector records what it hands to the network as it goes (the dispatcher's group
+    commit), so a crash leaves in doubt only the messages really in flight."""
+
+    async def sending(self, message_pk: int, connector: str) -> None:
+        """Durably mark the message as being submitted, before its first submit_sm goes out."""
+
+    async def settled(self, result: SubmitResult) -> None:
+        """Durably record the message's result (accepted or refused) and finish its job."""
+
+
 class Connector(Protocol):
     name: str
 
-    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
-        """Hand messages (message rows) to the network."""
+    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
+        """Hand messages (message rows) to the network. A connector may record results through
+        ``ledger`` as they come; it returns them all the same."""
 
     async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
         """Called in the transaction that records the submission; durable connector state goes here."""

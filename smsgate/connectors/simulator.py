@@ -16,7 +16,7 @@ from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.network import NetworkRules
 from ..store import messages as q
-from .base import Receipt, ReceiptSink, SubmitResult
+from .base import Receipt, ReceiptSink, SubmitLedger, SubmitResult
 
 log = logging.getLogger("smsgate.simulator")
 
@@ -31,7 +31,8 @@ class SimulatedNetwork:
         self.rules = rules
         self.delay_ms = int(delivery_delay * 1000)
 
-    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
+    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
+        # answered at once, in process: the dispatcher records it all in one transaction
         results = []
         for m in messages:
             entry = self.rules.price_for(m.destination)

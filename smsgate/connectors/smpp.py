@@ -6,19 +6,26 @@ message reports PENDING_WAITING_DELIVERY ("sent, waiting for delivery report"), 
 gives a message the operator took, with ``remote_id`` = the message_id of its LAST part.
 
 Why the last part: the row has one remote id, and the last part is the last one the handset can
-complete the message with. Receipts for the other parts are matched through an in-memory map
-(part id -> last part id) and only a failure from them counts (a message is not delivered if any
-part failed); their success adds nothing. After a restart that map is gone and such receipts are
-acknowledged and dropped once unknown for ``orphan_receipt_after`` seconds.
+complete the message with. The other parts' ids are stored too (``message_parts``, written by
+``commit()``), so their receipts match after a restart; only a failure from them counts (a message is
+not delivered if any part failed), their success adds nothing.
 
-Receipts are stored before they are acknowledged: ``on_deliver`` finds the message by remote id
-inside ``db.begin()``, calls the receipt sink there, and returns (so the client sends the
-deliver_sm_resp) only after that transaction committed. A receipt that beats the dispatcher's commit
-of the remote id waits for ``commit()`` (the connector knows the ids it just got); any other unknown id
-is re-checked for ``receipt_match_timeout`` seconds, then answered ESME_RX_T_APPN so the SMSC
-redelivers it. ``done_at`` is when the receipt arrived: the receipt's own done date is in the SMSC's
-unstated local time. Rejections are finalised in ``commit()`` through the same receipt sink, so a
-rejected message ends (done_at, report) like any other.
+Recording as it goes: each message is marked ``sending`` in the dispatcher's ledger before its first
+submit_sm and its result is recorded (``settled``: remote id, status, job finished) as soon as its
+last submit_sm_resp came, both group-committed by the ledger within milliseconds. At most
+``2 * window`` messages are between the two at any time, which bounds what a crash leaves in doubt.
+A message whose outcome is unknown (no answer, link lost after sending, or a crash: still marked
+``sending`` when leased again) is resubmitted or ended EXPIRED_UNKNOWN as ``on_unknown_outcome`` says.
+
+Receipts are stored before they are acknowledged, in one transaction for all that arrived meanwhile:
+a receipt whose id matches a message (or a message part) is applied through the receipt sink; any
+other is kept in ``unmatched_receipts``. Either way it is acknowledged (ESME_ROK) once committed, so
+an unknown id costs one row, never a redelivery loop. ``commit()`` of a submit applies the kept
+receipts of its ids, so a receipt that beats the commit of its id (in this process or another one)
+still counts; a per-connector lock makes the two writers see each other. ``done_at`` is when the
+receipt arrived: the receipt's own done date is in the SMSC's unstated local time. Rejections are
+finalised in ``commit()`` through the same receipt sink, so a rejected message ends (done_at, report)
+like any other.
 
 Failures: an SMSC error status that names a permanent problem rejects the message (accepted=False,
 REJECTED_*). A link that is down, a timeout or a transient status (throttling past the batch
@@ -31,8 +38,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -52,12 +57,12 @@ from ..smpp.pdus import DataSm, DeliverSm, SubmitSm
 from ..smpp.receipts import DeliveryReceipt, receipt_from_deliver_sm
 from ..smpp.smpp_time import format_smpp_time
 from ..smpp.tlv import build_tlvs
+from ..store import messages as q
 from ..store.database import Database
-from ..store.messages import messages_by_remote_id
 from ..text import udh
 from ..text.codec import gsm7_room
 from ..text.reassembly import GSM7, alphabet
-from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitResult
+from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitLedger, SubmitResult
 
 log = logging.getLogger("smsgate.connectors.smpp")
 
@@ -84,6 +89,8 @@ _REJECTIONS: dict[int, tuple[str, str]] = {
     CommandStatus.ESME_RX_R_APPN: ("REJECTED_NETWORK", "EC_SMS_REJECTED_BY_MOBILE_OPERATOR"),
 }
 _REJECTED_OTHER = ("REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL")
+# on_unknown_outcome = "fail": the operator may or may not have the message; we cannot know which
+UNKNOWN_OUTCOME = ("EXPIRED_UNKNOWN", "EC_UNKNOWN_ERROR")
 
 # Flash SMS = message class 0, in the data_coding (TS 23.038): GSM7 in the 0xF0 group (what the text
 # engine decodes), UCS2 in the general group (0xF0 has no UCS2), 8-bit data in the 0xF0 group.
@@ -124,8 +131,9 @@ class SmppConfig:
     reconnect_max: float = 30.0
     tls: bool = False
     batch_deadline: float = 20.0  # no new submit starts later than this into a submit() call
-    receipt_match_timeout: float = 3.0  # how long a receipt for an unknown id is re-checked
-    orphan_receipt_after: float = 600.0  # an id unknown this long is acknowledged and dropped
+    # a message sent without a recorded answer (no response, link lost, crash): send it again (at least
+    # once) or end it EXPIRED_UNKNOWN (at most once)
+    on_unknown_outcome: Literal["resubmit", "fail"] = "resubmit"
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> SmppConfig:
@@ -143,6 +151,10 @@ class SmppConfig:
             raise ValueError(f"bind must be trx, tx or rx, got {config.bind!r}")
         if config.validity not in ("relative", "absolute"):
             raise ValueError(f"validity must be relative or absolute, got {config.validity!r}")
+        if config.on_unknown_outcome not in ("resubmit", "fail"):
+            raise ValueError(
+                f"on_unknown_outcome must be resubmit or fail, got {config.on_unknown_outcome!r}"
+            )
         if config.window < 1:
             raise ValueError("window must be at least 1")
         return config
@@ -176,6 +188,10 @@ InboundSink = Callable[[AsyncConnection, InboundSms], Awaitable[None]]
 
 class _Retry(Exception):
     """Internal: this message must be retried later."""
+
+
+class _Unknown(_Retry):
+    """Internal: a submit_sm went out and its answer never came."""
 
 
 # --- building submit_sm ---------------------------------------------------------------------
@@ -255,6 +271,12 @@ def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
     return encoded.data_coding, shift_ies, [part.payload for part in encoded.parts]
 
 
+def _part_failed(status_id: int) -> bool:
+    """Whether a receipt for an earlier part says anything about the message: only its failure does."""
+    status = st.status_by_id(status_id)
+    return status.is_final and status.group_name != "DELIVERED"
+
+
 # --- the connector --------------------------------------------------------------------------
 
 
@@ -298,19 +320,17 @@ class SmppConnector:
             "accepted": 0,
             "rejected": 0,
             "retried": 0,
+            "outcome_unknown": 0,  # sent, no answer: resubmitted or failed per on_unknown_outcome
             "receipts_stored": 0,
-            "receipts_unmatched": 0,
+            "receipts_parts": 0,  # for an earlier part of a multipart message
+            "receipts_unmatched": 0,  # no message had the id when it came: kept, acknowledged
+            "receipts_matched_late": 0,  # kept ones that a submit's commit then matched
             "inbound_stored": 0,
         }
-        # part id -> remote id of the message's last part (bounded; lost on restart, see module doc)
-        self._parts: OrderedDict[str, str] = OrderedDict()
-        self._parts_max = 100_000
-        # part ids accepted by the SMSC -> (set once the dispatcher's commit() ran, created)
-        self._uncommitted: dict[str, tuple[asyncio.Event, float]] = {}
-        # receipt ids we could not match -> first seen (monotonic), to give up on them eventually
-        self._unmatched: OrderedDict[str, float] = OrderedDict()
+        # messages between "sending" and their recorded result: what a crash can leave in doubt
+        self._in_doubt = asyncio.Semaphore(2 * self.config.window)
         # receipts wait here to be stored together: one transaction for all that arrived meanwhile
-        self._receipt_queue: list[tuple[str, int, int, asyncio.Future[bool]]] = []
+        self._receipt_queue: list[tuple[str, int, int, int, asyncio.Future[str]]] = []
         self._receipt_ready = asyncio.Event()
         self._receipt_writer: asyncio.Task | None = None
         self._reference = 0
@@ -339,6 +359,10 @@ class SmppConnector:
             "last_error": self.client.last_error,
             "counters": {**self.client.counters.as_dict(), **self.counters},
         }
+
+    def on_unknown_outcome(self, connector: str | None = None) -> str:
+        """What happens to a message sent without a recorded answer (the dispatcher asks)."""
+        return self.config.on_unknown_outcome
 
     # --- submitting -------------------------------------------------------------------------
 
@@ -411,10 +435,12 @@ class SmppConnector:
             return format_smpp_time(datetime.fromtimestamp(valid_until / 1000, UTC))
         return format_smpp_time(timedelta(seconds=left_ms // 1000))
 
-    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
-        """Send a batch; every message gets a result, or the batch raises ConnectorUnavailable."""
+    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
+        """Send a batch; every message gets a result, or the batch raises ConnectorUnavailable. With a
+        ledger, each message is marked before it is sent and its result recorded as soon as it is
+        known (see the module doc)."""
         deadline = asyncio.get_running_loop().time() + self.config.batch_deadline
-        outcomes = await asyncio.gather(*(self._submit_one(row, deadline) for row in messages))
+        outcomes = await asyncio.gather(*(self._submit_one(row, deadline, ledger) for row in messages))
         results = [o for o in outcomes if isinstance(o, SubmitResult)]
         retry = [row.id for row, o in zip(messages, outcomes, strict=True) if not isinstance(o, SubmitResult)]
         if retry:
@@ -423,37 +449,73 @@ class SmppConnector:
             raise ConnectorUnavailable("; ".join(reasons) or "SMSC unavailable", results, retry)
         return results
 
-    async def _submit_one(self, row: Any, deadline: float) -> SubmitResult | _Retry:
-        # Receipts for this message's parts may arrive before the dispatcher records its remote id:
-        # they wait on this event, set when commit() runs (or at once if the message is not accepted).
-        recorded = asyncio.Event()
+    def _refused(self, row: Any, names: tuple[str, str], detail: object) -> SubmitResult:
+        self.counters["rejected"] += 1
+        log.info("message %s rejected: %s", row.id, detail)
+        status, error = names
+        return SubmitResult(row.id, False, st.status(status).id, st.error(error).id, connector=self.name)
+
+    async def _submit_one(
+        self, row: Any, deadline: float, ledger: SubmitLedger | None = None
+    ) -> SubmitResult | _Retry:
         try:
             pdus = self.build_submits(row)
-            ids = [await self._submit_part(pdu, deadline, recorded) for pdu in pdus]
         except _Reject as exc:
-            recorded.set()
-            self.counters["rejected"] += 1
-            log.info("message %s rejected: %s", row.id, exc)
-            return SubmitResult(row.id, False, st.status(exc.status_name).id, st.error(exc.error_name).id)
+            return await self._settle(ledger, self._refused(row, (exc.status_name, exc.error_name), exc))
         except EncodeError as exc:  # a field the PDU cannot carry (e.g. a non-Latin-1 sender)
-            recorded.set()
-            self.counters["rejected"] += 1
             text = str(exc)
-            status, error = (
+            names = (
                 _SRC if "source_addr" in text else _DEST if "destination_addr" in text else _REJECTED_OTHER
             )
-            log.info("message %s rejected: %s", row.id, exc)
-            return SubmitResult(row.id, False, st.status(status).id, st.error(error).id)
-        except _Retry as exc:
-            recorded.set()
-            return exc
-        self.counters["accepted"] += 1
-        remote_id = ids[-1]
-        for part_id in ids[:-1]:
-            self._remember_part(part_id, remote_id)
-        return SubmitResult(row.id, True, st.PENDING_WAITING_DELIVERY.id, st.NO_ERROR.id, remote_id=remote_id)
+            return await self._settle(ledger, self._refused(row, names, exc))
+        left = deadline - asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(self._in_doubt.acquire(), max(left, 0))
+        except TimeoutError:
+            return _Retry("batch deadline passed")
+        try:
+            if ledger is not None:
+                try:
+                    await ledger.sending(row.id, self.name)
+                except Exception as exc:  # noqa: BLE001 - not marked: not sent, try again later
+                    log.warning("message %s not marked as sending: %s", row.id, exc)
+                    return _Retry("could not record the submit")
+            try:
+                ids = [await self._submit_part(pdu, deadline) for pdu in pdus]
+            except _Reject as exc:
+                result = self._refused(row, (exc.status_name, exc.error_name), exc)
+            except _Unknown as exc:
+                self.counters["outcome_unknown"] += 1
+                if self.config.on_unknown_outcome == "resubmit":
+                    return exc
+                result = self._refused(row, UNKNOWN_OUTCOME, exc)
+            except _Retry as exc:
+                return exc
+            else:
+                self.counters["accepted"] += 1
+                result = SubmitResult(
+                    row.id,
+                    True,
+                    st.PENDING_WAITING_DELIVERY.id,
+                    st.NO_ERROR.id,
+                    remote_id=ids[-1],
+                    connector=self.name,
+                    part_ids=tuple(ids[:-1]),
+                )
+            return await self._settle(ledger, result)
+        finally:
+            self._in_doubt.release()
 
-    async def _submit_part(self, pdu: SubmitSm, deadline: float, recorded: asyncio.Event) -> str:
+    async def _settle(self, ledger: SubmitLedger | None, result: SubmitResult) -> SubmitResult:
+        """Record the result now; if that fails the dispatcher records it with the batch."""
+        if ledger is not None:
+            try:
+                await ledger.settled(result)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("result of message %s left for the batch: %s", result.message_pk, exc)
+        return result
+
+    async def _submit_part(self, pdu: SubmitSm, deadline: float) -> str:
         """message_id for one submit_sm; resubmits while the SMSC says slow down."""
         loop = asyncio.get_running_loop()
         while True:
@@ -465,10 +527,9 @@ class SmppConnector:
             except NotSent as exc:
                 raise _Retry(f"not sent: {exc}") from None
             except OutcomeUnknown as exc:
-                raise _Retry(f"no answer: {exc}") from None
+                raise _Unknown(f"no answer: {exc}") from None
             status = resp.command_status
             if status == CommandStatus.ESME_ROK:
-                self._expect_commit(resp.message_id, recorded)
                 return resp.message_id
             if status in _SLOW_DOWN:
                 continue  # the client paused its send side; try again
@@ -477,30 +538,27 @@ class SmppConnector:
             status_name_, error_name = _REJECTIONS.get(status, _REJECTED_OTHER)
             raise _Reject(status_name_, error_name, f"SMSC answered {status_name(status)}")
 
-    def _remember_part(self, part_id: str, remote_id: str) -> None:
-        self._parts[part_id] = remote_id
-        while len(self._parts) > self._parts_max:
-            self._parts.popitem(last=False)
-
-    def _expect_commit(self, part_id: str, recorded: asyncio.Event) -> None:
-        now = time.monotonic()
-        if len(self._uncommitted) > 1000:  # forget what the dispatcher never committed
-            for key in [k for k, (_, born) in self._uncommitted.items() if now - born > 300]:
-                del self._uncommitted[key]
-        self._uncommitted[part_id] = (recorded, now)
-
     async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
-        """In the dispatcher's transaction: rejected messages get their final report here (through the
-        receipt sink, so they end like any other message); receipts waiting for these ids may go."""
+        """In the transaction that records these results: rejected messages get their final report
+        (through the receipt sink, so they end like any other message); accepted ones get their
+        earlier parts' ids stored and any receipt that came before them applied."""
         now = now_ms()
-        rejected = [Receipt(r.message_pk, r.status_id, r.error_id, now) for r in results if not r.accepted]
-        if rejected:
-            await self.receipt_sink(conn, rejected)
-        for r in results:
-            if r.remote_id is not None:
-                entry = self._uncommitted.pop(r.remote_id, None)
-                if entry is not None:
-                    entry[0].set()
+        receipts = [Receipt(r.message_pk, r.status_id, r.error_id, now) for r in results if not r.accepted]
+        accepted = [r for r in results if r.accepted and r.remote_id]
+        if accepted:
+            await q.lock_remote_ids(conn, self.name)
+            last = {r.remote_id: r.message_pk for r in accepted if r.remote_id}
+            earlier = {pid: r.message_pk for r in accepted for pid in r.part_ids}
+            await q.add_message_parts(conn, self.name, list(earlier.items()))
+            early = await q.take_unmatched_receipts(conn, self.name, [*last, *earlier])
+            for u in early:
+                if u.remote_id in last:
+                    receipts.append(Receipt(last[u.remote_id], u.status_id, u.error_id, u.received_at))
+                elif _part_failed(u.status_id):
+                    receipts.append(Receipt(earlier[u.remote_id], u.status_id, u.error_id, u.received_at))
+            self.counters["receipts_matched_late"] += len(early)
+        if receipts:
+            await self.receipt_sink(conn, receipts)
 
     # --- receiving --------------------------------------------------------------------------
 
@@ -518,56 +576,19 @@ class SmppConnector:
         status_name_, error_name = catalog_for_receipt(
             receipt.stat, receipt.err, nec.error_code if nec else None
         )
-        status = st.status(status_name_)
-        pending = self._uncommitted.get(receipt.id)
-        if pending is not None:
-            # Ours, but maybe not recorded by the dispatcher yet: wait for its commit().
-            try:
-                await asyncio.wait_for(
-                    pending[0].wait(), self.config.batch_deadline + 2 * self.config.response_timeout
-                )
-                self._uncommitted.pop(receipt.id, None)
-            except TimeoutError:
-                pass
-        remote_id = self._parts.get(receipt.id)
-        if remote_id is not None and (not status.is_final or status.group_name == "DELIVERED"):
-            return CommandStatus.ESME_ROK  # an earlier part: only its failure matters
-        remote_id = remote_id or receipt.id
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self.config.receipt_match_timeout
-        delay = 0.05
-        while True:
-            found = await self._store_batched(remote_id, status.id, st.error(error_name).id)
-            if found:  # committed: now the SMSC may forget it
-                self.counters["receipts_stored"] += 1
-                self._unmatched.pop(remote_id, None)
-                return CommandStatus.ESME_ROK
-            if loop.time() + delay > give_up:
-                break
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
-        self.counters["receipts_unmatched"] += 1
-        first_seen = self._unmatched.setdefault(remote_id, time.monotonic())
-        while len(self._unmatched) > 10_000:
-            self._unmatched.popitem(last=False)
-        if time.monotonic() - first_seen >= self.config.orphan_receipt_after:
-            log.warning(
-                "receipt for unknown message id %r dropped after %ss",
-                remote_id,
-                self.config.orphan_receipt_after,
-            )
-            self._unmatched.pop(remote_id, None)
-            return CommandStatus.ESME_ROK
-        log.info("receipt for message id %r not matched yet; asking the SMSC to redeliver", remote_id)
-        return CommandStatus.ESME_RX_T_APPN
+        kind = await self._store_batched(receipt.id, st.status(status_name_).id, st.error(error_name).id)
+        self.counters[f"receipts_{kind}"] += 1
+        if kind == "unmatched":
+            log.info("receipt for unknown message id %r kept as unmatched", receipt.id)
+        return CommandStatus.ESME_ROK  # committed: now the SMSC may forget it
 
-    async def _store_batched(self, remote_id: str, status_id: int, error_id: int) -> bool:
-        """Store one receipt with whatever others arrived meanwhile; True once committed, False when
-        no message has that remote id (yet)."""
+    async def _store_batched(self, remote_id: str, status_id: int, error_id: int) -> str:
+        """Store one receipt with whatever others arrived meanwhile; once committed, says how it
+        matched: "stored" (a message), "parts" (an earlier part) or "unmatched" (kept for later)."""
         if self._receipt_writer is None or self._receipt_writer.done():
             self._receipt_writer = asyncio.create_task(self._write_receipts(), name=f"receipts-{self.name}")
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._receipt_queue.append((remote_id, status_id, error_id, done))
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._receipt_queue.append((remote_id, status_id, error_id, now_ms(), done))
         self._receipt_ready.set()
         return await done
 
@@ -579,24 +600,48 @@ class SmppConnector:
                 batch, self._receipt_queue = self._receipt_queue[:500], self._receipt_queue[500:]
                 try:
                     async with self.db.begin() as conn:
-                        found = await messages_by_remote_id(conn, self.name, list({b[0] for b in batch}))
-                        now = now_ms()
-                        await self.receipt_sink(
-                            conn,
-                            [
-                                Receipt(found[rid].id, status_id, error_id, now)
-                                for rid, status_id, error_id, _ in batch
-                                if rid in found
-                            ],
-                        )
+                        kinds = await self._match_receipts(conn, [item[:4] for item in batch])
                 except Exception as exc:  # noqa: BLE001 - each waiting receipt answers for itself
                     for *_, done in batch:
                         if not done.done():
                             done.set_exception(exc)
                     continue
-                for rid, _, _, done in batch:
+                for (*_, done), kind in zip(batch, kinds, strict=True):
                     if not done.done():
-                        done.set_result(rid in found)
+                        done.set_result(kind)
+
+    async def _match_receipts(
+        self, conn: AsyncConnection, items: Sequence[tuple[str, int, int, int]]
+    ) -> list[str]:
+        await q.lock_remote_ids(conn, self.name)
+        ids = list({rid for rid, *_ in items})
+        found = await q.messages_by_remote_id(conn, self.name, ids)
+        parts = await q.messages_by_part_id(conn, self.name, [i for i in ids if i not in found])
+        receipts: list[Receipt] = []
+        unmatched: list[dict[str, Any]] = []
+        kinds: list[str] = []
+        for rid, status_id, error_id, at in items:
+            if rid in found:
+                receipts.append(Receipt(found[rid].id, status_id, error_id, at))
+                kinds.append("stored")
+            elif rid in parts:
+                if _part_failed(status_id):
+                    receipts.append(Receipt(parts[rid], status_id, error_id, at))
+                kinds.append("parts")
+            else:
+                unmatched.append(
+                    {
+                        "connector": self.name,
+                        "remote_id": rid[:64],  # longer matches nothing we sent (an SMSC id is <= 64)
+                        "status_id": status_id,
+                        "error_id": error_id,
+                        "received_at": at,
+                    }
+                )
+                kinds.append("unmatched")
+        await self.receipt_sink(conn, receipts)
+        await q.add_unmatched_receipts(conn, unmatched)
+        return kinds
 
     async def _store_inbound(self, pdu: DeliverSm | DataSm) -> int:
         if self.inbound_sink is None:

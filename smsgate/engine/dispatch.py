@@ -5,16 +5,26 @@ transaction: a message that ended meanwhile (canceled, expired) is dropped, an e
 one of a paused bulk is parked, one whose delivery window closed while it queued waits for the next
 opening. The rest are claimed (submitted_at set) under a row lock, which is what makes a bulk
 cancellation and a dispatch exclude each other: a message is either canceled or sent, never both.
+
+While a batch is out, the connector records through a ``Ledger`` (group commit): each message is
+marked ``sending_at`` before its first submit goes out, and its result is recorded and its job
+finished as soon as the network answered, not when the whole batch is done. A message leased again
+while still marked was sent by a process that died before the answer was recorded: its connector's
+``on_unknown_outcome`` says whether it goes again (resubmit) or ends EXPIRED_UNKNOWN (fail).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 
-from ..connectors.base import Connector, ConnectorUnavailable, Receipt
+from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitResult
+from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.schedule import next_open
 from ..store import bulks as bq
@@ -26,46 +36,44 @@ from .schedule import CANCELED, expire, window_from_json
 
 log = logging.getLogger("smsgate.dispatch")
 
+# a message marked sending whose answer was never recorded, with on_unknown_outcome = "fail"
+UNKNOWN_OUTCOME = (st.status("EXPIRED_UNKNOWN").id, st.error("EC_UNKNOWN_ERROR").id)
+
 
 class Dispatcher:
     def __init__(self, db: Database, connector: Connector) -> None:
         self.db = db
         self.connector = connector
+        self.counters = {"unknown_resubmitted": 0, "unknown_failed": 0}
 
     async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
         ready = await self.screen(jobs)
         if not ready:
             return
         retry: list[int] = []
+        ledger = Ledger(self, {j.message.id: j.job_id for j in ready})
         try:
-            results = await self.connector.submit([j.message for j in ready])
+            results = await self.connector.submit([j.message for j in ready], ledger)
         except ConnectorUnavailable as exc:
             # what was settled is recorded as usual; the rest waits and goes again, maybe elsewhere
             log.warning("dispatch: %s", exc)
             results, retry = exc.results, exc.retry
+        finally:
+            await ledger.close()
+        # what the ledger could not record (or a connector without one) is recorded here
+        results = [r for r in results if r.message_pk not in ledger.recorded]
         now = now_ms()
         async with self.db.begin() as conn:
-            await q.update_messages(
+            await self.record(conn, results, now)
+            again = set(retry)
+            await q.finish_jobs(
                 conn,
                 [
-                    {
-                        "pk": r.message_pk,
-                        "status_id": r.status_id,
-                        "error_id": r.error_id,
-                        "mcc_mnc": r.mcc_mnc,
-                        "price_per_message": r.price_per_message,
-                        "currency": r.currency,
-                        "connector": r.connector or self.connector.name,
-                        "remote_id": r.remote_id,
-                        "submitted_at": now,
-                    }
-                    for r in results
+                    j.job_id
+                    for j in ready
+                    if j.message.id not in again and j.message.id not in ledger.recorded
                 ],
-                messages.c.done_at.is_(None),
             )
-            await self.connector.commit(conn, results)
-            again = set(retry)
-            await q.finish_jobs(conn, [j.job_id for j in ready if j.message.id not in again])
             # back off 1 s, 2 s, 4 s ... up to a minute; validity ends a message that waits too long
             await q.reschedule_jobs(
                 conn,
@@ -78,8 +86,33 @@ class Dispatcher:
             if again:
                 # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
                 await conn.execute(
-                    update(messages).where(messages.c.id.in_(list(again))).values(submitted_at=None)
+                    update(messages)
+                    .where(messages.c.id.in_(list(again)))
+                    .values(submitted_at=None, sending_at=None)
                 )
+
+    async def record(self, conn: Any, results: Sequence[SubmitResult], now: int) -> None:
+        """Store the network's answers (the jobs are the caller's)."""
+        await q.update_messages(
+            conn,
+            [
+                {
+                    "pk": r.message_pk,
+                    "status_id": r.status_id,
+                    "error_id": r.error_id,
+                    "mcc_mnc": r.mcc_mnc,
+                    "price_per_message": r.price_per_message,
+                    "currency": r.currency,
+                    "connector": r.connector or self.connector.name,
+                    "remote_id": r.remote_id,
+                    "submitted_at": now,
+                    "sending_at": None,
+                }
+                for r in results
+            ],
+            messages.c.done_at.is_(None),
+        )
+        await self.connector.commit(conn, results)
 
     async def screen(self, jobs: Sequence[q.LeasedJob]) -> list[q.LeasedJob]:
         """The jobs whose messages may go out now, claimed; the others are settled here."""
@@ -91,6 +124,7 @@ class Dispatcher:
         paused: list[int] = []
         expired: list = []
         canceled: list[int] = []
+        unknown_failed: list[int] = []
         async with self.db.begin() as conn:
             rows = {
                 r.id: r
@@ -103,6 +137,8 @@ class Dispatcher:
                         messages.c.submitted_at,
                         messages.c.valid_until,
                         messages.c.delivery_window,
+                        messages.c.sending_at,
+                        messages.c.connector,
                     )
                     .where(messages.c.id.in_(list(by_pk)))
                     .with_for_update()
@@ -122,6 +158,9 @@ class Dispatcher:
                 elif row.valid_until is not None and row.valid_until <= now:
                     expired.append(row)
                     finished.append(job.job_id)
+                elif row.sending_at is not None and self._unknown_outcome(row) == "fail":
+                    unknown_failed.append(pk)
+                    finished.append(job.job_id)
                 elif state == bq.PAUSED:
                     paused.append(job.job_id)
                 elif (
@@ -135,6 +174,14 @@ class Dispatcher:
                 await expire(conn, expired)
             if canceled:
                 await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in canceled])
+            if unknown_failed:
+                log.warning(
+                    "%d message(s) sent without a recorded answer ended EXPIRED_UNKNOWN", len(unknown_failed)
+                )
+                await apply_receipts(conn, [Receipt(pk, *UNKNOWN_OUTCOME, now) for pk in unknown_failed])
+                await conn.execute(
+                    update(messages).where(messages.c.id.in_(unknown_failed)).values(sending_at=None)
+                )
             await bq.park_job_ids(conn, paused)
             await q.reschedule_jobs(conn, later)
             await q.finish_jobs(conn, finished)
@@ -145,3 +192,90 @@ class Dispatcher:
                     .values(submitted_at=now)
                 )
         return ready
+
+    def _unknown_outcome(self, row: Any) -> str:
+        """Policy for a message still marked sending: its previous attempt's answer was never recorded."""
+        policy = getattr(self.connector, "on_unknown_outcome", None)
+        decided = policy(row.connector) if callable(policy) else "resubmit"
+        self.counters[f"unknown_{'failed' if decided == 'fail' else 'resubmitted'}"] += 1
+        if decided != "fail":
+            log.info("message %s was sent without a recorded answer; sending it again", row.id)
+        return decided
+
+
+class Ledger:
+    """The group commit a connector records through while a batch is out (``SubmitLedger``): marks and
+    results that arrive while one transaction runs go together in the next, so each waits a few
+    milliseconds, not for the batch."""
+
+    def __init__(self, dispatcher: Dispatcher, jobs: Mapping[int, int]) -> None:
+        self.dispatcher = dispatcher
+        self.jobs = dict(jobs)  # message pk -> job id
+        self.recorded: set[int] = set()  # message pks whose result is committed
+        self._queue: list[tuple[int, str | None, SubmitResult | None, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._closed = False
+
+    async def sending(self, message_pk: int, connector: str) -> None:
+        await self._put(message_pk, connector, None)
+
+    async def settled(self, result: SubmitResult) -> None:
+        await self._put(result.message_pk, None, result)
+
+    async def _put(self, pk: int, connector: str | None, result: SubmitResult | None) -> None:
+        if self._closed:  # the batch is over (a straggler of a failed one): its caller records nothing
+            raise RuntimeError("the batch's ledger is closed")
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="dispatch-ledger")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((pk, connector, result, done))
+        self._wake.set()
+        await done
+
+    async def close(self) -> None:
+        self._closed = True
+        _fail(self._queue, RuntimeError("the batch's ledger is closed"))
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                items, self._queue = self._queue, []
+                try:
+                    async with self.dispatcher.db.begin() as conn:
+                        await self._write(conn, items)
+                except Exception as exc:  # noqa: BLE001 - each waiting caller answers for itself
+                    _fail(items, exc)
+                    continue
+                except asyncio.CancelledError:
+                    _fail(items, RuntimeError("the batch's ledger is closed"))
+                    raise
+                self.recorded.update(result.message_pk for _, _, result, _ in items if result is not None)
+                for *_, done in items:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _write(self, conn: Any, items: Sequence[tuple]) -> None:
+        now = now_ms()
+        marks = [
+            {"pk": pk, "sending_at": now, "connector": name}
+            for pk, name, result, _ in items
+            if result is None
+        ]
+        await q.update_messages(conn, marks, messages.c.done_at.is_(None))
+        results = [result for _, _, result, _ in items if result is not None]
+        if results:
+            await self.dispatcher.record(conn, results, now)
+            await q.finish_jobs(conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs])
+
+
+def _fail(items: Sequence[tuple], exc: BaseException) -> None:
+    for *_, done in items:
+        if not done.done():
+            done.set_exception(exc)

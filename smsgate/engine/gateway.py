@@ -167,6 +167,7 @@ class Gateway:
                 horizon = now_ms() - int(self.settings.log_retention_hours * 3_600_000)
                 async with self.db.begin() as conn:
                     purged = await q.purge_before(conn, horizon)
+                    await q.purge_unmatched_before(conn, horizon)
                     purged += await inbound_store.purge_inbound_before(conn, horizon)
                 if await self.inbound.flush_stale():
                     self.forward_worker.wake()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..connectors.base import Connector, ConnectorUnavailable, SubmitResult
+from ..connectors.base import Connector, ConnectorUnavailable, SubmitLedger, SubmitResult
 from ..domain.routing import RoutingTable
 from ..store.database import Database
 from ..store.tables import accounts
@@ -52,13 +52,13 @@ class Router:
                 self._account_names.update({r.id: r.name for r in rows})
         return self._account_names
 
-    async def submit(self, messages: Sequence[Any]) -> list[SubmitResult]:
+    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
         names = await self._names({m.account_id for m in messages})
         up = {n for n, c in self.connectors.items() if is_up(c)}
         groups: dict[str, list[Any]] = defaultdict(list)
         for m in messages:
             groups[self.table.choose(m.destination, names.get(m.account_id), m.sender, up)].append(m)
-        outcomes = await asyncio.gather(*(self._submit(name, rows) for name, rows in groups.items()))
+        outcomes = await asyncio.gather(*(self._submit(name, rows, ledger) for name, rows in groups.items()))
         results = [r for settled, _, _ in outcomes for r in settled]
         retry = [pk for _, pks, _ in outcomes for pk in pks]
         if retry:
@@ -66,9 +66,11 @@ class Router:
             raise ConnectorUnavailable(reasons, results, retry)
         return results
 
-    async def _submit(self, name: str, rows: list[Any]) -> tuple[list[SubmitResult], list[int], str]:
+    async def _submit(
+        self, name: str, rows: list[Any], ledger: SubmitLedger | None
+    ) -> tuple[list[SubmitResult], list[int], str]:
         try:
-            results = await self.connectors[name].submit(rows)
+            results = await self.connectors[name].submit(rows, ledger)
             return [replace(r, connector=name) for r in results], [], ""
         except ConnectorUnavailable as exc:
             return [replace(r, connector=name) for r in exc.results], list(exc.retry), f"{name}: {exc.reason}"
@@ -79,6 +81,11 @@ class Router:
             by_connector[r.connector or ""].append(r)
         for name, items in by_connector.items():
             await self.connectors[name].commit(conn, items)
+
+    def on_unknown_outcome(self, connector: str | None) -> str:
+        """What the named connector does with a message whose submit's outcome is unknown."""
+        config = getattr(self.connectors.get(connector or ""), "config", None)
+        return getattr(config, "on_unknown_outcome", "resubmit")
 
     def statuses(self) -> list[dict[str, Any]]:
         return [status_of(c) for c in self.connectors.values()]

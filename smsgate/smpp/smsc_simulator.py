@@ -8,6 +8,10 @@ ESME does not acknowledge is retried. It can also originate MO messages and misb
 
 Each submitted PDU is one message: segments of a long message (UDH or SAR) get their own id and
 receipt, as most SMSCs do.
+
+It cannot know the ESME's own message ids, so it counts accepted submits per (destination, text of
+the part without its UDH) in ``submit_counts``: with a distinct text per message, ``duplicates()`` is
+how many submits repeated one already accepted.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import contextlib
 import logging
 import secrets
 import ssl as _ssl
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -165,6 +169,7 @@ class SmscSimulator:
         self.receipts_sent = 0  # deliver_sm attempts, retries included
         self.receipts_acknowledged = 0
         self.mo_sent = 0
+        self.submit_counts: Counter[tuple[str, str]] = Counter()  # (destination, part text) -> accepted
         self.messages: OrderedDict[str, SimulatedMessage] = OrderedDict()
         self._parked: dict[str, list[_PendingReceipt]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -262,6 +267,7 @@ class SmscSimulator:
             submitted_at=_now(),
         )
         self.messages[message.message_id] = message
+        self.submit_counts[(message.destination_addr, message.text)] += 1
         while len(self.messages) > self.max_messages:
             self.messages.popitem(last=False)
         self.submits_accepted += 1
@@ -278,6 +284,10 @@ class SmscSimulator:
             message_state=int(message.state),
             error_code=min(message.error_code, 0xFF),
         )
+
+    def duplicates(self) -> int:
+        """Accepted submits beyond the first of each (destination, part text)."""
+        return sum(n - 1 for n in self.submit_counts.values())
 
     # --- receipts ---------------------------------------------------------------------------
 
@@ -349,6 +359,37 @@ class SmscSimulator:
                     return
                 log.info("receipt %s refused with %s; retrying", item.message_id, response.command_status)
             await asyncio.sleep(self.retry_delay)
+
+    def send_receipt(
+        self,
+        message_id: str,
+        system_id: str,
+        *,
+        destination: str = "41793026727",
+        source: str = "InfoSMS",
+        status: str = "DELIVERED_TO_HANDSET",
+        error: str = "NO_ERROR",
+    ) -> None:
+        """Queue a receipt for any id, known here or not (a foreign or long-forgotten message): it is
+        delivered and, until acknowledged, redelivered like every other receipt."""
+        ton, npi = _addr_type(destination)
+        src_ton, src_npi = _addr_type(source)
+        message = SimulatedMessage(
+            message_id=message_id,
+            system_id=system_id,
+            source_addr=source,
+            source_addr_ton=src_ton,
+            source_addr_npi=src_npi,
+            destination_addr=destination,
+            dest_addr_ton=ton,
+            dest_addr_npi=npi,
+            text="",
+            registered_delivery=1,
+            outcome=OutcomeRule(destination, status, error),
+            submitted_at=_now(),
+        )
+        stat, err = receipt_for_catalog(status, error)
+        self._queue(message, stat, err, intermediate=False)
 
     # --- MO and faults ----------------------------------------------------------------------
 

@@ -3,14 +3,23 @@ state changes and the work they cause in one transaction."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .tables import REPORT_PULL, REPORT_TAKEN, inbound_messages, jobs, messages
+from .tables import (
+    REPORT_PULL,
+    REPORT_TAKEN,
+    inbound_messages,
+    jobs,
+    message_parts,
+    messages,
+    unmatched_receipts,
+)
 
 
 async def existing_message_ids(
@@ -125,6 +134,62 @@ async def messages_by_remote_id(
         )
         found.update({r.remote_id: r for r in rows})
     return found
+
+
+async def lock_remote_ids(conn: AsyncConnection, connector: str) -> None:
+    """Serialise, until the transaction ends, the writers of one connector's remote ids and receipts.
+
+    A receipt that finds no message is kept as unmatched, and the commit of a submit looks for kept
+    receipts of its ids: without this lock (PostgreSQL, two processes) each could miss the other's
+    uncommitted row. SQLite has one writer at a time already."""
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(f"smsgate-remote:{connector}".encode()) - 2**31
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def add_message_parts(conn: AsyncConnection, connector: str, parts: Sequence[tuple[str, int]]) -> None:
+    """Remember the network's ids of earlier parts: (part id, message pk) pairs."""
+    if parts:
+        await conn.execute(
+            insert(message_parts),
+            [{"connector": connector, "part_id": pid, "message_pk": pk} for pid, pk in dict(parts).items()],
+        )
+
+
+async def messages_by_part_id(
+    conn: AsyncConnection, connector: str, part_ids: Sequence[str]
+) -> dict[str, int]:
+    """part id -> message pk, for the earlier parts of multipart messages."""
+    found: dict[str, int] = {}
+    for start in range(0, len(part_ids), 500):
+        rows = await conn.execute(
+            select(message_parts.c.part_id, message_parts.c.message_pk).where(
+                message_parts.c.connector == connector,
+                message_parts.c.part_id.in_(list(part_ids[start : start + 500])),
+            )
+        )
+        found.update({pid: pk for pid, pk in rows})
+    return found
+
+
+async def add_unmatched_receipts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Keep receipts no message matched: dicts of connector, remote_id, status_id, error_id, received_at."""
+    if rows:
+        await conn.execute(insert(unmatched_receipts), list(rows))
+
+
+async def take_unmatched_receipts(
+    conn: AsyncConnection, connector: str, remote_ids: Sequence[str]
+) -> list[Any]:
+    """The kept receipts for these ids, oldest first, and forget them (they are being applied)."""
+    found: list[Any] = []
+    for start in range(0, len(remote_ids), 500):
+        chunk = list(remote_ids[start : start + 500])
+        cond = (unmatched_receipts.c.connector == connector, unmatched_receipts.c.remote_id.in_(chunk))
+        found += list(await conn.execute(select(unmatched_receipts).where(*cond)))
+        if found:
+            await conn.execute(delete(unmatched_receipts).where(*cond))
+    return sorted(found, key=lambda r: r.id)
 
 
 async def finish_jobs(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
@@ -258,5 +323,12 @@ async def purge_before(conn: AsyncConnection, before_ms: int) -> int:
         delete(messages).where(
             messages.c.done_at < before_ms, messages.c.created_at < before_ms, messages.c.id.not_in(pending)
         )
+    )
+    return result.rowcount
+
+
+async def purge_unmatched_before(conn: AsyncConnection, before_ms: int) -> int:
+    result = await conn.execute(
+        delete(unmatched_receipts).where(unmatched_receipts.c.received_at < before_ms)
     )
     return result.rowcount

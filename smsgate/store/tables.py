@@ -93,6 +93,9 @@ messages = Table(
     Column("send_at", BigInteger),
     Column("valid_until", BigInteger),
     Column("submitted_at", BigInteger),
+    # set just before the first submit_sm of an attempt goes out, cleared once its answer is recorded
+    # (or it is rescheduled): still set after a crash, it says the outcome is unknown
+    Column("sending_at", BigInteger),
     Column("done_at", BigInteger),
     Column("report_state", SmallInteger, nullable=False, default=REPORT_NONE),
     UniqueConstraint("account_id", "message_id", name="uq_messages_account_message_id"),
@@ -102,6 +105,33 @@ Index("ix_messages_reports", messages.c.account_id, messages.c.report_state, mes
 Index("ix_messages_bulk", messages.c.account_id, messages.c.bulk_id)
 Index("ix_messages_remote", messages.c.connector, messages.c.remote_id)
 Index("ix_messages_valid_until", messages.c.valid_until)
+
+# The network's ids of the earlier parts of a multipart message (the last part's id is the message's
+# remote_id), so their receipts still match after a restart.
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("part_id", String(64), primary_key=True),
+    Column("message_pk", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+)
+Index("ix_message_parts_message", message_parts.c.message_pk)
+
+# Receipts whose id matched no message when they came, acknowledged all the same: a submit whose
+# answer is being committed (maybe by another process) matches them then; the rest are the network's
+# word on ids we never recorded (a crash between the answer and its commit), kept for inspection.
+unmatched_receipts = Table(
+    "unmatched_receipts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("connector", String(64), nullable=False),
+    Column("remote_id", String(64), nullable=False),
+    Column("status_id", Integer, nullable=False),
+    Column("error_id", Integer, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+)
+Index("ix_unmatched_receipts_remote", unmatched_receipts.c.connector, unmatched_receipts.c.remote_id)
+Index("ix_unmatched_receipts_received", unmatched_receipts.c.received_at)
 
 # Bulks with a schedule: what the bulk management endpoints read and change. Only the states a user
 # sets (PAUSED, CANCELED) are stored; PENDING, PROCESSING and FINISHED follow from the messages.

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from smsgate import text as textengine
@@ -32,7 +32,7 @@ from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
-from smsgate.store.tables import messages
+from smsgate.store.tables import messages, unmatched_receipts
 
 OK = CommandStatus.ESME_ROK
 LONG_TEXT = "".join(f"part of a long message {i:03d}. " for i in range(8))  # 224 GSM chars: 2 parts
@@ -156,7 +156,6 @@ def config(port: int, **overrides: Any) -> dict[str, Any]:
         "response_timeout": 1.0,
         "reconnect_min": 0.05,
         "reconnect_max": 0.2,
-        "receipt_match_timeout": 0.2,
         "batch_deadline": 5.0,
         **overrides,
     }
@@ -274,6 +273,11 @@ def test_config_validation() -> None:
         SmppConfig.from_dict(config(1, concatenation="glue"))
     with pytest.raises(ValueError, match="needs"):
         SmppConfig.from_dict({"name": "x"})
+    with pytest.raises(ValueError, match="on_unknown_outcome"):
+        SmppConfig.from_dict(config(1, on_unknown_outcome="maybe"))
+    with pytest.raises(ValueError, match=r"unknown.*receipt_match_timeout"):  # gone: nothing waits any more
+        SmppConfig.from_dict(config(1, receipt_match_timeout=3))
+    assert SmppConfig.from_dict(config(1)).on_unknown_outcome == "resubmit"
     assert SmppConfig.from_dict(config("2775")).port == 2775
 
 
@@ -352,40 +356,52 @@ async def test_receipt_is_acknowledged_only_after_it_is_committed(env: Env, sim:
         await connector.close()
 
 
-async def test_receipt_that_beats_the_dispatcher_commit_waits_for_it(env: Env, sim: Simulator) -> None:
+async def test_receipt_that_beats_the_dispatcher_commit_is_kept_and_applied_by_it(
+    env: Env, sim: Simulator
+) -> None:
     sim.delivery_delay = 0.0
     sink = Sink()
     connector = await make(env, sim, sink)
     try:
         (pk,) = await env.insert({})
-        results = await connector.submit(await env.rows([pk]))
-        await asyncio.sleep(0.4)  # the receipt is already here, longer than receipt_match_timeout
-        assert sim.receipts_sent == 1 and sim.receipts_acknowledged == 0 and sink.receipts == []
+        results = await connector.submit(await env.rows([pk]))  # no ledger: nothing recorded yet
+        for _ in range(100):
+            if sim.receipts_acknowledged:
+                break
+            await asyncio.sleep(0.02)
+        # acknowledged at once (no slot held, no redelivery), kept as unmatched
+        assert sim.receipts_sent == 1 and sim.receipts_acknowledged == 1 and sink.receipts == []
+        assert connector.counters["receipts_unmatched"] == 1
         async with env.db.begin() as conn:  # what the dispatcher does, late
             await q.update_messages(conn, [{"pk": pk, "remote_id": results[0].remote_id, "connector": "op1"}])
             await connector.commit(conn, results)
         (row,) = await env.wait_done([pk])
         assert row.status_id == st.DELIVERED_TO_HANDSET.id
-        assert sim.receipts_sent == 1  # no redelivery was needed
+        assert connector.counters["receipts_matched_late"] == 1
+        async with env.db.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(unmatched_receipts))).scalar() == 0
     finally:
         await connector.close()
 
 
-@pytest.mark.parametrize("orphan_after", [600.0, 0.0])
-async def test_receipt_for_an_unknown_id(env: Env, sim: Simulator, orphan_after: float) -> None:
-    connector = await make(env, sim, orphan_receipt_after=orphan_after)
+async def test_receipt_for_an_unknown_id_is_acknowledged_and_kept(env: Env, sim: Simulator) -> None:
+    connector = await make(env, sim)
     try:
-        await connector.client.submit(SubmitSm(destination_addr="41793026727", registered_delivery=1))
-        for _ in range(50):
-            if connector.counters["receipts_unmatched"]:
+        resp = await connector.client.submit(SubmitSm(destination_addr="41793026727", registered_delivery=1))
+        for _ in range(100):
+            if sim.receipts_acknowledged:
                 break
             await asyncio.sleep(0.02)
-        await asyncio.sleep(0.05)
-        assert connector.counters["receipts_unmatched"] >= 1
-        if orphan_after:
-            assert sim.receipts_acknowledged == 0  # ESME_RX_T_APPN: the SMSC keeps it
-        else:
-            assert sim.receipts_acknowledged == 1  # given up on: acknowledged and dropped
+        assert sim.receipts_acknowledged == 1 and sim.receipts_sent == 1  # never redelivered
+        assert connector.counters["receipts_unmatched"] == 1
+        assert connector.status()["counters"]["receipts_unmatched"] == 1
+        async with env.db.connect() as conn:
+            (kept,) = (await conn.execute(select(unmatched_receipts))).all()
+        assert (kept.connector, kept.remote_id, kept.status_id) == (
+            "op1",
+            resp.message_id,
+            st.DELIVERED_TO_HANDSET.id,
+        )
     finally:
         await connector.close(timeout=0.5)
 
