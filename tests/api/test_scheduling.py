@@ -11,6 +11,7 @@ their messages.
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -648,7 +649,9 @@ def test_speed_limit_spreads_a_bulk(deployment):
     times = sorted(parse_ms(x["doneAt"]) for x in limited.values())
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert _span(limited) >= (n - 1) * 250 - 100, times
-    assert min(gaps) >= 125, gaps  # 250 ms apart, give or take the workers' polling (half a gap)
+    # 250 ms apart: doneAt is when the delivery loop ran, so a stalled loop (a loaded machine) can
+    # bunch two of them; the median gap still shows the spacing, and is ~0 without a limit
+    assert statistics.median(gaps) >= 200, gaps
     assert free_span < _span(limited) / 2  # without the limit the same bulk goes at once
 
     # v3: options.schedule.sendingSpeedLimit
