@@ -99,8 +99,11 @@ def serve(
             f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
             f"{tls}  (system_id/password: an account's username/password)"
         )
+    from .api.limits import FamilyErrorsProtocol
+
     uvicorn.run(
         build_app(settings),
+        http=FamilyErrorsProtocol,  # the parser's own 400s in the family's error shape
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
