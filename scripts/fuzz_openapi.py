@@ -148,7 +148,7 @@ def main() -> int:
             command += ["--seed", str(args.seed)]
         print("running:", " ".join(command), flush=True)
         with open(work / "schemathesis.log", "wb") as out:
-            fuzzer = subprocess.Popen(command, env=fuzz_env, stdout=out, stderr=subprocess.STDOUT)
+            fuzzer = subprocess.Popen(command, env=fuzz_env, stdout=out, stderr=subprocess.STDOUT, cwd=work)
             # schemathesis has a time budget but no request budget: stop it at --max-requests
             while fuzzer.poll() is None:
                 time.sleep(2)
