@@ -97,8 +97,8 @@ def _query_message(request: Request) -> dict[str, Any]:
         if p.get(name):
             message[name] = p[name]
     for name in ("flash", "intermediateReport"):
-        if p.get(name):
-            message[name] = p[name].lower() in ("true", "1", "yes")
+        if p.get(name):  # validated as a boolean like the body's: "maybe" is a 400, not false
+            message[name] = p[name]
     if p.get("validityPeriod"):
         message["validityPeriod"] = p["validityPeriod"]
     if p.get("languageCode"):

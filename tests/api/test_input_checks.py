@@ -555,3 +555,12 @@ def test_unsupported_query_send_options_are_400(sqlite_deployment, path, param):
     assert r.status_code == 400, r.text
     fields = _v3_fields(r) if path.startswith("/sms/3/") else _v1_fields(r)
     assert fields == {param}
+
+
+def test_query_send_flags_are_checked(sqlite_deployment):
+    alice = sqlite_deployment.alice
+    params = {"username": alice.username, "password": alice.password, "to": TO, "text": "x"}
+    r = httpx.get(sqlite_deployment.base_url + "/sms/1/text/query", params={**params, "flash": "maybe"})
+    assert r.status_code == 400 and set(_v1_fields(r)) == {"flash"}, r.text
+    r = httpx.get(sqlite_deployment.base_url + "/sms/1/text/query", params={**params, "flash": "TRUE"})
+    assert r.status_code == 200, r.text
