@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import http.client
 import json
+import random
 import typing
 from urllib.parse import urlsplit
 
@@ -564,3 +565,24 @@ def test_query_send_flags_are_checked(sqlite_deployment):
     assert r.status_code == 400 and set(_v1_fields(r)) == {"flash"}, r.text
     r = httpx.get(sqlite_deployment.base_url + "/sms/1/text/query", params={**params, "flash": "TRUE"})
     assert r.status_code == 200, r.text
+
+
+# --- the admin API: null is absent, NUL is refused ------------------------------------------------------
+
+
+def test_admin_null_optional_fields_are_absent(deployment):
+    from live import ADMIN_TOKEN
+
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    number = f"4179{random.randrange(10**6, 10**7)}"
+    body = {"number": number, "account": "alice", "keywords": None, "action": None, "forwardUrl": None}
+    r = httpx.post(deployment.base_url + "/admin/1/numbers", headers=admin, json={**body, "price": None})
+    assert r.status_code == 201, r.text
+    r = httpx.post(
+        deployment.base_url + "/admin/1/simulate/inbound",
+        headers=admin,
+        json={"from": "38598123123", "to": number, "text": "hi", "binary": None, "dataCoding": None},
+    )
+    assert r.status_code == 200, r.text
+    r = httpx.delete(deployment.base_url + "/admin/1/numbers/4179%00", headers=admin)
+    assert r.status_code == 400 and r.json()["errorCode"] == "E400", r.text
