@@ -270,6 +270,9 @@ UNSUPPORTED_PARAMS = {
 }
 
 
+QUERY_SENDS = ("/sms/1/text/query", "/sms/3/text/query")
+
+
 def error_response(path: str, status: int, description: str) -> dict:
     schema = V3_ERROR if path.startswith(("/sms/3/", "/admin/")) else V1_ERROR
     content = {"application/json": {"schema": schema}}
@@ -281,7 +284,7 @@ def error_response(path: str, status: int, description: str) -> dict:
 for path, ops in paths.items():
     for method, op in ops.items():
         responses = op.setdefault("responses", {})
-        if method == "get" and op.get("parameters"):
+        if method == "get" and op.get("parameters") and not path.startswith(QUERY_SENDS):
             existing = responses.get("400", {})
             responses["400"] = {**error_response(path, 400, ""), **existing, "description": FILTER_CHECKS}
         responses.setdefault("414", error_response(path, 414, "The URL is longer than 32 KiB"))

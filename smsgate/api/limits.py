@@ -31,15 +31,19 @@ def check_request_line(raw_path: bytes, query: bytes) -> ApiFailure | None:
         )
     for field in fields:
         key, _, value = field.partition(b"=")
-        name = unquote_to_bytes(key.replace(b"+", b" ")).decode("utf-8", "replace")
         try:
-            text = unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
-            name = unquote_to_bytes(key.replace(b"+", b" ")).decode("utf-8")
+            name, text = _unquote(key), _unquote(value)
         except UnicodeDecodeError:
+            name = _unquote(key, errors="replace")
             return _bad_param(name, "is not UTF-8 text once percent-decoded (e.g. %FF)")
         if "\x00" in text or "\x00" in name:
             return _bad_param(name, "must not contain the NUL character (%00)")
     return None
+
+
+def _unquote(part: bytes, errors: str = "strict") -> str:
+    # as Starlette reads the query, but strict: it would turn %FF into U+FFFD and filter on that
+    return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", errors)
 
 
 def _bad_param(name: str, problem: str) -> ApiFailure:
