@@ -7,6 +7,7 @@ generated host name is never resolved or contacted. After each call: counts, and
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -56,6 +57,9 @@ def _write_stats() -> None:
     with open(tmp, "w") as f:
         json.dump({**_stats, "elapsed": time.time() - _stats["started"]}, f)
     os.replace(tmp, STATS_PATH)
+
+
+atexit.register(_write_stats)  # the last few calls since the last write
 
 
 @schemathesis.hook
