@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -73,22 +74,21 @@ def _asks(value: Any) -> bool:
     return value not in (None, False, 0)
 
 
-def _unsupported(what: str) -> Any:
-    def check(value: Any) -> Any:
+def _refuse(what: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
         if _asks(value):
             raise ValueError(f"is not supported yet: smsgate does not do {what}; leave it out")
-        return None
 
-    return Annotated[Any, AfterValidator(check), Field(None)]
+    return check
 
 
 TRACKING = "URL shortening or click and conversion tracking"
 LABELS = "entityId, applicationId or campaignReferenceId labels"
 REGIONAL = "regional options (India DLT, Turkey IYS, South Korea)"
-Tracking = _unsupported(TRACKING)
-Label = _unsupported(LABELS)
-Regional = _unsupported(REGIONAL)
-NetworkId = _unsupported("routing by networkId")
+Tracking = Annotated[Any, AfterValidator(_refuse(TRACKING)), Field(None)]
+Label = Annotated[Any, AfterValidator(_refuse(LABELS)), Field(None)]
+Regional = Annotated[Any, AfterValidator(_refuse(REGIONAL)), Field(None)]
+NetworkId = Annotated[Any, AfterValidator(_refuse("routing by networkId")), Field(None)]
 
 # the same options as query parameters (GET /sms/1/text/query, /sms/3/text/query)
 UNSUPPORTED_QUERY = {
@@ -489,7 +489,7 @@ def from_v3(req: V3Request) -> dm.SendRequest:
             )
         delivery = m.webhooks.delivery if m.webhooks else None
         notify_url = delivery.url if delivery and delivery.notify else None
-        opts = m.options or V3MessageOptions()
+        opts = m.options or V3MessageOptions.model_validate({})
         out.append(
             dm.MessageRequest(
                 destinations=_dests(m.destinations),
