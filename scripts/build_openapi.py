@@ -231,6 +231,96 @@ paths["/admin/1/connectors"] = {
         },
     }
 }
+
+# --- what smsgate answers beyond the reference's responses ----------------------------------------
+# GET /sms/1/text/query.xml: the query send answering in XML ("specify the format .xml extension").
+query_xml = copy.deepcopy(paths["/sms/1/text/query"]["get"])
+query_xml["operationId"] += "-xml"
+query_xml["summary"] += " (XML response)"
+for response in query_xml["responses"].values():
+    content = response.get("content", {})
+    if "application/json" in content:
+        response["content"] = {"application/xml": content.get("application/xml", content["application/json"])}
+paths["/sms/1/text/query.xml"] = {"get": query_xml}
+
+V1_ERROR = {"$ref": "#/components/schemas/ApiException"}
+V3_ERROR = {"$ref": "#/components/schemas/ApiError"}
+FILTER_CHECKS = (
+    "Refused with 400 naming the parameter: `limit` not an integer from 1 to 1000, a `cursor` this "
+    "gateway did not hand out, `useCursor` not true/false, a date that is not a date, `mcc` not 3 digits "
+    "or `mnc` not 2-3 digits (or without `mcc`), an unknown `generalStatus`, a value that is not UTF-8 "
+    "once percent-decoded or holds NUL (%00), and a filter smsgate cannot apply yet (entityId, "
+    "applicationId, campaignReferenceId). A URL over 32 KiB is 414; more than 1000 parameters, 400."
+)
+UNSUPPORTED_PARAMS = {
+    "entityId",
+    "applicationId",
+    "campaignReferenceId",
+    "track",
+    "trackingType",
+    "trackingUrl",
+    "processKey",
+    "indiaDltContentTemplateId",
+    "indiaDltPrincipalEntityId",
+    "indiaDltTelemarketerId",
+    "turkeyIysBrandCode",
+    "turkeyIysRecipientType",
+    "southKoreaResellerCode",
+    "southKoreaTitle",
+}
+
+
+QUERY_SENDS = ("/sms/1/text/query", "/sms/3/text/query")
+
+
+def error_response(path: str, status: int, description: str) -> dict:
+    schema = V3_ERROR if path.startswith(("/sms/3/", "/admin/")) else V1_ERROR
+    content = {"application/json": {"schema": schema}}
+    if schema is V1_ERROR:
+        content["application/xml"] = {"schema": schema}
+    return {"description": description, "content": content}
+
+
+for path, ops in paths.items():
+    for method, op in ops.items():
+        responses = op.setdefault("responses", {})
+        if method == "get" and op.get("parameters") and not path.startswith(QUERY_SENDS):
+            existing = responses.get("400", {})
+            responses["400"] = {**error_response(path, 400, ""), **existing, "description": FILTER_CHECKS}
+        responses.setdefault("414", error_response(path, 414, "The URL is longer than 32 KiB"))
+        for param in op.get("parameters", []):
+            if param.get("in") == "query" and param["name"] == "limit":
+                param["schema"] = {**param.get("schema", {}), "minimum": 1, "maximum": 1000, "default": 50}
+            if param.get("in") == "query" and param["name"] in UNSUPPORTED_PARAMS:
+                param["description"] = "Not supported yet: refused with 400 when it asks for anything."
+                param.pop("example", None)
+
+# Dates as served and accepted. Responses render 2025-01-02T03:04:05.000+0000 (Infobip's form, an offset
+# without a colon: not RFC 3339 `date-time`); requests may also use +00:00, Z, 0-9 fraction digits,
+# a space for T, or a bare date.
+DATE_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+DATE_NOTE = (
+    "Served as yyyy-MM-dd'T'HH:mm:ss.SSSZ (2025-01-02T03:04:05.000+0000); accepted also with +00:00 or Z, "
+    "0 to 9 fraction digits, a space for T, or as a bare date (UTC)."
+)
+
+
+def served_dates(node):
+    if isinstance(node, dict):
+        if node.get("format") == "date-time":
+            node.pop("format")
+            node["pattern"] = DATE_PATTERN
+            node["description"] = (node.get("description", "") + " " + DATE_NOTE).strip()
+            node["example"] = "2025-01-02T03:04:05.000+0000"
+        for value in node.values():
+            served_dates(value)
+    elif isinstance(node, list):
+        for value in node:
+            served_dates(value)
+
+
 components = copy.deepcopy(reference["components"])
 components.setdefault("securitySchemes", {})["AdminToken"] = {
     "type": "http",
@@ -252,11 +342,8 @@ doc = {
     "paths": dict(sorted(paths.items())),
     "components": components,
 }
-missing = (
-    served
-    - {(p, m) for p, ops in paths.items() for m in ops}
-    - {("/openapi.json", "get"), ("/sms/1/text/query.xml", "get")}
-)
+served_dates(doc)
+missing = served - {(p, m) for p, ops in paths.items() for m in ops} - {("/openapi.json", "get")}
 assert not missing, f"served but undocumented: {missing}"
 (ROOT / "smsgate/api/openapi.json").write_text(json.dumps(doc, indent=1))
 print(f"wrote {len(paths)} paths")

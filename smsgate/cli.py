@@ -124,6 +124,7 @@ def serve(
     from sqlalchemy.engine import make_url
 
     from .api.app import build_app
+    from .api.limits import FamilyErrorsProtocol
     from .serving import guarded_protocol
 
     settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
@@ -150,8 +151,11 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
-        # a request head must arrive in time; one client address holds a bounded number of connections
-        http=guarded_protocol(settings.http_header_timeout, settings.http_connections_per_client),
+        # a request head must arrive in time; one client address holds a bounded number of connections;
+        # the parser's own 400s come in the family's error shape
+        http=guarded_protocol(
+            settings.http_header_timeout, settings.http_connections_per_client, FamilyErrorsProtocol
+        ),
     )
 
 

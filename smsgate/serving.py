@@ -46,11 +46,14 @@ def client_key(host: str) -> str:
     return host
 
 
-def guarded_protocol(header_timeout: float, per_client: int) -> type[asyncio.Protocol]:
-    """A protocol class for ``uvicorn.Config(http=...)``; each call has its own per-address count."""
+def guarded_protocol(
+    header_timeout: float, per_client: int, protocol: type[asyncio.Protocol] = AutoHTTPProtocol
+) -> type[asyncio.Protocol]:
+    """A protocol class for ``uvicorn.Config(http=...)`` guarding ``protocol`` (one of uvicorn's); each
+    call has its own per-address count."""
     open_by_address: Counter[str] = Counter()
     at_limit: set[str] = set()  # addresses warned about, until they drop below the limit again
-    base: Any = AutoHTTPProtocol
+    base: Any = protocol
 
     class GuardedHTTPProtocol(base):  # type: ignore[misc, valid-type]
         _head_timer: asyncio.TimerHandle | None = None

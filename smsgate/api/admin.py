@@ -75,7 +75,8 @@ async def numbers_add(request: Request, gateway: Gateway) -> Response:
     keywords = body.get("keywords") or []
     if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
         raise bad_request("keywords", "must be a list of words")
-    price = body.get("price", 0.0)
+    price = body.get("price")
+    price = 0.0 if price is None else price  # null is leaving it out
     if not isinstance(price, int | float) or isinstance(price, bool):
         raise bad_request("price", "must be a number")
     try:
@@ -116,7 +117,7 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
     if (text is None) == (binary is None):
         raise bad_request("text", "give either text or binary (hex)")
     try:
-        data_coding = int(body.get("dataCoding", 4))
+        data_coding = int(4 if body.get("dataCoding") is None else body["dataCoding"])
         if binary is not None:
             bytes.fromhex(binary)
     except (TypeError, ValueError):

@@ -12,8 +12,9 @@ from starlette.routing import Route
 from ..config import Settings
 from ..engine.gateway import Gateway
 from . import admin, bulks, inbox, misc, sms_reports, sms_send
-from .endpoint import error_response, family_of
+from .endpoint import Family, error_response, family_of
 from .errors import ApiFailure
+from .limits import check_request_line, is_v3_path
 from .throttle import RateLimiter
 
 ROUTES = [
@@ -66,6 +67,26 @@ class CollapseSlashes:
         await self.app(scope, receive, send)
 
 
+class RequestLineLimits:
+    """Refuses, in the family's error shape, a URL or query over ``limits`` or with a value that is not text."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            failure = check_request_line(raw_path, scope.get("query_string", b""))
+            if failure is None and "\x00" in scope["path"]:
+                failure = ApiFailure(400, "the path must not contain the NUL character (%00)")
+            if failure is not None:
+                request = Request(scope, receive)
+                family = Family.V3 if is_v3_path(scope["path"]) else Family.V1
+                await error_response(request, family, failure)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def _http_error(request: Request, exc: HTTPException):
     text = {
         404: f"no such endpoint: {request.method} {request.url.path}",
@@ -89,4 +110,5 @@ def build_app(settings: Settings, gateway: Gateway | None = None, run_workers: b
     app.state.gateway = gateway
     app.state.log_limiter = RateLimiter(settings.logs_rate_per_minute)
     app.add_middleware(CollapseSlashes)
+    app.add_middleware(RequestLineLimits)
     return app

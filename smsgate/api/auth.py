@@ -27,7 +27,7 @@ async def authenticate(request: Request, accounts: AccountStore, allow_query: bo
                 username, sep, password = base64.b64decode(credentials, validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 sep = ""
-            if sep:
+            if sep and "\x00" not in username + password:  # PostgreSQL cannot compare text with NUL
                 account = await accounts.by_password(username, password)
         elif scheme in ("ibsso", "bearer") and credentials:
             account = await accounts.by_session(credentials)

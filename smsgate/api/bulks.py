@@ -34,8 +34,10 @@ def _bulk_id(request: Request) -> str:
     return bulk_id
 
 
-async def _field(request: Request, gateway: Gateway, name: str) -> str:
-    body: dict[str, Any] = await negotiate.read_body(request, gateway.settings.max_body_bytes)
+async def _field(request: Request, gateway: Gateway, name: str, xml_roots: tuple[str, ...]) -> str:
+    body: dict[str, Any] = await negotiate.read_body(
+        request, gateway.settings.max_body_bytes, xml_roots=xml_roots
+    )
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
         raise bad_request(name, "is required")
@@ -71,7 +73,7 @@ async def get_bulk(request: Request, gateway: Gateway, account: Account) -> Resp
 @endpoint(Family.V1)
 async def reschedule_bulk(request: Request, gateway: Gateway, account: Account) -> Response:
     bulk_id = _bulk_id(request)
-    raw = await _field(request, gateway, "sendAt")
+    raw = await _field(request, gateway, "sendAt", ("BulkRequest", "request"))
     try:
         send_at = parse_ms(raw)
     except ValueError as exc:
@@ -89,7 +91,7 @@ async def get_bulk_status(request: Request, gateway: Gateway, account: Account) 
 @endpoint(Family.V1)
 async def update_bulk_status(request: Request, gateway: Gateway, account: Account) -> Response:
     bulk_id = _bulk_id(request)
-    wanted = (await _field(request, gateway, "status")).upper()
+    wanted = (await _field(request, gateway, "status", ("UpdateStatusRequest", "request"))).upper()
     view = await _run(_control(gateway).change_status(account.id, bulk_id, wanted))
     if view.status in ("CANCELED", "PENDING", "PROCESSING"):
         gateway.accepted()  # wake the dispatcher: resumed messages may be due now

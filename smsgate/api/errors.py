@@ -17,6 +17,7 @@ V1_CODES = {
     405: "BAD_REQUEST",
     409: "CONFLICT",
     413: "BAD_REQUEST",
+    414: "BAD_REQUEST",
     415: "BAD_REQUEST",
     429: "TOO_MANY_REQUESTS",
     500: "GENERAL_ERROR",
@@ -31,6 +32,7 @@ V3_TEXT = {
     404: ("Requested resource was not found.", "Check the request path and the resource identifiers."),
     405: ("Method not allowed.", "Use a method the endpoint supports."),
     413: ("Request body is too large.", "Split the request into smaller ones."),
+    414: ("Request URL is too long.", "Send the data in the request body."),
     415: ("Unsupported media type.", "Send the body as application/json."),
     429: (
         "Too many requests sent.",

@@ -12,12 +12,14 @@ from ..store.accounts import Account
 from ..wire import render
 from . import negotiate
 from .endpoint import Family, endpoint
-from .sms_reports import query_limit
+from .requests import refuse_unsupported_query
+from .sms_reports import LABEL_FILTERS, query_limit
 
 
 @endpoint(Family.V1)
 async def inbox_reports(request: Request, gateway: Gateway, account: Account) -> Response:
     limit = query_limit(request)
+    refuse_unsupported_query(request.query_params, LABEL_FILTERS)
     since = now_ms() - int(gateway.settings.log_retention_hours * 3_600_000)
     async with gateway.db.begin() as conn:
         rows, pending = await store.take_inbox(

@@ -46,12 +46,13 @@ async def session_delete(request: Request, gateway: Gateway, account: Account) -
 
 @endpoint(Family.V1)
 async def preview(request: Request, gateway: Gateway, account: Account) -> Response:
-    body = await negotiate.read_body(request, gateway.settings.max_body_bytes)
+    body = await negotiate.read_body(
+        request, gateway.settings.max_body_bytes, xml_roots=("PreviewRequest", "request")
+    )
     text = body.get("text")
     if not isinstance(text, str):
         raise bad_request("text", "must be a string")
-    language = body.get("languageCode") or None
-    transliteration = body.get("transliteration") or None
+    language, transliteration = _optional_str(body, "languageCode"), _optional_str(body, "transliteration")
     try:
         result = textengine.preview(text, language_code=language, transliteration=transliteration)
     except ValueError as exc:
@@ -71,6 +72,15 @@ async def health(request: Request) -> Response:
     return negotiate.respond_json(
         {"status": "UP", "database": "sqlite" if gateway.db.is_sqlite else "postgresql"}
     )
+
+
+def _optional_str(body: dict, name: str) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise bad_request(name, "must be a string")
+    return value
 
 
 @lru_cache(maxsize=1)

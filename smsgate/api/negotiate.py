@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import orjson
@@ -24,7 +25,10 @@ def wants_xml(request: Request) -> bool:
     return xml_at >= 0 and (json_at < 0 or xml_at < json_at)
 
 
-async def read_body(request: Request, max_bytes: int, allow_xml: bool = True) -> dict[str, Any]:
+async def read_body(
+    request: Request, max_bytes: int, allow_xml: bool = True, xml_roots: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The body as a dict. ``xml_roots``: the XML root elements the endpoint takes, documented one first."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     is_json = content_type == JSON or content_type.endswith("+json")
     is_xml = allow_xml and content_type in (XML, "text/xml")
@@ -53,12 +57,37 @@ async def read_body(request: Request, max_bytes: int, allow_xml: bool = True) ->
             raise ApiFailure(400, f"malformed JSON: {exc}", [("body", "malformed JSON")]) from exc
     else:
         try:
-            data = xmlcodec.parse(bytes(body))
+            data = xmlcodec.parse(bytes(body), xml_roots)
         except xmlcodec.XmlError as exc:
             raise ApiFailure(400, str(exc), [("body", str(exc))]) from exc
     if not isinstance(data, dict):
         raise ApiFailure(400, "request body must be an object", [("body", "must be an object")])
+    if (where := find_nul(data)) is not None:
+        raise ApiFailure(400, f"{where}: {NUL_PROBLEM}", [(where, NUL_PROBLEM)])
     return data
+
+
+NUL_PROBLEM = "must not contain the NUL character (\\u0000)"
+
+
+def find_nul(data: Any) -> str | None:
+    """The path (``messages[0].text``) of the first string holding a NUL, else None. PostgreSQL cannot
+    store NUL in text and SQLite would keep it, so it is refused before anything else looks at it."""
+    todo = deque([("", data)])
+    while todo:  # iterative: JSON can nest deeper than Python recurses
+        path, value = todo.popleft()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                if "\x00" in str(key):
+                    return name
+                todo.append((name, item))
+        elif isinstance(value, list):
+            todo.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 def respond(

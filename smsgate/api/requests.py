@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,6 +15,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from ..domain import messages as dm
@@ -48,6 +50,72 @@ def _empty_to_none(value: Any) -> Any:
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        # Infobip's older Python SDK sends an explicit null for every field it was not given.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+# --- options smsgate does not carry out yet -----------------------------------------------------
+# Accepting them would pretend: they are refused when they ask for something, and pass when they
+# ask for nothing (null, false, "" or an object of those: {"shortenUrl": false, "trackClicks": false}).
+
+
+def _asks(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_asks(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_asks(v) for v in value)
+    if isinstance(value, str):  # XML gives every scalar as text
+        return value.strip().lower() not in ("", "false", "0")
+    return value not in (None, False, 0)
+
+
+def _refuse(what: str) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if _asks(value):
+            raise ValueError(f"is not supported yet: smsgate does not do {what}; leave it out")
+
+    return check
+
+
+TRACKING = "URL shortening or click and conversion tracking"
+LABELS = "entityId, applicationId or campaignReferenceId labels"
+REGIONAL = "regional options (India DLT, Turkey IYS, South Korea)"
+Tracking = Annotated[Any, AfterValidator(_refuse(TRACKING)), Field(None)]
+Label = Annotated[Any, AfterValidator(_refuse(LABELS)), Field(None)]
+Regional = Annotated[Any, AfterValidator(_refuse(REGIONAL)), Field(None)]
+NetworkId = Annotated[Any, AfterValidator(_refuse("routing by networkId")), Field(None)]
+
+# the same options as query parameters (GET /sms/1/text/query, /sms/3/text/query)
+UNSUPPORTED_QUERY = {
+    **dict.fromkeys(("track", "trackingType", "trackingUrl", "processKey"), TRACKING),
+    **dict.fromkeys(("entityId", "applicationId", "campaignReferenceId"), LABELS),
+    **dict.fromkeys(
+        (
+            "indiaDltContentTemplateId",
+            "indiaDltPrincipalEntityId",
+            "indiaDltTelemarketerId",
+            "turkeyIysBrandCode",
+            "turkeyIysRecipientType",
+            "southKoreaResellerCode",
+            "southKoreaTitle",
+        ),
+        REGIONAL,
+    ),
+}
+
+
+def refuse_unsupported_query(params: Any, names: dict[str, str] = UNSUPPORTED_QUERY) -> None:
+    """400 for the first query parameter in ``names`` that asks for something."""
+    for name, what in names.items():
+        if _asks(params.get(name)):
+            problem = f"is not supported yet: smsgate does not do {what}; leave it out"
+            raise ApiFailure(400, f"{name}: {problem}", [(name, problem)])
+
 
 class Sender(Model):
     """Mixin: checks ``from``/``sender`` against the seeds' rules."""
@@ -63,6 +131,7 @@ class Sender(Model):
 class Destination(Model):
     to: Annotated[str, Field(min_length=1, max_length=64)]
     message_id: Id | None = Field(None, alias="messageId")
+    network_id: NetworkId = Field(None, alias="networkId")
 
 
 class Language(Model):
@@ -77,7 +146,8 @@ def _language(value: Any) -> Any:
 
 
 LanguageField = Annotated[Language | None, BeforeValidator(_empty_to_none), BeforeValidator(_language)]
-Minutes = Annotated[int | None, BeforeValidator(_empty_to_none), Field(None, ge=1)]
+# the bound on the int itself: on `int | None` it would be applied to None (a TypeError, not a 400)
+Minutes = Annotated[Annotated[int, Field(ge=1)] | None, BeforeValidator(_empty_to_none)]
 Flag = Annotated[bool, BeforeValidator(lambda v: False if v in (None, "") else v)]
 
 
@@ -147,6 +217,10 @@ class V2Common(Sender, SendAtMixin):
     validity_period: Minutes = Field(None, alias="validityPeriod")
     send_at: str | None = Field(None, alias="sendAt")
     delivery_time_window: WindowField = Field(None, alias="deliveryTimeWindow")
+    regional: Regional = None
+    entity_id: Label = Field(None, alias="entityId")
+    application_id: Label = Field(None, alias="applicationId")
+    campaign_reference_id: Label = Field(None, alias="campaignReferenceId")
 
 
 class V2TextMessage(V2Common):
@@ -175,12 +249,16 @@ class V2BinaryMessage(V2Common):
 
 class V2TextRequest(Model):
     bulk_id: Id | None = Field(None, alias="bulkId")
+    url_options: Tracking = Field(None, alias="urlOptions")
+    tracking: Tracking = None
     messages: list[V2TextMessage] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
     sending_speed_limit: SpeedField = Field(None, alias="sendingSpeedLimit")
 
 
 class V2BinaryRequest(Model):
     bulk_id: Id | None = Field(None, alias="bulkId")
+    url_options: Tracking = Field(None, alias="urlOptions")
+    tracking: Tracking = None
     messages: list[V2BinaryMessage] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
     sending_speed_limit: SpeedField = Field(None, alias="sendingSpeedLimit")
 
@@ -232,6 +310,9 @@ class V3MessageOptions(Model):
     validity_period: V3Validity | None = Field(None, alias="validityPeriod")
     delivery_time_window: WindowField = Field(None, alias="deliveryTimeWindow")
     flash: bool = False
+    platform: Label = None
+    campaign_reference_id: Label = Field(None, alias="campaignReferenceId")
+    regional: Regional = None
 
 
 class V3Delivery(Model):
@@ -263,6 +344,8 @@ class V3Schedule(SendAtMixin):
 class V3RequestOptions(Model):
     schedule: V3Schedule | None = None
     include_sms_count_in_response: bool = Field(False, alias="includeSmsCountInResponse")
+    tracking: Tracking = None
+    conversion_tracking: Tracking = Field(None, alias="conversionTracking")
 
 
 class V3Request(Model):
@@ -406,7 +489,7 @@ def from_v3(req: V3Request) -> dm.SendRequest:
             )
         delivery = m.webhooks.delivery if m.webhooks else None
         notify_url = delivery.url if delivery and delivery.notify else None
-        opts = m.options or V3MessageOptions()
+        opts = m.options or V3MessageOptions.model_validate({})
         out.append(
             dm.MessageRequest(
                 destinations=_dests(m.destinations),

@@ -15,6 +15,7 @@ from ..store import messages as q
 from ..store.accounts import Account
 from ..wire import render
 from . import negotiate
+from . import requests as rq
 from .endpoint import Family, endpoint
 from .errors import ApiFailure, bad_request
 from .sms_send import query_list
@@ -35,9 +36,30 @@ def query_limit(request: Request) -> int:
     return value
 
 
+# filters Infobip documents that smsgate cannot apply: refused rather than answered unfiltered
+LABEL_FILTERS = dict.fromkeys(("entityId", "applicationId", "campaignReferenceId"), rq.LABELS)
+
+
+def _code(request: Request, name: str, digits: tuple[int, ...]) -> str | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) in digits):
+        raise bad_request(name, f"must be {' or '.join(map(str, digits))} digits")
+    return raw
+
+
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "").lower()
+    if raw not in ("", "true", "false"):
+        raise bad_request(name, "must be true or false")
+    return raw == "true"
+
+
 async def _take(request: Request, gateway: Gateway, account: Account) -> list:
     p = request.query_params
     limit = query_limit(request)
+    rq.refuse_unsupported_query(p, LABEL_FILTERS)
     async with gateway.db.begin() as conn:
         return await q.take_reports(
             conn,
@@ -78,9 +100,12 @@ def _encode_cursor(row) -> str:
 def _decode_cursor(raw: str) -> tuple[int, int]:
     try:
         created, pk = base64.urlsafe_b64decode(raw.encode()).decode().split(":")
-        return int(created), int(pk)
+        position = int(created), int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad_request("cursor", "is not a cursor this gateway handed out") from None
+        position = (-1, -1)
+    if not all(0 <= n < 2**63 for n in position):  # also what a database integer can hold
+        raise bad_request("cursor", "is not a cursor this gateway handed out")
+    return position
 
 
 def _throttle(request: Request, gateway: Gateway, account: Account) -> None:
@@ -102,7 +127,9 @@ def _log_filter(request: Request, account: Account, retention_hours: float, v3: 
         if group not in STATUS_GROUP_NAMES:
             raise bad_request("generalStatus", f"must be one of {', '.join(sorted(STATUS_GROUP_NAMES))}")
         status_ids = [s.id for s in STATUS_BY_ID.values() if s.group_name == group]
-    if p.get("mnc") and not p.get("mcc"):
+    rq.refuse_unsupported_query(p, LABEL_FILTERS)
+    mcc, mnc = _code(request, "mcc", (3,)), _code(request, "mnc", (2, 3))
+    if mnc and not mcc:
         raise bad_request("mnc", "can only be used together with mcc")
     retention = int(retention_hours * 3_600_000)
     return q.LogFilter(
@@ -114,8 +141,8 @@ def _log_filter(request: Request, account: Account, retention_hours: float, v3: 
         status_ids=status_ids,
         sent_since=_date(request, "sentSince"),
         sent_until=_date(request, "sentUntil"),
-        mcc=p.get("mcc") or None,
-        mnc=p.get("mnc") or None,
+        mcc=mcc,
+        mnc=mnc,
         since_ms=now_ms() - retention,
         cursor=_decode_cursor(p["cursor"]) if v3 and p.get("cursor") else None,
         limit=query_limit(request),
@@ -135,10 +162,11 @@ async def logs_v1(request: Request, gateway: Gateway, account: Account) -> Respo
 async def logs_v3(request: Request, gateway: Gateway, account: Account) -> Response:
     _throttle(request, gateway, account)
     f = _log_filter(request, account, gateway.settings.log_retention_hours, v3=True)
+    use_cursor = _flag(request, "useCursor") or f.cursor is not None
     async with gateway.db.connect() as conn:
         rows = await q.query_logs(conn, f)
     body: dict = {"results": [render.log_v3(r) for r in rows]}
-    if request.query_params.get("useCursor", "").lower() == "true" or request.query_params.get("cursor"):
+    if use_cursor:
         body["cursor"] = {
             "limit": f.limit,
             "nextCursor": _encode_cursor(rows[-1]) if len(rows) == f.limit else None,

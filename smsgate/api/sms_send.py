@@ -26,48 +26,57 @@ async def _accept(gateway: Gateway, account: Account, request: SendRequest):
     return bulk_id, accepted
 
 
-async def _body(request: Request, gateway: Gateway, allow_xml: bool = True) -> dict[str, Any]:
-    return await negotiate.read_body(request, gateway.settings.max_body_bytes, allow_xml)
+# XML root elements each body may have: the name Infobip's OpenAPI document uses first, then
+# <request>, the generic root of Infobip's v1 XML examples.
+SINGLE_ROOTS = ("SMSTextualRequest", "request")
+MULTI_ROOTS = ("SMSMultiTextualRequest", "request")
+TEXT_ROOTS = ("SMSAdvancedTextualRequest", "request")
+BINARY_ROOTS = ("SMSAdvancedBinaryRequest", "request")
+V3_ROOTS = ("SmsRequestEnvelope",)
+
+
+async def _body(request: Request, gateway: Gateway, xml_roots: tuple[str, ...]) -> dict[str, Any]:
+    return await negotiate.read_body(request, gateway.settings.max_body_bytes, xml_roots=xml_roots)
 
 
 @endpoint(Family.V1)
 async def send_v1_single(request: Request, gateway: Gateway, account: Account) -> Response:
-    msg = rq.validate(rq.V1Message, await _body(request, gateway))
+    msg = rq.validate(rq.V1Message, await _body(request, gateway, SINGLE_ROOTS))
     bulk_id, accepted = await _accept(gateway, account, rq.from_v1([msg]))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v1_multi(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V1MultiRequest, await _body(request, gateway))
+    req = rq.validate(rq.V1MultiRequest, await _body(request, gateway, MULTI_ROOTS))
     bulk_id, accepted = await _accept(gateway, account, rq.from_v1(req.messages))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v1_advanced(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V2TextRequest, await _body(request, gateway))
+    req = rq.validate(rq.V2TextRequest, await _body(request, gateway, TEXT_ROOTS))
     bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req, version="1"))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v2_text(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V2TextRequest, await _body(request, gateway))
+    req = rq.validate(rq.V2TextRequest, await _body(request, gateway, TEXT_ROOTS))
     bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v2_binary(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V2BinaryRequest, await _body(request, gateway))
+    req = rq.validate(rq.V2BinaryRequest, await _body(request, gateway, BINARY_ROOTS))
     bulk_id, accepted = await _accept(gateway, account, rq.from_v2_binary(req))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V3)
 async def send_v3(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V3Request, await _body(request, gateway))
+    req = rq.validate(rq.V3Request, await _body(request, gateway, V3_ROOTS))
     bulk_id, accepted = await _accept(gateway, account, rq.from_v3(req))
     return negotiate.respond_json(render.send_response_v3(bulk_id, accepted))
 
@@ -88,8 +97,8 @@ def _query_message(request: Request) -> dict[str, Any]:
         if p.get(name):
             message[name] = p[name]
     for name in ("flash", "intermediateReport"):
-        if p.get(name):
-            message[name] = p[name].lower() in ("true", "1", "yes")
+        if p.get(name):  # validated as a boolean like the body's: "maybe" is a 400, not false
+            message[name] = p[name]
     if p.get("validityPeriod"):
         message["validityPeriod"] = p["validityPeriod"]
     if p.get("languageCode"):
@@ -106,15 +115,14 @@ def _strip_messages_prefix(failure: ApiFailure) -> ApiFailure:
         prop = prop.removeprefix("messages[0].")
         return "to" if prop.startswith("destinations") else prop
 
-    return ApiFailure(
-        failure.status,
-        failure.text.removeprefix("messages[0]."),
-        [(name(p), m) for p, m in failure.violations],
-        failure.headers,
-    )
+    violations = [(name(p), m) for p, m in failure.violations]
+    # the text names the first violation, under the same name validationErrors uses
+    text = f"{violations[0][0]}: {violations[0][1]}" if violations else failure.text
+    return ApiFailure(failure.status, text, violations, failure.headers)
 
 
 async def _query_send(request: Request, gateway: Gateway, account: Account, version: str):
+    rq.refuse_unsupported_query(request.query_params)
     try:
         req = rq.validate(rq.V2TextRequest, _query_message(request))
     except ApiFailure as failure:

@@ -18,19 +18,41 @@ LIST_FIELDS = frozenset(
 )
 
 
+# The deepest request body is about 6 levels (messages/message/deliveryTimeWindow/from/hour); this leaves
+# room and keeps the recursive conversion below far from Python's recursion limit.
+MAX_XML_DEPTH = 32
+
+
 class XmlError(ValueError):
     pass
 
 
-def parse(data: bytes) -> dict[str, Any]:
+def parse(data: bytes, roots: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The body as a dict. ``roots``: the root element names the endpoint accepts, the documented one
+    first (empty: any)."""
     try:
         root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise XmlError("XML with a DTD or entities is not accepted") from exc
     except SafeET.ParseError as exc:
         raise XmlError(f"malformed XML: {exc}") from exc
+    if roots and root.tag not in roots:
+        raise XmlError(f"the root element must be <{'> or <'.join(roots)}>, not <{root.tag}>")
+    if _depth(root) > MAX_XML_DEPTH:
+        raise XmlError(f"XML is nested deeper than {MAX_XML_DEPTH} elements")
     value = _value(root)
     return value if isinstance(value, dict) else {}
+
+
+def _depth(root: Element) -> int:
+    # iterative: a recursive walk is what a deeply nested body would break
+    deepest, level = 0, [(root, 1)]
+    while level:
+        el, depth = level.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_XML_DEPTH:
+            level.extend((child, depth + 1) for child in el)
+    return deepest
 
 
 def _value(el: Element) -> Any:
