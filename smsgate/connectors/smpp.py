@@ -48,8 +48,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
-from ..domain.receipt_status import catalog_for_receipt
-from ..smpp.client import NotSent, OutcomeUnknown, SmppClient
 from ..smpp.codec import encode_pdu
 from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, TlvTag, status_name
 from ..smpp.errors import EncodeError
@@ -57,6 +55,14 @@ from ..smpp.pdus import DataSm, DeliverSm, SubmitSm
 from ..smpp.receipts import DeliveryReceipt, receipt_from_deliver_sm
 from ..smpp.smpp_time import format_smpp_time
 from ..smpp.tlv import build_tlvs
+from ..smpp_io.catalog import (
+    REJECTED_DESTINATION,
+    REJECTED_OTHER,
+    REJECTED_SOURCE,
+    catalog_for_receipt,
+    submit_rejection,
+)
+from ..smpp_io.client import NotSent, OutcomeUnknown, SmppClient
 from ..store import messages as q
 from ..store.database import Database
 from ..text import udh
@@ -73,22 +79,6 @@ _SLOW_DOWN = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQF
 # Answers that say "not now": the message goes back to the dispatcher for a later attempt.
 _TRANSIENT = frozenset({CommandStatus.ESME_RSYSERR, CommandStatus.ESME_RX_T_APPN})
 
-# Permanent submit_sm_resp errors -> (catalog status, catalog error). Anything else permanent:
-# REJECTED_NOT_SENT / EC_NOTSUBMITTEDTOSMPPCHANNEL.
-_DEST = ("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS")
-_SRC = ("REJECTED_SOURCE", "EC_INVALID_SOURCE_ADDRESS")
-_REJECTIONS: dict[int, tuple[str, str]] = {
-    CommandStatus.ESME_RINVDSTADR: _DEST,
-    CommandStatus.ESME_RINVDSTTON: _DEST,
-    CommandStatus.ESME_RINVDSTNPI: _DEST,
-    CommandStatus.ESME_RINVSRCADR: _SRC,
-    CommandStatus.ESME_RINVSRCTON: _SRC,
-    CommandStatus.ESME_RINVSRCNPI: _SRC,
-    CommandStatus.ESME_RINVMSGLEN: ("REJECTED_MESSAGE_TOO_LONG", "EC_MSG_TEXT_TOO_LONG"),
-    CommandStatus.ESME_RINVESMCLASS: ("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT"),
-    CommandStatus.ESME_RX_R_APPN: ("REJECTED_NETWORK", "EC_SMS_REJECTED_BY_MOBILE_OPERATOR"),
-}
-_REJECTED_OTHER = ("REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL")
 # on_unknown_outcome = "fail": the operator may or may not have the message; we cannot know which
 UNKNOWN_OUTCOME = ("EXPIRED_UNKNOWN", "EC_UNKNOWN_ERROR")
 
@@ -465,7 +455,11 @@ class SmppConnector:
         except EncodeError as exc:  # a field the PDU cannot carry (e.g. a non-Latin-1 sender)
             text = str(exc)
             names = (
-                _SRC if "source_addr" in text else _DEST if "destination_addr" in text else _REJECTED_OTHER
+                REJECTED_SOURCE
+                if "source_addr" in text
+                else REJECTED_DESTINATION
+                if "destination_addr" in text
+                else REJECTED_OTHER
             )
             return await self._settle(ledger, self._refused(row, names, exc))
         left = deadline - asyncio.get_running_loop().time()
@@ -535,7 +529,7 @@ class SmppConnector:
                 continue  # the client paused its send side; try again
             if status in _TRANSIENT:
                 raise _Retry(f"SMSC answered {status_name(status)}")
-            status_name_, error_name = _REJECTIONS.get(status, _REJECTED_OTHER)
+            status_name_, error_name = submit_rejection(status)
             raise _Reject(status_name_, error_name, f"SMSC answered {status_name(status)}")
 
     async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:

@@ -31,8 +31,8 @@ from smsgate.smpp import (
     encode_pdu,
 )
 from smsgate.smpp.pdus import Pdu, SmeAddress
-from smsgate.smpp.server import BindMode, DeliveryTimeout, SessionClosed, SmppServer, SmscSession
 from smsgate.smpp.tlv import build_tlvs
+from smsgate.smpp_io.server import BindMode, DeliveryTimeout, SessionClosed, SmppServer, SmscSession
 
 OK = CommandStatus.ESME_ROK
 

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from smsgate.domain.network import NetworkRules, OutcomeRule
-from smsgate.domain.receipt_status import receipt_for_catalog
 from smsgate.domain.statuses import error as catalog_error
 from smsgate.smpp.constants import (
     CommandStatus,
@@ -42,9 +41,10 @@ from smsgate.smpp.constants import (
 )
 from smsgate.smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
 from smsgate.smpp.receipts import ReceiptStat, build_receipt_text
-from smsgate.smpp.server import Bind, DeliveryError, SessionClosed, SmppServer, SmscSession
 from smsgate.smpp.smpp_time import format_smpp_time
 from smsgate.smpp.tlv import NetworkErrorCode, build_tlvs
+from smsgate.smpp_io.catalog import receipt_for_catalog
+from smsgate.smpp_io.server import Bind, DeliveryError, SessionClosed, SmppServer, SmscSession
 from smsgate.text import decode, encode
 
 log = logging.getLogger(__name__)

@@ -34,13 +34,13 @@ from datetime import datetime, timedelta
 from ..domain.dates import to_ms
 from ..domain.messages import MAX_TEXT_CHARS, DestinationRequest, MessageRequest
 from ..domain.senders import sender_problem
+from ..engine.receipts import SMPP_NOTIFY
 from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, TlvTag
 from ..smpp.errors import InvalidTimeFormat
 from ..smpp.pdus import DataSm, SubmitSm
 from ..smpp.smpp_time import parse_smpp_time
 from ..text import decode_septets, udh
 from ..text import reassembly as ra
-from .receipts import SMPP_NOTIFY
 
 SMPP_NOTIFY_FAILURE = SMPP_NOTIFY + "failure"
 MAX_VALIDITY_MS = 48 * 3_600_000
