@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ..smpp.address import address_ton_npi
 from ..smpp.constants import EsmClass, NetworkType, TlvTag
 from ..smpp.pdus import DeliverSm
 from ..smpp.receipts import ReceiptStat, build_receipt_text
@@ -13,15 +14,6 @@ from ..smpp.tlv import NetworkErrorCode, Tlv
 from ..smpp_io.catalog import receipt_stat
 from ..text import ucs2
 from ..text.charset import charset, to_septets
-
-
-def address_ton_npi(address: str) -> tuple[int, int]:
-    digits = address.removeprefix("+")
-    if not digits.isdigit():
-        return 5, 0  # alphanumeric
-    if len(digits) <= 6:
-        return 3, 0  # short code
-    return 1, 1  # international E.164
 
 
 def receipt_date(ms: int | None) -> datetime | None:
@@ -89,4 +81,4 @@ def mo_pdu(row: Any) -> DeliverSm:
     )
 
 
-__all__ = ["address_ton_npi", "mo_pdu", "receipt_date", "receipt_pdu"]
+__all__ = ["mo_pdu", "receipt_date", "receipt_pdu"]
