@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import Final, Literal, TypeVar
 
 from smsgate.smpp.codec import _decode_body, encode_pdu, peek_command_length
 from smsgate.smpp.constants import (
@@ -66,9 +66,9 @@ class _Marker(Enum):
         return self.value
 
 
-NEED_DATA = _Marker.NEED_DATA
+NEED_DATA: Final = _Marker.NEED_DATA
 """next_event(): no complete PDU buffered; feed more bytes with receive_data()."""
-CONNECTION_CLOSED = _Marker.CONNECTION_CLOSED
+CONNECTION_CLOSED: Final = _Marker.CONNECTION_CLOSED
 """next_event(): the peer closed the stream (receive_data(b"")) and every PDU has been read."""
 
 Event = Pdu | Literal[_Marker.NEED_DATA, _Marker.CONNECTION_CLOSED]

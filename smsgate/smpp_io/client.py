@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from smsgate.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role
 from smsgate.smpp.constants import CommandStatus, status_name
@@ -67,7 +67,7 @@ BindMode = Literal["trx", "tx", "rx"]
 # Answers that mean "slow down": the send side pauses for a growing delay.
 _SLOW_DOWN = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
 
-_BIND_PDUS: dict[str, type[Request]] = {"trx": BindTransceiver, "tx": BindTransmitter, "rx": BindReceiver}
+_BIND_PDUS: dict[str, type[BindTransceiver | BindTransmitter | BindReceiver]] = {"trx": BindTransceiver, "tx": BindTransmitter, "rx": BindReceiver}
 
 
 class ClientState(str, Enum):
@@ -330,7 +330,7 @@ class SmppClient:
         self._wake(everyone=True)
         link = self._link
         if link is not None and link.bound and not link.closed:
-            waiting: list[asyncio.Future[object]] = [*link.pending.values(), *link.deliveries]
+            waiting: list[asyncio.Future[Any]] = [*link.pending.values(), *link.deliveries]
             if waiting:
                 await asyncio.wait(waiting, timeout=timeout)
             with contextlib.suppress(SmppClientError, SmppError, OSError):
