@@ -42,7 +42,8 @@ from smsgate.smpp.receipts import ReceiptStat, build_receipt_text
 from smsgate.smpp.smpp_time import format_smpp_time
 from smsgate.smpp.tlv import NetworkErrorCode, build_tlvs
 from smsgate.smpp_io.catalog import receipt_for_catalog
-from smsgate.smpp_io.server import Bind, DeliveryError, SessionClosed, SmppServer, SmscSession
+from smsgate.smpp_io.server import Bind, SmppServer, SmscSession
+from smsgate.smpp_io.session import SessionClosed, SessionError
 from smsgate.text import decode, encode
 from smsgate.text.reassembly import split_user_data
 
@@ -211,7 +212,7 @@ class SmscSimulator:
                 self._spawn(self._deliver_receipt(item))
 
     def session_closed(self, session: SmscSession) -> None:
-        # Deliveries in flight on it fail with SessionClosed and come back through the retry path.
+        # Deliveries in flight on it fail with ConnectionLost and come back through the retry path.
         pass
 
     def submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> tuple[int, str]:
@@ -342,7 +343,7 @@ class SmscSimulator:
             self.receipts_sent += 1
             try:
                 response = await receivers[0].deliver(item.pdu)
-            except DeliveryError as exc:
+            except SessionError as exc:
                 log.info("receipt %s not delivered (%s); retrying", item.message_id, exc)
             else:
                 if response.is_ok:
@@ -397,7 +398,7 @@ class SmscSimulator:
         part: GSM 7-bit (data_coding 0, unpacked septets) or UCS-2 (8), UDH-concatenated when long.
 
         Returns the deliver_sm responses. Raises SessionClosed when nobody can receive, and
-        DeliveryError if the ESME stops answering part way.
+        SessionError if the ESME stops answering part way.
         """
         receivers = self.server.receivers(system_id)
         if not receivers:

@@ -48,7 +48,8 @@ from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, Submi
 from ..smpp.receipts import ReceiptStat
 from ..smpp.smpp_time import format_smpp_time
 from ..smpp_io.catalog import receipt_stat, refusal_status
-from ..smpp_io.server import Bind, DeliveryError, SmppServer, SmscSession
+from ..smpp_io.server import Bind, SmppServer, SmscSession
+from ..smpp_io.session import SessionError
 from ..store import inbound as inbound_store
 from ..store import messages as q
 from ..store.accounts import Account
@@ -320,7 +321,7 @@ class SmppService:
             return _Outcome.RETRY
         try:
             response = await receivers[0].deliver(pdu)  # the least busy
-        except DeliveryError as exc:
+        except SessionError as exc:
             log.info("%s not delivered: %s", what, exc)
             return _Outcome.RETRY
         if not response.is_ok:

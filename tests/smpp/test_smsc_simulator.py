@@ -40,7 +40,7 @@ from smsgate.smpp import (
 )
 from smsgate.smpp.pdus import Pdu
 from smsgate.smpp_io.catalog import catalog_for_receipt
-from smsgate.smpp_io.server import SessionClosed
+from smsgate.smpp_io.session import SessionClosed
 from smsgate.text import encode
 
 OK = CommandStatus.ESME_ROK
