@@ -30,18 +30,12 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any, Literal
 
-from smsgate.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role
+from smsgate.smpp.connection import Connection, Role
 from smsgate.smpp.constants import CommandStatus, status_name
 from smsgate.smpp.errors import (
-    DecodeError,
-    IncompletePdu,
-    InvalidCommandLength,
-    ProtocolViolation,
     SmppError,
-    UnexpectedResponse,
 )
 from smsgate.smpp.pdus import (
-    PDU_CLASSES_BY_ID,
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -66,6 +60,7 @@ from .session import (
     ResponseTimeout,
     Session,
     SessionClosed,
+    SessionEnded,
     SessionError,
 )
 
@@ -503,7 +498,6 @@ class SmppClient:
     async def _read_loop(self, link: _Link) -> str:
         """Read and dispatch PDUs until the link ends; returns why it ended."""
         loop = asyncio.get_running_loop()
-        conn = link.conn
         while True:
             try:
                 data = await link.reader.read(65536)
@@ -512,49 +506,12 @@ class SmppClient:
             if link.closed:
                 return "link dropped"
             link.last_rx = loop.time()
-            conn.receive_data(data)
-            while True:
-                try:
-                    event = conn.next_event()
-                except (InvalidCommandLength, IncompletePdu) as exc:
-                    # Framing is lost: say so and start over on a fresh connection.
-                    link.respond(
-                        GenericNack(
-                            command_status=exc.command_status, sequence_number=exc.sequence_number or 0
-                        )
-                    )
-                    return f"unreadable data from the SMSC: {exc}"
-                except UnexpectedResponse as exc:
-                    log.info("ignoring a late or unknown response: %s", exc)
-                    continue
-                except (ProtocolViolation, DecodeError) as exc:
-                    self._answer_error(link, exc)
-                    continue
-                if event is NEED_DATA:
-                    break
-                if event is CONNECTION_CLOSED:
-                    return "the SMSC closed the connection"
-                try:
+            link.conn.receive_data(data)
+            try:
+                for event in link.events():
                     self._dispatch(link, event)
-                except _LinkEnded as exc:
-                    return str(exc)
-
-    def _answer_error(self, link: _Link, exc: SmppError) -> None:
-        """Answer a PDU we could not accept with the status the codec picked for it."""
-        seq, cid = exc.sequence_number, exc.command_id
-        log.info("bad PDU from the SMSC: %s", exc)
-        if seq is None:
-            return
-        if cid is not None and cid & 0x80000000:
-            # An unreadable response: the request it answers has an unknown outcome.
-            link.fail(seq, OutcomeUnknown(f"unreadable response: {exc}"))
-            return
-        cls = PDU_CLASSES_BY_ID.get(cid) if cid is not None else None
-        response_class = getattr(cls, "response_class", None)
-        if response_class is not None:
-            link.respond(response_class(command_status=exc.command_status, sequence_number=seq))
-        else:
-            link.respond(GenericNack(command_status=exc.command_status, sequence_number=seq))
+            except (SessionEnded, _LinkEnded) as exc:
+                return str(exc)
 
     def _dispatch(self, link: _Link, pdu: Pdu) -> None:
         if isinstance(pdu, Response):

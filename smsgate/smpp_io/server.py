@@ -19,18 +19,12 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Protocol, Self, runtime_checkable
 
-from smsgate.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, SessionState
+from smsgate.smpp.connection import Connection, Role, SessionState
 from smsgate.smpp.constants import DEFAULT_MAX_COMMAND_LENGTH, SMPP_VERSION_34, CommandStatus, status_name
 from smsgate.smpp.errors import (
-    DecodeError,
-    IncompletePdu,
-    InvalidCommandLength,
-    ProtocolViolation,
     SmppError,
-    UnexpectedResponse,
 )
 from smsgate.smpp.pdus import (
-    PDU_CLASSES_BY_ID,
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -58,6 +52,7 @@ from .session import (
     ResponseTimeout,
     Session,
     SessionClosed,
+    SessionEnded,
     SessionError,
 )
 
@@ -256,61 +251,14 @@ class SmscSession(Session):
 
     def _process_events(self) -> bool:
         """Handle every buffered PDU; False once the connection is over."""
-        conn = self.conn
-        while True:
-            try:
-                event = conn.next_event()
-            except InvalidCommandLength as exc:
-                # Framing is lost: say why, then hang up.
-                log.info("%r: %s; closing", self, exc)
-                self.send(GenericNack(command_status=exc.command_status, sequence_number=0))
-                self.abort()
-                return False
-            except IncompletePdu:
-                return False
-            except UnexpectedResponse as exc:
-                log.debug("%r: ignoring late/unmatched response: %s", self, exc)
-                continue
-            except ProtocolViolation as exc:
-                self._refuse(exc.pdu, exc.command_status)
-                continue
-            except DecodeError as exc:
-                self._answer_undecodable(exc)
-                continue
-            if event is NEED_DATA:
-                return True
-            if event is CONNECTION_CLOSED:
-                return False
-            self._dispatch(event)
-
-    def _refuse(self, pdu: Pdu | None, status: int) -> None:
-        """Answer a well-formed request the session state does not allow."""
-        if (
-            isinstance(pdu, Request)
-            and pdu.response_class is not None
-            and self.send(pdu.response(command_status=status))
-        ):
-            return
-        self.send(GenericNack(command_status=status, sequence_number=pdu.sequence_number if pdu else 0))
-
-    def _answer_undecodable(self, exc: DecodeError) -> None:
-        """A malformed body of a known request gets its own *_resp with the error status (as the
-        spec asks); an unknown command_id or anything else gets generic_nack."""
-        seq = exc.sequence_number or 0
-        cls = PDU_CLASSES_BY_ID.get(exc.command_id or 0)
-        response_class = getattr(cls, "response_class", None)
-        if cls is not None and cls.is_response:
-            future = self.pending.get(seq)
-            if future is not None and not future.done():
-                # A garbled answer to our request still answers it, negatively.
-                self.conn.expire(seq)
-                future.set_result(GenericNack(command_status=exc.command_status, sequence_number=seq))
-            return
-        if response_class is not None and self.send(
-            response_class(command_status=exc.command_status, sequence_number=seq)
-        ):
-            return
-        self.send(GenericNack(command_status=exc.command_status, sequence_number=seq))
+        try:
+            for event in self.events():
+                self._dispatch(event)
+        except SessionEnded as exc:
+            log.info("%r: %s; closing", self, exc)
+            self.abort()
+            return False
+        return True
 
     def _dispatch(self, pdu: Pdu) -> None:
         if isinstance(pdu, Response):

@@ -19,11 +19,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 
-from smsgate.smpp.connection import Connection, SessionState
+from smsgate.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, SessionState
 from smsgate.smpp.constants import CommandStatus
-from smsgate.smpp.errors import EncodeError, ProtocolViolation
-from smsgate.smpp.pdus import EnquireLink, Pdu, Request, Response
+from smsgate.smpp.errors import (
+    DecodeError,
+    EncodeError,
+    IncompletePdu,
+    InvalidCommandLength,
+    ProtocolViolation,
+    SmppError,
+    UnexpectedResponse,
+)
+from smsgate.smpp.pdus import PDU_CLASSES_BY_ID, EnquireLink, GenericNack, Pdu, Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,10 @@ class ResponseTimeout(OutcomeUnknown):
 
 class ConnectionLost(OutcomeUnknown):
     """The link dropped while the request was outstanding."""
+
+
+class SessionEnded(Exception):
+    """The connection is over (the peer closed it, or framing was lost); the text says why."""
 
 
 def _retrieve(fut: asyncio.Future[Response]) -> None:
@@ -174,6 +187,53 @@ class Session:
             self.last_rx = loop.time()
         return None
 
+    # --- reading ------------------------------------------------------------------------------
+
+    def events(self) -> Iterator[Pdu]:
+        """The peer's PDUs buffered so far, errors already answered; stops at NEED_DATA.
+
+        Raises SessionEnded when the connection is over: the peer closed it, or its bytes cannot be
+        framed any more (answered with generic_nack first, as there is no way to resynchronise).
+        """
+        conn = self.conn
+        peer = conn.peer_role.value.upper()
+        while True:
+            try:
+                event = conn.next_event()
+            except (InvalidCommandLength, IncompletePdu) as exc:
+                self.send(
+                    GenericNack(command_status=exc.command_status, sequence_number=exc.sequence_number or 0)
+                )
+                raise SessionEnded(f"unreadable data from the {peer}: {exc}") from None
+            except UnexpectedResponse as exc:
+                log.info("ignoring a late or unknown response: %s", exc)
+                continue
+            except (ProtocolViolation, DecodeError) as exc:
+                self.answer_error(exc)
+                continue
+            if event is NEED_DATA:
+                return
+            if event is CONNECTION_CLOSED:
+                raise SessionEnded(f"the {peer} closed the connection")
+            yield event
+
+    def answer_error(self, exc: SmppError) -> None:
+        """Answer a PDU we could not accept with the status the codec picked for it: a request its
+        own *_resp (as the spec asks), else generic_nack. An unreadable response still answers our
+        request, with an unknown outcome."""
+        seq, cid = exc.sequence_number or 0, exc.command_id
+        log.info("bad PDU from the %s: %s", self.conn.peer_role.value.upper(), exc)
+        if cid is not None and cid & 0x80000000:
+            self.fail(seq, OutcomeUnknown(f"unreadable response: {exc}"))
+            return
+        cls = PDU_CLASSES_BY_ID.get(cid) if cid is not None else None
+        response_class = getattr(cls, "response_class", None)
+        if response_class is not None and self.send(
+            response_class(command_status=exc.command_status, sequence_number=seq)
+        ):
+            return
+        self.send(GenericNack(command_status=exc.command_status, sequence_number=seq))
+
     async def wait_pending(self, timeout: float) -> None:
         """Give the requests in flight up to ``timeout`` to be answered (never cancels them)."""
         if self.pending:
@@ -188,5 +248,6 @@ __all__ = [
     "ResponseTimeout",
     "Session",
     "SessionClosed",
+    "SessionEnded",
     "SessionError",
 ]
