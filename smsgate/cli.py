@@ -418,7 +418,7 @@ def smsc_simulator(
     """Run the simulated operator network behind an SMPP 3.4 server, to test any SMPP client (smsgate's
     connectors or your own) against it. Outcomes and prices come from the config's [simulator] section;
     receipts follow registered_delivery. Stop with Ctrl-C."""
-    from .smpp.smsc_simulator import run_simulator
+    from .simulator.smsc import run_simulator
 
     settings = _settings(config, None)
     credentials = None

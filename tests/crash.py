@@ -26,7 +26,7 @@ from receiver import Receiver
 from sqlalchemy import func, select
 
 from smsgate.domain.statuses import status_by_id
-from smsgate.smpp.smsc_simulator import SmscSimulator
+from smsgate.simulator.smsc import SmscSimulator
 from smsgate.store.database import Database
 from smsgate.store.tables import jobs, messages, unmatched_receipts
 

@@ -48,20 +48,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
-from ..domain.receipt_status import catalog_for_receipt
-from ..smpp.client import NotSent, OutcomeUnknown, SmppClient
+from ..domain.messages import binary_is_septets
+from ..smpp.address import address_ton_npi
 from ..smpp.codec import encode_pdu
-from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, TlvTag, status_name
+from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, status_name
 from ..smpp.errors import EncodeError
 from ..smpp.pdus import DataSm, DeliverSm, SubmitSm
 from ..smpp.receipts import DeliveryReceipt, receipt_from_deliver_sm
 from ..smpp.smpp_time import format_smpp_time
 from ..smpp.tlv import build_tlvs
+from ..smpp_io.catalog import (
+    REJECTED_DESTINATION,
+    REJECTED_OTHER,
+    REJECTED_SOURCE,
+    catalog_for_receipt,
+    submit_rejection,
+)
+from ..smpp_io.client import NotSent, OutcomeUnknown, SmppClient
 from ..store import messages as q
 from ..store.database import Database
 from ..text import udh
 from ..text.codec import gsm7_room
-from ..text.reassembly import GSM7, alphabet
+from ..text.reassembly import split_user_data
 from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitLedger, SubmitResult
 
 log = logging.getLogger("smsgate.connectors.smpp")
@@ -73,22 +81,6 @@ _SLOW_DOWN = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQF
 # Answers that say "not now": the message goes back to the dispatcher for a later attempt.
 _TRANSIENT = frozenset({CommandStatus.ESME_RSYSERR, CommandStatus.ESME_RX_T_APPN})
 
-# Permanent submit_sm_resp errors -> (catalog status, catalog error). Anything else permanent:
-# REJECTED_NOT_SENT / EC_NOTSUBMITTEDTOSMPPCHANNEL.
-_DEST = ("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS")
-_SRC = ("REJECTED_SOURCE", "EC_INVALID_SOURCE_ADDRESS")
-_REJECTIONS: dict[int, tuple[str, str]] = {
-    CommandStatus.ESME_RINVDSTADR: _DEST,
-    CommandStatus.ESME_RINVDSTTON: _DEST,
-    CommandStatus.ESME_RINVDSTNPI: _DEST,
-    CommandStatus.ESME_RINVSRCADR: _SRC,
-    CommandStatus.ESME_RINVSRCTON: _SRC,
-    CommandStatus.ESME_RINVSRCNPI: _SRC,
-    CommandStatus.ESME_RINVMSGLEN: ("REJECTED_MESSAGE_TOO_LONG", "EC_MSG_TEXT_TOO_LONG"),
-    CommandStatus.ESME_RINVESMCLASS: ("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT"),
-    CommandStatus.ESME_RX_R_APPN: ("REJECTED_NETWORK", "EC_SMS_REJECTED_BY_MOBILE_OPERATOR"),
-}
-_REJECTED_OTHER = ("REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL")
 # on_unknown_outcome = "fail": the operator may or may not have the message; we cannot know which
 UNKNOWN_OUTCOME = ("EXPIRED_UNKNOWN", "EC_UNKNOWN_ERROR")
 
@@ -230,15 +222,6 @@ def _without_concat(header: bytes) -> bytes:
     )
 
 
-def _source_ton_npi(sender: str) -> tuple[int, int]:
-    digits = sender.removeprefix("+")
-    if not digits.isdigit():
-        return 5, 0  # alphanumeric
-    if len(digits) <= 6:
-        return 3, 0  # short code: network specific
-    return 1, 1  # international E.164
-
-
 def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
     """(data_coding, IEs every part carries besides concatenation, bodies) of one message row."""
     binary_hex = getattr(row, "binary_hex", None)
@@ -248,14 +231,18 @@ def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
         except ValueError as exc:
             raise _Reject("REJECTED_NOT_SENT", "EC_INVALID_PDU_FORMAT", f"bad binary hex: {exc}") from None
         own_ies = b""
-        if (getattr(row, "esm_class", 0) or 0) & EsmClass.UDHI and payload:
-            length = payload[0]
-            if length + 1 > len(payload):
-                raise _Reject("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH longer than the payload")
-            own_ies, payload = payload[1 : 1 + length], payload[1 + length :]
+        try:
+            header, payload = split_user_data(
+                payload, bool((getattr(row, "esm_class", 0) or 0) & EsmClass.UDHI)
+            )
+        except ValueError:
+            raise _Reject(
+                "REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH longer than the payload"
+            ) from None
+        own_ies = header[1:]
         data_coding = int(getattr(row, "data_coding", 0) or 0)
         # an SMPP customer's GSM-coded parts are unpacked septets (see engine.accept.encode_message)
-        septets = getattr(row, "api_version", None) == "smpp" and alphabet(data_coding) == GSM7
+        septets = binary_is_septets(getattr(row, "api_version", None), data_coding)
         return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=septets)
     try:
         encoded = textengine.encode(
@@ -375,7 +362,7 @@ class SmppConnector:
             data_coding = _FLASH_CODING.get(data_coding, data_coding)
         esm_class = int(getattr(row, "esm_class", 0) or 0) & ~EsmClass.UDHI & 0xFF
         sender = row.sender or ""
-        src_ton, src_npi = _source_ton_npi(sender)
+        src_ton, src_npi = address_ton_npi(sender)
         if src_ton != 5:
             sender = sender.removeprefix("+")  # a number's TON says it is international
         registered = 0
@@ -465,7 +452,11 @@ class SmppConnector:
         except EncodeError as exc:  # a field the PDU cannot carry (e.g. a non-Latin-1 sender)
             text = str(exc)
             names = (
-                _SRC if "source_addr" in text else _DEST if "destination_addr" in text else _REJECTED_OTHER
+                REJECTED_SOURCE
+                if "source_addr" in text
+                else REJECTED_DESTINATION
+                if "destination_addr" in text
+                else REJECTED_OTHER
             )
             return await self._settle(ledger, self._refused(row, names, exc))
         left = deadline - asyncio.get_running_loop().time()
@@ -535,7 +526,7 @@ class SmppConnector:
                 continue  # the client paused its send side; try again
             if status in _TRANSIENT:
                 raise _Retry(f"SMSC answered {status_name(status)}")
-            status_name_, error_name = _REJECTIONS.get(status, _REJECTED_OTHER)
+            status_name_, error_name = submit_rejection(status)
             raise _Reject(status_name_, error_name, f"SMSC answered {status_name(status)}")
 
     async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
@@ -647,12 +638,8 @@ class SmppConnector:
         if self.inbound_sink is None:
             log.warning("inbound message from %s refused: no inbound sink configured", pdu.source_addr)
             return CommandStatus.ESME_RX_P_APPN
-        payload = getattr(pdu, "short_message", b"") or pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD, b"")
-        sar = (
-            pdu.get_tlv(TlvTag.SAR_MSG_REF_NUM),
-            pdu.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
-            pdu.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM),
-        )
+        payload = pdu.message_body()
+        sar = pdu.sar_tlvs()
         message = InboundSms(
             connector=self.name,
             source_addr=pdu.source_addr,

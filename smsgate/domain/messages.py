@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..text.reassembly import GSM7, alphabet
+
 if TYPE_CHECKING:
     from .schedule import DeliveryWindow
 
@@ -90,3 +92,14 @@ class RequestRejected(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+# The api_version of messages SMPP customers submit (smsgate.smpp_edge).
+SMPP_API_VERSION = "smpp"
+
+
+def binary_is_septets(api_version: str | None, data_coding: int) -> bool:
+    """Whether a message's binary content is unpacked GSM septets rather than octets: GSM-coded
+    content from SMPP customers, as SMPP carries data_coding 0 (one septet per octet). Counted and
+    split in septets (``engine.accept.encode_message``, the SMPP connector)."""
+    return api_version == SMPP_API_VERSION and alphabet(data_coding) == GSM7

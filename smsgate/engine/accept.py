@@ -19,7 +19,7 @@ from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.ids import new_id
-from ..domain.messages import AcceptedMessage, MessageRequest, RequestRejected, SendRequest
+from ..domain.messages import AcceptedMessage, MessageRequest, RequestRejected, SendRequest, binary_is_septets
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
 from ..store import bulks as bq
@@ -27,7 +27,6 @@ from ..store import messages as q
 from ..store.accounts import Account
 from ..store.database import Database
 from ..store.tables import REPORT_NONE, REPORT_PULL
-from ..text.reassembly import GSM7, alphabet
 from .schedule import plan_releases, speed_limit_json, window_to_json
 
 
@@ -37,7 +36,7 @@ def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, st
     Binary content is octets, except GSM-coded parts from SMPP customers: those are unpacked septets,
     as SMPP carries data_coding 0, and are counted in septets."""
     if msg.binary_hex is not None:
-        gsm7 = api_version == "smpp" and alphabet(msg.data_coding) == GSM7
+        gsm7 = binary_is_septets(api_version, msg.data_coding)
         return textengine.count_binary(
             bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40), gsm7=gsm7
         ), None

@@ -11,6 +11,7 @@ from ..connectors.simulator import DELIVERY_JOB, SimulatedNetwork
 from ..connectors.smpp import SmppConnector
 from ..domain.dates import now_ms, parse_ms, start_clock_at
 from ..domain.routing import RoutingTable
+from ..smpp_edge.service import SmppService
 from ..store import inbound as inbound_store
 from ..store import messages as q
 from ..store import migrate
@@ -27,7 +28,6 @@ from .inbound import FORWARD_JOB, InboundService, UnknownNumber
 from .receipts import PUSH_JOB, apply_receipts
 from .routing import Router
 from .schedule import ExpirySweeper
-from .smpp_service import SmppService
 from .worker import JobWorker
 
 log = logging.getLogger("smsgate.gateway")

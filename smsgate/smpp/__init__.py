@@ -1,7 +1,8 @@
 """SMPP 3.4 protocol codec: sans-I/O PDUs, TLVs, session state machine, receipts, time format.
 
-Nothing in this package touches sockets or asyncio; the session layer feeds bytes to a
-``Connection`` and writes back the bytes it returns.
+Nothing in this package touches sockets or asyncio; the session layer (``smsgate.smpp_io``) feeds
+bytes to a ``Connection`` and writes back the bytes it returns. Nothing in it knows the gateway's
+status catalog either: that mapping is ``smsgate.smpp_io.catalog``.
 """
 
 from smsgate.smpp.codec import decode_pdu, encode_pdu, peek_command_length

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import Final, Literal, TypeVar
 
 from smsgate.smpp.codec import _decode_body, encode_pdu, peek_command_length
 from smsgate.smpp.constants import (
@@ -66,9 +66,9 @@ class _Marker(Enum):
         return self.value
 
 
-NEED_DATA = _Marker.NEED_DATA
+NEED_DATA: Final = _Marker.NEED_DATA
 """next_event(): no complete PDU buffered; feed more bytes with receive_data()."""
-CONNECTION_CLOSED = _Marker.CONNECTION_CLOSED
+CONNECTION_CLOSED: Final = _Marker.CONNECTION_CLOSED
 """next_event(): the peer closed the stream (receive_data(b"")) and every PDU has been read."""
 
 Event = Pdu | Literal[_Marker.NEED_DATA, _Marker.CONNECTION_CLOSED]
@@ -133,8 +133,6 @@ class Connection:
         self.max_command_length = max_command_length
         self.window_size = window_size
         self.state = SessionState.OPEN
-        self.matched_request: Request | None = None
-        """The request answered by the response most recently returned by next_event()."""
         self._buf = bytearray()
         self._pos = 0
         self._eof = False
@@ -181,7 +179,7 @@ class Connection:
             self._next_seq = 1 if seq >= MAX_SEQUENCE_NUMBER else seq + 1
             if seq not in self._outstanding:
                 return seq
-        raise SequenceNumberInUse("no free sequence number", local=True)  # pragma: no cover
+        raise SequenceNumberInUse("no free sequence number")  # pragma: no cover
 
     def assign_sequence_number(self, pdu: _PduT) -> _PduT:
         """``pdu`` with a fresh sequence_number if it is a request without one; else unchanged.
@@ -203,14 +201,14 @@ class Connection:
             return self._send_response(pdu)
         if not isinstance(pdu, Request):
             raise EncodeError(f"not an SMPP PDU: {pdu!r}")
-        self._check_request(pdu, self.role, local=True)
+        self._check_request(pdu, self.role)
         tracked = pdu.response_class is not None
         if tracked:
             if self.window_size is not None and len(self._outstanding) >= self.window_size:
-                raise WindowFull(f"{len(self._outstanding)} requests already in flight", pdu=pdu, local=True)
+                raise WindowFull(f"{len(self._outstanding)} requests already in flight", pdu=pdu)
             if pdu.sequence_number in self._outstanding:
                 raise SequenceNumberInUse(
-                    f"sequence_number {pdu.sequence_number} is still awaiting a response", pdu=pdu, local=True
+                    f"sequence_number {pdu.sequence_number} is still awaiting a response", pdu=pdu
                 )
         pdu = self.assign_sequence_number(pdu)
         data = self._encode(pdu)
@@ -226,13 +224,11 @@ class Connection:
 
     def _send_response(self, pdu: Response) -> bytes:
         if self.state is SessionState.CLOSED:
-            raise InvalidBindState(f"cannot send {pdu.command_name}: connection closed", pdu=pdu, local=True)
+            raise InvalidBindState(f"cannot send {pdu.command_name}: connection closed", pdu=pdu)
         seq = pdu.sequence_number
         pending = self._unanswered.get(seq)
         if not isinstance(pdu, GenericNack) and pending != (pdu.command_id & ~0x80000000):
-            raise UnexpectedResponse(
-                f"{pdu.command_name} seq={seq} answers no pending peer request", pdu=pdu, local=True
-            )
+            raise UnexpectedResponse(f"{pdu.command_name} seq={seq} answers no pending peer request", pdu=pdu)
         data = self._encode(pdu)
         if pending is not None:
             del self._unanswered[seq]
@@ -271,7 +267,6 @@ class Connection:
         lost, answer generic_nack and close) and a ProtocolViolation for a PDU the session state
         refuses (it is consumed; answer it with ``err.command_status``).
         """
-        self.matched_request = None
         if self._fatal is not None:
             raise self._fatal
         buf = self._buf
@@ -322,7 +317,7 @@ class Connection:
     def _receive_request(self, pdu: Request) -> None:
         if pdu.response_class is not None:
             self._unanswered[pdu.sequence_number] = pdu.command_id
-        self._check_request(pdu, self.peer_role, local=False)
+        self._check_request(pdu, self.peer_role)
         cid = pdu.command_id
         if cid in _BIND_STATES:
             self._bind_pending = (pdu.sequence_number, cid)
@@ -336,11 +331,8 @@ class Connection:
         if request is None or (not is_nack and request.command_id | 0x80000000 != pdu.command_id):
             if is_nack:
                 return  # a nack for something we cannot match (e.g. seq 0): still the caller's news
-            raise UnexpectedResponse(
-                f"{pdu.command_name} seq={seq} matches no outstanding request", pdu=pdu, local=False
-            )
+            raise UnexpectedResponse(f"{pdu.command_name} seq={seq} matches no outstanding request", pdu=pdu)
         del self._outstanding[seq]
-        self.matched_request = request
         cid = request.command_id
         if cid in _BIND_STATES:
             self._bind_pending = None
@@ -351,24 +343,21 @@ class Connection:
 
     # --- shared rules -----------------------------------------------------------------------
 
-    def _check_request(self, pdu: Request, sender: Role, *, local: bool) -> None:
+    def _check_request(self, pdu: Request, sender: Role) -> None:
         cid = pdu.command_id
         senders = _SENDER.get(cid)
         if senders is None or sender not in senders:
             raise CommandNotAllowed(
-                f"{pdu.command_name} is never sent by the {sender.value.upper()}", pdu=pdu, local=local
+                f"{pdu.command_name} is never sent by the {sender.value.upper()}", pdu=pdu
             )
         if cid in _BIND_STATES and (self.state in _BOUND or self._bind_pending is not None):
             raise InvalidBindState(
                 f"{pdu.command_name} while already bound or binding ({self.state.value})",
                 pdu=pdu,
-                local=local,
                 command_status=CommandStatus.ESME_RALYBND,
             )
         if self.state not in _ALLOWED[(cid, sender)]:
-            raise InvalidBindState(
-                f"{pdu.command_name} not allowed in state {self.state.value}", pdu=pdu, local=local
-            )
+            raise InvalidBindState(f"{pdu.command_name} not allowed in state {self.state.value}", pdu=pdu)
 
     # --- teardown ---------------------------------------------------------------------------
 

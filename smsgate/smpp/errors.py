@@ -89,7 +89,7 @@ class InvalidTimeFormat(SmppError, ValueError):
 class ProtocolViolation(SmppError):
     """A PDU is not acceptable in the session's current situation.
 
-    ``local`` is True when *we* tried to send it (a bug in our caller), False when the peer sent it
+    Raised by ``send`` for our own PDU (a bug in our caller) and by ``next_event`` for the peer's
     (answer it with ``command_status``). ``pdu`` is the offending PDU.
     """
 
@@ -98,7 +98,6 @@ class ProtocolViolation(SmppError):
         message: str,
         *,
         pdu: Pdu | None = None,
-        local: bool = False,
         command_status: int | None = None,
     ) -> None:
         super().__init__(
@@ -108,7 +107,6 @@ class ProtocolViolation(SmppError):
             command_id=pdu.command_id if pdu is not None else None,
         )
         self.pdu = pdu
-        self.local = local
 
 
 class InvalidBindState(ProtocolViolation):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Self
 
-from smsgate.smpp.constants import SMPP_VERSION_34, CommandId, CommandStatus, DestFlag
+from smsgate.smpp.constants import SMPP_VERSION_34, CommandId, CommandStatus, DestFlag, TlvTag
 from smsgate.smpp.tlv import Tlv, get_tlv
 
 
@@ -98,6 +98,23 @@ class Pdu:
     def get_tlv(self, tag: int, default: Any = None) -> Any:
         """Typed value of the first optional parameter with ``tag``, else ``default``."""
         return get_tlv(self.tlvs, tag, default)
+
+    def message_body(self) -> bytes:
+        """The message's octets: short_message, or the message_payload TLV when short_message is empty.
+
+        The one rule for both: SMPP 3.4 (5.3.2.32) lets only one carry the message, and a submit with
+        both is refused (``validate.submit_problem``); a deliver_sm with both keeps short_message.
+        """
+        body: bytes = getattr(self, "short_message", b"")
+        return body or bytes(self.get_tlv(TlvTag.MESSAGE_PAYLOAD, b""))
+
+    def sar_tlvs(self) -> tuple[int | None, int | None, int | None]:
+        """(sar_msg_ref_num, sar_total_segments, sar_segment_seqnum), each None when absent."""
+        return (
+            self.get_tlv(TlvTag.SAR_MSG_REF_NUM),
+            self.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
+            self.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM),
+        )
 
     def replace(self, **changes: Any) -> Self:
         """Copy with some fields changed (dataclasses.replace)."""

@@ -254,7 +254,7 @@ def receipt_from_deliver_sm(pdu: Pdu) -> DeliveryReceipt | None:
     receipted_id = get_tlv(TlvTag.RECEIPTED_MESSAGE_ID)
     if not is_receipt(esm_class) and receipted_id is None:
         return None
-    body = getattr(pdu, "short_message", b"") or get_tlv(TlvTag.MESSAGE_PAYLOAD, b"")
+    body = pdu.message_body()
     receipt = parse_receipt(body) or DeliveryReceipt()
     state = get_tlv(TlvTag.MESSAGE_STATE)
     nec = get_tlv(TlvTag.NETWORK_ERROR_CODE)

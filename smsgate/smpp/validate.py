@@ -50,18 +50,15 @@ def submit_problem(pdu: SubmitSm | DataSm) -> tuple[int, str] | None:
         )
     if data_coding_reserved(pdu.data_coding):
         return CommandStatus.ESME_RSUBMITFAIL, f"data_coding 0x{pdu.data_coding:02X} is reserved"
-    sar = [
-        pdu.get_tlv(tag)
-        for tag in (TlvTag.SAR_MSG_REF_NUM, TlvTag.SAR_TOTAL_SEGMENTS, TlvTag.SAR_SEGMENT_SEQNUM)
-    ]
+    sar = pdu.sar_tlvs()
     present = [v is not None for v in sar]
     if any(present) and not all(present):
         return (
             CommandStatus.ESME_RMISSINGOPTPARAM,
             "sar_msg_ref_num, sar_total_segments and sar_segment_seqnum go together",
         )
-    if all(present):
-        _, total, sequence = sar
+    _, total, sequence = sar
+    if total is not None and sequence is not None:
         if not 1 <= total <= 255:
             return CommandStatus.ESME_RINVOPTPARAMVAL, f"sar_total_segments {total} is not 1 to 255"
         if not 1 <= sequence <= total:

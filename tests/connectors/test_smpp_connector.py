@@ -24,10 +24,10 @@ from smsgate.domain.dates import now_ms
 from smsgate.domain.network import NetworkRules, OutcomeRule
 from smsgate.engine.dispatch import Dispatcher
 from smsgate.engine.receipts import apply_receipts
+from smsgate.simulator.smsc import SmscSimulator
 from smsgate.smpp import CommandStatus, SubmitSm, TlvTag, parse_smpp_time
 from smsgate.smpp.pdus import Pdu
 from smsgate.smpp.receipts import DeliveryReceipt
-from smsgate.smpp.smsc_simulator import SmscSimulator
 from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore

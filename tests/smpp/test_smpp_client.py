@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import smpp34
 
+from smsgate.simulator.smsc import SmscSimulator
 from smsgate.smpp import (
     CONNECTION_CLOSED,
     NEED_DATA,
@@ -23,7 +24,8 @@ from smsgate.smpp import (
     SubmitSm,
     Unbind,
 )
-from smsgate.smpp.client import (
+from smsgate.smpp.pdus import Pdu
+from smsgate.smpp_io.client import (
     ClientState,
     ConnectionLost,
     NotBound,
@@ -31,8 +33,6 @@ from smsgate.smpp.client import (
     SmppClient,
     TokenBucket,
 )
-from smsgate.smpp.pdus import Pdu
-from smsgate.smpp.smsc_simulator import SmscSimulator
 
 OK = CommandStatus.ESME_ROK
 

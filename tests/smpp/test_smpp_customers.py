@@ -29,9 +29,6 @@ from live import ADMIN_TOKEN, Credentials, LiveGateway, free_port, wait_for
 from smsgate.config import Settings
 from smsgate.domain.dates import to_ms
 from smsgate.domain.statuses import ERROR_BY_NAME, STATUS_BY_NAME
-from smsgate.engine.smpp_deliver import receipt_pdu
-from smsgate.engine.smpp_service import SmppService
-from smsgate.engine.smpp_submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
 from smsgate.smpp import (
     BindTransceiver,
     CommandStatus,
@@ -46,6 +43,9 @@ from smsgate.smpp import (
     receipt_from_deliver_sm,
 )
 from smsgate.smpp.tlv import NetworkErrorCode
+from smsgate.smpp_edge.deliver import receipt_pdu
+from smsgate.smpp_edge.service import SmppService
+from smsgate.smpp_edge.submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
 from smsgate.store.accounts import Account
 
 NOW = to_ms(datetime(2025, 3, 1, 12, 0, tzinfo=UTC))

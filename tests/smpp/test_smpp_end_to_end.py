@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 from helpers import final_logs, send_v2, uid
 from live import ADMIN_TOKEN, LiveGateway, free_port, smsgate_cmd, wait_for
 
-from smsgate.smpp.smsc_simulator import SmscSimulator
+from smsgate.simulator.smsc import SmscSimulator
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -31,8 +31,9 @@ from smsgate.smpp import (
     encode_pdu,
 )
 from smsgate.smpp.pdus import Pdu, SmeAddress
-from smsgate.smpp.server import BindMode, DeliveryTimeout, SessionClosed, SmppServer, SmscSession
 from smsgate.smpp.tlv import build_tlvs
+from smsgate.smpp_io.server import BindMode, SmppServer, SmscSession
+from smsgate.smpp_io.session import ConnectionLost, ResponseTimeout, SessionClosed
 
 OK = CommandStatus.ESME_ROK
 
@@ -308,7 +309,7 @@ async def test_unanswered_deliver_times_out_and_a_late_answer_is_ignored() -> No
         esme = await RawEsme.open(server.port)
         await esme.bind()
         [session] = server.receivers()
-        with pytest.raises(DeliveryTimeout):
+        with pytest.raises(ResponseTimeout):
             await session.deliver(DeliverSm(short_message=b"x"))
         late = await esme.recv()
         assert isinstance(late, DeliverSm)
@@ -318,7 +319,7 @@ async def test_unanswered_deliver_times_out_and_a_late_answer_is_ignored() -> No
         await esme.close()
 
 
-async def test_pending_delivery_fails_with_session_closed_when_the_client_leaves() -> None:
+async def test_pending_delivery_fails_with_connection_lost_when_the_client_leaves() -> None:
     handler = Handler()
     async with SmppServer(handler, response_timeout=5) as server:
         esme = await RawEsme.open(server.port)
@@ -327,7 +328,7 @@ async def test_pending_delivery_fails_with_session_closed_when_the_client_leaves
         delivery = asyncio.create_task(session.deliver(DeliverSm(short_message=b"x")))
         assert isinstance(await esme.recv(), DeliverSm)
         await esme.close()
-        with pytest.raises(SessionClosed):
+        with pytest.raises(ConnectionLost):
             await asyncio.wait_for(delivery, 2)
         await wait_until(lambda: handler.closed == [session])
 

@@ -20,7 +20,7 @@ from _raw_esme import RawEsme as _RawEsme
 from _raw_esme import smpplib_client, wait_until
 
 from smsgate.domain.network import NetworkRules, OutcomeRule
-from smsgate.domain.receipt_status import catalog_for_receipt
+from smsgate.simulator.smsc import SmscSimulator, run_simulator
 from smsgate.smpp import (
     BindReceiver,
     BindTransmitter,
@@ -39,8 +39,8 @@ from smsgate.smpp import (
     receipt_from_deliver_sm,
 )
 from smsgate.smpp.pdus import Pdu
-from smsgate.smpp.server import SessionClosed
-from smsgate.smpp.smsc_simulator import SmscSimulator, run_simulator
+from smsgate.smpp_io.catalog import catalog_for_receipt
+from smsgate.smpp_io.session import SessionClosed
 from smsgate.text import encode
 
 OK = CommandStatus.ESME_ROK

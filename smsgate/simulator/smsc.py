@@ -28,24 +28,24 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from smsgate.domain.network import NetworkRules, OutcomeRule
-from smsgate.domain.receipt_status import receipt_for_catalog
 from smsgate.domain.statuses import error as catalog_error
+from smsgate.smpp.address import address_ton_npi
 from smsgate.smpp.constants import (
     CommandStatus,
     EsmClass,
     MessageState,
     NetworkType,
-    Npi,
     RegisteredDelivery,
-    TlvTag,
-    Ton,
 )
 from smsgate.smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
 from smsgate.smpp.receipts import ReceiptStat, build_receipt_text
-from smsgate.smpp.server import Bind, DeliveryError, SessionClosed, SmppServer, SmscSession
 from smsgate.smpp.smpp_time import format_smpp_time
 from smsgate.smpp.tlv import NetworkErrorCode, build_tlvs
+from smsgate.smpp_io.catalog import receipt_for_catalog
+from smsgate.smpp_io.server import Bind, SmppServer, SmscSession
+from smsgate.smpp_io.session import SessionClosed, SessionError
 from smsgate.text import decode, encode
+from smsgate.text.reassembly import split_user_data
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +94,6 @@ def _longest_prefix(table: Mapping[str, int], msisdn: str) -> int | None:
         if msisdn.startswith(prefix) and (best is None or len(prefix) > len(best)):
             best = prefix
     return None if best is None else table[best]
-
-
-def _addr_type(address: str) -> tuple[int, int]:
-    """(TON, NPI) for an address we make up: international digits, else alphanumeric."""
-    digits = address.lstrip("+")
-    if digits.isdigit() and len(digits) > 6:
-        return Ton.INTERNATIONAL, Npi.ISDN
-    if digits.isdigit():
-        return Ton.UNKNOWN, Npi.UNKNOWN
-    return Ton.ALPHANUMERIC, Npi.UNKNOWN
 
 
 class SmscSimulator:
@@ -222,7 +212,7 @@ class SmscSimulator:
                 self._spawn(self._deliver_receipt(item))
 
     def session_closed(self, session: SmscSession) -> None:
-        # Deliveries in flight on it fail with SessionClosed and come back through the retry path.
+        # Deliveries in flight on it fail with ConnectionLost and come back through the retry path.
         pass
 
     def submit(self, session: SmscSession, pdu: SubmitSm | DataSm) -> tuple[int, str]:
@@ -246,12 +236,14 @@ class SmscSimulator:
             return rejected, ""
         if not pdu.destination_addr:
             return CommandStatus.ESME_RINVDSTADR, ""
-        body = pdu.short_message if isinstance(pdu, SubmitSm) else b""
-        body = body or pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD, b"")
+        body = pdu.message_body()
         if pdu.esm_class & EsmClass.UDHI:
-            if not body or body[0] + 1 > len(body):
+            try:
+                header, body = split_user_data(body, True)
+            except ValueError:
+                header = b""
+            if not header:
                 return CommandStatus.ESME_RINVESMCLASS, ""
-            body = body[body[0] + 1 :]
         message = SimulatedMessage(
             message_id=secrets.token_hex(8),
             system_id=session.system_id,
@@ -351,7 +343,7 @@ class SmscSimulator:
             self.receipts_sent += 1
             try:
                 response = await receivers[0].deliver(item.pdu)
-            except DeliveryError as exc:
+            except SessionError as exc:
                 log.info("receipt %s not delivered (%s); retrying", item.message_id, exc)
             else:
                 if response.is_ok:
@@ -372,8 +364,8 @@ class SmscSimulator:
     ) -> None:
         """Queue a receipt for any id, known here or not (a foreign or long-forgotten message): it is
         delivered and, until acknowledged, redelivered like every other receipt."""
-        ton, npi = _addr_type(destination)
-        src_ton, src_npi = _addr_type(source)
+        ton, npi = address_ton_npi(destination)
+        src_ton, src_npi = address_ton_npi(source)
         message = SimulatedMessage(
             message_id=message_id,
             system_id=system_id,
@@ -406,15 +398,15 @@ class SmscSimulator:
         part: GSM 7-bit (data_coding 0, unpacked septets) or UCS-2 (8), UDH-concatenated when long.
 
         Returns the deliver_sm responses. Raises SessionClosed when nobody can receive, and
-        DeliveryError if the ESME stops answering part way.
+        SessionError if the ESME stops answering part way.
         """
         receivers = self.server.receivers(system_id)
         if not receivers:
             raise SessionClosed(f"no receiver bound{f' for {system_id!r}' if system_id else ''}")
         session = receivers[0]
         encoded = encode(text, reference=secrets.randbelow(255) + 1)
-        source_ton, source_npi = _addr_type(source)
-        dest_ton, dest_npi = _addr_type(destination)
+        source_ton, source_npi = address_ton_npi(source)
+        dest_ton, dest_npi = address_ton_npi(destination)
         responses = []
         for part in encoded.parts:
             pdu = DeliverSm(

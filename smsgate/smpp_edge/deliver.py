@@ -6,36 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..domain.receipt_status import receipt_for_catalog
-from ..domain.statuses import ERROR_BY_ID, STATUS_BY_ID
+from ..smpp.address import address_ton_npi
 from ..smpp.constants import EsmClass, NetworkType, TlvTag
 from ..smpp.pdus import DeliverSm
 from ..smpp.receipts import ReceiptStat, build_receipt_text
 from ..smpp.tlv import NetworkErrorCode, Tlv
+from ..smpp_io.catalog import receipt_stat
 from ..text import ucs2
 from ..text.charset import charset, to_septets
 
 
-def address_ton_npi(address: str) -> tuple[int, int]:
-    digits = address.removeprefix("+")
-    if not digits.isdigit():
-        return 5, 0  # alphanumeric
-    if len(digits) <= 6:
-        return 3, 0  # short code
-    return 1, 1  # international E.164
-
-
 def receipt_date(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
-
-
-def receipt_stat(status_id: int, error_id: int) -> tuple[ReceiptStat | str, int]:
-    """(stat, err) an SMSC reports for a catalog status and error."""
-    status, error = STATUS_BY_ID.get(status_id), ERROR_BY_ID.get(error_id)
-    try:
-        return receipt_for_catalog(status.name if status else "", error.name if error else "NO_ERROR")
-    except KeyError:
-        return ReceiptStat.UNKNOWN, error_id
 
 
 def receipt_pdu(row: Any, status_id: int, error_id: int, *, intermediate: bool, now: int) -> DeliverSm:
@@ -99,4 +81,4 @@ def mo_pdu(row: Any) -> DeliverSm:
     )
 
 
-__all__ = ["address_ton_npi", "mo_pdu", "receipt_date", "receipt_pdu", "receipt_stat"]
+__all__ = ["mo_pdu", "receipt_date", "receipt_pdu"]

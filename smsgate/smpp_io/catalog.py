@@ -1,7 +1,18 @@
-"""Mapping between SMPP delivery receipt outcomes (``stat:`` + error code) and the status catalog.
+"""Every mapping between SMPP and the status catalog, in one place.
 
-Pure functions, used both ways: the SMPP connector turns an operator's receipt into a catalog
-(status, error) pair, and the SMSC simulator turns a simulated outcome into the receipt it sends.
+Pure functions and tables, used by the three SMPP parts of the gateway:
+
+* receipts both ways: the SMPP connector turns an operator's receipt into a catalog (status, error)
+  pair (``catalog_for_receipt``); the SMSC simulator and the customer SMPP edge turn a catalog outcome
+  into the receipt (stat, err) they send (``receipt_for_catalog``, ``receipt_stat``);
+* submit answers: a permanent submit_sm_resp error the operator gives the connector becomes a catalog
+  rejection (``submit_rejection``); a rejection the acceptor gives an SMPP customer becomes the
+  command_status the edge answers with (``refusal_status``).
+
+It lives outside ``domain`` (which knows nothing of SMPP) and outside ``smpp`` (the codec, which knows
+nothing of the catalog).
+
+Receipt choices (a receipt carries less than the catalog, so some are judgement calls):
 
 Choices (a receipt carries less than the catalog, so some are judgement calls):
 
@@ -26,9 +37,9 @@ it is structured and its codes are the catalog's ids, while ``err:`` is often SM
 
 from __future__ import annotations
 
-from smsgate.smpp.receipts import ReceiptStat, parse_stat
-
-from .statuses import ERROR_BY_ID, ERROR_BY_NAME, STATUS_BY_NAME
+from ..domain.statuses import ERROR_BY_ID, ERROR_BY_NAME, STATUS_BY_ID, STATUS_BY_NAME
+from ..smpp.constants import CommandStatus
+from ..smpp.receipts import ReceiptStat, parse_stat
 
 GENERIC_ERROR = "EC_UNKNOWN_ERROR"
 
@@ -108,4 +119,61 @@ def receipt_for_catalog(status_name: str, error_name: str = "NO_ERROR") -> tuple
     return stat, code
 
 
-__all__ = ["GENERIC_ERROR", "catalog_for_receipt", "receipt_for_catalog"]
+def receipt_stat(status_id: int, error_id: int) -> tuple[ReceiptStat | str, int]:
+    """(stat, err) an SMSC reports for a catalog status and error, by id; UNKNOWN for a status the
+    catalog does not map."""
+    status, error = STATUS_BY_ID.get(status_id), ERROR_BY_ID.get(error_id)
+    try:
+        return receipt_for_catalog(status.name if status else "", error.name if error else "NO_ERROR")
+    except KeyError:
+        return ReceiptStat.UNKNOWN, error_id
+
+
+# --- submit answers -------------------------------------------------------------------------
+
+# Permanent submit_sm_resp errors -> (catalog status, catalog error). Anything else permanent:
+# REJECTED_OTHER.
+REJECTED_DESTINATION = ("REJECTED_DESTINATION", "EC_INVALID_DESTINATION_ADDRESS")
+REJECTED_SOURCE = ("REJECTED_SOURCE", "EC_INVALID_SOURCE_ADDRESS")
+REJECTED_OTHER = ("REJECTED_NOT_SENT", "EC_NOTSUBMITTEDTOSMPPCHANNEL")
+_REJECTIONS: dict[int, tuple[str, str]] = {
+    CommandStatus.ESME_RINVDSTADR: REJECTED_DESTINATION,
+    CommandStatus.ESME_RINVDSTTON: REJECTED_DESTINATION,
+    CommandStatus.ESME_RINVDSTNPI: REJECTED_DESTINATION,
+    CommandStatus.ESME_RINVSRCADR: REJECTED_SOURCE,
+    CommandStatus.ESME_RINVSRCTON: REJECTED_SOURCE,
+    CommandStatus.ESME_RINVSRCNPI: REJECTED_SOURCE,
+    CommandStatus.ESME_RINVMSGLEN: ("REJECTED_MESSAGE_TOO_LONG", "EC_MSG_TEXT_TOO_LONG"),
+    CommandStatus.ESME_RINVESMCLASS: ("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT"),
+    CommandStatus.ESME_RX_R_APPN: ("REJECTED_NETWORK", "EC_SMS_REJECTED_BY_MOBILE_OPERATOR"),
+}
+
+# Catalog rejection of an SMPP customer's submit -> the command_status answered; anything else
+# ESME_RSUBMITFAIL. A bad destination is what SMPP clients act on.
+_REFUSALS: dict[str, int] = {"REJECTED_DESTINATION": CommandStatus.ESME_RINVDSTADR}
+
+for _names in (*_REJECTIONS.values(), REJECTED_OTHER):
+    assert _names[0] in STATUS_BY_NAME and _names[1] in ERROR_BY_NAME, _names
+
+
+def submit_rejection(command_status: int) -> tuple[str, str]:
+    """(status name, error name) of a message an SMSC refused with this permanent error."""
+    return _REJECTIONS.get(command_status, REJECTED_OTHER)
+
+
+def refusal_status(status_name: str) -> int:
+    """command_status for a customer's submit the acceptor rejected with this catalog status."""
+    return _REFUSALS.get(status_name, CommandStatus.ESME_RSUBMITFAIL)
+
+
+__all__ = [
+    "GENERIC_ERROR",
+    "REJECTED_DESTINATION",
+    "REJECTED_OTHER",
+    "REJECTED_SOURCE",
+    "catalog_for_receipt",
+    "receipt_for_catalog",
+    "receipt_stat",
+    "refusal_status",
+    "submit_rejection",
+]

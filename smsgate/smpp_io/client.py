@@ -28,20 +28,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
-from smsgate.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role
+from smsgate.smpp.connection import Connection, Role
 from smsgate.smpp.constants import CommandStatus, status_name
 from smsgate.smpp.errors import (
-    DecodeError,
-    IncompletePdu,
-    InvalidCommandLength,
-    ProtocolViolation,
     SmppError,
-    UnexpectedResponse,
 )
 from smsgate.smpp.pdus import (
-    PDU_CLASSES_BY_ID,
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -59,6 +53,17 @@ from smsgate.smpp.pdus import (
 )
 from smsgate.smpp.receipts import is_receipt
 
+from .session import (
+    ConnectionLost,
+    NotSent,
+    OutcomeUnknown,
+    ResponseTimeout,
+    Session,
+    SessionClosed,
+    SessionEnded,
+    SessionError,
+)
+
 log = logging.getLogger("smsgate.smpp.client")
 
 DeliverCallback = Callable[[DeliverSm | DataSm], Awaitable[int | None]]
@@ -67,7 +72,11 @@ BindMode = Literal["trx", "tx", "rx"]
 # Answers that mean "slow down": the send side pauses for a growing delay.
 _SLOW_DOWN = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
 
-_BIND_PDUS: dict[str, type[Request]] = {"trx": BindTransceiver, "tx": BindTransmitter, "rx": BindReceiver}
+_BIND_PDUS: dict[str, type[BindTransceiver | BindTransmitter | BindReceiver]] = {
+    "trx": BindTransceiver,
+    "tx": BindTransmitter,
+    "rx": BindReceiver,
+}
 
 
 class ClientState(str, Enum):
@@ -77,34 +86,14 @@ class ClientState(str, Enum):
     CLOSED = "closed"
 
 
-# --- errors ---------------------------------------------------------------------------------
-
-
-class SmppClientError(Exception):
-    """Base of the client's own errors (protocol errors from the codec are SmppError)."""
-
-
-class NotSent(SmppClientError):
-    """The request never went out (no slot or pause end within ``max_wait``): retrying is safe."""
+# --- errors (the session's family, smpp_io.session, plus two of the client's own) -------------
 
 
 class NotBound(NotSent):
     """No bound link came up in time, the client is closing, or the bind mode cannot submit."""
 
 
-class OutcomeUnknown(SmppClientError):
-    """The request went out but no usable answer came back; the SMSC may or may not have it."""
-
-
-class ResponseTimeout(OutcomeUnknown):
-    """No response within ``response_timeout``."""
-
-
-class ConnectionLost(OutcomeUnknown):
-    """The link dropped while the request was outstanding."""
-
-
-class BindRefused(SmppClientError):
+class BindRefused(SessionError):
     """The SMSC answered the bind with an error status (the client keeps retrying with backoff)."""
 
     def __init__(self, command_status: int) -> None:
@@ -155,42 +144,19 @@ class TokenBucket:
                 await asyncio.sleep((1 - self._tokens) / self.rate)
 
 
-def _retrieve(fut: asyncio.Future[Response]) -> None:
-    # A future failed by a link drop after its waiter gave up must not log "never retrieved".
-    if not fut.cancelled():
-        fut.exception()
-
-
-class _Link:
-    """One TCP connection and its Connection; dies with the socket, never reused."""
+class _Link(Session):
+    """The client's session on one TCP connection, plus the deliveries it is handling."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.conn = Connection(Role.ESME)
-        self.pending: dict[int, asyncio.Future[Response]] = {}
+        super().__init__(reader, writer, Connection(Role.ESME))
         self.deliveries: set[asyncio.Task[None]] = set()
         self.bound = False
         self.closed = False
-        self.last_rx = asyncio.get_running_loop().time()
-
-    def request(self, pdu: Request) -> tuple[int, asyncio.Future[Response]]:
-        """Send ``pdu`` with a fresh sequence number; the future gets its response."""
-        pdu = self.conn.assign_sequence_number(pdu.replace(sequence_number=0))
-        data = self.conn.send(pdu)
-        fut: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        fut.add_done_callback(_retrieve)
-        self.pending[pdu.sequence_number] = fut
-        self.writer.write(data)
-        return pdu.sequence_number, fut
 
     def respond(self, pdu: Response) -> None:
-        if self.closed:
-            return
-        try:
-            self.writer.write(self.conn.send(pdu))
-        except SmppError as exc:  # e.g. the session closed under us: the peer will time out and retry
-            log.warning("cannot answer %s seq=%d: %s", pdu.command_name, pdu.sequence_number, exc)
+        # Not sendable (the session closed under us): the peer times out and retries.
+        if not self.closed and not self.send(pdu):
+            log.warning("cannot answer %s seq=%d", pdu.command_name, pdu.sequence_number)
 
 
 class _LinkEnded(Exception):
@@ -330,10 +296,10 @@ class SmppClient:
         self._wake(everyone=True)
         link = self._link
         if link is not None and link.bound and not link.closed:
-            waiting: list[asyncio.Future[object]] = [*link.pending.values(), *link.deliveries]
+            waiting: list[asyncio.Future[Any]] = [*link.pending.values(), *link.deliveries]
             if waiting:
                 await asyncio.wait(waiting, timeout=timeout)
-            with contextlib.suppress(SmppClientError, SmppError, OSError):
+            with contextlib.suppress(SessionError, SmppError, OSError):
                 await self._request(link, Unbind(), timeout)
         if self._task is not None:
             self._task.cancel()
@@ -373,7 +339,9 @@ class SmppClient:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
             try:
-                await asyncio.wait_for(waiter, timeout)
+                # not wait_for: it can swallow our cancellation when the waiter is woken meanwhile
+                async with asyncio.timeout(timeout):
+                    await waiter
             except TimeoutError:
                 pass
             finally:
@@ -434,22 +402,12 @@ class SmppClient:
     # --- requests on a link -----------------------------------------------------------------
 
     async def _request(self, link: _Link, pdu: Request, timeout: float | None = None) -> Response:
-        if link.closed:
+        if link.closed or link.ended:  # going down: whatever we wrote now would be lost with it
             raise ConnectionLost("link is down")
-        try:
-            seq, fut = link.request(pdu)
-        except ProtocolViolation as exc:  # e.g. unbinding: the session takes no new requests
-            raise NotSent(str(exc)) from None
-        try:
-            await link.writer.drain()
-            return await asyncio.wait_for(fut, self.response_timeout if timeout is None else timeout)
-        except TimeoutError:
-            raise ResponseTimeout(f"no {pdu.command_name}_resp within the timeout (seq={seq})") from None
-        except (ConnectionError, OSError) as exc:
-            raise ConnectionLost(str(exc) or type(exc).__name__) from None
-        finally:
-            if link.pending.pop(seq, None) is not None and not link.closed:
-                link.conn.expire(seq)
+        # a fresh sequence number every time: a resubmitted PDU is a new request
+        return await link.request(
+            pdu.replace(sequence_number=0), self.response_timeout if timeout is None else timeout
+        )
 
     # --- supervisor -------------------------------------------------------------------------
 
@@ -459,7 +417,7 @@ class SmppClient:
             self._state = ClientState.CONNECTING
             try:
                 bound = await self._session()
-            except (OSError, TimeoutError, SmppClientError, SmppError) as exc:
+            except (OSError, TimeoutError, SessionError, SmppError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("SMPP link to %s:%d: %s", self.host, self.port, self.last_error)
                 bound = False
@@ -521,10 +479,7 @@ class SmppClient:
             return
         link.closed = True
         link.bound = False
-        for fut in link.pending.values():
-            if not fut.done():
-                fut.set_exception(ConnectionLost(reason))
-        link.pending.clear()
+        link.fail_pending(reason)
         link.conn.close()
         link.writer.transport.abort()
         if self._link is link:
@@ -533,28 +488,16 @@ class SmppClient:
 
     async def _keepalive(self, link: _Link) -> None:
         """Probe an idle link; a missed enquire_link_resp means the link is dead."""
-        loop = asyncio.get_running_loop()
-        while not link.closed:
-            idle = loop.time() - link.last_rx
-            if idle < self.enquire_interval:
-                await asyncio.sleep(self.enquire_interval - idle)
-                continue
-            try:
-                await self._request(link, EnquireLink())
-            except OutcomeUnknown as exc:
-                self.last_error = f"enquire_link failed: {exc}"
-                self._drop(link, self.last_error)  # the read loop ends on the aborted socket
-                return
-            except SmppError as exc:  # the session state forbids it (e.g. unbinding): stop probing
-                log.debug("enquire_link not sent: %s", exc)
-                return
+        reason = await link.keepalive(self.enquire_interval, self.response_timeout)
+        if reason is not None and not link.closed:
+            self.last_error = reason
+            self._drop(link, reason)  # the read loop ends on the aborted socket
 
     # --- reading ----------------------------------------------------------------------------
 
     async def _read_loop(self, link: _Link) -> str:
         """Read and dispatch PDUs until the link ends; returns why it ended."""
         loop = asyncio.get_running_loop()
-        conn = link.conn
         while True:
             try:
                 data = await link.reader.read(65536)
@@ -563,58 +506,16 @@ class SmppClient:
             if link.closed:
                 return "link dropped"
             link.last_rx = loop.time()
-            conn.receive_data(data)
-            while True:
-                try:
-                    event = conn.next_event()
-                except (InvalidCommandLength, IncompletePdu) as exc:
-                    # Framing is lost: say so and start over on a fresh connection.
-                    link.respond(
-                        GenericNack(
-                            command_status=exc.command_status, sequence_number=exc.sequence_number or 0
-                        )
-                    )
-                    return f"unreadable data from the SMSC: {exc}"
-                except UnexpectedResponse as exc:
-                    log.info("ignoring a late or unknown response: %s", exc)
-                    continue
-                except (ProtocolViolation, DecodeError) as exc:
-                    self._answer_error(link, exc)
-                    continue
-                if event is NEED_DATA:
-                    break
-                if event is CONNECTION_CLOSED:
-                    return "the SMSC closed the connection"
-                try:
+            link.conn.receive_data(data)
+            try:
+                for event in link.events():
                     self._dispatch(link, event)
-                except _LinkEnded as exc:
-                    return str(exc)
-
-    def _answer_error(self, link: _Link, exc: SmppError) -> None:
-        """Answer a PDU we could not accept with the status the codec picked for it."""
-        seq, cid = exc.sequence_number, exc.command_id
-        log.info("bad PDU from the SMSC: %s", exc)
-        if seq is None:
-            return
-        if cid is not None and cid & 0x80000000:
-            # An unreadable response: the request it answers has an unknown outcome.
-            fut = link.pending.get(seq)
-            if fut is not None and not fut.done():
-                fut.set_exception(OutcomeUnknown(f"unreadable response: {exc}"))
-            return
-        cls = PDU_CLASSES_BY_ID.get(cid) if cid is not None else None
-        response_class = getattr(cls, "response_class", None)
-        if response_class is not None:
-            link.respond(response_class(command_status=exc.command_status, sequence_number=seq))
-        else:
-            link.respond(GenericNack(command_status=exc.command_status, sequence_number=seq))
+            except (SessionEnded, _LinkEnded) as exc:
+                return str(exc)
 
     def _dispatch(self, link: _Link, pdu: Pdu) -> None:
         if isinstance(pdu, Response):
-            fut = link.pending.get(pdu.sequence_number)
-            if fut is not None and not fut.done():
-                fut.set_result(pdu)
-            else:
+            if not link.resolve(pdu):
                 log.info("unmatched %s seq=%d", pdu.command_name, pdu.sequence_number)
         elif isinstance(pdu, EnquireLink):
             link.respond(pdu.response())
@@ -656,7 +557,8 @@ __all__ = [
     "NotSent",
     "OutcomeUnknown",
     "ResponseTimeout",
+    "SessionClosed",
+    "SessionError",
     "SmppClient",
-    "SmppClientError",
     "TokenBucket",
 ]

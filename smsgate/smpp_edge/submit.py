@@ -34,13 +34,13 @@ from datetime import datetime, timedelta
 from ..domain.dates import to_ms
 from ..domain.messages import MAX_TEXT_CHARS, DestinationRequest, MessageRequest
 from ..domain.senders import sender_problem
-from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, TlvTag
+from ..engine.receipts import SMPP_NOTIFY
+from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery
 from ..smpp.errors import InvalidTimeFormat
 from ..smpp.pdus import DataSm, SubmitSm
 from ..smpp.smpp_time import parse_smpp_time
 from ..text import decode_septets, udh
 from ..text import reassembly as ra
-from .receipts import SMPP_NOTIFY
 
 SMPP_NOTIFY_FAILURE = SMPP_NOTIFY + "failure"
 MAX_VALIDITY_MS = 48 * 3_600_000
@@ -75,20 +75,9 @@ def is_flash(data_coding: int) -> bool:
     return data_coding >= 0xF0 and data_coding & 0x03 == 0
 
 
-def _payload(pdu: SubmitSm | DataSm) -> bytes:
-    payload = pdu.get_tlv(TlvTag.MESSAGE_PAYLOAD)
-    if isinstance(payload, bytes) and payload:
-        return payload  # short_message is then empty: the server refuses a submit with both
-    return bytes(getattr(pdu, "short_message", b""))
-
-
 def _sar_udh(pdu: SubmitSm | DataSm) -> bytes:
     """A UDH with the concatenation IE the SAR TLVs describe, or b"" without (valid) SAR TLVs."""
-    concat = ra.concat_from_sar(
-        pdu.get_tlv(TlvTag.SAR_MSG_REF_NUM),
-        pdu.get_tlv(TlvTag.SAR_TOTAL_SEGMENTS),
-        pdu.get_tlv(TlvTag.SAR_SEGMENT_SEQNUM),
-    )
+    concat = ra.concat_from_sar(*pdu.sar_tlvs())
     if concat is None:
         return b""
     return udh.build(udh.concat_ie(concat.reference, concat.total, concat.sequence))
@@ -164,7 +153,7 @@ def message_request(pdu: SubmitSm | DataSm, now: int) -> MessageRequest:
         send_at_ms=send_at,
     )
 
-    payload = _payload(pdu)
+    payload = pdu.message_body()
     data_coding = pdu.data_coding
     header = b""
     if pdu.esm_class & EsmClass.UDHI:

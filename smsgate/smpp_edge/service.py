@@ -11,7 +11,7 @@ Decisions (and why):
 * Every submit goes through the Acceptor with api_version "smpp": the same validation, ids, pricing,
   statuses and logs as HTTP. A destination the Acceptor rejects is answered ESME_RINVDSTADR (what
   SMPP clients act on) instead of an id whose only future is a REJECTD receipt; the rejected attempt
-  still shows in the logs, as an HTTP one does. How a PDU becomes a message: ``smpp_submit``.
+  still shows in the logs, as an HTTP one does. How a PDU becomes a message: ``smpp_edge.submit``.
 * Receipts are jobs (kind ``smpp_dlr``) queued by the receipts engine, so they survive restarts and
   wait for the customer: sent to any receiver (rx or trx) session of the message's account, finished
   only on deliver_sm_resp ESME_ROK, otherwise retried every ``smpp_dlr_retry`` seconds (growing
@@ -40,11 +40,16 @@ from sqlalchemy import exists, select, update
 from ..domain.dates import now_ms
 from ..domain.messages import RequestRejected, SendRequest
 from ..domain.statuses import STATUS_BY_ID
+from ..engine.inbound import SMPP_MO_JOB
+from ..engine.receipts import SMPP_DLR_JOB
+from ..engine.worker import JobWorker
 from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
 from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
 from ..smpp.receipts import ReceiptStat
-from ..smpp.server import Bind, DeliveryError, SmppServer, SmscSession
 from ..smpp.smpp_time import format_smpp_time
+from ..smpp_io.catalog import receipt_stat, refusal_status
+from ..smpp_io.server import Bind, SmppServer, SmscSession
+from ..smpp_io.session import SessionError
 from ..store import inbound as inbound_store
 from ..store import messages as q
 from ..store.accounts import Account
@@ -59,21 +64,17 @@ from ..store.tables import (
     messages,
 )
 from ..webhooks.policy import parse_networks
-from .inbound import SMPP_MO_JOB
-from .receipts import SMPP_DLR_JOB
-from .smpp_deliver import mo_pdu, receipt_date, receipt_pdu, receipt_stat
-from .smpp_submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
-from .worker import JobWorker
+from .deliver import mo_pdu, receipt_date, receipt_pdu
+from .submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
+    from ..engine.gateway import Gateway
 
 log = logging.getLogger("smsgate.smpp")
 
 API_VERSION = "smpp"
 _GROUP_DELIVERED = 3
 _GROUP_REJECTED = 5
-_REJECTED_STATUS = {"REJECTED_DESTINATION": CommandStatus.ESME_RINVDSTADR}
 DLR_BATCH = 200
 # A batch waits for deliver_sm_resp (window-bound, response_timeout each); the lease outlasts it.
 DLR_LEASE_MS = 300_000
@@ -277,7 +278,7 @@ class SmppService:
         outcome = accepted[0]
         status = STATUS_BY_ID[outcome.status_id]
         if status.group_id == _GROUP_REJECTED:
-            return _REJECTED_STATUS.get(status.name, CommandStatus.ESME_RSUBMITFAIL), ""
+            return refusal_status(status.name), ""
         return CommandStatus.ESME_ROK, outcome.message_id
 
     async def query_sm(self, session: SmscSession, pdu: QuerySm) -> Response | int:
@@ -320,7 +321,7 @@ class SmppService:
             return _Outcome.RETRY
         try:
             response = await receivers[0].deliver(pdu)  # the least busy
-        except DeliveryError as exc:
+        except SessionError as exc:
             log.info("%s not delivered: %s", what, exc)
             return _Outcome.RETRY
         if not response.is_ok:

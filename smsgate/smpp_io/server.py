@@ -19,19 +19,12 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, Protocol, Self, runtime_checkable
 
-from smsgate.smpp.connection import CONNECTION_CLOSED, NEED_DATA, Connection, Role, SessionState
+from smsgate.smpp.connection import Connection, Role, SessionState
 from smsgate.smpp.constants import DEFAULT_MAX_COMMAND_LENGTH, SMPP_VERSION_34, CommandStatus, status_name
 from smsgate.smpp.errors import (
-    DecodeError,
-    EncodeError,
-    IncompletePdu,
-    InvalidCommandLength,
-    ProtocolViolation,
     SmppError,
-    UnexpectedResponse,
 )
 from smsgate.smpp.pdus import (
-    PDU_CLASSES_BY_ID,
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -52,6 +45,17 @@ from smsgate.smpp.pdus import (
 from smsgate.smpp.tlv import build_tlvs
 from smsgate.smpp.validate import submit_problem
 
+from .session import (
+    ConnectionLost,
+    NotSent,
+    OutcomeUnknown,
+    ResponseTimeout,
+    Session,
+    SessionClosed,
+    SessionEnded,
+    SessionError,
+)
+
 log = logging.getLogger(__name__)
 
 Bind = BindTransmitter | BindReceiver | BindTransceiver
@@ -68,18 +72,6 @@ _BIND_MODES: dict[SessionState, BindMode] = {
     SessionState.BOUND_RX: BindMode.RX,
     SessionState.BOUND_TRX: BindMode.TRX,
 }
-
-
-class DeliveryError(Exception):
-    """A request to the ESME got no response; the message is still ours to redeliver later."""
-
-
-class SessionClosed(DeliveryError):
-    """The session is closed, closing, or not bound as a receiver."""
-
-
-class DeliveryTimeout(DeliveryError):
-    """The ESME did not answer within the response timeout (the request was expired)."""
 
 
 @runtime_checkable
@@ -132,23 +124,18 @@ _OPTIONAL_METHOD = {
 }
 
 
-class SmscSession:
+class SmscSession(Session):
     """One ESME connection. Created by SmppServer; handlers get it in every callback."""
 
     def __init__(
         self, server: SmppServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        super().__init__(reader, writer, Connection(Role.SMSC, max_command_length=server.max_command_length))
         self.server = server
-        self.conn = Connection(Role.SMSC, max_command_length=server.max_command_length)
         self.peer: Any = writer.get_extra_info("peername")
         self.system_id = ""
         self.bind: Bind | None = None
         self.bind_mode: BindMode | None = None
-        self._reader = reader
-        self._writer = writer
-        loop = asyncio.get_running_loop()
-        self._last_rx = loop.time()
-        self._pending: dict[int, asyncio.Future[Response]] = {}
         self._window = asyncio.Semaphore(server.window)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False  # no new deliveries: unbinding or shutting down
@@ -182,7 +169,7 @@ class SmscSession:
     @property
     def in_flight(self) -> int:
         """Our requests (deliver_sm, enquire_link, unbind) awaiting the ESME's response."""
-        return len(self._pending)
+        return len(self.pending)
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -197,20 +184,19 @@ class SmscSession:
         """Send a deliver_sm/data_sm and return the ESME's response (which may carry an error).
 
         Waits for a window slot first. Raises SessionClosed if the session cannot receive (or
-        ends while waiting) and DeliveryTimeout if no response comes within ``timeout``
-        (default: the server's response_timeout); either way the caller should redeliver later.
+        ends while waiting), ResponseTimeout if no response comes within ``timeout`` (default: the
+        server's response_timeout) and ConnectionLost if the session ends first; whichever, the
+        caller should redeliver later.
         """
         if not self.can_receive:
             raise SessionClosed(f"{self!r} cannot receive")
         async with self._window:
             if not self.can_receive:
                 raise SessionClosed(f"{self!r} cannot receive")
-            return await self._request(pdu, self.server.response_timeout if timeout is None else timeout)
+            return await self.request(pdu, self.server.response_timeout if timeout is None else timeout)
 
     async def enquire_link(self, *, timeout: float | None = None) -> Response:
-        return await self._request(
-            EnquireLink(), self.server.response_timeout if timeout is None else timeout
-        )
+        return await self.request(EnquireLink(), self.server.response_timeout if timeout is None else timeout)
 
     async def unbind(self, *, timeout: float | None = None) -> None:
         """Graceful end: refuse new deliveries, let in-flight ones finish, unbind, close."""
@@ -218,77 +204,31 @@ class SmscSession:
         self._closing = True
         if self.closed:
             return
-        if self._pending:
-            # asyncio.wait, not wait_for: a timeout must not cancel the deliveries' own futures.
-            await asyncio.wait(list(self._pending.values()), timeout=timeout)
+        await self.wait_pending(timeout)
         if self.conn.is_bound and not self.closed:
-            with contextlib.suppress(DeliveryError):
-                await self._request(Unbind(), timeout)
+            with contextlib.suppress(SessionError):
+                await self.request(Unbind(), timeout)
         self.abort()
 
     def abort(self) -> None:
         """Drop the TCP connection now, without unbinding (the reader then cleans up)."""
         self._closing = True
-        if not self._writer.is_closing():
-            self._writer.close()
+        if not self.writer.is_closing():
+            self.writer.close()
 
     def write_raw(self, data: bytes) -> None:
         """Put arbitrary bytes on the wire, bypassing the codec (fault injection)."""
-        if not self._writer.is_closing():
-            self._writer.write(data)
-
-    async def _request(self, pdu: Request, timeout: float) -> Response:
-        pdu = self.conn.assign_sequence_number(pdu)  # type: ignore[assignment]
-        seq = pdu.sequence_number
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        self._pending[seq] = future
-        try:
-            if not self._send_now(pdu):
-                raise SessionClosed(f"{self!r} is closed")
-            try:
-                # One deadline for both: a peer that stops reading must not stall us in drain().
-                async with asyncio.timeout(timeout):
-                    await self._drain()
-                    return await future
-            except TimeoutError:
-                self.conn.expire(seq)
-                raise DeliveryTimeout(
-                    f"no response to {pdu.command_name} seq={seq} within {timeout}s"
-                ) from None
-        finally:
-            self._pending.pop(seq, None)
-
-    def _send_now(self, pdu: Pdu) -> bool:
-        """Encode and write ``pdu``; False if the session can no longer send it."""
-        if self._writer.is_closing() or self.conn.state is SessionState.CLOSED:
-            return False
-        try:
-            data = self.conn.send(pdu)
-        except ProtocolViolation as exc:
-            log.debug("%r: not sending %s: %s", self, pdu.command_name, exc)
-            return False
-        except EncodeError:
-            if not isinstance(pdu, Response) or pdu.command_status == CommandStatus.ESME_RSYSERR:
-                raise  # a request we cannot encode is our caller's bug: tell them
-            # The handler gave an answer we cannot encode (e.g. a message_id over 64 chars):
-            # the ESME still deserves one.
-            log.exception("%r: cannot encode %s; answering ESME_RSYSERR", self, pdu.command_name)
-            return self._send_now(
-                type(pdu)(command_status=CommandStatus.ESME_RSYSERR, sequence_number=pdu.sequence_number)
-            )
-        self._writer.write(data)
-        return True
+        if not self.writer.is_closing():
+            self.writer.write(data)
 
     async def _send(self, pdu: Pdu) -> bool:
-        sent = self._send_now(pdu)
+        sent = self.send(pdu)
         if sent:
             await self._drain()
         return sent
 
     async def _drain(self) -> None:
-        try:
-            await self._writer.drain()
-        except (ConnectionError, OSError):
+        if not await self.drain():
             self.abort()
 
     # --- the read loop ----------------------------------------------------------------------
@@ -298,10 +238,10 @@ class SmscSession:
         try:
             while not self.closed:
                 try:
-                    data = await self._reader.read(65536)
+                    data = await self.reader.read(65536)
                 except (ConnectionError, OSError, _ssl.SSLError):
                     data = b""
-                self._last_rx = asyncio.get_running_loop().time()
+                self.last_rx = asyncio.get_running_loop().time()
                 self.conn.receive_data(data)
                 if not self._process_events() or not data:
                     break
@@ -311,72 +251,22 @@ class SmscSession:
 
     def _process_events(self) -> bool:
         """Handle every buffered PDU; False once the connection is over."""
-        conn = self.conn
-        while True:
-            try:
-                event = conn.next_event()
-            except InvalidCommandLength as exc:
-                # Framing is lost: say why, then hang up.
-                log.info("%r: %s; closing", self, exc)
-                self._send_now(GenericNack(command_status=exc.command_status, sequence_number=0))
-                self.abort()
-                return False
-            except IncompletePdu:
-                return False
-            except UnexpectedResponse as exc:
-                log.debug("%r: ignoring late/unmatched response: %s", self, exc)
-                continue
-            except ProtocolViolation as exc:
-                self._refuse(exc.pdu, exc.command_status)
-                continue
-            except DecodeError as exc:
-                self._answer_undecodable(exc)
-                continue
-            if event is NEED_DATA:
-                return True
-            if event is CONNECTION_CLOSED:
-                return False
-            self._dispatch(event)
-
-    def _refuse(self, pdu: Pdu | None, status: int) -> None:
-        """Answer a well-formed request the session state does not allow."""
-        if (
-            isinstance(pdu, Request)
-            and pdu.response_class is not None
-            and self._send_now(pdu.response(command_status=status))
-        ):
-            return
-        self._send_now(GenericNack(command_status=status, sequence_number=pdu.sequence_number if pdu else 0))
-
-    def _answer_undecodable(self, exc: DecodeError) -> None:
-        """A malformed body of a known request gets its own *_resp with the error status (as the
-        spec asks); an unknown command_id or anything else gets generic_nack."""
-        seq = exc.sequence_number or 0
-        cls = PDU_CLASSES_BY_ID.get(exc.command_id or 0)
-        response_class = getattr(cls, "response_class", None)
-        if cls is not None and cls.is_response:
-            future = self._pending.get(seq)
-            if future is not None and not future.done():
-                # A garbled answer to our request still answers it, negatively.
-                self.conn.expire(seq)
-                future.set_result(GenericNack(command_status=exc.command_status, sequence_number=seq))
-            return
-        if response_class is not None and self._send_now(
-            response_class(command_status=exc.command_status, sequence_number=seq)
-        ):
-            return
-        self._send_now(GenericNack(command_status=exc.command_status, sequence_number=seq))
+        try:
+            for event in self.events():
+                self._dispatch(event)
+        except SessionEnded as exc:
+            log.info("%r: %s; closing", self, exc)
+            self.abort()
+            return False
+        return True
 
     def _dispatch(self, pdu: Pdu) -> None:
         if isinstance(pdu, Response):
-            future = self._pending.get(pdu.sequence_number)
-            if future is not None and not future.done():
-                future.set_result(pdu)
-            elif isinstance(pdu, GenericNack):
+            if not self.resolve(pdu) and isinstance(pdu, GenericNack):
                 log.info("%r: generic_nack %s for seq=%d", self, pdu.command_status, pdu.sequence_number)
             return
         if isinstance(pdu, EnquireLink):
-            self._send_now(pdu.response())
+            self.send(pdu.response())
         elif isinstance(pdu, Unbind):
             self._spawn(self._on_unbind(pdu))
         elif isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver):
@@ -387,15 +277,15 @@ class SmscSession:
                 log.info(
                     "%r: %s refused with %s: %s", self, pdu.command_name, status_name(problem[0]), problem[1]
                 )
-                self._send_now(pdu.response(command_status=problem[0]))
+                self.send(pdu.response(command_status=problem[0]))
             elif self.conn.peer_in_flight > self.server.max_pending:
-                self._send_now(pdu.response(command_status=CommandStatus.ESME_RTHROTTLED))
+                self.send(pdu.response(command_status=CommandStatus.ESME_RTHROTTLED))
             else:
                 self._spawn(self._on_submit(pdu))
         elif isinstance(pdu, SubmitMulti | QuerySm | CancelSm | ReplaceSm):
             self._spawn(self._on_optional(pdu))
         elif isinstance(pdu, Request) and pdu.response_class is not None:  # pragma: no cover - the
-            self._send_now(
+            self.send(
                 pdu.response(command_status=CommandStatus.ESME_RINVCMDID)
             )  # state machine refuses the rest
 
@@ -420,7 +310,7 @@ class SmscSession:
         response = pdu.response(
             command_status=status, system_id=self.server.system_id if ok else "", tlvs=tlvs
         )
-        if not self._send_now(response) or not self.conn.is_bound:
+        if not self.send(response) or not self.conn.is_bound:
             if not ok:
                 log.info("%r: bind %r refused with %s", self, pdu.system_id, status_name(status))
             return
@@ -468,33 +358,18 @@ class SmscSession:
 
     async def _keepalive(self) -> None:
         """enquire_link when the ESME has been silent for enquire_interval; no answer: hang up."""
-        loop = asyncio.get_running_loop()
-        interval = self.server.enquire_interval
-        while not self.closed:
-            wait = self._last_rx + interval - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            try:
-                await self.enquire_link()
-            except DeliveryTimeout:
-                log.info("%r: no enquire_link_resp; closing", self)
-                self.abort()
-                return
-            except SessionClosed:
-                return
-            # Any answer counts as life (some ESMEs nack enquire_link before bind).
-            self._last_rx = loop.time()
+        reason = await self.keepalive(self.server.enquire_interval, self.server.response_timeout)
+        if reason is not None and not self.closing:
+            log.info("%r: %s; closing", self, reason)
+            self.abort()
 
     async def _shutdown(self) -> None:
         self._closing = True
         self.conn.close()
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(SessionClosed(f"{self!r} closed"))
-        self._writer.close()
+        self.fail_pending(f"{self!r} closed")
+        self.writer.close()
         with contextlib.suppress(Exception):
-            await self._writer.wait_closed()
+            await self.writer.wait_closed()
         self._closed.set()
         self.server._unregister(self)
         if self._was_bound:
@@ -627,9 +502,12 @@ class SmppServer:
 __all__ = [
     "Bind",
     "BindMode",
-    "DeliveryError",
-    "DeliveryTimeout",
+    "ConnectionLost",
+    "NotSent",
+    "OutcomeUnknown",
+    "ResponseTimeout",
     "SessionClosed",
+    "SessionError",
     "SmppHandler",
     "SmppServer",
     "SmscSession",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from smsgate.domain.receipt_status import GENERIC_ERROR, catalog_for_receipt, receipt_for_catalog
 from smsgate.domain.statuses import ERROR_BY_NAME, STATUS_BY_NAME, error, status
 from smsgate.smpp.constants import FINAL_MESSAGE_STATES
 from smsgate.smpp.receipts import ReceiptStat
+from smsgate.smpp_io.catalog import GENERIC_ERROR, catalog_for_receipt, receipt_for_catalog
 
 FAILURE_ERRORS = ["EC_ABSENT_SUBSCRIBER", "EC_UNKNOWN_SUBSCRIBER", "EC_CALL_BARRED", "EC_DEST_OVERLOADED"]
 
