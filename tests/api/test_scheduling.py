@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 from helpers import logs, send_v2, uid
-from live import LiveGateway, wait_for
+from live import ADMIN, LiveGateway, wait_for
 from receiver import Receiver
 
 from smsgate.domain.dates import format_ms, parse_ms
@@ -476,14 +476,17 @@ def test_delivery_windows_across_midnight_and_days_of_the_week(tmp_path, own_dat
         )
         assert r.status_code == 200, r.text
 
+        # the positive event: the dispatcher has been through the due jobs (Friday's went), and left
+        # the rescheduled bulk, due too, waiting for its window
         friday = wait_for(lambda: all_final(gw.base_url, creds.app, "friday-late", 1), timeout=10)
         assert parse_ms(next(iter(friday.values()))["doneAt"]) < ms(SATURDAY)
-        time.sleep(1)
         assert clock_at_most() < SATURDAY, "the gateway started too slowly to look before midnight"
         for bulk in ("saturday-early", "weekend"):
             (log,) = by_id(gw.base_url, creds.app, bulk).values()
             assert log["status"]["name"] == "PENDING_ACCEPTED", bulk
 
+        # midnight now, not in a few seconds: the clock jumps to it
+        gw.advance_clock((SATURDAY - clock_at_most()).total_seconds())
         for bulk in ("saturday-early", "weekend"):
             done = wait_for(lambda b=bulk: all_final(gw.base_url, creds.app, b, 1), timeout=20)
             (log,) = done.values()
@@ -773,7 +776,56 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
         assert got["stale"]["doneAt"] == format_ms(ms(T0 + timedelta(minutes=11)))
         assert status_of(gw.base_url, creds.app, "due-bulk") == "FINISHED"
         assert status_of(gw.base_url, creds.app, "stale-bulk") == "FAILED"
-        time.sleep(0.5)
-        assert httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"] == []
+        # drain() ended on an empty pull after all three reports: nothing was handed out twice
     finally:
         gw.stop()
+
+
+# --- the test clock ---------------------------------------------------------------------------------
+
+
+def test_the_test_clock_moves_on_and_due_work_runs_at_once(tmp_path, own_database):
+    """POST /admin/1/clock: an hour-later sendAt goes as soon as the clock is moved past it, and the
+    report's times follow the moved clock. Without SMSGATE_CLOCK_START the clock is refused."""
+    with dedicated(tmp_path, own_database, SMSGATE_CLOCK_START=T0.isoformat()) as (gw, creds, _):
+        later = T0 + timedelta(hours=1)
+        r = send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "destinations": [{"to": DEST, "messageId": "later"}],
+                    "text": "x",
+                    "sendAt": later.isoformat(),
+                },
+                {"destinations": [{"to": DEST, "messageId": "now"}], "text": "x"},
+            ],
+        )
+        assert r.status_code == 200, r.text
+        # the positive event: the message without a sendAt went, the dispatcher looked and left "later"
+        wait_for(
+            lambda: logs(gw.base_url, creds.app, messageId="now")[0]["status"]["groupName"] == "DELIVERED"
+        )
+        assert logs(gw.base_url, creds.app, messageId="later")[0]["status"]["name"] == "PENDING_ACCEPTED"
+        gw.advance_clock(3600)
+        started = time.monotonic()
+        (done,) = wait_for(
+            lambda: [
+                x
+                for x in logs(gw.base_url, creds.app, messageId="later")
+                if x["status"]["name"] == "DELIVERED_TO_HANDSET"
+            ],
+            timeout=10,
+        )
+        assert time.monotonic() - started < 5  # woken, not left to an idle timer
+        assert ms(later) <= parse_ms(done["doneAt"]) < ms(later) + 60_000
+        bad = httpx.post(gw.base_url + "/admin/1/clock", json={"advanceMs": -1}, headers=ADMIN)
+        assert bad.status_code == 400, bad.text
+
+
+def test_the_real_clock_cannot_be_moved(deployment):
+    r = httpx.post(deployment.base_url + "/admin/1/clock", json={"advanceMs": 1000}, headers=ADMIN)
+    assert r.status_code == 409, r.text
+    assert "SMSGATE_CLOCK_START" in r.json()["description"]
+    r = httpx.post(deployment.base_url + "/admin/1/clock", json={"advanceMs": 1000})
+    assert r.status_code == 401, r.text
