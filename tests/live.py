@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -154,8 +155,9 @@ class LiveGateway:
         except AssertionError:
             raise RuntimeError(f"smsgate did not become healthy: {self.log_path.read_text()}") from None
 
-    def advance_clock(self, seconds: float) -> None:
-        """Move the gateway's clock on (it must run with SMSGATE_CLOCK_START): what fell due runs now."""
+    def advance_clock(self, seconds: float) -> int:
+        """Move the gateway's clock on (it must run with SMSGATE_CLOCK_START): what fell due runs now.
+        Returns the gateway's new "now" (epoch ms); ``advance_clock(0)`` only reads it."""
         r = httpx.post(
             self.base_url + "/admin/1/clock",
             json={"advanceMs": round(seconds * 1000)},
@@ -163,6 +165,8 @@ class LiveGateway:
             timeout=30,
         )
         assert r.status_code == 200, r.text
+        now = datetime.strptime(r.json()["now"], "%Y-%m-%dT%H:%M:%S.%f%z")
+        return round(now.timestamp() * 1000)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing; what survives is what was committed."""
