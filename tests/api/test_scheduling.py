@@ -103,7 +103,10 @@ def test_scheduled_send_waits_then_goes_on_time_in_every_date_form(deployment):
     assert {m["status"]["name"] for m in r.json()["messages"]} == {"PENDING_ACCEPTED"}
     assert bulk_send_at(d.base_url, d.alice.app, bulk) == format_ms(ms(at))
 
-    time.sleep(1)
+    # the positive event: a message sent after them, due at once, went; the dispatcher has looked
+    control = uid("now")
+    send_v2(d.base_url, d.alice.app, [{"destinations": [{"to": DEST}], "text": "now"}], bulk_id=control)
+    wait_for(lambda: all_final(d.base_url, d.alice.app, control, 1))
     before = by_id(d.base_url, d.alice.app, bulk)
     assert datetime.now(UTC) < at, "the machine was too slow to look before the sendAt"
     assert {r["status"]["name"] for r in before.values()} == {"PENDING_ACCEPTED"}
