@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import xml.etree.ElementTree as ET
 
 import httpx
@@ -18,7 +17,7 @@ from receiver import Receiver
 from sqlalchemy import func, select
 
 from smsgate.store.database import Database
-from smsgate.store.tables import jobs
+from smsgate.store.tables import jobs, messages
 
 REPORT_KEYS_V1 = {"bulkId", "messageId", "to", "sentAt", "doneAt", "smsCount", "price", "status", "error"}
 
@@ -161,8 +160,9 @@ def test_failed_pushes_are_retried_on_the_schedule(deployment, receiver):
     assert len({r.json()["results"][0]["messageId"] for r in receiver.to(path)}) == 1
     # a retry is the same report under the same id
     assert len({r.headers["x-smsgate-report-ids"] for r in receiver.to(path)}) == 1
-    # after the 2xx nothing more arrives
-    time.sleep(1.0)
+    # after the 2xx nothing more arrives: the push job is gone (the positive event), and no fifth push came
+    message_id = receiver.to(path)[0].json()["results"][0]["messageId"]
+    wait_for(lambda: _jobs_left(d.gateway, message_id) == 0)
     assert len(receiver.to(path)) == 4
 
 
@@ -188,15 +188,20 @@ def test_a_notify_url_that_is_not_http_is_refused(deployment):
 # ---- dedicated gateways: their own schedule, policy or network rules ----
 
 
-def _jobs_left(gw: LiveGateway) -> int:
-    """Rows in the gateway's job queue, read from its database."""
+def _jobs_left(gw: LiveGateway, message_id: str | None = None) -> int:
+    """Rows in the gateway's job queue (those of one message, if given), read from its database."""
     url = gw.database_url or f"sqlite+aiosqlite:///{(gw.data_dir / 'smsgate.db').resolve()}"
+    query = select(func.count()).select_from(jobs)
+    if message_id is not None:
+        query = query.join(messages, messages.c.id == jobs.c.message_pk).where(
+            messages.c.message_id == message_id
+        )
 
     async def count() -> int:
         db = Database(url)
         try:
             async with db.connect() as conn:
-                return (await conn.execute(select(func.count()).select_from(jobs))).scalar_one()
+                return (await conn.execute(query)).scalar_one()
         finally:
             await db.dispose()
 
@@ -306,7 +311,7 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         assert final["status"]["name"] == "DELIVERED_TO_HANDSET" and final["error"]["name"] == "NO_ERROR"
         # the first try and 20 retries (2490 units of 2 ms: about 5 s), then nothing more
         wait_for(lambda: len(receiver.to(dead)) >= 21, timeout=40)
-        time.sleep(1.0)
+        wait_for(lambda: _jobs_left(gw) == 0)  # given up: no push is left to come (the positive event)
         assert len(receiver.to(dead)) == 21
         assert httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"] == []
         logged = httpx.get(
