@@ -4,10 +4,10 @@ and forwarding by POST and by templated GET to a real receiver; on both backends
 from __future__ import annotations
 
 import random
-import time
 
 import httpx
 import pytest
+from helpers import jobs_left
 from live import ADMIN_TOKEN, wait_for
 from receiver import Receiver
 
@@ -138,7 +138,8 @@ def test_forward_is_retried_until_the_receiver_recovers(deployment, receiver):
         wait_for(lambda: len(receiver.to(path)) >= 3, timeout=20)
     finally:
         receiver.answer = lambda n, req: 200
-    time.sleep(0.5)
+    # the forward job is gone (the positive event): no fourth try is left to come
+    wait_for(lambda: jobs_left(d.gateway, sent["messageId"], inbound=True) == 0)
     got = receiver.to(path)
     assert len(got) == 3
     assert {r.json()["results"][0]["messageId"] for r in got} == {sent["messageId"]}

@@ -5,19 +5,14 @@ documented cycle, 1 + n^2 minutes for retry n, plays out in fractions of a secon
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
-from helpers import final_logs, send_v2, uid
+from helpers import final_logs, jobs_left, send_v2, uid
 from live import LiveGateway, wait_for
 from receiver import Receiver
-from sqlalchemy import func, select
-
-from smsgate.store.database import Database
-from smsgate.store.tables import jobs, messages
 
 REPORT_KEYS_V1 = {"bulkId", "messageId", "to", "sentAt", "doneAt", "smsCount", "price", "status", "error"}
 
@@ -162,7 +157,7 @@ def test_failed_pushes_are_retried_on_the_schedule(deployment, receiver):
     assert len({r.headers["x-smsgate-report-ids"] for r in receiver.to(path)}) == 1
     # after the 2xx nothing more arrives: the push job is gone (the positive event), and no fifth push came
     message_id = receiver.to(path)[0].json()["results"][0]["messageId"]
-    wait_for(lambda: _jobs_left(d.gateway, message_id) == 0)
+    wait_for(lambda: jobs_left(d.gateway, message_id) == 0)
     assert len(receiver.to(path)) == 4
 
 
@@ -188,26 +183,6 @@ def test_a_notify_url_that_is_not_http_is_refused(deployment):
 # ---- dedicated gateways: their own schedule, policy or network rules ----
 
 
-def _jobs_left(gw: LiveGateway, message_id: str | None = None) -> int:
-    """Rows in the gateway's job queue (those of one message, if given), read from its database."""
-    url = gw.database_url or f"sqlite+aiosqlite:///{(gw.data_dir / 'smsgate.db').resolve()}"
-    query = select(func.count()).select_from(jobs)
-    if message_id is not None:
-        query = query.join(messages, messages.c.id == jobs.c.message_pk).where(
-            messages.c.message_id == message_id
-        )
-
-    async def count() -> int:
-        db = Database(url)
-        try:
-            async with db.connect() as conn:
-                return (await conn.execute(query)).scalar_one()
-        finally:
-            await db.dispose()
-
-    return asyncio.run(count())
-
-
 def test_report_ids_are_not_reused_once_their_jobs_are_gone(tmp_path, own_database, receiver):
     """Report ids used to be job row ids. A pushed report's row is deleted, and SQLite gives the next
     row the highest id in the table plus one: with the queue empty again, the next message's report was
@@ -224,7 +199,7 @@ def test_report_ids_are_not_reused_once_their_jobs_are_gone(tmp_path, own_databa
                 [{"destinations": [{"to": "41793026727"}], "text": "hi", "notifyUrl": receiver.url(path)}],
             )
             wait_for(lambda n=n: len(receiver.to(path)) == n)
-            wait_for(lambda: _jobs_left(gw) == 0)  # the pushed report's row is gone
+            wait_for(lambda: jobs_left(gw) == 0)  # the pushed report's row is gone
     finally:
         gw.stop()
     first, second = receiver.to(path)
@@ -311,7 +286,7 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         assert final["status"]["name"] == "DELIVERED_TO_HANDSET" and final["error"]["name"] == "NO_ERROR"
         # the first try and 20 retries (2490 units of 2 ms: about 5 s), then nothing more
         wait_for(lambda: len(receiver.to(dead)) >= 21, timeout=40)
-        wait_for(lambda: _jobs_left(gw) == 0)  # given up: no push is left to come (the positive event)
+        wait_for(lambda: jobs_left(gw) == 0)  # given up: no push is left to come (the positive event)
         assert len(receiver.to(dead)) == 21
         assert httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"] == []
         logged = httpx.get(
