@@ -7,7 +7,7 @@ import random
 
 import httpx
 import pytest
-from helpers import jobs_left
+from job_queue import jobs_left
 from live import ADMIN_TOKEN, wait_for
 from receiver import Receiver
 

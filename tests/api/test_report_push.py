@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
-from helpers import final_logs, jobs_left, send_v2, uid
+from helpers import final_logs, send_v2, uid
+from job_queue import jobs_left
 from live import LiveGateway, wait_for
 from receiver import Receiver
 
