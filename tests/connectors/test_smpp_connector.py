@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from live import eventually_async
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -440,7 +441,8 @@ async def test_long_message_in_each_concatenation_mode(env: Env, sim: Simulator,
         (row,) = await env.rows([pk])
         assert row.remote_id == list(sim.messages)[-1]  # the last part's id
         await env.wait_done([pk])
-        await asyncio.sleep(0.1)  # let the other part's receipt arrive too
+        # every part's receipt was acknowledged (the positive event), and made one receipt for the message
+        await eventually_async(lambda: sim.receipts_acknowledged == len(sim.pdus))
         assert [r.message_pk for r in sink.receipts] == [pk]  # one receipt for the message
         assert sim.receipts_acknowledged == len(sim.pdus)  # every part's receipt was acknowledged
     finally:
@@ -540,9 +542,10 @@ async def test_link_dropped_mid_batch_settles_what_was_acknowledged(env: Env, si
 
 async def test_inbound_message_is_stored_before_it_is_acknowledged(env: Env, sim: Simulator) -> None:
     stored: list[InboundSms] = []
-    release = asyncio.Event()
+    release, called = asyncio.Event(), asyncio.Event()
 
     async def inbound(conn: AsyncConnection, message: InboundSms) -> None:
+        called.set()
         await release.wait()
         stored.append(message)
 
@@ -550,7 +553,7 @@ async def test_inbound_message_is_stored_before_it_is_acknowledged(env: Env, sim
     await started(connector)
     try:
         answer = asyncio.create_task(sim.originate("41793026727", "12345", "hello there", timeout=2))
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(called.wait(), 2)  # the sink has the message and has not returned
         assert not answer.done()
         release.set()
         (resp,) = await answer
