@@ -250,9 +250,12 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         '[simulator]\n[[simulator.outcomes]]\nprefix = "38591"\n'
         'status = "DELIVERED_TO_HANDSET"\nabsent_first = true\n'
     )
-    gw = LiveGateway(
-        tmp_path / "data", env_extra={"SMSGATE_CONFIG": str(config), "SMSGATE_WEBHOOK_RETRY_UNIT": "0.002"}
-    )
+    env = {
+        "SMSGATE_CONFIG": str(config),
+        "SMSGATE_WEBHOOK_RETRY_UNIT": "0.002",
+        "SMSGATE_CLOCK_START": "2030-01-01T00:00:00Z",  # moved on below, past each retry's wait
+    }
+    gw = LiveGateway(tmp_path / "data", env_extra=env)
     creds = gw.create_account("dave")
     inter, dead = f"/{uid('inter')}", f"/{uid('dead')}"
     receiver.answer = lambda n, req: 500 if req.path == dead else 200
@@ -277,7 +280,8 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
                 },
             ],
         )
-        wait_for(lambda: len(receiver.to(inter)) >= 2)
+        # the absent subscriber is tried again later: move the clock on to it
+        wait_for(lambda: gw.advance_clock(1) and len(receiver.to(inter)) >= 2)
         first, final = (r.json()["results"][0] for r in receiver.to(inter)[:2])
         first_id, final_id = (r.headers["x-smsgate-report-ids"] for r in receiver.to(inter)[:2])
         assert first_id != final_id  # two reports about one message
@@ -285,8 +289,9 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         assert first["error"]["name"] == "EC_ABSENT_SUBSCRIBER" and first["error"]["permanent"] is False
         assert "doneAt" not in first
         assert final["status"]["name"] == "DELIVERED_TO_HANDSET" and final["error"]["name"] == "NO_ERROR"
-        # the first try and 20 retries (2490 units of 2 ms: about 5 s), then nothing more
-        wait_for(lambda: len(receiver.to(dead)) >= 21, timeout=40)
+        # the first try and 20 retries (2490 units of 2 ms: about 5 s, unless the clock moves on), then
+        # nothing more
+        wait_for(lambda: gw.advance_clock(1) and len(receiver.to(dead)) >= 21, timeout=40)
         wait_for(lambda: jobs_left(gw) == 0)  # given up: no push is left to come (the positive event)
         assert len(receiver.to(dead)) == 21
         assert httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"] == []
