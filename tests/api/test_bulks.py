@@ -29,7 +29,7 @@ from infobip_api_client.models import (
     SmsTextContent,
     SmsUpdateStatusRequest,
 )
-from live import wait_for
+from live import eventually
 
 from smsgate.domain.dates import format_ms, parse_ms
 
@@ -64,7 +64,7 @@ def passed(d, at: datetime) -> None:
     is delivered. The positive event that a held or moved bulk was due and still did not go."""
     control = uid("control")
     schedule(d, control, at, n=1)
-    wait_for(lambda: delivered(d, control, 1), timeout=10)
+    eventually(lambda: delivered(d, control, 1), timeout=10)
 
 
 def get(d, path: str, bulk: str, who=None) -> httpx.Response:
@@ -117,9 +117,9 @@ def test_pause_holds_a_due_bulk_and_resume_sends_it(deployment):
     resumed_at = datetime.now(UTC)
     r = set_status(d, bulk, "RESUMED")
     assert r.status_code == 200 and r.json()["status"] in ("PENDING", "PROCESSING")
-    done = wait_for(lambda: delivered(d, bulk, 3), timeout=10)
+    done = eventually(lambda: delivered(d, bulk, 3), timeout=10)
     assert all(parse_ms(x["doneAt"]) >= parse_ms(resumed_at.isoformat()) for x in done)
-    wait_for(lambda: status(d, bulk) == "FINISHED")
+    eventually(lambda: status(d, bulk) == "FINISHED")
     r = set_status(d, bulk, "PAUSED")  # pausing a finished bulk
     assert r.status_code == 400 and "FINISHED" in error_text(r) and "nothing left to pause" in error_text(r)
 
@@ -155,11 +155,11 @@ def test_reschedule_moves_the_bulk_later_and_earlier(deployment):
     soon = later(1)
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": soon.isoformat()})
     assert r.status_code == 200
-    done = wait_for(lambda: delivered(d, bulk, 2), timeout=10)
+    done = eventually(lambda: delivered(d, bulk, 2), timeout=10)
     assert {x["messageId"] for x in done} == set(ids)
     for x in done:
         assert parse_ms(soon.isoformat()) <= parse_ms(x["doneAt"]) < parse_ms(soon.isoformat()) + 3000
-    wait_for(lambda: status(d, bulk) == "FINISHED")
+    eventually(lambda: status(d, bulk) == "FINISHED")
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": later(60).isoformat()})
     assert r.status_code == 400 and "FINISHED" in error_text(r)
     assert "sendAt" in r.json()["requestError"]["serviceException"]["validationErrors"]
@@ -178,7 +178,7 @@ def test_reschedule_input_errors(deployment):
     # a sendAt in the past means now
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": "2020-01-01T00:00:00Z"})
     assert r.status_code == 200 and parse_ms(r.json()["sendAt"]) > parse_ms("2025-01-01T00:00:00Z")
-    wait_for(lambda: delivered(d, bulk, 1), timeout=10)
+    eventually(lambda: delivered(d, bulk, 1), timeout=10)
 
 
 def test_cancel_ends_the_messages_unsent_with_their_own_status_and_reports(deployment):

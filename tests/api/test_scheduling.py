@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 from helpers import logs, send_v2, uid
-from live import ADMIN, LiveGateway, wait_for
+from live import ADMIN, LiveGateway, eventually
 from receiver import Receiver
 
 from smsgate.domain.dates import format_ms, parse_ms
@@ -106,13 +106,13 @@ def test_scheduled_send_waits_then_goes_on_time_in_every_date_form(deployment):
     # the positive event: a message sent after them, due at once, went; the dispatcher has looked
     control = uid("now")
     send_v2(d.base_url, d.alice.app, [{"destinations": [{"to": DEST}], "text": "now"}], bulk_id=control)
-    wait_for(lambda: all_final(d.base_url, d.alice.app, control, 1))
+    eventually(lambda: all_final(d.base_url, d.alice.app, control, 1))
     before = by_id(d.base_url, d.alice.app, bulk)
     assert datetime.now(UTC) < at, "the machine was too slow to look before the sendAt"
     assert {r["status"]["name"] for r in before.values()} == {"PENDING_ACCEPTED"}
     assert status_of(d.base_url, d.alice.app, bulk) == "PENDING"
 
-    done = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, len(ids)), timeout=15)
+    done = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, len(ids)), timeout=15)
     for mid in ids:
         assert done[mid]["status"]["name"] == "DELIVERED_TO_HANDSET"
         done_at = parse_ms(done[mid]["doneAt"])
@@ -138,7 +138,7 @@ def test_v3_schedule_send_at_and_a_scheduled_single_message_gets_a_bulk_id(deplo
     bulk = r.json()["bulkId"]
     assert bulk and r.json()["messages"][0]["status"]["name"] == "PENDING_ACCEPTED"
     assert status_of(d.base_url, d.alice.app, bulk) == "PENDING"
-    done = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, 1), timeout=15)
+    done = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, 1), timeout=15)
     (log,) = done.values()
     assert log["status"]["name"] == "DELIVERED_TO_HANDSET" and parse_ms(log["doneAt"]) >= ms(at)
 
@@ -367,7 +367,7 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
         assert pause.json()["status"] == "PAUSED"
 
         # handed to the network, which sits on them
-        wait_for(
+        eventually(
             lambda: (
                 {r["status"]["name"] for r in by_id(gw.base_url, creds.app, sent_bulk).values()}
                 == {"PENDING_WAITING_DELIVERY"}
@@ -380,7 +380,7 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
             pulled.extend(httpx.get(gw.base_url + "/sms/3/reports", headers=creds.app).json()["results"])
             return {p["messageId"] for p in pulled} >= {"pulled", "never"}
 
-        wait_for(pull, timeout=15)
+        eventually(pull, timeout=15)
         got = {p["messageId"]: p for p in pulled}
         assert set(got) == {"pulled", "never"}  # the pushed one is not pulled; the patient one is pending
         assert (got["pulled"]["status"]["name"], got["pulled"]["error"]["name"]) == (
@@ -396,7 +396,7 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
         )
         # validity counts from the sendAt, not from the request
         assert parse_ms(got["never"]["doneAt"]) == ms(at) + 2000
-        push = wait_for(lambda: receiver.to(hook), timeout=10)[0].json()["results"][0]
+        push = eventually(lambda: receiver.to(hook), timeout=10)[0].json()["results"][0]
         assert push["messageId"] == "pushed" and push["status"]["name"] == "EXPIRED_EXPIRED"
         assert push["error"]["name"] == "EC_VALIDITY_EXPIRED"
         assert status_of(gw.base_url, creds.app, unsent_bulk) == "FAILED"  # nothing of it was sent
@@ -483,7 +483,7 @@ def test_delivery_windows_across_midnight_and_days_of_the_week(tmp_path, own_dat
 
         # the positive event: the dispatcher has been through the due jobs (Friday's went), and left
         # the rescheduled bulk, due too, waiting for its window
-        friday = wait_for(lambda: all_final(gw.base_url, creds.app, "friday-late", 1), timeout=10)
+        friday = eventually(lambda: all_final(gw.base_url, creds.app, "friday-late", 1), timeout=10)
         assert parse_ms(next(iter(friday.values()))["doneAt"]) < ms(SATURDAY)
         assert clock_at_most() < SATURDAY, "the gateway started too slowly to look before midnight"
         for bulk in ("saturday-early", "weekend"):
@@ -493,7 +493,7 @@ def test_delivery_windows_across_midnight_and_days_of_the_week(tmp_path, own_dat
         # midnight now, not in a few seconds: the clock jumps to it
         gw.advance_clock((ms(SATURDAY) - gw.advance_clock(0)) / 1000)
         for bulk in ("saturday-early", "weekend"):
-            done = wait_for(lambda b=bulk: all_final(gw.base_url, creds.app, b, 1), timeout=20)
+            done = eventually(lambda b=bulk: all_final(gw.base_url, creds.app, b, 1), timeout=20)
             (log,) = done.values()
             assert log["status"]["name"] == "DELIVERED_TO_HANDSET"
             assert ms(SATURDAY) <= parse_ms(log["doneAt"]) < ms(SATURDAY) + 3000, (bulk, log["doneAt"])
@@ -562,7 +562,7 @@ def test_validity_runs_out_while_a_message_waits_for_its_window(tmp_path, own_da
             webhooks={"delivery": {"url": receiver.url(hooks["v3s"])}},
         )
         gw.advance_clock(2)
-        push = wait_for(lambda: receiver.to(hooks["v3s"]), timeout=10)[0].json()["results"][0]
+        push = eventually(lambda: receiver.to(hooks["v3s"]), timeout=10)[0].json()["results"][0]
         assert (push["messageId"], push["status"]["name"], push["error"]["name"]) == (
             "v3-seconds",
             "EXPIRED_EXPIRED",
@@ -604,7 +604,7 @@ def test_validity_runs_out_while_a_message_waits_for_its_window(tmp_path, own_da
                 receiver.to(hooks[h]) for h in ("v2", "v3m")
             )
 
-        wait_for(everything_reported, timeout=20)
+        eventually(everything_reported, timeout=20)
         pushed = {h: receiver.to(hooks[h])[0].json()["results"][0] for h in ("v2", "v3m")}
         reports = {**pulled, "v2": pushed["v2"], "v3-minutes": pushed["v3m"]}
         assert set(reports) == {"v1", "v2", "v3-minutes", "send-at", "moved"}  # not "patient"
@@ -634,7 +634,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
         bulk_id=bulk,
     )
     assert r.status_code == 200
-    free = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=10)
+    free = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=10)
     free_span = _span(free)
 
     bulk = uid("speed")
@@ -651,7 +651,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
     )
     assert r.status_code == 200, r.text
     assert status_of(d.base_url, d.alice.app, bulk) in ("PENDING", "PROCESSING")  # a managed bulk
-    limited = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=15)
+    limited = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=15)
     times = sorted(parse_ms(x["doneAt"]) for x in limited.values())
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert _span(limited) >= (n - 1) * 250 - 100, times
@@ -675,7 +675,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
         },
     )  # MINUTE by default
     assert r.status_code == 200, r.text
-    limited = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, 4), timeout=15)
+    limited = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, 4), timeout=15)
     assert _span(limited) >= 3 * 500 - 100
 
 
@@ -748,7 +748,7 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
             ],
             bulk_id="stale-bulk",
         )
-        first = wait_for(
+        first = eventually(
             lambda: [
                 x
                 for x in logs(gw.base_url, creds.app, messageId="now")
@@ -766,7 +766,7 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
             reports.extend(got)
             return len(reports) >= 3 and not got
 
-        wait_for(drain, timeout=20)
+        eventually(drain, timeout=20)
         got = {x["messageId"]: x for x in reports}
         assert sorted(x["messageId"] for x in reports) == ["due", "now", "stale"]  # each exactly once
         assert got["now"]["doneAt"] == first["doneAt"]  # not sent again
@@ -807,13 +807,13 @@ def test_the_test_clock_moves_on_and_due_work_runs_at_once(tmp_path, own_databas
         )
         assert r.status_code == 200, r.text
         # the positive event: the message without a sendAt went, the dispatcher looked and left "later"
-        wait_for(
+        eventually(
             lambda: logs(gw.base_url, creds.app, messageId="now")[0]["status"]["groupName"] == "DELIVERED"
         )
         assert logs(gw.base_url, creds.app, messageId="later")[0]["status"]["name"] == "PENDING_ACCEPTED"
         gw.advance_clock(3600)
         started = time.monotonic()
-        (done,) = wait_for(
+        (done,) = eventually(
             lambda: [
                 x
                 for x in logs(gw.base_url, creds.app, messageId="later")
