@@ -278,10 +278,7 @@ async def test_unframeable_garbage_drops_the_link_and_the_client_reconnects(sim:
         await client.start()
         await client.wait_bound(2)
         sim.send_garbage(b"\x00\x00\x00\x05garbage!" + bytes(range(40)))
-        for _ in range(100):
-            if client.counters.reconnects:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: client.counters.reconnects, timeout=2)
         assert client.counters.reconnects == 1
         await client.wait_bound(2)
         assert (await client.submit(submit_to("41793026727"))).command_status == OK
@@ -315,10 +312,7 @@ async def test_receipts_reach_on_deliver_and_a_failing_callback_gets_them_redeli
         await client.start()
         await client.wait_bound(2)
         resp = await client.submit(submit_to("41793026727").replace(registered_delivery=1))
-        for _ in range(100):
-            if sim.receipts_acknowledged:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: sim.receipts_acknowledged, timeout=2)
         assert sim.receipts_acknowledged == 1 and sim.receipts_sent == 2  # refused once, then stored
         assert len(calls) == 2 and all(c.get_tlv(0x001E) == resp.message_id for c in calls)
         assert client.counters.receipts == 2
@@ -445,10 +439,7 @@ async def test_idle_link_is_probed_and_a_missed_enquire_link_resp_reconnects() -
     try:
         await client.start()
         await client.wait_bound(2)
-        for _ in range(100):
-            if smsc.connections >= 2:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: smsc.connections >= 2, timeout=2)
         assert any(isinstance(p, EnquireLink) for p in smsc.received)
         assert smsc.connections >= 2  # the dead-looking link was replaced
         await client.wait_bound(2)
