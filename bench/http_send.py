@@ -62,6 +62,11 @@ try:
 except ImportError:  # pragma: no cover - smsgate depends on orjson, but the bench can run elsewhere
     _loads = json.loads
 
+# the one gateway harness, shared with the tests
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+
+from live import LiveGateway, free_port
+
 SEND_PATH = "/sms/2/text/advanced"
 REPORTS_PATH = "/sms/1/reports"
 PENDING_GROUP = 1  # Infobip status group PENDING: the message was accepted
@@ -650,12 +655,6 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
 # Servers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def smsgate_command(arg: str | None) -> list[str]:
     if arg:
         return arg.split()
@@ -666,82 +665,18 @@ def smsgate_command(arg: str | None) -> list[str]:
     return [found] if found else [sys.executable, "-m", "smsgate.cli"]
 
 
-class OwnServer:
-    """``smsgate serve`` in a subprocess with its own data directory and a bench account."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.cmd = smsgate_command(args.smsgate)
-        self.port = free_port()
-        self.api_key = f"bench-{uuid.uuid4().hex}"
-        self.tmp = None if args.data_dir else tempfile.mkdtemp(prefix="smsgate-bench-")
-        self.data_dir = Path(args.data_dir or self.tmp)
-        self.proc: subprocess.Popen | None = None
-        self.log_path = self.data_dir / "serve.log"
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        for name in ("SMSGATE_CONFIG", "SMSGATE_DATABASE_URL", "SMSGATE_PORT", "SMSGATE_HOST"):
-            env.pop(name, None)
-        env["SMSGATE_DATA_DIR"] = str(self.data_dir)
-        env["SMSGATE_SIMULATOR_DELIVERY_DELAY"] = str(self.args.delivery_delay)
-        if self.args.database_url:
-            env["SMSGATE_DATABASE_URL"] = self.args.database_url
-        return env
-
-    def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        name = f"bench{uuid.uuid4().hex[:8]}"
-        done = subprocess.run(
-            [
-                *self.cmd,
-                "account",
-                "create",
-                name,
-                "--api-key",
-                self.api_key,
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"smsgate account create failed:\n{done.stdout}\n{done.stderr}")
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            [
-                *self.cmd,
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-                "--log-level",
-                "warning",
-            ],
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        wait_healthy(self.port, self.proc, self.log_path)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.tmp and not self.args.keep_data:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+def own_server(args: argparse.Namespace) -> LiveGateway:
+    """``smsgate serve`` through the shared harness (tests/live.py), with its settings as they ship
+    apart from the simulated delay, in a temporary data directory unless --data-dir names one."""
+    tmp = None if args.data_dir else tempfile.mkdtemp(prefix="smsgate-bench-")
+    return LiveGateway(
+        Path(args.data_dir or tmp),
+        args.database_url,
+        env_extra={"SMSGATE_SIMULATOR_DELIVERY_DELAY": str(args.delivery_delay)},
+        test_defaults=False,
+        command=smsgate_command(args.smsgate),
+        remove_data_dir=tmp is not None and not args.keep_data,
+    )
 
 
 class NullServer:
@@ -1041,7 +976,7 @@ def main(argv: list[str] | None = None) -> None:
         serve_null(args.serve_null)
         return
     loop_name = _install_uvloop()
-    server: OwnServer | NullServer | None = None
+    server: LiveGateway | NullServer | None = None
     try:
         if args.url:
             host, port = check_loopback(args.url)
@@ -1053,13 +988,14 @@ def main(argv: list[str] | None = None) -> None:
             target = Target("127.0.0.1", server.port, "null", server.proc.pid, null_server=True)
             what = f"trivial null server (pid {server.proc.pid})"
         else:
-            server = OwnServer(args)
+            server = own_server(args)
             print(
-                f"starting smsgate: {' '.join(server.cmd)} serve (data dir {server.data_dir})",
+                f"starting smsgate: {' '.join(server.smsgate('serve'))} (data dir {server.data_dir})",
                 file=sys.stderr,
             )
+            creds = server.create_account(f"bench{uuid.uuid4().hex[:8]}")
             server.start()
-            target = Target("127.0.0.1", server.port, server.api_key, server.proc.pid)
+            target = Target("127.0.0.1", server.port, creds.api_key, server.proc.pid)
             storage = "PostgreSQL" if args.database_url else "SQLite"
             what = (
                 f"smsgate serve pid {server.proc.pid} on 127.0.0.1:{server.port}, {storage}, "
@@ -1078,10 +1014,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     finally:
-        if server is not None:
-            server.stop()
-            if isinstance(server, OwnServer) and (args.keep_data or args.data_dir):
+        if isinstance(server, LiveGateway):
+            server.stop(signal.SIGINT)
+            if args.keep_data or args.data_dir:
                 print(f"data kept in {server.data_dir}", file=sys.stderr)
+        elif server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":

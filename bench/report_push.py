@@ -18,10 +18,15 @@ import threading
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import orjson
-from _gateway import Gateway, cpu_seconds, free_port
+
+# the one gateway harness, shared with the tests
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+
+from live import LiveGateway, cpu_seconds, free_port
 
 
 class Receiver:
@@ -69,9 +74,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="destinations per HTTP request [100]")
     args = parser.parse_args()
     receiver = Receiver()
-    gw = Gateway(env={"SMSGATE_SIMULATOR_DELIVERY_DELAY": "0", "SMSGATE_WEBHOOK_ALLOW": "127.0.0.0/8"})
+    gw = LiveGateway.temporary(
+        "smsgate-bench-",
+        env_extra={"SMSGATE_SIMULATOR_DELIVERY_DELAY": "0", "SMSGATE_WEBHOOK_ALLOW": "127.0.0.0/8"},
+        test_defaults=False,
+    )
     try:
-        client = httpx.Client(base_url=gw.url, headers=gw.headers, timeout=60)
+        creds = gw.create_account("bench")
+        gw.start()
+        client = httpx.Client(base_url=gw.base_url, headers=creds.app, timeout=60)
         url = f"http://127.0.0.1:{receiver.port}/reports"
         bulk = uuid.uuid4().hex
         cpu0 = cpu_seconds(gw.proc.pid)

@@ -17,23 +17,29 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
-from _gateway import Gateway, cpu_seconds, free_port, smsgate
+
+# the one gateway harness, shared with the tests
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+
+from live import LiveGateway, cpu_seconds, eventually, free_port, smsgate_cmd
 
 
 def run_window(window: int, messages: int, batch: int) -> dict:
     port = free_port()
     smsc = subprocess.Popen(
-        smsgate("smsc-simulator", "--port", str(port), "--delivery-delay", "0"),
+        smsgate_cmd("smsc-simulator", "--port", str(port), "--delivery-delay", "0"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     while "SMSC simulator on" not in (smsc.stdout.readline() or "SMSC simulator on"):
         pass
-    gw = Gateway(
-        f"""
+    gw = LiveGateway.temporary(
+        "smsgate-bench-",
+        config_toml=f"""
 [[connectors]]
 name = "bench"
 host = "127.0.0.1"
@@ -42,16 +48,21 @@ system_id = "bench"
 password = "bench"
 window = {window}
 """,
-        env={"SMSGATE_ADMIN_TOKEN": "bench"},
+        env_extra={"SMSGATE_ADMIN_TOKEN": "bench"},
+        test_defaults=False,
     )
     try:
-        client = httpx.Client(base_url=gw.url, headers=gw.headers, timeout=60)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # the connector binds in the background
-            state = client.get("/admin/1/connectors", headers={"Authorization": "Bearer bench"}).json()
-            if state["connectors"][0]["state"] == "bound":
-                break
-            time.sleep(0.1)
+        creds = gw.create_account("bench")
+        gw.start()
+        client = httpx.Client(base_url=gw.base_url, headers=creds.app, timeout=60)
+        admin = {"Authorization": "Bearer bench"}
+
+        # the connector binds in the background (the list starts with the simulated network)
+        def bound() -> bool:
+            listed = client.get("/admin/1/connectors", headers=admin).json()["connectors"]
+            return any(c["name"] == "bench" and c["state"] == "bound" for c in listed)
+
+        eventually(bound, timeout=20)
         bulk = uuid.uuid4().hex
         cpu0 = cpu_seconds(gw.proc.pid)
         start = time.monotonic()

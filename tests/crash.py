@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from live import ADMIN_TOKEN, LiveGateway, free_port
+from live import ADMIN_TOKEN, LiveGateway, eventually, free_port
 from receiver import Receiver
 from sqlalchemy import func, select
 
@@ -187,10 +187,7 @@ def crash_run(
         with Receiver() as receiver:
             for gw in gateways:
                 gw.start()
-            deadline = time.monotonic() + 15
-            while not all(_bound(gw) for gw in gateways):
-                assert time.monotonic() < deadline, "connector did not bind"
-                time.sleep(0.1)
+            eventually(lambda: all(_bound(gw) for gw in gateways), timeout=15)  # the connectors bound
 
             def send(i: int) -> None:
                 gw = gateways[i % len(gateways)]
@@ -223,8 +220,7 @@ def crash_run(
                         accepted.extend(ids)
 
             def kill() -> None:
-                while smsc.sim.submits_received < kill_after:
-                    time.sleep(0.005)
+                eventually(lambda: smsc.sim.submits_received >= kill_after, timeout=120, interval=0.005)
                 gateways[0].kill()
                 figures.submits_at_kill = smsc.sim.submits_received
 

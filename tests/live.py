@@ -1,23 +1,36 @@
-"""A real smsgate process for tests: `smsgate serve` in a subprocess on a free port, with its own data
-directory (SQLite) or its own PostgreSQL database, and accounts made with the real CLI."""
+"""A real smsgate process for tests and benchmarks: `smsgate serve` in a subprocess on a free port, with its
+own data directory (SQLite) or its own PostgreSQL database, and accounts made with the real CLI.
+
+The one harness: tests import it directly (tests/conftest.py puts this directory on the path), the
+benchmarks in bench/ put tests/ on their path and import it too. Also here: ``eventually`` (the one
+polling helper) and ``LiveGateway.advance_clock`` (the test clock of a gateway started with
+SMSGATE_CLOCK_START)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 PG_URL_ENV = "SMSGATE_TEST_DATABASE_URL"
 ADMIN_TOKEN = "test-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -28,6 +41,12 @@ def free_port() -> int:
 
 def smsgate_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "smsgate.cli", *args]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -44,30 +63,53 @@ class Credentials:
 
 @dataclass
 class LiveGateway:
+    """One ``smsgate serve``. ``test_defaults`` adds the settings tests rely on (loopback webhooks, a
+    short retry unit, the admin token, ...) unless the caller sets them; benchmarks turn it off so
+    they measure the gateway as configured by default. ``config_toml`` becomes the gateway's
+    SMSGATE_CONFIG; ``command`` replaces ``python -m smsgate.cli`` (e.g. an installed script)."""
+
     data_dir: Path
     database_url: str | None = None
     env_extra: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
+    config_toml: str = ""
+    test_defaults: bool = True
+    command: list[str] | None = None
+    remove_data_dir: bool = False  # set by ``temporary``: stop() removes the directory
+
+    @classmethod
+    def temporary(cls, prefix: str = "smsgate-", **kwargs) -> LiveGateway:
+        """A gateway in a fresh temporary directory that ``stop()`` removes again."""
+        return cls(Path(tempfile.mkdtemp(prefix=prefix)), remove_data_dir=True, **kwargs)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def smsgate(self, *args: str) -> list[str]:
+        return [*self.command, *args] if self.command else smsgate_cmd(*args)
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.pop("SMSGATE_CONFIG", None)
+        for name in ("SMSGATE_CONFIG", "SMSGATE_PORT", "SMSGATE_HOST"):
+            env.pop(name, None)
         env["SMSGATE_DATA_DIR"] = str(self.data_dir)
-        env.setdefault("SMSGATE_SIMULATOR_DELIVERY_DELAY", "0.2")
-        env.setdefault(
-            "SMSGATE_LOGS_RATE_PER_MINUTE", "100000"
-        )  # tests poll logs; the throttle test sets its own
-        # webhook receivers in tests listen on loopback, which the default policy refuses
-        env.setdefault("SMSGATE_WEBHOOK_ALLOW", "127.0.0.0/8,::1")
-        env.setdefault("SMSGATE_WEBHOOK_RETRY_UNIT", "0.1")
-        env.setdefault("SMSGATE_WEBHOOK_TIMEOUT", "3")
-        env.setdefault("SMSGATE_ADMIN_TOKEN", ADMIN_TOKEN)
+        if self.test_defaults:
+            env.setdefault("SMSGATE_SIMULATOR_DELIVERY_DELAY", "0.2")
+            # tests poll logs; the throttle test sets its own
+            env.setdefault("SMSGATE_LOGS_RATE_PER_MINUTE", "100000")
+            # webhook receivers in tests listen on loopback, which the default policy refuses
+            env.setdefault("SMSGATE_WEBHOOK_ALLOW", "127.0.0.0/8,::1")
+            env.setdefault("SMSGATE_WEBHOOK_RETRY_UNIT", "0.1")
+            env.setdefault("SMSGATE_WEBHOOK_TIMEOUT", "3")
+            env.setdefault("SMSGATE_ADMIN_TOKEN", ADMIN_TOKEN)
+        if self.config_toml:
+            config = self.data_dir / "smsgate.toml"
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            config.write_text(self.config_toml)
+            env["SMSGATE_CONFIG"] = str(config)
         if self.database_url:
             env["SMSGATE_DATABASE_URL"] = self.database_url
         else:
@@ -77,7 +119,7 @@ class LiveGateway:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            smsgate_cmd(*args), env=self.env(), capture_output=True, text=True, timeout=120, check=False
+            self.smsgate(*args), env=self.env(), capture_output=True, text=True, timeout=120, check=False
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"smsgate {' '.join(args)} failed: {result.stdout}\n{result.stderr}")
@@ -92,24 +134,39 @@ class LiveGateway:
     def start(self, timeout: float = 30.0, log_level: str = "warning") -> None:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            smsgate_cmd("serve", "--port", str(self.port), "--log-level", log_level),
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                self.smsgate("serve", "--port", str(self.port), "--log-level", log_level),
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+        def healthy() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"smsgate exited with {self.proc.returncode}: {self.log_path.read_text()}")
             try:
-                if httpx.get(self.base_url + "/health", timeout=1).status_code == 200:
-                    return
+                return httpx.get(self.base_url + "/health", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"smsgate did not become healthy: {self.log_path.read_text()}")
+                return False
+
+        try:
+            eventually(healthy, timeout=timeout)
+        except AssertionError:
+            raise RuntimeError(f"smsgate did not become healthy: {self.log_path.read_text()}") from None
+
+    def advance_clock(self, seconds: float) -> int:
+        """Move the gateway's clock on (it must run with SMSGATE_CLOCK_START): what fell due runs now.
+        Returns the gateway's new "now" (epoch ms); ``advance_clock(0)`` only reads it."""
+        r = httpx.post(
+            self.base_url + "/admin/1/clock",
+            json={"advanceMs": round(seconds * 1000)},
+            headers=ADMIN,
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        now = datetime.strptime(r.json()["now"], "%Y-%m-%dT%H:%M:%S.%f%z")
+        return round(now.timestamp() * 1000)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing; what survives is what was committed."""
@@ -117,16 +174,19 @@ class LiveGateway:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.remove_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
+def eventually(predicate: Callable[[], T], timeout: float = 15.0, interval: float = 0.05) -> T:
+    """Poll ``predicate`` until it returns something true, and return that; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -135,6 +195,25 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         time.sleep(interval)
+
+
+async def eventually_async(
+    predicate: Callable[[], T | Awaitable[T]], timeout: float = 5.0, interval: float = 0.01
+) -> T:
+    """``eventually`` inside an event loop: the predicate may be a plain or an async function."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if isinstance(value, Awaitable):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+        await asyncio.sleep(interval)
+
+
+wait_for = eventually  # the older name, still imported by some test modules
 
 
 def fresh_postgres_database(base_url: str) -> tuple[str, callable]:

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..domain.dates import ClockNotControlled, advance_clock, format_ms
 from ..engine.gateway import Gateway
 from ..engine.inbound import NumberError, UnknownNumber
 from ..store.accounts import AccountError
@@ -136,3 +137,29 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
 async def connectors_list(request: Request, gateway: Gateway) -> Response:
     """GET /admin/1/connectors: each connector's state and counters."""
     return negotiate.respond_json({"connectors": gateway.router.statuses()})
+
+
+@admin
+async def clock_advance(request: Request, gateway: Gateway) -> Response:
+    """POST /admin/1/clock ``{advanceMs}``: move the gateway's clock on (tests and rehearsals only: the
+    gateway must run with SMSGATE_CLOCK_START), then wake every loop so what fell due runs now."""
+    body = await negotiate.read_body(request, 4 * 1024, allow_xml=False)
+    advance = body.get("advanceMs")
+    if not isinstance(advance, int) or isinstance(advance, bool) or advance < 0:
+        raise bad_request("advanceMs", "must be a whole number of milliseconds, 0 or more")
+    try:
+        now = advance_clock(advance)
+    except ClockNotControlled as exc:
+        raise ApiFailure(409, f"{exc}; this gateway runs on the real clock") from None
+    # the loops sleep by real seconds computed from the old "now": make them look again
+    for worker in (
+        gateway.dispatch_worker,
+        gateway.delivery_worker,
+        gateway.push_worker,
+        gateway.forward_worker,
+    ):
+        worker.wake()
+    await gateway.expiry.sweep_once()  # validity that ran out ends now, not at the next sweep
+    if gateway.smpp is not None:
+        gateway.smpp.wake()
+    return negotiate.respond_json({"now": format_ms(now)})

@@ -21,6 +21,8 @@ _MS = timedelta(milliseconds=1)
 
 # The gateway's clock runs this far ahead of (or behind) the machine's; see ``start_clock_at``.
 _clock_offset_ms = 0
+# Only a clock started at a chosen instant may be moved on: a production clock must never jump.
+_clock_controlled = False
 
 
 def now_ms() -> int:
@@ -34,8 +36,28 @@ def start_clock_at(start_ms: int | None) -> None:
     For rehearsals and live tests (``SMSGATE_CLOCK_START``): a delivery window that opens next Monday,
     or a gateway restarted an hour late, is then a matter of seconds rather than days.
     """
-    global _clock_offset_ms
+    global _clock_offset_ms, _clock_controlled
     _clock_offset_ms = 0 if start_ms is None else start_ms - to_ms(datetime.now(UTC))
+    _clock_controlled = start_ms is not None
+
+
+class ClockNotControlled(Exception):
+    """The clock follows the machine's (no ``SMSGATE_CLOCK_START``), so it may not be moved."""
+
+
+def advance_clock(ms: int) -> int:
+    """Move a started clock (``start_clock_at``) ``ms`` milliseconds on, at once; returns the new "now".
+
+    For tests: a schedule due in an hour is then due now, without waiting for it. Never backwards,
+    since every "due" comparison assumes time does not run back.
+    """
+    global _clock_offset_ms
+    if not _clock_controlled:
+        raise ClockNotControlled("the clock can only be advanced when SMSGATE_CLOCK_START is set")
+    if ms < 0:
+        raise ValueError("the clock only moves forward")
+    _clock_offset_ms += ms
+    return now_ms()
 
 
 def to_ms(dt: datetime) -> int:

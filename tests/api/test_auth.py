@@ -7,7 +7,7 @@ import base64
 import httpx
 import pytest
 from helpers import send_v2, uid
-from live import wait_for
+from live import eventually
 
 
 def _basic(user: str, password: str) -> dict:
@@ -127,9 +127,9 @@ def test_revoked_key_and_disabled_account(deployment):
         return lambda: httpx.get(url, headers=headers).status_code
 
     gw.cli("apikey", "revoke", second)
-    wait_for(lambda: status({"Authorization": f"App {second}"})() == 401, timeout=3)
+    eventually(lambda: status({"Authorization": f"App {second}"})() == 401, timeout=3)
     assert status(creds.app)() == 200
     gw.cli("account", "disable", name)
-    wait_for(lambda: status(creds.app)() == 401, timeout=3)
+    eventually(lambda: status(creds.app)() == 401, timeout=3)
     gw.cli("account", "enable", name)
-    wait_for(lambda: status(creds.app)() == 200, timeout=3)
+    eventually(lambda: status(creds.app)() == 200, timeout=3)

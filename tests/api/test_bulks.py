@@ -4,7 +4,6 @@ and Infobip's official client's four bulk methods unchanged."""
 
 from __future__ import annotations
 
-import time
 import uuid
 import warnings
 import xml.etree.ElementTree as ET
@@ -30,7 +29,7 @@ from infobip_api_client.models import (
     SmsTextContent,
     SmsUpdateStatusRequest,
 )
-from live import wait_for
+from live import eventually
 
 from smsgate.domain.dates import format_ms, parse_ms
 
@@ -58,6 +57,14 @@ def schedule(d, bulk: str, at: datetime, n: int = 2, **message) -> list[str]:
     )
     assert r.status_code == 200, r.text
     return [m["messageId"] for m in r.json()["messages"]]
+
+
+def passed(d, at: datetime) -> None:
+    """Wait until the gateway has sent what fell due at ``at``: a control message scheduled for then
+    is delivered. The positive event that a held or moved bulk was due and still did not go."""
+    control = uid("control")
+    schedule(d, control, at, n=1)
+    eventually(lambda: delivered(d, control, 1), timeout=10)
 
 
 def get(d, path: str, bulk: str, who=None) -> httpx.Response:
@@ -102,17 +109,17 @@ def test_pause_holds_a_due_bulk_and_resume_sends_it(deployment):
     r = set_status(d, bulk, "PAUSED")
     assert r.status_code == 200 and r.json() == {"bulkId": bulk, "status": "PAUSED"}
     assert set_status(d, bulk, "PAUSED").json()["status"] == "PAUSED"  # again: nothing changes
-    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 1.0)
-    # due a second ago, and held
+    passed(d, at)
+    # due, and held
     assert states(d, bulk) == {"PENDING_ACCEPTED"}
     assert status(d, bulk) == "PAUSED"
 
     resumed_at = datetime.now(UTC)
     r = set_status(d, bulk, "RESUMED")
     assert r.status_code == 200 and r.json()["status"] in ("PENDING", "PROCESSING")
-    done = wait_for(lambda: delivered(d, bulk, 3), timeout=10)
+    done = eventually(lambda: delivered(d, bulk, 3), timeout=10)
     assert all(parse_ms(x["doneAt"]) >= parse_ms(resumed_at.isoformat()) for x in done)
-    wait_for(lambda: status(d, bulk) == "FINISHED")
+    eventually(lambda: status(d, bulk) == "FINISHED")
     r = set_status(d, bulk, "PAUSED")  # pausing a finished bulk
     assert r.status_code == 400 and "FINISHED" in error_text(r) and "nothing left to pause" in error_text(r)
 
@@ -123,7 +130,7 @@ def test_pause_before_the_send_at_keeps_the_schedule_on_resume(deployment):
     schedule(d, bulk, at)
     assert set_status(d, bulk, "PAUSED").status_code == 200
     assert set_status(d, bulk, "PROCESSING").json()["status"] == "PENDING"  # the official clients' resume
-    time.sleep(0.5)
+    passed(d, later(0))  # the dispatcher has run since the resume
     assert states(d, bulk) == {"PENDING_ACCEPTED"}
     assert get(d, "/sms/1/bulks", bulk).json()["sendAt"] == format_ms(parse_ms(at.isoformat()))
 
@@ -142,17 +149,17 @@ def test_reschedule_moves_the_bulk_later_and_earlier(deployment):
     assert r.status_code == 200, r.text
     assert r.json() == {"bulkId": bulk, "sendAt": format_ms(parse_ms(much_later.isoformat()))}
     assert get(d, "/sms/1/bulks", bulk).json()["sendAt"] == r.json()["sendAt"]
-    time.sleep(max(0.0, (first - datetime.now(UTC)).total_seconds()) + 1.0)
+    passed(d, first)
     assert states(d, bulk) == {"PENDING_ACCEPTED"}  # the old time passed; nothing went
 
     soon = later(1)
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": soon.isoformat()})
     assert r.status_code == 200
-    done = wait_for(lambda: delivered(d, bulk, 2), timeout=10)
+    done = eventually(lambda: delivered(d, bulk, 2), timeout=10)
     assert {x["messageId"] for x in done} == set(ids)
     for x in done:
         assert parse_ms(soon.isoformat()) <= parse_ms(x["doneAt"]) < parse_ms(soon.isoformat()) + 3000
-    wait_for(lambda: status(d, bulk) == "FINISHED")
+    eventually(lambda: status(d, bulk) == "FINISHED")
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": later(60).isoformat()})
     assert r.status_code == 400 and "FINISHED" in error_text(r)
     assert "sendAt" in r.json()["requestError"]["serviceException"]["validationErrors"]
@@ -171,7 +178,7 @@ def test_reschedule_input_errors(deployment):
     # a sendAt in the past means now
     r = put(d, "/sms/1/bulks", bulk, {"sendAt": "2020-01-01T00:00:00Z"})
     assert r.status_code == 200 and parse_ms(r.json()["sendAt"]) > parse_ms("2025-01-01T00:00:00Z")
-    wait_for(lambda: delivered(d, bulk, 1), timeout=10)
+    eventually(lambda: delivered(d, bulk, 1), timeout=10)
 
 
 def test_cancel_ends_the_messages_unsent_with_their_own_status_and_reports(deployment):
@@ -185,7 +192,7 @@ def test_cancel_ends_the_messages_unsent_with_their_own_status_and_reports(deplo
         ("REJECTED_NOT_SENT", "EC_MESSAGE_CANCELED")
     }
     canceled_at = {x["messageId"]: x["doneAt"] for x in found}
-    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 1.0)
+    passed(d, at)
     after = logs(d.base_url, d.alice.app, bulkId=bulk)
     # never sent: same end, same time, no network (mccMnc) ever recorded
     assert {x["messageId"]: x["doneAt"] for x in after} == canceled_at

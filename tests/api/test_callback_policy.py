@@ -10,7 +10,7 @@ import socket
 import httpx
 import pytest
 from helpers import final_logs, send_v2, uid
-from live import ADMIN_TOKEN, LiveGateway, wait_for
+from live import ADMIN_TOKEN, LiveGateway, eventually
 from receiver import Receiver
 
 
@@ -121,8 +121,8 @@ def test_a_name_refused_at_connect_time_is_logged_once_per_host(tmp_path, receiv
                 bulk_id=bulk,
             )
             assert r.status_code == 200, r.text  # a name needs DNS: accepted, checked when pushed
-            wait_for(lambda b=bulk: final_logs(gw.base_url, creds.app, b, 1))
-            wait_for(lambda n=n: gw.log_path.read_text().count(f"gave up 1 report pushes to {url}") == n)
+            eventually(lambda b=bulk: final_logs(gw.base_url, creds.app, b, 1))
+            eventually(lambda n=n: gw.log_path.read_text().count(f"gave up 1 report pushes to {url}") == n)
         warned = [
             line for line in gw.log_path.read_text().splitlines() if f"pushes to {name} are dropped" in line
         ]

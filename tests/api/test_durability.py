@@ -6,7 +6,7 @@ import concurrent.futures
 
 import httpx
 from helpers import final_logs, logs, uid
-from live import LiveGateway, wait_for
+from live import LiveGateway, eventually
 
 
 def test_sigkill_right_after_sends_loses_nothing(tmp_path, database_url):
@@ -49,7 +49,7 @@ def test_sigkill_right_after_sends_loses_nothing(tmp_path, database_url):
 
     gw.start()
     try:
-        final = wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, len(accepted)), timeout=60)
+        final = eventually(lambda: final_logs(gw.base_url, creds.app, bulk, len(accepted)), timeout=60)
         assert {r["messageId"] for r in final} == set(accepted)
         assert all(r["status"]["name"] == "DELIVERED_TO_HANDSET" for r in final)
         # every report once, none twice
@@ -63,7 +63,7 @@ def test_sigkill_right_after_sends_loses_nothing(tmp_path, database_url):
             reports.extend(got)
             return not got
 
-        wait_for(drain)
+        eventually(drain)
         assert sorted(reports) == sorted(accepted)
     finally:
         gw.stop()

@@ -4,11 +4,11 @@ and forwarding by POST and by templated GET to a real receiver; on both backends
 from __future__ import annotations
 
 import random
-import time
 
 import httpx
 import pytest
-from live import ADMIN_TOKEN, wait_for
+from job_queue import jobs_left
+from live import ADMIN_TOKEN, eventually
 from receiver import Receiver
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -107,7 +107,7 @@ def test_forward_by_post_in_the_inbox_shape(deployment, receiver):
     d, path = deployment, f"/mo-{random.randrange(10**9)}"
     number = add_number(d, "alice", action="forward", forwardUrl=receiver.url(path), keywords=["STOP"])
     sent = simulate(d, "385916242493", number, "STOP please")
-    got = wait_for(lambda: receiver.to(path))[0]
+    got = eventually(lambda: receiver.to(path))[0]
     assert got.method == "POST" and got.headers["content-type"] == "application/json"
     body = got.json()
     assert body["messageCount"] == 1 and body["pendingMessageCount"] == 0
@@ -123,7 +123,7 @@ def test_forward_by_templated_get(deployment, receiver):
     template = receiver.url(path) + "?who=%sender%&what=%text%&bin=%bin%&dc=%datacoding%&output=xml"
     number = add_number(d, "alice", action="forward", forwardUrl=template, forwardMethod="GET")
     simulate(d, "+38598123123", number, "ABC")
-    got = wait_for(lambda: receiver.to(path))[0]
+    got = eventually(lambda: receiver.to(path))[0]
     assert got.method == "GET"
     # data coding 0 with both %text% and %bin%: the text only, bin empty; output=... is not passed on
     assert got.query == {"who": ["38598123123"], "what": ["ABC"], "bin": [""], "dc": ["0"]}
@@ -135,10 +135,11 @@ def test_forward_is_retried_until_the_receiver_recovers(deployment, receiver):
     try:
         number = add_number(d, "alice", action="forward", forwardUrl=receiver.url(path))
         sent = simulate(d, "38598123123", number, "hello")
-        wait_for(lambda: len(receiver.to(path)) >= 3, timeout=20)
+        eventually(lambda: len(receiver.to(path)) >= 3, timeout=20)
     finally:
         receiver.answer = lambda n, req: 200
-    time.sleep(0.5)
+    # the forward job is gone (the positive event): no fourth try is left to come
+    eventually(lambda: jobs_left(d.gateway, sent["messageId"], inbound=True) == 0)
     got = receiver.to(path)
     assert len(got) == 3
     assert {r.json()["results"][0]["messageId"] for r in got} == {sent["messageId"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from helpers import final_logs, logs, send_v2, uid
-from live import wait_for
+from live import eventually
 
 
 def test_accounts_see_only_their_own_messages(deployment):
@@ -23,7 +23,7 @@ def test_accounts_see_only_their_own_messages(deployment):
         ],
         bulk_id=bulk,
     )
-    wait_for(lambda: final_logs(deployment.base_url, a.app, bulk, 1))
+    eventually(lambda: final_logs(deployment.base_url, a.app, bulk, 1))
     # bob asks by alice's ids: nothing, neither in logs nor in reports
     assert logs(deployment.base_url, b.app, bulkId=bulk) == []
     assert logs(deployment.base_url, b.app, messageId=mid) == []

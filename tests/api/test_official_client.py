@@ -34,7 +34,7 @@ from infobip_api_client.models import (
     SmsTextContent,
     SmsWebhooks,
 )
-from live import wait_for
+from live import eventually
 
 DEST_A, DEST_B = "41793026727", "41793026731"
 
@@ -75,7 +75,7 @@ def wait_delivered(api: SmsApi, message_ids: list[str]) -> list:
         )
         return logs if ok else None
 
-    return wait_for(done, timeout=20, interval=0.3)
+    return eventually(done, timeout=20, interval=0.3)
 
 
 @pytest.fixture(scope="module")

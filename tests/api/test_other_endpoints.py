@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from helpers import final_logs, uid
-from live import wait_for
+from live import eventually
 
 
 def test_v3_query_send(deployment):
@@ -39,7 +39,7 @@ def test_v1_binary_and_v2_logs(deployment):
         },
     )
     assert r.status_code == 200 and r.json()["messages"][0]["smsCount"] == 1
-    wait_for(lambda: final_logs(deployment.base_url, a.app, bulk, 1))
+    eventually(lambda: final_logs(deployment.base_url, a.app, bulk, 1))
     v2 = httpx.get(deployment.base_url + "/sms/2/logs", params={"bulkId": bulk}, headers=a.app).json()[
         "results"
     ]

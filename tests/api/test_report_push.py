@@ -5,20 +5,15 @@ documented cycle, 1 + n^2 minutes for retry n, plays out in fractions of a secon
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import time
 import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
 from helpers import final_logs, send_v2, uid
-from live import LiveGateway, wait_for
+from job_queue import jobs_left
+from live import LiveGateway, eventually
 from receiver import Receiver
-from sqlalchemy import func, select
-
-from smsgate.store.database import Database
-from smsgate.store.tables import jobs
 
 REPORT_KEYS_V1 = {"bulkId", "messageId", "to", "sentAt", "doneAt", "smsCount", "price", "status", "error"}
 
@@ -51,7 +46,7 @@ def test_json_push_has_the_report_shape_and_is_not_pulled(deployment, receiver):
         bulk_id=bulk,
     )
     assert r.status_code == 200, r.text
-    wait_for(lambda: len(_results(receiver.to(path))) == 2)
+    eventually(lambda: len(_results(receiver.to(path))) == 2)
     results = _results(receiver.to(path))
     assert {x["to"] for x in results} == {"41793026727", "41793026731"}
     for x in results:
@@ -83,7 +78,7 @@ def test_xml_push_uses_the_report_response_root(deployment, receiver):
         ],
     )
     message_id = r.json()["messages"][0]["messageId"]
-    got = wait_for(lambda: receiver.to(path))[0]
+    got = eventually(lambda: receiver.to(path))[0]
     assert got.headers["content-type"] == "application/xml"
     root = ET.fromstring(got.body)
     assert root.tag == "reportResponse"
@@ -112,7 +107,7 @@ def test_v3_webhook_gets_the_v3_report_shape(deployment, receiver):
         },
     )
     assert r.status_code == 200, r.text
-    got = wait_for(lambda: receiver.to(path))[0].json()["results"][0]
+    got = eventually(lambda: receiver.to(path))[0].json()["results"][0]
     assert got["messageId"] == r.json()["messages"][0]["messageId"]
     assert got["messageCount"] == 1 and "smsCount" not in got
     assert got["callbackData"] == "v3-cb"
@@ -127,7 +122,7 @@ def test_reports_for_one_url_are_batched_up_to_100(deployment, receiver):
         [{"from": "InfoSMS", "destinations": destinations, "text": "hi", "notifyUrl": receiver.url(path)}],
     )
     assert r.status_code == 200, r.text
-    wait_for(lambda: len(_results(receiver.to(path))) >= 150, timeout=30)
+    eventually(lambda: len(_results(receiver.to(path))) >= 150, timeout=30)
     sizes = [len(req.json()["results"]) for req in receiver.to(path)]
     assert max(sizes) <= 100
     assert max(sizes) > 1, "reports for one URL should share requests"
@@ -150,7 +145,7 @@ def test_failed_pushes_are_retried_on_the_schedule(deployment, receiver):
                 }
             ],
         )
-        wait_for(lambda: len(receiver.to(path)) >= 4, timeout=20)
+        eventually(lambda: len(receiver.to(path)) >= 4, timeout=20)
     finally:
         receiver.answer = lambda n, req: 200
     at = [r.at for r in receiver.to(path)]
@@ -161,8 +156,9 @@ def test_failed_pushes_are_retried_on_the_schedule(deployment, receiver):
     assert len({r.json()["results"][0]["messageId"] for r in receiver.to(path)}) == 1
     # a retry is the same report under the same id
     assert len({r.headers["x-smsgate-report-ids"] for r in receiver.to(path)}) == 1
-    # after the 2xx nothing more arrives
-    time.sleep(1.0)
+    # after the 2xx nothing more arrives: the push job is gone (the positive event), and no fifth push came
+    message_id = receiver.to(path)[0].json()["results"][0]["messageId"]
+    eventually(lambda: jobs_left(d.gateway, message_id) == 0)
     assert len(receiver.to(path)) == 4
 
 
@@ -188,21 +184,6 @@ def test_a_notify_url_that_is_not_http_is_refused(deployment):
 # ---- dedicated gateways: their own schedule, policy or network rules ----
 
 
-def _jobs_left(gw: LiveGateway) -> int:
-    """Rows in the gateway's job queue, read from its database."""
-    url = gw.database_url or f"sqlite+aiosqlite:///{(gw.data_dir / 'smsgate.db').resolve()}"
-
-    async def count() -> int:
-        db = Database(url)
-        try:
-            async with db.connect() as conn:
-                return (await conn.execute(select(func.count()).select_from(jobs))).scalar_one()
-        finally:
-            await db.dispose()
-
-    return asyncio.run(count())
-
-
 def test_report_ids_are_not_reused_once_their_jobs_are_gone(tmp_path, own_database, receiver):
     """Report ids used to be job row ids. A pushed report's row is deleted, and SQLite gives the next
     row the highest id in the table plus one: with the queue empty again, the next message's report was
@@ -218,8 +199,8 @@ def test_report_ids_are_not_reused_once_their_jobs_are_gone(tmp_path, own_databa
                 creds.app,
                 [{"destinations": [{"to": "41793026727"}], "text": "hi", "notifyUrl": receiver.url(path)}],
             )
-            wait_for(lambda n=n: len(receiver.to(path)) == n)
-            wait_for(lambda: _jobs_left(gw) == 0)  # the pushed report's row is gone
+            eventually(lambda n=n: len(receiver.to(path)) == n)
+            eventually(lambda: jobs_left(gw) == 0)  # the pushed report's row is gone
     finally:
         gw.stop()
     first, second = receiver.to(path)
@@ -247,11 +228,11 @@ def test_restart_in_the_middle_of_the_retry_cycle_keeps_the_schedule(tmp_path, o
                 }
             ],
         )
-        wait_for(lambda: len(receiver.to(path)) >= 3, timeout=20)  # first try, retries 1 and 2 failed
+        eventually(lambda: len(receiver.to(path)) >= 3, timeout=20)  # first try, retries 1 and 2 failed
         gw.kill()
         killed_after = receiver.to(path)[2].at
         gw.start()
-        wait_for(lambda: len(receiver.to(path)) >= 4, timeout=20)  # retry 3 succeeds
+        eventually(lambda: len(receiver.to(path)) >= 4, timeout=20)  # retry 3 succeeds
         # retry 3 was due 5 units after the third failure; the restart neither lost nor reset that
         assert receiver.to(path)[3].at - killed_after >= 5 * unit * 0.9
         assert len({r.headers["x-smsgate-report-ids"] for r in receiver.to(path)}) == 1
@@ -269,9 +250,12 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         '[simulator]\n[[simulator.outcomes]]\nprefix = "38591"\n'
         'status = "DELIVERED_TO_HANDSET"\nabsent_first = true\n'
     )
-    gw = LiveGateway(
-        tmp_path / "data", env_extra={"SMSGATE_CONFIG": str(config), "SMSGATE_WEBHOOK_RETRY_UNIT": "0.002"}
-    )
+    env = {
+        "SMSGATE_CONFIG": str(config),
+        "SMSGATE_WEBHOOK_RETRY_UNIT": "0.002",
+        "SMSGATE_CLOCK_START": "2030-01-01T00:00:00Z",  # moved on below, past each retry's wait
+    }
+    gw = LiveGateway(tmp_path / "data", env_extra=env)
     creds = gw.create_account("dave")
     inter, dead = f"/{uid('inter')}", f"/{uid('dead')}"
     receiver.answer = lambda n, req: 500 if req.path == dead else 200
@@ -296,7 +280,8 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
                 },
             ],
         )
-        wait_for(lambda: len(receiver.to(inter)) >= 2)
+        # the absent subscriber is tried again later: move the clock on to it
+        eventually(lambda: gw.advance_clock(1) and len(receiver.to(inter)) >= 2)
         first, final = (r.json()["results"][0] for r in receiver.to(inter)[:2])
         first_id, final_id = (r.headers["x-smsgate-report-ids"] for r in receiver.to(inter)[:2])
         assert first_id != final_id  # two reports about one message
@@ -304,9 +289,10 @@ def test_intermediate_reports_and_giving_up_after_twenty_retries(tmp_path, recei
         assert first["error"]["name"] == "EC_ABSENT_SUBSCRIBER" and first["error"]["permanent"] is False
         assert "doneAt" not in first
         assert final["status"]["name"] == "DELIVERED_TO_HANDSET" and final["error"]["name"] == "NO_ERROR"
-        # the first try and 20 retries (2490 units of 2 ms: about 5 s), then nothing more
-        wait_for(lambda: len(receiver.to(dead)) >= 21, timeout=40)
-        time.sleep(1.0)
+        # the first try and 20 retries (2490 units of 2 ms: about 5 s, unless the clock moves on), then
+        # nothing more
+        eventually(lambda: gw.advance_clock(1) and len(receiver.to(dead)) >= 21, timeout=40)
+        eventually(lambda: jobs_left(gw) == 0)  # given up: no push is left to come (the positive event)
         assert len(receiver.to(dead)) == 21
         assert httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"] == []
         logged = httpx.get(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 from helpers import logs, send_v2, uid
-from live import LiveGateway, wait_for
+from live import ADMIN, LiveGateway, eventually
 from receiver import Receiver
 
 from smsgate.domain.dates import format_ms, parse_ms
@@ -104,13 +104,16 @@ def test_scheduled_send_waits_then_goes_on_time_in_every_date_form(deployment):
     assert {m["status"]["name"] for m in r.json()["messages"]} == {"PENDING_ACCEPTED"}
     assert bulk_send_at(d.base_url, d.alice.app, bulk) == format_ms(ms(at))
 
-    time.sleep(1)
+    # the positive event: a message sent after them, due at once, went; the dispatcher has looked
+    control = uid("now")
+    send_v2(d.base_url, d.alice.app, [{"destinations": [{"to": DEST}], "text": "now"}], bulk_id=control)
+    eventually(lambda: all_final(d.base_url, d.alice.app, control, 1))
     before = by_id(d.base_url, d.alice.app, bulk)
     assert datetime.now(UTC) < at, "the machine was too slow to look before the sendAt"
     assert {r["status"]["name"] for r in before.values()} == {"PENDING_ACCEPTED"}
     assert status_of(d.base_url, d.alice.app, bulk) == "PENDING"
 
-    done = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, len(ids)), timeout=15)
+    done = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, len(ids)), timeout=15)
     for mid in ids:
         assert done[mid]["status"]["name"] == "DELIVERED_TO_HANDSET"
         done_at = parse_ms(done[mid]["doneAt"])
@@ -136,7 +139,7 @@ def test_v3_schedule_send_at_and_a_scheduled_single_message_gets_a_bulk_id(deplo
     bulk = r.json()["bulkId"]
     assert bulk and r.json()["messages"][0]["status"]["name"] == "PENDING_ACCEPTED"
     assert status_of(d.base_url, d.alice.app, bulk) == "PENDING"
-    done = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, 1), timeout=15)
+    done = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, 1), timeout=15)
     (log,) = done.values()
     assert log["status"]["name"] == "DELIVERED_TO_HANDSET" and parse_ms(log["doneAt"]) >= ms(at)
 
@@ -304,7 +307,7 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
     with (
         Receiver() as receiver,
         dedicated(
-            tmp_path, own_database, SMSGATE_SIMULATOR_DELIVERY_DELAY="30", SMSGATE_EXPIRY_INTERVAL="0.2"
+            tmp_path, own_database, SMSGATE_SIMULATOR_DELIVERY_DELAY="30", SMSGATE_CLOCK_START=T0.isoformat()
         ) as (gw, creds, _),
     ):
         hook = f"/{uid('exp')}"
@@ -339,7 +342,7 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
             creds.app,
             [{"destinations": [{"to": DEST, "messageId": "patient"}], "text": "x", "validityPeriod": 5}],
         )
-        at = datetime.now(UTC) + timedelta(seconds=1.5)
+        at = datetime.fromtimestamp(gw.advance_clock(0) / 1000, UTC) + timedelta(seconds=1.5)
         r = httpx.post(
             gw.base_url + "/sms/3/messages",
             headers=creds.app,
@@ -365,19 +368,20 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
         assert pause.json()["status"] == "PAUSED"
 
         # handed to the network, which sits on them
-        wait_for(
+        eventually(
             lambda: (
                 {r["status"]["name"] for r in by_id(gw.base_url, creds.app, sent_bulk).values()}
                 == {"PENDING_WAITING_DELIVERY"}
             )
         )
+        gw.advance_clock(4)  # past both validities (the sendAt's too); the network still sits on them
         pulled: list[dict] = []
 
         def pull() -> bool:
             pulled.extend(httpx.get(gw.base_url + "/sms/3/reports", headers=creds.app).json()["results"])
             return {p["messageId"] for p in pulled} >= {"pulled", "never"}
 
-        wait_for(pull, timeout=15)
+        eventually(pull, timeout=15)
         got = {p["messageId"]: p for p in pulled}
         assert set(got) == {"pulled", "never"}  # the pushed one is not pulled; the patient one is pending
         assert (got["pulled"]["status"]["name"], got["pulled"]["error"]["name"]) == (
@@ -393,7 +397,7 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
         )
         # validity counts from the sendAt, not from the request
         assert parse_ms(got["never"]["doneAt"]) == ms(at) + 2000
-        push = wait_for(lambda: receiver.to(hook), timeout=10)[0].json()["results"][0]
+        push = eventually(lambda: receiver.to(hook), timeout=10)[0].json()["results"][0]
         assert push["messageId"] == "pushed" and push["status"]["name"] == "EXPIRED_EXPIRED"
         assert push["error"]["name"] == "EC_VALIDITY_EXPIRED"
         assert status_of(gw.base_url, creds.app, unsent_bulk) == "FAILED"  # nothing of it was sent
@@ -403,8 +407,9 @@ def test_validity_expiry_ends_expired_with_reports_pulled_and_pushed(tmp_path, o
 
 # --- delivery time windows ----------------------------------------------------------------------------
 
-# Friday 2030-01-04, seven seconds before midnight (UTC, as the API documents the window's times)
-FRIDAY_NIGHT = datetime(2030, 1, 4, 23, 59, 53, tzinfo=UTC)
+# Friday 2030-01-04, an hour before midnight (UTC, as the API documents the window's times); the test
+# moves the gateway's clock to midnight, so no slow start can race it there
+FRIDAY_NIGHT = datetime(2030, 1, 4, 23, 0, tzinfo=UTC)
 SATURDAY = datetime(2030, 1, 5, tzinfo=UTC)
 
 
@@ -477,16 +482,19 @@ def test_delivery_windows_across_midnight_and_days_of_the_week(tmp_path, own_dat
         )
         assert r.status_code == 200, r.text
 
-        friday = wait_for(lambda: all_final(gw.base_url, creds.app, "friday-late", 1), timeout=10)
+        # the positive event: the dispatcher has been through the due jobs (Friday's went), and left
+        # the rescheduled bulk, due too, waiting for its window
+        friday = eventually(lambda: all_final(gw.base_url, creds.app, "friday-late", 1), timeout=10)
         assert parse_ms(next(iter(friday.values()))["doneAt"]) < ms(SATURDAY)
-        time.sleep(1)
         assert clock_at_most() < SATURDAY, "the gateway started too slowly to look before midnight"
         for bulk in ("saturday-early", "weekend"):
             (log,) = by_id(gw.base_url, creds.app, bulk).values()
             assert log["status"]["name"] == "PENDING_ACCEPTED", bulk
 
+        # midnight now, not in a few seconds: the clock jumps to it
+        gw.advance_clock((ms(SATURDAY) - gw.advance_clock(0)) / 1000)
         for bulk in ("saturday-early", "weekend"):
-            done = wait_for(lambda b=bulk: all_final(gw.base_url, creds.app, b, 1), timeout=20)
+            done = eventually(lambda b=bulk: all_final(gw.base_url, creds.app, b, 1), timeout=20)
             (log,) = done.values()
             assert log["status"]["name"] == "DELIVERED_TO_HANDSET"
             assert ms(SATURDAY) <= parse_ms(log["doneAt"]) < ms(SATURDAY) + 3000, (bulk, log["doneAt"])
@@ -505,8 +513,8 @@ def test_validity_runs_out_while_a_message_waits_for_its_window(tmp_path, own_da
     """Seed 002: sending "will not be allowed after the set period expires". Validity counts from
     acceptance (or the sendAt), so a message held for a closed delivery window ends EXPIRED, unsent,
     with its report, when its validity passes; it used to count from the window's opening and stay
-    pending for days. v3 with a validity in seconds runs live; v1/v2 validity is whole minutes, so
-    the gateway's clock jumps ten minutes on over a restart."""
+    pending for days. The gateway's clock is moved on: two seconds for a v3 validity in seconds, ten
+    minutes for the v1/v2 ones in whole minutes."""
     hooks = {name: f"/{uid(name)}" for name in ("v3s", "v2", "v3m")}
     env = {"SMSGATE_CLOCK_START": TUESDAY_NOON.isoformat(), "SMSGATE_EXPIRY_INTERVAL": "0.2"}
     with Receiver() as receiver, dedicated(tmp_path, own_database, **env) as (gw, creds, _):
@@ -554,7 +562,8 @@ def test_validity_runs_out_while_a_message_waits_for_its_window(tmp_path, own_da
             {"amount": 2, "timeUnit": "SECONDS"},
             webhooks={"delivery": {"url": receiver.url(hooks["v3s"])}},
         )
-        push = wait_for(lambda: receiver.to(hooks["v3s"]), timeout=10)[0].json()["results"][0]
+        gw.advance_clock(2)
+        push = eventually(lambda: receiver.to(hooks["v3s"]), timeout=10)[0].json()["results"][0]
         assert (push["messageId"], push["status"]["name"], push["error"]["name"]) == (
             "v3-seconds",
             "EXPIRED_EXPIRED",
@@ -586,9 +595,7 @@ def test_validity_runs_out_while_a_message_waits_for_its_window(tmp_path, own_da
             ("v1", "v2", "v3-minutes", "send-at", "moved", "patient"), "PENDING_ACCEPTED"
         )
 
-        gw.stop()
-        gw.env_extra["SMSGATE_CLOCK_START"] = (TUESDAY_NOON + timedelta(minutes=10)).isoformat()
-        gw.start()
+        gw.advance_clock(600)
         pulled: dict[str, dict] = {}
 
         def everything_reported() -> bool:
@@ -598,7 +605,7 @@ def test_validity_runs_out_while_a_message_waits_for_its_window(tmp_path, own_da
                 receiver.to(hooks[h]) for h in ("v2", "v3m")
             )
 
-        wait_for(everything_reported, timeout=20)
+        eventually(everything_reported, timeout=20)
         pushed = {h: receiver.to(hooks[h])[0].json()["results"][0] for h in ("v2", "v3m")}
         reports = {**pulled, "v2": pushed["v2"], "v3-minutes": pushed["v3m"]}
         assert set(reports) == {"v1", "v2", "v3-minutes", "send-at", "moved"}  # not "patient"
@@ -628,7 +635,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
         bulk_id=bulk,
     )
     assert r.status_code == 200
-    free = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=10)
+    free = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=10)
     free_span = _span(free)
 
     bulk = uid("speed")
@@ -645,7 +652,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
     )
     assert r.status_code == 200, r.text
     assert status_of(d.base_url, d.alice.app, bulk) in ("PENDING", "PROCESSING")  # a managed bulk
-    limited = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=15)
+    limited = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=15)
     times = sorted(parse_ms(x["doneAt"]) for x in limited.values())
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert _span(limited) >= (n - 1) * 250 - 100, times
@@ -671,7 +678,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
         },
     )  # MINUTE by default
     assert r.status_code == 200, r.text
-    limited = wait_for(lambda: all_final(d.base_url, d.alice.app, bulk, 4), timeout=15)
+    limited = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, 4), timeout=15)
     assert _span(limited) >= 3 * 500 - 100
 
 
@@ -744,7 +751,7 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
             ],
             bulk_id="stale-bulk",
         )
-        first = wait_for(
+        first = eventually(
             lambda: [
                 x
                 for x in logs(gw.base_url, creds.app, messageId="now")
@@ -762,7 +769,7 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
             reports.extend(got)
             return len(reports) >= 3 and not got
 
-        wait_for(drain, timeout=20)
+        eventually(drain, timeout=20)
         got = {x["messageId"]: x for x in reports}
         assert sorted(x["messageId"] for x in reports) == ["due", "now", "stale"]  # each exactly once
         assert got["now"]["doneAt"] == first["doneAt"]  # not sent again
@@ -776,7 +783,56 @@ def test_gateway_restarted_an_hour_late_sends_what_fell_due_once_and_expires_the
         assert got["stale"]["doneAt"] == format_ms(ms(T0 + timedelta(minutes=11)))
         assert status_of(gw.base_url, creds.app, "due-bulk") == "FINISHED"
         assert status_of(gw.base_url, creds.app, "stale-bulk") == "FAILED"
-        time.sleep(0.5)
-        assert httpx.get(gw.base_url + "/sms/1/reports", headers=creds.app).json()["results"] == []
+        # drain() ended on an empty pull after all three reports: nothing was handed out twice
     finally:
         gw.stop()
+
+
+# --- the test clock ---------------------------------------------------------------------------------
+
+
+def test_the_test_clock_moves_on_and_due_work_runs_at_once(tmp_path, own_database):
+    """POST /admin/1/clock: an hour-later sendAt goes as soon as the clock is moved past it, and the
+    report's times follow the moved clock. Without SMSGATE_CLOCK_START the clock is refused."""
+    with dedicated(tmp_path, own_database, SMSGATE_CLOCK_START=T0.isoformat()) as (gw, creds, _):
+        later = T0 + timedelta(hours=1)
+        r = send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "destinations": [{"to": DEST, "messageId": "later"}],
+                    "text": "x",
+                    "sendAt": later.isoformat(),
+                },
+                {"destinations": [{"to": DEST, "messageId": "now"}], "text": "x"},
+            ],
+        )
+        assert r.status_code == 200, r.text
+        # the positive event: the message without a sendAt went, the dispatcher looked and left "later"
+        eventually(
+            lambda: logs(gw.base_url, creds.app, messageId="now")[0]["status"]["groupName"] == "DELIVERED"
+        )
+        assert logs(gw.base_url, creds.app, messageId="later")[0]["status"]["name"] == "PENDING_ACCEPTED"
+        gw.advance_clock(3600)
+        started = time.monotonic()
+        (done,) = eventually(
+            lambda: [
+                x
+                for x in logs(gw.base_url, creds.app, messageId="later")
+                if x["status"]["name"] == "DELIVERED_TO_HANDSET"
+            ],
+            timeout=10,
+        )
+        assert time.monotonic() - started < 5  # woken, not left to an idle timer
+        assert ms(later) <= parse_ms(done["doneAt"]) < ms(later) + 60_000
+        bad = httpx.post(gw.base_url + "/admin/1/clock", json={"advanceMs": -1}, headers=ADMIN)
+        assert bad.status_code == 400, bad.text
+
+
+def test_the_real_clock_cannot_be_moved(deployment):
+    r = httpx.post(deployment.base_url + "/admin/1/clock", json={"advanceMs": 1000}, headers=ADMIN)
+    assert r.status_code == 409, r.text
+    assert "SMSGATE_CLOCK_START" in r.json()["description"]
+    r = httpx.post(deployment.base_url + "/admin/1/clock", json={"advanceMs": 1000})
+    assert r.status_code == 401, r.text

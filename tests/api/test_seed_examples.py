@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live import wait_for
+from live import eventually
 
 OPENAPI = Path(__file__).parents[2] / "docs" / "reference" / "infobip-sms-openapi.json"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
@@ -173,7 +173,7 @@ def wait_delivered(base_url: str, headers: dict, message_ids: list[str]) -> list
         ok = len(logs) == len(message_ids) and all(log["status"]["groupName"] == "DELIVERED" for log in logs)
         return logs if ok else None
 
-    return wait_for(done, timeout=20, interval=0.3)
+    return eventually(done, timeout=20, interval=0.3)
 
 
 # The fully featured example's third message has a deliveryTimeWindow of 06:00-15:30 UTC every day.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from helpers import DATE_RE, final_logs, logs, send_v2, uid
-from live import wait_for
+from live import eventually
 
 
 def test_v1_single_and_multi(deployment):
@@ -51,7 +51,7 @@ def test_bad_destination_rejects_only_that_destination(deployment):
     statuses = [m["status"]["name"] for m in r.json()["messages"]]
     assert statuses == ["PENDING_ACCEPTED", "REJECTED_DESTINATION", "PENDING_ACCEPTED"]
     assert r.json()["messages"][2]["to"] == "385981234567"  # '+' removed: international format
-    final = wait_for(lambda: final_logs(deployment.base_url, a.app, bulk, 3))
+    final = eventually(lambda: final_logs(deployment.base_url, a.app, bulk, 3))
     by_to = {row["to"]: row for row in final}
     assert by_to["12"]["status"]["name"] == "REJECTED_DESTINATION"
     assert by_to["41793026727"]["status"]["name"] == "DELIVERED_TO_HANDSET"
@@ -116,7 +116,7 @@ def test_reports_are_handed_out_once_with_callback_data(deployment):
         got.extend(r.json()["results"])
         return len(got) >= 2
 
-    wait_for(collect)
+    eventually(collect)
     assert len(got) == 2 and {g["to"] for g in got} == {"41793026727", "41793026731"}
     for report in got:
         assert report["callbackData"] == "cb-1" and report["bulkId"] == bulk
@@ -133,7 +133,7 @@ def test_reports_limit_and_message_filter(deployment):
     send_v2(
         deployment.base_url, a.app, [{"from": "InfoSMS", "text": "x", "destinations": dests}], bulk_id=bulk
     )
-    wait_for(lambda: final_logs(deployment.base_url, a.app, bulk, 5))
+    eventually(lambda: final_logs(deployment.base_url, a.app, bulk, 5))
     one = httpx.get(
         deployment.base_url + "/sms/3/reports", params={"messageId": f"{bulk}-3"}, headers=a.app
     ).json()
@@ -160,7 +160,7 @@ def test_logs_filters(deployment):
         ],
         bulk_id=bulk,
     )
-    wait_for(lambda: final_logs(deployment.base_url, a.app, bulk, 3))
+    eventually(lambda: final_logs(deployment.base_url, a.app, bulk, 3))
     base, h = deployment.base_url, a.app
     assert {r["to"] for r in logs(base, h, bulkId=bulk, **{"from": "ShopA"})} == {
         "41793026727",
@@ -257,7 +257,7 @@ def test_v3_send_and_binary(deployment):
     msgs = r.json()["messages"]
     assert msgs[0]["details"]["messageCount"] == 2 and msgs[1]["details"]["messageCount"] == 1
     assert r.json()["bulkId"]
-    rows = wait_for(lambda: final_logs(deployment.base_url, a.app, r.json()["bulkId"], 2))
+    rows = eventually(lambda: final_logs(deployment.base_url, a.app, r.json()["bulkId"], 2))
     v3 = httpx.get(
         deployment.base_url + "/sms/3/logs", params={"messageId": msgs[1]["messageId"]}, headers=a.app
     ).json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 from helpers import final_logs, send_v2, uid
-from live import LiveGateway, wait_for
+from live import LiveGateway, eventually
 
 CONFIG = """
 [simulator]
@@ -64,8 +64,8 @@ def test_configured_outcomes_and_prices(tmp_path):
             )
             return r.json()["results"] and r.json()["results"][0]["error"]["name"] == "EC_ABSENT_SUBSCRIBER"
 
-        wait_for(absent_seen, interval=0.02)
-        rows = {r["to"]: r for r in wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, 4))}
+        eventually(absent_seen, interval=0.02)
+        rows = {r["to"]: r for r in eventually(lambda: final_logs(gw.base_url, creds.app, bulk, 4))}
         assert (rows["41793001234"]["status"]["name"], rows["41793001234"]["error"]["name"]) == (
             "UNDELIVERABLE_NOT_DELIVERED",
             "EC_UNKNOWN_SUBSCRIBER",

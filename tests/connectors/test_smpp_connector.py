@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from live import eventually_async
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -128,12 +129,15 @@ class Env:
         await Dispatcher(self.db, connector).handle(jobs)
 
     async def wait_done(self, pks: Sequence[int], timeout: float = 3.0) -> list[Any]:
-        for _ in range(int(timeout / 0.02)):
+        async def done() -> list[Any] | None:
             rows = await self.rows(pks)
-            if all(r.done_at is not None for r in rows):
-                return rows
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"messages not done: {[(r.id, r.status_id) for r in await self.rows(pks)]}")
+            return rows if all(r.done_at is not None for r in rows) else None
+
+        try:
+            return await eventually_async(done, timeout=timeout)
+        except AssertionError:
+            rows = await self.rows(pks)
+            raise AssertionError(f"messages not done: {[(r.id, r.status_id) for r in rows]}") from None
 
 
 @pytest.fixture
@@ -345,10 +349,7 @@ async def test_receipt_is_acknowledged_only_after_it_is_committed(env: Env, sim:
         (pk,) = await env.insert({})
         await env.dispatch(connector, [pk])
         (row,) = await env.wait_done([pk])
-        for _ in range(50):
-            if sim.receipts_acknowledged:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: sim.receipts_acknowledged, timeout=1)
         assert sim.receipts_sent == 2 and sim.receipts_acknowledged == 1  # refused once, redelivered
         assert sim.done_at_ack == [1]  # when the SMSC got its ack, the database already had it
         assert (row.status_id, row.error_id) == receipt_of("DELIVERED_TO_HANDSET")
@@ -365,10 +366,7 @@ async def test_receipt_that_beats_the_dispatcher_commit_is_kept_and_applied_by_i
     try:
         (pk,) = await env.insert({})
         results = await connector.submit(await env.rows([pk]))  # no ledger: nothing recorded yet
-        for _ in range(100):
-            if sim.receipts_acknowledged:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: sim.receipts_acknowledged, timeout=2)
         # acknowledged at once (no slot held, no redelivery), kept as unmatched
         assert sim.receipts_sent == 1 and sim.receipts_acknowledged == 1 and sink.receipts == []
         assert connector.counters["receipts_unmatched"] == 1
@@ -388,10 +386,7 @@ async def test_receipt_for_an_unknown_id_is_acknowledged_and_kept(env: Env, sim:
     connector = await make(env, sim)
     try:
         resp = await connector.client.submit(SubmitSm(destination_addr="41793026727", registered_delivery=1))
-        for _ in range(100):
-            if sim.receipts_acknowledged:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: sim.receipts_acknowledged, timeout=2)
         assert sim.receipts_acknowledged == 1 and sim.receipts_sent == 1  # never redelivered
         assert connector.counters["receipts_unmatched"] == 1
         assert connector.status()["counters"]["receipts_unmatched"] == 1
@@ -440,7 +435,8 @@ async def test_long_message_in_each_concatenation_mode(env: Env, sim: Simulator,
         (row,) = await env.rows([pk])
         assert row.remote_id == list(sim.messages)[-1]  # the last part's id
         await env.wait_done([pk])
-        await asyncio.sleep(0.1)  # let the other part's receipt arrive too
+        # every part's receipt was acknowledged (the positive event), and made one receipt for the message
+        await eventually_async(lambda: sim.receipts_acknowledged == len(sim.pdus))
         assert [r.message_pk for r in sink.receipts] == [pk]  # one receipt for the message
         assert sim.receipts_acknowledged == len(sim.pdus)  # every part's receipt was acknowledged
     finally:
@@ -540,9 +536,10 @@ async def test_link_dropped_mid_batch_settles_what_was_acknowledged(env: Env, si
 
 async def test_inbound_message_is_stored_before_it_is_acknowledged(env: Env, sim: Simulator) -> None:
     stored: list[InboundSms] = []
-    release = asyncio.Event()
+    release, called = asyncio.Event(), asyncio.Event()
 
     async def inbound(conn: AsyncConnection, message: InboundSms) -> None:
+        called.set()
         await release.wait()
         stored.append(message)
 
@@ -550,7 +547,7 @@ async def test_inbound_message_is_stored_before_it_is_acknowledged(env: Env, sim
     await started(connector)
     try:
         answer = asyncio.create_task(sim.originate("41793026727", "12345", "hello there", timeout=2))
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(called.wait(), 2)  # the sink has the message and has not returned
         assert not answer.done()
         release.set()
         (resp,) = await answer

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from live import eventually_async
 from sqlalchemy import func, select
 from test_smpp_connector import LONG_TEXT, Env, Simulator, Sink, make, receipt_of
 
@@ -56,11 +57,7 @@ class GatedSimulator(Simulator):
 
 
 async def until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+    await eventually_async(predicate, timeout=timeout)
 
 
 async def queued(env: Env, count: int) -> list[int]:

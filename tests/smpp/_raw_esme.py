@@ -8,6 +8,7 @@ import struct
 from collections.abc import Callable
 
 import smpplib.client
+from live import eventually_async
 
 from smsgate.smpp import BindTransceiver, DeliverSm, decode_pdu, encode_pdu
 from smsgate.smpp.pdus import Pdu, Request, Response
@@ -89,7 +90,4 @@ def smpplib_client(port: int) -> smpplib.client.Client:
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
+    await eventually_async(predicate, timeout=timeout)

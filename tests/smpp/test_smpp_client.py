@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import smpp34
+from live import eventually_async
 
 from smsgate.simulator.smsc import SmscSimulator
 from smsgate.smpp import (
@@ -153,9 +154,10 @@ async def test_deliver_sm_is_acknowledged_only_after_the_callback_returns() -> N
     port = free_port()
     server = smpp34.Server("127.0.0.1", port)
     await server.start()
-    release = asyncio.Event()
+    release, called = asyncio.Event(), asyncio.Event()
 
     async def on_deliver(pdu: Any) -> int:
+        called.set()
         await release.wait()  # e.g. the receipt is still being stored
         return OK
 
@@ -165,7 +167,7 @@ async def test_deliver_sm_is_acknowledged_only_after_the_callback_returns() -> N
         esme = await asyncio.wait_for(server.next(), 2)
         await client.wait_bound(2)
         delivery = asyncio.ensure_future(esme.deliver_sm("x", b"id:1 stat:DELIVRD", esm_class=0x04))
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(called.wait(), 2)  # the callback has the PDU and has not returned
         assert not delivery.done()  # no deliver_sm_resp yet
         release.set()
         assert (await asyncio.wait_for(delivery, 2)).command_status == OK
@@ -276,10 +278,7 @@ async def test_unframeable_garbage_drops_the_link_and_the_client_reconnects(sim:
         await client.start()
         await client.wait_bound(2)
         sim.send_garbage(b"\x00\x00\x00\x05garbage!" + bytes(range(40)))
-        for _ in range(100):
-            if client.counters.reconnects:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: client.counters.reconnects, timeout=2)
         assert client.counters.reconnects == 1
         await client.wait_bound(2)
         assert (await client.submit(submit_to("41793026727"))).command_status == OK
@@ -313,10 +312,7 @@ async def test_receipts_reach_on_deliver_and_a_failing_callback_gets_them_redeli
         await client.start()
         await client.wait_bound(2)
         resp = await client.submit(submit_to("41793026727").replace(registered_delivery=1))
-        for _ in range(100):
-            if sim.receipts_acknowledged:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: sim.receipts_acknowledged, timeout=2)
         assert sim.receipts_acknowledged == 1 and sim.receipts_sent == 2  # refused once, then stored
         assert len(calls) == 2 and all(c.get_tlv(0x001E) == resp.message_id for c in calls)
         assert client.counters.receipts == 2
@@ -352,8 +348,7 @@ async def test_close_waits_for_outstanding_submits_then_unbinds(sim: Simulator) 
     await client.close(timeout=2)
     assert pending.done() and pending.result().command_status == OK
     assert client.state is ClientState.CLOSED
-    await asyncio.sleep(0.05)
-    assert sim.server.bound() == []
+    await eventually_async(lambda: sim.server.bound() == [], timeout=2)
     with pytest.raises(NotBound):
         await client.submit(submit_to("41793026727"))
 
@@ -444,10 +439,7 @@ async def test_idle_link_is_probed_and_a_missed_enquire_link_resp_reconnects() -
     try:
         await client.start()
         await client.wait_bound(2)
-        for _ in range(100):
-            if smsc.connections >= 2:
-                break
-            await asyncio.sleep(0.02)
+        await eventually_async(lambda: smsc.connections >= 2, timeout=2)
         assert any(isinstance(p, EnquireLink) for p in smsc.received)
         assert smsc.connections >= 2  # the dead-looking link was replaced
         await client.wait_bound(2)
@@ -464,8 +456,8 @@ async def test_answered_enquire_links_keep_the_link() -> None:
     try:
         await client.start()
         await client.wait_bound(2)
-        await asyncio.sleep(0.3)
-        assert sum(isinstance(p, EnquireLink) for p in smsc.received) >= 3
+        # three answered keep-alives on one connection: the link was kept through them
+        await eventually_async(lambda: sum(isinstance(p, EnquireLink) for p in smsc.received) >= 3, timeout=3)
         assert smsc.connections == 1 and client.counters.reconnects == 0
     finally:
         await client.close()

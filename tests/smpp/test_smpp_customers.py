@@ -24,6 +24,7 @@ import pytest
 import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
+from job_queue import jobs_of
 from live import ADMIN_TOKEN, Credentials, LiveGateway, free_port, wait_for
 
 from smsgate.config import Settings
@@ -541,7 +542,8 @@ def test_receipt_waits_for_a_receiver(gw) -> None:  # type: ignore[no-untyped-de
     ).message_id.decode()
     tx.close()
     wait_for(lambda: final_log(gw, creds, message_id))
-    time.sleep(1.0)  # a few retries go by with nobody to take it
+    # a few retries go by with nobody to take it: the receipt's job says so
+    wait_for(lambda: [j for j in jobs_of(gw, message_id) if j.kind == "smpp_dlr" and j.attempts >= 2])
     rx = Esme(gw.smpp_port)
     try:
         rx.bind(creds, "receiver")
@@ -610,16 +612,18 @@ def test_inbound_messages_to_an_smpp_number_arrive_as_deliver_sm(gw) -> None:  #
     )
     assert number.status_code == 201 and number.json()["action"] == "smpp"
 
-    def simulate(text: str) -> None:
+    def simulate(text: str) -> str:
         r = httpx.post(
             gw.base_url + "/admin/1/simulate/inbound",
             headers=admin,
             json={"from": "41795550000", "to": "41790000111", "text": text},
         )
         assert r.status_code == 200, r.text
+        return r.json()["messageId"]
 
-    simulate("first, while nobody listens")  # waits for a receiver
-    time.sleep(0.5)
+    first = simulate("first, while nobody listens")  # waits for a receiver
+    # it found nobody and waits: its job was tried
+    wait_for(lambda: [j for j in jobs_of(gw, first, inbound=True) if j.attempts >= 1])
     esme = Esme(gw.smpp_port)
     try:
         esme.bind(creds, "receiver")
@@ -636,9 +640,7 @@ def test_inbound_messages_to_an_smpp_number_arrive_as_deliver_sm(gw) -> None:  #
                 out.append(payload.decode("utf-16-be") if pdu.data_coding == 8 else payload.decode("latin-1"))
             return out
 
-        deadline = time.monotonic() + 10
-        while len(mo_texts()) < 3 and time.monotonic() < deadline:
-            esme.listen(0.3)
+        wait_for(lambda: esme.listen(0.3) or len(mo_texts()) >= 3, timeout=10)
         assert sorted(mo_texts()) == sorted(["first, while nobody listens", "Grüezi 😀", long_text])
         mo = [p for p in esme.delivered if p.esm_class == 0]
         assert {p.source_addr for p in mo} == {b"41795550000"} and {p.destination_addr for p in mo} == {

@@ -9,7 +9,6 @@ import asyncio
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 
 from helpers import final_logs, send_v2, uid
+from job_queue import jobs_of
 from live import ADMIN_TOKEN, LiveGateway, free_port, smsgate_cmd, wait_for
 
 from smsgate.simulator.smsc import SmscSimulator
@@ -196,7 +196,12 @@ def test_smsc_gone_mid_traffic_nothing_is_lost(gateway, smsc):
         bulk_id=bulk,
     )
     assert r.status_code == 200
-    time.sleep(1.5)
+    # the dispatcher took each of them and, with no SMSC, put it back (the positive event)
+    ids = [m["messageId"] for m in r.json()["messages"]]
+    wait_for(
+        lambda: all(any(j.kind == "dispatch" and j.attempts >= 1 for j in jobs_of(gw, i)) for i in ids),
+        timeout=10,
+    )
     pending = httpx.get(
         gw.base_url + "/sms/1/logs", params={"bulkId": bulk, "limit": 100}, headers=creds.app
     ).json()
@@ -261,9 +266,7 @@ def test_smsc_simulator_command_serves_an_independent_client(tmp_path):
         client.send_message(
             source_addr="Test", destination_addr="41793026727", short_message=b"hi", registered_delivery=1
         )
-        deadline = time.monotonic() + 10
-        while not receipts and time.monotonic() < deadline:
-            client.read_once()
+        wait_for(lambda: client.read_once() or receipts, timeout=10)
         assert receipts and b"stat:DELIVRD" in receipts[0]
         client.unbind()
         client.disconnect()

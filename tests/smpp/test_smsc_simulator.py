@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Callable
 
 import pytest
@@ -18,6 +17,7 @@ import smpplib.exceptions
 import smpplib.gsm
 from _raw_esme import RawEsme as _RawEsme
 from _raw_esme import smpplib_client, wait_until
+from live import eventually
 
 from smsgate.domain.network import NetworkRules, OutcomeRule
 from smsgate.simulator.smsc import SmscSimulator, run_simulator
@@ -54,10 +54,7 @@ FAST = {"delivery_delay": 0.05, "retry_delay": 0.05, "response_timeout": 1.0}
 
 
 def read_until(client: smpplib.client.Client, done: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "smpplib client did not get what it waited for"
-        client.read_once()
+    eventually(lambda: done() or client.read_once(), timeout=timeout, interval=0)
 
 
 def submit(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from live import eventually_async
 from sqlalchemy import select
 
 from smsgate.domain.dates import now_ms
@@ -36,10 +37,7 @@ def url(own_database, tmp_path):
 
 
 async def _until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.005)
+    await eventually_async(predicate, timeout=timeout, interval=0.005)
 
 
 async def _one_message(db: Database) -> int:
