@@ -655,7 +655,8 @@ def test_speed_limit_spreads_a_bulk(deployment):
     limited = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, n), timeout=15)
     times = sorted(parse_ms(x["doneAt"]) for x in limited.values())
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert _span(limited) >= (n - 1) * 250 - 100, times
+    # the first slot may be taken late on a loaded machine while the last is on time: some slack
+    assert _span(limited) >= (n - 1) * 250 - 300, times
     # 250 ms apart: doneAt is when the delivery loop ran, so a stalled loop (a loaded machine) can
     # bunch two of them; the median gap still shows the spacing, and is ~0 without a limit
     assert statistics.median(gaps) >= 200, gaps
@@ -679,7 +680,7 @@ def test_speed_limit_spreads_a_bulk(deployment):
     )  # MINUTE by default
     assert r.status_code == 200, r.text
     limited = eventually(lambda: all_final(d.base_url, d.alice.app, bulk, 4), timeout=15)
-    assert _span(limited) >= 3 * 500 - 100
+    assert _span(limited) >= 3 * 500 - 400  # ~0 without the limit; slack as above
 
 
 def _span(found: dict[str, dict]) -> int:
