@@ -59,6 +59,7 @@ from ..smpp.smpp_time import format_smpp_time
 from ..smpp.tlv import build_tlvs
 from ..store import messages as q
 from ..store.database import Database
+from ..store.records import OutboundMessage
 from ..text import udh
 from ..text.codec import gsm7_room
 from ..text.reassembly import GSM7, alphabet
@@ -239,31 +240,31 @@ def _source_ton_npi(sender: str) -> tuple[int, int]:
     return 1, 1  # international E.164
 
 
-def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
+def _message_parts(row: OutboundMessage) -> tuple[int, bytes, list[bytes]]:
     """(data_coding, IEs every part carries besides concatenation, bodies) of one message row."""
-    binary_hex = getattr(row, "binary_hex", None)
+    binary_hex = row.binary_hex
     if binary_hex is not None:
         try:
             payload = bytes.fromhex(binary_hex)
         except ValueError as exc:
             raise _Reject("REJECTED_NOT_SENT", "EC_INVALID_PDU_FORMAT", f"bad binary hex: {exc}") from None
         own_ies = b""
-        if (getattr(row, "esm_class", 0) or 0) & EsmClass.UDHI and payload:
+        if row.esm_class & EsmClass.UDHI and payload:
             length = payload[0]
             if length + 1 > len(payload):
                 raise _Reject("REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH longer than the payload")
             own_ies, payload = payload[1 : 1 + length], payload[1 + length :]
-        data_coding = int(getattr(row, "data_coding", 0) or 0)
+        data_coding = row.data_coding
         # an SMPP customer's GSM-coded parts are unpacked septets (see engine.accept.encode_message)
-        septets = getattr(row, "api_version", None) == "smpp" and alphabet(data_coding) == GSM7
+        septets = row.api_version == "smpp" and alphabet(data_coding) == GSM7
         return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=septets)
     try:
         encoded = textengine.encode(
             row.text or "",
-            language_code=getattr(row, "language_code", None),
-            single_shift=bool(getattr(row, "single_shift", False)),
-            locking_shift=bool(getattr(row, "locking_shift", False)),
-            transliteration=getattr(row, "transliteration", None),
+            language_code=row.language_code,
+            single_shift=row.single_shift,
+            locking_shift=row.locking_shift,
+            transliteration=row.transliteration,
         )
     except ValueError as exc:
         raise _Reject("REJECTED_NOT_SENT", "EC_INVALID_PDU_FORMAT", str(exc)) from None
@@ -366,14 +367,14 @@ class SmppConnector:
 
     # --- submitting -------------------------------------------------------------------------
 
-    def build_submits(self, row: Any) -> list[SubmitSm]:
+    def build_submits(self, row: OutboundMessage) -> list[SubmitSm]:
         """The submit_sm PDUs for one message row, in part order (raises _Reject / EncodeError when
         the message cannot be sent as it is)."""
         c = self.config
         data_coding, own_ies, bodies = _message_parts(row)
-        if getattr(row, "flash", False):
+        if row.flash:
             data_coding = _FLASH_CODING.get(data_coding, data_coding)
-        esm_class = int(getattr(row, "esm_class", 0) or 0) & ~EsmClass.UDHI & 0xFF
+        esm_class = row.esm_class & ~EsmClass.UDHI & 0xFF
         sender = row.sender or ""
         src_ton, src_npi = _source_ton_npi(sender)
         if src_ton != 5:
@@ -381,7 +382,7 @@ class SmppConnector:
         registered = 0
         if c.registered_delivery:
             registered = RegisteredDelivery.SMSC_RECEIPT_ON_SUCCESS_OR_FAILURE
-            if getattr(row, "intermediate_report", False):
+            if row.intermediate_report:
                 registered |= RegisteredDelivery.INTERMEDIATE_NOTIFICATION
         base = SubmitSm(
             service_type=c.service_type,
@@ -392,7 +393,7 @@ class SmppConnector:
             dest_addr_npi=c.dest_npi,
             destination_addr=row.destination,
             registered_delivery=int(registered),
-            validity_period=self._validity(getattr(row, "valid_until", None)),
+            validity_period=self._validity(row.valid_until),
             data_coding=data_coding,
         )
         total = len(bodies)
@@ -435,7 +436,9 @@ class SmppConnector:
             return format_smpp_time(datetime.fromtimestamp(valid_until / 1000, UTC))
         return format_smpp_time(timedelta(seconds=left_ms // 1000))
 
-    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
+    async def submit(
+        self, messages: Sequence[OutboundMessage], ledger: SubmitLedger | None = None
+    ) -> list[SubmitResult]:
         """Send a batch; every message gets a result, or the batch raises ConnectorUnavailable. With a
         ledger, each message is marked before it is sent and its result recorded as soon as it is
         known (see the module doc)."""
@@ -449,14 +452,14 @@ class SmppConnector:
             raise ConnectorUnavailable("; ".join(reasons) or "SMSC unavailable", results, retry)
         return results
 
-    def _refused(self, row: Any, names: tuple[str, str], detail: object) -> SubmitResult:
+    def _refused(self, row: OutboundMessage, names: tuple[str, str], detail: object) -> SubmitResult:
         self.counters["rejected"] += 1
         log.info("message %s rejected: %s", row.id, detail)
         status, error = names
         return SubmitResult(row.id, False, st.status(status).id, st.error(error).id, connector=self.name)
 
     async def _submit_one(
-        self, row: Any, deadline: float, ledger: SubmitLedger | None = None
+        self, row: OutboundMessage, deadline: float, ledger: SubmitLedger | None = None
     ) -> SubmitResult | _Retry:
         try:
             pdus = self.build_submits(row)

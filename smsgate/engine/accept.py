@@ -23,9 +23,11 @@ from ..domain.messages import AcceptedMessage, MessageRequest, RequestRejected, 
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
 from ..store import bulks as bq
+from ..store import jobs as jq
 from ..store import messages as q
 from ..store.accounts import Account
 from ..store.database import Database
+from ..store.jobs import JobKind
 from ..store.tables import REPORT_NONE, REPORT_PULL
 from ..text.reassembly import GSM7, alphabet
 from .schedule import plan_releases, speed_limit_json, window_to_json
@@ -186,7 +188,7 @@ class Acceptor:
             for account_id, rows in rows_by_account.items():
                 pks = await q.insert_messages(conn, account_id, rows)
                 jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
-            await q.add_jobs(conn, bq.DISPATCH_JOB, jobs)
+            await jq.add_jobs(conn, JobKind.DISPATCH, jobs)
         return results
 
     def _rows(

@@ -28,8 +28,10 @@ from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.schedule import next_open
 from ..store import bulks as bq
+from ..store import jobs as jq
 from ..store import messages as q
 from ..store.database import Database
+from ..store.records import OutboundMessage
 from ..store.tables import messages
 from .receipts import apply_receipts
 from .schedule import CANCELED, expire, window_from_json
@@ -46,7 +48,7 @@ class Dispatcher:
         self.connector = connector
         self.counters = {"unknown_resubmitted": 0, "unknown_failed": 0}
 
-    async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
+    async def handle(self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         ready = await self.screen(jobs)
         if not ready:
             return
@@ -66,7 +68,7 @@ class Dispatcher:
         async with self.db.begin() as conn:
             await self.record(conn, results, now)
             again = set(retry)
-            await q.finish_jobs(
+            await jq.finish_jobs(
                 conn,
                 [
                     j.job_id
@@ -75,7 +77,7 @@ class Dispatcher:
                 ],
             )
             # back off 1 s, 2 s, 4 s ... up to a minute; validity ends a message that waits too long
-            await q.reschedule_jobs(
+            await jq.reschedule_jobs(
                 conn,
                 [
                     (j.job_id, now + min(60_000, 1000 * 2 ** min(j.attempts - 1, 6)))
@@ -114,11 +116,13 @@ class Dispatcher:
         )
         await self.connector.commit(conn, results)
 
-    async def screen(self, jobs: Sequence[q.LeasedJob]) -> list[q.LeasedJob]:
+    async def screen(
+        self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]
+    ) -> list[jq.LeasedJob[OutboundMessage]]:
         """The jobs whose messages may go out now, claimed; the others are settled here."""
         now = now_ms()
         by_pk = {j.message.id: j for j in jobs}
-        ready: list[q.LeasedJob] = []
+        ready: list[jq.LeasedJob[OutboundMessage]] = []
         finished: list[int] = []
         later: list[tuple[int, int]] = []
         paused: list[int] = []
@@ -183,8 +187,8 @@ class Dispatcher:
                     update(messages).where(messages.c.id.in_(unknown_failed)).values(sending_at=None)
                 )
             await bq.park_job_ids(conn, paused)
-            await q.reschedule_jobs(conn, later)
-            await q.finish_jobs(conn, finished)
+            await jq.reschedule_jobs(conn, later)
+            await jq.finish_jobs(conn, finished)
             if ready:
                 await conn.execute(
                     update(messages)
@@ -272,7 +276,9 @@ class Ledger:
         results = [result for _, _, result, _ in items if result is not None]
         if results:
             await self.dispatcher.record(conn, results, now)
-            await q.finish_jobs(conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs])
+            await jq.finish_jobs(
+                conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs]
+            )
 
 
 def _fail(items: Sequence[tuple], exc: BaseException) -> None:

@@ -7,15 +7,17 @@ import logging
 from contextlib import suppress
 
 from ..config import Settings
-from ..connectors.simulator import DELIVERY_JOB, SimulatedNetwork
+from ..connectors.simulator import SimulatedNetwork
 from ..connectors.smpp import SmppConnector
 from ..domain.dates import now_ms, parse_ms, start_clock_at
 from ..domain.routing import RoutingTable
 from ..store import inbound as inbound_store
+from ..store import jobs as jq
 from ..store import messages as q
 from ..store import migrate
 from ..store.accounts import AccountStore
 from ..store.database import Database
+from ..store.jobs import JobKind
 from ..text.reassembly import make_part
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
@@ -23,8 +25,8 @@ from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .dispatch import Dispatcher
-from .inbound import FORWARD_JOB, InboundService, UnknownNumber
-from .receipts import PUSH_JOB, apply_receipts
+from .inbound import InboundService, UnknownNumber
+from .receipts import apply_receipts
 from .routing import Router
 from .schedule import ExpirySweeper
 from .smpp_service import SmppService
@@ -60,9 +62,9 @@ class Gateway:
             default=0,
         )
         self.dispatch_worker = JobWorker(
-            self.db, "dispatch", self._dispatch, **{**common, "lease_ms": dispatch_lease}
+            self.db, JobKind.DISPATCH, self._dispatch, **{**common, "lease_ms": dispatch_lease}
         )
-        self.delivery_worker = JobWorker(self.db, DELIVERY_JOB, self._simulate_delivery, **common)
+        self.delivery_worker = JobWorker(self.db, JobKind.SIM_DELIVERY, self._simulate_delivery, **common)
         policy = HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny)
         use_for_requests(policy)  # callback URLs with hosts it refuses are refused on accept (400)
         self.webhooks = WebhookClient(
@@ -74,13 +76,13 @@ class Gateway:
         # pushes run in the background after leasing; the lease outlasts the request's timeout
         push_lease = int(settings.webhook_timeout * 1000) * 3 + 10_000
         self.push_worker = JobWorker(
-            self.db, PUSH_JOB, self.report_pusher.handle, **{**common, "lease_ms": push_lease}
+            self.db, JobKind.REPORT_PUSH, self.report_pusher.handle, **{**common, "lease_ms": push_lease}
         )
         self.report_pusher.wake_at = self.push_worker.wake_at
         self.inbound = InboundService(self.db, settings.network.currency)
         self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
         self.forward_worker = JobWorker(
-            self.db, FORWARD_JOB, self.forwarder.handle, **{**common, "lease_ms": push_lease}, inbound=True
+            self.db, JobKind.MO_FORWARD, self.forwarder.handle, **{**common, "lease_ms": push_lease}
         )
         self.forwarder.wake_at = self.forward_worker.wake_at
         # messages whose validity ran out end EXPIRED; their reports are owed at once
@@ -141,7 +143,7 @@ class Gateway:
         await migrate.upgrade(self.db)
         if self.db.is_sqlite and run_workers:
             async with self.db.begin() as conn:
-                released = await q.release_leases(conn)
+                released = await jq.release_leases(conn)
             if released:
                 log.warning("resuming %d jobs interrupted by the last shutdown", released)
         if run_workers:

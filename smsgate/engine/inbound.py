@@ -16,10 +16,11 @@ from ..domain.dates import now_ms
 from ..domain.ids import new_id
 from ..domain.inbound import split_keyword
 from ..store import inbound as store
-from ..store import messages as q
+from ..store import jobs as jq
 from ..store.accounts import Account
 from ..store.database import Database
 from ..store.inbound import InboundNumber
+from ..store.jobs import JobKind
 from ..store.tables import INBOUND_FORWARD, INBOUND_PULL
 from ..text import encode
 from ..text.reassembly import Part, Reassembled, Reassembler, decode_text, make_part
@@ -27,9 +28,7 @@ from ..webhooks.policy import callback_url_problem
 
 log = logging.getLogger("smsgate.inbound")
 
-FORWARD_JOB = "mo_forward"
 # action "smpp": delivered as deliver_sm to the account's SMPP receiver sessions (engine/smpp_service.py)
-SMPP_MO_JOB = "smpp_mo"
 ESM_UDHI = 0x40
 
 
@@ -162,11 +161,11 @@ class InboundService:
                 "method": number.forward_method or "POST",
                 "content_type": number.forward_content_type or "application/json",
             }
-            await q.add_jobs(
-                conn, FORWARD_JOB, [(pk, now_ms())], payload=orjson.dumps(target).decode(), inbound=True
+            await jq.add_jobs(
+                conn, JobKind.MO_FORWARD, [(pk, now_ms())], payload=orjson.dumps(target).decode()
             )
         elif number.action == "smpp":
-            await q.add_jobs(conn, SMPP_MO_JOB, [(pk, now_ms())], inbound=True)
+            await jq.add_jobs(conn, JobKind.SMPP_MO, [(pk, now_ms())])
         log.info(
             "inbound %s from %s to %s (%d parts) for account %d: %s",
             message_id,

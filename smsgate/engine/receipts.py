@@ -13,18 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..connectors.base import Receipt
 from ..domain.dates import now_ms
 from ..domain.statuses import error_by_id, status_by_id
+from ..store import jobs as jq
 from ..store import messages as q
+from ..store.jobs import JobKind
 from ..store.tables import REPORT_PULL, REPORT_PUSH, messages
 
-PUSH_JOB = "report_push"
 # A notify_url of "smpp:" (or "smpp:failure") sends the report back over the SMPP session the message
 # came in on, as a deliver_sm receipt: registered_delivery 1 (or 2, failures only).
-SMPP_DLR_JOB = "smpp_dlr"
 SMPP_NOTIFY = "smpp:"
 
 
-def _push_kind(notify_url: str) -> str:
-    return SMPP_DLR_JOB if notify_url.startswith(SMPP_NOTIFY) else PUSH_JOB
+def _push_kind(notify_url: str) -> JobKind:
+    return JobKind.SMPP_DLR if notify_url.startswith(SMPP_NOTIFY) else JobKind.REPORT_PUSH
 
 
 async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
@@ -66,7 +66,7 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         if url:
             pushes.setdefault(_push_kind(url), []).append((r.message_pk, now))
     for kind, items in pushes.items():
-        await q.add_jobs(conn, kind, items)
+        await jq.add_jobs(conn, kind, items)
     for r in intermediate:
         row = open_rows[r.message_pk]
         if (
@@ -77,4 +77,4 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         ):
             # the message moves on; the push carries the state it had at this receipt
             snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
-            await q.add_jobs(conn, _push_kind(row.notify_url), [(r.message_pk, now)], payload=snapshot)
+            await jq.add_jobs(conn, _push_kind(row.notify_url), [(r.message_pk, now)], payload=snapshot)

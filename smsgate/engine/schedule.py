@@ -37,7 +37,7 @@ from ..domain.schedule import (
     resolve_send_at,
 )
 from ..store import bulks as bq
-from ..store.database import Database
+from ..store.database import IN_CHUNK, Database
 from ..store.tables import messages
 from .receipts import apply_receipts
 
@@ -318,7 +318,7 @@ class BulkControl:
         await bq.set_bulk(conn, row.id, state=bq.CANCELED)
         pks = await bq.unsent_messages(conn, row.account_id, row.bulk_id)
         now = now_ms()
-        for start in range(0, len(pks), 500):
-            await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + 500]])
+        for start in range(0, len(pks), IN_CHUNK):
+            await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + IN_CHUNK]])
         await bq.drop_dispatch_jobs(conn, pks)
         return CANCELED_STATUS, pks

@@ -46,8 +46,10 @@ from ..smpp.receipts import ReceiptStat
 from ..smpp.server import Bind, DeliveryError, SmppServer, SmscSession
 from ..smpp.smpp_time import format_smpp_time
 from ..store import inbound as inbound_store
+from ..store import jobs as jq
 from ..store import messages as q
 from ..store.accounts import Account
+from ..store.jobs import JobKind
 from ..store.tables import (
     INBOUND_FORWARD_FAILED,
     INBOUND_FORWARDED,
@@ -59,8 +61,6 @@ from ..store.tables import (
     messages,
 )
 from ..webhooks.policy import parse_networks
-from .inbound import SMPP_MO_JOB
-from .receipts import SMPP_DLR_JOB
 from .smpp_deliver import mo_pdu, receipt_date, receipt_pdu, receipt_stat
 from .smpp_submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
 from .worker import JobWorker
@@ -126,7 +126,7 @@ class SmppService:
         )
         self.worker = JobWorker(
             gateway.db,
-            SMPP_DLR_JOB,
+            JobKind.SMPP_DLR,
             self.handle_receipts,
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
@@ -134,12 +134,11 @@ class SmppService:
         )
         self.mo_worker = JobWorker(
             gateway.db,
-            SMPP_MO_JOB,
+            JobKind.SMPP_MO,
             self.handle_mo,
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
             poll_interval=settings.poll_interval,
-            inbound=True,
         )
         self._accounts: dict[SmscSession, Account] = {}  # authenticated sessions (bound, or binding)
         self._tasks: list[asyncio.Task[None]] = []
@@ -233,7 +232,7 @@ class SmppService:
             await conn.execute(
                 update(jobs)
                 .where(
-                    jobs.c.kind == SMPP_DLR_JOB,
+                    jobs.c.kind == JobKind.SMPP_DLR.value,
                     *waiting,
                     exists().where(messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id),
                 )
@@ -242,7 +241,7 @@ class SmppService:
             await conn.execute(
                 update(jobs)
                 .where(
-                    jobs.c.kind == SMPP_MO_JOB,
+                    jobs.c.kind == JobKind.SMPP_MO.value,
                     *waiting,
                     exists().where(
                         inbound_messages.c.id == jobs.c.inbound_pk,
@@ -328,7 +327,7 @@ class SmppService:
             return _Outcome.RETRY
         return _Outcome.SENT
 
-    async def _receipt(self, job: q.LeasedJob, now: int) -> _Outcome:
+    async def _receipt(self, job: jq.LeasedJob, now: int) -> _Outcome:
         row = job.message
         if job.payload is None:
             status_id, error_id, intermediate = row.status_id, row.error_id, False
@@ -341,11 +340,11 @@ class SmppService:
         pdu = receipt_pdu(row, status_id, error_id, intermediate=intermediate, now=now)
         return await self._send(row.account_id, pdu, f"receipt for {row.message_id}")
 
-    async def _mo(self, job: q.LeasedJob, now: int) -> _Outcome:
+    async def _mo(self, job: jq.LeasedJob, now: int) -> _Outcome:
         row = job.message
         return await self._send(row.account_id, mo_pdu(row), f"inbound message {row.message_id}")
 
-    async def _run(self, leased: Sequence[q.LeasedJob], deliver: Any, born: str) -> tuple[list, list, list]:
+    async def _run(self, leased: Sequence[jq.LeasedJob], deliver: Any, born: str) -> tuple[list, list, list]:
         """Deliver each job at once (each session's window bounds what is in flight). Returns the
         jobs done, the jobs given up (older than the retention), and (job id, due) retries for the
         rest, with a linearly growing delay; the caller settles them in one transaction."""
@@ -365,11 +364,11 @@ class SmppService:
                 again.append((job.job_id, now_ms() + int(min(retry_s * job.attempts, MAX_RETRY_S) * 1000)))
         return done, given_up, again
 
-    async def handle_receipts(self, leased: Sequence[q.LeasedJob]) -> None:
+    async def handle_receipts(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._receipt, "created_at")
         async with self.gateway.db.begin() as conn:
-            await q.finish_jobs(conn, [j.job_id for j in done + given_up])
-            await q.reschedule_jobs(conn, again)
+            await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
+            await jq.reschedule_jobs(conn, again)
             finals = [(j, REPORT_PUSHED) for j in done] + [(j, REPORT_PUSH_FAILED) for j in given_up]
             await q.update_messages(
                 conn,
@@ -382,11 +381,11 @@ class SmppService:
                 self.settings.log_retention_hours,
             )
 
-    async def handle_mo(self, leased: Sequence[q.LeasedJob]) -> None:
+    async def handle_mo(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._mo, "received_at")
         async with self.gateway.db.begin() as conn:
-            await q.finish_jobs(conn, [j.job_id for j in done + given_up])
-            await q.reschedule_jobs(conn, again)
+            await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
+            await jq.reschedule_jobs(conn, again)
             await inbound_store.set_states(conn, [j.message.id for j in done], INBOUND_FORWARDED)
             await inbound_store.set_states(conn, [j.message.id for j in given_up], INBOUND_FORWARD_FAILED)
         if given_up:
