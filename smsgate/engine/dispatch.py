@@ -21,8 +21,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
-
 from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitResult
 from ..domain import statuses as st
 from ..domain.dates import now_ms
@@ -32,7 +30,6 @@ from ..store import jobs as jq
 from ..store import messages as q
 from ..store.database import Database
 from ..store.records import OutboundMessage
-from ..store.tables import messages
 from .receipts import apply_receipts
 from .schedule import CANCELED, expire, window_from_json
 
@@ -87,11 +84,7 @@ class Dispatcher:
             )
             if again:
                 # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
-                await conn.execute(
-                    update(messages)
-                    .where(messages.c.id.in_(list(again)))
-                    .values(submitted_at=None, sending_at=None)
-                )
+                await q.unclaim(conn, list(again))
 
     async def record(self, conn: Any, results: Sequence[SubmitResult], now: int) -> None:
         """Store the network's answers (the jobs are the caller's)."""
@@ -112,7 +105,7 @@ class Dispatcher:
                 }
                 for r in results
             ],
-            messages.c.done_at.is_(None),
+            open_only=True,
         )
         await self.connector.commit(conn, results)
 
@@ -130,24 +123,7 @@ class Dispatcher:
         canceled: list[int] = []
         unknown_failed: list[int] = []
         async with self.db.begin() as conn:
-            rows = {
-                r.id: r
-                for r in await conn.execute(
-                    select(
-                        messages.c.id,
-                        messages.c.account_id,
-                        messages.c.bulk_id,
-                        messages.c.done_at,
-                        messages.c.submitted_at,
-                        messages.c.valid_until,
-                        messages.c.delivery_window,
-                        messages.c.sending_at,
-                        messages.c.connector,
-                    )
-                    .where(messages.c.id.in_(list(by_pk)))
-                    .with_for_update()
-                )
-            }
+            rows = await q.lock_for_dispatch(conn, list(by_pk))
             states = await bq.bulk_states(
                 conn, {(r.account_id, r.bulk_id) for r in rows.values() if r.bulk_id}
             )
@@ -183,18 +159,11 @@ class Dispatcher:
                     "%d message(s) sent without a recorded answer ended EXPIRED_UNKNOWN", len(unknown_failed)
                 )
                 await apply_receipts(conn, [Receipt(pk, *UNKNOWN_OUTCOME, now) for pk in unknown_failed])
-                await conn.execute(
-                    update(messages).where(messages.c.id.in_(unknown_failed)).values(sending_at=None)
-                )
+                await q.clear_sending(conn, unknown_failed)
             await bq.park_job_ids(conn, paused)
             await jq.reschedule_jobs(conn, later)
             await jq.finish_jobs(conn, finished)
-            if ready:
-                await conn.execute(
-                    update(messages)
-                    .where(messages.c.id.in_([j.message.id for j in ready]))
-                    .values(submitted_at=now)
-                )
+            await q.claim(conn, [j.message.id for j in ready], now)
         return ready
 
     def _unknown_outcome(self, row: Any) -> str:
@@ -272,7 +241,7 @@ class Ledger:
             for pk, name, result, _ in items
             if result is None
         ]
-        await q.update_messages(conn, marks, messages.c.done_at.is_(None))
+        await q.update_messages(conn, marks, open_only=True)
         results = [result for _, _, result, _ in items if result is not None]
         if results:
             await self.dispatcher.record(conn, results, now)

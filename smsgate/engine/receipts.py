@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import orjson
-from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..connectors.base import Receipt
@@ -16,7 +15,6 @@ from ..domain.statuses import error_by_id, status_by_id
 from ..store import jobs as jq
 from ..store import messages as q
 from ..store.jobs import JobKind
-from ..store.tables import REPORT_PULL, REPORT_PUSH, messages
 
 # A notify_url of "smpp:" (or "smpp:failure") sends the report back over the SMPP session the message
 # came in on, as a deliver_sm receipt: registered_delivery 1 (or 2, failures only).
@@ -31,33 +29,23 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
     if not receipts:
         return
     pks = list({r.message_pk for r in receipts})
-    rows = await conn.execute(
-        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report).where(
-            messages.c.id.in_(pks), messages.c.done_at.is_(None)
-        )
-    )
     # A message that already ended (done_at set) keeps its end: a late or repeated receipt changes nothing.
-    open_rows = {r.id: r for r in rows}
+    open_rows = await q.open_for_receipts(conn, pks)
     final = [r for r in receipts if r.message_pk in open_rows and status_by_id(r.status_id).is_final]
     intermediate = [
         r for r in receipts if r.message_pk in open_rows and not status_by_id(r.status_id).is_final
     ]
-    still_open = messages.c.done_at.is_(None)
-    await q.update_messages(
+    await q.end_messages(
         conn,
         [
             {"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at}
             for r in final
         ],
-        still_open,
-        extra_values={
-            "report_state": case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)
-        },
     )
     await q.update_messages(
         conn,
         [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
-        still_open,
+        open_only=True,
     )
     now = now_ms()
     pushes: dict[str, list[tuple[int, int]]] = {}

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..connectors.base import Receipt
@@ -37,8 +36,8 @@ from ..domain.schedule import (
     resolve_send_at,
 )
 from ..store import bulks as bq
+from ..store import messages as q
 from ..store.database import IN_CHUNK, Database
-from ..store.tables import messages
 from .receipts import apply_receipts
 
 log = logging.getLogger("smsgate.schedule")
@@ -139,23 +138,12 @@ class ExpirySweeper:
 
     async def sweep_once(self) -> int:
         now = now_ms()
-        cond = [messages.c.valid_until <= now, messages.c.done_at.is_(None)]
-        if self._mark is not None:
-            cond.append(messages.c.valid_until > self._mark)
         total = 0
         while True:
             async with self.db.begin() as conn:
                 # FOR UPDATE (PostgreSQL): wait for a dispatcher deciding about the same rows, then see
                 # whether it handed them over
-                rows = list(
-                    await conn.execute(
-                        select(messages.c.id, messages.c.submitted_at, messages.c.valid_until)
-                        .where(*cond)
-                        .order_by(messages.c.valid_until, messages.c.id)
-                        .limit(self.BATCH)
-                        .with_for_update()
-                    )
-                )
+                rows = await q.lock_expired(conn, now, self._mark, self.BATCH)
                 await expire(conn, rows)
             total += len(rows)
             if len(rows) < self.BATCH:

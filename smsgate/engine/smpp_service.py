@@ -35,7 +35,6 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import exists, select, update
 
 from ..domain.dates import now_ms
 from ..domain.messages import RequestRejected, SendRequest
@@ -48,17 +47,13 @@ from ..smpp.smpp_time import format_smpp_time
 from ..store import inbound as inbound_store
 from ..store import jobs as jq
 from ..store import messages as q
-from ..store.accounts import Account
+from ..store.accounts import Account, username_exists
 from ..store.jobs import JobKind
 from ..store.tables import (
     INBOUND_FORWARD_FAILED,
     INBOUND_FORWARDED,
     REPORT_PUSH_FAILED,
     REPORT_PUSHED,
-    accounts,
-    inbound_messages,
-    jobs,
-    messages,
 )
 from ..webhooks.policy import parse_networks
 from .smpp_deliver import mo_pdu, receipt_date, receipt_pdu, receipt_stat
@@ -208,8 +203,7 @@ class SmppService:
 
     async def _username_exists(self, username: str) -> bool:
         async with self.gateway.db.connect() as conn:
-            row = (await conn.execute(select(accounts.c.id).where(accounts.c.username == username))).first()
-        return row is not None
+            return await username_exists(conn, username)
 
     async def session_bound(self, session: SmscSession) -> None:
         account = self._accounts.get(session)
@@ -226,30 +220,8 @@ class SmppService:
     async def _deliveries_due_now(self, account_id: int) -> None:
         """A receiver came: its account's waiting receipts and inbound messages need not wait out
         their retry delay."""
-        now = now_ms()
-        waiting = (jobs.c.due_at > now, jobs.c.lease_until <= now)
         async with self.gateway.db.begin() as conn:
-            await conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.kind == JobKind.SMPP_DLR.value,
-                    *waiting,
-                    exists().where(messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id),
-                )
-                .values(due_at=now)
-            )
-            await conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.kind == JobKind.SMPP_MO.value,
-                    *waiting,
-                    exists().where(
-                        inbound_messages.c.id == jobs.c.inbound_pk,
-                        inbound_messages.c.account_id == account_id,
-                    ),
-                )
-                .values(due_at=now)
-            )
+            await jq.smpp_deliveries_due_now(conn, account_id, now_ms())
         self.wake()
 
     def session_closed(self, session: SmscSession) -> None:
@@ -285,13 +257,7 @@ class SmppService:
         if account is None:  # pragma: no cover - refused by the session state machine
             return CommandStatus.ESME_RINVBNDSTS
         async with self.gateway.db.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
-                        messages.c.account_id == account.id, messages.c.message_id == pdu.message_id
-                    )
-                )
-            ).first()
+            row = await q.message_state(conn, account.id, pdu.message_id)
         if row is None:
             return CommandStatus.ESME_RINVMSGID
         stat, err = receipt_stat(row.status_id, row.error_id)

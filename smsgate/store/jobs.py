@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .records import InboundMessage, OutboundMessage, inbound, outbound
@@ -126,3 +126,19 @@ async def next_due(conn: AsyncConnection, kind: JobKind | str) -> int | None:
     """When the next job of ``kind`` can be leased: a leased job counts from its lease's end."""
     ready = case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
     return (await conn.execute(select(func.min(ready)).where(jobs.c.kind == JobKind(kind).value))).scalar()
+
+
+async def smpp_deliveries_due_now(conn: AsyncConnection, account_id: int, now: int) -> None:
+    """Make an account's waiting SMPP receipts and inbound deliveries due now (a receiver bound): they
+    need not wait out their retry delay. Leased ones are left to their worker."""
+    waiting = (jobs.c.due_at > now, jobs.c.lease_until <= now)
+    mine = {
+        JobKind.SMPP_DLR: exists().where(
+            messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id
+        ),
+        JobKind.SMPP_MO: exists().where(
+            inbound_messages.c.id == jobs.c.inbound_pk, inbound_messages.c.account_id == account_id
+        ),
+    }
+    for kind, owned in mine.items():
+        await conn.execute(update(jobs).where(jobs.c.kind == kind.value, *waiting, owned).values(due_at=now))

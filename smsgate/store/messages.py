@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .database import IN_CHUNK
 from .tables import (
     REPORT_PULL,
+    REPORT_PUSH,
     REPORT_TAKEN,
     jobs,
     message_parts,
@@ -129,12 +130,19 @@ async def take_unmatched_receipts(
 
 
 async def update_messages(
-    conn: AsyncConnection, rows: list[dict[str, Any]], *where: Any, extra_values: dict[str, Any] | None = None
+    conn: AsyncConnection,
+    rows: list[dict[str, Any]],
+    *where: Any,
+    extra_values: dict[str, Any] | None = None,
+    open_only: bool = False,
 ) -> int:
     """Update many messages in one executemany: each row has ``pk`` and the same set of columns;
-    ``extra_values`` are SQL expressions applied to every row."""
+    ``extra_values`` are SQL expressions applied to every row. ``open_only``: only messages that have
+    not ended (a late answer or receipt changes nothing about an ended message)."""
     if not rows:
         return 0
+    if open_only:
+        where = (*where, messages.c.done_at.is_(None))
     columns = [k for k in rows[0] if k != "pk"]
     stmt = (
         update(messages)
@@ -241,3 +249,88 @@ async def purge_unmatched_before(conn: AsyncConnection, before_ms: int) -> int:
         delete(unmatched_receipts).where(unmatched_receipts.c.received_at < before_ms)
     )
     return result.rowcount
+
+
+# --- the engine's reads and writes of message state --------------------------------------------
+
+
+async def end_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    """Record final states of open messages (rows of pk, status_id, error_id, done_at); their reports
+    are owed: pushed when the message has a notify URL, pulled otherwise."""
+    report = case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)
+    return await update_messages(conn, rows, extra_values={"report_state": report}, open_only=True)
+
+
+async def lock_for_dispatch(conn: AsyncConnection, pks: Sequence[int]) -> dict[int, Any]:
+    """pk -> the state the dispatcher screens (bulk, end, claim, validity, window, sending mark), row
+    locked (PostgreSQL) until the transaction ends: a bulk cancellation or the expiry sweep waits."""
+    rows = await conn.execute(
+        select(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.bulk_id,
+            messages.c.done_at,
+            messages.c.submitted_at,
+            messages.c.valid_until,
+            messages.c.delivery_window,
+            messages.c.sending_at,
+            messages.c.connector,
+        )
+        .where(messages.c.id.in_(list(pks)))
+        .with_for_update()
+    )
+    return {r.id: r for r in rows}
+
+
+async def claim(conn: AsyncConnection, pks: Sequence[int], now: int) -> None:
+    """Mark messages as handed to dispatch (submitted_at): cancellation and unsent expiry pass them by."""
+    if pks:
+        await conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(submitted_at=now))
+
+
+async def unclaim(conn: AsyncConnection, pks: Sequence[int]) -> None:
+    """Messages not handed over after all: unclaimed and unmarked, so cancellation and expiry apply."""
+    if pks:
+        await conn.execute(
+            update(messages).where(messages.c.id.in_(list(pks))).values(submitted_at=None, sending_at=None)
+        )
+
+
+async def clear_sending(conn: AsyncConnection, pks: Sequence[int]) -> None:
+    if pks:
+        await conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(sending_at=None))
+
+
+async def open_for_receipts(conn: AsyncConnection, pks: Sequence[int]) -> dict[int, Any]:
+    """pk -> (id, notify_url, intermediate_report) of the messages that have not ended yet."""
+    rows = await conn.execute(
+        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report).where(
+            messages.c.id.in_(list(pks)), messages.c.done_at.is_(None)
+        )
+    )
+    return {r.id: r for r in rows}
+
+
+async def lock_expired(conn: AsyncConnection, now: int, after: int | None, limit: int) -> list[Any]:
+    """Up to ``limit`` open messages whose validity ended by ``now`` (and after ``after``), oldest
+    first, row locked (PostgreSQL): the sweep waits for a dispatcher deciding about the same rows."""
+    cond = [messages.c.valid_until <= now, messages.c.done_at.is_(None)]
+    if after is not None:
+        cond.append(messages.c.valid_until > after)
+    return list(
+        await conn.execute(
+            select(messages.c.id, messages.c.submitted_at, messages.c.valid_until)
+            .where(*cond)
+            .order_by(messages.c.valid_until, messages.c.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+
+
+async def message_state(conn: AsyncConnection, account_id: int, message_id: str) -> Any | None:
+    """(status_id, error_id, done_at) of one of an account's messages, or None."""
+    query = select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
+        messages.c.account_id == account_id, messages.c.message_id == message_id
+    )
+    return (await conn.execute(query)).first()
