@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -78,9 +79,13 @@ def _settle(future: asyncio.Future, result=None, error: Exception | None = None)
 
 
 class Acceptor:
-    def __init__(self, db: Database, default_sender: str) -> None:
+    def __init__(
+        self, db: Database, default_sender: str, on_accepted: Callable[[], None] | None = None
+    ) -> None:
         self.db = db
         self.default_sender = default_sender
+        # new messages were committed: wake the dispatcher instead of waiting for its next poll
+        self.on_accepted = on_accepted
         self._queue: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._writer: asyncio.Task | None = None
@@ -136,6 +141,7 @@ class Acceptor:
             for item in batch:
                 await self._write_alone(item)
             return
+        self._accepted()
         for item, outcomes in zip(batch, results):
             _settle(item.future, outcomes)
 
@@ -144,6 +150,7 @@ class Acceptor:
         for _ in range(3):
             try:
                 _settle(item.future, (await self._write([item]))[0])
+                self._accepted()
                 return
             except IntegrityError as exc:
                 # Another process took one of our custom messageIds between the check and the insert;
@@ -154,6 +161,10 @@ class Acceptor:
                 error = exc
                 break
         _settle(item.future, error=error)
+
+    def _accepted(self) -> None:
+        if self.on_accepted is not None:
+            self.on_accepted()
 
     async def _write(self, batch: list[_Pending]) -> list[list[AcceptedMessage]]:
         now = now_ms()

@@ -4,12 +4,12 @@ a temporary GSM error are pushed too when the message asked for them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..connectors.base import Receipt
+from ..connectors.base import Receipt, ReceiptSink
 from ..domain.dates import now_ms
 from ..domain.statuses import error_by_id, status_by_id
 from ..store import jobs as jq
@@ -23,6 +23,17 @@ SMPP_NOTIFY = "smpp:"
 
 def _push_kind(notify_url: str) -> JobKind:
     return JobKind.SMPP_DLR if notify_url.startswith(SMPP_NOTIFY) else JobKind.REPORT_PUSH
+
+
+def waking_sink(on_applied: Callable[[], None]) -> ReceiptSink:
+    """The receipt sink of connectors: ``apply_receipts`` in their transaction, then ``on_applied``
+    (reports are owed: wake whoever sends them)."""
+
+    async def sink(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
+        await apply_receipts(conn, receipts)
+        on_applied()
+
+    return sink
 
 
 async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:

@@ -218,9 +218,19 @@ def bulk_status(state: str, progress: bq.BulkProgress) -> str:
 class BulkControl:
     """The four bulk endpoints' engine: read, reschedule, pause, resume, cancel."""
 
-    def __init__(self, db: Database, on_final: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        on_final: Callable[[], None] | None = None,
+        on_due: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.on_final = on_final  # canceled messages owe reports: wake whoever pushes them
+        self.on_due = on_due  # rescheduled or resumed messages may be due now: wake the dispatcher
+
+    def _due(self) -> None:
+        if self.on_due is not None:
+            self.on_due()
 
     async def _load(self, conn, account_id: int, bulk_id: str):
         row = await bq.get_bulk(conn, account_id, bulk_id, for_update=True)
@@ -252,6 +262,7 @@ class BulkControl:
             old = row.send_at if row.send_at is not None else now
             await bq.shift_bulk(conn, account_id, bulk_id, new - old, new)
             await bq.set_bulk(conn, row.id, send_at=new)
+        self._due()
         return BulkView(bulk_id, new, status)
 
     async def change_status(self, account_id: int, bulk_id: str, wanted: str) -> BulkView:
@@ -271,6 +282,8 @@ class BulkControl:
                 result, canceled = await self._cancel(conn, row, status)
         if canceled and self.on_final:
             self.on_final()
+        if result in (CANCELED_STATUS, PENDING, PROCESSING):
+            self._due()
         return BulkView(bulk_id, row.send_at, result)
 
     async def _pause(self, conn, row, status: str) -> str:

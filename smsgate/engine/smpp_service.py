@@ -61,7 +61,10 @@ from .smpp_submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
 from .worker import JobWorker
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
+    from ..config import Settings
+    from ..store.accounts import AccountStore
+    from ..store.database import Database
+    from .accept import Acceptor
 
 log = logging.getLogger("smsgate.smpp")
 
@@ -100,13 +103,14 @@ def _peer_ip(peer: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class SmppService:
     """The SmppServer's handler for customer binds, and the ``smpp_dlr`` / ``smpp_mo`` job loops."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        settings = gateway.settings
+    def __init__(self, settings: Settings, db: Database, accounts: AccountStore, acceptor: Acceptor) -> None:
         if settings.smpp_port is None:
             raise ValueError("SmppService needs smpp_port")
         if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
             raise ValueError("smpp_tls_cert and smpp_tls_key go together: set both for TLS, or neither")
-        self.gateway = gateway
+        self.db = db
+        self.accounts = accounts
+        self.acceptor = acceptor  # wakes the dispatcher itself after its commit
         self.settings = settings
         try:
             self.allowed = parse_networks(settings.smpp_allowed_ips)
@@ -120,7 +124,7 @@ class SmppService:
             ssl=tls_context(settings.smpp_tls_cert, settings.smpp_tls_key) if self.tls else None,  # type: ignore[arg-type]
         )
         self.worker = JobWorker(
-            gateway.db,
+            db,
             JobKind.SMPP_DLR,
             self.handle_receipts,
             batch=DLR_BATCH,
@@ -128,7 +132,7 @@ class SmppService:
             poll_interval=settings.poll_interval,
         )
         self.mo_worker = JobWorker(
-            gateway.db,
+            db,
             JobKind.SMPP_MO,
             self.handle_mo,
             batch=DLR_BATCH,
@@ -180,7 +184,7 @@ class SmppService:
                 "SMPP bind as %r from %s refused: address not in smpp_allowed_ips", bind.system_id, ip
             )
             return CommandStatus.ESME_RBINDFAIL
-        account = await self.gateway.accounts.by_password(bind.system_id, bind.password)
+        account = await self.accounts.by_password(bind.system_id, bind.password)
         if account is None:
             known = await self._username_exists(bind.system_id)
             log.info(
@@ -202,7 +206,7 @@ class SmppService:
         return CommandStatus.ESME_ROK
 
     async def _username_exists(self, username: str) -> bool:
-        async with self.gateway.db.connect() as conn:
+        async with self.db.connect() as conn:
             return await username_exists(conn, username)
 
     async def session_bound(self, session: SmscSession) -> None:
@@ -220,7 +224,7 @@ class SmppService:
     async def _deliveries_due_now(self, account_id: int) -> None:
         """A receiver came: its account's waiting receipts and inbound messages need not wait out
         their retry delay."""
-        async with self.gateway.db.begin() as conn:
+        async with self.db.begin() as conn:
             await jq.smpp_deliveries_due_now(conn, account_id, now_ms())
         self.wake()
 
@@ -240,11 +244,10 @@ class SmppService:
             log.info("SMPP %s from %r refused: %s", pdu.command_name, session.system_id, exc.reason)
             return exc.status, ""
         try:
-            _, accepted = await self.gateway.acceptor.accept(account, SendRequest(API_VERSION, [message]))
+            _, accepted = await self.acceptor.accept(account, SendRequest(API_VERSION, [message]))
         except RequestRejected as exc:
             log.info("SMPP %s from %r rejected: %s", pdu.command_name, session.system_id, exc.message)
             return CommandStatus.ESME_RSUBMITFAIL, ""
-        self.gateway.accepted()
         outcome = accepted[0]
         status = STATUS_BY_ID[outcome.status_id]
         if status.group_id == _GROUP_REJECTED:
@@ -256,7 +259,7 @@ class SmppService:
         account = self._accounts.get(session)
         if account is None:  # pragma: no cover - refused by the session state machine
             return CommandStatus.ESME_RINVBNDSTS
-        async with self.gateway.db.connect() as conn:
+        async with self.db.connect() as conn:
             row = await q.message_state(conn, account.id, pdu.message_id)
         if row is None:
             return CommandStatus.ESME_RINVMSGID
@@ -332,7 +335,7 @@ class SmppService:
 
     async def handle_receipts(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._receipt, "created_at")
-        async with self.gateway.db.begin() as conn:
+        async with self.db.begin() as conn:
             await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
             await jq.reschedule_jobs(conn, again)
             finals = [(j, REPORT_PUSHED) for j in done] + [(j, REPORT_PUSH_FAILED) for j in given_up]
@@ -349,7 +352,7 @@ class SmppService:
 
     async def handle_mo(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._mo, "received_at")
-        async with self.gateway.db.begin() as conn:
+        async with self.db.begin() as conn:
             await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
             await jq.reschedule_jobs(conn, again)
             await inbound_store.set_states(conn, [j.message.id for j in done], INBOUND_FORWARDED)
