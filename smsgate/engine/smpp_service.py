@@ -38,7 +38,7 @@ import orjson
 
 from ..domain.dates import now_ms
 from ..domain.messages import RequestRejected, SendRequest
-from ..domain.statuses import STATUS_BY_ID
+from ..domain.statuses import STATUS_BY_ID, StatusGroup
 from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
 from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
 from ..smpp.receipts import ReceiptStat
@@ -69,8 +69,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("smsgate.smpp")
 
 API_VERSION = "smpp"
-_GROUP_DELIVERED = 3
-_GROUP_REJECTED = 5
 _REJECTED_STATUS = {"REJECTED_DESTINATION": CommandStatus.ESME_RINVDSTADR}
 DLR_BATCH = 200
 # A batch waits for deliver_sm_resp (window-bound, response_timeout each); the lease outlasts it.
@@ -250,7 +248,7 @@ class SmppService:
             return CommandStatus.ESME_RSUBMITFAIL, ""
         outcome = accepted[0]
         status = STATUS_BY_ID[outcome.status_id]
-        if status.group_id == _GROUP_REJECTED:
+        if status.group_id == StatusGroup.REJECTED:
             return _REJECTED_STATUS.get(status.name, CommandStatus.ESME_RSUBMITFAIL), ""
         return CommandStatus.ESME_ROK, outcome.message_id
 
@@ -300,7 +298,7 @@ class SmppService:
         row = job.message
         if job.payload is None:
             status_id, error_id, intermediate = row.status_id, row.error_id, False
-            delivered = (s := STATUS_BY_ID.get(status_id)) is not None and s.group_id == _GROUP_DELIVERED
+            delivered = (s := STATUS_BY_ID.get(status_id)) is not None and s.group_id == StatusGroup.DELIVERED
             if row.notify_url == SMPP_NOTIFY_FAILURE and delivered:
                 return _Outcome.SKIPPED
         else:
