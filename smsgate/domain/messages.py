@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .schedule import DeliveryWindow
+
+
+class ApiGeneration(enum.StrEnum):
+    """Which API a message came in by (``messages.api_version``): it decides how its reports and logs
+    render later. A StrEnum, so the stored strings compare equal to it."""
+
+    V1 = "1"
+    V2 = "2"
+    V3 = "3"
+    SMPP = "smpp"  # a customer's submit_sm over the SMPP server
 
 
 @dataclass(slots=True)
@@ -49,7 +60,7 @@ class SpeedLimit:
 
 @dataclass(slots=True)
 class SendRequest:
-    api_version: str  # "1", "2", "3": decides how reports and logs render this message later
+    api_version: str  # an ApiGeneration value: decides how reports and logs render this message later
     messages: list[MessageRequest]
     bulk_id: str | None = None
     speed_limit: SpeedLimit | None = None

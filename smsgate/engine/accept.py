@@ -20,7 +20,7 @@ from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.ids import new_id
-from ..domain.messages import AcceptedMessage, MessageRequest, RequestRejected, SendRequest
+from ..domain.messages import AcceptedMessage, ApiGeneration, MessageRequest, RequestRejected, SendRequest
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
 from ..store import bulks as bq
@@ -40,7 +40,7 @@ def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, st
     Binary content is octets, except GSM-coded parts from SMPP customers: those are unpacked septets,
     as SMPP carries data_coding 0, and are counted in septets."""
     if msg.binary_hex is not None:
-        gsm7 = api_version == "smpp" and alphabet(msg.data_coding) == GSM7
+        gsm7 = api_version == ApiGeneration.SMPP and alphabet(msg.data_coding) == GSM7
         return textengine.count_binary(
             bytes.fromhex(msg.binary_hex), udh_present=bool(msg.esm_class & 0x40), gsm7=gsm7
         ), None
@@ -102,7 +102,7 @@ class Acceptor:
         total = sum(len(m.destinations) for m in request.messages)
         # a scheduled request always gets a bulkId: the bulk endpoints manage it by that id
         bulk_id = request.bulk_id or (
-            new_id() if total > 1 or request.api_version == "3" or request.scheduled else None
+            new_id() if total > 1 or request.api_version == ApiGeneration.V3 or request.scheduled else None
         )
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(account, request, bulk_id, encoded, future))

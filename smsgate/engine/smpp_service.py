@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..domain.dates import now_ms
-from ..domain.messages import RequestRejected, SendRequest
+from ..domain.messages import ApiGeneration, RequestRejected, SendRequest
 from ..domain.statuses import STATUS_BY_ID, StatusGroup
 from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
 from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("smsgate.smpp")
 
-API_VERSION = "smpp"
+API_VERSION = ApiGeneration.SMPP
 _REJECTED_STATUS = {"REJECTED_DESTINATION": CommandStatus.ESME_RINVDSTADR}
 DLR_BATCH = 200
 # A batch waits for deliver_sm_resp (window-bound, response_timeout each); the lease outlasts it.

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.ids import report_id
+from ..domain.messages import ApiGeneration
 from ..store import jobs as jq
 from ..store import messages as q
 from ..store.records import OutboundMessage
@@ -70,7 +71,7 @@ class ReportPusher(Pusher):
         for job in jobs:
             m = job.message
             content_type = XML if (m.notify_content_type or "").lower() == XML else "application/json"
-            groups[(m.account_id, m.notify_url, content_type, m.api_version == "3")].append(job)
+            groups[(m.account_id, m.notify_url, content_type, m.api_version == ApiGeneration.V3)].append(job)
         for (_, url, content_type, v3), group in groups.items():
             for start in range(0, len(group), BATCH):
                 await self.spawn(self._push(url, content_type, v3, group[start : start + BATCH]))
