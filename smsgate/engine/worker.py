@@ -28,7 +28,7 @@ class JobWorker:
         kind: JobKind,
         handler: Handler,
         *,
-        batch: int = 500,
+        batch: int = jq.DEFAULT_BATCH,
         lease_ms: int = 60_000,
         poll_interval: float = 0.05,
         idle_interval: float = 1.0,

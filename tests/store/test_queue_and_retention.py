@@ -13,6 +13,7 @@ from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
+from smsgate.store.records import OutboundMessage
 from smsgate.store.tables import REPORT_PULL
 
 
@@ -122,3 +123,33 @@ def test_reports_are_taken_once(env):
     a, b, c = asyncio.run(run())
     assert len(a) == 2 and len(b) == 1 and c == []
     assert not {r.id for r in a} & {r.id for r in b}
+
+
+def test_the_acceptor_wakes_after_its_commit_and_leases_carry_typed_records(env):
+    """issue 11 items 1 and 2: no caller wakes the dispatcher by hand, and what a lease hands on is an
+    OutboundMessage record, not a row."""
+    db, account = env
+    seen: list[int] = []
+
+    async def run():
+        def on_accepted() -> None:
+            seen.append(1)
+
+        async def committed() -> int:
+            async with db.connect() as conn:  # another connection: sees only what is committed
+                return len(await q.existing_message_ids(conn, account.id, ids))
+
+        ids: list[str] = []
+        acceptor = Acceptor(db, "InfoSMS", on_accepted=on_accepted)
+        _, accepted = await acceptor.accept(account, _request(2))
+        ids += [m.message_id for m in accepted]
+        assert seen == [1] and await committed() == 2
+        await acceptor.close()
+        async with db.begin() as conn:
+            leased = await jq.lease_jobs(
+                conn, jq.JobKind.DISPATCH, now=10**13, limit=10, lease_ms=1000, skip_locked=False
+            )
+        assert [type(j.message) for j in leased] == [OutboundMessage, OutboundMessage]
+        assert sorted(j.message.message_id for j in leased) == sorted(ids)
+
+    asyncio.run(run())
