@@ -23,8 +23,7 @@ from .errors import ApiFailure, bad_request
 
 
 def _control(gateway: Gateway) -> BulkControl:
-    # the push worker sends canceled messages' reports without waiting for its next poll
-    return BulkControl(gateway.db, on_final=gateway.push_worker.wake)
+    return gateway.bulks
 
 
 def _bulk_id(request: Request) -> str:
@@ -79,7 +78,6 @@ async def reschedule_bulk(request: Request, gateway: Gateway, account: Account) 
     except ValueError as exc:
         raise bad_request("sendAt", str(exc)) from None
     view = await _run(_control(gateway).reschedule(account.id, bulk_id, send_at))
-    gateway.accepted()  # wake the dispatcher: the bulk may be due now
     return _schedule(request, view)
 
 
@@ -93,6 +91,4 @@ async def update_bulk_status(request: Request, gateway: Gateway, account: Accoun
     bulk_id = _bulk_id(request)
     wanted = (await _field(request, gateway, "status", ("UpdateStatusRequest", "request"))).upper()
     view = await _run(_control(gateway).change_status(account.id, bulk_id, wanted))
-    if view.status in ("CANCELED", "PENDING", "PROCESSING"):
-        gateway.accepted()  # wake the dispatcher: resumed messages may be due now
     return _status(request, view)

@@ -22,7 +22,6 @@ async def _accept(gateway: Gateway, account: Account, request: SendRequest):
         bulk_id, accepted = await gateway.acceptor.accept(account, request)
     except RequestRejected as exc:
         raise ApiFailure(400, f"{exc.field}: {exc.message}", [(exc.field, exc.message)]) from None
-    gateway.accepted()
     return bulk_id, accepted
 
 

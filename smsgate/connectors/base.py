@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..store.records import OutboundMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,10 @@ class SubmitLedger(Protocol):
 class Connector(Protocol):
     name: str
 
-    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
-        """Hand messages (message rows) to the network. A connector may record results through
+    async def submit(
+        self, messages: Sequence[OutboundMessage], ledger: SubmitLedger | None = None
+    ) -> list[SubmitResult]:
+        """Hand messages to the network. A connector may record results through
         ``ledger`` as they come; it returns them all the same."""
 
     async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.network import NetworkRules
-from ..store import messages as q
+from ..store import jobs as jq
+from ..store.jobs import JobKind
+from ..store.records import OutboundMessage
 from .base import Receipt, ReceiptSink, SubmitLedger, SubmitResult
 
 log = logging.getLogger("smsgate.simulator")
 
-DELIVERY_JOB = "sim_delivery"
 ABSENT_ONCE = "absent-reported"
 
 
@@ -31,7 +31,9 @@ class SimulatedNetwork:
         self.rules = rules
         self.delay_ms = int(delivery_delay * 1000)
 
-    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
+    async def submit(
+        self, messages: Sequence[OutboundMessage], ledger: SubmitLedger | None = None
+    ) -> list[SubmitResult]:
         # answered at once, in process: the dispatcher records it all in one transaction
         results = []
         for m in messages:
@@ -50,9 +52,11 @@ class SimulatedNetwork:
 
     async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
         due = now_ms() + self.delay_ms
-        await q.add_jobs(conn, DELIVERY_JOB, [(r.message_pk, due) for r in results if r.accepted])
+        await jq.add_jobs(conn, JobKind.SIM_DELIVERY, [(r.message_pk, due) for r in results if r.accepted])
 
-    async def deliver(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob], sink: ReceiptSink) -> None:
+    async def deliver(
+        self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[OutboundMessage]], sink: ReceiptSink
+    ) -> None:
         """Play out the network's side for due deliveries: final outcomes, or an absent subscriber first."""
         now = now_ms()
         receipts, finished = [], []
@@ -68,11 +72,11 @@ class SimulatedNetwork:
                     )
                 )
                 finished.append(job.job_id)
-                await q.add_jobs(
-                    conn, DELIVERY_JOB, [(job.message.id, now + self.delay_ms)], payload=ABSENT_ONCE
+                await jq.add_jobs(
+                    conn, JobKind.SIM_DELIVERY, [(job.message.id, now + self.delay_ms)], payload=ABSENT_ONCE
                 )
                 continue
             receipts.append(Receipt(job.message.id, st.status(rule.status).id, st.error(rule.error).id, now))
             finished.append(job.job_id)
         await sink(conn, receipts)
-        await q.finish_jobs(conn, finished)
+        await jq.finish_jobs(conn, finished)

@@ -67,6 +67,7 @@ from ..smpp_io.catalog import (
 from ..smpp_io.client import NotSent, OutcomeUnknown, SmppClient
 from ..store import messages as q
 from ..store.database import Database
+from ..store.records import OutboundMessage
 from ..text import udh
 from ..text.codec import gsm7_room
 from ..text.reassembly import split_user_data
@@ -222,9 +223,9 @@ def _without_concat(header: bytes) -> bytes:
     )
 
 
-def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
+def _message_parts(row: OutboundMessage) -> tuple[int, bytes, list[bytes]]:
     """(data_coding, IEs every part carries besides concatenation, bodies) of one message row."""
-    binary_hex = getattr(row, "binary_hex", None)
+    binary_hex = row.binary_hex
     if binary_hex is not None:
         try:
             payload = bytes.fromhex(binary_hex)
@@ -232,25 +233,23 @@ def _message_parts(row: Any) -> tuple[int, bytes, list[bytes]]:
             raise _Reject("REJECTED_NOT_SENT", "EC_INVALID_PDU_FORMAT", f"bad binary hex: {exc}") from None
         own_ies = b""
         try:
-            header, payload = split_user_data(
-                payload, bool((getattr(row, "esm_class", 0) or 0) & EsmClass.UDHI)
-            )
+            header, payload = split_user_data(payload, bool(row.esm_class & EsmClass.UDHI))
         except ValueError:
             raise _Reject(
                 "REJECTED_INVALID_UDH", "EC_INVALID_PDU_FORMAT", "UDH longer than the payload"
             ) from None
         own_ies = header[1:]
-        data_coding = int(getattr(row, "data_coding", 0) or 0)
+        data_coding = row.data_coding
         # an SMPP customer's GSM-coded parts are unpacked septets (see engine.accept.encode_message)
-        septets = binary_is_septets(getattr(row, "api_version", None), data_coding)
+        septets = binary_is_septets(row.api_version, data_coding)
         return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=septets)
     try:
         encoded = textengine.encode(
             row.text or "",
-            language_code=getattr(row, "language_code", None),
-            single_shift=bool(getattr(row, "single_shift", False)),
-            locking_shift=bool(getattr(row, "locking_shift", False)),
-            transliteration=getattr(row, "transliteration", None),
+            language_code=row.language_code,
+            single_shift=row.single_shift,
+            locking_shift=row.locking_shift,
+            transliteration=row.transliteration,
         )
     except ValueError as exc:
         raise _Reject("REJECTED_NOT_SENT", "EC_INVALID_PDU_FORMAT", str(exc)) from None
@@ -353,14 +352,14 @@ class SmppConnector:
 
     # --- submitting -------------------------------------------------------------------------
 
-    def build_submits(self, row: Any) -> list[SubmitSm]:
+    def build_submits(self, row: OutboundMessage) -> list[SubmitSm]:
         """The submit_sm PDUs for one message row, in part order (raises _Reject / EncodeError when
         the message cannot be sent as it is)."""
         c = self.config
         data_coding, own_ies, bodies = _message_parts(row)
-        if getattr(row, "flash", False):
+        if row.flash:
             data_coding = _FLASH_CODING.get(data_coding, data_coding)
-        esm_class = int(getattr(row, "esm_class", 0) or 0) & ~EsmClass.UDHI & 0xFF
+        esm_class = row.esm_class & ~EsmClass.UDHI & 0xFF
         sender = row.sender or ""
         src_ton, src_npi = address_ton_npi(sender)
         if src_ton != 5:
@@ -368,7 +367,7 @@ class SmppConnector:
         registered = 0
         if c.registered_delivery:
             registered = RegisteredDelivery.SMSC_RECEIPT_ON_SUCCESS_OR_FAILURE
-            if getattr(row, "intermediate_report", False):
+            if row.intermediate_report:
                 registered |= RegisteredDelivery.INTERMEDIATE_NOTIFICATION
         base = SubmitSm(
             service_type=c.service_type,
@@ -379,7 +378,7 @@ class SmppConnector:
             dest_addr_npi=c.dest_npi,
             destination_addr=row.destination,
             registered_delivery=int(registered),
-            validity_period=self._validity(getattr(row, "valid_until", None)),
+            validity_period=self._validity(row.valid_until),
             data_coding=data_coding,
         )
         total = len(bodies)
@@ -422,7 +421,9 @@ class SmppConnector:
             return format_smpp_time(datetime.fromtimestamp(valid_until / 1000, UTC))
         return format_smpp_time(timedelta(seconds=left_ms // 1000))
 
-    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
+    async def submit(
+        self, messages: Sequence[OutboundMessage], ledger: SubmitLedger | None = None
+    ) -> list[SubmitResult]:
         """Send a batch; every message gets a result, or the batch raises ConnectorUnavailable. With a
         ledger, each message is marked before it is sent and its result recorded as soon as it is
         known (see the module doc)."""
@@ -436,14 +437,14 @@ class SmppConnector:
             raise ConnectorUnavailable("; ".join(reasons) or "SMSC unavailable", results, retry)
         return results
 
-    def _refused(self, row: Any, names: tuple[str, str], detail: object) -> SubmitResult:
+    def _refused(self, row: OutboundMessage, names: tuple[str, str], detail: object) -> SubmitResult:
         self.counters["rejected"] += 1
         log.info("message %s rejected: %s", row.id, detail)
         status, error = names
         return SubmitResult(row.id, False, st.status(status).id, st.error(error).id, connector=self.name)
 
     async def _submit_one(
-        self, row: Any, deadline: float, ledger: SubmitLedger | None = None
+        self, row: OutboundMessage, deadline: float, ledger: SubmitLedger | None = None
     ) -> SubmitResult | _Retry:
         try:
             pdus = self.build_submits(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,16 @@ from ..text.reassembly import GSM7, alphabet
 
 if TYPE_CHECKING:
     from .schedule import DeliveryWindow
+
+
+class ApiGeneration(enum.StrEnum):
+    """Which API a message came in by (``messages.api_version``): it decides how its reports and logs
+    render later. A StrEnum, so the stored strings compare equal to it."""
+
+    V1 = "1"
+    V2 = "2"
+    V3 = "3"
+    SMPP = "smpp"  # a customer's submit_sm over the SMPP server
 
 
 @dataclass(slots=True)
@@ -51,7 +62,7 @@ class SpeedLimit:
 
 @dataclass(slots=True)
 class SendRequest:
-    api_version: str  # "1", "2", "3": decides how reports and logs render this message later
+    api_version: str  # an ApiGeneration value: decides how reports and logs render this message later
     messages: list[MessageRequest]
     bulk_id: str | None = None
     speed_limit: SpeedLimit | None = None

@@ -7,13 +7,31 @@ so the wire shape is the same in v1, v2, v3, webhooks and the legacy API.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 from .catalog_data import ERROR_GROUPS, ERRORS, STATUS_GROUPS, STATUSES
 
-#: Status group ids whose statuses end a message's life.
-FINAL_GROUPS = frozenset({2, 3, 4, 5})
+
+class StatusGroup(enum.IntEnum):
+    """Infobip's status groups (``groupId``/``groupName`` of every status)."""
+
+    ACCEPTED = 0
+    PENDING = 1
+    UNDELIVERABLE = 2
+    DELIVERED = 3
+    EXPIRED = 4
+    REJECTED = 5
+
+
+if {g.value: g.name for g in StatusGroup} != STATUS_GROUPS:  # pragma: no cover - catalog and enum agree
+    raise TypeError("StatusGroup differs from the catalog's status groups")
+
+#: Status groups whose statuses end a message's life.
+FINAL_GROUPS = frozenset(
+    {StatusGroup.UNDELIVERABLE, StatusGroup.DELIVERED, StatusGroup.EXPIRED, StatusGroup.REJECTED}
+)
 
 
 class StatusJson(TypedDict):
@@ -41,7 +59,7 @@ class GsmErrorJson(TypedDict):
 @dataclass(frozen=True, slots=True)
 class Status:
     id: int
-    group_id: int
+    group_id: StatusGroup
     name: str
     description: str
     action: str | None = None
@@ -56,7 +74,7 @@ class Status:
 
     def as_dict(self) -> StatusJson:
         out: StatusJson = {
-            "groupId": self.group_id,
+            "groupId": int(self.group_id),
             "groupName": self.group_name,
             "id": self.id,
             "name": self.name,
@@ -90,7 +108,9 @@ class GsmError:
         }
 
 
-STATUS_BY_ID: dict[int, Status] = {i: Status(i, g, n, d, a) for i, (g, n, d, a) in STATUSES.items()}
+STATUS_BY_ID: dict[int, Status] = {
+    i: Status(i, StatusGroup(g), n, d, a) for i, (g, n, d, a) in STATUSES.items()
+}
 STATUS_BY_NAME: dict[str, Status] = {s.name: s for s in STATUS_BY_ID.values()}
 ERROR_BY_ID: dict[int, GsmError] = {i: GsmError(i, g, n, d, p) for i, (g, n, d, p) in ERRORS.items()}
 ERROR_BY_NAME: dict[str, GsmError] = {e.name: e for e in ERROR_BY_ID.values()}

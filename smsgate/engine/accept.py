@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -19,13 +20,22 @@ from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.ids import new_id
-from ..domain.messages import AcceptedMessage, MessageRequest, RequestRejected, SendRequest, binary_is_septets
+from ..domain.messages import (
+    AcceptedMessage,
+    ApiGeneration,
+    MessageRequest,
+    RequestRejected,
+    SendRequest,
+    binary_is_septets,
+)
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
 from ..store import bulks as bq
+from ..store import jobs as jq
 from ..store import messages as q
 from ..store.accounts import Account
 from ..store.database import Database
+from ..store.jobs import JobKind
 from ..store.tables import REPORT_NONE, REPORT_PULL
 from .schedule import plan_releases, speed_limit_json, window_to_json
 
@@ -75,9 +85,13 @@ def _settle(future: asyncio.Future, result=None, error: Exception | None = None)
 
 
 class Acceptor:
-    def __init__(self, db: Database, default_sender: str) -> None:
+    def __init__(
+        self, db: Database, default_sender: str, on_accepted: Callable[[], None] | None = None
+    ) -> None:
         self.db = db
         self.default_sender = default_sender
+        # new messages were committed: wake the dispatcher instead of waiting for its next poll
+        self.on_accepted = on_accepted
         self._queue: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._writer: asyncio.Task | None = None
@@ -94,7 +108,7 @@ class Acceptor:
         total = sum(len(m.destinations) for m in request.messages)
         # a scheduled request always gets a bulkId: the bulk endpoints manage it by that id
         bulk_id = request.bulk_id or (
-            new_id() if total > 1 or request.api_version == "3" or request.scheduled else None
+            new_id() if total > 1 or request.api_version == ApiGeneration.V3 or request.scheduled else None
         )
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(account, request, bulk_id, encoded, future))
@@ -133,6 +147,7 @@ class Acceptor:
             for item in batch:
                 await self._write_alone(item)
             return
+        self._accepted()
         for item, outcomes in zip(batch, results):
             _settle(item.future, outcomes)
 
@@ -141,6 +156,7 @@ class Acceptor:
         for _ in range(3):
             try:
                 _settle(item.future, (await self._write([item]))[0])
+                self._accepted()
                 return
             except IntegrityError as exc:
                 # Another process took one of our custom messageIds between the check and the insert;
@@ -151,6 +167,10 @@ class Acceptor:
                 error = exc
                 break
         _settle(item.future, error=error)
+
+    def _accepted(self) -> None:
+        if self.on_accepted is not None:
+            self.on_accepted()
 
     async def _write(self, batch: list[_Pending]) -> list[list[AcceptedMessage]]:
         now = now_ms()
@@ -185,7 +205,7 @@ class Acceptor:
             for account_id, rows in rows_by_account.items():
                 pks = await q.insert_messages(conn, account_id, rows)
                 jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
-            await q.add_jobs(conn, bq.DISPATCH_JOB, jobs)
+            await jq.add_jobs(conn, JobKind.DISPATCH, jobs)
         return results
 
     def _rows(

@@ -21,16 +21,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
-
 from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitResult
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.schedule import next_open
 from ..store import bulks as bq
+from ..store import jobs as jq
 from ..store import messages as q
 from ..store.database import Database
-from ..store.tables import messages
+from ..store.records import OutboundMessage
 from .receipts import apply_receipts
 from .schedule import CANCELED, expire, window_from_json
 
@@ -46,7 +45,7 @@ class Dispatcher:
         self.connector = connector
         self.counters = {"unknown_resubmitted": 0, "unknown_failed": 0}
 
-    async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
+    async def handle(self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         ready = await self.screen(jobs)
         if not ready:
             return
@@ -66,7 +65,7 @@ class Dispatcher:
         async with self.db.begin() as conn:
             await self.record(conn, results, now)
             again = set(retry)
-            await q.finish_jobs(
+            await jq.finish_jobs(
                 conn,
                 [
                     j.job_id
@@ -75,7 +74,7 @@ class Dispatcher:
                 ],
             )
             # back off 1 s, 2 s, 4 s ... up to a minute; validity ends a message that waits too long
-            await q.reschedule_jobs(
+            await jq.reschedule_jobs(
                 conn,
                 [
                     (j.job_id, now + min(60_000, 1000 * 2 ** min(j.attempts - 1, 6)))
@@ -85,11 +84,7 @@ class Dispatcher:
             )
             if again:
                 # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
-                await conn.execute(
-                    update(messages)
-                    .where(messages.c.id.in_(list(again)))
-                    .values(submitted_at=None, sending_at=None)
-                )
+                await q.unclaim(conn, list(again))
 
     async def record(self, conn: Any, results: Sequence[SubmitResult], now: int) -> None:
         """Store the network's answers (the jobs are the caller's)."""
@@ -110,15 +105,17 @@ class Dispatcher:
                 }
                 for r in results
             ],
-            messages.c.done_at.is_(None),
+            open_only=True,
         )
         await self.connector.commit(conn, results)
 
-    async def screen(self, jobs: Sequence[q.LeasedJob]) -> list[q.LeasedJob]:
+    async def screen(
+        self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]
+    ) -> list[jq.LeasedJob[OutboundMessage]]:
         """The jobs whose messages may go out now, claimed; the others are settled here."""
         now = now_ms()
         by_pk = {j.message.id: j for j in jobs}
-        ready: list[q.LeasedJob] = []
+        ready: list[jq.LeasedJob[OutboundMessage]] = []
         finished: list[int] = []
         later: list[tuple[int, int]] = []
         paused: list[int] = []
@@ -126,24 +123,7 @@ class Dispatcher:
         canceled: list[int] = []
         unknown_failed: list[int] = []
         async with self.db.begin() as conn:
-            rows = {
-                r.id: r
-                for r in await conn.execute(
-                    select(
-                        messages.c.id,
-                        messages.c.account_id,
-                        messages.c.bulk_id,
-                        messages.c.done_at,
-                        messages.c.submitted_at,
-                        messages.c.valid_until,
-                        messages.c.delivery_window,
-                        messages.c.sending_at,
-                        messages.c.connector,
-                    )
-                    .where(messages.c.id.in_(list(by_pk)))
-                    .with_for_update()
-                )
-            }
+            rows = await q.lock_for_dispatch(conn, list(by_pk))
             states = await bq.bulk_states(
                 conn, {(r.account_id, r.bulk_id) for r in rows.values() if r.bulk_id}
             )
@@ -179,18 +159,11 @@ class Dispatcher:
                     "%d message(s) sent without a recorded answer ended EXPIRED_UNKNOWN", len(unknown_failed)
                 )
                 await apply_receipts(conn, [Receipt(pk, *UNKNOWN_OUTCOME, now) for pk in unknown_failed])
-                await conn.execute(
-                    update(messages).where(messages.c.id.in_(unknown_failed)).values(sending_at=None)
-                )
+                await q.clear_sending(conn, unknown_failed)
             await bq.park_job_ids(conn, paused)
-            await q.reschedule_jobs(conn, later)
-            await q.finish_jobs(conn, finished)
-            if ready:
-                await conn.execute(
-                    update(messages)
-                    .where(messages.c.id.in_([j.message.id for j in ready]))
-                    .values(submitted_at=now)
-                )
+            await jq.reschedule_jobs(conn, later)
+            await jq.finish_jobs(conn, finished)
+            await q.claim(conn, [j.message.id for j in ready], now)
         return ready
 
     def _unknown_outcome(self, row: Any) -> str:
@@ -268,11 +241,13 @@ class Ledger:
             for pk, name, result, _ in items
             if result is None
         ]
-        await q.update_messages(conn, marks, messages.c.done_at.is_(None))
+        await q.update_messages(conn, marks, open_only=True)
         results = [result for _, _, result, _ in items if result is not None]
         if results:
             await self.dispatcher.record(conn, results, now)
-            await q.finish_jobs(conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs])
+            await jq.finish_jobs(
+                conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs]
+            )
 
 
 def _fail(items: Sequence[tuple], exc: BaseException) -> None:

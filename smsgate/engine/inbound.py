@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,20 +17,26 @@ from ..domain.dates import now_ms
 from ..domain.ids import new_id
 from ..domain.inbound import split_keyword
 from ..store import inbound as store
-from ..store import messages as q
+from ..store import jobs as jq
 from ..store.accounts import Account
 from ..store.database import Database
 from ..store.inbound import InboundNumber
+from ..store.jobs import JobKind
 from ..store.tables import INBOUND_FORWARD, INBOUND_PULL
 from ..text import encode
 from ..text.reassembly import Part, Reassembled, Reassembler, decode_text, make_part
 from ..webhooks.policy import callback_url_problem
 
+if TYPE_CHECKING:
+    from ..connectors.smpp import InboundSms
+
 log = logging.getLogger("smsgate.inbound")
 
-FORWARD_JOB = "mo_forward"
-# action "smpp": delivered as deliver_sm to the account's SMPP receiver sessions (engine/smpp_service.py)
-SMPP_MO_JOB = "smpp_mo"
+# Parts of a concatenated message wait this long for the others (Kannel's and Jasmin's order of
+# magnitude): long enough for a network that redelivers slowly, short enough not to hold memory.
+DEFAULT_MAX_PART_AGE_MS = 10 * 60_000
+
+# action "smpp": delivered as deliver_sm to the account's SMPP receiver sessions (smpp_edge/service.py)
 ESM_UDHI = 0x40
 
 
@@ -64,11 +71,44 @@ class InboundService:
     part is acknowledged to the network when it is held here, so parts of a message cut short by a
     restart are lost; complete messages are stored before the last part is acknowledged."""
 
-    def __init__(self, db: Database, currency: str = "EUR", max_age_ms: int = 10 * 60_000) -> None:
+    def __init__(
+        self,
+        db: Database,
+        currency: str = "EUR",
+        max_age_ms: int = DEFAULT_MAX_PART_AGE_MS,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.currency = currency
         self.max_age_ms = max_age_ms
         self.reassembler = Reassembler()
+        # messages were stored (in a transaction about to commit): wake whoever forwards them
+        self.on_stored = on_stored
+
+    async def receive_network_part(self, conn: AsyncConnection, sms: InboundSms) -> None:
+        """The inbound sink of operator connectors: one part of a mobile-originated message."""
+        try:
+            part = make_part(
+                source=sms.source_addr,
+                destination=sms.destination_addr,
+                data_coding=sms.data_coding,
+                short_message=sms.payload,
+                esm_class=sms.esm_class,
+                received_ms=sms.received_at,
+                sar_msg_ref_num=sms.sar[0] if sms.sar else None,
+                sar_total_segments=sms.sar[1] if sms.sar else None,
+                sar_segment_seqnum=sms.sar[2] if sms.sar else None,
+            )
+        except ValueError as exc:
+            # a UDH that does not fit: refusing it would only make the operator redeliver it forever
+            log.warning("inbound message from %s via %s dropped: %s", sms.source_addr, sms.connector, exc)
+            return
+        try:
+            if await self.receive_part(conn, part) and self.on_stored is not None:
+                self.on_stored()
+        except UnknownNumber as exc:
+            # acknowledged and dropped: the operator would redeliver a refused message forever
+            log.warning("inbound message from %s via %s dropped: %s", sms.source_addr, sms.connector, exc)
 
     async def receive_part(self, conn: AsyncConnection, part: Part) -> Received | None:
         """Take one part; stores the message (in ``conn``) when it is complete."""
@@ -82,7 +122,10 @@ class InboundService:
         """Store what came of concatenated messages whose other parts are overdue (the janitor calls
         this, so a half message does not wait for the next inbound traffic)."""
         async with self.db.begin() as conn:
-            return await self._store_stale(conn)
+            stored = await self._store_stale(conn)
+        if stored and self.on_stored is not None:
+            self.on_stored()
+        return stored
 
     async def _store_stale(self, conn: AsyncConnection) -> int:
         stale = self.reassembler.expire(now_ms(), self.max_age_ms)
@@ -162,11 +205,11 @@ class InboundService:
                 "method": number.forward_method or "POST",
                 "content_type": number.forward_content_type or "application/json",
             }
-            await q.add_jobs(
-                conn, FORWARD_JOB, [(pk, now_ms())], payload=orjson.dumps(target).decode(), inbound=True
+            await jq.add_jobs(
+                conn, JobKind.MO_FORWARD, [(pk, now_ms())], payload=orjson.dumps(target).decode()
             )
         elif number.action == "smpp":
-            await q.add_jobs(conn, SMPP_MO_JOB, [(pk, now_ms())], inbound=True)
+            await jq.add_jobs(conn, JobKind.SMPP_MO, [(pk, now_ms())])
         log.info(
             "inbound %s from %s to %s (%d parts) for account %d: %s",
             message_id,

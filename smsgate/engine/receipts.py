@@ -4,60 +4,59 @@ a temporary GSM error are pushed too when the message asked for them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import orjson
-from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..connectors.base import Receipt
+from ..connectors.base import Receipt, ReceiptSink
 from ..domain.dates import now_ms
 from ..domain.statuses import error_by_id, status_by_id
+from ..store import jobs as jq
 from ..store import messages as q
-from ..store.tables import REPORT_PULL, REPORT_PUSH, messages
+from ..store.jobs import JobKind
 
-PUSH_JOB = "report_push"
 # A notify_url of "smpp:" (or "smpp:failure") sends the report back over the SMPP session the message
 # came in on, as a deliver_sm receipt: registered_delivery 1 (or 2, failures only).
-SMPP_DLR_JOB = "smpp_dlr"
 SMPP_NOTIFY = "smpp:"
 
 
-def _push_kind(notify_url: str) -> str:
-    return SMPP_DLR_JOB if notify_url.startswith(SMPP_NOTIFY) else PUSH_JOB
+def _push_kind(notify_url: str) -> JobKind:
+    return JobKind.SMPP_DLR if notify_url.startswith(SMPP_NOTIFY) else JobKind.REPORT_PUSH
+
+
+def waking_sink(on_applied: Callable[[], None]) -> ReceiptSink:
+    """The receipt sink of connectors: ``apply_receipts`` in their transaction, then ``on_applied``
+    (reports are owed: wake whoever sends them)."""
+
+    async def sink(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
+        await apply_receipts(conn, receipts)
+        on_applied()
+
+    return sink
 
 
 async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
     if not receipts:
         return
     pks = list({r.message_pk for r in receipts})
-    rows = await conn.execute(
-        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report).where(
-            messages.c.id.in_(pks), messages.c.done_at.is_(None)
-        )
-    )
     # A message that already ended (done_at set) keeps its end: a late or repeated receipt changes nothing.
-    open_rows = {r.id: r for r in rows}
+    open_rows = await q.open_for_receipts(conn, pks)
     final = [r for r in receipts if r.message_pk in open_rows and status_by_id(r.status_id).is_final]
     intermediate = [
         r for r in receipts if r.message_pk in open_rows and not status_by_id(r.status_id).is_final
     ]
-    still_open = messages.c.done_at.is_(None)
-    await q.update_messages(
+    await q.end_messages(
         conn,
         [
             {"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at}
             for r in final
         ],
-        still_open,
-        extra_values={
-            "report_state": case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)
-        },
     )
     await q.update_messages(
         conn,
         [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
-        still_open,
+        open_only=True,
     )
     now = now_ms()
     pushes: dict[str, list[tuple[int, int]]] = {}
@@ -66,7 +65,7 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         if url:
             pushes.setdefault(_push_kind(url), []).append((r.message_pk, now))
     for kind, items in pushes.items():
-        await q.add_jobs(conn, kind, items)
+        await jq.add_jobs(conn, kind, items)
     for r in intermediate:
         row = open_rows[r.message_pk]
         if (
@@ -77,4 +76,4 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         ):
             # the message moves on; the push carries the state it had at this receipt
             snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
-            await q.add_jobs(conn, _push_kind(row.notify_url), [(r.message_pk, now)], payload=snapshot)
+            await jq.add_jobs(conn, _push_kind(row.notify_url), [(r.message_pk, now)], payload=snapshot)

@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..connectors.base import Connector, ConnectorUnavailable, SubmitLedger, SubmitResult
 from ..domain.routing import RoutingTable
+from ..store.accounts import account_names
 from ..store.database import Database
-from ..store.tables import accounts
+from ..store.records import OutboundMessage
 
 
 def is_up(connector: Connector) -> bool:
@@ -46,13 +46,12 @@ class Router:
         unknown = account_ids - set(self._account_names)
         if unknown:
             async with self.db.connect() as conn:
-                rows = await conn.execute(
-                    select(accounts.c.id, accounts.c.name).where(accounts.c.id.in_(unknown))
-                )
-                self._account_names.update({r.id: r.name for r in rows})
+                self._account_names.update(await account_names(conn, unknown))
         return self._account_names
 
-    async def submit(self, messages: Sequence[Any], ledger: SubmitLedger | None = None) -> list[SubmitResult]:
+    async def submit(
+        self, messages: Sequence[OutboundMessage], ledger: SubmitLedger | None = None
+    ) -> list[SubmitResult]:
         names = await self._names({m.account_id for m in messages})
         up = {n for n, c in self.connectors.items() if is_up(c)}
         groups: dict[str, list[Any]] = defaultdict(list)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..connectors.base import Receipt
@@ -37,8 +36,8 @@ from ..domain.schedule import (
     resolve_send_at,
 )
 from ..store import bulks as bq
-from ..store.database import Database
-from ..store.tables import messages
+from ..store import messages as q
+from ..store.database import IN_CHUNK, Database
 from .receipts import apply_receipts
 
 log = logging.getLogger("smsgate.schedule")
@@ -139,23 +138,12 @@ class ExpirySweeper:
 
     async def sweep_once(self) -> int:
         now = now_ms()
-        cond = [messages.c.valid_until <= now, messages.c.done_at.is_(None)]
-        if self._mark is not None:
-            cond.append(messages.c.valid_until > self._mark)
         total = 0
         while True:
             async with self.db.begin() as conn:
                 # FOR UPDATE (PostgreSQL): wait for a dispatcher deciding about the same rows, then see
                 # whether it handed them over
-                rows = list(
-                    await conn.execute(
-                        select(messages.c.id, messages.c.submitted_at, messages.c.valid_until)
-                        .where(*cond)
-                        .order_by(messages.c.valid_until, messages.c.id)
-                        .limit(self.BATCH)
-                        .with_for_update()
-                    )
-                )
+                rows = await q.lock_expired(conn, now, self._mark, self.BATCH)
                 await expire(conn, rows)
             total += len(rows)
             if len(rows) < self.BATCH:
@@ -230,9 +218,19 @@ def bulk_status(state: str, progress: bq.BulkProgress) -> str:
 class BulkControl:
     """The four bulk endpoints' engine: read, reschedule, pause, resume, cancel."""
 
-    def __init__(self, db: Database, on_final: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        on_final: Callable[[], None] | None = None,
+        on_due: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.on_final = on_final  # canceled messages owe reports: wake whoever pushes them
+        self.on_due = on_due  # rescheduled or resumed messages may be due now: wake the dispatcher
+
+    def _due(self) -> None:
+        if self.on_due is not None:
+            self.on_due()
 
     async def _load(self, conn, account_id: int, bulk_id: str):
         row = await bq.get_bulk(conn, account_id, bulk_id, for_update=True)
@@ -264,6 +262,7 @@ class BulkControl:
             old = row.send_at if row.send_at is not None else now
             await bq.shift_bulk(conn, account_id, bulk_id, new - old, new)
             await bq.set_bulk(conn, row.id, send_at=new)
+        self._due()
         return BulkView(bulk_id, new, status)
 
     async def change_status(self, account_id: int, bulk_id: str, wanted: str) -> BulkView:
@@ -283,6 +282,8 @@ class BulkControl:
                 result, canceled = await self._cancel(conn, row, status)
         if canceled and self.on_final:
             self.on_final()
+        if result in (CANCELED_STATUS, PENDING, PROCESSING):
+            self._due()
         return BulkView(bulk_id, row.send_at, result)
 
     async def _pause(self, conn, row, status: str) -> str:
@@ -318,7 +319,7 @@ class BulkControl:
         await bq.set_bulk(conn, row.id, state=bq.CANCELED)
         pks = await bq.unsent_messages(conn, row.account_id, row.bulk_id)
         now = now_ms()
-        for start in range(0, len(pks), 500):
-            await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + 500]])
+        for start in range(0, len(pks), IN_CHUNK):
+            await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + IN_CHUNK]])
         await bq.drop_dispatch_jobs(conn, pks)
         return CANCELED_STATUS, pks

@@ -9,28 +9,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from ..domain.dates import now_ms
-from ..store import messages as q
+from ..store import jobs as jq
 from ..store.database import Database
+from ..store.jobs import JobKind
 
 log = logging.getLogger("smsgate.worker")
 
-Handler = Callable[[Sequence[q.LeasedJob]], Awaitable[None]]
+Handler = Callable[[Sequence[jq.LeasedJob[Any]]], Awaitable[None]]
 
 
 class JobWorker:
     def __init__(
         self,
         db: Database,
-        kind: str,
+        kind: JobKind,
         handler: Handler,
         *,
-        batch: int = 500,
+        batch: int = jq.DEFAULT_BATCH,
         lease_ms: int = 60_000,
         poll_interval: float = 0.05,
         idle_interval: float = 1.0,
-        inbound: bool = False,
     ) -> None:
         self.db = db
         self.kind = kind
@@ -39,7 +40,6 @@ class JobWorker:
         self.lease_ms = lease_ms
         self.poll_interval = poll_interval
         self.idle_interval = idle_interval
-        self.inbound = inbound  # the jobs are about inbound messages
         self._wake = asyncio.Event()
         self._stopping = False
         self.asleep_until: float | None = None  # when the current sleep ends (now_ms time); None while awake
@@ -63,14 +63,13 @@ class JobWorker:
 
     async def run_once(self) -> int:
         async with self.db.begin() as conn:
-            leased = await q.lease_jobs(
+            leased = await jq.lease_jobs(
                 conn,
                 self.kind,
                 now_ms(),
                 self.batch,
                 self.lease_ms,
                 skip_locked=not self.db.is_sqlite,
-                inbound=self.inbound,
             )
         if leased:
             await self.handler(leased)
@@ -111,7 +110,7 @@ class JobWorker:
 
     async def _idle_delay(self) -> float:
         async with self.db.connect() as conn:
-            due = await q.next_due(conn, self.kind)
+            due = await jq.next_due(conn, self.kind)
         if due is None:
             return self.idle_interval
         return min(self.idle_interval, max(self.poll_interval, (due - now_ms()) / 1000))

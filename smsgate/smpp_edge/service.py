@@ -35,13 +35,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import exists, select, update
 
 from ..domain.dates import now_ms
-from ..domain.messages import RequestRejected, SendRequest
-from ..domain.statuses import STATUS_BY_ID
-from ..engine.inbound import SMPP_MO_JOB
-from ..engine.receipts import SMPP_DLR_JOB
+from ..domain.messages import ApiGeneration, RequestRejected, SendRequest
+from ..domain.statuses import STATUS_BY_ID, StatusGroup
 from ..engine.worker import JobWorker
 from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
 from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
@@ -51,30 +48,29 @@ from ..smpp_io.catalog import receipt_stat, refusal_status
 from ..smpp_io.server import Bind, SmppServer, SmscSession
 from ..smpp_io.session import SessionError
 from ..store import inbound as inbound_store
+from ..store import jobs as jq
 from ..store import messages as q
-from ..store.accounts import Account
+from ..store.accounts import Account, username_exists
+from ..store.jobs import JobKind
 from ..store.tables import (
     INBOUND_FORWARD_FAILED,
     INBOUND_FORWARDED,
     REPORT_PUSH_FAILED,
     REPORT_PUSHED,
-    accounts,
-    inbound_messages,
-    jobs,
-    messages,
 )
 from ..webhooks.policy import parse_networks
 from .deliver import mo_pdu, receipt_date, receipt_pdu
 from .submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
 
 if TYPE_CHECKING:
-    from ..engine.gateway import Gateway
+    from ..config import Settings
+    from ..engine.accept import Acceptor
+    from ..store.accounts import AccountStore
+    from ..store.database import Database
 
 log = logging.getLogger("smsgate.smpp")
 
-API_VERSION = "smpp"
-_GROUP_DELIVERED = 3
-_GROUP_REJECTED = 5
+API_VERSION = ApiGeneration.SMPP
 DLR_BATCH = 200
 # A batch waits for deliver_sm_resp (window-bound, response_timeout each); the lease outlasts it.
 DLR_LEASE_MS = 300_000
@@ -106,13 +102,14 @@ def _peer_ip(peer: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class SmppService:
     """The SmppServer's handler for customer binds, and the ``smpp_dlr`` / ``smpp_mo`` job loops."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        settings = gateway.settings
+    def __init__(self, settings: Settings, db: Database, accounts: AccountStore, acceptor: Acceptor) -> None:
         if settings.smpp_port is None:
             raise ValueError("SmppService needs smpp_port")
         if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
             raise ValueError("smpp_tls_cert and smpp_tls_key go together: set both for TLS, or neither")
-        self.gateway = gateway
+        self.db = db
+        self.accounts = accounts
+        self.acceptor = acceptor  # wakes the dispatcher itself after its commit
         self.settings = settings
         try:
             self.allowed = parse_networks(settings.smpp_allowed_ips)
@@ -126,21 +123,20 @@ class SmppService:
             ssl=tls_context(settings.smpp_tls_cert, settings.smpp_tls_key) if self.tls else None,  # type: ignore[arg-type]
         )
         self.worker = JobWorker(
-            gateway.db,
-            SMPP_DLR_JOB,
+            db,
+            JobKind.SMPP_DLR,
             self.handle_receipts,
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
             poll_interval=settings.poll_interval,
         )
         self.mo_worker = JobWorker(
-            gateway.db,
-            SMPP_MO_JOB,
+            db,
+            JobKind.SMPP_MO,
             self.handle_mo,
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
             poll_interval=settings.poll_interval,
-            inbound=True,
         )
         self._accounts: dict[SmscSession, Account] = {}  # authenticated sessions (bound, or binding)
         self._tasks: list[asyncio.Task[None]] = []
@@ -187,7 +183,7 @@ class SmppService:
                 "SMPP bind as %r from %s refused: address not in smpp_allowed_ips", bind.system_id, ip
             )
             return CommandStatus.ESME_RBINDFAIL
-        account = await self.gateway.accounts.by_password(bind.system_id, bind.password)
+        account = await self.accounts.by_password(bind.system_id, bind.password)
         if account is None:
             known = await self._username_exists(bind.system_id)
             log.info(
@@ -209,9 +205,8 @@ class SmppService:
         return CommandStatus.ESME_ROK
 
     async def _username_exists(self, username: str) -> bool:
-        async with self.gateway.db.connect() as conn:
-            row = (await conn.execute(select(accounts.c.id).where(accounts.c.username == username))).first()
-        return row is not None
+        async with self.db.connect() as conn:
+            return await username_exists(conn, username)
 
     async def session_bound(self, session: SmscSession) -> None:
         account = self._accounts.get(session)
@@ -228,30 +223,8 @@ class SmppService:
     async def _deliveries_due_now(self, account_id: int) -> None:
         """A receiver came: its account's waiting receipts and inbound messages need not wait out
         their retry delay."""
-        now = now_ms()
-        waiting = (jobs.c.due_at > now, jobs.c.lease_until <= now)
-        async with self.gateway.db.begin() as conn:
-            await conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.kind == SMPP_DLR_JOB,
-                    *waiting,
-                    exists().where(messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id),
-                )
-                .values(due_at=now)
-            )
-            await conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.kind == SMPP_MO_JOB,
-                    *waiting,
-                    exists().where(
-                        inbound_messages.c.id == jobs.c.inbound_pk,
-                        inbound_messages.c.account_id == account_id,
-                    ),
-                )
-                .values(due_at=now)
-            )
+        async with self.db.begin() as conn:
+            await jq.smpp_deliveries_due_now(conn, account_id, now_ms())
         self.wake()
 
     def session_closed(self, session: SmscSession) -> None:
@@ -270,14 +243,13 @@ class SmppService:
             log.info("SMPP %s from %r refused: %s", pdu.command_name, session.system_id, exc.reason)
             return exc.status, ""
         try:
-            _, accepted = await self.gateway.acceptor.accept(account, SendRequest(API_VERSION, [message]))
+            _, accepted = await self.acceptor.accept(account, SendRequest(API_VERSION, [message]))
         except RequestRejected as exc:
             log.info("SMPP %s from %r rejected: %s", pdu.command_name, session.system_id, exc.message)
             return CommandStatus.ESME_RSUBMITFAIL, ""
-        self.gateway.accepted()
         outcome = accepted[0]
         status = STATUS_BY_ID[outcome.status_id]
-        if status.group_id == _GROUP_REJECTED:
+        if status.group_id == StatusGroup.REJECTED:
             return refusal_status(status.name), ""
         return CommandStatus.ESME_ROK, outcome.message_id
 
@@ -286,14 +258,8 @@ class SmppService:
         account = self._accounts.get(session)
         if account is None:  # pragma: no cover - refused by the session state machine
             return CommandStatus.ESME_RINVBNDSTS
-        async with self.gateway.db.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
-                        messages.c.account_id == account.id, messages.c.message_id == pdu.message_id
-                    )
-                )
-            ).first()
+        async with self.db.connect() as conn:
+            row = await q.message_state(conn, account.id, pdu.message_id)
         if row is None:
             return CommandStatus.ESME_RINVMSGID
         stat, err = receipt_stat(row.status_id, row.error_id)
@@ -329,11 +295,11 @@ class SmppService:
             return _Outcome.RETRY
         return _Outcome.SENT
 
-    async def _receipt(self, job: q.LeasedJob, now: int) -> _Outcome:
+    async def _receipt(self, job: jq.LeasedJob, now: int) -> _Outcome:
         row = job.message
         if job.payload is None:
             status_id, error_id, intermediate = row.status_id, row.error_id, False
-            delivered = (s := STATUS_BY_ID.get(status_id)) is not None and s.group_id == _GROUP_DELIVERED
+            delivered = (s := STATUS_BY_ID.get(status_id)) is not None and s.group_id == StatusGroup.DELIVERED
             if row.notify_url == SMPP_NOTIFY_FAILURE and delivered:
                 return _Outcome.SKIPPED
         else:
@@ -342,11 +308,11 @@ class SmppService:
         pdu = receipt_pdu(row, status_id, error_id, intermediate=intermediate, now=now)
         return await self._send(row.account_id, pdu, f"receipt for {row.message_id}")
 
-    async def _mo(self, job: q.LeasedJob, now: int) -> _Outcome:
+    async def _mo(self, job: jq.LeasedJob, now: int) -> _Outcome:
         row = job.message
         return await self._send(row.account_id, mo_pdu(row), f"inbound message {row.message_id}")
 
-    async def _run(self, leased: Sequence[q.LeasedJob], deliver: Any, born: str) -> tuple[list, list, list]:
+    async def _run(self, leased: Sequence[jq.LeasedJob], deliver: Any, born: str) -> tuple[list, list, list]:
         """Deliver each job at once (each session's window bounds what is in flight). Returns the
         jobs done, the jobs given up (older than the retention), and (job id, due) retries for the
         rest, with a linearly growing delay; the caller settles them in one transaction."""
@@ -366,11 +332,11 @@ class SmppService:
                 again.append((job.job_id, now_ms() + int(min(retry_s * job.attempts, MAX_RETRY_S) * 1000)))
         return done, given_up, again
 
-    async def handle_receipts(self, leased: Sequence[q.LeasedJob]) -> None:
+    async def handle_receipts(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._receipt, "created_at")
-        async with self.gateway.db.begin() as conn:
-            await q.finish_jobs(conn, [j.job_id for j in done + given_up])
-            await q.reschedule_jobs(conn, again)
+        async with self.db.begin() as conn:
+            await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
+            await jq.reschedule_jobs(conn, again)
             finals = [(j, REPORT_PUSHED) for j in done] + [(j, REPORT_PUSH_FAILED) for j in given_up]
             await q.update_messages(
                 conn,
@@ -383,11 +349,11 @@ class SmppService:
                 self.settings.log_retention_hours,
             )
 
-    async def handle_mo(self, leased: Sequence[q.LeasedJob]) -> None:
+    async def handle_mo(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._mo, "received_at")
-        async with self.gateway.db.begin() as conn:
-            await q.finish_jobs(conn, [j.job_id for j in done + given_up])
-            await q.reschedule_jobs(conn, again)
+        async with self.db.begin() as conn:
+            await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
+            await jq.reschedule_jobs(conn, again)
             await inbound_store.set_states(conn, [j.message.id for j in done], INBOUND_FORWARDED)
             await inbound_store.set_states(conn, [j.message.id for j in given_up], INBOUND_FORWARD_FAILED)
         if given_up:

@@ -8,9 +8,11 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.dates import now_ms
 from ..domain.ids import new_secret
@@ -53,6 +55,19 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt_b64), dklen=32, **_SCRYPT)
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+
+
+async def account_names(conn: AsyncConnection, account_ids: Iterable[int]) -> dict[int, str]:
+    """id -> name of these accounts (routing rules name accounts; messages carry ids)."""
+    rows = await conn.execute(
+        select(accounts.c.id, accounts.c.name).where(accounts.c.id.in_(list(account_ids)))
+    )
+    return {r.id: r.name for r in rows}
+
+
+async def username_exists(conn: AsyncConnection, username: str) -> bool:
+    query = select(accounts.c.id).where(accounts.c.username == username)
+    return (await conn.execute(query)).first() is not None
 
 
 def _account(row) -> Account:

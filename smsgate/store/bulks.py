@@ -17,10 +17,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .database import IN_CHUNK
+from .jobs import JobKind
 from .tables import bulks, jobs, messages
 
 ACTIVE, PAUSED, CANCELED = "ACTIVE", "PAUSED", "CANCELED"
-DISPATCH_JOB = "dispatch"
+
 
 # A paused bulk's dispatch jobs are parked this far in the future (about 31,700 years): no worker
 # leases them, and their own due time is still there, due_at - PAUSED_OFFSET_MS, for the resume.
@@ -113,7 +115,7 @@ async def park_jobs(conn: AsyncConnection, account_id: int, bulk_id: str) -> int
     result = await conn.execute(
         update(jobs)
         .where(
-            jobs.c.kind == DISPATCH_JOB,
+            jobs.c.kind == JobKind.DISPATCH.value,
             jobs.c.due_at < PAUSED_OFFSET_MS,
             jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)),
         )
@@ -142,7 +144,7 @@ async def earliest_parked_due(conn: AsyncConnection, account_id: int, bulk_id: s
     found = (
         await conn.execute(
             select(func.min(jobs.c.due_at)).where(
-                jobs.c.kind == DISPATCH_JOB,
+                jobs.c.kind == JobKind.DISPATCH.value,
                 jobs.c.due_at >= PAUSED_OFFSET_MS,
                 jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)),
             )
@@ -156,7 +158,7 @@ async def unpark_jobs(conn: AsyncConnection, account_id: int, bulk_id: str, shif
     result = await conn.execute(
         update(jobs)
         .where(
-            jobs.c.kind == DISPATCH_JOB,
+            jobs.c.kind == JobKind.DISPATCH.value,
             jobs.c.due_at >= PAUSED_OFFSET_MS,
             jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)),
         )
@@ -179,7 +181,9 @@ async def shift_bulk(
     )
     await conn.execute(
         update(jobs)
-        .where(jobs.c.kind == DISPATCH_JOB, jobs.c.message_pk.in_(select(messages.c.id).where(*unsent)))
+        .where(
+            jobs.c.kind == JobKind.DISPATCH.value, jobs.c.message_pk.in_(select(messages.c.id).where(*unsent))
+        )
         .values(due_at=jobs.c.due_at + delta_ms)
     )
     new_start = case((messages.c.send_at.is_(None), new_send_at), else_=messages.c.send_at + delta_ms)
@@ -196,6 +200,8 @@ async def shift_bulk(
 
 
 async def drop_dispatch_jobs(conn: AsyncConnection, message_pks: Sequence[int]) -> None:
-    for start in range(0, len(message_pks), 500):
-        chunk = list(message_pks[start : start + 500])
-        await conn.execute(delete(jobs).where(jobs.c.kind == DISPATCH_JOB, jobs.c.message_pk.in_(chunk)))
+    for start in range(0, len(message_pks), IN_CHUNK):
+        chunk = list(message_pks[start : start + IN_CHUNK])
+        await conn.execute(
+            delete(jobs).where(jobs.c.kind == JobKind.DISPATCH.value, jobs.c.message_pk.in_(chunk))
+        )

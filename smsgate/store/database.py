@@ -10,6 +10,11 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+# Queries over a list of keys (``col IN (...)``) go in chunks of this many: one round trip per chunk
+# stays cheap, and the statement stays far below the bound-parameter limits of SQLite (32766 since
+# 3.32, 999 before) and PostgreSQL/asyncpg (32767).
+IN_CHUNK = 500
+
 
 class Database:
     def __init__(self, url: str) -> None:

@@ -1,20 +1,21 @@
-"""Queries over messages and the job queue. Every function takes an open connection so callers put
+"""Queries over messages (the job queue is ``store.jobs``). Every function takes an open connection so callers put
 state changes and the work they cause in one transaction."""
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .database import IN_CHUNK
 from .tables import (
     REPORT_PULL,
+    REPORT_PUSH,
     REPORT_TAKEN,
-    inbound_messages,
     jobs,
     message_parts,
     messages,
@@ -26,8 +27,8 @@ async def existing_message_ids(
     conn: AsyncConnection, account_id: int, message_ids: Sequence[str]
 ) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(message_ids), 500):
-        chunk = list(message_ids[start : start + 500])
+    for start in range(0, len(message_ids), IN_CHUNK):
+        chunk = list(message_ids[start : start + IN_CHUNK])
         rows = await conn.execute(
             select(messages.c.message_id).where(
                 messages.c.account_id == account_id, messages.c.message_id.in_(chunk)
@@ -47,79 +48,15 @@ async def insert_messages(conn: AsyncConnection, account_id: int, rows: list[dic
     await conn.execute(insert(messages), rows)
     wanted = [r["message_id"] for r in rows]
     by_id: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
+    for start in range(0, len(wanted), IN_CHUNK):
         found = await conn.execute(
             select(messages.c.message_id, messages.c.id).where(
-                messages.c.account_id == account_id, messages.c.message_id.in_(wanted[start : start + 500])
+                messages.c.account_id == account_id,
+                messages.c.message_id.in_(wanted[start : start + IN_CHUNK]),
             )
         )
         by_id.update({m: pk for m, pk in found})
     return [by_id[m] for m in wanted]
-
-
-async def add_jobs(
-    conn: AsyncConnection,
-    kind: str,
-    items: Iterable[tuple[int, int]],
-    payload: str | None = None,
-    *,
-    inbound: bool = False,
-) -> None:
-    """Queue work: (message primary key, due at epoch ms) pairs; ``inbound`` when the keys are inbound
-    messages'."""
-    ref = "inbound_pk" if inbound else "message_pk"
-    rows = [
-        {"kind": kind, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
-        for pk, due in items
-    ]
-    if rows:
-        await conn.execute(insert(jobs), rows)
-
-
-@dataclass(slots=True)
-class LeasedJob:
-    job_id: int
-    attempts: int
-    payload: str | None
-    message: Any  # the message row
-
-
-async def lease_jobs(
-    conn: AsyncConnection,
-    kind: str,
-    now: int,
-    limit: int,
-    lease_ms: int,
-    skip_locked: bool,
-    inbound: bool = False,
-) -> list[LeasedJob]:
-    """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``, each with its message row (its
-    inbound message row when ``inbound``). On PostgreSQL, rows another process is leasing at this
-    moment are skipped (FOR UPDATE SKIP LOCKED), so several gateways share a queue."""
-    due = (
-        select(jobs.c.id)
-        .where(jobs.c.kind == kind, jobs.c.due_at <= now, jobs.c.lease_until <= now)
-        .order_by(jobs.c.due_at)
-        .limit(limit)
-    )
-    if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    ids = [r[0] for r in await conn.execute(due)]
-    if not ids:
-        return []
-    await conn.execute(
-        update(jobs)
-        .where(jobs.c.id.in_(ids))
-        .values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
-    )
-    source, ref = (inbound_messages, jobs.c.inbound_pk) if inbound else (messages, jobs.c.message_pk)
-    rows = await conn.execute(
-        select(jobs.c.id.label("job_id"), jobs.c.attempts, jobs.c.payload, source)
-        .join(source, source.c.id == ref)
-        .where(jobs.c.id.in_(ids))
-        .order_by(jobs.c.due_at)
-    )
-    return [LeasedJob(r.job_id, r.attempts, r.payload, r) for r in rows]
 
 
 async def messages_by_remote_id(
@@ -127,8 +64,8 @@ async def messages_by_remote_id(
 ) -> dict[str, Any]:
     """The message rows a connector submitted under the network's ids (to match receipts)."""
     found: dict[str, Any] = {}
-    for start in range(0, len(remote_ids), 500):
-        chunk = list(remote_ids[start : start + 500])
+    for start in range(0, len(remote_ids), IN_CHUNK):
+        chunk = list(remote_ids[start : start + IN_CHUNK])
         rows = await conn.execute(
             select(messages).where(messages.c.connector == connector, messages.c.remote_id.in_(chunk))
         )
@@ -161,11 +98,11 @@ async def messages_by_part_id(
 ) -> dict[str, int]:
     """part id -> message pk, for the earlier parts of multipart messages."""
     found: dict[str, int] = {}
-    for start in range(0, len(part_ids), 500):
+    for start in range(0, len(part_ids), IN_CHUNK):
         rows = await conn.execute(
             select(message_parts.c.part_id, message_parts.c.message_pk).where(
                 message_parts.c.connector == connector,
-                message_parts.c.part_id.in_(list(part_ids[start : start + 500])),
+                message_parts.c.part_id.in_(list(part_ids[start : start + IN_CHUNK])),
             )
         )
         found.update({pid: pk for pid, pk in rows})
@@ -183,8 +120,8 @@ async def take_unmatched_receipts(
 ) -> list[Any]:
     """The kept receipts for these ids, oldest first, and forget them (they are being applied)."""
     found: list[Any] = []
-    for start in range(0, len(remote_ids), 500):
-        chunk = list(remote_ids[start : start + 500])
+    for start in range(0, len(remote_ids), IN_CHUNK):
+        chunk = list(remote_ids[start : start + IN_CHUNK])
         cond = (unmatched_receipts.c.connector == connector, unmatched_receipts.c.remote_id.in_(chunk))
         found += list(await conn.execute(select(unmatched_receipts).where(*cond)))
         if found:
@@ -192,40 +129,20 @@ async def take_unmatched_receipts(
     return sorted(found, key=lambda r: r.id)
 
 
-async def finish_jobs(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
-    if job_ids:
-        await conn.execute(delete(jobs).where(jobs.c.id.in_(list(job_ids))))
-
-
-async def reschedule_jobs(conn: AsyncConnection, due: Sequence[tuple[int, int]]) -> None:
-    """Put leased jobs back in the queue: (job id, new due_at) pairs. Their attempts count stays."""
-    if due:
-        await conn.execute(
-            update(jobs).where(jobs.c.id == bindparam("jid")).values(due_at=bindparam("due"), lease_until=0),
-            [{"jid": jid, "due": at} for jid, at in due],
-        )
-
-
-async def release_leases(conn: AsyncConnection) -> int:
-    """Forget every lease. Only for a single-process database (SQLite), at startup: whoever held the
-    leases was this gateway before it died, so its work is due again now rather than when they expire."""
-    result = await conn.execute(update(jobs).where(jobs.c.lease_until > 0).values(lease_until=0))
-    return result.rowcount
-
-
-async def next_due(conn: AsyncConnection, kind: str) -> int | None:
-    """When the next job of ``kind`` can be leased: a leased job counts from its lease's end."""
-    ready = case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
-    return (await conn.execute(select(func.min(ready)).where(jobs.c.kind == kind))).scalar()
-
-
 async def update_messages(
-    conn: AsyncConnection, rows: list[dict[str, Any]], *where: Any, extra_values: dict[str, Any] | None = None
+    conn: AsyncConnection,
+    rows: list[dict[str, Any]],
+    *where: Any,
+    extra_values: dict[str, Any] | None = None,
+    open_only: bool = False,
 ) -> int:
     """Update many messages in one executemany: each row has ``pk`` and the same set of columns;
-    ``extra_values`` are SQL expressions applied to every row."""
+    ``extra_values`` are SQL expressions applied to every row. ``open_only``: only messages that have
+    not ended (a late answer or receipt changes nothing about an ended message)."""
     if not rows:
         return 0
+    if open_only:
+        where = (*where, messages.c.done_at.is_(None))
     columns = [k for k in rows[0] if k != "pk"]
     stmt = (
         update(messages)
@@ -332,3 +249,88 @@ async def purge_unmatched_before(conn: AsyncConnection, before_ms: int) -> int:
         delete(unmatched_receipts).where(unmatched_receipts.c.received_at < before_ms)
     )
     return result.rowcount
+
+
+# --- the engine's reads and writes of message state --------------------------------------------
+
+
+async def end_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    """Record final states of open messages (rows of pk, status_id, error_id, done_at); their reports
+    are owed: pushed when the message has a notify URL, pulled otherwise."""
+    report = case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)
+    return await update_messages(conn, rows, extra_values={"report_state": report}, open_only=True)
+
+
+async def lock_for_dispatch(conn: AsyncConnection, pks: Sequence[int]) -> dict[int, Any]:
+    """pk -> the state the dispatcher screens (bulk, end, claim, validity, window, sending mark), row
+    locked (PostgreSQL) until the transaction ends: a bulk cancellation or the expiry sweep waits."""
+    rows = await conn.execute(
+        select(
+            messages.c.id,
+            messages.c.account_id,
+            messages.c.bulk_id,
+            messages.c.done_at,
+            messages.c.submitted_at,
+            messages.c.valid_until,
+            messages.c.delivery_window,
+            messages.c.sending_at,
+            messages.c.connector,
+        )
+        .where(messages.c.id.in_(list(pks)))
+        .with_for_update()
+    )
+    return {r.id: r for r in rows}
+
+
+async def claim(conn: AsyncConnection, pks: Sequence[int], now: int) -> None:
+    """Mark messages as handed to dispatch (submitted_at): cancellation and unsent expiry pass them by."""
+    if pks:
+        await conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(submitted_at=now))
+
+
+async def unclaim(conn: AsyncConnection, pks: Sequence[int]) -> None:
+    """Messages not handed over after all: unclaimed and unmarked, so cancellation and expiry apply."""
+    if pks:
+        await conn.execute(
+            update(messages).where(messages.c.id.in_(list(pks))).values(submitted_at=None, sending_at=None)
+        )
+
+
+async def clear_sending(conn: AsyncConnection, pks: Sequence[int]) -> None:
+    if pks:
+        await conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(sending_at=None))
+
+
+async def open_for_receipts(conn: AsyncConnection, pks: Sequence[int]) -> dict[int, Any]:
+    """pk -> (id, notify_url, intermediate_report) of the messages that have not ended yet."""
+    rows = await conn.execute(
+        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report).where(
+            messages.c.id.in_(list(pks)), messages.c.done_at.is_(None)
+        )
+    )
+    return {r.id: r for r in rows}
+
+
+async def lock_expired(conn: AsyncConnection, now: int, after: int | None, limit: int) -> list[Any]:
+    """Up to ``limit`` open messages whose validity ended by ``now`` (and after ``after``), oldest
+    first, row locked (PostgreSQL): the sweep waits for a dispatcher deciding about the same rows."""
+    cond = [messages.c.valid_until <= now, messages.c.done_at.is_(None)]
+    if after is not None:
+        cond.append(messages.c.valid_until > after)
+    return list(
+        await conn.execute(
+            select(messages.c.id, messages.c.submitted_at, messages.c.valid_until)
+            .where(*cond)
+            .order_by(messages.c.valid_until, messages.c.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+
+
+async def message_state(conn: AsyncConnection, account_id: int, message_id: str) -> Any | None:
+    """(status_id, error_id, done_at) of one of an account's messages, or None."""
+    query = select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
+        messages.c.account_id == account_id, messages.c.message_id == message_id
+    )
+    return (await conn.execute(query)).first()

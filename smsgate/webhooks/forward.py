@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.inbound import expand_forward_url, format_forward_values, forward_output, forward_values
 from ..store import inbound as store
-from ..store import messages as q
+from ..store import jobs as jq
+from ..store.records import InboundMessage
 from ..store.tables import INBOUND_FORWARD_FAILED, INBOUND_FORWARDED
 from ..text import encode
 from ..wire import render, xmlcodec
@@ -68,12 +69,12 @@ class InboundForwarder(Pusher):
 
     what = "inbound forwards"
 
-    async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
+    async def handle(self, jobs: Sequence[jq.LeasedJob[InboundMessage]]) -> None:
         for job in jobs:
             target = orjson.loads(job.payload or "{}")
             await self.spawn(self._forward(job, target))
 
-    async def _forward(self, job: q.LeasedJob, target: dict) -> None:
+    async def _forward(self, job: jq.LeasedJob[InboundMessage], target: dict) -> None:
         method, url, body, headers = forward_request(
             job.message,
             target["url"],
@@ -83,8 +84,8 @@ class InboundForwarder(Pusher):
         headers["X-Smsgate-Message-Id"] = job.message.message_id
         await self.settle([job], await self.client.send(method, url, body, headers), target["url"])
 
-    async def delivered(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+    async def delivered(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[InboundMessage]]) -> None:
         await store.set_states(conn, [j.message.id for j in jobs], INBOUND_FORWARDED)
 
-    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[InboundMessage]]) -> None:
         await store.set_states(conn, [j.message.id for j in jobs], INBOUND_FORWARD_FAILED)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.dates import now_ms
 from ..domain.schedule import RETRY_LIMIT, retry_delay_ms
-from ..store import messages as q
+from ..store import jobs as jq
 from ..store.database import Database
 from .client import Outcome, WebhookClient
 
@@ -37,13 +37,13 @@ class Pusher:
         # loop's JobWorker.wake_at, so the retry is not left to the loop's idle sleep
         self.wake_at: Callable[[int], None] = lambda due_ms: None
 
-    async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
+    async def handle(self, jobs: Sequence[jq.LeasedJob]) -> None:
         raise NotImplementedError
 
-    async def delivered(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+    async def delivered(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob]) -> None:
         """The receiver took these (2xx)."""
 
-    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob]) -> None:
         """No more retries for these."""
 
     async def spawn(self, send: Awaitable[None]) -> None:
@@ -61,11 +61,11 @@ class Pusher:
             # the rows stay leased and come back when the lease runs out
             log.error("%s failed", self.what, exc_info=task.exception())
 
-    async def settle(self, jobs: Sequence[q.LeasedJob], outcome: Outcome, url: str) -> None:
+    async def settle(self, jobs: Sequence[jq.LeasedJob], outcome: Outcome, url: str) -> None:
         now = now_ms()
         async with self.db.begin() as conn:
             if outcome.ok:
-                await q.finish_jobs(conn, [j.job_id for j in jobs])
+                await jq.finish_jobs(conn, [j.job_id for j in jobs])
                 await self.delivered(conn, jobs)
                 return
             # attempts counts leases: the first try is 1, and retry n (1-based) follows attempt n
@@ -76,8 +76,8 @@ class Pusher:
                 for j in jobs
                 if j.job_id not in gone
             ]
-            await q.reschedule_jobs(conn, again)
-            await q.finish_jobs(conn, list(gone))
+            await jq.reschedule_jobs(conn, again)
+            await jq.finish_jobs(conn, list(gone))
             await self.abandoned(conn, given_up)
         if again:
             self.wake_at(min(due for _, due in again))

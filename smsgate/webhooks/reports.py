@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import Any
+from dataclasses import replace
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.ids import report_id
+from ..domain.messages import ApiGeneration
+from ..store import jobs as jq
 from ..store import messages as q
+from ..store.records import OutboundMessage
 from ..store.tables import REPORT_PUSH_FAILED, REPORT_PUSHED
 from ..wire import render, xmlcodec
 from .pusher import Pusher
@@ -29,18 +31,16 @@ BATCH = 100
 XML = "application/xml"
 
 
-def _snapshot(job: q.LeasedJob) -> Any:
+def _snapshot(job: jq.LeasedJob[OutboundMessage]) -> OutboundMessage:
     """The message as the report should show it: now for a final report, as it was at the receipt
     for an intermediate one (the payload holds that state)."""
     if job.payload is None:
         return job.message
     state = orjson.loads(job.payload)
-    row = dict(job.message._mapping)
-    row.update(status_id=state["status_id"], error_id=state["error_id"], done_at=None)
-    return SimpleNamespace(**row)
+    return replace(job.message, status_id=state["status_id"], error_id=state["error_id"], done_at=None)
 
 
-def report_id_of(job: q.LeasedJob) -> str:
+def report_id_of(job: jq.LeasedJob[OutboundMessage]) -> str:
     """The id of the report a job pushes: the final report, or the intermediate state in its payload.
 
     Not the job's row id: rows are deleted once pushed, and SQLite hands a deleted highest row id
@@ -53,7 +53,7 @@ def report_id_of(job: q.LeasedJob) -> str:
     return report_id(m.account_id, m.message_id, m.created_at, state)
 
 
-def render_reports(jobs: Sequence[q.LeasedJob], v3: bool, content_type: str) -> bytes:
+def render_reports(jobs: Sequence[jq.LeasedJob[OutboundMessage]], v3: bool, content_type: str) -> bytes:
     rows = [_snapshot(j) for j in jobs]
     results = [render.report_v3(r) if v3 else render.report_v1(r) for r in rows]
     if content_type == XML:
@@ -66,17 +66,19 @@ class ReportPusher(Pusher):
 
     what = "report pushes"
 
-    async def handle(self, jobs: Sequence[q.LeasedJob]) -> None:
-        groups: dict[tuple, list[q.LeasedJob]] = defaultdict(list)
+    async def handle(self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
+        groups: dict[tuple, list[jq.LeasedJob[OutboundMessage]]] = defaultdict(list)
         for job in jobs:
             m = job.message
             content_type = XML if (m.notify_content_type or "").lower() == XML else "application/json"
-            groups[(m.account_id, m.notify_url, content_type, m.api_version == "3")].append(job)
+            groups[(m.account_id, m.notify_url, content_type, m.api_version == ApiGeneration.V3)].append(job)
         for (_, url, content_type, v3), group in groups.items():
             for start in range(0, len(group), BATCH):
                 await self.spawn(self._push(url, content_type, v3, group[start : start + BATCH]))
 
-    async def _push(self, url: str, content_type: str, v3: bool, jobs: list[q.LeasedJob]) -> None:
+    async def _push(
+        self, url: str, content_type: str, v3: bool, jobs: list[jq.LeasedJob[OutboundMessage]]
+    ) -> None:
         body = render_reports(jobs, v3, content_type)
         headers = {
             "Content-Type": content_type,
@@ -84,12 +86,12 @@ class ReportPusher(Pusher):
         }
         await self.settle(jobs, await self.client.send("POST", url, body, headers), url)
 
-    async def delivered(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+    async def delivered(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         await q.update_messages(
             conn, [{"pk": j.message.id, "report_state": REPORT_PUSHED} for j in jobs if j.payload is None]
         )
 
-    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[q.LeasedJob]) -> None:
+    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         # the report stays readable in the logs, as Infobip documents
         await q.update_messages(
             conn,

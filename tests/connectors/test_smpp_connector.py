@@ -29,10 +29,12 @@ from smsgate.simulator.smsc import SmscSimulator
 from smsgate.smpp import CommandStatus, SubmitSm, TlvTag, parse_smpp_time
 from smsgate.smpp.pdus import Pdu
 from smsgate.smpp.receipts import DeliveryReceipt
+from smsgate.store import jobs as jq
 from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
+from smsgate.store.records import outbound
 from smsgate.store.tables import messages, unmatched_receipts
 
 OK = CommandStatus.ESME_ROK
@@ -125,7 +127,7 @@ class Env:
 
     async def dispatch(self, connector: SmppConnector, pks: Sequence[int]) -> None:
         """The real dispatcher, fed leased-job lookalikes."""
-        jobs = [q.LeasedJob(0, 1, None, row) for row in await self.rows(pks)]
+        jobs = [jq.LeasedJob(0, 1, None, outbound(row)) for row in await self.rows(pks)]
         await Dispatcher(self.db, connector).handle(jobs)
 
     async def wait_done(self, pks: Sequence[int], timeout: float = 3.0) -> list[Any]:
@@ -185,6 +187,7 @@ def receipt_of(status: str, error: str = "NO_ERROR") -> tuple[int, int]:
 def _row(**fields: Any) -> SimpleNamespace:
     base = {
         "id": 1,
+        "api_version": "2",
         "sender": "InfoSMS",
         "destination": "41793026727",
         "text": "hello",

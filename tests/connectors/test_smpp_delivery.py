@@ -23,6 +23,7 @@ from smsgate.domain.network import NetworkRules
 from smsgate.engine.dispatch import Dispatcher, Ledger
 from smsgate.smpp import CommandStatus
 from smsgate.smpp.receipts import DeliveryReceipt
+from smsgate.store import jobs as jq
 from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
@@ -67,13 +68,13 @@ async def queued(env: Env, count: int) -> list[int]:
         *({"text": f"message {i}", "destination": f"4179302{i:04d}"} for i in range(count))
     )
     async with env.db.begin() as conn:
-        await q.add_jobs(conn, "dispatch", [(pk, 0) for pk in pks])
+        await jq.add_jobs(conn, "dispatch", [(pk, 0) for pk in pks])
     return pks
 
 
-async def lease(env: Env) -> list[q.LeasedJob]:
+async def lease(env: Env) -> list[jq.LeasedJob]:
     async with env.db.begin() as conn:
-        return await q.lease_jobs(conn, "dispatch", now_ms(), 500, 60_000, skip_locked=False)
+        return await jq.lease_jobs(conn, "dispatch", now_ms(), 500, 60_000, skip_locked=False)
 
 
 async def job_count(env: Env) -> int:
@@ -174,7 +175,7 @@ async def test_a_crash_leaves_in_doubt_only_what_was_in_flight(env: Env, policy:
     restarted = await make(env, sim, window=window, on_unknown_outcome=policy)
     try:
         async with env.db.begin() as conn:
-            await q.release_leases(conn)
+            await jq.release_leases(conn)
         dispatcher = Dispatcher(env.db, restarted)
         await dispatcher.handle(await lease(env))
         rows = {r.id: r for r in await env.rows(pks)}

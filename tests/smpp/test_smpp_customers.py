@@ -252,7 +252,7 @@ class _Accounts:
 
 def _service(**settings) -> SmppService:  # type: ignore[no-untyped-def]
     gateway = SimpleNamespace(settings=Settings(smpp_port=0, **settings), db=None, accounts=_Accounts())
-    return SmppService(gateway)  # type: ignore[arg-type]
+    return SmppService(gateway.settings, gateway.db, gateway.accounts, None)  # type: ignore[arg-type]
 
 
 class _Session:

@@ -8,10 +8,12 @@ import pytest
 
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
 from smsgate.engine.accept import Acceptor
+from smsgate.store import jobs as jq
 from smsgate.store import messages as q
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
+from smsgate.store.records import OutboundMessage
 from smsgate.store.tables import REPORT_PULL
 
 
@@ -41,20 +43,20 @@ def test_leased_jobs_are_not_leased_twice_until_the_lease_ends(env):
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(3))
         async with db.begin() as conn:
-            first = await q.lease_jobs(
+            first = await jq.lease_jobs(
                 conn, "dispatch", now=10**13, limit=10, lease_ms=1000, skip_locked=False
             )
         async with db.begin() as conn:
-            during = await q.lease_jobs(
+            during = await jq.lease_jobs(
                 conn, "dispatch", now=10**13 + 500, limit=10, lease_ms=1000, skip_locked=False
             )
         async with db.begin() as conn:
-            after = await q.lease_jobs(
+            after = await jq.lease_jobs(
                 conn, "dispatch", now=10**13 + 1001, limit=10, lease_ms=1000, skip_locked=False
             )
         async with db.begin() as conn:
-            await q.finish_jobs(conn, [j.job_id for j in after])
-            gone = await q.lease_jobs(
+            await jq.finish_jobs(conn, [j.job_id for j in after])
+            gone = await jq.lease_jobs(
                 conn, "dispatch", now=10**14, limit=10, lease_ms=1000, skip_locked=False
             )
         return first, during, after, gone
@@ -71,10 +73,10 @@ def test_purge_forgets_old_messages_but_not_queued_work(env):
         await Acceptor(db, "InfoSMS").accept(account, _request(2))
         async with db.begin() as conn:
             # one message has finished (no job left, ended long ago), one still waits for dispatch
-            leased = await q.lease_jobs(
+            leased = await jq.lease_jobs(
                 conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False
             )
-            await q.finish_jobs(conn, [leased[0].job_id])
+            await jq.finish_jobs(conn, [leased[0].job_id])
             await q.update_messages(conn, [{"pk": leased[0].message.id, "done_at": 1}])
             purged = await q.purge_before(conn, before_ms=10**13)
             left = await q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
@@ -91,10 +93,10 @@ def test_purge_keeps_a_message_that_has_not_ended(env):
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(1))
         async with db.begin() as conn:
-            leased = await q.lease_jobs(
+            leased = await jq.lease_jobs(
                 conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False
             )
-            await q.finish_jobs(conn, [leased[0].job_id])
+            await jq.finish_jobs(conn, [leased[0].job_id])
             return await q.purge_before(conn, before_ms=10**13)
 
     assert asyncio.run(run()) == 0
@@ -121,3 +123,33 @@ def test_reports_are_taken_once(env):
     a, b, c = asyncio.run(run())
     assert len(a) == 2 and len(b) == 1 and c == []
     assert not {r.id for r in a} & {r.id for r in b}
+
+
+def test_the_acceptor_wakes_after_its_commit_and_leases_carry_typed_records(env):
+    """issue 11 items 1 and 2: no caller wakes the dispatcher by hand, and what a lease hands on is an
+    OutboundMessage record, not a row."""
+    db, account = env
+    seen: list[int] = []
+
+    async def run():
+        def on_accepted() -> None:
+            seen.append(1)
+
+        async def committed() -> int:
+            async with db.connect() as conn:  # another connection: sees only what is committed
+                return len(await q.existing_message_ids(conn, account.id, ids))
+
+        ids: list[str] = []
+        acceptor = Acceptor(db, "InfoSMS", on_accepted=on_accepted)
+        _, accepted = await acceptor.accept(account, _request(2))
+        ids += [m.message_id for m in accepted]
+        assert seen == [1] and await committed() == 2
+        await acceptor.close()
+        async with db.begin() as conn:
+            leased = await jq.lease_jobs(
+                conn, jq.JobKind.DISPATCH, now=10**13, limit=10, lease_ms=1000, skip_locked=False
+            )
+        assert [type(j.message) for j in leased] == [OutboundMessage, OutboundMessage]
+        assert sorted(j.message.message_id for j in leased) == sorted(ids)
+
+    asyncio.run(run())

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from smsgate.domain.dates import now_ms
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
 from smsgate.engine.accept import Acceptor
-from smsgate.engine.receipts import PUSH_JOB
 from smsgate.engine.worker import JobWorker
-from smsgate.store import messages as q
+from smsgate.store import jobs as jq
 from smsgate.store import migrate
 from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
+from smsgate.store.jobs import JobKind
 from smsgate.store.tables import messages
 from smsgate.webhooks.client import WebhookClient
 from smsgate.webhooks.policy import HostPolicy
@@ -67,13 +67,13 @@ def test_a_retry_scheduled_while_the_loop_sleeps_wakes_it_at_the_due_time(url):
 
         client = WebhookClient(HostPolicy(), transport=httpx.MockTransport(answer))
         pusher = ReportPusher(db, client, retry_unit_ms=50)  # retry 1 is due 50 ms after the failure
-        worker = JobWorker(db, PUSH_JOB, pusher.handle, idle_interval=IDLE, lease_ms=60_000)
+        worker = JobWorker(db, JobKind.REPORT_PUSH, pusher.handle, idle_interval=IDLE, lease_ms=60_000)
         pusher.wake_at = worker.wake_at
         loop = asyncio.create_task(worker.run())
         try:
             pk = await _one_message(db)
             async with db.begin() as conn:
-                await q.add_jobs(conn, PUSH_JOB, [(pk, now_ms())])
+                await jq.add_jobs(conn, JobKind.REPORT_PUSH, [(pk, now_ms())])
             worker.wake()
             await _until(lambda: arrived and worker.asleep_until is not None)
             idle_sleep_ms = worker.asleep_until - now_ms()
@@ -104,11 +104,11 @@ def test_a_retry_scheduled_during_a_round_shortens_the_sleep_after_it(url):
 
         async def handler(jobs):
             async with db.begin() as conn:
-                await q.finish_jobs(conn, [j.job_id for j in jobs])  # the queue is empty again
+                await jq.finish_jobs(conn, [j.job_id for j in jobs])  # the queue is empty again
             heard.append(now_ms() + 2000)
             worker.wake_at(heard[0])
 
-        worker = JobWorker(db, "dispatch", handler, idle_interval=IDLE)
+        worker = JobWorker(db, JobKind.DISPATCH, handler, idle_interval=IDLE)
         loop = asyncio.create_task(worker.run())
         try:
             await _one_message(db)  # queues its dispatch job

@@ -1,0 +1,144 @@
+"""The job queue: rows of work due at a time, leased by the worker loops (``engine.worker``). Every
+function takes an open connection so callers put state changes and the work they cause in one
+transaction."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import bindparam, case, delete, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .records import InboundMessage, OutboundMessage, inbound, outbound
+from .tables import inbound_messages, jobs, messages
+
+# A worker leases at most this many jobs a round (settings.worker_batch): large enough that a round's
+# fixed cost (a transaction, a wake) is spread thin, small enough that one round's SQL IN lists stay
+# far below the bound-parameter limits of SQLite (32766) and asyncpg (32767).
+DEFAULT_BATCH = 500
+
+
+class JobKind(enum.StrEnum):
+    """What a job is for; the value is what the ``jobs.kind`` column holds."""
+
+    DISPATCH = "dispatch"  # hand a message to its connector
+    SIM_DELIVERY = "sim_delivery"  # the simulated network's receipt for a message
+    REPORT_PUSH = "report_push"  # push a report to the message's notify URL
+    SMPP_DLR = "smpp_dlr"  # send a receipt to the SMPP customer that submitted the message
+    MO_FORWARD = "mo_forward"  # forward an inbound message to its number's URL
+    SMPP_MO = "smpp_mo"  # deliver an inbound message to an SMPP customer
+
+    @property
+    def about_inbound(self) -> bool:
+        """Whether its jobs refer to inbound messages (``jobs.inbound_pk``), not to messages."""
+        return self in (JobKind.MO_FORWARD, JobKind.SMPP_MO)
+
+
+M = TypeVar("M", OutboundMessage, InboundMessage)
+
+
+@dataclass(slots=True)
+class LeasedJob(Generic[M]):
+    job_id: int
+    attempts: int
+    payload: str | None
+    message: M  # the message the job is about: outbound, or inbound for the inbound kinds
+
+
+async def add_jobs(
+    conn: AsyncConnection, kind: JobKind | str, items: Iterable[tuple[int, int]], payload: str | None = None
+) -> None:
+    """Queue work: (message primary key, due at epoch ms) pairs; the keys are inbound messages' for the
+    inbound kinds."""
+    kind = JobKind(kind)
+    ref = "inbound_pk" if kind.about_inbound else "message_pk"
+    rows = [
+        {"kind": kind.value, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
+        for pk, due in items
+    ]
+    if rows:
+        await conn.execute(insert(jobs), rows)
+
+
+async def lease_jobs(
+    conn: AsyncConnection, kind: JobKind | str, now: int, limit: int, lease_ms: int, skip_locked: bool
+) -> list[LeasedJob[Any]]:
+    """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``, each with its message record
+    (``InboundMessage`` for the inbound kinds, ``OutboundMessage`` otherwise). On PostgreSQL, rows
+    another process is leasing at this moment are skipped (FOR UPDATE SKIP LOCKED), so several gateways
+    share a queue."""
+    kind = JobKind(kind)
+    due = (
+        select(jobs.c.id)
+        .where(jobs.c.kind == kind.value, jobs.c.due_at <= now, jobs.c.lease_until <= now)
+        .order_by(jobs.c.due_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    ids = [r[0] for r in await conn.execute(due)]
+    if not ids:
+        return []
+    await conn.execute(
+        update(jobs)
+        .where(jobs.c.id.in_(ids))
+        .values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
+    )
+    record: Callable[[Any], OutboundMessage | InboundMessage]
+    if kind.about_inbound:
+        source, ref, record = inbound_messages, jobs.c.inbound_pk, inbound
+    else:
+        source, ref, record = messages, jobs.c.message_pk, outbound
+    rows = await conn.execute(
+        select(jobs.c.id, jobs.c.attempts, jobs.c.payload, source)
+        .join(source, source.c.id == ref)
+        .where(jobs.c.id.in_(ids))
+        .order_by(jobs.c.due_at)
+    )
+    return [LeasedJob(r[0], r[1], r[2], record(r[3:])) for r in rows]
+
+
+async def finish_jobs(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+    if job_ids:
+        await conn.execute(delete(jobs).where(jobs.c.id.in_(list(job_ids))))
+
+
+async def reschedule_jobs(conn: AsyncConnection, due: Sequence[tuple[int, int]]) -> None:
+    """Put leased jobs back in the queue: (job id, new due_at) pairs. Their attempts count stays."""
+    if due:
+        await conn.execute(
+            update(jobs).where(jobs.c.id == bindparam("jid")).values(due_at=bindparam("due"), lease_until=0),
+            [{"jid": jid, "due": at} for jid, at in due],
+        )
+
+
+async def release_leases(conn: AsyncConnection) -> int:
+    """Forget every lease. Only for a single-process database (SQLite), at startup: whoever held the
+    leases was this gateway before it died, so its work is due again now rather than when they expire."""
+    result = await conn.execute(update(jobs).where(jobs.c.lease_until > 0).values(lease_until=0))
+    return result.rowcount
+
+
+async def next_due(conn: AsyncConnection, kind: JobKind | str) -> int | None:
+    """When the next job of ``kind`` can be leased: a leased job counts from its lease's end."""
+    ready = case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
+    return (await conn.execute(select(func.min(ready)).where(jobs.c.kind == JobKind(kind).value))).scalar()
+
+
+async def smpp_deliveries_due_now(conn: AsyncConnection, account_id: int, now: int) -> None:
+    """Make an account's waiting SMPP receipts and inbound deliveries due now (a receiver bound): they
+    need not wait out their retry delay. Leased ones are left to their worker."""
+    waiting = (jobs.c.due_at > now, jobs.c.lease_until <= now)
+    mine = {
+        JobKind.SMPP_DLR: exists().where(
+            messages.c.id == jobs.c.message_pk, messages.c.account_id == account_id
+        ),
+        JobKind.SMPP_MO: exists().where(
+            inbound_messages.c.id == jobs.c.inbound_pk, inbound_messages.c.account_id == account_id
+        ),
+    }
+    for kind, owned in mine.items():
+        await conn.execute(update(jobs).where(jobs.c.kind == kind.value, *waiting, owned).values(due_at=now))
