@@ -52,15 +52,21 @@ def _authorize(request: Request, token: str | None) -> None:
         raise ApiFailure(401, "admin API: send Authorization: Bearer <SMSGATE_ADMIN_TOKEN>")
 
 
-def _str(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+def _str(body: dict[str, Any], name: str) -> str | None:
+    """An optional string field (numbers pass as their digits); blank is absent."""
     value = body.get(name)
     if value is None or value == "":
-        if required:
-            raise bad_request(name, "must not be blank")
         return None
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise bad_request(name, "must be a string")
     return str(value)
+
+
+def _required_str(body: dict[str, Any], name: str) -> str:
+    value = _str(body, name)
+    if value is None:
+        raise bad_request(name, "must not be blank")
+    return value
 
 
 @admin
@@ -81,10 +87,10 @@ async def numbers_add(request: Request, gateway: Gateway) -> Response:
     if not isinstance(price, int | float) or isinstance(price, bool):
         raise bad_request("price", "must be a number")
     try:
-        account = await gateway.accounts.get(_str(body, "account", True))
+        account = await gateway.accounts.get(_required_str(body, "account"))
         number = await gateway.inbound.add_number(
             account,
-            _str(body, "number", True),
+            _required_str(body, "number"),
             keywords=keywords,
             action=_str(body, "action") or "pull",
             forward_url=_str(body, "forwardUrl"),
@@ -113,7 +119,7 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
     """POST /admin/1/simulate/inbound ``{from, to, text}`` or ``{from, to, binary, dataCoding}``: the
     simulated network originates a message to one of the gateway's numbers."""
     body = await negotiate.read_body(request, 256 * 1024, allow_xml=False)
-    sender, receiver = _str(body, "from", True), _str(body, "to", True)
+    sender, receiver = _required_str(body, "from"), _required_str(body, "to")
     text, binary = _str(body, "text"), _str(body, "binary")
     if (text is None) == (binary is None):
         raise bad_request("text", "give either text or binary (hex)")

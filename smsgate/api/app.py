@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ..config import Settings
@@ -88,7 +89,9 @@ class RequestLineLimits:
         await self.app(scope, receive, send)
 
 
-async def _http_error(request: Request, exc: HTTPException):
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
     text = {
         404: f"no such endpoint: {request.method} {request.url.path}",
         405: f"{request.method} is not allowed on {request.url.path}",

@@ -32,10 +32,10 @@ async def authenticate(request: Request, accounts: AccountStore, allow_query: bo
         elif scheme in ("ibsso", "bearer") and credentials:
             account = await accounts.by_session(credentials)
     if account is None and allow_query:
-        username = request.query_params.get("username")
-        password = request.query_params.get("password")
-        if username and password:
-            account = await accounts.by_password(username, password)
+        query_user = request.query_params.get("username")
+        query_password = request.query_params.get("password")
+        if query_user and query_password:
+            account = await accounts.by_password(query_user, query_password)
     if account is None:
         raise ApiFailure(401, UNAUTHORIZED, headers={"WWW-Authenticate": 'App realm="smsgate"'})
     return account
