@@ -232,6 +232,33 @@ paths["/admin/1/connectors"] = {
     }
 }
 
+paths["/admin/1/clock"] = {
+    "post": {
+        "operationId": "admin-advance-clock",
+        "summary": "Move the gateway's test clock on (only when it runs with SMSGATE_CLOCK_START)",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["advanceMs"],
+                        "properties": {"advanceMs": {"type": "integer", "minimum": 0}},
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {"description": "`{now}`: the gateway's time after the move"},
+            "400": {"description": "advanceMs is not a whole number of milliseconds, 0 or more"},
+            "409": {"description": "The gateway runs on the real clock"},
+            **admin_errors,
+        },
+    }
+}
+
 # --- what smsgate answers beyond the reference's responses ----------------------------------------
 # GET /sms/1/text/query.xml: the query send answering in XML ("specify the format .xml extension").
 query_xml = copy.deepcopy(paths["/sms/1/text/query"]["get"])
