@@ -82,14 +82,11 @@ def network_summary(settings: Settings) -> str:
     simulated = f"simulated (delivery delay {settings.simulator_delivery_delay}s)"
     if not settings.connectors and not settings.routes:
         return simulated
-    links = [
-        f"{c['name']} at {c['host']}:{c['port']}{' over TLS' if c.get('tls') else ''}"
-        for c in settings.connectors
-    ]
+    links = [f"{c.name} at {c.host}:{c.port}{' over TLS' if c.tls else ''}" for c in settings.connectors]
     parts = [f"SMPP {'connector' if len(links) == 1 else 'connectors'} {', '.join(links)}"] if links else []
     routes = len(settings.routes)
     parts.append(f"{routes} {'route' if routes == 1 else 'routes'}")
-    default = [c["name"] for c in settings.connectors] or ["simulator"]
+    default = [c.name for c in settings.connectors] or ["simulator"]
     parts.append(f"no match goes to {', '.join(default)}")
     if "simulator" in default or any("simulator" in r.connectors for r in settings.routes):
         parts.append(f"simulator {simulated.removeprefix('simulated ')}")

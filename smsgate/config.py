@@ -37,11 +37,14 @@ import os
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
 
 from .domain.dates import parse_ms
 from .domain.network import DEFAULT_PRICES, NetworkRules, OutcomeRule, PriceEntry
 from .domain.routing import Route
+
+if TYPE_CHECKING:  # connectors.smpp pulls in the store and the SMPP client; imported late at run time
+    from .connectors.smpp import SmppConfig
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Settings:
     clock_start: str | None = None
     # Operator connections ([[connectors]], SMPP) and the routing table ([[routes]]) to them. The
     # simulated network is always there as the connector "simulator".
-    connectors: tuple[dict[str, Any], ...] = ()
+    connectors: tuple[SmppConfig, ...] = ()
     routes: tuple[Route, ...] = ()
     # SMPP server for customers (system_id/password = account username/password); None = not started.
     smpp_port: int | None = None
@@ -211,7 +214,9 @@ _HINTS: dict[str, Any] = {}
 
 def _hints() -> dict[str, Any]:
     if not _HINTS:
-        _HINTS.update(get_type_hints(Settings))
+        from .connectors.smpp import SmppConfig
+
+        _HINTS.update(get_type_hints(Settings, localns={"SmppConfig": SmppConfig}))
     return _HINTS
 
 
@@ -396,6 +401,7 @@ def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[s
     from .connectors.smpp import SmppConfig
 
     names = {"simulator"}
+    configs = []
     hints = get_type_hints(SmppConfig)
     for raw in connectors:
         raw = dict(raw)
@@ -418,6 +424,7 @@ def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[s
         if config.name in names:
             raise ConfigError(f"[[connectors]] name = {config.name!r}: the name is used twice")
         names.add(config.name)
+        configs.append(config)
     table = []
     for i, raw in enumerate(routes, 1):
         where = f"[[routes]] #{i}" + (f" (prefix {raw['prefix']!r})" if "prefix" in raw else "")
@@ -432,4 +439,4 @@ def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[s
                 f"{', '.join(missing)} (configured: {', '.join(sorted(names))})"
             )
         table.append(route)
-    return {"connectors": tuple(dict(c) for c in connectors), "routes": tuple(table)}
+    return {"connectors": tuple(configs), "routes": tuple(table)}

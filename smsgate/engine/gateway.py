@@ -54,9 +54,9 @@ class Gateway:
         receipt_sink = waking_sink(self._receipts_applied)
         self.smpp_connectors = [
             SmppConnector(
-                raw, db=self.db, receipt_sink=receipt_sink, inbound_sink=self.inbound.receive_network_part
+                config, db=self.db, receipt_sink=receipt_sink, inbound_sink=self.inbound.receive_network_part
             )
-            for raw in settings.connectors
+            for config in settings.connectors
         ]
         named: dict[str, Connector] = {"simulator": self.network, **{c.name: c for c in self.smpp_connectors}}
         # without routes, traffic goes to the operators in the order configured (failing over), and

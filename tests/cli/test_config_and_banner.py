@@ -129,3 +129,15 @@ def test_the_banner_names_the_configured_connectors_and_routes(tmp_path):
 def test_the_banner_says_simulated_when_nothing_else_is_configured(tmp_path):
     lines = _banner(tmp_path, "")
     assert "network: simulated (delivery delay 0.2s)" in lines
+
+
+def test_connectors_are_parsed_once_into_typed_configs(tmp_path):
+    from smsgate.config import load_settings
+    from smsgate.connectors.smpp import SmppConfig
+
+    config = tmp_path / "smsgate.toml"
+    config.write_text(CONNECTOR + "tls = true\nwindow = 4\n")
+    settings = load_settings(config, env={})
+    assert settings.connectors == (
+        SmppConfig(name="op-a", host="127.0.0.1", port=2775, system_id="s", password="p", tls=True, window=4),
+    )
