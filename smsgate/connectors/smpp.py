@@ -64,7 +64,7 @@ from ..smpp_io.catalog import (
     catalog_for_receipt,
     submit_rejection,
 )
-from ..smpp_io.client import NotSent, OutcomeUnknown, SmppClient
+from ..smpp_io.client import Backoff, Limits, NotSent, OutcomeUnknown, SmppClient, Timeouts
 from ..store import messages as q
 from ..store.database import Database
 from ..store.records import OutboundMessage
@@ -151,6 +151,20 @@ class SmppConfig:
         if config.window < 1:
             raise ValueError("window must be at least 1")
         return config
+
+    # The client's knobs, grouped as SmppClient takes them (the TOML keeps its flat keys).
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(window=self.window, throughput=self.throughput)
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(response=self.response_timeout, enquire_interval=self.enquire_interval)
+
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(reconnect_min=self.reconnect_min, reconnect_max=self.reconnect_max)
 
 
 # --- inbound messages -----------------------------------------------------------------------
@@ -293,12 +307,9 @@ class SmppConnector:
             c.password,
             system_type=c.system_type,
             bind=c.bind,
-            window=c.window,
-            throughput=c.throughput,
-            enquire_interval=c.enquire_interval,
-            response_timeout=c.response_timeout,
-            reconnect_min=c.reconnect_min,
-            reconnect_max=c.reconnect_max,
+            limits=c.limits,
+            timeouts=c.timeouts,
+            backoff=c.backoff,
             ssl=True if c.tls else None,
         )
         self.client.on_deliver = self._on_deliver

@@ -101,6 +101,47 @@ class BindRefused(SessionError):
         self.command_status = command_status
 
 
+# --- knobs (small frozen values, as httpx's Timeout and Limits) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much the client does at once."""
+
+    window: int = 10  # submit_sm awaiting their response
+    throughput: float | None = None  # submit_sm per second; None = as fast as the window allows
+    deliveries: int = 32  # deliver_sm/data_sm being handled (on_deliver) at once
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ValueError("window must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds the client waits."""
+
+    response: float = 10.0  # for a response to a request (and for the TCP connect)
+    enquire_interval: float = 30.0  # idle time before an enquire_link
+    # How long submit() waits for a bound link before NotBound (None: ``response``); while bound it
+    # waits for a window slot as long as it takes (the link is making progress).
+    bind: float | None = None
+
+    @property
+    def bind_wait(self) -> float:
+        return self.response if self.bind is None else self.bind
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Growing pauses (doubling from min to max): between reconnects, and after throttling answers."""
+
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    throttle_min: float = 0.1
+    throttle_max: float = 10.0
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -178,45 +219,29 @@ class SmppClient:
         *,
         system_type: str = "",
         bind: BindMode = "trx",
-        window: int = 10,
-        throughput: float | None = None,
-        enquire_interval: float = 30.0,
-        response_timeout: float = 10.0,
-        reconnect_min: float = 0.5,
-        reconnect_max: float = 30.0,
-        throttle_min: float = 0.1,
-        throttle_max: float = 10.0,
-        bind_wait: float | None = None,
+        limits: Limits = Limits(),
+        timeouts: Timeouts = Timeouts(),
+        backoff: Backoff = Backoff(),
         ssl: _ssl.SSLContext | bool | None = None,
         on_deliver: DeliverCallback | None = None,
-        max_concurrent_deliveries: int = 32,
     ) -> None:
         if bind not in _BIND_PDUS:
             raise ValueError(f"bind must be trx, tx or rx, got {bind!r}")
-        if window < 1:
-            raise ValueError("window must be at least 1")
         self.host = host
         self.port = port
         self.system_id = system_id
         self.password = password
         self.system_type = system_type
         self.bind = bind
-        self.window = window
-        self.enquire_interval = enquire_interval
-        self.response_timeout = response_timeout
-        self.reconnect_min = reconnect_min
-        self.reconnect_max = reconnect_max
-        self.throttle_min = throttle_min
-        self.throttle_max = throttle_max
-        # How long submit() waits for a bound link before NotBound; while bound it waits for a
-        # window slot as long as it takes (the link is making progress).
-        self.bind_wait = response_timeout if bind_wait is None else bind_wait
+        self.limits = limits
+        self.timeouts = timeouts
+        self.backoff = backoff
         self.ssl = ssl
         self.on_deliver = on_deliver
         self.counters = ClientCounters()
         self.last_error: str | None = None
-        self._bucket = TokenBucket(throughput) if throughput else None
-        self._deliver_slots = asyncio.Semaphore(max_concurrent_deliveries)
+        self._bucket = TokenBucket(limits.throughput) if limits.throughput else None
+        self._deliver_slots = asyncio.Semaphore(limits.deliveries)
         self._state = ClientState.CLOSED
         self._started = False
         self._closing = False
@@ -261,7 +286,7 @@ class SmppClient:
     async def submit(self, pdu: SubmitSm, *, max_wait: float | None = None) -> SubmitSmResp:
         """Send ``pdu`` on the bound link and return the SMSC's answer, error statuses included.
 
-        Waits for a bound link (up to ``bind_wait``), a window slot, any throttling pause and the
+        Waits for a bound link (up to ``timeouts.bind_wait``), a window slot, any throttling pause and the
         throughput budget, all within ``max_wait`` seconds if given. Raises NotSent / NotBound
         (nothing went out), ResponseTimeout or ConnectionLost (outcome unknown). An ESME_RTHROTTLED
         or ESME_RMSGQFUL answer pauses every submit for a growing delay and is returned to the
@@ -291,7 +316,7 @@ class SmppClient:
         """Unbind gracefully: outstanding submits and deliveries get up to ``timeout`` to finish."""
         if self._state is ClientState.CLOSED and self._task is None:
             return
-        timeout = self.response_timeout if timeout is None else timeout
+        timeout = self.timeouts.response if timeout is None else timeout
         self._closing = True
         self._wake(everyone=True)
         link = self._link
@@ -323,14 +348,14 @@ class SmppClient:
             timeout = None if send_by is None else send_by - now
             if link is not None and link.bound and not link.closed:
                 deadline = None
-                if self._in_flight < self.window:
+                if self._in_flight < self.limits.window:
                     self._in_flight += 1
                     return link
                 if timeout is not None and timeout <= 0:
                     raise NotSent("no window slot within max_wait")
             else:
                 if deadline is None:
-                    deadline = now + self.bind_wait
+                    deadline = now + self.timeouts.bind_wait
                 timeout = deadline - now if timeout is None else min(timeout, deadline - now)
                 if timeout <= 0:
                     raise NotBound(
@@ -385,7 +410,7 @@ class SmppClient:
             # Answers to submits sent before the current pause began say nothing new.
             if sent_at >= self._pause_began:
                 self._throttle_delay = min(
-                    self.throttle_max, max(self.throttle_min, self._throttle_delay * 2)
+                    self.backoff.throttle_max, max(self.backoff.throttle_min, self._throttle_delay * 2)
                 )
                 self._pause_began = now
                 self._paused_until = now + self._throttle_delay
@@ -406,13 +431,13 @@ class SmppClient:
             raise ConnectionLost("link is down")
         # a fresh sequence number every time: a resubmitted PDU is a new request
         return await link.request(
-            pdu.replace(sequence_number=0), self.response_timeout if timeout is None else timeout
+            pdu.replace(sequence_number=0), self.timeouts.response if timeout is None else timeout
         )
 
     # --- supervisor -------------------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        delay = self.reconnect_min
+        delay = self.backoff.reconnect_min
         while not self._closing:
             self._state = ClientState.CONNECTING
             try:
@@ -424,15 +449,15 @@ class SmppClient:
             if self._closing:
                 break
             if bound:
-                delay = self.reconnect_min
+                delay = self.backoff.reconnect_min
             self._state = ClientState.BACKOFF
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter: many ESMEs, one SMSC
-            delay = min(self.reconnect_max, delay * 2)
+            delay = min(self.backoff.reconnect_max, delay * 2)
 
     async def _session(self) -> bool:
         """One connection's life: connect, bind, serve until it drops. True if it got bound."""
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port, ssl=self.ssl or None), self.response_timeout
+            asyncio.open_connection(self.host, self.port, ssl=self.ssl or None), self.timeouts.response
         )
         link = _Link(reader, writer)
         self._link = link
@@ -488,7 +513,7 @@ class SmppClient:
 
     async def _keepalive(self, link: _Link) -> None:
         """Probe an idle link; a missed enquire_link_resp means the link is dead."""
-        reason = await link.keepalive(self.enquire_interval, self.response_timeout)
+        reason = await link.keepalive(self.timeouts.enquire_interval, self.timeouts.response)
         if reason is not None and not link.closed:
             self.last_error = reason
             self._drop(link, reason)  # the read loop ends on the aborted socket
@@ -548,11 +573,13 @@ class SmppClient:
 
 
 __all__ = [
+    "Backoff",
     "BindRefused",
     "ClientCounters",
     "ClientState",
     "ConnectionLost",
     "DeliverCallback",
+    "Limits",
     "NotBound",
     "NotSent",
     "OutcomeUnknown",
@@ -560,5 +587,6 @@ __all__ = [
     "SessionClosed",
     "SessionError",
     "SmppClient",
+    "Timeouts",
     "TokenBucket",
 ]

@@ -8,6 +8,7 @@ import asyncio
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -29,6 +30,7 @@ from smsgate.simulator.smsc import SmscSimulator
 from smsgate.smpp import CommandStatus, SubmitSm, TlvTag, parse_smpp_time
 from smsgate.smpp.pdus import Pdu
 from smsgate.smpp.receipts import DeliveryReceipt
+from smsgate.smpp_io.client import Backoff, Limits, Timeouts
 from smsgate.store import jobs as jq
 from smsgate.store import messages as q
 from smsgate.store import migrate
@@ -288,6 +290,19 @@ def test_config_validation() -> None:
     assert SmppConfig.from_dict(config("2775")).port == 2775
 
 
+def test_the_flat_config_keys_become_the_clients_knobs() -> None:
+    """The TOML keeps its flat keys; the client gets them grouped, each where it belongs."""
+    c = SmppConfig.from_dict(config(1, window=3, throughput=50, enquire_interval=7, tls=True))
+    client = SmppConnector(c, db=None, receipt_sink=Sink()).client  # type: ignore[arg-type]
+    assert client.limits == Limits(window=3, throughput=50)
+    assert client.timeouts == Timeouts(response=1.0, enquire_interval=7)
+    assert client.backoff == Backoff(reconnect_min=0.05, reconnect_max=0.2)
+    assert client.timeouts.bind_wait == 1.0  # no bind wait of its own: the response timeout
+    assert client.ssl is True
+    with pytest.raises(ValueError, match="window"):
+        Limits(window=0)
+
+
 # --- with the simulator and the database ----------------------------------------------------
 
 
@@ -492,7 +507,7 @@ async def test_permanent_smsc_error_rejects_the_message(env: Env, sim: Simulator
 async def test_throttling_is_absorbed_and_everything_is_accepted(env: Env, sim: Simulator) -> None:
     sim.throttle_every = 4
     connector = await make(env, sim)
-    connector.client.throttle_min = 0.02
+    connector.client.backoff = replace(connector.client.backoff, throttle_min=0.02)
     try:
         pks = await env.insert(*({"destination": f"4179302{i:04d}"} for i in range(12)))
         results = await connector.submit(await env.rows(pks))

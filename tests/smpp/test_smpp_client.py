@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,11 +28,14 @@ from smsgate.smpp import (
 )
 from smsgate.smpp.pdus import Pdu
 from smsgate.smpp_io.client import (
+    Backoff,
     ClientState,
     ConnectionLost,
+    Limits,
     NotBound,
     ResponseTimeout,
     SmppClient,
+    Timeouts,
     TokenBucket,
 )
 
@@ -44,8 +48,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+FAST_TIMEOUTS = Timeouts(response=2.0)
+FAST_BACKOFF = Backoff(reconnect_min=0.05, reconnect_max=0.2)
+
+
 def client_for(port: int, **options: Any) -> SmppClient:
-    defaults: dict[str, Any] = {"response_timeout": 2.0, "reconnect_min": 0.05, "reconnect_max": 0.2}
+    defaults: dict[str, Any] = {"timeouts": FAST_TIMEOUTS, "backoff": FAST_BACKOFF}
     return SmppClient("127.0.0.1", port, "esme", "secret", **{**defaults, **options})
 
 
@@ -183,7 +191,7 @@ async def test_deliver_sm_is_acknowledged_only_after_the_callback_returns() -> N
 async def test_window_caps_submits_in_flight(window: int) -> None:
     simulator = Simulator(submit_delay=0.02, delivery_delay=0.05)
     await simulator.start()
-    client = client_for(simulator.port, window=window)
+    client = client_for(simulator.port, limits=Limits(window=window))
     try:
         await client.start()
         await client.wait_bound(2)
@@ -216,7 +224,9 @@ async def test_error_status_is_returned_and_counted(sim: Simulator) -> None:
 
 async def test_throttling_pauses_the_sending_side_and_everything_gets_through(sim: Simulator) -> None:
     sim.throttle_every = 3
-    client = client_for(sim.port, window=1, throttle_min=0.05, throttle_max=0.2)
+    client = client_for(
+        sim.port, limits=Limits(window=1), backoff=replace(FAST_BACKOFF, throttle_min=0.05, throttle_max=0.2)
+    )
     try:
         await client.start()
         await client.wait_bound(2)
@@ -236,7 +246,7 @@ async def test_throttling_pauses_the_sending_side_and_everything_gets_through(si
 async def test_link_dropped_mid_window_reconnects_and_loses_nothing_acknowledged(sim: Simulator) -> None:
     sim.submit_delay = 0.02
     sim.drop_after_submits = 5
-    client = client_for(sim.port, window=10)
+    client = client_for(sim.port, limits=Limits(window=10))
     try:
         await client.start()
         await client.wait_bound(2)
@@ -354,7 +364,7 @@ async def test_close_waits_for_outstanding_submits_then_unbinds(sim: Simulator) 
 
 
 async def test_submit_without_a_link_raises_not_bound_quickly() -> None:
-    client = client_for(free_port(), bind_wait=0.2)
+    client = client_for(free_port(), timeouts=replace(FAST_TIMEOUTS, bind=0.2))
     await client.start()
     try:
         loop = asyncio.get_running_loop()
@@ -368,7 +378,7 @@ async def test_submit_without_a_link_raises_not_bound_quickly() -> None:
 
 
 async def test_throughput_is_capped_by_the_token_bucket(sim: Simulator) -> None:
-    client = client_for(sim.port, throughput=20)  # burst of 2
+    client = client_for(sim.port, limits=Limits(throughput=20))  # burst of 2
     try:
         await client.start()
         await client.wait_bound(2)
@@ -435,7 +445,7 @@ class ScriptedSmsc:
 async def test_idle_link_is_probed_and_a_missed_enquire_link_resp_reconnects() -> None:
     smsc = ScriptedSmsc(answer_enquire=False)
     port = await smsc.start()
-    client = client_for(port, enquire_interval=0.1, response_timeout=0.2)
+    client = client_for(port, timeouts=Timeouts(response=0.2, enquire_interval=0.1))
     try:
         await client.start()
         await client.wait_bound(2)
@@ -452,7 +462,7 @@ async def test_idle_link_is_probed_and_a_missed_enquire_link_resp_reconnects() -
 async def test_answered_enquire_links_keep_the_link() -> None:
     smsc = ScriptedSmsc()
     port = await smsc.start()
-    client = client_for(port, enquire_interval=0.05, response_timeout=0.5)
+    client = client_for(port, timeouts=Timeouts(response=0.5, enquire_interval=0.05))
     try:
         await client.start()
         await client.wait_bound(2)
@@ -467,7 +477,7 @@ async def test_answered_enquire_links_keep_the_link() -> None:
 async def test_submit_without_response_times_out_and_frees_its_slot() -> None:
     smsc = ScriptedSmsc(answer_submit=False)
     port = await smsc.start()
-    client = client_for(port, response_timeout=0.2, window=1)
+    client = client_for(port, timeouts=Timeouts(response=0.2), limits=Limits(window=1))
     try:
         await client.start()
         await client.wait_bound(2)
@@ -497,7 +507,7 @@ def test_constructor_rejects_bad_settings() -> None:
     with pytest.raises(ValueError):
         SmppClient("h", 1, "a", "b", bind="xx")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        SmppClient("h", 1, "a", "b", window=0)
+        SmppClient("h", 1, "a", "b", limits=Limits(window=0))
 
 
 async def test_a_receiver_bind_cannot_submit() -> None:
