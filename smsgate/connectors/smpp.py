@@ -451,12 +451,11 @@ class SmppConnector:
         except _Reject as exc:
             return await self._settle(ledger, self._refused(row, (exc.status_name, exc.error_name), exc))
         except EncodeError as exc:  # a field the PDU cannot carry (e.g. a non-Latin-1 sender)
-            text = str(exc)
             names = (
                 REJECTED_SOURCE
-                if "source_addr" in text
+                if exc.field == "source_addr"
                 else REJECTED_DESTINATION
-                if "destination_addr" in text
+                if exc.field == "destination_addr"
                 else REJECTED_OTHER
             )
             return await self._settle(ledger, self._refused(row, names, exc))
