@@ -48,7 +48,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
-from ..domain.messages import binary_is_septets
 from ..smpp.address import address_ton_npi
 from ..smpp.codec import encode_pdu
 from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, status_name
@@ -254,9 +253,8 @@ def _message_parts(row: OutboundMessage) -> tuple[int, bytes, list[bytes]]:
             ) from None
         own_ies = header[1:]
         data_coding = row.data_coding
-        # an SMPP customer's GSM-coded parts are unpacked septets (see engine.accept.encode_message)
-        septets = binary_is_septets(row.api_version, data_coding)
-        return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=septets)
+        # an SMPP customer's GSM-coded parts are unpacked septets (decided at accept)
+        return data_coding, own_ies, _split_binary(payload, own_ies, gsm7=row.binary_septets)
     try:
         encoded = textengine.encode(
             row.text or "",
@@ -462,12 +460,11 @@ class SmppConnector:
         except _Reject as exc:
             return await self._settle(ledger, self._refused(row, (exc.status_name, exc.error_name), exc))
         except EncodeError as exc:  # a field the PDU cannot carry (e.g. a non-Latin-1 sender)
-            text = str(exc)
             names = (
                 REJECTED_SOURCE
-                if "source_addr" in text
+                if exc.field == "source_addr"
                 else REJECTED_DESTINATION
-                if "destination_addr" in text
+                if exc.field == "destination_addr"
                 else REJECTED_OTHER
             )
             return await self._settle(ledger, self._refused(row, names, exc))

@@ -22,6 +22,15 @@ class ApiGeneration(enum.StrEnum):
     SMPP = "smpp"  # a customer's submit_sm over the SMPP server
 
 
+class ReportChannel(enum.StrEnum):
+    """How a message's delivery report travels (``messages.report_channel``); a message without one
+    has its reports pulled from the reports endpoints."""
+
+    HTTP = "http"  # pushed to the message's notify URL
+    SMPP = "smpp"  # a deliver_sm receipt over the customer's SMPP session (registered_delivery 1)
+    SMPP_FAILURES = "smpp_failures"  # the same, for failures only (registered_delivery 2)
+
+
 @dataclass(slots=True)
 class DestinationRequest:
     to: str
@@ -46,6 +55,8 @@ class MessageRequest:
     callback_data: str | None = None
     notify_url: str | None = None
     notify_content_type: str | None = None
+    # None: HTTP when notify_url is set, else pulled (see ``report_channel_of``)
+    report_channel: ReportChannel | None = None
     intermediate_report: bool = False
     validity_ms: int | None = None  # already clamped to 48 h; None: the 48 h default
     send_at_ms: int | None = None  # None: now (a past sendAt is "now" too)
@@ -107,6 +118,14 @@ class RequestRejected(ValueError):
 
 # The api_version of messages SMPP customers submit (smsgate.smpp_edge).
 SMPP_API_VERSION = "smpp"
+
+
+def report_channel_of(msg: MessageRequest) -> ReportChannel | None:
+    """How the message's reports travel: the channel its edge chose (an SMPP receipt), pushed over
+    HTTP when it has a notify URL, else None (pulled)."""
+    if msg.report_channel is not None:
+        return msg.report_channel
+    return ReportChannel.HTTP if msg.notify_url else None
 
 
 def binary_is_septets(api_version: str | None, data_coding: int) -> bool:

@@ -27,6 +27,7 @@ from ..domain.messages import (
     RequestRejected,
     SendRequest,
     binary_is_septets,
+    report_channel_of,
 )
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
@@ -250,6 +251,8 @@ class Acceptor:
                         "text": text_as_sent,
                         "binary_hex": msg.binary_hex,
                         "data_coding": msg.data_coding,
+                        "binary_septets": msg.binary_hex is not None
+                        and binary_is_septets(item.request.api_version, msg.data_coding),
                         "esm_class": msg.esm_class,
                         "flash": msg.flash,
                         "language_code": msg.language_code,
@@ -258,6 +261,7 @@ class Acceptor:
                         "transliteration": msg.transliteration,
                         "callback_data": msg.callback_data,
                         "notify_url": msg.notify_url,
+                        "report_channel": report_channel_of(msg),
                         "notify_content_type": msg.notify_content_type,
                         "intermediate_report": msg.intermediate_report,
                         "sms_count": sms_count,

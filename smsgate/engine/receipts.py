@@ -11,18 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..connectors.base import Receipt, ReceiptSink
 from ..domain.dates import now_ms
+from ..domain.messages import ReportChannel
 from ..domain.statuses import error_by_id, status_by_id
 from ..store import jobs as jq
 from ..store import messages as q
 from ..store.jobs import JobKind
 
-# A notify_url of "smpp:" (or "smpp:failure") sends the report back over the SMPP session the message
-# came in on, as a deliver_sm receipt: registered_delivery 1 (or 2, failures only).
-SMPP_NOTIFY = "smpp:"
 
-
-def _push_kind(notify_url: str) -> JobKind:
-    return JobKind.SMPP_DLR if notify_url.startswith(SMPP_NOTIFY) else JobKind.REPORT_PUSH
+def _push_kind(channel: str) -> JobKind:
+    """The job that carries a report: an HTTP push, or a deliver_sm receipt over the SMPP session the
+    message came in on (the SMPP channels)."""
+    return JobKind.REPORT_PUSH if channel == ReportChannel.HTTP else JobKind.SMPP_DLR
 
 
 def waking_sink(on_applied: Callable[[], None]) -> ReceiptSink:
@@ -61,19 +60,19 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
     now = now_ms()
     pushes: dict[str, list[tuple[int, int]]] = {}
     for r in final:
-        url = open_rows[r.message_pk].notify_url
-        if url:
-            pushes.setdefault(_push_kind(url), []).append((r.message_pk, now))
+        channel = open_rows[r.message_pk].report_channel
+        if channel:
+            pushes.setdefault(_push_kind(channel), []).append((r.message_pk, now))
     for kind, items in pushes.items():
         await jq.add_jobs(conn, kind, items)
     for r in intermediate:
         row = open_rows[r.message_pk]
         if (
-            row.notify_url
+            row.report_channel
             and row.intermediate_report
             and r.error_id
             and not error_by_id(r.error_id).permanent
         ):
             # the message moves on; the push carries the state it had at this receipt
             snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
-            await jq.add_jobs(conn, _push_kind(row.notify_url), [(r.message_pk, now)], payload=snapshot)
+            await jq.add_jobs(conn, _push_kind(row.report_channel), [(r.message_pk, now)], payload=snapshot)

@@ -70,21 +70,21 @@ for _cls in PDU_CLASSES_BY_ID.values():
 
 def _cstr_bytes(value: object, size: int, name: str) -> bytes:
     if not isinstance(value, str):
-        raise EncodeError(f"{name} must be str, got {type(value).__name__}")
+        raise EncodeError(f"{name} must be str, got {type(value).__name__}", field=name)
     try:
         raw = value.encode("latin-1")
     except UnicodeEncodeError:
-        raise EncodeError(f"{name} must be latin-1/ASCII text, got {value!r}") from None
+        raise EncodeError(f"{name} must be latin-1/ASCII text, got {value!r}", field=name) from None
     if len(raw) >= size:
-        raise EncodeError(f"{name} is {len(raw)} chars, the field holds at most {size - 1}")
+        raise EncodeError(f"{name} is {len(raw)} chars, the field holds at most {size - 1}", field=name)
     if b"\0" in raw:
-        raise EncodeError(f"{name} contains a NUL")
+        raise EncodeError(f"{name} contains a NUL", field=name)
     return raw + b"\0"
 
 
 def _u8_byte(value: object, name: str) -> bytes:
     if type(value) is bool or not isinstance(value, int) or not 0 <= value <= 0xFF:
-        raise EncodeError(f"{name} must be an int 0..255, got {value!r}")
+        raise EncodeError(f"{name} must be an int 0..255, got {value!r}", field=name)
     return bytes((value,))
 
 
@@ -151,9 +151,11 @@ def encode_pdu(pdu: Pdu) -> bytes:
                 append(_cstr_bytes(value, size, name))
             elif kind is _SM:
                 if not isinstance(value, (bytes, bytearray)):
-                    raise EncodeError(f"{name} must be bytes, got {type(value).__name__}")
+                    raise EncodeError(f"{name} must be bytes, got {type(value).__name__}", field=name)
                 if len(value) > size:
-                    raise EncodeError(f"{name} is {len(value)} octets, at most {size}; use message_payload")
+                    raise EncodeError(
+                        f"{name} is {len(value)} octets, at most {size}; use message_payload", field=name
+                    )
                 append(bytes((len(value),)))
                 append(bytes(value))
             elif kind is Wire.DEST_ADDRESSES:

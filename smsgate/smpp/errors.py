@@ -76,7 +76,14 @@ class IncompletePdu(DecodeError):
 
 
 class EncodeError(SmppError, ValueError):
-    """A PDU field holds a value that cannot be encoded (too long, out of range, wrong type)."""
+    """A PDU field holds a value that cannot be encoded (too long, out of range, wrong type).
+
+    ``field`` names the PDU field or TLV at fault (``source_addr``), None when the fault is not one
+    field's (not a PDU, too long as a whole)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidTimeFormat(SmppError, ValueError):

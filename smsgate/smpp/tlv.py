@@ -152,42 +152,44 @@ def _encode_value(tag: int, value: object) -> bytes:
     kind = spec.kind
     if kind is TlvKind.INT:
         if type(value) is bool or not isinstance(value, int):
-            raise EncodeError(f"TLV {spec.name} needs an int, got {value!r}")
+            raise EncodeError(f"TLV {spec.name} needs an int, got {value!r}", field=spec.name)
         if not 0 <= value < 1 << (8 * spec.size):
-            raise EncodeError(f"TLV {spec.name}={value} does not fit {spec.size} octet(s)")
+            raise EncodeError(f"TLV {spec.name}={value} does not fit {spec.size} octet(s)", field=spec.name)
         return value.to_bytes(spec.size, "big")
     if kind is TlvKind.CSTR:
         if not isinstance(value, str):
-            raise EncodeError(f"TLV {spec.name} needs a str, got {value!r}")
+            raise EncodeError(f"TLV {spec.name} needs a str, got {value!r}", field=spec.name)
         raw = _latin1(value, spec.name)
         if b"\0" in raw or len(raw) + 1 > spec.size:
-            raise EncodeError(f"TLV {spec.name} must be at most {spec.size - 1} chars without NUL")
+            raise EncodeError(
+                f"TLV {spec.name} must be at most {spec.size - 1} chars without NUL", field=spec.name
+            )
         return raw + b"\0"
     if kind is TlvKind.OCTETS:
         if not isinstance(value, (bytes, bytearray)):
-            raise EncodeError(f"TLV {spec.name} needs bytes, got {type(value).__name__}")
+            raise EncodeError(f"TLV {spec.name} needs bytes, got {type(value).__name__}", field=spec.name)
         if len(value) > spec.size:
-            raise EncodeError(f"TLV {spec.name} longer than {spec.size} octets")
+            raise EncodeError(f"TLV {spec.name} longer than {spec.size} octets", field=spec.name)
         return bytes(value)
     if kind is TlvKind.NETWORK_ERROR:
         if not isinstance(value, NetworkErrorCode):
-            raise EncodeError(f"TLV {spec.name} needs a NetworkErrorCode, got {value!r}")
+            raise EncodeError(f"TLV {spec.name} needs a NetworkErrorCode, got {value!r}", field=spec.name)
         if not (0 <= value.network_type <= 0xFF and 0 <= value.error_code <= 0xFFFF):
-            raise EncodeError(f"TLV {spec.name} out of range: {value!r}")
+            raise EncodeError(f"TLV {spec.name} out of range: {value!r}", field=spec.name)
         return bytes((value.network_type,)) + value.error_code.to_bytes(2, "big")
     # FLAG: True is the 3.4 zero-length form; an int is the 1-octet form some peers (SMPP 5.0) use.
     if value is True:
         return b""
     if type(value) is int and 0 <= value <= 0xFF:
         return bytes((value,))
-    raise EncodeError(f"TLV {spec.name} needs True or a 1-octet int, got {value!r}")
+    raise EncodeError(f"TLV {spec.name} needs True or a 1-octet int, got {value!r}", field=spec.name)
 
 
 def _latin1(value: str, name: str) -> bytes:
     try:
         return value.encode("latin-1")
     except UnicodeEncodeError as exc:
-        raise EncodeError(f"{name} must be latin-1/ASCII text: {exc}") from None
+        raise EncodeError(f"{name} must be latin-1/ASCII text: {exc}", field=name) from None
 
 
 def encode_tlvs(tlvs: tuple[Tlv, ...]) -> bytes:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..domain.dates import now_ms
-from ..domain.messages import ApiGeneration, RequestRejected, SendRequest
+from ..domain.messages import ApiGeneration, ReportChannel, RequestRejected, SendRequest
 from ..domain.statuses import STATUS_BY_ID, StatusGroup
 from ..engine.worker import JobWorker
 from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
@@ -60,7 +60,7 @@ from ..store.tables import (
 )
 from ..webhooks.policy import parse_networks
 from .deliver import mo_pdu, receipt_date, receipt_pdu
-from .submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
+from .submit import SubmitRefused, message_request
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -79,7 +79,7 @@ MAX_RETRY_S = 60.0
 
 class _Outcome(Enum):
     SENT = "sent"  # the ESME answered ESME_ROK
-    SKIPPED = "skipped"  # nothing owed ("smpp:failure" and the message was delivered)
+    SKIPPED = "skipped"  # nothing owed (receipts for failures only and the message was delivered)
     RETRY = "retry"
 
 
@@ -300,7 +300,7 @@ class SmppService:
         if job.payload is None:
             status_id, error_id, intermediate = row.status_id, row.error_id, False
             delivered = (s := STATUS_BY_ID.get(status_id)) is not None and s.group_id == StatusGroup.DELIVERED
-            if row.notify_url == SMPP_NOTIFY_FAILURE and delivered:
+            if row.report_channel == ReportChannel.SMPP_FAILURES and delivered:
                 return _Outcome.SKIPPED
         else:
             snapshot = orjson.loads(job.payload)

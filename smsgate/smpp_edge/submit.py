@@ -18,8 +18,8 @@ What a submit becomes:
 * source_addr -> sender (the default sender when empty), destination_addr -> destination.
 * schedule_delivery_time -> send_at, validity_period -> validity (capped at the 48 h maximum),
   both absolute or relative SMPP times.
-* registered_delivery: bits 0-1 = 1 -> a final receipt ("smpp:"), 2 -> a receipt for failures
-  only ("smpp:failure"), 0 -> none; 0x10 adds intermediate notifications (only with a final receipt
+* registered_delivery: bits 0-1 = 1 -> a final receipt (ReportChannel.SMPP), 2 -> a receipt for
+  failures only (ReportChannel.SMPP_FAILURES), 0 -> none (reports pulled); 0x10 adds intermediate notifications (only with a final receipt
   requested: they travel the same way).
 
 Values SMPP 3.4 reserves or forbids (reserved registered_delivery or data_coding, impossible SAR
@@ -32,9 +32,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ..domain.dates import to_ms
-from ..domain.messages import MAX_TEXT_CHARS, DestinationRequest, MessageRequest
+from ..domain.messages import MAX_TEXT_CHARS, DestinationRequest, MessageRequest, ReportChannel
 from ..domain.senders import sender_problem
-from ..engine.receipts import SMPP_NOTIFY
 from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery
 from ..smpp.errors import InvalidTimeFormat
 from ..smpp.pdus import DataSm, SubmitSm
@@ -42,7 +41,6 @@ from ..smpp.smpp_time import parse_smpp_time
 from ..text import decode_septets, udh
 from ..text import reassembly as ra
 
-SMPP_NOTIFY_FAILURE = SMPP_NOTIFY + "failure"
 MAX_VALIDITY_MS = 48 * 3_600_000
 
 # data_codings below 0x10 we read as text besides the ones reassembly.alphabet knows.
@@ -58,13 +56,13 @@ class SubmitRefused(Exception):
         self.reason = reason
 
 
-def notify_url_for(registered_delivery: int) -> str | None:
-    """The receipt a registered_delivery asks for, as the notify_url the receipts engine knows."""
+def report_channel_for(registered_delivery: int) -> ReportChannel | None:
+    """The receipt a registered_delivery asks for, as the message's report channel (None: none)."""
     receipt = registered_delivery & 0x03
     if receipt == RegisteredDelivery.SMSC_RECEIPT_ON_FAILURE:
-        return SMPP_NOTIFY_FAILURE
+        return ReportChannel.SMPP_FAILURES
     if receipt:
-        return SMPP_NOTIFY
+        return ReportChannel.SMPP
     return None
 
 
@@ -141,13 +139,13 @@ def message_request(pdu: SubmitSm | DataSm, now: int) -> MessageRequest:
                 )
             validity = min(validity, MAX_VALIDITY_MS)
 
-    notify_url = notify_url_for(pdu.registered_delivery)
+    channel = report_channel_for(pdu.registered_delivery)
     msg = MessageRequest(
         destinations=[DestinationRequest(pdu.destination_addr.strip())],
         sender=sender,
-        notify_url=notify_url,
+        report_channel=channel,
         intermediate_report=bool(
-            notify_url and pdu.registered_delivery & RegisteredDelivery.INTERMEDIATE_NOTIFICATION
+            channel and pdu.registered_delivery & RegisteredDelivery.INTERMEDIATE_NOTIFICATION
         ),
         validity_ms=validity,
         send_at_ms=send_at,
@@ -182,10 +180,9 @@ def message_request(pdu: SubmitSm | DataSm, now: int) -> MessageRequest:
 
 
 __all__ = [
-    "SMPP_NOTIFY_FAILURE",
     "SubmitRefused",
     "decode_text",
     "is_flash",
     "message_request",
-    "notify_url_for",
+    "report_channel_for",
 ]

@@ -256,8 +256,8 @@ async def purge_unmatched_before(conn: AsyncConnection, before_ms: int) -> int:
 
 async def end_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
     """Record final states of open messages (rows of pk, status_id, error_id, done_at); their reports
-    are owed: pushed when the message has a notify URL, pulled otherwise."""
-    report = case((messages.c.notify_url.is_(None), REPORT_PULL), else_=REPORT_PUSH)
+    are owed: pushed when the message has a report channel, pulled otherwise."""
+    report = case((messages.c.report_channel.is_(None), REPORT_PULL), else_=REPORT_PUSH)
     return await update_messages(conn, rows, extra_values={"report_state": report}, open_only=True)
 
 
@@ -302,9 +302,9 @@ async def clear_sending(conn: AsyncConnection, pks: Sequence[int]) -> None:
 
 
 async def open_for_receipts(conn: AsyncConnection, pks: Sequence[int]) -> dict[int, Any]:
-    """pk -> (id, notify_url, intermediate_report) of the messages that have not ended yet."""
+    """pk -> (id, report_channel, intermediate_report) of the messages that have not ended yet."""
     rows = await conn.execute(
-        select(messages.c.id, messages.c.notify_url, messages.c.intermediate_report).where(
+        select(messages.c.id, messages.c.report_channel, messages.c.intermediate_report).where(
             messages.c.id.in_(list(pks)), messages.c.done_at.is_(None)
         )
     )

@@ -24,6 +24,11 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         await conn.run_sync(lambda sync_conn: command.upgrade(_config(sync_conn), revision))
 
 
+async def downgrade(db: Database, revision: str) -> None:
+    async with db.begin() as conn:
+        await conn.run_sync(lambda sync_conn: command.downgrade(_config(sync_conn), revision))
+
+
 async def autogenerate(db: Database, message: str) -> None:
     """Developer helper: write a new revision from the difference between tables.py and the database."""
     async with db.begin() as conn:

@@ -28,6 +28,7 @@ class OutboundMessage:
     text: str | None
     binary_hex: str | None
     data_coding: int
+    binary_septets: bool
     esm_class: int
     flash: bool
     language_code: str | None
@@ -36,6 +37,7 @@ class OutboundMessage:
     transliteration: str | None
     callback_data: str | None
     notify_url: str | None
+    report_channel: str | None  # a ReportChannel value
     notify_content_type: str | None
     intermediate_report: bool
     sms_count: int

@@ -70,6 +70,8 @@ messages = Table(
     Column("text", Text),
     Column("binary_hex", Text),
     Column("data_coding", SmallInteger, nullable=False, default=0),
+    # binary content is unpacked GSM septets, not octets (domain.messages.binary_is_septets, at accept)
+    Column("binary_septets", Boolean, nullable=False, default=False),
     Column("esm_class", SmallInteger, nullable=False, default=0),
     Column("flash", Boolean, nullable=False, default=False),
     Column("language_code", String(16)),
@@ -78,6 +80,8 @@ messages = Table(
     Column("transliteration", String(32)),
     Column("callback_data", Text),
     Column("notify_url", Text),
+    # a domain.messages.ReportChannel value; NULL: reports are pulled
+    Column("report_channel", String(16)),
     Column("notify_content_type", String(40)),
     Column("intermediate_report", Boolean, nullable=False, default=False),
     Column("sms_count", Integer, nullable=False),

@@ -195,6 +195,7 @@ def _row(**fields: Any) -> SimpleNamespace:
         "text": "hello",
         "binary_hex": None,
         "data_coding": 0,
+        "binary_septets": False,
         "esm_class": 0,
         "flash": False,
         "language_code": None,
@@ -273,6 +274,17 @@ def test_long_binary_with_its_own_udh_keeps_it_in_every_part() -> None:
         assert pdu.short_message[:12] == bytes((11, 0, 3, ref, 2, seq)) + own_ies
         assert len(pdu.short_message) <= 140
     assert b"".join(p.short_message[12:] for p in pdus) == bytes(range(200))
+
+
+def test_binary_parts_are_septets_when_the_row_says_so() -> None:
+    # the row's binary_septets (decided at accept) rules, not its api_version
+    payload = bytes(i % 128 for i in range(200)).hex()
+    septets = _offline().build_submits(_row(text=None, binary_hex=payload, binary_septets=True))
+    assert [len(p.short_message) for p in septets] == [6 + 153, 6 + 47]  # 8-bit concat UDH + septets
+    octets = _offline().build_submits(
+        _row(text=None, binary_hex=payload, api_version="smpp", binary_septets=False)
+    )
+    assert [len(p.short_message) for p in octets] == [140, 6 + 66]
 
 
 def test_config_validation() -> None:

@@ -456,6 +456,23 @@ def test_encode_rejects_unrepresentable_values(pdu, match: str) -> None:  # type
         encode_pdu(pdu)
 
 
+@pytest.mark.parametrize(
+    ("pdu", "field"),
+    [
+        (SubmitSm(source_addr="ZürichĀ"), "source_addr"),
+        (SubmitSm(destination_addr="1" * 30), "destination_addr"),
+        (SubmitSm(esm_class=300), "esm_class"),
+        (SubmitSm(short_message=b"x" * 256), "short_message"),
+        (DeliverSm(tlvs=build_tlvs(sar_msg_ref_num=70000)), "sar_msg_ref_num"),
+        (SubmitSm(sequence_number=2**32), None),  # the header, not one field
+    ],
+)
+def test_encode_error_names_its_field(pdu, field: str | None) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(EncodeError) as caught:
+        encode_pdu(pdu)
+    assert caught.value.field == field
+
+
 def test_encode_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         encode_pdu(SubmitSm(source_addr="1" * 30))

@@ -29,6 +29,7 @@ from live import ADMIN_TOKEN, Credentials, LiveGateway, free_port, wait_for
 
 from smsgate.config import Settings
 from smsgate.domain.dates import to_ms
+from smsgate.domain.messages import ReportChannel
 from smsgate.domain.statuses import ERROR_BY_NAME, STATUS_BY_NAME
 from smsgate.smpp import (
     BindTransceiver,
@@ -46,7 +47,7 @@ from smsgate.smpp import (
 from smsgate.smpp.tlv import NetworkErrorCode
 from smsgate.smpp_edge.deliver import receipt_pdu
 from smsgate.smpp_edge.service import SmppService
-from smsgate.smpp_edge.submit import SMPP_NOTIFY_FAILURE, SubmitRefused, message_request
+from smsgate.smpp_edge.submit import SubmitRefused, message_request
 from smsgate.store.accounts import Account
 
 NOW = to_ms(datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
@@ -77,19 +78,21 @@ def test_gsm_text_with_receipt_requested() -> None:
     msg = message_request(pdu, NOW)
     assert msg.text == "Hello @ world" and msg.binary_hex is None
     assert msg.sender == "Shop" and [d.to for d in msg.destinations] == ["41791234567"]
-    assert msg.notify_url == "smpp:" and not msg.intermediate_report and not msg.flash
+    assert msg.report_channel == ReportChannel.SMPP and msg.notify_url is None
+    assert not msg.intermediate_report and not msg.flash
 
 
 def test_registered_delivery_bits() -> None:
-    def url(rd: int) -> tuple[str | None, bool]:
+    def channel(rd: int) -> tuple[ReportChannel | None, bool]:
         m = message_request(SubmitSm(destination_addr="41791234567", registered_delivery=rd), NOW)
-        return m.notify_url, m.intermediate_report
+        assert m.notify_url is None
+        return m.report_channel, m.intermediate_report
 
-    assert url(0) == (None, False)
-    assert url(1) == ("smpp:", False)
-    assert url(2) == (SMPP_NOTIFY_FAILURE, False)
-    assert url(0x11) == ("smpp:", True)
-    assert url(0x10) == (None, False)  # intermediates travel with final receipts only
+    assert channel(0) == (None, False)
+    assert channel(1) == (ReportChannel.SMPP, False)
+    assert channel(2) == (ReportChannel.SMPP_FAILURES, False)
+    assert channel(0x11) == (ReportChannel.SMPP, True)
+    assert channel(0x10) == (None, False)  # intermediates travel with final receipts only
 
 
 def test_alphabets_and_flash() -> None:
@@ -121,7 +124,7 @@ def test_message_payload_wins_and_data_sm_works() -> None:
         tlvs=build_tlvs(message_payload=b"via data sm"),
     )
     msg = message_request(data, NOW)
-    assert (msg.text, msg.sender, msg.notify_url) == ("via data sm", "12345", "smpp:")
+    assert (msg.text, msg.sender, msg.report_channel) == ("via data sm", "12345", ReportChannel.SMPP)
 
 
 def test_binary_and_customer_concatenation_pass_through_as_binary_parts() -> None:
