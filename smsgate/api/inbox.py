@@ -11,8 +11,8 @@ from ..store import inbound as store
 from ..store.accounts import Account
 from ..wire import render
 from . import negotiate
+from .bodies import refuse_unsupported_query
 from .endpoint import Family, endpoint
-from .requests import refuse_unsupported_query
 from .sms_reports import LABEL_FILTERS, query_limit
 
 

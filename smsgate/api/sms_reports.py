@@ -14,8 +14,7 @@ from ..engine.gateway import Gateway
 from ..store import messages as q
 from ..store.accounts import Account
 from ..wire import render
-from . import negotiate
-from . import requests as rq
+from . import bodies, negotiate
 from .endpoint import Family, endpoint
 from .errors import ApiFailure, bad_request
 from .sms_send import query_list
@@ -37,7 +36,7 @@ def query_limit(request: Request) -> int:
 
 
 # filters Infobip documents that smsgate cannot apply: refused rather than answered unfiltered
-LABEL_FILTERS = dict.fromkeys(("entityId", "applicationId", "campaignReferenceId"), rq.LABELS)
+LABEL_FILTERS = dict.fromkeys(("entityId", "applicationId", "campaignReferenceId"), bodies.LABELS)
 
 
 def _code(request: Request, name: str, digits: tuple[int, ...]) -> str | None:
@@ -59,7 +58,7 @@ def _flag(request: Request, name: str) -> bool:
 async def _take(request: Request, gateway: Gateway, account: Account) -> list:
     p = request.query_params
     limit = query_limit(request)
-    rq.refuse_unsupported_query(p, LABEL_FILTERS)
+    bodies.refuse_unsupported_query(p, LABEL_FILTERS)
     async with gateway.db.begin() as conn:
         return await q.take_reports(
             conn,
@@ -127,7 +126,7 @@ def _log_filter(request: Request, account: Account, retention_hours: float, v3: 
         if group not in STATUS_GROUP_NAMES:
             raise bad_request("generalStatus", f"must be one of {', '.join(sorted(STATUS_GROUP_NAMES))}")
         status_ids = [s.id for s in STATUS_BY_ID.values() if s.group_name == group]
-    rq.refuse_unsupported_query(p, LABEL_FILTERS)
+    bodies.refuse_unsupported_query(p, LABEL_FILTERS)
     mcc, mnc = _code(request, "mcc", (3,)), _code(request, "mnc", (2, 3))
     if mnc and not mcc:
         raise bad_request("mnc", "can only be used together with mcc")

@@ -11,8 +11,7 @@ from ..domain.messages import RequestRejected, SendRequest
 from ..engine.gateway import Gateway
 from ..store.accounts import Account
 from ..wire import render
-from . import negotiate
-from . import requests as rq
+from . import bodies, negotiate
 from .endpoint import Family, endpoint
 from .errors import ApiFailure
 
@@ -40,43 +39,43 @@ async def _body(request: Request, gateway: Gateway, xml_roots: tuple[str, ...]) 
 
 @endpoint(Family.V1)
 async def send_v1_single(request: Request, gateway: Gateway, account: Account) -> Response:
-    msg = rq.validate(rq.V1Message, await _body(request, gateway, SINGLE_ROOTS))
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v1([msg]))
+    msg = bodies.validate(bodies.V1Message, await _body(request, gateway, SINGLE_ROOTS))
+    bulk_id, accepted = await _accept(gateway, account, bodies.from_v1([msg]))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v1_multi(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V1MultiRequest, await _body(request, gateway, MULTI_ROOTS))
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v1(req.messages))
+    req = bodies.validate(bodies.V1MultiRequest, await _body(request, gateway, MULTI_ROOTS))
+    bulk_id, accepted = await _accept(gateway, account, bodies.from_v1(req.messages))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v1_advanced(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V2TextRequest, await _body(request, gateway, TEXT_ROOTS))
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req, version="1"))
+    req = bodies.validate(bodies.V2TextRequest, await _body(request, gateway, TEXT_ROOTS))
+    bulk_id, accepted = await _accept(gateway, account, bodies.from_v2_text(req, version="1"))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v2_text(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V2TextRequest, await _body(request, gateway, TEXT_ROOTS))
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_text(req))
+    req = bodies.validate(bodies.V2TextRequest, await _body(request, gateway, TEXT_ROOTS))
+    bulk_id, accepted = await _accept(gateway, account, bodies.from_v2_text(req))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V1)
 async def send_v2_binary(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V2BinaryRequest, await _body(request, gateway, BINARY_ROOTS))
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v2_binary(req))
+    req = bodies.validate(bodies.V2BinaryRequest, await _body(request, gateway, BINARY_ROOTS))
+    bulk_id, accepted = await _accept(gateway, account, bodies.from_v2_binary(req))
     return negotiate.respond(request, render.send_response_v1(bulk_id, accepted), "smsResponse")
 
 
 @endpoint(Family.V3)
 async def send_v3(request: Request, gateway: Gateway, account: Account) -> Response:
-    req = rq.validate(rq.V3Request, await _body(request, gateway, V3_ROOTS))
-    bulk_id, accepted = await _accept(gateway, account, rq.from_v3(req))
+    req = bodies.validate(bodies.V3Request, await _body(request, gateway, V3_ROOTS))
+    bulk_id, accepted = await _accept(gateway, account, bodies.from_v3(req))
     return negotiate.respond_json(render.send_response_v3(bulk_id, accepted))
 
 
@@ -121,12 +120,12 @@ def _strip_messages_prefix(failure: ApiFailure) -> ApiFailure:
 
 
 async def _query_send(request: Request, gateway: Gateway, account: Account, version: str):
-    rq.refuse_unsupported_query(request.query_params)
+    bodies.refuse_unsupported_query(request.query_params)
     try:
-        req = rq.validate(rq.V2TextRequest, _query_message(request))
+        req = bodies.validate(bodies.V2TextRequest, _query_message(request))
     except ApiFailure as failure:
         raise _strip_messages_prefix(failure) from None
-    return await _accept(gateway, account, rq.from_v2_text(req, version=version))
+    return await _accept(gateway, account, bodies.from_v2_text(req, version=version))
 
 
 @endpoint(Family.V1, query_auth=True)

@@ -16,7 +16,7 @@ from helpers import logs, uid
 from pydantic import BaseModel
 
 from smsgate.api import limits
-from smsgate.api import requests as rq
+from smsgate.api.bodies import common, v1, v2, v3
 from smsgate.wire import xmlcodec
 
 TO = "41793026727"
@@ -40,30 +40,30 @@ def _v3_fields(r: httpx.Response) -> set[str]:
 # The smallest valid body of each model that has required fields; models without any start from {}.
 # A new model with required fields fails test_every_model_with_required_fields_has_a_minimal_body.
 MINIMAL: dict[type[BaseModel], dict] = {
-    rq.Destination: {"to": TO},
-    rq.TimeOfDay: {"hour": 0, "minute": 0},
-    rq.DeliveryTimeWindow: {"days": ALL_DAYS},
-    rq.SendingSpeedLimit: {"amount": 100},
-    rq.V2TextMessage: {"destinations": [{"to": TO}], "text": "null test"},
-    rq.BinaryContent: {"hex": "41"},
-    rq.V2BinaryMessage: {"destinations": [{"to": TO}], "binary": {"hex": "41"}},
-    rq.V2TextRequest: {"messages": [{"destinations": [{"to": TO}], "text": "null test"}]},
-    rq.V2BinaryRequest: {"messages": [{"destinations": [{"to": TO}], "binary": {"hex": "41"}}]},
-    rq.V1Message: {"to": TO, "text": "null test"},
-    rq.V1MultiRequest: {"messages": [{"to": TO, "text": "null test"}]},
-    rq.V3Content: {"text": "null test"},
-    rq.V3Validity: {"amount": 5},
-    rq.V3Message: {"destinations": [{"to": TO}], "content": {"text": "null test"}},
-    rq.V3Request: {"messages": [{"destinations": [{"to": TO}], "content": {"text": "null test"}}]},
+    common.Destination: {"to": TO},
+    common.TimeOfDay: {"hour": 0, "minute": 0},
+    common.DeliveryTimeWindow: {"days": ALL_DAYS},
+    common.SendingSpeedLimit: {"amount": 100},
+    v2.V2TextMessage: {"destinations": [{"to": TO}], "text": "null test"},
+    v2.BinaryContent: {"hex": "41"},
+    v2.V2BinaryMessage: {"destinations": [{"to": TO}], "binary": {"hex": "41"}},
+    v2.V2TextRequest: {"messages": [{"destinations": [{"to": TO}], "text": "null test"}]},
+    v2.V2BinaryRequest: {"messages": [{"destinations": [{"to": TO}], "binary": {"hex": "41"}}]},
+    v1.V1Message: {"to": TO, "text": "null test"},
+    v1.V1MultiRequest: {"messages": [{"to": TO, "text": "null test"}]},
+    v3.V3Content: {"text": "null test"},
+    v3.V3Validity: {"amount": 5},
+    v3.V3Message: {"destinations": [{"to": TO}], "content": {"text": "null test"}},
+    v3.V3Request: {"messages": [{"destinations": [{"to": TO}], "content": {"text": "null test"}}]},
 }
 SEND_MODELS = {
-    "/sms/1/text/single": rq.V1Message,
-    "/sms/1/text/multi": rq.V1MultiRequest,
-    "/sms/1/text/advanced": rq.V2TextRequest,
-    "/sms/2/text/advanced": rq.V2TextRequest,
-    "/sms/1/binary/advanced": rq.V2BinaryRequest,
-    "/sms/2/binary/advanced": rq.V2BinaryRequest,
-    "/sms/3/messages": rq.V3Request,
+    "/sms/1/text/single": v1.V1Message,
+    "/sms/1/text/multi": v1.V1MultiRequest,
+    "/sms/1/text/advanced": v2.V2TextRequest,
+    "/sms/2/text/advanced": v2.V2TextRequest,
+    "/sms/1/binary/advanced": v2.V2BinaryRequest,
+    "/sms/2/binary/advanced": v2.V2BinaryRequest,
+    "/sms/3/messages": v3.V3Request,
 }
 
 
@@ -128,7 +128,12 @@ def _all_null_cases():
 
 
 def test_every_model_with_required_fields_has_a_minimal_body():
-    models = [v for v in vars(rq).values() if isinstance(v, type) and issubclass(v, rq.Model)]
+    models = {
+        v
+        for module in (common, v1, v2, v3)
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, common.Model)
+    }
     missing = [
         m.__name__
         for m in models
@@ -139,12 +144,12 @@ def test_every_model_with_required_fields_has_a_minimal_body():
 
 
 def test_null_cases_reach_nested_fields():
-    fields = {f for f, _, _ in null_cases(rq.V3Request, MINIMAL[rq.V3Request])}
+    fields = {f for f, _, _ in null_cases(v3.V3Request, MINIMAL[v3.V3Request])}
     assert "messages.0.options.validityPeriod" in fields
     assert "messages.0.options.deliveryTimeWindow.from" in fields
     assert "options.schedule.sendingSpeedLimit.timeUnit" in fields
     assert "messages.0.validityPeriod" in {
-        f for f, _, _ in null_cases(rq.V2TextRequest, MINIMAL[rq.V2TextRequest])
+        f for f, _, _ in null_cases(v2.V2TextRequest, MINIMAL[v2.V2TextRequest])
     }
 
 
