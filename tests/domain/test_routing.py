@@ -60,7 +60,7 @@ def test_config_file_connectors_and_routes(tmp_path):
         '[[routes]]\nprefix = "385"\nconnectors = ["op", "simulator"]\n'
     )
     settings = load_settings(good, env={})
-    assert settings.connectors[0]["name"] == "op"
+    assert settings.connectors[0].name == "op"
     assert settings.routes[0].connectors == ("op", "simulator")
     bad_route = tmp_path / "bad_route.toml"
     bad_route.write_text('[[routes]]\nconnectors = ["nowhere"]\n')

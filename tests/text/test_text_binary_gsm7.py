@@ -28,14 +28,15 @@ def test_gsm_limits_in_septets():
 
 def test_the_connector_sends_a_customer_gsm_part_as_it_came():
     part = encode("y" * 200, reference=9).parts[0]
+    # accept marks an SMPP customer's GSM-coded binary as septets (binary_septets)
     row = SimpleNamespace(
-        binary_hex=(part.udh + part.payload).hex(), esm_class=0x40, data_coding=0, api_version="smpp"
+        binary_hex=(part.udh + part.payload).hex(), esm_class=0x40, data_coding=0, binary_septets=True
     )
     data_coding, own_ies, bodies = _message_parts(row)
     assert data_coding == 0 and bodies == [part.payload]
     assert own_ies == part.udh[1:]
     # octets from the HTTP binary API are split as octets
-    http = SimpleNamespace(**{**vars(row), "api_version": "2"})
+    http = SimpleNamespace(**{**vars(row), "binary_septets": False})
     assert len(_message_parts(http)[2]) == 2
 
 
