@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .records import InboundMessage, inbound
 from .tables import INBOUND_PULL, INBOUND_TAKEN, accounts, inbound_messages, inbound_numbers, jobs
 
 ACTIONS = ("pull", "forward", "smpp")  # smpp: deliver_sm to the account's SMPP receivers
@@ -92,7 +93,7 @@ async def insert_inbound(conn: AsyncConnection, row: dict[str, Any]) -> int:
 
 async def take_inbox(
     conn: AsyncConnection, account_id: int, limit: int, since_ms: int, skip_locked: bool = False
-) -> tuple[list[Any], int]:
+) -> tuple[list[InboundMessage], int]:
     """Hand out received messages once, oldest first; also how many are still waiting after these."""
     cond = [
         inbound_messages.c.account_id == account_id,
@@ -108,22 +109,23 @@ async def take_inbox(
     if skip_locked:
         pick = pick.with_for_update(skip_locked=True)
     ids = [r[0] for r in await conn.execute(pick)]
-    rows: Sequence[Any] = []
+    rows: list[InboundMessage] = []
     if ids:
         await conn.execute(
             update(inbound_messages).where(inbound_messages.c.id.in_(ids)).values(state=INBOUND_TAKEN)
         )
-        rows = list(
-            await conn.execute(
+        rows = [
+            inbound(r)
+            for r in await conn.execute(
                 select(inbound_messages)
                 .where(inbound_messages.c.id.in_(ids))
                 .order_by(inbound_messages.c.received_at, inbound_messages.c.id)
             )
-        )
+        ]
     pending = (
         await conn.execute(select(func.count()).select_from(inbound_messages).where(*cond))
     ).scalar_one()
-    return list(rows), pending
+    return rows, pending
 
 
 async def set_states(conn: AsyncConnection, ids: Sequence[int], state: int) -> None:

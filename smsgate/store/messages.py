@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, text,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .database import IN_CHUNK
+from .records import OutboundMessage, outbound
 from .tables import (
     REPORT_PULL,
     REPORT_PUSH,
@@ -161,7 +162,7 @@ async def take_reports(
     bulk_id: str | None = None,
     message_id: str | None = None,
     skip_locked: bool = False,
-) -> list[Any]:
+) -> list[OutboundMessage]:
     """Hand out final reports once: mark them taken and return them, oldest first."""
     cond = [messages.c.account_id == account_id, messages.c.report_state == REPORT_PULL]
     if bulk_id is not None:
@@ -178,7 +179,7 @@ async def take_reports(
     rows = await conn.execute(
         select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.done_at, messages.c.id)
     )
-    return list(rows)
+    return [outbound(r) for r in rows]
 
 
 @dataclass(slots=True)
@@ -198,7 +199,7 @@ class LogFilter:
     limit: int = 50
 
 
-async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[Any]:
+async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[OutboundMessage]:
     """Newest first, as Infobip lists logs."""
     cond = [messages.c.account_id == f.account_id, messages.c.created_at >= f.since_ms]
     if f.sender:
@@ -228,7 +229,7 @@ async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[Any]:
         .order_by(messages.c.created_at.desc(), messages.c.id.desc())
         .limit(f.limit)
     )
-    return list(await conn.execute(query))
+    return [outbound(r) for r in await conn.execute(query)]
 
 
 async def purge_before(conn: AsyncConnection, before_ms: int) -> int:

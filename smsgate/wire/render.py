@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.dates import format_ms
 from ..domain.messages import AcceptedMessage
 from ..domain.statuses import error_by_id, status_by_id
 
+if TYPE_CHECKING:  # records are built by the store; rendering only reads them
+    from ..store.records import InboundMessage, OutboundMessage
 
-def _price(row: Any) -> dict[str, Any]:
+
+def _price(row: OutboundMessage) -> dict[str, Any]:
     return {"pricePerMessage": row.price_per_message or 0.0, "currency": row.currency or "EUR"}
 
 
@@ -45,7 +48,7 @@ def send_response_v3(bulk_id: str | None, accepted: list[AcceptedMessage]) -> di
     }
 
 
-def _outcome(row: Any, *, v3: bool) -> dict[str, Any]:
+def _outcome(row: OutboundMessage, *, v3: bool) -> dict[str, Any]:
     """What reports and logs share. v3 renames a few keys (sender, destination, messageCount)."""
     return {
         "bulkId": row.bulk_id,
@@ -62,22 +65,22 @@ def _outcome(row: Any, *, v3: bool) -> dict[str, Any]:
     }
 
 
-def report_v1(row: Any) -> dict[str, Any]:
+def report_v1(row: OutboundMessage) -> dict[str, Any]:
     """v1/v2 delivery report (also the notify URL body)."""
     return _drop_none({**_outcome(row, v3=False), "callbackData": row.callback_data})
 
 
-def report_v3(row: Any) -> dict[str, Any]:
+def report_v3(row: OutboundMessage) -> dict[str, Any]:
     out = _outcome(row, v3=True)
     out["to"] = out.pop("destination")  # v3 reports keep `to`; v3 logs say `destination`
     return _drop_none({**out, "callbackData": row.callback_data})
 
 
-def log_v1(row: Any) -> dict[str, Any]:
+def log_v1(row: OutboundMessage) -> dict[str, Any]:
     return _drop_none({**_outcome(row, v3=False), "text": row.text if row.binary_hex is None else None})
 
 
-def log_v3(row: Any) -> dict[str, Any]:
+def log_v3(row: OutboundMessage) -> dict[str, Any]:
     if row.binary_hex is not None:
         content: dict[str, Any] = {
             "hex": row.binary_hex,
@@ -93,7 +96,7 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def inbound(row: Any) -> dict[str, Any]:
+def inbound(row: InboundMessage) -> dict[str, Any]:
     """A received message, as the inbox returns it and the inbound webhook posts it."""
     return _drop_none(
         {
