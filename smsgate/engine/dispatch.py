@@ -21,6 +21,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitResult
 from ..domain import statuses as st
 from ..domain.dates import now_ms
@@ -37,6 +39,10 @@ log = logging.getLogger("smsgate.dispatch")
 
 # a message marked sending whose answer was never recorded, with on_unknown_outcome = "fail"
 UNKNOWN_OUTCOME = (st.status("EXPIRED_UNKNOWN").id, st.error("EC_UNKNOWN_ERROR").id)
+
+
+# one entry of a Ledger's queue: (message pk, connector when a mark, result when settled, its waiter)
+_Item = tuple[int, str | None, SubmitResult | None, asyncio.Future[None]]
 
 
 class Dispatcher:
@@ -86,7 +92,7 @@ class Dispatcher:
                 # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
                 await q.unclaim(conn, list(again))
 
-    async def record(self, conn: Any, results: Sequence[SubmitResult], now: int) -> None:
+    async def record(self, conn: AsyncConnection, results: Sequence[SubmitResult], now: int) -> None:
         """Store the network's answers (the jobs are the caller's)."""
         await q.update_messages(
             conn,
@@ -185,7 +191,7 @@ class Ledger:
         self.dispatcher = dispatcher
         self.jobs = dict(jobs)  # message pk -> job id
         self.recorded: set[int] = set()  # message pks whose result is committed
-        self._queue: list[tuple[int, str | None, SubmitResult | None, asyncio.Future[None]]] = []
+        self._queue: list[_Item] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._closed = False
@@ -234,7 +240,7 @@ class Ledger:
                     if not done.done():
                         done.set_result(None)
 
-    async def _write(self, conn: Any, items: Sequence[tuple]) -> None:
+    async def _write(self, conn: AsyncConnection, items: Sequence[_Item]) -> None:
         now = now_ms()
         marks = [
             {"pk": pk, "sending_at": now, "connector": name}
@@ -250,7 +256,7 @@ class Ledger:
             )
 
 
-def _fail(items: Sequence[tuple], exc: BaseException) -> None:
+def _fail(items: Sequence[_Item], exc: BaseException) -> None:
     for *_, done in items:
         if not done.done():
             done.set_exception(exc)
