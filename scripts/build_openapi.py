@@ -135,6 +135,34 @@ admin_errors = {
     "401": {"description": "Missing or wrong admin token"},
     "403": {"description": "The admin API is off (SMSGATE_ADMIN_TOKEN not set)"},
 }
+
+
+def admin_operation(
+    operation_id: str,
+    summary: str,
+    responses: dict[str, str],
+    *,
+    body: dict | None = None,
+    parameters: list[dict] | None = None,
+) -> dict:
+    """One operation of the admin API: its token, its tag and its 401/403 come with it."""
+    operation: dict = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["Admin"],
+        "security": admin_security,
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    operation["responses"] = {
+        **{code: {"description": text} for code, text in responses.items()},
+        **admin_errors,
+    }
+    return operation
+
+
 number_schema = {
     "type": "object",
     "required": ["number", "account"],
@@ -154,109 +182,62 @@ number_schema = {
     },
 }
 paths["/admin/1/numbers"] = {
-    "get": {
-        "operationId": "admin-list-numbers",
-        "summary": "List inbound numbers",
-        "tags": ["Admin"],
-        "security": admin_security,
-        "responses": {"200": {"description": "`{numbers: [...]}`"}, **admin_errors},
-    },
-    "post": {
-        "operationId": "admin-add-number",
-        "summary": "Give an account an inbound number",
-        "tags": ["Admin"],
-        "security": admin_security,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": number_schema}}},
-        "responses": {
-            "201": {"description": "The number as stored"},
-            "400": {"description": "Invalid"},
-            **admin_errors,
-        },
-    },
+    "get": admin_operation("admin-list-numbers", "List inbound numbers", {"200": "`{numbers: [...]}`"}),
+    "post": admin_operation(
+        "admin-add-number",
+        "Give an account an inbound number",
+        {"201": "The number as stored", "400": "Invalid"},
+        body=number_schema,
+    ),
 }
 paths["/admin/1/numbers/{number}"] = {
-    "delete": {
-        "operationId": "admin-remove-number",
-        "summary": "Remove an inbound number",
-        "tags": ["Admin"],
-        "security": admin_security,
-        "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {
-            "204": {"description": "Removed"},
-            "404": {"description": "No such number"},
-            **admin_errors,
-        },
-    }
+    "delete": admin_operation(
+        "admin-remove-number",
+        "Remove an inbound number",
+        {"204": "Removed", "404": "No such number"},
+        parameters=[{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+    )
 }
 paths["/admin/1/simulate/inbound"] = {
-    "post": {
-        "operationId": "admin-simulate-inbound",
-        "summary": "The simulated network originates an inbound message",
-        "tags": ["Admin"],
-        "security": admin_security,
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["from", "to"],
-                        "properties": {
-                            "from": {"type": "string"},
-                            "to": {"type": "string"},
-                            "text": {"type": "string"},
-                            "binary": {"type": "string", "description": "hex, instead of text"},
-                            "dataCoding": {"type": "integer"},
-                        },
-                    }
-                }
+    "post": admin_operation(
+        "admin-simulate-inbound",
+        "The simulated network originates an inbound message",
+        {"200": "`{messageId, to, action}`", "404": "Unknown number"},
+        body={
+            "type": "object",
+            "required": ["from", "to"],
+            "properties": {
+                "from": {"type": "string"},
+                "to": {"type": "string"},
+                "text": {"type": "string"},
+                "binary": {"type": "string", "description": "hex, instead of text"},
+                "dataCoding": {"type": "integer"},
             },
         },
-        "responses": {
-            "200": {"description": "`{messageId, to, action}`"},
-            "404": {"description": "Unknown number"},
-            **admin_errors,
-        },
-    }
+    )
 }
 paths["/admin/1/connectors"] = {
-    "get": {
-        "operationId": "admin-list-connectors",
-        "summary": "Connectors with their state and counters",
-        "tags": ["Admin"],
-        "security": admin_security,
-        "responses": {
-            "200": {"description": "`{connectors: [{name, kind, state, address, counters}]}`"},
-            **admin_errors,
-        },
-    }
+    "get": admin_operation(
+        "admin-list-connectors",
+        "Connectors with their state and counters",
+        {"200": "`{connectors: [{name, kind, state, address, counters}]}`"},
+    )
 }
-
 paths["/admin/1/clock"] = {
-    "post": {
-        "operationId": "admin-advance-clock",
-        "summary": "Move the gateway's test clock on (only when it runs with SMSGATE_CLOCK_START)",
-        "tags": ["Admin"],
-        "security": admin_security,
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["advanceMs"],
-                        "properties": {"advanceMs": {"type": "integer", "minimum": 0}},
-                    }
-                }
-            },
+    "post": admin_operation(
+        "admin-advance-clock",
+        "Move the gateway's test clock on (only when it runs with SMSGATE_CLOCK_START)",
+        {
+            "200": "`{now}`: the gateway's time after the move",
+            "400": "advanceMs is not a whole number of milliseconds, 0 or more",
+            "409": "The gateway runs on the real clock",
         },
-        "responses": {
-            "200": {"description": "`{now}`: the gateway's time after the move"},
-            "400": {"description": "advanceMs is not a whole number of milliseconds, 0 or more"},
-            "409": {"description": "The gateway runs on the real clock"},
-            **admin_errors,
+        body={
+            "type": "object",
+            "required": ["advanceMs"],
+            "properties": {"advanceMs": {"type": "integer", "minimum": 0}},
         },
-    }
+    )
 }
 
 # --- what smsgate answers beyond the reference's responses ----------------------------------------
