@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from smsgate.api.app import ROUTES
+from smsgate.api.bodies.common import UNSUPPORTED_QUERY
 
 ROOT = Path(__file__).resolve().parents[1]
 reference = json.loads((ROOT / "docs/reference/infobip-sms-openapi.json").read_text())
@@ -260,22 +261,8 @@ FILTER_CHECKS = (
     "once percent-decoded or holds NUL (%00), and a filter smsgate cannot apply yet (entityId, "
     "applicationId, campaignReferenceId). A URL over 32 KiB is 414; more than 1000 parameters, 400."
 )
-UNSUPPORTED_PARAMS = {
-    "entityId",
-    "applicationId",
-    "campaignReferenceId",
-    "track",
-    "trackingType",
-    "trackingUrl",
-    "processKey",
-    "indiaDltContentTemplateId",
-    "indiaDltPrincipalEntityId",
-    "indiaDltTelemarketerId",
-    "turkeyIysBrandCode",
-    "turkeyIysRecipientType",
-    "southKoreaResellerCode",
-    "southKoreaTitle",
-}
+# the query parameters smsgate refuses as not supported yet: the same set the request bodies refuse
+UNSUPPORTED_PARAMS = set(UNSUPPORTED_QUERY)
 
 
 QUERY_SENDS = ("/sms/1/text/query", "/sms/3/text/query")
