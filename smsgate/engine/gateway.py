@@ -16,7 +16,6 @@ from ..domain.routing import RoutingTable
 from ..smpp_edge.service import SmppService
 from ..store import jobs as jq
 from ..store import migrate
-from ..store.accounts import AccountStore
 from ..store.database import Database
 from ..store.jobs import JobKind, LeasedJob
 from ..store.records import OutboundMessage
@@ -25,6 +24,7 @@ from ..webhooks.forward import InboundForwarder
 from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
+from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
 from .janitor import Janitor
@@ -47,7 +47,7 @@ class Gateway:
         # SMSGATE_CLOCK_START: every now_ms() of this process follows the gateway's clock
         start_clock_at(parse_ms(settings.clock_start) if settings.clock_start else None)
         self.db = Database(settings.resolved_database_url)
-        self.accounts = AccountStore(self.db)
+        self.credentials = Credentials(self.db)
         self.acceptor = Acceptor(self.db, settings.default_sender, on_accepted=self._accepted)
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.inbound = InboundService(self.db, settings.network.currency, on_stored=self._inbound_stored)
@@ -123,7 +123,7 @@ class Gateway:
         self._tasks: list[asyncio.Task] = []
         # the SMPP server for customers, when smpp_port is set
         self.smpp = (
-            SmppService(settings, self.db, self.accounts, self.acceptor)
+            SmppService(settings, self.db, self.credentials, self.acceptor)
             if settings.smpp_port is not None
             else None
         )
@@ -134,8 +134,7 @@ class Gateway:
         self.delivery_worker.wake()
 
     async def _simulate_delivery(self, jobs: Sequence[LeasedJob[OutboundMessage]]) -> None:
-        async with self.db.begin() as conn:
-            await self.network.deliver(conn, jobs, apply_receipts)
+        await self.db.write(lambda conn: self.network.deliver(conn, jobs, apply_receipts))
         self._receipts_applied()
 
     def _accepted(self) -> None:
@@ -159,8 +158,7 @@ class Gateway:
     async def start(self, run_workers: bool = True) -> None:
         await migrate.upgrade(self.db)
         if self.db.is_sqlite and run_workers:
-            async with self.db.begin() as conn:
-                released = await jq.release_leases(conn)
+            released = await self.db.write(jq.release_leases)
             if released:
                 log.warning("resuming %d jobs interrupted by the last shutdown", released)
         if run_workers:

@@ -62,15 +62,12 @@ class JobWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        async with self.db.begin() as conn:
-            leased = await jq.lease_jobs(
-                conn,
-                self.kind,
-                now_ms(),
-                self.batch,
-                self.lease_ms,
-                skip_locked=not self.db.is_sqlite,
+        now, skip_locked = now_ms(), not self.db.is_sqlite
+        leased = await self.db.write(
+            lambda conn: jq.lease_jobs(
+                conn, self.kind, now, self.batch, self.lease_ms, skip_locked=skip_locked
             )
+        )
         if leased:
             await self.handler(leased)
         return len(leased)
@@ -109,8 +106,7 @@ class JobWorker:
         return delay
 
     async def _idle_delay(self) -> float:
-        async with self.db.connect() as conn:
-            due = await jq.next_due(conn, self.kind)
+        due = await self.db.read(lambda conn: jq.next_due(conn, self.kind))
         if due is None:
             return self.idle_interval
         return min(self.idle_interval, max(self.poll_interval, (due - now_ms()) / 1000))
