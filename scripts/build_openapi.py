@@ -232,6 +232,19 @@ paths["/admin/1/connectors"] = {
     }
 }
 
+paths["/admin/1/database/stats"] = {
+    "get": {
+        "operationId": "admin-database-stats",
+        "summary": "Statements sent and write transactions committed since the gateway started",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "responses": {
+            "200": {"description": "`{statements, commits, backend}`: backend is sqlite or postgresql"},
+            **admin_errors,
+        },
+    }
+}
+
 paths["/admin/1/clock"] = {
     "post": {
         "operationId": "admin-advance-clock",
