@@ -80,6 +80,7 @@ class Database:
         self._local = threading.local()
         self._connections: list[Connection] = []
         self._closed = False
+        self._running: set[asyncio.Future[Any]] = set()  # submitted, not finished: what drain waits for
         if self.is_sqlite:
             path = self.url.split("///", 1)[1] if "///" in self.url else ""
             memory = not path or path == ":memory:"
@@ -121,6 +122,12 @@ class Database:
         result, _ = await self._submit(self._reader, self._run_read, fn)
         return result
 
+    async def drain(self) -> None:
+        """Wait until every transaction submitted so far has finished, including those whose callers
+        were cancelled."""
+        if self._running:
+            await asyncio.wait(set(self._running))
+
     async def dispose(self) -> None:
         """Wait for running transactions, then close every connection."""
         if self._closed:
@@ -139,6 +146,8 @@ class Database:
         if self._closed:
             raise RuntimeError("the database is closed")
         future = asyncio.wrap_future(executor.submit(run, fn))
+        self._running.add(future)
+        future.add_done_callback(self._running.discard)
         # shielded: a cancelled caller leaves its transaction to finish (or roll back) on its thread
         return await asyncio.shield(future)
 

@@ -70,34 +70,55 @@ def lease_jobs(
     another process is leasing at this moment are skipped (FOR UPDATE SKIP LOCKED), so several gateways
     share a queue."""
     kind = JobKind(kind)
+    # Two statements: the lease (claim and mark in one UPDATE ... RETURNING, so nothing can come
+    # between them), then the messages. SQLite takes its write lock at BEGIN IMMEDIATE, PostgreSQL
+    # skips rows another transaction is leasing.
+    leased = sorted(  # RETURNING promises no order
+        conn.execute(
+            _LEASE_SKIP_LOCKED if skip_locked else _LEASE,
+            {"b_kind": kind.value, "now": now, "limit": limit, "until": now + lease_ms},
+        ),
+        key=lambda r: (r.due_at, r.id),
+    )
+    if not leased:
+        return []
+    record: Callable[[Any], OutboundMessage | InboundMessage]
+    source, record = (inbound_messages, inbound) if kind.about_inbound else (messages, outbound)
+    found = {r[0]: r for r in conn.execute(select(source).where(source.c.id.in_([r.ref for r in leased])))}
+    # a job whose message is gone (purged) has nothing to carry: it stays leased and expires with it
+    return [LeasedJob(r.id, r.attempts, r.payload, record(found[r.ref])) for r in leased if r.ref in found]
+
+
+def _lease(skip_locked: bool) -> Any:
     due = (
         select(jobs.c.id)
-        .where(jobs.c.kind == kind.value, jobs.c.due_at <= now, jobs.c.lease_until <= now)
+        .where(
+            jobs.c.kind == bindparam("b_kind"),
+            jobs.c.due_at <= bindparam("now"),
+            jobs.c.lease_until <= bindparam("now"),
+        )
         .order_by(jobs.c.due_at)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    ids = [r[0] for r in conn.execute(due)]
-    if not ids:
-        return []
-    conn.execute(
+    return (
         update(jobs)
-        .where(jobs.c.id.in_(ids))
-        .values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
+        .where(jobs.c.id.in_(due.scalar_subquery()))
+        .values(lease_until=bindparam("until"), attempts=jobs.c.attempts + 1)
+        .returning(
+            jobs.c.id,
+            jobs.c.attempts,
+            jobs.c.payload,
+            jobs.c.due_at,
+            func.coalesce(jobs.c.message_pk, jobs.c.inbound_pk).label("ref"),
+        )
     )
-    record: Callable[[Any], OutboundMessage | InboundMessage]
-    if kind.about_inbound:
-        source, ref, record = inbound_messages, jobs.c.inbound_pk, inbound
-    else:
-        source, ref, record = messages, jobs.c.message_pk, outbound
-    rows = conn.execute(
-        select(jobs.c.id, jobs.c.attempts, jobs.c.payload, source)
-        .join(source, source.c.id == ref)
-        .where(jobs.c.id.in_(ids))
-        .order_by(jobs.c.due_at)
-    )
-    return [LeasedJob(r[0], r[1], r[2], record(r[3:])) for r in rows]
+
+
+# built once: SQLAlchemy caches their compiled forms
+_LEASE = _lease(skip_locked=False)
+_LEASE_SKIP_LOCKED = _lease(skip_locked=True)
 
 
 def finish_jobs(conn: Connection, job_ids: Sequence[int]) -> None:

@@ -163,14 +163,14 @@ def take_reports(
     pick = select(messages.c.id).where(*cond).order_by(messages.c.done_at, messages.c.id).limit(limit)
     if skip_locked:
         pick = pick.with_for_update(skip_locked=True)
-    ids = [r[0] for r in conn.execute(pick)]
-    if not ids:
-        return []
-    conn.execute(update(messages).where(messages.c.id.in_(ids)).values(report_state=REPORT_TAKEN))
-    rows = conn.execute(
-        select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.done_at, messages.c.id)
+    # one statement: mark and return (RETURNING promises no order: sorted here)
+    taken = conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(pick.scalar_subquery()))
+        .values(report_state=REPORT_TAKEN)
+        .returning(*messages.c)
     )
-    return [outbound(r) for r in rows]
+    return sorted((outbound(r) for r in taken), key=lambda m: (m.done_at or 0, m.id))
 
 
 @dataclass(slots=True)

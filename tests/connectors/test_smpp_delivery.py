@@ -165,6 +165,7 @@ async def test_a_crash_leaves_in_doubt_only_what_was_in_flight(env: Env, policy:
     finally:
         batch.cancel()  # the process dies here: nothing more is recorded
         await asyncio.gather(batch, return_exceptions=True)
+        await env.db.drain()  # a transaction already handed to the database still ends, as it would
         sim.gate.set()  # the SMSC takes what was in its window, but nobody hears the answers
         await until(lambda: asyncio.sleep(0, sim.submits_accepted == 5 + window))
         await connector.close(timeout=0.2)
