@@ -53,7 +53,20 @@ class Dispatcher:
         self.counters = {"unknown_resubmitted": 0, "unknown_failed": 0}
 
     async def handle(self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
-        ready = await self.screen(jobs)
+        """Screen leased jobs, then send what may go."""
+        await self.send(await self.screen(jobs))
+
+    def lease(
+        self, conn: Connection, kind: jq.JobKind, now: int, limit: int, lease_ms: int, skip_locked: bool
+    ) -> tuple[list[jq.LeasedJob[OutboundMessage]], int]:
+        """The dispatch worker's lease: lease and screen in one transaction (one hop, one commit;
+        the leased records are the state screened, read under the lease's locks). Returns the jobs
+        that may go, for ``send``, and how many were leased."""
+        leased = jq.lease_jobs(conn, kind, now, limit, lease_ms, skip_locked, lock_messages=True)
+        return self.screen_in(conn, leased, now, fresh=True), len(leased)
+
+    async def send(self, ready: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
+        """Hand screened (claimed) jobs to the connector and record the outcome."""
         if not ready:
             return
         retry: list[int] = []
@@ -120,9 +133,10 @@ class Dispatcher:
         return await self.db.write(lambda conn: self.screen_in(conn, jobs, now_ms()))
 
     def screen_in(
-        self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]], now: int
+        self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]], now: int, fresh: bool = False
     ) -> list[jq.LeasedJob[OutboundMessage]]:
-        """``screen`` in an open transaction."""
+        """``screen`` in an open transaction; ``fresh``: the jobs' records were read (and locked) in
+        this transaction, so they are the current state."""
         by_pk = {j.message.id: j for j in jobs}
         ready: list[jq.LeasedJob[OutboundMessage]] = []
         finished: list[int] = []
@@ -131,7 +145,9 @@ class Dispatcher:
         expired: list = []
         canceled: list[int] = []
         unknown_failed: list[int] = []
-        rows = q.lock_for_dispatch(conn, list(by_pk))
+        rows: Mapping[int, Any] = (
+            {pk: j.message for pk, j in by_pk.items()} if fresh else q.lock_for_dispatch(conn, list(by_pk))
+        )
         states = bq.bulk_states(conn, {(r.account_id, r.bulk_id) for r in rows.values() if r.bulk_id})
         for pk, job in by_pk.items():
             row = rows.get(pk)

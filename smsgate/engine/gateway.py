@@ -78,6 +78,7 @@ class Gateway:
             batch=batch,
             poll_interval=poll,
             lease_ms=dispatch_lease,
+            lease=self.dispatcher.lease,  # screened in the lease's transaction
         )
         self.delivery_worker = JobWorker(
             self.db,
@@ -129,7 +130,7 @@ class Gateway:
         )
 
     async def _dispatch(self, jobs: Sequence[LeasedJob[OutboundMessage]]) -> None:
-        await self.dispatcher.handle(jobs)
+        await self.dispatcher.send(jobs)
         # the network now holds timers for these messages: let the delivery loop recompute its sleep
         self.delivery_worker.wake()
 

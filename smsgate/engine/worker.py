@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ..domain.dates import now_ms
 from ..store import jobs as jq
 from ..store.database import Database
@@ -19,6 +21,9 @@ from ..store.jobs import JobKind
 log = logging.getLogger("smsgate.worker")
 
 Handler = Callable[[Sequence[jq.LeasedJob[Any]]], Awaitable[None]]
+# A lease other than plain ``lease_jobs`` (the dispatcher screens in the same transaction): the jobs
+# for the handler, and how many were leased (a full batch means more may be due at once).
+Leaser = Callable[[Connection, JobKind, int, int, int, bool], tuple[Sequence[jq.LeasedJob[Any]], int]]
 
 
 class JobWorker:
@@ -32,7 +37,9 @@ class JobWorker:
         lease_ms: int = 60_000,
         poll_interval: float = 0.05,
         idle_interval: float = 1.0,
+        lease: Leaser | None = None,
     ) -> None:
+        self.lease = lease
         self.db = db
         self.kind = kind
         self.handler = handler
@@ -63,14 +70,22 @@ class JobWorker:
 
     async def run_once(self) -> int:
         now, skip_locked = now_ms(), not self.db.is_sqlite
-        leased = await self.db.write(
-            lambda conn: jq.lease_jobs(
-                conn, self.kind, now, self.batch, self.lease_ms, skip_locked=skip_locked
+        leased: Sequence[jq.LeasedJob[Any]]
+        if self.lease is None:
+            leased = await self.db.write(
+                lambda conn: jq.lease_jobs(
+                    conn, self.kind, now, self.batch, self.lease_ms, skip_locked=skip_locked
+                )
             )
-        )
+            count = len(leased)
+        else:
+            lease = self.lease
+            leased, count = await self.db.write(
+                lambda conn: lease(conn, self.kind, now, self.batch, self.lease_ms, skip_locked)
+            )
         if leased:
             await self.handler(leased)
-        return len(leased)
+        return count
 
     async def run(self) -> None:
         while not self._stopping:

@@ -63,7 +63,14 @@ def add_jobs(
 
 
 def lease_jobs(
-    conn: Connection, kind: JobKind | str, now: int, limit: int, lease_ms: int, skip_locked: bool
+    conn: Connection,
+    kind: JobKind | str,
+    now: int,
+    limit: int,
+    lease_ms: int,
+    skip_locked: bool,
+    *,
+    lock_messages: bool = False,
 ) -> list[LeasedJob[Any]]:
     """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``, each with its message record
     (``InboundMessage`` for the inbound kinds, ``OutboundMessage`` otherwise). On PostgreSQL, rows
@@ -84,7 +91,10 @@ def lease_jobs(
         return []
     record: Callable[[Any], OutboundMessage | InboundMessage]
     source, record = (inbound_messages, inbound) if kind.about_inbound else (messages, outbound)
-    found = {r[0]: r for r in conn.execute(select(source).where(source.c.id.in_([r.ref for r in leased])))}
+    query = select(source).where(source.c.id.in_([r.ref for r in leased]))
+    if lock_messages:  # PostgreSQL: the messages too, until the transaction ends (SQLite: one writer)
+        query = query.with_for_update()
+    found = {r[0]: r for r in conn.execute(query)}
     # a job whose message is gone (purged) has nothing to carry: it stays leased and expires with it
     return [LeasedJob(r.id, r.attempts, r.payload, record(found[r.ref])) for r in leased if r.ref in found]
 
