@@ -7,6 +7,8 @@ import logging
 from collections.abc import Sequence
 from contextlib import suppress
 
+from sqlalchemy import Connection
+
 from ..config import Settings
 from ..connectors.base import Connector
 from ..connectors.simulator import SimulatedNetwork
@@ -28,7 +30,7 @@ from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
 from .janitor import Janitor
-from .receipts import apply_receipts, waking_sink
+from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
 from .worker import JobWorker
@@ -51,7 +53,7 @@ class Gateway:
         self.acceptor = Acceptor(self.db, settings.default_sender, on_accepted=self._accepted)
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.inbound = InboundService(self.db, settings.network.currency, on_stored=self._inbound_stored)
-        receipt_sink = waking_sink(self._receipts_applied)
+        receipt_sink = self._receipt_sink = waking_sink(self._receipts_applied)
         self.smpp_connectors = [
             SmppConnector(
                 config, db=self.db, receipt_sink=receipt_sink, inbound_sink=self.inbound.receive_network_part
@@ -87,6 +89,7 @@ class Gateway:
             batch=batch,
             poll_interval=poll,
             lease_ms=DEFAULT_LEASE_MS,
+            lease=self._lease_and_deliver,
         )
         policy = HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny)
         use_for_requests(policy)  # callback URLs with hosts it refuses are refused on accept (400)
@@ -134,9 +137,19 @@ class Gateway:
         # the network now holds timers for these messages: let the delivery loop recompute its sleep
         self.delivery_worker.wake()
 
+    def _lease_and_deliver(
+        self, conn: Connection, kind: JobKind, now: int, limit: int, lease_ms: int, skip_locked: bool
+    ) -> tuple[list[LeasedJob[OutboundMessage]], int]:
+        """The simulated network's outcomes are database work only: leased and played out in one
+        transaction (one hop, one commit); nothing is left for the handler."""
+        jobs = jq.lease_jobs(conn, kind, now, limit, lease_ms, skip_locked)
+        if jobs:
+            self.network.deliver(conn, jobs, self._receipt_sink)  # wakes the report loops on commit
+        return [], len(jobs)
+
     async def _simulate_delivery(self, jobs: Sequence[LeasedJob[OutboundMessage]]) -> None:
-        await self.db.write(lambda conn: self.network.deliver(conn, jobs, apply_receipts))
-        self._receipts_applied()
+        """Jobs leased without ``_lease_and_deliver`` (none in the gateway's own loop)."""
+        await self.db.write(lambda conn: self.network.deliver(conn, jobs, self._receipt_sink))
 
     def _accepted(self) -> None:
         """New messages were committed: wake the dispatcher instead of waiting for its next poll."""
