@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, bindparam, case, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, exists, func, select, update
 
+from .database import insert_many
 from .records import InboundMessage, OutboundMessage, inbound, outbound
 from .tables import inbound_messages, jobs, messages
 
@@ -58,8 +59,7 @@ def add_jobs(
         {"kind": kind.value, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
         for pk, due in items
     ]
-    if rows:
-        conn.execute(insert(jobs), rows)
+    insert_many(conn, jobs, rows)
 
 
 def lease_jobs(

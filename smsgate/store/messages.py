@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, insert, or_, select, text, update
 
-from .database import IN_CHUNK
+from .database import IN_CHUNK, insert_many
 from .records import OutboundMessage, outbound
 from .tables import (
     REPORT_PULL,
@@ -43,7 +43,7 @@ def insert_messages(conn: Connection, account_id: int, rows: list[dict[str, Any]
     SQLite can only do a row at a time."""
     if not rows:
         return []
-    conn.execute(insert(messages), rows)
+    insert_many(conn, messages, rows)
     wanted = [r["message_id"] for r in rows]
     by_id: dict[str, int] = {}
     for start in range(0, len(wanted), IN_CHUNK):
