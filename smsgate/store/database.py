@@ -113,9 +113,7 @@ class Database:
     async def write(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn`` in a read-write transaction on a database thread: committed when it returns,
         rolled back when it raises. On SQLite writes are serialised by the one writer thread."""
-        result, callbacks = await self._submit(self._writer, self._run_write, fn)
-        for callback in callbacks:
-            callback()
+        result, _ = await self._submit(self._writer, self._run_write, fn)
         return result
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
@@ -148,9 +146,17 @@ class Database:
             raise RuntimeError("the database is closed")
         future = asyncio.wrap_future(executor.submit(run, fn))
         self._running.add(future)
-        future.add_done_callback(self._running.discard)
+        future.add_done_callback(self._finished)
         # shielded: a cancelled caller leaves its transaction to finish (or roll back) on its thread
         return await asyncio.shield(future)
+
+    def _finished(self, future: asyncio.Future[tuple[Any, list[Callable[[], None]]]]) -> None:
+        # on the loop, once the transaction ended: its on_commit callbacks run even when the caller
+        # was cancelled meanwhile (a wake is not lost with it)
+        self._running.discard(future)
+        if not future.cancelled() and future.exception() is None:
+            for callback in future.result()[1]:
+                callback()
 
     def _connection(self, writer: bool) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)

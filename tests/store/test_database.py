@@ -118,10 +118,12 @@ def test_on_commit_runs_after_the_commit_and_not_after_a_rollback(own_database, 
 
 def test_a_cancelled_caller_leaves_its_transaction_to_commit(own_database, tmp_path) -> None:
     started, release = threading.Event(), threading.Event()
+    woken: list[bool] = []
 
     def slow_bump(conn: Connection) -> int:
         started.set()
         release.wait(10)
+        on_commit(conn, lambda: woken.append(True))  # not lost with the caller
         return _bump(conn)
 
     async def go() -> int:
@@ -134,6 +136,8 @@ def test_a_cancelled_caller_leaves_its_transaction_to_commit(own_database, tmp_p
             with pytest.raises(asyncio.CancelledError):
                 await task
             release.set()
+            await db.drain()
+            assert woken == [True]
         finally:
             await db.dispose()  # waits for the running transaction
         reopened = Database(_url(own_database, tmp_path))
