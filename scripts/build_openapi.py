@@ -224,6 +224,13 @@ paths["/admin/1/connectors"] = {
         {"200": "`{connectors: [{name, kind, state, address, counters}]}`"},
     )
 }
+paths["/admin/1/database/stats"] = {
+    "get": admin_operation(
+        "admin-database-stats",
+        "Statements sent and write transactions committed since the gateway started",
+        {"200": "`{statements, commits, backend}`: backend is sqlite or postgresql"},
+    )
+}
 paths["/admin/1/clock"] = {
     "post": admin_operation(
         "admin-advance-clock",

@@ -9,7 +9,7 @@ schemathesis is not a dependency of smsgate: install it in a venv of its own and
 
     python3 -m venv /tmp/fuzzvenv && /tmp/fuzzvenv/bin/pip install schemathesis
     python scripts/fuzz_openapi.py --schemathesis /tmp/fuzzvenv/bin/schemathesis --minutes 30
-    python scripts/fuzz_openapi.py --schemathesis ... --database-url postgresql+asyncpg://postgres@127.0.0.1/fuzz
+    python scripts/fuzz_openapi.py --schemathesis ... --database-url postgresql://postgres@127.0.0.1/fuzz
 
 Callback URLs in generated requests are pointed at a closed loopback port (scripts/fuzz_hooks.py)
 and the gateway's webhook policy refuses loopback, so nothing leaves the machine.

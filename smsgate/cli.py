@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .config import ConfigError, Settings, load_settings
+from .store import accounts
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from .store.accounts import Account
 
 app = typer.Typer(
     help="smsgate: a self-hosted SMS gateway that speaks the Infobip SMS HTTP API.\n\n"
@@ -55,7 +61,7 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db [env: SMSGATE_DATABASE_URL].",
+        help="SQLAlchemy URL, e.g. postgresql://user@host/db [env: SMSGATE_DATABASE_URL].",
     ),
 ]
 
@@ -197,8 +203,12 @@ def account_create(
     settings = _settings(config, data_dir, database_url)
 
     async def action(gw):
-        account = await gw.accounts.create(name, username, password)
-        key = await gw.accounts.create_api_key(name, api_key)
+        def create(conn: Connection) -> tuple[Account, str]:
+            return accounts.create(conn, name, username, password), accounts.create_api_key(
+                conn, name, api_key
+            )
+
+        account, key = await gw.db.write(create)
         return account, key
 
     account, key = _run(settings, action)
@@ -216,7 +226,7 @@ def account_list(
     data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
 ) -> None:
     """List accounts with their state and number of active API keys."""
-    rows = _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.list())
+    rows = _run(_settings(config, data_dir, database_url), lambda gw: gw.db.read(accounts.list_accounts))
     table = Table("id", "name", "username", "enabled", "api keys")
     for account, keys in rows:
         table.add_row(
@@ -234,7 +244,10 @@ def account_disable(
     name: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
 ) -> None:
     """Disable an account: its keys, passwords and sessions stop working at once."""
-    _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.set_enabled(name, False))
+    _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(lambda c: accounts.set_enabled(c, name, False)),
+    )
     console.print(f"account {name} disabled")
 
 
@@ -243,7 +256,10 @@ def account_enable(
     name: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
 ) -> None:
     """Enable a disabled account again."""
-    _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.set_enabled(name, True))
+    _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(lambda c: accounts.set_enabled(c, name, True)),
+    )
     console.print(f"account {name} enabled")
 
 
@@ -259,7 +275,8 @@ def apikey_create(
 ) -> None:
     """Create another API key for an account and print it (it is stored hashed and cannot be shown again)."""
     key = _run(
-        _settings(config, data_dir, database_url), lambda gw: gw.accounts.create_api_key(account, api_key)
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(lambda c: accounts.create_api_key(c, account, api_key)),
     )
     console.print(key)
 
@@ -272,7 +289,10 @@ def apikey_revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke an API key; requests using it get 401 from then on."""
-    count = _run(_settings(config, data_dir, database_url), lambda gw: gw.accounts.revoke_api_key(key))
+    count = _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(lambda c: accounts.revoke_api_key(c, key)),
+    )
     if not count:
         console.print("[red]no active key matches[/red]")
         raise typer.Exit(1)
@@ -323,7 +343,7 @@ def number_add(
     """Give an account an inbound number."""
 
     async def action(gw):
-        owner = await gw.accounts.get(account)
+        owner = await gw.db.read(lambda c: accounts.get(c, account))
         return await gw.inbound.add_number(
             owner,
             number,

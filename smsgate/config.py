@@ -3,7 +3,7 @@
 Example ``smsgate.toml``::
 
     data_dir = "/var/lib/smsgate"
-    database_url = "postgresql+asyncpg://smsgate@db/smsgate"
+    database_url = "postgresql://smsgate@db/smsgate"
 
     [simulator]
     delivery_delay = 2.0
@@ -97,7 +97,7 @@ class Settings:
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'smsgate.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / 'smsgate.db').resolve()}"
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -187,8 +187,19 @@ def _check_database_url(value: str) -> None:
         driver = make_url(value).drivername
     except ArgumentError:
         driver = None
-    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
-        raise ValueError("must be a URL like postgresql+asyncpg://user@host/db (or sqlite+aiosqlite:///path)")
+    # the gateway runs its own drivers (store/database.py sync_url); the async spellings of older
+    # configurations still name the same databases
+    if driver not in _DATABASE_DRIVERS:
+        raise ValueError("must be a URL like postgresql://user@host/db (or sqlite:///path)")
+
+
+_DATABASE_DRIVERS = (
+    "postgresql",
+    "postgresql+psycopg",
+    "postgresql+asyncpg",
+    "sqlite",
+    "sqlite+aiosqlite",
+)
 
 
 # --- types and checks -------------------------------------------------------------------------

@@ -129,17 +129,19 @@ def _bound(gw: LiveGateway) -> bool:
 async def _db_state(url: str) -> tuple[dict[str, Any], dict[str, int], int]:
     db = Database(url)
     try:
-        async with db.connect() as conn:
-            rows = {
+        rows = await db.read(
+            lambda conn: {
                 r.message_id: r
-                for r in await conn.execute(
-                    select(messages.c.message_id, messages.c.status_id, messages.c.done_at)
-                )
+                for r in conn.execute(select(messages.c.message_id, messages.c.status_id, messages.c.done_at))
             }
-            left = dict(list(await conn.execute(select(jobs.c.kind, func.count()).group_by(jobs.c.kind))))
+        )
+        left = await db.read(
+            lambda conn: dict(list(conn.execute(select(jobs.c.kind, func.count()).group_by(jobs.c.kind))))
+        )
         try:  # a gateway before schema 0003 (a comparison run) has no such table
-            async with db.connect() as conn:
-                kept = (await conn.execute(select(func.count()).select_from(unmatched_receipts))).scalar()
+            kept = await db.read(
+                lambda conn: conn.execute(select(func.count()).select_from(unmatched_receipts)).scalar()
+            )
         except Exception:  # noqa: BLE001
             kept = -1
         return rows, left, kept
@@ -236,7 +238,7 @@ def crash_run(
                 gateways[0].start()
                 figures.restarted = True
             figures.accepted = len(accepted)
-            url = database_url or f"sqlite+aiosqlite:///{(gateways[0].data_dir / 'smsgate.db').resolve()}"
+            url = database_url or f"sqlite:///{(gateways[0].data_dir / 'smsgate.db').resolve()}"
             deadline = time.monotonic() + timeout
             while True:
                 rows, left, kept = asyncio.run(_db_state(url))

@@ -15,7 +15,7 @@ from smsgate.store.tables import inbound_messages, jobs, messages
 def jobs_of(gw: LiveGateway, message_id: str | None = None, inbound: bool = False) -> list:
     """The rows (kind, attempts, due_at) in a gateway's job queue, read from its database: all, or
     those of one (inbound) message."""
-    url = gw.database_url or f"sqlite+aiosqlite:///{(gw.data_dir / 'smsgate.db').resolve()}"
+    url = gw.database_url or f"sqlite:///{(gw.data_dir / 'smsgate.db').resolve()}"
     query = select(jobs.c.kind, jobs.c.attempts, jobs.c.due_at)
     if message_id is not None:
         table = inbound_messages if inbound else messages
@@ -25,8 +25,7 @@ def jobs_of(gw: LiveGateway, message_id: str | None = None, inbound: bool = Fals
     async def read() -> list:
         db = Database(url)
         try:
-            async with db.connect() as conn:
-                return list(await conn.execute(query))
+            return await db.read(lambda conn: list(conn.execute(query)))
         finally:
             await db.dispose()
 

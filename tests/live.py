@@ -218,23 +218,22 @@ wait_for = eventually  # the older name, still imported by some test modules
 
 def fresh_postgres_database(base_url: str) -> tuple[str, callable]:
     """Create an empty database on the test server; returns its URL and a function that drops it."""
-    import asyncpg
+    import psycopg
 
     name = f"smsgate_test_{uuid.uuid4().hex[:10]}"
-    plain = base_url.replace("postgresql+asyncpg://", "postgresql://")
+    plain = base_url.replace("postgresql+asyncpg://", "postgresql://").replace(
+        "postgresql+psycopg://", "postgresql://"
+    )
 
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(plain)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
+    def run(sql: str) -> None:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(sql)
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    run(f'CREATE DATABASE "{name}"')
     root, _, _ = plain.rpartition("/")
-    url = f"{root}/{name}".replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{root}/{name}"
 
     def drop() -> None:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return url, drop

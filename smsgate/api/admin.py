@@ -16,6 +16,7 @@ from starlette.responses import Response
 from ..domain.dates import ClockNotControlled, advance_clock, format_ms
 from ..engine.gateway import Gateway
 from ..engine.inbound import NumberError, UnknownNumber
+from ..store import accounts
 from ..store.accounts import AccountError
 from . import negotiate
 from .endpoint import Family, error_response
@@ -87,7 +88,8 @@ async def numbers_add(request: Request, gateway: Gateway) -> Response:
     if not isinstance(price, int | float) or isinstance(price, bool):
         raise bad_request("price", "must be a number")
     try:
-        account = await gateway.accounts.get(_required_str(body, "account"))
+        name = _required_str(body, "account")
+        account = await gateway.db.read(lambda conn: accounts.get(conn, name))
         number = await gateway.inbound.add_number(
             account,
             _required_str(body, "number"),
@@ -143,6 +145,14 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
 async def connectors_list(request: Request, gateway: Gateway) -> Response:
     """GET /admin/1/connectors: each connector's state and counters."""
     return negotiate.respond_json({"connectors": gateway.router.statuses()})
+
+
+@admin
+async def database_stats(request: Request, gateway: Gateway) -> Response:
+    """GET /admin/1/database/stats: statements sent and write transactions committed since start
+    (bench/ divides their growth by the messages sent), and which backend."""
+    db = gateway.db
+    return negotiate.respond_json({"statements": db.statements, "commits": db.commits, "backend": db.backend})
 
 
 @admin

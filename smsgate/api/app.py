@@ -50,6 +50,7 @@ ROUTES = [
     Route("/admin/1/numbers/{number}", admin.numbers_remove, methods=["DELETE"]),
     Route("/admin/1/simulate/inbound", admin.simulate_inbound, methods=["POST"]),
     Route("/admin/1/connectors", admin.connectors_list, methods=["GET"]),
+    Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
 ]
 

@@ -8,13 +8,14 @@ import binascii
 
 from starlette.requests import Request
 
-from ..store.accounts import Account, AccountStore
+from ..engine.credentials import Credentials
+from ..store.accounts import Account
 from .errors import ApiFailure
 
 UNAUTHORIZED = "Invalid login details"
 
 
-async def authenticate(request: Request, accounts: AccountStore, allow_query: bool = False) -> Account:
+async def authenticate(request: Request, accounts: Credentials, allow_query: bool = False) -> Account:
     header = request.headers.get("authorization", "").strip()
     account = None
     if header:

@@ -43,7 +43,7 @@ def endpoint(
         async def run(request: Request) -> Response:
             gateway: Gateway = request.app.state.gateway
             try:
-                account = await authenticate(request, gateway.accounts, allow_query=query_auth)
+                account = await authenticate(request, gateway.credentials, allow_query=query_auth)
                 return await handler(request, gateway, account)
             except ApiFailure as failure:
                 return error_response(request, family, failure)

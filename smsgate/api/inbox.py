@@ -21,10 +21,10 @@ async def inbox_reports(request: Request, gateway: Gateway, account: Account) ->
     limit = query_limit(request)
     refuse_unsupported_query(request.query_params, LABEL_FILTERS)
     since = now_ms() - int(gateway.settings.log_retention_hours * 3_600_000)
-    async with gateway.db.begin() as conn:
-        rows, pending = await store.take_inbox(
-            conn, account.id, limit, since, skip_locked=not gateway.db.is_sqlite
-        )
+    skip_locked = not gateway.db.is_sqlite
+    rows, pending = await gateway.db.write(
+        lambda conn: store.take_inbox(conn, account.id, limit, since, skip_locked=skip_locked)
+    )
     body = {
         "results": [render.inbound(r) for r in rows],
         "messageCount": len(rows),

@@ -26,10 +26,10 @@ async def session_create(request: Request) -> Response:
             raise bad_request("username", "must not be blank")
         if not isinstance(password, str) or not password:
             raise bad_request("password", "must not be blank")
-        account = await gateway.accounts.by_password(username, password)
+        account = await gateway.credentials.by_password(username, password)
         if account is None:
             raise ApiFailure(401, "Invalid login details")
-        token = await gateway.accounts.start_session(account, gateway.settings.session_ttl_minutes)
+        token = await gateway.credentials.start_session(account, gateway.settings.session_ttl_minutes)
     except ApiFailure as failure:
         return error_response(request, Family.V1, failure)
     return negotiate.respond(request, {"token": token}, "session")
@@ -40,7 +40,7 @@ async def session_delete(request: Request, gateway: Gateway, account: Account) -
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() not in ("ibsso", "bearer"):
         raise ApiFailure(400, "end a session with the Authorization: IBSSO <token> header of that session")
-    await gateway.accounts.end_session(token.strip())
+    await gateway.credentials.end_session(token.strip())
     return Response(status_code=204)
 
 
@@ -65,8 +65,7 @@ async def preview(request: Request, gateway: Gateway, account: Account) -> Respo
 async def health(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     try:
-        async with gateway.db.connect() as conn:
-            await conn.exec_driver_sql("SELECT 1")
+        await gateway.db.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
     except Exception as exc:  # noqa: BLE001 - the database is the gateway's heart: report, don't raise
         return negotiate.respond_json({"status": "DOWN", "database": str(exc)}, 503)
     return negotiate.respond_json(

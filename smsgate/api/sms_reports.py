@@ -59,15 +59,11 @@ async def _take(request: Request, gateway: Gateway, account: Account) -> list:
     p = request.query_params
     limit = query_limit(request)
     bodies.refuse_unsupported_query(p, LABEL_FILTERS)
-    async with gateway.db.begin() as conn:
-        return await q.take_reports(
-            conn,
-            account.id,
-            limit,
-            p.get("bulkId") or None,
-            p.get("messageId") or None,
-            skip_locked=not gateway.db.is_sqlite,
-        )
+    bulk_id, message_id = p.get("bulkId") or None, p.get("messageId") or None
+    skip_locked = not gateway.db.is_sqlite
+    return await gateway.db.write(
+        lambda conn: q.take_reports(conn, account.id, limit, bulk_id, message_id, skip_locked=skip_locked)
+    )
 
 
 @endpoint(Family.V1)
@@ -152,8 +148,7 @@ def _log_filter(request: Request, account: Account, retention_hours: float, v3: 
 async def logs_v1(request: Request, gateway: Gateway, account: Account) -> Response:
     _throttle(request, gateway, account)
     f = _log_filter(request, account, gateway.settings.log_retention_hours, v3=False)
-    async with gateway.db.connect() as conn:
-        rows = await q.query_logs(conn, f)
+    rows = await gateway.db.read(lambda conn: q.query_logs(conn, f))
     return negotiate.respond(request, {"results": [render.log_v1(r) for r in rows]}, "smsLogsResponse")
 
 
@@ -162,8 +157,7 @@ async def logs_v3(request: Request, gateway: Gateway, account: Account) -> Respo
     _throttle(request, gateway, account)
     f = _log_filter(request, account, gateway.settings.log_retention_hours, v3=True)
     use_cursor = _flag(request, "useCursor") or f.cursor is not None
-    async with gateway.db.connect() as conn:
-        rows = await q.query_logs(conn, f)
+    rows = await gateway.db.read(lambda conn: q.query_logs(conn, f))
     body: dict = {"results": [render.log_v3(r) for r in rows]}
     if use_cursor:
         body["cursor"] = {

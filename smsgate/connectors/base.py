@@ -3,11 +3,11 @@ nothing about retries, reports or billing, which belong to the engine."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from ..store.records import OutboundMessage
 
@@ -36,8 +36,13 @@ class Receipt:
     done_at: int
 
 
-# The engine's hook for receipts; called inside the transaction that consumed the network's event.
-ReceiptSink = Callable[[AsyncConnection, Sequence[Receipt]], Awaitable[None]]
+# The engine's hook for receipts; called inside the transaction that consumed the network's event
+# (on a database thread: what it wakes, it wakes through ``store.database.on_commit``).
+ReceiptSink = Callable[[Connection, Sequence[Receipt]], None]
+
+# What happens to a message leased again while still marked sending (its previous submit's answer
+# was never recorded): sent again, or ended EXPIRED_UNKNOWN.
+UnknownOutcome = Literal["resubmit", "fail"]
 
 
 class ConnectorUnavailable(Exception):
@@ -69,11 +74,16 @@ class SubmitLedger(Protocol):
 class Connector(Protocol):
     name: str
 
+    def on_unknown_outcome(self, connector: str | None) -> UnknownOutcome:
+        """The policy for a message still marked sending when leased again; ``connector`` is the one
+        it was being sent through (a router asks the one named)."""
+
     async def submit(
         self, messages: Sequence[OutboundMessage], ledger: SubmitLedger | None = None
     ) -> list[SubmitResult]:
         """Hand messages to the network. A connector may record results through
         ``ledger`` as they come; it returns them all the same."""
 
-    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
-        """Called in the transaction that records the submission; durable connector state goes here."""
+    def commit(self, conn: Connection, results: Sequence[SubmitResult]) -> None:
+        """Called in the transaction that records the submission (on a database thread, so no awaits
+        and no I/O but the database's); durable connector state goes here."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from ..domain import statuses as st
 from ..domain.dates import now_ms
@@ -17,7 +17,7 @@ from ..domain.network import NetworkRules
 from ..store import jobs as jq
 from ..store.jobs import JobKind
 from ..store.records import OutboundMessage
-from .base import Receipt, ReceiptSink, SubmitLedger, SubmitResult
+from .base import Receipt, ReceiptSink, SubmitLedger, SubmitResult, UnknownOutcome
 
 log = logging.getLogger("smsgate.simulator")
 
@@ -50,12 +50,16 @@ class SimulatedNetwork:
             )
         return results
 
-    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
-        due = now_ms() + self.delay_ms
-        await jq.add_jobs(conn, JobKind.SIM_DELIVERY, [(r.message_pk, due) for r in results if r.accepted])
+    def on_unknown_outcome(self, connector: str | None = None) -> UnknownOutcome:
+        """The simulated network answers in process, so a message in doubt was never really out: send it."""
+        return "resubmit"
 
-    async def deliver(
-        self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[OutboundMessage]], sink: ReceiptSink
+    def commit(self, conn: Connection, results: Sequence[SubmitResult]) -> None:
+        due = now_ms() + self.delay_ms
+        jq.add_jobs(conn, JobKind.SIM_DELIVERY, [(r.message_pk, due) for r in results if r.accepted])
+
+    def deliver(
+        self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]], sink: ReceiptSink
     ) -> None:
         """Play out the network's side for due deliveries: final outcomes, or an absent subscriber first."""
         now = now_ms()
@@ -72,11 +76,11 @@ class SimulatedNetwork:
                     )
                 )
                 finished.append(job.job_id)
-                await jq.add_jobs(
+                jq.add_jobs(
                     conn, JobKind.SIM_DELIVERY, [(job.message.id, now + self.delay_ms)], payload=ABSENT_ONCE
                 )
                 continue
             receipts.append(Receipt(job.message.id, st.status(rule.status).id, st.error(rule.error).id, now))
             finished.append(job.job_id)
-        await sink(conn, receipts)
-        await jq.finish_jobs(conn, finished)
+        sink(conn, receipts)
+        jq.finish_jobs(conn, finished)

@@ -37,13 +37,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from .. import text as textengine
 from ..domain import statuses as st
@@ -70,7 +71,7 @@ from ..store.records import OutboundMessage
 from ..text import udh
 from ..text.codec import gsm7_room
 from ..text.reassembly import split_user_data
-from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitLedger, SubmitResult
+from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitLedger, SubmitResult, UnknownOutcome
 
 log = logging.getLogger("smsgate.connectors.smpp")
 
@@ -189,7 +190,8 @@ class InboundSms:
 
 
 # Called inside the transaction that stores the message; the SMSC is acknowledged after it commits.
-InboundSink = Callable[[AsyncConnection, InboundSms], Awaitable[None]]
+# stores one inbound part (its own transaction) before the connector acknowledges it
+InboundSink = Callable[[InboundSms], Awaitable[None]]
 
 
 class _Retry(Exception):
@@ -355,7 +357,7 @@ class SmppConnector:
             "counters": {**self.client.counters.as_dict(), **self.counters},
         }
 
-    def on_unknown_outcome(self, connector: str | None = None) -> str:
+    def on_unknown_outcome(self, connector: str | None = None) -> UnknownOutcome:
         """What happens to a message sent without a recorded answer (the dispatcher asks)."""
         return self.config.on_unknown_outcome
 
@@ -538,7 +540,7 @@ class SmppConnector:
             status_name_, error_name = submit_rejection(status)
             raise _Reject(status_name_, error_name, f"SMSC answered {status_name(status)}")
 
-    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
+    def commit(self, conn: Connection, results: Sequence[SubmitResult]) -> None:
         """In the transaction that records these results: rejected messages get their final report
         (through the receipt sink, so they end like any other message); accepted ones get their
         earlier parts' ids stored and any receipt that came before them applied."""
@@ -546,11 +548,11 @@ class SmppConnector:
         receipts = [Receipt(r.message_pk, r.status_id, r.error_id, now) for r in results if not r.accepted]
         accepted = [r for r in results if r.accepted and r.remote_id]
         if accepted:
-            await q.lock_remote_ids(conn, self.name)
+            q.lock_remote_ids(conn, self.name)
             last = {r.remote_id: r.message_pk for r in accepted if r.remote_id}
             earlier = {pid: r.message_pk for r in accepted for pid in r.part_ids}
-            await q.add_message_parts(conn, self.name, list(earlier.items()))
-            early = await q.take_unmatched_receipts(conn, self.name, [*last, *earlier])
+            q.add_message_parts(conn, self.name, list(earlier.items()))
+            early = q.take_unmatched_receipts(conn, self.name, [*last, *earlier])
             for u in early:
                 if u.remote_id in last:
                     receipts.append(Receipt(last[u.remote_id], u.status_id, u.error_id, u.received_at))
@@ -558,7 +560,7 @@ class SmppConnector:
                     receipts.append(Receipt(earlier[u.remote_id], u.status_id, u.error_id, u.received_at))
             self.counters["receipts_matched_late"] += len(early)
         if receipts:
-            await self.receipt_sink(conn, receipts)
+            self.receipt_sink(conn, receipts)
 
     # --- receiving --------------------------------------------------------------------------
 
@@ -598,9 +600,9 @@ class SmppConnector:
             self._receipt_ready.clear()
             while self._receipt_queue:
                 batch, self._receipt_queue = self._receipt_queue[:500], self._receipt_queue[500:]
+                items = [item[:4] for item in batch]
                 try:
-                    async with self.db.begin() as conn:
-                        kinds = await self._match_receipts(conn, [item[:4] for item in batch])
+                    kinds = await self.db.write(functools.partial(self._match_receipts, items=items))
                 except Exception as exc:  # noqa: BLE001 - each waiting receipt answers for itself
                     for *_, done in batch:
                         if not done.done():
@@ -610,13 +612,11 @@ class SmppConnector:
                     if not done.done():
                         done.set_result(kind)
 
-    async def _match_receipts(
-        self, conn: AsyncConnection, items: Sequence[tuple[str, int, int, int]]
-    ) -> list[str]:
-        await q.lock_remote_ids(conn, self.name)
+    def _match_receipts(self, conn: Connection, items: Sequence[tuple[str, int, int, int]]) -> list[str]:
+        q.lock_remote_ids(conn, self.name)
         ids = list({rid for rid, *_ in items})
-        found = await q.messages_by_remote_id(conn, self.name, ids)
-        parts = await q.messages_by_part_id(conn, self.name, [i for i in ids if i not in found])
+        found = q.messages_by_remote_id(conn, self.name, ids)
+        parts = q.messages_by_part_id(conn, self.name, [i for i in ids if i not in found])
         receipts: list[Receipt] = []
         unmatched: list[dict[str, Any]] = []
         kinds: list[str] = []
@@ -639,8 +639,8 @@ class SmppConnector:
                     }
                 )
                 kinds.append("unmatched")
-        await self.receipt_sink(conn, receipts)
-        await q.add_unmatched_receipts(conn, unmatched)
+        self.receipt_sink(conn, receipts)
+        q.add_unmatched_receipts(conn, unmatched)
         return kinds
 
     async def _store_inbound(self, pdu: DeliverSm | DataSm) -> int:
@@ -664,8 +664,7 @@ class SmppConnector:
             received_at=now_ms(),
             pdu=pdu,
         )
-        async with self.db.begin() as conn:
-            await self.inbound_sink(conn, message)
+        await self.inbound_sink(message)
         self.counters["inbound_stored"] += 1
         return CommandStatus.ESME_ROK
 

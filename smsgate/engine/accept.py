@@ -14,6 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .. import text as textengine
@@ -180,33 +181,36 @@ class Acceptor:
             wanted[item.account.id] += [
                 d.message_id for m in item.request.messages for d in m.destinations if d.message_id
             ]
-        async with self.db.begin() as conn:
-            taken = {
-                acct: await q.existing_message_ids(conn, acct, ids) for acct, ids in wanted.items() if ids
-            }
-            rows_by_account: dict[int, list[dict]] = defaultdict(list)
-            dues_by_account: dict[int, list[int | None]] = defaultdict(list)
-            results = []
-            for item in batch:
-                outcomes, rows, dues = self._rows(item, taken.setdefault(item.account.id, set()), now)
-                results.append(outcomes)
-                rows_by_account[item.account.id] += rows
-                dues_by_account[item.account.id] += dues
-                if item.bulk_id and item.request.scheduled:
-                    planned = [d for d in dues if d is not None]
-                    await bq.ensure_bulk(
-                        conn,
-                        item.account.id,
-                        item.bulk_id,
-                        min(planned, default=now),
-                        speed_limit_json(item.request.speed_limit),
-                        now,
-                    )
-            jobs = []
-            for account_id, rows in rows_by_account.items():
-                pks = await q.insert_messages(conn, account_id, rows)
-                jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
-            await jq.add_jobs(conn, JobKind.DISPATCH, jobs)
+        return await self.db.write(lambda conn: self._write_in(conn, batch, wanted, now))
+
+    def _write_in(
+        self, conn: Connection, batch: list[_Pending], wanted: dict[int, list[str]], now: int
+    ) -> list[list[AcceptedMessage]]:
+        """``_write``'s transaction, on the database's writer thread."""
+        taken = {acct: q.existing_message_ids(conn, acct, ids) for acct, ids in wanted.items() if ids}
+        rows_by_account: dict[int, list[dict]] = defaultdict(list)
+        dues_by_account: dict[int, list[int | None]] = defaultdict(list)
+        results = []
+        for item in batch:
+            outcomes, rows, dues = self._rows(item, taken.setdefault(item.account.id, set()), now)
+            results.append(outcomes)
+            rows_by_account[item.account.id] += rows
+            dues_by_account[item.account.id] += dues
+            if item.bulk_id and item.request.scheduled:
+                planned = [d for d in dues if d is not None]
+                bq.ensure_bulk(
+                    conn,
+                    item.account.id,
+                    item.bulk_id,
+                    min(planned, default=now),
+                    speed_limit_json(item.request.speed_limit),
+                    now,
+                )
+        jobs = []
+        for account_id, rows in rows_by_account.items():
+            pks = q.insert_messages(conn, account_id, rows)
+            jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
+        jq.add_jobs(conn, JobKind.DISPATCH, jobs)
         return results
 
     def _rows(

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
-from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitResult
+from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitResult, UnknownOutcome
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.schedule import next_open
@@ -52,7 +53,20 @@ class Dispatcher:
         self.counters = {"unknown_resubmitted": 0, "unknown_failed": 0}
 
     async def handle(self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
-        ready = await self.screen(jobs)
+        """Screen leased jobs, then send what may go."""
+        await self.send(await self.screen(jobs))
+
+    def lease(
+        self, conn: Connection, kind: jq.JobKind, now: int, limit: int, lease_ms: int, skip_locked: bool
+    ) -> tuple[list[jq.LeasedJob[OutboundMessage]], int]:
+        """The dispatch worker's lease: lease and screen in one transaction (one hop, one commit;
+        the leased records are the state screened, read under the lease's locks). Returns the jobs
+        that may go, for ``send``, and how many were leased."""
+        leased = jq.lease_jobs(conn, kind, now, limit, lease_ms, skip_locked, lock_messages=True)
+        return self.screen_in(conn, leased, now, fresh=True), len(leased)
+
+    async def send(self, ready: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
+        """Hand screened (claimed) jobs to the connector and record the outcome."""
         if not ready:
             return
         retry: list[int] = []
@@ -68,33 +82,30 @@ class Dispatcher:
         # what the ledger could not record (or a connector without one) is recorded here
         results = [r for r in results if r.message_pk not in ledger.recorded]
         now = now_ms()
-        async with self.db.begin() as conn:
-            await self.record(conn, results, now)
-            again = set(retry)
-            await jq.finish_jobs(
-                conn,
-                [
-                    j.job_id
-                    for j in ready
-                    if j.message.id not in again and j.message.id not in ledger.recorded
-                ],
-            )
-            # back off 1 s, 2 s, 4 s ... up to a minute; validity ends a message that waits too long
-            await jq.reschedule_jobs(
-                conn,
-                [
-                    (j.job_id, now + min(60_000, 1000 * 2 ** min(j.attempts - 1, 6)))
-                    for j in ready
-                    if j.message.id in again
-                ],
-            )
-            if again:
-                # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
-                await q.unclaim(conn, list(again))
+        again = set(retry)
+        finished = [
+            j.job_id for j in ready if j.message.id not in again and j.message.id not in ledger.recorded
+        ]
+        # back off 1 s, 2 s, 4 s ... up to a minute; validity ends a message that waits too long
+        later = [
+            (j.job_id, now + min(60_000, 1000 * 2 ** min(j.attempts - 1, 6)))
+            for j in ready
+            if j.message.id in again
+        ]
 
-    async def record(self, conn: AsyncConnection, results: Sequence[SubmitResult], now: int) -> None:
+        def settle(conn: Connection) -> None:
+            self.record(conn, results, now)
+            jq.finish_jobs(conn, finished)
+            jq.reschedule_jobs(conn, later)
+            # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
+            q.unclaim(conn, list(again))
+
+        if results or finished or later:
+            await self.db.write(settle)
+
+    def record(self, conn: Connection, results: Sequence[SubmitResult], now: int) -> None:
         """Store the network's answers (the jobs are the caller's)."""
-        await q.update_messages(
+        q.update_messages(
             conn,
             [
                 {
@@ -113,13 +124,19 @@ class Dispatcher:
             ],
             open_only=True,
         )
-        await self.connector.commit(conn, results)
+        self.connector.commit(conn, results)
 
     async def screen(
         self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]
     ) -> list[jq.LeasedJob[OutboundMessage]]:
         """The jobs whose messages may go out now, claimed; the others are settled here."""
-        now = now_ms()
+        return await self.db.write(lambda conn: self.screen_in(conn, jobs, now_ms()))
+
+    def screen_in(
+        self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]], now: int, fresh: bool = False
+    ) -> list[jq.LeasedJob[OutboundMessage]]:
+        """``screen`` in an open transaction; ``fresh``: the jobs' records were read (and locked) in
+        this transaction, so they are the current state."""
         by_pk = {j.message.id: j for j in jobs}
         ready: list[jq.LeasedJob[OutboundMessage]] = []
         finished: list[int] = []
@@ -128,54 +145,51 @@ class Dispatcher:
         expired: list = []
         canceled: list[int] = []
         unknown_failed: list[int] = []
-        async with self.db.begin() as conn:
-            rows = await q.lock_for_dispatch(conn, list(by_pk))
-            states = await bq.bulk_states(
-                conn, {(r.account_id, r.bulk_id) for r in rows.values() if r.bulk_id}
+        rows: Mapping[int, Any] = (
+            {pk: j.message for pk, j in by_pk.items()} if fresh else q.lock_for_dispatch(conn, list(by_pk))
+        )
+        states = bq.bulk_states(conn, {(r.account_id, r.bulk_id) for r in rows.values() if r.bulk_id})
+        for pk, job in by_pk.items():
+            row = rows.get(pk)
+            state = states.get((row.account_id, row.bulk_id)) if row is not None else None
+            if row is None or row.done_at is not None:
+                finished.append(job.job_id)
+            elif state == bq.CANCELED:  # a message that joined the bulk after it was canceled
+                canceled.append(pk)
+                finished.append(job.job_id)
+            elif row.valid_until is not None and row.valid_until <= now:
+                expired.append(row)
+                finished.append(job.job_id)
+            elif row.sending_at is not None and self._unknown_outcome(row) == "fail":
+                unknown_failed.append(pk)
+                finished.append(job.job_id)
+            elif state == bq.PAUSED:
+                paused.append(job.job_id)
+            elif (
+                row.delivery_window and (opens := next_open(window_from_json(row.delivery_window), now)) > now
+            ):
+                later.append((job.job_id, opens))
+            else:
+                ready.append(job)
+        if expired:
+            expire(conn, expired)
+        if canceled:
+            apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in canceled])
+        if unknown_failed:
+            log.warning(
+                "%d message(s) sent without a recorded answer ended EXPIRED_UNKNOWN", len(unknown_failed)
             )
-            for pk, job in by_pk.items():
-                row = rows.get(pk)
-                state = states.get((row.account_id, row.bulk_id)) if row is not None else None
-                if row is None or row.done_at is not None:
-                    finished.append(job.job_id)
-                elif state == bq.CANCELED:  # a message that joined the bulk after it was canceled
-                    canceled.append(pk)
-                    finished.append(job.job_id)
-                elif row.valid_until is not None and row.valid_until <= now:
-                    expired.append(row)
-                    finished.append(job.job_id)
-                elif row.sending_at is not None and self._unknown_outcome(row) == "fail":
-                    unknown_failed.append(pk)
-                    finished.append(job.job_id)
-                elif state == bq.PAUSED:
-                    paused.append(job.job_id)
-                elif (
-                    row.delivery_window
-                    and (opens := next_open(window_from_json(row.delivery_window), now)) > now
-                ):
-                    later.append((job.job_id, opens))
-                else:
-                    ready.append(job)
-            if expired:
-                await expire(conn, expired)
-            if canceled:
-                await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in canceled])
-            if unknown_failed:
-                log.warning(
-                    "%d message(s) sent without a recorded answer ended EXPIRED_UNKNOWN", len(unknown_failed)
-                )
-                await apply_receipts(conn, [Receipt(pk, *UNKNOWN_OUTCOME, now) for pk in unknown_failed])
-                await q.clear_sending(conn, unknown_failed)
-            await bq.park_job_ids(conn, paused)
-            await jq.reschedule_jobs(conn, later)
-            await jq.finish_jobs(conn, finished)
-            await q.claim(conn, [j.message.id for j in ready], now)
+            apply_receipts(conn, [Receipt(pk, *UNKNOWN_OUTCOME, now) for pk in unknown_failed])
+            q.clear_sending(conn, unknown_failed)
+        bq.park_job_ids(conn, paused)
+        jq.reschedule_jobs(conn, later)
+        jq.finish_jobs(conn, finished)
+        q.claim(conn, [j.message.id for j in ready], now)
         return ready
 
-    def _unknown_outcome(self, row: Any) -> str:
+    def _unknown_outcome(self, row: Any) -> UnknownOutcome:
         """Policy for a message still marked sending: its previous attempt's answer was never recorded."""
-        policy = getattr(self.connector, "on_unknown_outcome", None)
-        decided = policy(row.connector) if callable(policy) else "resubmit"
+        decided = self.connector.on_unknown_outcome(row.connector)
         self.counters[f"unknown_{'failed' if decided == 'fail' else 'resubmitted'}"] += 1
         if decided != "fail":
             log.info("message %s was sent without a recorded answer; sending it again", row.id)
@@ -227,8 +241,7 @@ class Ledger:
             while self._queue:
                 items, self._queue = self._queue, []
                 try:
-                    async with self.dispatcher.db.begin() as conn:
-                        await self._write(conn, items)
+                    await self.dispatcher.db.write(functools.partial(self._write, items=items))
                 except Exception as exc:  # noqa: BLE001 - each waiting caller answers for itself
                     _fail(items, exc)
                     continue
@@ -240,20 +253,18 @@ class Ledger:
                     if not done.done():
                         done.set_result(None)
 
-    async def _write(self, conn: AsyncConnection, items: Sequence[_Item]) -> None:
+    def _write(self, conn: Connection, items: Sequence[_Item]) -> None:
         now = now_ms()
         marks = [
             {"pk": pk, "sending_at": now, "connector": name}
             for pk, name, result, _ in items
             if result is None
         ]
-        await q.update_messages(conn, marks, open_only=True)
+        q.update_messages(conn, marks, open_only=True)
         results = [result for _, _, result, _ in items if result is not None]
         if results:
-            await self.dispatcher.record(conn, results, now)
-            await jq.finish_jobs(
-                conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs]
-            )
+            self.dispatcher.record(conn, results, now)
+            jq.finish_jobs(conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs])
 
 
 def _fail(items: Sequence[_Item], exc: BaseException) -> None:

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Sequence
 from contextlib import suppress
 
+from sqlalchemy import Connection
+
 from ..config import Settings
 from ..connectors.base import Connector
 from ..connectors.simulator import SimulatedNetwork
@@ -16,7 +18,6 @@ from ..domain.routing import RoutingTable
 from ..smpp_edge.service import SmppService
 from ..store import jobs as jq
 from ..store import migrate
-from ..store.accounts import AccountStore
 from ..store.database import Database
 from ..store.jobs import JobKind, LeasedJob
 from ..store.records import OutboundMessage
@@ -25,10 +26,11 @@ from ..webhooks.forward import InboundForwarder
 from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
+from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
 from .janitor import Janitor
-from .receipts import apply_receipts, waking_sink
+from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
 from .worker import JobWorker
@@ -47,11 +49,11 @@ class Gateway:
         # SMSGATE_CLOCK_START: every now_ms() of this process follows the gateway's clock
         start_clock_at(parse_ms(settings.clock_start) if settings.clock_start else None)
         self.db = Database(settings.resolved_database_url)
-        self.accounts = AccountStore(self.db)
+        self.credentials = Credentials(self.db)
         self.acceptor = Acceptor(self.db, settings.default_sender, on_accepted=self._accepted)
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.inbound = InboundService(self.db, settings.network.currency, on_stored=self._inbound_stored)
-        receipt_sink = waking_sink(self._receipts_applied)
+        receipt_sink = self._receipt_sink = waking_sink(self._receipts_applied)
         self.smpp_connectors = [
             SmppConnector(
                 config, db=self.db, receipt_sink=receipt_sink, inbound_sink=self.inbound.receive_network_part
@@ -78,6 +80,7 @@ class Gateway:
             batch=batch,
             poll_interval=poll,
             lease_ms=dispatch_lease,
+            lease=self.dispatcher.lease,  # screened in the lease's transaction
         )
         self.delivery_worker = JobWorker(
             self.db,
@@ -86,6 +89,7 @@ class Gateway:
             batch=batch,
             poll_interval=poll,
             lease_ms=DEFAULT_LEASE_MS,
+            lease=self._lease_and_deliver,
         )
         policy = HostPolicy.from_settings(settings.webhook_allow, settings.webhook_deny)
         use_for_requests(policy)  # callback URLs with hosts it refuses are refused on accept (400)
@@ -123,20 +127,29 @@ class Gateway:
         self._tasks: list[asyncio.Task] = []
         # the SMPP server for customers, when smpp_port is set
         self.smpp = (
-            SmppService(settings, self.db, self.accounts, self.acceptor)
+            SmppService(settings, self.db, self.credentials, self.acceptor)
             if settings.smpp_port is not None
             else None
         )
 
     async def _dispatch(self, jobs: Sequence[LeasedJob[OutboundMessage]]) -> None:
-        await self.dispatcher.handle(jobs)
+        await self.dispatcher.send(jobs)
         # the network now holds timers for these messages: let the delivery loop recompute its sleep
         self.delivery_worker.wake()
 
+    def _lease_and_deliver(
+        self, conn: Connection, kind: JobKind, now: int, limit: int, lease_ms: int, skip_locked: bool
+    ) -> tuple[list[LeasedJob[OutboundMessage]], int]:
+        """The simulated network's outcomes are database work only: leased and played out in one
+        transaction (one hop, one commit); nothing is left for the handler."""
+        jobs = jq.lease_jobs(conn, kind, now, limit, lease_ms, skip_locked)
+        if jobs:
+            self.network.deliver(conn, jobs, self._receipt_sink)  # wakes the report loops on commit
+        return [], len(jobs)
+
     async def _simulate_delivery(self, jobs: Sequence[LeasedJob[OutboundMessage]]) -> None:
-        async with self.db.begin() as conn:
-            await self.network.deliver(conn, jobs, apply_receipts)
-        self._receipts_applied()
+        """Jobs leased without ``_lease_and_deliver`` (none in the gateway's own loop)."""
+        await self.db.write(lambda conn: self.network.deliver(conn, jobs, self._receipt_sink))
 
     def _accepted(self) -> None:
         """New messages were committed: wake the dispatcher instead of waiting for its next poll."""
@@ -159,8 +172,7 @@ class Gateway:
     async def start(self, run_workers: bool = True) -> None:
         await migrate.upgrade(self.db)
         if self.db.is_sqlite and run_workers:
-            async with self.db.begin() as conn:
-                released = await jq.release_leases(conn)
+            released = await self.db.write(jq.release_leases)
             if released:
                 log.warning("resuming %d jobs interrupted by the last shutdown", released)
         if run_workers:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from ..domain.dates import now_ms
 from ..domain.ids import new_id
@@ -82,11 +82,12 @@ class InboundService:
         self.currency = currency
         self.max_age_ms = max_age_ms
         self.reassembler = Reassembler()
-        # messages were stored (in a transaction about to commit): wake whoever forwards them
+        # messages were stored (committed): wake whoever forwards them
         self.on_stored = on_stored
 
-    async def receive_network_part(self, conn: AsyncConnection, sms: InboundSms) -> None:
-        """The inbound sink of operator connectors: one part of a mobile-originated message."""
+    async def receive_network_part(self, sms: InboundSms) -> None:
+        """The inbound sink of operator connectors: one part of a mobile-originated message, stored
+        (when it completes a message) before this returns."""
         try:
             part = make_part(
                 source=sms.source_addr,
@@ -104,30 +105,51 @@ class InboundService:
             log.warning("inbound message from %s via %s dropped: %s", sms.source_addr, sms.connector, exc)
             return
         try:
-            if await self.receive_part(conn, part) and self.on_stored is not None:
-                self.on_stored()
+            await self.receive_parts([part])
         except UnknownNumber as exc:
             # acknowledged and dropped: the operator would redeliver a refused message forever
             log.warning("inbound message from %s via %s dropped: %s", sms.source_addr, sms.connector, exc)
 
-    async def receive_part(self, conn: AsyncConnection, part: Part) -> Received | None:
-        """Take one part; stores the message (in ``conn``) when it is complete."""
-        await self._store_stale(conn)
-        done = self.reassembler.add(part)
-        if done is None:
+    async def receive_parts(self, parts: Sequence[Part]) -> Received | None:
+        """Take parts; the messages they complete, and what went overdue meanwhile, are stored in one
+        transaction. Returns the last message completed, if any; raises ``UnknownNumber`` (after the
+        others were stored) when no account owns its number. Reassembly runs here, on the event loop:
+        the reassembler's memory is not for database threads."""
+        stale = self._take_stale()
+        complete = [done for part in parts if (done := self.reassembler.add(part)) is not None]
+        if not stale and not complete:
             return None
-        return await self._store_reassembled(conn, done)
+
+        def store_all(conn: Connection) -> tuple[Received | None, UnknownNumber | None]:
+            self._store_stale(conn, stale)
+            result: Received | None = None
+            refused: UnknownNumber | None = None
+            for done in complete:
+                try:
+                    result = self._store_reassembled(conn, done)
+                except UnknownNumber as exc:
+                    refused = exc
+            return result, refused
+
+        result, refused = await self.db.write(store_all)
+        if self.on_stored is not None:
+            self.on_stored()
+        if refused is not None:
+            raise refused
+        return result
 
     async def flush_stale(self) -> int:
         """Store what came of concatenated messages whose other parts are overdue (the janitor calls
         this, so a half message does not wait for the next inbound traffic)."""
-        async with self.db.begin() as conn:
-            stored = await self._store_stale(conn)
-        if stored and self.on_stored is not None:
+        stale = self._take_stale()
+        if not stale:
+            return 0
+        await self.db.write(lambda conn: self._store_stale(conn, stale))
+        if self.on_stored is not None:
             self.on_stored()
-        return stored
+        return len(stale)
 
-    async def _store_stale(self, conn: AsyncConnection) -> int:
+    def _take_stale(self) -> list[Reassembled]:
         stale = self.reassembler.expire(now_ms(), self.max_age_ms)
         for message in stale:
             # what arrived of an incomplete message is still worth delivering
@@ -137,15 +159,18 @@ class InboundService:
                 self.max_age_ms,
                 list(message.missing),
             )
+        return list(stale)
+
+    def _store_stale(self, conn: Connection, stale: Sequence[Reassembled]) -> None:
+        for message in stale:
             try:
-                await self._store_reassembled(conn, message)
+                self._store_reassembled(conn, message)
             except UnknownNumber as exc:
                 log.warning("incomplete inbound message from %s dropped: %s", message.source, exc)
-        return len(stale)
 
-    async def _store_reassembled(self, conn: AsyncConnection, done: Reassembled) -> Received | None:
+    def _store_reassembled(self, conn: Connection, done: Reassembled) -> Received:
         text = decode_text(list(done.parts))
-        return await self.store(
+        return self.store(
             conn,
             sender=done.source,
             receiver=done.destination,
@@ -158,9 +183,9 @@ class InboundService:
             received_at=done.first_received_ms or now_ms(),
         )
 
-    async def store(
+    def store(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         *,
         sender: str,
         receiver: str,
@@ -172,13 +197,13 @@ class InboundService:
         received_at: int,
     ) -> Received:
         sender, receiver = sender.lstrip("+"), receiver.lstrip("+")
-        number = await store.get_number(conn, receiver)
+        number = store.get_number(conn, receiver)
         if number is None:
             raise UnknownNumber(f"no account owns the number {receiver}")
         keyword, clean = split_keyword(text, number.keywords) if text is not None else (None, None)
         forward = number.action == "forward" and number.forward_url
         message_id = new_id()
-        pk = await store.insert_inbound(
+        pk = store.insert_inbound(
             conn,
             {
                 "account_id": number.account_id,
@@ -205,11 +230,9 @@ class InboundService:
                 "method": number.forward_method or "POST",
                 "content_type": number.forward_content_type or "application/json",
             }
-            await jq.add_jobs(
-                conn, JobKind.MO_FORWARD, [(pk, now_ms())], payload=orjson.dumps(target).decode()
-            )
+            jq.add_jobs(conn, JobKind.MO_FORWARD, [(pk, now_ms())], payload=orjson.dumps(target).decode())
         elif number.action == "smpp":
-            await jq.add_jobs(conn, JobKind.SMPP_MO, [(pk, now_ms())])
+            jq.add_jobs(conn, JobKind.SMPP_MO, [(pk, now_ms())])
         log.info(
             "inbound %s from %s to %s (%d parts) for account %d: %s",
             message_id,
@@ -261,10 +284,11 @@ class InboundService:
         bad = [k for k in keywords if not k or any(c.isspace() or c == "," for c in k)]
         if bad:
             raise NumberError(f"keywords are single words without commas: {bad!r}")
-        async with self.db.begin() as conn:
-            if await store.get_number(conn, number) is not None:
+
+        def add(conn: Connection) -> InboundNumber | None:
+            if store.get_number(conn, number) is not None:
                 raise NumberError(f"number {number} is already taken; remove it first")
-            await store.add_number(
+            store.add_number(
                 conn,
                 account_id=account.id,
                 number=number,
@@ -276,17 +300,19 @@ class InboundService:
                 price=price,
                 created_at=now_ms(),
             )
-            added = await store.get_number(conn, number)
+            return store.get_number(conn, number)
+
+        added = await self.db.write(add)
         assert added is not None
         return added
 
     async def remove_number(self, number: str) -> bool:
-        async with self.db.begin() as conn:
-            return await store.remove_number(conn, number.strip().lstrip("+"))
+        number = number.strip().lstrip("+")
+        return await self.db.write(lambda conn: store.remove_number(conn, number))
 
     async def list_numbers(self, account: Account | None = None) -> list[InboundNumber]:
-        async with self.db.connect() as conn:
-            return await store.list_numbers(conn, account.id if account else None)
+        account_id = account.id if account else None
+        return await self.db.read(lambda conn: store.list_numbers(conn, account_id))
 
     async def simulate(
         self,
@@ -299,9 +325,7 @@ class InboundService:
         """The simulated network originates a message: split into parts as a handset would, then
         taken in like parts from an operator."""
         parts = _handset_parts(sender, receiver, text, binary_hex, data_coding)
-        async with self.db.begin() as conn:
-            for part in parts:
-                result = await self.receive_part(conn, part)
+        result = await self.receive_parts(parts)
         assert result is not None  # the last part completes the message
         return result
 

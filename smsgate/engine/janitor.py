@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy import Connection
+
 from ..domain.dates import now_ms
 from ..store import inbound as inbound_store
 from ..store import messages as q
@@ -35,10 +37,13 @@ class Janitor:
     async def run_once(self) -> int:
         """One round; returns how many messages (outbound and inbound) were forgotten."""
         horizon = now_ms() - int(self.retention_hours * 3_600_000)
-        async with self.db.begin() as conn:
-            purged = await q.purge_before(conn, horizon)
-            await q.purge_unmatched_before(conn, horizon)
-            purged += await inbound_store.purge_inbound_before(conn, horizon)
+
+        def purge(conn: Connection) -> int:
+            purged = q.purge_before(conn, horizon)
+            q.purge_unmatched_before(conn, horizon)
+            return purged + inbound_store.purge_inbound_before(conn, horizon)
+
+        purged = await self.db.write(purge)
         await self.inbound.flush_stale()  # the service says when it stored something
         if purged:
             log.info("purged %d messages older than the %sh retention", purged, self.retention_hours)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from ..connectors.base import Receipt, ReceiptSink
 from ..domain.dates import now_ms
@@ -15,6 +15,7 @@ from ..domain.messages import ReportChannel
 from ..domain.statuses import error_by_id, status_by_id
 from ..store import jobs as jq
 from ..store import messages as q
+from ..store.database import on_commit
 from ..store.jobs import JobKind
 
 
@@ -25,34 +26,34 @@ def _push_kind(channel: str) -> JobKind:
 
 
 def waking_sink(on_applied: Callable[[], None]) -> ReceiptSink:
-    """The receipt sink of connectors: ``apply_receipts`` in their transaction, then ``on_applied``
-    (reports are owed: wake whoever sends them)."""
+    """The receipt sink of connectors: ``apply_receipts`` in their transaction, and ``on_applied``
+    once it committed (reports are owed: wake whoever sends them)."""
 
-    async def sink(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
-        await apply_receipts(conn, receipts)
-        on_applied()
+    def sink(conn: Connection, receipts: Sequence[Receipt]) -> None:
+        apply_receipts(conn, receipts)
+        on_commit(conn, on_applied)
 
     return sink
 
 
-async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
+def apply_receipts(conn: Connection, receipts: Sequence[Receipt]) -> None:
     if not receipts:
         return
     pks = list({r.message_pk for r in receipts})
     # A message that already ended (done_at set) keeps its end: a late or repeated receipt changes nothing.
-    open_rows = await q.open_for_receipts(conn, pks)
+    open_rows = q.open_for_receipts(conn, pks)
     final = [r for r in receipts if r.message_pk in open_rows and status_by_id(r.status_id).is_final]
     intermediate = [
         r for r in receipts if r.message_pk in open_rows and not status_by_id(r.status_id).is_final
     ]
-    await q.end_messages(
+    q.end_messages(
         conn,
         [
             {"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id, "done_at": r.done_at}
             for r in final
         ],
     )
-    await q.update_messages(
+    q.update_messages(
         conn,
         [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
         open_only=True,
@@ -64,7 +65,7 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         if channel:
             pushes.setdefault(_push_kind(channel), []).append((r.message_pk, now))
     for kind, items in pushes.items():
-        await jq.add_jobs(conn, kind, items)
+        jq.add_jobs(conn, kind, items)
     for r in intermediate:
         row = open_rows[r.message_pk]
         if (
@@ -75,4 +76,4 @@ async def apply_receipts(conn: AsyncConnection, receipts: Sequence[Receipt]) -> 
         ):
             # the message moves on; the push carries the state it had at this receipt
             snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
-            await jq.add_jobs(conn, _push_kind(row.report_channel), [(r.message_pk, now)], payload=snapshot)
+            jq.add_jobs(conn, _push_kind(row.report_channel), [(r.message_pk, now)], payload=snapshot)

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
-from ..connectors.base import Connector, ConnectorUnavailable, SubmitLedger, SubmitResult
+from ..connectors.base import Connector, ConnectorUnavailable, SubmitLedger, SubmitResult, UnknownOutcome
 from ..domain.routing import RoutingTable
 from ..store.accounts import account_names
 from ..store.database import Database
@@ -45,8 +45,7 @@ class Router:
     async def _names(self, account_ids: set[int]) -> dict[int, str]:
         unknown = account_ids - set(self._account_names)
         if unknown:
-            async with self.db.connect() as conn:
-                self._account_names.update(await account_names(conn, unknown))
+            self._account_names.update(await self.db.read(lambda conn: account_names(conn, unknown)))
         return self._account_names
 
     async def submit(
@@ -74,17 +73,18 @@ class Router:
         except ConnectorUnavailable as exc:
             return [replace(r, connector=name) for r in exc.results], list(exc.retry), f"{name}: {exc.reason}"
 
-    async def commit(self, conn: AsyncConnection, results: Sequence[SubmitResult]) -> None:
+    def commit(self, conn: Connection, results: Sequence[SubmitResult]) -> None:
         by_connector: dict[str, list[SubmitResult]] = defaultdict(list)
         for r in results:
             by_connector[r.connector or ""].append(r)
         for name, items in by_connector.items():
-            await self.connectors[name].commit(conn, items)
+            self.connectors[name].commit(conn, items)
 
-    def on_unknown_outcome(self, connector: str | None) -> str:
-        """What the named connector does with a message whose submit's outcome is unknown."""
-        config = getattr(self.connectors.get(connector or ""), "config", None)
-        return getattr(config, "on_unknown_outcome", "resubmit")
+    def on_unknown_outcome(self, connector: str | None) -> UnknownOutcome:
+        """What the named connector does with a message whose submit's outcome is unknown (one no
+        longer configured: send it again, through whichever connector its route picks now)."""
+        named = self.connectors.get(connector or "")
+        return named.on_unknown_outcome(connector) if named is not None else "resubmit"
 
     def statuses(self) -> list[dict[str, Any]]:
         return [status_of(c) for c in self.connectors.values()]

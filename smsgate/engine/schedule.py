@@ -19,9 +19,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row
 
 from ..connectors.base import Receipt
 from ..domain import statuses as st
@@ -105,15 +106,15 @@ def plan_releases(
 # --- expiry ---------------------------------------------------------------------------------------
 
 
-async def expire(conn: AsyncConnection, rows: Sequence) -> None:
+def expire(conn: Connection, rows: Sequence[Any]) -> None:
     """End these open messages (rows with id, submitted_at, valid_until) as expired, at their
     valid_until; the unsent ones lose their dispatch job."""
     receipts = [
         Receipt(r.id, *(EXPIRED_SENT if r.submitted_at is not None else EXPIRED_UNSENT), r.valid_until)
         for r in rows
     ]
-    await apply_receipts(conn, receipts)
-    await bq.drop_dispatch_jobs(conn, [r.id for r in rows if r.submitted_at is None])
+    apply_receipts(conn, receipts)
+    bq.drop_dispatch_jobs(conn, [r.id for r in rows if r.submitted_at is None])
 
 
 class ExpirySweeper:
@@ -139,14 +140,19 @@ class ExpirySweeper:
     async def sweep_once(self) -> int:
         now = now_ms()
         total = 0
+        mark = self._mark
+
+        def sweep(conn: Connection) -> int:
+            # FOR UPDATE (PostgreSQL): wait for a dispatcher deciding about the same rows, then see
+            # whether it handed them over
+            rows = q.lock_expired(conn, now, mark, self.BATCH)
+            expire(conn, rows)
+            return len(rows)
+
         while True:
-            async with self.db.begin() as conn:
-                # FOR UPDATE (PostgreSQL): wait for a dispatcher deciding about the same rows, then see
-                # whether it handed them over
-                rows = await q.lock_expired(conn, now, self._mark, self.BATCH)
-                await expire(conn, rows)
-            total += len(rows)
-            if len(rows) < self.BATCH:
+            swept = await self.db.write(sweep)
+            total += swept
+            if swept < self.BATCH:
                 break
         self._mark = now - self.LAG_MS
         if total and self.on_expired:
@@ -232,25 +238,29 @@ class BulkControl:
         if self.on_due is not None:
             self.on_due()
 
-    async def _load(self, conn, account_id: int, bulk_id: str):
-        row = await bq.get_bulk(conn, account_id, bulk_id, for_update=True)
+    @staticmethod
+    def _load(conn: Connection, account_id: int, bulk_id: str) -> tuple[Row[Any], str]:
+        row = bq.get_bulk(conn, account_id, bulk_id, for_update=True)
         if row is None:
             raise BulkNotFound(bulk_id)
-        return row, bulk_status(row.state, await bq.bulk_progress(conn, account_id, bulk_id))
+        return row, bulk_status(row.state, bq.bulk_progress(conn, account_id, bulk_id))
 
     async def view(self, account_id: int, bulk_id: str) -> BulkView:
-        async with self.db.connect() as conn:
-            row = await bq.get_bulk(conn, account_id, bulk_id)
+        def read(conn: Connection) -> BulkView:
+            row = bq.get_bulk(conn, account_id, bulk_id)
             if row is None:
                 raise BulkNotFound(bulk_id)
-            progress = await bq.bulk_progress(conn, account_id, bulk_id)
-        return BulkView(bulk_id, row.send_at, bulk_status(row.state, progress))
+            progress = bq.bulk_progress(conn, account_id, bulk_id)
+            return BulkView(bulk_id, row.send_at, bulk_status(row.state, progress))
+
+        return await self.db.read(read)
 
     async def reschedule(self, account_id: int, bulk_id: str, send_at_ms: int) -> BulkView:
         """Move a bulk that has not started sending (PENDING or PAUSED) to a new sendAt. Its messages
         keep their spacing (speed limit, own sendAt) and their validity moves with them."""
-        async with self.db.begin() as conn:
-            row, status = await self._load(conn, account_id, bulk_id)
+
+        def move(conn: Connection) -> BulkView:
+            row, status = self._load(conn, account_id, bulk_id)
             if status not in (PENDING, PAUSED):
                 raise BulkConflict(
                     f"bulk '{bulk_id}' is {status}: only a PENDING or PAUSED bulk, not yet "
@@ -260,10 +270,13 @@ class BulkControl:
             now = now_ms()
             new = resolve_send_at(send_at_ms, now) or now  # a time in the past means now
             old = row.send_at if row.send_at is not None else now
-            await bq.shift_bulk(conn, account_id, bulk_id, new - old, new)
-            await bq.set_bulk(conn, row.id, send_at=new)
+            bq.shift_bulk(conn, account_id, bulk_id, new - old, new)
+            bq.set_bulk(conn, row.id, send_at=new)
+            return BulkView(bulk_id, new, status)
+
+        view = await self.db.write(move)
         self._due()
-        return BulkView(bulk_id, new, status)
+        return view
 
     async def change_status(self, account_id: int, bulk_id: str, wanted: str) -> BulkView:
         if wanted not in ACCEPTED_VALUES:
@@ -271,30 +284,31 @@ class BulkControl:
                 f"status must be PAUSED, RESUMED (or PENDING, PROCESSING) or CANCELED, not '{wanted}'",
                 "status",
             )
-        canceled: list[int] = []
-        async with self.db.begin() as conn:
-            row, status = await self._load(conn, account_id, bulk_id)
+
+        def change(conn: Connection) -> tuple[Row[Any], str, list[int]]:
+            row, status = self._load(conn, account_id, bulk_id)
             if wanted == PAUSED:
-                result = await self._pause(conn, row, status)
-            elif wanted in RESUME_VALUES:
-                result = await self._resume(conn, row, status)
-            else:
-                result, canceled = await self._cancel(conn, row, status)
+                return row, self._pause(conn, row, status), []
+            if wanted in RESUME_VALUES:
+                return row, self._resume(conn, row, status), []
+            return row, *self._cancel(conn, row, status)
+
+        row, result, canceled = await self.db.write(change)
         if canceled and self.on_final:
             self.on_final()
         if result in (CANCELED_STATUS, PENDING, PROCESSING):
             self._due()
         return BulkView(bulk_id, row.send_at, result)
 
-    async def _pause(self, conn, row, status: str) -> str:
+    def _pause(self, conn: Connection, row: Row[Any], status: str) -> str:
         if status in ENDED:
             raise BulkConflict(f"bulk '{row.bulk_id}' is {status}: there is nothing left to pause", "status")
         if status != PAUSED:
-            await bq.set_bulk(conn, row.id, state=bq.PAUSED)
-            await bq.park_jobs(conn, row.account_id, row.bulk_id)
+            bq.set_bulk(conn, row.id, state=bq.PAUSED)
+            bq.park_jobs(conn, row.account_id, row.bulk_id)
         return PAUSED
 
-    async def _resume(self, conn, row, status: str) -> str:
+    def _resume(self, conn: Connection, row: Row[Any], status: str) -> str:
         if status == CANCELED_STATUS:
             raise BulkConflict(
                 f"bulk '{row.bulk_id}' is CANCELED: a canceled bulk cannot be resumed", "status"
@@ -305,21 +319,21 @@ class BulkControl:
             return status
         # Messages that fell due during the pause go from now on, keeping their spacing (speed limit);
         # those due later keep their time.
-        first = await bq.earliest_parked_due(conn, row.account_id, row.bulk_id)
+        first = bq.earliest_parked_due(conn, row.account_id, row.bulk_id)
         shift = max(0, now_ms() - first) if first is not None else 0
-        await bq.unpark_jobs(conn, row.account_id, row.bulk_id, shift)
-        await bq.set_bulk(conn, row.id, state=bq.ACTIVE)
-        return bulk_status(bq.ACTIVE, await bq.bulk_progress(conn, row.account_id, row.bulk_id))
+        bq.unpark_jobs(conn, row.account_id, row.bulk_id, shift)
+        bq.set_bulk(conn, row.id, state=bq.ACTIVE)
+        return bulk_status(bq.ACTIVE, bq.bulk_progress(conn, row.account_id, row.bulk_id))
 
-    async def _cancel(self, conn, row, status: str) -> tuple[str, list[int]]:
+    def _cancel(self, conn: Connection, row: Row[Any], status: str) -> tuple[str, list[int]]:
         if status == CANCELED_STATUS:
             return status, []
         if status in ENDED:
             raise BulkConflict(f"bulk '{row.bulk_id}' is {status}: there is nothing left to cancel", "status")
-        await bq.set_bulk(conn, row.id, state=bq.CANCELED)
-        pks = await bq.unsent_messages(conn, row.account_id, row.bulk_id)
+        bq.set_bulk(conn, row.id, state=bq.CANCELED)
+        pks = bq.unsent_messages(conn, row.account_id, row.bulk_id)
         now = now_ms()
         for start in range(0, len(pks), IN_CHUNK):
-            await apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + IN_CHUNK]])
-        await bq.drop_dispatch_jobs(conn, pks)
+            apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + IN_CHUNK]])
+        bq.drop_dispatch_jobs(conn, pks)
         return CANCELED_STATUS, pks

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ..domain.dates import now_ms
 from ..store import jobs as jq
 from ..store.database import Database
@@ -19,6 +21,9 @@ from ..store.jobs import JobKind
 log = logging.getLogger("smsgate.worker")
 
 Handler = Callable[[Sequence[jq.LeasedJob[Any]]], Awaitable[None]]
+# A lease other than plain ``lease_jobs`` (the dispatcher screens in the same transaction): the jobs
+# for the handler, and how many were leased (a full batch means more may be due at once).
+Leaser = Callable[[Connection, JobKind, int, int, int, bool], tuple[Sequence[jq.LeasedJob[Any]], int]]
 
 
 class JobWorker:
@@ -32,7 +37,9 @@ class JobWorker:
         lease_ms: int = 60_000,
         poll_interval: float = 0.05,
         idle_interval: float = 1.0,
+        lease: Leaser | None = None,
     ) -> None:
+        self.lease = lease
         self.db = db
         self.kind = kind
         self.handler = handler
@@ -62,18 +69,23 @@ class JobWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        async with self.db.begin() as conn:
-            leased = await jq.lease_jobs(
-                conn,
-                self.kind,
-                now_ms(),
-                self.batch,
-                self.lease_ms,
-                skip_locked=not self.db.is_sqlite,
+        now, skip_locked = now_ms(), not self.db.is_sqlite
+        leased: Sequence[jq.LeasedJob[Any]]
+        if self.lease is None:
+            leased = await self.db.write(
+                lambda conn: jq.lease_jobs(
+                    conn, self.kind, now, self.batch, self.lease_ms, skip_locked=skip_locked
+                )
+            )
+            count = len(leased)
+        else:
+            lease = self.lease
+            leased, count = await self.db.write(
+                lambda conn: lease(conn, self.kind, now, self.batch, self.lease_ms, skip_locked)
             )
         if leased:
             await self.handler(leased)
-        return len(leased)
+        return count
 
     async def run(self) -> None:
         while not self._stopping:
@@ -109,8 +121,7 @@ class JobWorker:
         return delay
 
     async def _idle_delay(self) -> float:
-        async with self.db.connect() as conn:
-            due = await jq.next_due(conn, self.kind)
+        due = await self.db.read(lambda conn: jq.next_due(conn, self.kind))
         if due is None:
             return self.idle_interval
         return min(self.idle_interval, max(self.poll_interval, (due - now_ms()) / 1000))

@@ -35,6 +35,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from sqlalchemy import Connection
 
 from ..domain.dates import now_ms
 from ..domain.messages import ApiGeneration, ReportChannel, RequestRejected, SendRequest
@@ -65,7 +66,7 @@ from .submit import SubmitRefused, message_request
 if TYPE_CHECKING:
     from ..config import Settings
     from ..engine.accept import Acceptor
-    from ..store.accounts import AccountStore
+    from ..engine.credentials import Credentials
     from ..store.database import Database
 
 log = logging.getLogger("smsgate.smpp")
@@ -102,7 +103,7 @@ def _peer_ip(peer: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class SmppService:
     """The SmppServer's handler for customer binds, and the ``smpp_dlr`` / ``smpp_mo`` job loops."""
 
-    def __init__(self, settings: Settings, db: Database, accounts: AccountStore, acceptor: Acceptor) -> None:
+    def __init__(self, settings: Settings, db: Database, accounts: Credentials, acceptor: Acceptor) -> None:
         if settings.smpp_port is None:
             raise ValueError("SmppService needs smpp_port")
         if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
@@ -205,8 +206,7 @@ class SmppService:
         return CommandStatus.ESME_ROK
 
     async def _username_exists(self, username: str) -> bool:
-        async with self.db.connect() as conn:
-            return await username_exists(conn, username)
+        return await self.db.read(lambda conn: username_exists(conn, username))
 
     async def session_bound(self, session: SmscSession) -> None:
         account = self._accounts.get(session)
@@ -223,8 +223,8 @@ class SmppService:
     async def _deliveries_due_now(self, account_id: int) -> None:
         """A receiver came: its account's waiting receipts and inbound messages need not wait out
         their retry delay."""
-        async with self.db.begin() as conn:
-            await jq.smpp_deliveries_due_now(conn, account_id, now_ms())
+        now = now_ms()
+        await self.db.write(lambda conn: jq.smpp_deliveries_due_now(conn, account_id, now))
         self.wake()
 
     def session_closed(self, session: SmscSession) -> None:
@@ -258,8 +258,7 @@ class SmppService:
         account = self._accounts.get(session)
         if account is None:  # pragma: no cover - refused by the session state machine
             return CommandStatus.ESME_RINVBNDSTS
-        async with self.db.connect() as conn:
-            row = await q.message_state(conn, account.id, pdu.message_id)
+        row = await self.db.read(lambda conn: q.message_state(conn, account.id, pdu.message_id))
         if row is None:
             return CommandStatus.ESME_RINVMSGID
         stat, err = receipt_stat(row.status_id, row.error_id)
@@ -334,14 +333,17 @@ class SmppService:
 
     async def handle_receipts(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._receipt, "created_at")
-        async with self.db.begin() as conn:
-            await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
-            await jq.reschedule_jobs(conn, again)
-            finals = [(j, REPORT_PUSHED) for j in done] + [(j, REPORT_PUSH_FAILED) for j in given_up]
-            await q.update_messages(
+        finals = [(j, REPORT_PUSHED) for j in done] + [(j, REPORT_PUSH_FAILED) for j in given_up]
+
+        def settle(conn: Connection) -> None:
+            jq.finish_jobs(conn, [j.job_id for j in done + given_up])
+            jq.reschedule_jobs(conn, again)
+            q.update_messages(
                 conn,
                 [{"pk": j.message.id, "report_state": state} for j, state in finals if j.payload is None],
             )
+
+        await self.db.write(settle)
         if given_up:
             log.warning(
                 "gave up %d SMPP receipts: no receiver took them within the %sh retention",
@@ -351,11 +353,14 @@ class SmppService:
 
     async def handle_mo(self, leased: Sequence[jq.LeasedJob]) -> None:
         done, given_up, again = await self._run(leased, self._mo, "received_at")
-        async with self.db.begin() as conn:
-            await jq.finish_jobs(conn, [j.job_id for j in done + given_up])
-            await jq.reschedule_jobs(conn, again)
-            await inbound_store.set_states(conn, [j.message.id for j in done], INBOUND_FORWARDED)
-            await inbound_store.set_states(conn, [j.message.id for j in given_up], INBOUND_FORWARD_FAILED)
+
+        def settle(conn: Connection) -> None:
+            jq.finish_jobs(conn, [j.job_id for j in done + given_up])
+            jq.reschedule_jobs(conn, again)
+            inbound_store.set_states(conn, [j.message.id for j in done], INBOUND_FORWARDED)
+            inbound_store.set_states(conn, [j.message.id for j in given_up], INBOUND_FORWARD_FAILED)
+
+        await self.db.write(settle)
         if given_up:
             log.warning(
                 "gave up %d inbound messages for SMPP: no receiver took them within the %sh retention",

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Connection, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .database import IN_CHUNK
 from .jobs import JobKind
@@ -29,8 +28,8 @@ ACTIVE, PAUSED, CANCELED = "ACTIVE", "PAUSED", "CANCELED"
 PAUSED_OFFSET_MS = 10**15
 
 
-async def ensure_bulk(
-    conn: AsyncConnection, account_id: int, bulk_id: str, send_at: int, speed_limit: str | None, now: int
+def ensure_bulk(
+    conn: Connection, account_id: int, bulk_id: str, send_at: int, speed_limit: str | None, now: int
 ) -> None:
     """Record a scheduled bulk; a bulkId the account already has keeps its row (first request wins)."""
     values = {
@@ -42,28 +41,28 @@ async def ensure_bulk(
         "created_at": now,
     }
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(
+    conn.execute(
         dialect_insert(bulks).values(values).on_conflict_do_nothing(index_elements=["account_id", "bulk_id"])
     )
 
 
-async def get_bulk(conn: AsyncConnection, account_id: int, bulk_id: str, *, for_update: bool = False) -> Any:
+def get_bulk(conn: Connection, account_id: int, bulk_id: str, *, for_update: bool = False) -> Any:
     query = select(bulks).where(bulks.c.account_id == account_id, bulks.c.bulk_id == bulk_id)
     if for_update:  # PostgreSQL: serializes concurrent changes of one bulk (SQLite has one writer anyway)
         query = query.with_for_update()
-    return (await conn.execute(query)).first()
+    return (conn.execute(query)).first()
 
 
-async def set_bulk(conn: AsyncConnection, pk: int, **values: Any) -> None:
-    await conn.execute(update(bulks).where(bulks.c.id == pk).values(**values))
+def set_bulk(conn: Connection, pk: int, **values: Any) -> None:
+    conn.execute(update(bulks).where(bulks.c.id == pk).values(**values))
 
 
-async def bulk_states(conn: AsyncConnection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
+def bulk_states(conn: Connection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
     """The stored state of each (account, bulkId) that has a bulk row."""
     wanted = set(keys)
     if not wanted:
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(bulks.c.account_id, bulks.c.bulk_id, bulks.c.state).where(
             bulks.c.bulk_id.in_(sorted({b for _, b in wanted}))
         )
@@ -78,9 +77,9 @@ class BulkProgress:
     done: int  # in a final state
 
 
-async def bulk_progress(conn: AsyncConnection, account_id: int, bulk_id: str) -> BulkProgress:
+def bulk_progress(conn: Connection, account_id: int, bulk_id: str) -> BulkProgress:
     row = (
-        await conn.execute(
+        conn.execute(
             select(func.count(), func.count(messages.c.submitted_at), func.count(messages.c.done_at)).where(
                 messages.c.account_id == account_id, messages.c.bulk_id == bulk_id
             )
@@ -93,10 +92,10 @@ def _bulk_messages(account_id: int, bulk_id: str):
     return select(messages.c.id).where(messages.c.account_id == account_id, messages.c.bulk_id == bulk_id)
 
 
-async def unsent_messages(conn: AsyncConnection, account_id: int, bulk_id: str) -> list[int]:
+def unsent_messages(conn: Connection, account_id: int, bulk_id: str) -> list[int]:
     """Messages of the bulk not yet handed to the network nor ended, locked against the dispatcher
     (PostgreSQL), so that none of them is both canceled and sent."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(messages.c.id)
         .where(
             messages.c.account_id == account_id,
@@ -110,9 +109,9 @@ async def unsent_messages(conn: AsyncConnection, account_id: int, bulk_id: str) 
     return [r[0] for r in rows]
 
 
-async def park_jobs(conn: AsyncConnection, account_id: int, bulk_id: str) -> int:
+def park_jobs(conn: Connection, account_id: int, bulk_id: str) -> int:
     """Pause: move the bulk's dispatch jobs out of reach (idempotent: parked jobs stay as they are)."""
-    result = await conn.execute(
+    result = conn.execute(
         update(jobs)
         .where(
             jobs.c.kind == JobKind.DISPATCH.value,
@@ -124,10 +123,10 @@ async def park_jobs(conn: AsyncConnection, account_id: int, bulk_id: str) -> int
     return result.rowcount
 
 
-async def park_job_ids(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+def park_job_ids(conn: Connection, job_ids: Sequence[int]) -> None:
     """The dispatcher found these leased jobs' bulk paused: park them and let go of the lease."""
     if job_ids:
-        await conn.execute(
+        conn.execute(
             update(jobs)
             .where(jobs.c.id.in_(list(job_ids)))
             .values(
@@ -139,10 +138,10 @@ async def park_job_ids(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
         )
 
 
-async def earliest_parked_due(conn: AsyncConnection, account_id: int, bulk_id: str) -> int | None:
+def earliest_parked_due(conn: Connection, account_id: int, bulk_id: str) -> int | None:
     """The own due time of the bulk's first parked job."""
     found = (
-        await conn.execute(
+        conn.execute(
             select(func.min(jobs.c.due_at)).where(
                 jobs.c.kind == JobKind.DISPATCH.value,
                 jobs.c.due_at >= PAUSED_OFFSET_MS,
@@ -153,9 +152,9 @@ async def earliest_parked_due(conn: AsyncConnection, account_id: int, bulk_id: s
     return None if found is None else int(found) - PAUSED_OFFSET_MS
 
 
-async def unpark_jobs(conn: AsyncConnection, account_id: int, bulk_id: str, shift_ms: int) -> int:
+def unpark_jobs(conn: Connection, account_id: int, bulk_id: str, shift_ms: int) -> int:
     """Resume: parked jobs come back at their own due time plus ``shift_ms``."""
-    result = await conn.execute(
+    result = conn.execute(
         update(jobs)
         .where(
             jobs.c.kind == JobKind.DISPATCH.value,
@@ -167,9 +166,7 @@ async def unpark_jobs(conn: AsyncConnection, account_id: int, bulk_id: str, shif
     return result.rowcount
 
 
-async def shift_bulk(
-    conn: AsyncConnection, account_id: int, bulk_id: str, delta_ms: int, new_send_at: int
-) -> None:
+def shift_bulk(conn: Connection, account_id: int, bulk_id: str, delta_ms: int, new_send_at: int) -> None:
     """Reschedule: the bulk's unsent messages and their dispatch jobs (parked or not) move by
     ``delta_ms``; a message that had no sendAt of its own gets the bulk's new one. Validity counts
     from the sendAt (``domain.schedule.valid_until``), so it starts again from the new one."""
@@ -179,7 +176,7 @@ async def shift_bulk(
         messages.c.submitted_at.is_(None),
         messages.c.done_at.is_(None),
     )
-    await conn.execute(
+    conn.execute(
         update(jobs)
         .where(
             jobs.c.kind == JobKind.DISPATCH.value, jobs.c.message_pk.in_(select(messages.c.id).where(*unsent))
@@ -192,16 +189,14 @@ async def shift_bulk(
         (messages.c.send_at > messages.c.created_at, messages.c.send_at), else_=messages.c.created_at
     )
     # SET expressions read the row as it was before the update, on SQLite and PostgreSQL alike
-    await conn.execute(
+    conn.execute(
         update(messages)
         .where(*unsent)
         .values(send_at=new_start, valid_until=messages.c.valid_until - old_start + new_start)
     )
 
 
-async def drop_dispatch_jobs(conn: AsyncConnection, message_pks: Sequence[int]) -> None:
+def drop_dispatch_jobs(conn: Connection, message_pks: Sequence[int]) -> None:
     for start in range(0, len(message_pks), IN_CHUNK):
         chunk = list(message_pks[start : start + IN_CHUNK])
-        await conn.execute(
-            delete(jobs).where(jobs.c.kind == JobKind.DISPATCH.value, jobs.c.message_pk.in_(chunk))
-        )
+        conn.execute(delete(jobs).where(jobs.c.kind == JobKind.DISPATCH.value, jobs.c.message_pk.in_(chunk)))

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from .records import InboundMessage, inbound
 from .tables import INBOUND_PULL, INBOUND_TAKEN, accounts, inbound_messages, inbound_numbers, jobs
@@ -63,36 +62,36 @@ _NUMBER_SELECT = select(inbound_numbers, accounts.c.name.label("account_name")).
 )
 
 
-async def add_number(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(insert(inbound_numbers).values(**values))
+def add_number(conn: Connection, **values: Any) -> None:
+    conn.execute(insert(inbound_numbers).values(**values))
 
 
-async def remove_number(conn: AsyncConnection, number: str) -> bool:
-    result = await conn.execute(delete(inbound_numbers).where(inbound_numbers.c.number == number))
+def remove_number(conn: Connection, number: str) -> bool:
+    result = conn.execute(delete(inbound_numbers).where(inbound_numbers.c.number == number))
     return result.rowcount > 0
 
 
-async def get_number(conn: AsyncConnection, number: str) -> InboundNumber | None:
-    row = (await conn.execute(_NUMBER_SELECT.where(inbound_numbers.c.number == number))).first()
+def get_number(conn: Connection, number: str) -> InboundNumber | None:
+    row = (conn.execute(_NUMBER_SELECT.where(inbound_numbers.c.number == number))).first()
     return _number(row) if row else None
 
 
-async def list_numbers(conn: AsyncConnection, account_id: int | None = None) -> list[InboundNumber]:
+def list_numbers(conn: Connection, account_id: int | None = None) -> list[InboundNumber]:
     query = _NUMBER_SELECT.order_by(inbound_numbers.c.number)
     if account_id is not None:
         query = query.where(inbound_numbers.c.account_id == account_id)
-    return [_number(r) for r in await conn.execute(query)]
+    return [_number(r) for r in conn.execute(query)]
 
 
-async def insert_inbound(conn: AsyncConnection, row: dict[str, Any]) -> int:
-    result = await conn.execute(insert(inbound_messages).values(**row))
+def insert_inbound(conn: Connection, row: dict[str, Any]) -> int:
+    result = conn.execute(insert(inbound_messages).values(**row))
     key = result.inserted_primary_key
     assert key is not None  # None only when no row was inserted; this inserts one
     return key[0]
 
 
-async def take_inbox(
-    conn: AsyncConnection, account_id: int, limit: int, since_ms: int, skip_locked: bool = False
+def take_inbox(
+    conn: Connection, account_id: int, limit: int, since_ms: int, skip_locked: bool = False
 ) -> tuple[list[InboundMessage], int]:
     """Hand out received messages once, oldest first; also how many are still waiting after these."""
     cond = [
@@ -108,37 +107,33 @@ async def take_inbox(
     )
     if skip_locked:
         pick = pick.with_for_update(skip_locked=True)
-    ids = [r[0] for r in await conn.execute(pick)]
+    ids = [r[0] for r in conn.execute(pick)]
     rows: list[InboundMessage] = []
     if ids:
-        await conn.execute(
+        conn.execute(
             update(inbound_messages).where(inbound_messages.c.id.in_(ids)).values(state=INBOUND_TAKEN)
         )
         rows = [
             inbound(r)
-            for r in await conn.execute(
+            for r in conn.execute(
                 select(inbound_messages)
                 .where(inbound_messages.c.id.in_(ids))
                 .order_by(inbound_messages.c.received_at, inbound_messages.c.id)
             )
         ]
-    pending = (
-        await conn.execute(select(func.count()).select_from(inbound_messages).where(*cond))
-    ).scalar_one()
+    pending = (conn.execute(select(func.count()).select_from(inbound_messages).where(*cond))).scalar_one()
     return rows, pending
 
 
-async def set_states(conn: AsyncConnection, ids: Sequence[int], state: int) -> None:
+def set_states(conn: Connection, ids: Sequence[int], state: int) -> None:
     if ids:
-        await conn.execute(
-            update(inbound_messages).where(inbound_messages.c.id.in_(list(ids))).values(state=state)
-        )
+        conn.execute(update(inbound_messages).where(inbound_messages.c.id.in_(list(ids))).values(state=state))
 
 
-async def purge_inbound_before(conn: AsyncConnection, before_ms: int) -> int:
+def purge_inbound_before(conn: Connection, before_ms: int) -> int:
     """Forget received messages past retention, unless a forward is still queued for them."""
     queued = select(jobs.c.inbound_pk).where(jobs.c.inbound_pk.is_not(None))
-    result = await conn.execute(
+    result = conn.execute(
         delete(inbound_messages).where(
             inbound_messages.c.received_at < before_ms, inbound_messages.c.id.not_in(queued)
         )

@@ -9,15 +9,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, case, delete, exists, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, case, delete, exists, func, select, update
 
+from .database import insert_many
 from .records import InboundMessage, OutboundMessage, inbound, outbound
 from .tables import inbound_messages, jobs, messages
 
 # A worker leases at most this many jobs a round (settings.worker_batch): large enough that a round's
 # fixed cost (a transaction, a wake) is spread thin, small enough that one round's SQL IN lists stay
-# far below the bound-parameter limits of SQLite (32766) and asyncpg (32767).
+# far below the bound-parameter limits of SQLite (32766) and PostgreSQL (65535).
 DEFAULT_BATCH = 500
 
 
@@ -48,8 +48,8 @@ class LeasedJob(Generic[M]):
     message: M  # the message the job is about: outbound, or inbound for the inbound kinds
 
 
-async def add_jobs(
-    conn: AsyncConnection, kind: JobKind | str, items: Iterable[tuple[int, int]], payload: str | None = None
+def add_jobs(
+    conn: Connection, kind: JobKind | str, items: Iterable[tuple[int, int]], payload: str | None = None
 ) -> None:
     """Queue work: (message primary key, due at epoch ms) pairs; the keys are inbound messages' for the
     inbound kinds."""
@@ -59,76 +59,106 @@ async def add_jobs(
         {"kind": kind.value, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
         for pk, due in items
     ]
-    if rows:
-        await conn.execute(insert(jobs), rows)
+    insert_many(conn, jobs, rows)
 
 
-async def lease_jobs(
-    conn: AsyncConnection, kind: JobKind | str, now: int, limit: int, lease_ms: int, skip_locked: bool
+def lease_jobs(
+    conn: Connection,
+    kind: JobKind | str,
+    now: int,
+    limit: int,
+    lease_ms: int,
+    skip_locked: bool,
+    *,
+    lock_messages: bool = False,
 ) -> list[LeasedJob[Any]]:
     """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``, each with its message record
     (``InboundMessage`` for the inbound kinds, ``OutboundMessage`` otherwise). On PostgreSQL, rows
     another process is leasing at this moment are skipped (FOR UPDATE SKIP LOCKED), so several gateways
     share a queue."""
     kind = JobKind(kind)
+    # Two statements: the lease (claim and mark in one UPDATE ... RETURNING, so nothing can come
+    # between them), then the messages. SQLite takes its write lock at BEGIN IMMEDIATE, PostgreSQL
+    # skips rows another transaction is leasing.
+    leased = sorted(  # RETURNING promises no order
+        conn.execute(
+            _LEASE_SKIP_LOCKED if skip_locked else _LEASE,
+            {"b_kind": kind.value, "now": now, "limit": limit, "until": now + lease_ms},
+        ),
+        key=lambda r: (r.due_at, r.id),
+    )
+    if not leased:
+        return []
+    record: Callable[[Any], OutboundMessage | InboundMessage]
+    source, record = (inbound_messages, inbound) if kind.about_inbound else (messages, outbound)
+    query = select(source).where(source.c.id.in_([r.ref for r in leased]))
+    if lock_messages:  # PostgreSQL: the messages too, until the transaction ends (SQLite: one writer)
+        query = query.with_for_update()
+    found = {r[0]: r for r in conn.execute(query)}
+    # a job whose message is gone (purged) has nothing to carry: it stays leased and expires with it
+    return [LeasedJob(r.id, r.attempts, r.payload, record(found[r.ref])) for r in leased if r.ref in found]
+
+
+def _lease(skip_locked: bool) -> Any:
     due = (
         select(jobs.c.id)
-        .where(jobs.c.kind == kind.value, jobs.c.due_at <= now, jobs.c.lease_until <= now)
+        .where(
+            jobs.c.kind == bindparam("b_kind"),
+            jobs.c.due_at <= bindparam("now"),
+            jobs.c.lease_until <= bindparam("now"),
+        )
         .order_by(jobs.c.due_at)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    ids = [r[0] for r in await conn.execute(due)]
-    if not ids:
-        return []
-    await conn.execute(
+    return (
         update(jobs)
-        .where(jobs.c.id.in_(ids))
-        .values(lease_until=now + lease_ms, attempts=jobs.c.attempts + 1)
+        .where(jobs.c.id.in_(due.scalar_subquery()))
+        .values(lease_until=bindparam("until"), attempts=jobs.c.attempts + 1)
+        .returning(
+            jobs.c.id,
+            jobs.c.attempts,
+            jobs.c.payload,
+            jobs.c.due_at,
+            func.coalesce(jobs.c.message_pk, jobs.c.inbound_pk).label("ref"),
+        )
     )
-    record: Callable[[Any], OutboundMessage | InboundMessage]
-    if kind.about_inbound:
-        source, ref, record = inbound_messages, jobs.c.inbound_pk, inbound
-    else:
-        source, ref, record = messages, jobs.c.message_pk, outbound
-    rows = await conn.execute(
-        select(jobs.c.id, jobs.c.attempts, jobs.c.payload, source)
-        .join(source, source.c.id == ref)
-        .where(jobs.c.id.in_(ids))
-        .order_by(jobs.c.due_at)
-    )
-    return [LeasedJob(r[0], r[1], r[2], record(r[3:])) for r in rows]
 
 
-async def finish_jobs(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+# built once: SQLAlchemy caches their compiled forms
+_LEASE = _lease(skip_locked=False)
+_LEASE_SKIP_LOCKED = _lease(skip_locked=True)
+
+
+def finish_jobs(conn: Connection, job_ids: Sequence[int]) -> None:
     if job_ids:
-        await conn.execute(delete(jobs).where(jobs.c.id.in_(list(job_ids))))
+        conn.execute(delete(jobs).where(jobs.c.id.in_(list(job_ids))))
 
 
-async def reschedule_jobs(conn: AsyncConnection, due: Sequence[tuple[int, int]]) -> None:
+def reschedule_jobs(conn: Connection, due: Sequence[tuple[int, int]]) -> None:
     """Put leased jobs back in the queue: (job id, new due_at) pairs. Their attempts count stays."""
     if due:
-        await conn.execute(
+        conn.execute(
             update(jobs).where(jobs.c.id == bindparam("jid")).values(due_at=bindparam("due"), lease_until=0),
             [{"jid": jid, "due": at} for jid, at in due],
         )
 
 
-async def release_leases(conn: AsyncConnection) -> int:
+def release_leases(conn: Connection) -> int:
     """Forget every lease. Only for a single-process database (SQLite), at startup: whoever held the
     leases was this gateway before it died, so its work is due again now rather than when they expire."""
-    result = await conn.execute(update(jobs).where(jobs.c.lease_until > 0).values(lease_until=0))
+    result = conn.execute(update(jobs).where(jobs.c.lease_until > 0).values(lease_until=0))
     return result.rowcount
 
 
-async def next_due(conn: AsyncConnection, kind: JobKind | str) -> int | None:
+def next_due(conn: Connection, kind: JobKind | str) -> int | None:
     """When the next job of ``kind`` can be leased: a leased job counts from its lease's end."""
     ready = case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
-    return (await conn.execute(select(func.min(ready)).where(jobs.c.kind == JobKind(kind).value))).scalar()
+    return (conn.execute(select(func.min(ready)).where(jobs.c.kind == JobKind(kind).value))).scalar()
 
 
-async def smpp_deliveries_due_now(conn: AsyncConnection, account_id: int, now: int) -> None:
+def smpp_deliveries_due_now(conn: Connection, account_id: int, now: int) -> None:
     """Make an account's waiting SMPP receipts and inbound deliveries due now (a receiver bound): they
     need not wait out their retry delay. Leased ones are left to their worker."""
     waiting = (jobs.c.due_at > now, jobs.c.lease_until <= now)
@@ -141,4 +171,4 @@ async def smpp_deliveries_due_now(conn: AsyncConnection, account_id: int, now: i
         ),
     }
     for kind, owned in mine.items():
-        await conn.execute(update(jobs).where(jobs.c.kind == kind.value, *waiting, owned).values(due_at=now))
+        conn.execute(update(jobs).where(jobs.c.kind == kind.value, *waiting, owned).values(due_at=now))

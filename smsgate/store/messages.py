@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, bindparam, case, delete, insert, or_, select, text, update
 
-from .database import IN_CHUNK
+from .database import IN_CHUNK, insert_many
 from .records import OutboundMessage, outbound
 from .tables import (
     REPORT_PULL,
@@ -24,13 +23,11 @@ from .tables import (
 )
 
 
-async def existing_message_ids(
-    conn: AsyncConnection, account_id: int, message_ids: Sequence[str]
-) -> set[str]:
+def existing_message_ids(conn: Connection, account_id: int, message_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(message_ids), IN_CHUNK):
         chunk = list(message_ids[start : start + IN_CHUNK])
-        rows = await conn.execute(
+        rows = conn.execute(
             select(messages.c.message_id).where(
                 messages.c.account_id == account_id, messages.c.message_id.in_(chunk)
             )
@@ -39,18 +36,18 @@ async def existing_message_ids(
     return found
 
 
-async def insert_messages(conn: AsyncConnection, account_id: int, rows: list[dict[str, Any]]) -> list[int]:
+def insert_messages(conn: Connection, account_id: int, rows: list[dict[str, Any]]) -> list[int]:
     """Insert one account's message rows; returns their primary keys in order.
 
     A plain executemany and one SELECT by (account, messageId) instead of ordered RETURNING, which
     SQLite can only do a row at a time."""
     if not rows:
         return []
-    await conn.execute(insert(messages), rows)
+    insert_many(conn, messages, rows)
     wanted = [r["message_id"] for r in rows]
     by_id: dict[str, int] = {}
     for start in range(0, len(wanted), IN_CHUNK):
-        found = await conn.execute(
+        found = conn.execute(
             select(messages.c.message_id, messages.c.id).where(
                 messages.c.account_id == account_id,
                 messages.c.message_id.in_(wanted[start : start + IN_CHUNK]),
@@ -60,21 +57,19 @@ async def insert_messages(conn: AsyncConnection, account_id: int, rows: list[dic
     return [by_id[m] for m in wanted]
 
 
-async def messages_by_remote_id(
-    conn: AsyncConnection, connector: str, remote_ids: Sequence[str]
-) -> dict[str, Any]:
+def messages_by_remote_id(conn: Connection, connector: str, remote_ids: Sequence[str]) -> dict[str, Any]:
     """The message rows a connector submitted under the network's ids (to match receipts)."""
     found: dict[str, Any] = {}
     for start in range(0, len(remote_ids), IN_CHUNK):
         chunk = list(remote_ids[start : start + IN_CHUNK])
-        rows = await conn.execute(
+        rows = conn.execute(
             select(messages).where(messages.c.connector == connector, messages.c.remote_id.in_(chunk))
         )
         found.update({r.remote_id: r for r in rows})
     return found
 
 
-async def lock_remote_ids(conn: AsyncConnection, connector: str) -> None:
+def lock_remote_ids(conn: Connection, connector: str) -> None:
     """Serialise, until the transaction ends, the writers of one connector's remote ids and receipts.
 
     A receipt that finds no message is kept as unmatched, and the commit of a submit looks for kept
@@ -82,25 +77,23 @@ async def lock_remote_ids(conn: AsyncConnection, connector: str) -> None:
     uncommitted row. SQLite has one writer at a time already."""
     if conn.dialect.name == "postgresql":
         key = zlib.crc32(f"smsgate-remote:{connector}".encode()) - 2**31
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-async def add_message_parts(conn: AsyncConnection, connector: str, parts: Sequence[tuple[str, int]]) -> None:
+def add_message_parts(conn: Connection, connector: str, parts: Sequence[tuple[str, int]]) -> None:
     """Remember the network's ids of earlier parts: (part id, message pk) pairs."""
     if parts:
-        await conn.execute(
+        conn.execute(
             insert(message_parts),
             [{"connector": connector, "part_id": pid, "message_pk": pk} for pid, pk in dict(parts).items()],
         )
 
 
-async def messages_by_part_id(
-    conn: AsyncConnection, connector: str, part_ids: Sequence[str]
-) -> dict[str, int]:
+def messages_by_part_id(conn: Connection, connector: str, part_ids: Sequence[str]) -> dict[str, int]:
     """part id -> message pk, for the earlier parts of multipart messages."""
     found: dict[str, int] = {}
     for start in range(0, len(part_ids), IN_CHUNK):
-        rows = await conn.execute(
+        rows = conn.execute(
             select(message_parts.c.part_id, message_parts.c.message_pk).where(
                 message_parts.c.connector == connector,
                 message_parts.c.part_id.in_(list(part_ids[start : start + IN_CHUNK])),
@@ -110,28 +103,26 @@ async def messages_by_part_id(
     return found
 
 
-async def add_unmatched_receipts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+def add_unmatched_receipts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Keep receipts no message matched: dicts of connector, remote_id, status_id, error_id, received_at."""
     if rows:
-        await conn.execute(insert(unmatched_receipts), list(rows))
+        conn.execute(insert(unmatched_receipts), list(rows))
 
 
-async def take_unmatched_receipts(
-    conn: AsyncConnection, connector: str, remote_ids: Sequence[str]
-) -> list[Any]:
+def take_unmatched_receipts(conn: Connection, connector: str, remote_ids: Sequence[str]) -> list[Any]:
     """The kept receipts for these ids, oldest first, and forget them (they are being applied)."""
     found: list[Any] = []
     for start in range(0, len(remote_ids), IN_CHUNK):
         chunk = list(remote_ids[start : start + IN_CHUNK])
         cond = (unmatched_receipts.c.connector == connector, unmatched_receipts.c.remote_id.in_(chunk))
-        found += list(await conn.execute(select(unmatched_receipts).where(*cond)))
+        found += list(conn.execute(select(unmatched_receipts).where(*cond)))
         if found:
-            await conn.execute(delete(unmatched_receipts).where(*cond))
+            conn.execute(delete(unmatched_receipts).where(*cond))
     return sorted(found, key=lambda r: r.id)
 
 
-async def update_messages(
-    conn: AsyncConnection,
+def update_messages(
+    conn: Connection,
     rows: list[dict[str, Any]],
     *where: Any,
     extra_values: dict[str, Any] | None = None,
@@ -151,12 +142,12 @@ async def update_messages(
         .values({**{c: bindparam(f"v_{c}") for c in columns}, **(extra_values or {})})
     )
     params = [{"pk": r["pk"], **{f"v_{c}": r[c] for c in columns}} for r in rows]
-    result = await conn.execute(stmt, params)
+    result = conn.execute(stmt, params)
     return result.rowcount
 
 
-async def take_reports(
-    conn: AsyncConnection,
+def take_reports(
+    conn: Connection,
     account_id: int,
     limit: int,
     bulk_id: str | None = None,
@@ -172,14 +163,14 @@ async def take_reports(
     pick = select(messages.c.id).where(*cond).order_by(messages.c.done_at, messages.c.id).limit(limit)
     if skip_locked:
         pick = pick.with_for_update(skip_locked=True)
-    ids = [r[0] for r in await conn.execute(pick)]
-    if not ids:
-        return []
-    await conn.execute(update(messages).where(messages.c.id.in_(ids)).values(report_state=REPORT_TAKEN))
-    rows = await conn.execute(
-        select(messages).where(messages.c.id.in_(ids)).order_by(messages.c.done_at, messages.c.id)
+    # one statement: mark and return (RETURNING promises no order: sorted here)
+    taken = conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(pick.scalar_subquery()))
+        .values(report_state=REPORT_TAKEN)
+        .returning(*messages.c)
     )
-    return [outbound(r) for r in rows]
+    return sorted((outbound(r) for r in taken), key=lambda m: (m.done_at or 0, m.id))
 
 
 @dataclass(slots=True)
@@ -199,7 +190,7 @@ class LogFilter:
     limit: int = 50
 
 
-async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[OutboundMessage]:
+def query_logs(conn: Connection, f: LogFilter) -> list[OutboundMessage]:
     """Newest first, as Infobip lists logs."""
     cond = [messages.c.account_id == f.account_id, messages.c.created_at >= f.since_ms]
     if f.sender:
@@ -229,15 +220,15 @@ async def query_logs(conn: AsyncConnection, f: LogFilter) -> list[OutboundMessag
         .order_by(messages.c.created_at.desc(), messages.c.id.desc())
         .limit(f.limit)
     )
-    return [outbound(r) for r in await conn.execute(query)]
+    return [outbound(r) for r in conn.execute(query)]
 
 
-async def purge_before(conn: AsyncConnection, before_ms: int) -> int:
+def purge_before(conn: Connection, before_ms: int) -> int:
     """Forget messages older than the retention horizon, unless work is still queued for them."""
     # NOT IN over a NULL would match nothing: inbound jobs have no message_pk
     pending = select(jobs.c.message_pk).where(jobs.c.message_pk.is_not(None))
     # by when it ended: a message scheduled days ahead must not vanish before its report is read
-    result = await conn.execute(
+    result = conn.execute(
         delete(messages).where(
             messages.c.done_at < before_ms, messages.c.created_at < before_ms, messages.c.id.not_in(pending)
         )
@@ -245,27 +236,25 @@ async def purge_before(conn: AsyncConnection, before_ms: int) -> int:
     return result.rowcount
 
 
-async def purge_unmatched_before(conn: AsyncConnection, before_ms: int) -> int:
-    result = await conn.execute(
-        delete(unmatched_receipts).where(unmatched_receipts.c.received_at < before_ms)
-    )
+def purge_unmatched_before(conn: Connection, before_ms: int) -> int:
+    result = conn.execute(delete(unmatched_receipts).where(unmatched_receipts.c.received_at < before_ms))
     return result.rowcount
 
 
 # --- the engine's reads and writes of message state --------------------------------------------
 
 
-async def end_messages(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+def end_messages(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Record final states of open messages (rows of pk, status_id, error_id, done_at); their reports
     are owed: pushed when the message has a report channel, pulled otherwise."""
     report = case((messages.c.report_channel.is_(None), REPORT_PULL), else_=REPORT_PUSH)
-    return await update_messages(conn, rows, extra_values={"report_state": report}, open_only=True)
+    return update_messages(conn, rows, extra_values={"report_state": report}, open_only=True)
 
 
-async def lock_for_dispatch(conn: AsyncConnection, pks: Sequence[int]) -> dict[int, Any]:
+def lock_for_dispatch(conn: Connection, pks: Sequence[int]) -> dict[int, Any]:
     """pk -> the state the dispatcher screens (bulk, end, claim, validity, window, sending mark), row
     locked (PostgreSQL) until the transaction ends: a bulk cancellation or the expiry sweep waits."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(
             messages.c.id,
             messages.c.account_id,
@@ -283,28 +272,28 @@ async def lock_for_dispatch(conn: AsyncConnection, pks: Sequence[int]) -> dict[i
     return {r.id: r for r in rows}
 
 
-async def claim(conn: AsyncConnection, pks: Sequence[int], now: int) -> None:
+def claim(conn: Connection, pks: Sequence[int], now: int) -> None:
     """Mark messages as handed to dispatch (submitted_at): cancellation and unsent expiry pass them by."""
     if pks:
-        await conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(submitted_at=now))
+        conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(submitted_at=now))
 
 
-async def unclaim(conn: AsyncConnection, pks: Sequence[int]) -> None:
+def unclaim(conn: Connection, pks: Sequence[int]) -> None:
     """Messages not handed over after all: unclaimed and unmarked, so cancellation and expiry apply."""
     if pks:
-        await conn.execute(
+        conn.execute(
             update(messages).where(messages.c.id.in_(list(pks))).values(submitted_at=None, sending_at=None)
         )
 
 
-async def clear_sending(conn: AsyncConnection, pks: Sequence[int]) -> None:
+def clear_sending(conn: Connection, pks: Sequence[int]) -> None:
     if pks:
-        await conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(sending_at=None))
+        conn.execute(update(messages).where(messages.c.id.in_(list(pks))).values(sending_at=None))
 
 
-async def open_for_receipts(conn: AsyncConnection, pks: Sequence[int]) -> dict[int, Any]:
+def open_for_receipts(conn: Connection, pks: Sequence[int]) -> dict[int, Any]:
     """pk -> (id, report_channel, intermediate_report) of the messages that have not ended yet."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(messages.c.id, messages.c.report_channel, messages.c.intermediate_report).where(
             messages.c.id.in_(list(pks)), messages.c.done_at.is_(None)
         )
@@ -312,14 +301,14 @@ async def open_for_receipts(conn: AsyncConnection, pks: Sequence[int]) -> dict[i
     return {r.id: r for r in rows}
 
 
-async def lock_expired(conn: AsyncConnection, now: int, after: int | None, limit: int) -> list[Any]:
+def lock_expired(conn: Connection, now: int, after: int | None, limit: int) -> list[Any]:
     """Up to ``limit`` open messages whose validity ended by ``now`` (and after ``after``), oldest
     first, row locked (PostgreSQL): the sweep waits for a dispatcher deciding about the same rows."""
     cond = [messages.c.valid_until <= now, messages.c.done_at.is_(None)]
     if after is not None:
         cond.append(messages.c.valid_until > after)
     return list(
-        await conn.execute(
+        conn.execute(
             select(messages.c.id, messages.c.submitted_at, messages.c.valid_until)
             .where(*cond)
             .order_by(messages.c.valid_until, messages.c.id)
@@ -329,9 +318,9 @@ async def lock_expired(conn: AsyncConnection, now: int, after: int | None, limit
     )
 
 
-async def message_state(conn: AsyncConnection, account_id: int, message_id: str) -> Any | None:
+def message_state(conn: Connection, account_id: int, message_id: str) -> Any | None:
     """(status_id, error_id, done_at) of one of an account's messages, or None."""
     query = select(messages.c.status_id, messages.c.error_id, messages.c.done_at).where(
         messages.c.account_id == account_id, messages.c.message_id == message_id
     )
-    return (await conn.execute(query)).first()
+    return (conn.execute(query)).first()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from ..domain.inbound import expand_forward_url, format_forward_values, forward_output, forward_values
 from ..store import inbound as store
@@ -84,8 +84,8 @@ class InboundForwarder(Pusher):
         headers["X-Smsgate-Message-Id"] = job.message.message_id
         await self.settle([job], await self.client.send(method, url, body, headers), target["url"])
 
-    async def delivered(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[InboundMessage]]) -> None:
-        await store.set_states(conn, [j.message.id for j in jobs], INBOUND_FORWARDED)
+    def delivered(self, conn: Connection, jobs: Sequence[jq.LeasedJob[InboundMessage]]) -> None:
+        store.set_states(conn, [j.message.id for j in jobs], INBOUND_FORWARDED)
 
-    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[InboundMessage]]) -> None:
-        await store.set_states(conn, [j.message.id for j in jobs], INBOUND_FORWARD_FAILED)
+    def abandoned(self, conn: Connection, jobs: Sequence[jq.LeasedJob[InboundMessage]]) -> None:
+        store.set_states(conn, [j.message.id for j in jobs], INBOUND_FORWARD_FAILED)

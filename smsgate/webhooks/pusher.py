@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from ..domain.dates import now_ms
 from ..domain.schedule import RETRY_LIMIT, retry_delay_ms
@@ -40,11 +40,11 @@ class Pusher:
     async def handle(self, jobs: Sequence[jq.LeasedJob]) -> None:
         raise NotImplementedError
 
-    async def delivered(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob]) -> None:
-        """The receiver took these (2xx)."""
+    def delivered(self, conn: Connection, jobs: Sequence[jq.LeasedJob]) -> None:
+        """The receiver took these (2xx); in the transaction that finishes their jobs."""
 
-    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob]) -> None:
-        """No more retries for these."""
+    def abandoned(self, conn: Connection, jobs: Sequence[jq.LeasedJob]) -> None:
+        """No more retries for these; in the transaction that finishes their jobs."""
 
     async def spawn(self, send: Awaitable[None]) -> None:
         """Run one send in the background, so a slow receiver holds up only its own pushes; waits
@@ -63,22 +63,29 @@ class Pusher:
 
     async def settle(self, jobs: Sequence[jq.LeasedJob], outcome: Outcome, url: str) -> None:
         now = now_ms()
-        async with self.db.begin() as conn:
-            if outcome.ok:
-                await jq.finish_jobs(conn, [j.job_id for j in jobs])
-                await self.delivered(conn, jobs)
-                return
-            # attempts counts leases: the first try is 1, and retry n (1-based) follows attempt n
-            given_up = [j for j in jobs if outcome.permanent or j.attempts >= RETRY_LIMIT + 1]
-            gone = {j.job_id for j in given_up}
-            again = [
-                (j.job_id, now + retry_delay_ms(j.attempts, self.retry_unit_ms))
-                for j in jobs
-                if j.job_id not in gone
-            ]
-            await jq.reschedule_jobs(conn, again)
-            await jq.finish_jobs(conn, list(gone))
-            await self.abandoned(conn, given_up)
+        if outcome.ok:
+
+            def done(conn: Connection) -> None:
+                jq.finish_jobs(conn, [j.job_id for j in jobs])
+                self.delivered(conn, jobs)
+
+            await self.db.write(done)
+            return
+        # attempts counts leases: the first try is 1, and retry n (1-based) follows attempt n
+        given_up = [j for j in jobs if outcome.permanent or j.attempts >= RETRY_LIMIT + 1]
+        gone = {j.job_id for j in given_up}
+        again = [
+            (j.job_id, now + retry_delay_ms(j.attempts, self.retry_unit_ms))
+            for j in jobs
+            if j.job_id not in gone
+        ]
+
+        def failed(conn: Connection) -> None:
+            jq.reschedule_jobs(conn, again)
+            jq.finish_jobs(conn, list(gone))
+            self.abandoned(conn, given_up)
+
+        await self.db.write(failed)
         if again:
             self.wake_at(min(due for _, due in again))
         if given_up:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from ..domain.ids import report_id
 from ..domain.messages import ApiGeneration
@@ -86,14 +86,14 @@ class ReportPusher(Pusher):
         }
         await self.settle(jobs, await self.client.send("POST", url, body, headers), url)
 
-    async def delivered(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
-        await q.update_messages(
+    def delivered(self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
+        q.update_messages(
             conn, [{"pk": j.message.id, "report_state": REPORT_PUSHED} for j in jobs if j.payload is None]
         )
 
-    async def abandoned(self, conn: AsyncConnection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
+    def abandoned(self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         # the report stays readable in the logs, as Infobip documents
-        await q.update_messages(
+        q.update_messages(
             conn,
             [{"pk": j.message.id, "report_state": REPORT_PUSH_FAILED} for j in jobs if j.payload is None],
         )

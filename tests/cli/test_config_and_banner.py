@@ -62,10 +62,10 @@ def test_a_bad_setting_is_one_line_naming_setting_value_and_file(tmp_path, toml,
     ("env", "line"),
     [
         (
-            {"SMSGATE_DATABASE_URL": "postgresql://me:secret@db/smsgate"},
+            {"SMSGATE_DATABASE_URL": "mysql://me:secret@db/smsgate"},
             (
-                "environment: SMSGATE_DATABASE_URL='postgresql://me:***@db/smsgate': must be a URL like "
-                "postgresql+asyncpg://user@host/db (or sqlite+aiosqlite:///path)"
+                "environment: SMSGATE_DATABASE_URL='mysql://me:***@db/smsgate': must be a URL like "
+                "postgresql://user@host/db (or sqlite:///path)"
             ),
         ),
         (

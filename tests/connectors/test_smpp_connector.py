@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 from live import eventually_async
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select
 
 from smsgate import text as textengine
 from smsgate.connectors.base import Receipt
@@ -31,10 +30,9 @@ from smsgate.smpp import CommandStatus, SubmitSm, TlvTag, parse_smpp_time
 from smsgate.smpp.pdus import Pdu
 from smsgate.smpp.receipts import DeliveryReceipt
 from smsgate.smpp_io.client import Backoff, Limits, Timeouts
+from smsgate.store import accounts, migrate
 from smsgate.store import jobs as jq
 from smsgate.store import messages as q
-from smsgate.store import migrate
-from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
 from smsgate.store.records import outbound
 from smsgate.store.tables import messages, unmatched_receipts
@@ -84,12 +82,12 @@ class Sink:
         self.fail_first = fail_first
         self.calls = 0
 
-    async def __call__(self, conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
+    def __call__(self, conn: Connection, receipts: Sequence[Receipt]) -> None:
         self.calls += 1
         if self.calls <= self.fail_first:
             raise RuntimeError("database trouble")
         self.receipts.extend(receipts)
-        await apply_receipts(conn, receipts)
+        apply_receipts(conn, receipts)
 
 
 class Env:
@@ -117,14 +115,11 @@ class Env:
                     **item,
                 }
             )
-        async with self.db.begin() as conn:
-            return await q.insert_messages(conn, self.account_id, rows)
+        return await self.db.write(lambda conn: q.insert_messages(conn, self.account_id, rows))
 
     async def rows(self, pks: Sequence[int]) -> list[Any]:
-        async with self.db.connect() as conn:
-            found = {
-                r.id: r for r in await conn.execute(select(messages).where(messages.c.id.in_(list(pks))))
-            }
+        query = select(messages).where(messages.c.id.in_(list(pks)))
+        found = await self.db.read(lambda conn: {r.id: r for r in conn.execute(query)})
         return [found[pk] for pk in pks]
 
     async def dispatch(self, connector: SmppConnector, pks: Sequence[int]) -> None:
@@ -147,9 +142,9 @@ class Env:
 @pytest.fixture
 async def env(tmp_path: Any) -> AsyncIterator[Env]:
     path = str(tmp_path / "smpp.db")
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = Database(f"sqlite:///{path}")
     await migrate.upgrade(db)
-    account = await AccountStore(db).create("acct")
+    account = await db.write(lambda conn: accounts.create(conn, "acct"))
     yield Env(db, path, account.id)
     await db.dispose()
 
@@ -209,7 +204,7 @@ def _row(**fields: Any) -> SimpleNamespace:
 
 
 def _offline(**overrides: Any) -> SmppConnector:
-    async def sink(conn: AsyncConnection, receipts: Sequence[Receipt]) -> None:
+    def sink(conn: Connection, receipts: Sequence[Receipt]) -> None:
         raise AssertionError("not called")
 
     return SmppConnector(config(1, **overrides), db=None, receipt_sink=sink)  # type: ignore[arg-type]
@@ -400,14 +395,17 @@ async def test_receipt_that_beats_the_dispatcher_commit_is_kept_and_applied_by_i
         # acknowledged at once (no slot held, no redelivery), kept as unmatched
         assert sim.receipts_sent == 1 and sim.receipts_acknowledged == 1 and sink.receipts == []
         assert connector.counters["receipts_unmatched"] == 1
-        async with env.db.begin() as conn:  # what the dispatcher does, late
-            await q.update_messages(conn, [{"pk": pk, "remote_id": results[0].remote_id, "connector": "op1"}])
-            await connector.commit(conn, results)
+
+        def late(conn: Connection) -> None:  # what the dispatcher does, late
+            q.update_messages(conn, [{"pk": pk, "remote_id": results[0].remote_id, "connector": "op1"}])
+            connector.commit(conn, results)
+
+        await env.db.write(late)
         (row,) = await env.wait_done([pk])
         assert row.status_id == st.DELIVERED_TO_HANDSET.id
         assert connector.counters["receipts_matched_late"] == 1
-        async with env.db.connect() as conn:
-            assert (await conn.execute(select(func.count()).select_from(unmatched_receipts))).scalar() == 0
+        count = select(func.count()).select_from(unmatched_receipts)
+        assert await env.db.read(lambda conn: conn.execute(count).scalar()) == 0
     finally:
         await connector.close()
 
@@ -420,8 +418,7 @@ async def test_receipt_for_an_unknown_id_is_acknowledged_and_kept(env: Env, sim:
         assert sim.receipts_acknowledged == 1 and sim.receipts_sent == 1  # never redelivered
         assert connector.counters["receipts_unmatched"] == 1
         assert connector.status()["counters"]["receipts_unmatched"] == 1
-        async with env.db.connect() as conn:
-            (kept,) = (await conn.execute(select(unmatched_receipts))).all()
+        (kept,) = await env.db.read(lambda conn: conn.execute(select(unmatched_receipts)).all())
         assert (kept.connector, kept.remote_id, kept.status_id) == (
             "op1",
             resp.message_id,
@@ -569,7 +566,7 @@ async def test_inbound_message_is_stored_before_it_is_acknowledged(env: Env, sim
     stored: list[InboundSms] = []
     release, called = asyncio.Event(), asyncio.Event()
 
-    async def inbound(conn: AsyncConnection, message: InboundSms) -> None:
+    async def inbound(message: InboundSms) -> None:
         called.set()
         await release.wait()
         stored.append(message)

@@ -7,13 +7,14 @@ resubmitted or ended as the connector's ``on_unknown_outcome`` says."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from live import eventually_async
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from test_smpp_connector import LONG_TEXT, Env, Simulator, Sink, make, receipt_of
 
 from smsgate.connectors.base import SubmitResult
@@ -23,10 +24,9 @@ from smsgate.domain.network import NetworkRules
 from smsgate.engine.dispatch import Dispatcher, Ledger
 from smsgate.smpp import CommandStatus
 from smsgate.smpp.receipts import DeliveryReceipt
+from smsgate.store import accounts, migrate
 from smsgate.store import jobs as jq
 from smsgate.store import messages as q
-from smsgate.store import migrate
-from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
 from smsgate.store.tables import jobs, messages, unmatched_receipts
 
@@ -34,9 +34,9 @@ from smsgate.store.tables import jobs, messages, unmatched_receipts
 @pytest.fixture
 async def env(tmp_path: Any, own_database: str | None) -> AsyncIterator[Env]:
     path = str(tmp_path / "smpp.db")
-    db = Database(own_database or f"sqlite+aiosqlite:///{path}")
+    db = Database(own_database or f"sqlite:///{path}")
     await migrate.upgrade(db)
-    account = await AccountStore(db).create("acct")
+    account = await db.write(lambda conn: accounts.create(conn, "acct"))
     yield Env(db, path, account.id)
     await db.dispose()
 
@@ -67,19 +67,19 @@ async def queued(env: Env, count: int) -> list[int]:
     pks = await env.insert(
         *({"text": f"message {i}", "destination": f"4179302{i:04d}"} for i in range(count))
     )
-    async with env.db.begin() as conn:
-        await jq.add_jobs(conn, "dispatch", [(pk, 0) for pk in pks])
+    await env.db.write(lambda conn: jq.add_jobs(conn, "dispatch", [(pk, 0) for pk in pks]))
     return pks
 
 
 async def lease(env: Env) -> list[jq.LeasedJob]:
-    async with env.db.begin() as conn:
-        return await jq.lease_jobs(conn, "dispatch", now_ms(), 500, 60_000, skip_locked=False)
+    now = now_ms()
+    return await env.db.write(
+        lambda conn: jq.lease_jobs(conn, "dispatch", now, 500, 60_000, skip_locked=False)
+    )
 
 
 async def job_count(env: Env) -> int:
-    async with env.db.connect() as conn:
-        return (await conn.execute(select(func.count()).select_from(jobs))).scalar()
+    return await env.db.read(lambda conn: conn.execute(select(func.count()).select_from(jobs)).scalar())
 
 
 # --- item 1: receipts for unknown ids ---------------------------------------------------------------
@@ -104,8 +104,8 @@ async def test_a_flood_of_unknown_receipts_does_not_starve_the_known_ones(env: E
         assert sim.receipts_sent == 400  # each acknowledged the first time: no redelivery loop
         assert connector.counters["receipts_unmatched"] == 300
         assert connector.status()["counters"]["receipts_unmatched"] == 300
-        async with env.db.connect() as conn:
-            kept = (await conn.execute(select(func.count()).select_from(unmatched_receipts))).scalar()
+        count = select(func.count()).select_from(unmatched_receipts)
+        kept = await env.db.read(lambda conn: conn.execute(count).scalar())
         assert kept == 300
     finally:
         await connector.close()
@@ -165,6 +165,7 @@ async def test_a_crash_leaves_in_doubt_only_what_was_in_flight(env: Env, policy:
     finally:
         batch.cancel()  # the process dies here: nothing more is recorded
         await asyncio.gather(batch, return_exceptions=True)
+        await env.db.drain()  # a transaction already handed to the database still ends, as it would
         sim.gate.set()  # the SMSC takes what was in its window, but nobody hears the answers
         await until(lambda: asyncio.sleep(0, sim.submits_accepted == 5 + window))
         await connector.close(timeout=0.2)
@@ -174,8 +175,7 @@ async def test_a_crash_leaves_in_doubt_only_what_was_in_flight(env: Env, policy:
 
     restarted = await make(env, sim, window=window, on_unknown_outcome=policy)
     try:
-        async with env.db.begin() as conn:
-            await jq.release_leases(conn)
+        await env.db.write(jq.release_leases)
         dispatcher = Dispatcher(env.db, restarted)
         await dispatcher.handle(await lease(env))
         rows = {r.id: r for r in await env.rows(pks)}
@@ -194,10 +194,8 @@ async def test_a_crash_leaves_in_doubt_only_what_was_in_flight(env: Env, policy:
             others = [r for pk, r in rows.items() if pk not in in_doubt]
             assert all(r.status_id == st.PENDING_WAITING_DELIVERY.id for r in others)
             assert sim.duplicates() == 0 and sim.submits_accepted <= 20
-        async with env.db.connect() as conn:
-            marked = (
-                await conn.execute(select(func.count()).where(messages.c.sending_at.is_not(None)))
-            ).scalar()
+        count = select(func.count()).where(messages.c.sending_at.is_not(None))
+        marked = await env.db.read(lambda conn: conn.execute(count).scalar())
         assert marked == 0
     finally:
         await restarted.close(timeout=0.2)
@@ -224,12 +222,25 @@ async def test_a_receipt_racing_another_process_commit_of_its_id_is_not_lost(env
     try:
         (pk,) = await env.insert({})
         accepted = SubmitResult(pk, True, st.PENDING_WAITING_DELIVERY.id, remote_id="r-1", connector="op1")
-        async with env.db.begin() as conn:  # A's transaction, still open
-            await q.update_messages(conn, [{"pk": pk, "remote_id": "r-1", "connector": "op1"}])
-            await connector.commit(conn, [accepted])  # takes the lock, finds nothing kept yet
+        other = Database(env.db.url)  # process A's own handle on the same database
+        began, release = threading.Event(), threading.Event()
+
+        def a_transaction(conn: Connection) -> None:  # A's transaction, held open until released
+            q.update_messages(conn, [{"pk": pk, "remote_id": "r-1", "connector": "op1"}])
+            connector.commit(conn, [accepted])  # takes the lock, finds nothing kept yet
+            began.set()
+            release.wait(10)
+
+        a = asyncio.create_task(other.write(a_transaction))
+        try:
+            assert await asyncio.to_thread(began.wait, 5)
             store = asyncio.create_task(connector._store_receipt(DeliveryReceipt(id="r-1", stat="DELIVRD")))
             await asyncio.sleep(0.3)
             assert not store.done()  # B waits for A
+        finally:
+            release.set()
+            await a
+            await other.dispose()
         assert await asyncio.wait_for(store, 5) == CommandStatus.ESME_ROK
         (row,) = await env.wait_done([pk])
         assert row.status_id == st.DELIVERED_TO_HANDSET.id

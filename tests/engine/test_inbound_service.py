@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from smsgate.domain.dates import now_ms
 from smsgate.engine.inbound import InboundService
-from smsgate.store import migrate
-from smsgate.store.accounts import AccountStore
+from smsgate.store import accounts, migrate
 from smsgate.store.database import Database
 from smsgate.store.tables import inbound_messages
 from smsgate.text import encode
@@ -33,22 +32,19 @@ def _first_part(receiver: str):
 
 def test_an_incomplete_message_is_stored_when_flushed(tmp_path):
     async def run():
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'in.db'}")
+        db = Database(f"sqlite:///{tmp_path / 'in.db'}")
         await migrate.upgrade(db)
         try:
-            account = await AccountStore(db).create("shop")
+            account = await db.write(lambda conn: accounts.create(conn, "shop"))
             service = InboundService(db, max_age_ms=60_000)
             await service.add_number(account, "41793026700")
-            async with db.begin() as conn:
-                assert await service.receive_part(conn, _first_part("41793026700")) is None
-                assert await service.receive_part(conn, _first_part("41793026799")) is None  # nobody's
+            assert await service.receive_parts([_first_part("41793026700")]) is None
+            assert await service.receive_parts([_first_part("41793026799")]) is None  # nobody's
             assert await service.flush_stale() == 0  # not overdue yet: both wait for their second part
             service.max_age_ms = 0
             assert await service.flush_stale() == 2
             assert await service.flush_stale() == 0
-            async with db.connect() as conn:
-                rows = list(await conn.execute(select(inbound_messages)))
-            return rows
+            return await db.read(lambda conn: list(conn.execute(select(inbound_messages))))
         finally:
             await db.dispose()
 

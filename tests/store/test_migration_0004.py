@@ -7,8 +7,7 @@ import asyncio
 
 import sqlalchemy as sa
 
-from smsgate.store import migrate
-from smsgate.store.accounts import AccountStore
+from smsgate.store import accounts, migrate
 from smsgate.store.database import Database
 from smsgate.store.migrations.versions import __path__ as versions_path
 from smsgate.text.reassembly import GSM7, alphabet
@@ -47,14 +46,13 @@ ROWS = {
 
 
 def _url(own_database: str | None, tmp_path) -> str:
-    return own_database or f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    return own_database or f"sqlite:///{tmp_path / 'm.db'}"
 
 
 async def _read(db: Database, *names: str) -> dict[str, tuple]:
-    async with db.connect() as conn:
-        cols = ", ".join(names)
-        rows = await conn.execute(sa.text(f"SELECT message_id, {cols} FROM messages"))
-        return {r[0]: tuple(r[1:]) for r in rows}
+    cols = ", ".join(names)
+    query = sa.text(f"SELECT message_id, {cols} FROM messages")
+    return await db.read(lambda conn: {r[0]: tuple(r[1:]) for r in conn.execute(query)})
 
 
 def test_0004_moves_the_fake_scheme_to_report_channel_and_back(own_database, tmp_path) -> None:
@@ -62,9 +60,9 @@ def test_0004_moves_the_fake_scheme_to_report_channel_and_back(own_database, tmp
         db = Database(_url(own_database, tmp_path))
         try:
             await migrate.upgrade(db, "0003")
-            account = await AccountStore(db).create("acct")
-            async with db.begin() as conn:
-                await conn.execute(
+            account = await db.write(lambda conn: accounts.create(conn, "acct"))
+            await db.write(
+                lambda conn: conn.execute(
                     _messages_0003.insert(),
                     [
                         {
@@ -87,6 +85,7 @@ def test_0004_moves_the_fake_scheme_to_report_channel_and_back(own_database, tmp
                         for mid, (api, url, binary, dc) in ROWS.items()
                     ],
                 )
+            )
 
             await migrate.upgrade(db)
             after = await _read(db, "notify_url", "report_channel", "binary_septets")

@@ -8,10 +8,9 @@ import pytest
 
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
 from smsgate.engine.accept import Acceptor
+from smsgate.store import accounts, migrate
 from smsgate.store import jobs as jq
 from smsgate.store import messages as q
-from smsgate.store import migrate
-from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
 from smsgate.store.records import OutboundMessage
 from smsgate.store.tables import REPORT_PULL
@@ -20,9 +19,9 @@ from smsgate.store.tables import REPORT_PULL
 @pytest.fixture
 def env(tmp_path):
     async def setup():
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'q.db'}")
+        db = Database(f"sqlite:///{tmp_path / 'q.db'}")
         await migrate.upgrade(db)
-        account = await AccountStore(db).create("acct")
+        account = await db.write(lambda conn: accounts.create(conn, "acct"))
         return db, account
 
     db, account = asyncio.run(setup())
@@ -42,23 +41,19 @@ def test_leased_jobs_are_not_leased_twice_until_the_lease_ends(env):
 
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(3))
-        async with db.begin() as conn:
-            first = await jq.lease_jobs(
-                conn, "dispatch", now=10**13, limit=10, lease_ms=1000, skip_locked=False
+
+        def lease(now: int):
+            return db.write(
+                lambda conn: jq.lease_jobs(
+                    conn, "dispatch", now=now, limit=10, lease_ms=1000, skip_locked=False
+                )
             )
-        async with db.begin() as conn:
-            during = await jq.lease_jobs(
-                conn, "dispatch", now=10**13 + 500, limit=10, lease_ms=1000, skip_locked=False
-            )
-        async with db.begin() as conn:
-            after = await jq.lease_jobs(
-                conn, "dispatch", now=10**13 + 1001, limit=10, lease_ms=1000, skip_locked=False
-            )
-        async with db.begin() as conn:
-            await jq.finish_jobs(conn, [j.job_id for j in after])
-            gone = await jq.lease_jobs(
-                conn, "dispatch", now=10**14, limit=10, lease_ms=1000, skip_locked=False
-            )
+
+        first = await lease(10**13)
+        during = await lease(10**13 + 500)
+        after = await lease(10**13 + 1001)
+        await db.write(lambda conn: jq.finish_jobs(conn, [j.job_id for j in after]))
+        gone = await lease(10**14)
         return first, during, after, gone
 
     first, during, after, gone = asyncio.run(run())
@@ -71,16 +66,17 @@ def test_purge_forgets_old_messages_but_not_queued_work(env):
 
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(2))
-        async with db.begin() as conn:
+
+        def tx(conn):
             # one message has finished (no job left, ended long ago), one still waits for dispatch
-            leased = await jq.lease_jobs(
-                conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False
-            )
-            await jq.finish_jobs(conn, [leased[0].job_id])
-            await q.update_messages(conn, [{"pk": leased[0].message.id, "done_at": 1}])
-            purged = await q.purge_before(conn, before_ms=10**13)
-            left = await q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
-        return purged, left
+            leased = jq.lease_jobs(conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False)
+            jq.finish_jobs(conn, [leased[0].job_id])
+            q.update_messages(conn, [{"pk": leased[0].message.id, "done_at": 1}])
+            purged = q.purge_before(conn, before_ms=10**13)
+            left = q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
+            return purged, left
+
+        return await db.write(tx)
 
     purged, left = asyncio.run(run())
     assert purged == 1 and len(left) == 1
@@ -92,12 +88,13 @@ def test_purge_keeps_a_message_that_has_not_ended(env):
 
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(1))
-        async with db.begin() as conn:
-            leased = await jq.lease_jobs(
-                conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False
-            )
-            await jq.finish_jobs(conn, [leased[0].job_id])
-            return await q.purge_before(conn, before_ms=10**13)
+
+        def tx(conn):
+            leased = jq.lease_jobs(conn, "dispatch", now=10**13, limit=1, lease_ms=1000, skip_locked=False)
+            jq.finish_jobs(conn, [leased[0].job_id])
+            return q.purge_before(conn, before_ms=10**13)
+
+        return await db.write(tx)
 
     assert asyncio.run(run()) == 0
 
@@ -107,17 +104,15 @@ def test_reports_are_taken_once(env):
 
     async def run():
         await Acceptor(db, "InfoSMS").accept(account, _request(3))
-        async with db.begin() as conn:
-            rows = await q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
-            await q.update_messages(
-                conn, [{"pk": r.id, "report_state": REPORT_PULL, "done_at": 1} for r in rows]
-            )
-        async with db.begin() as conn:
-            a = await q.take_reports(conn, account.id, limit=2)
-        async with db.begin() as conn:
-            b = await q.take_reports(conn, account.id, limit=5)
-        async with db.begin() as conn:
-            c = await q.take_reports(conn, account.id, limit=5)
+
+        def owe(conn):
+            rows = q.query_logs(conn, q.LogFilter(account_id=account.id, limit=10))
+            q.update_messages(conn, [{"pk": r.id, "report_state": REPORT_PULL, "done_at": 1} for r in rows])
+
+        await db.write(owe)
+        a = await db.write(lambda conn: q.take_reports(conn, account.id, limit=2))
+        b = await db.write(lambda conn: q.take_reports(conn, account.id, limit=5))
+        c = await db.write(lambda conn: q.take_reports(conn, account.id, limit=5))
         return a, b, c
 
     a, b, c = asyncio.run(run())
@@ -136,8 +131,8 @@ def test_the_acceptor_wakes_after_its_commit_and_leases_carry_typed_records(env)
             seen.append(1)
 
         async def committed() -> int:
-            async with db.connect() as conn:  # another connection: sees only what is committed
-                return len(await q.existing_message_ids(conn, account.id, ids))
+            # a reader thread, another connection: sees only what is committed
+            return len(await db.read(lambda conn: q.existing_message_ids(conn, account.id, ids)))
 
         ids: list[str] = []
         acceptor = Acceptor(db, "InfoSMS", on_accepted=on_accepted)
@@ -145,10 +140,11 @@ def test_the_acceptor_wakes_after_its_commit_and_leases_carry_typed_records(env)
         ids += [m.message_id for m in accepted]
         assert seen == [1] and await committed() == 2
         await acceptor.close()
-        async with db.begin() as conn:
-            leased = await jq.lease_jobs(
+        leased = await db.write(
+            lambda conn: jq.lease_jobs(
                 conn, jq.JobKind.DISPATCH, now=10**13, limit=10, lease_ms=1000, skip_locked=False
             )
+        )
         assert [type(j.message) for j in leased] == [OutboundMessage, OutboundMessage]
         assert sorted(j.message.message_id for j in leased) == sorted(ids)
 

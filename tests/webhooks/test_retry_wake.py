@@ -18,9 +18,8 @@ from smsgate.domain.dates import now_ms
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
 from smsgate.engine.accept import Acceptor
 from smsgate.engine.worker import JobWorker
+from smsgate.store import accounts, migrate
 from smsgate.store import jobs as jq
-from smsgate.store import migrate
-from smsgate.store.accounts import AccountStore
 from smsgate.store.database import Database
 from smsgate.store.jobs import JobKind
 from smsgate.store.tables import messages
@@ -33,7 +32,7 @@ IDLE = 30.0  # seconds: far longer than any wait in these tests
 
 @pytest.fixture
 def url(own_database, tmp_path):
-    return own_database or f"sqlite+aiosqlite:///{tmp_path / 'wake.db'}"
+    return own_database or f"sqlite:///{tmp_path / 'wake.db'}"
 
 
 async def _until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
@@ -42,13 +41,12 @@ async def _until(predicate: Callable[[], object], timeout: float = 10.0) -> None
 
 async def _one_message(db: Database) -> int:
     """Accept one message with a notify URL; its primary key."""
-    account = await AccountStore(db).create("wake")
+    account = await db.write(lambda conn: accounts.create(conn, "wake"))
     request = MessageRequest(
         destinations=[DestinationRequest("41793026727")], text="hi", notify_url="http://receiver.test/hook"
     )
     await Acceptor(db, "InfoSMS").accept(account, SendRequest("2", [request]))
-    async with db.connect() as conn:
-        return (await conn.execute(select(messages.c.id))).scalar_one()
+    return await db.read(lambda conn: conn.execute(select(messages.c.id)).scalar_one())
 
 
 def test_a_retry_scheduled_while_the_loop_sleeps_wakes_it_at_the_due_time(url):
@@ -72,8 +70,8 @@ def test_a_retry_scheduled_while_the_loop_sleeps_wakes_it_at_the_due_time(url):
         loop = asyncio.create_task(worker.run())
         try:
             pk = await _one_message(db)
-            async with db.begin() as conn:
-                await jq.add_jobs(conn, JobKind.REPORT_PUSH, [(pk, now_ms())])
+            now = now_ms()
+            await db.write(lambda conn: jq.add_jobs(conn, JobKind.REPORT_PUSH, [(pk, now)]))
             worker.wake()
             await _until(lambda: arrived and worker.asleep_until is not None)
             idle_sleep_ms = worker.asleep_until - now_ms()
@@ -103,8 +101,9 @@ def test_a_retry_scheduled_during_a_round_shortens_the_sleep_after_it(url):
         heard: list[int] = []
 
         async def handler(jobs):
-            async with db.begin() as conn:
-                await jq.finish_jobs(conn, [j.job_id for j in jobs])  # the queue is empty again
+            await db.write(
+                lambda conn: jq.finish_jobs(conn, [j.job_id for j in jobs])
+            )  # the queue is empty again
             heard.append(now_ms() + 2000)
             worker.wake_at(heard[0])
 
