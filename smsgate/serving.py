@@ -46,6 +46,54 @@ def client_key(host: str) -> str:
     return host
 
 
+class _HeadWithBody:
+    """A response cycle's transport that holds the response head until the body's first bytes, so
+    that a response leaves in one write (one system call) instead of two. Writes before the head (a
+    ``100 Continue``) pass at once; a held head goes out with the next write, when the response
+    completes without one (HEAD), or before the transport closes."""
+
+    __slots__ = ("_completed", "_cycle", "_head", "_seen_head", "_transport")
+    JOIN_UP_TO = 64 * 1024  # a larger body goes in its own write rather than be copied
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._head: bytes | None = None
+        self._seen_head = False
+        # the cycle calls this when its response is complete (a pipelined cycle has its own)
+        self._completed = cycle.on_response
+        cycle.on_response = self._response_complete
+
+    def _response_complete(self) -> None:
+        self.flush()  # a response without body bytes (HEAD)
+        self._completed()
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            if len(data) <= self.JOIN_UP_TO:
+                data = head + data
+            else:
+                self._transport.write(head)
+        elif not self._seen_head and self._cycle.response_started:
+            self._seen_head = True
+            self._head = data
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def guarded_protocol(
     header_timeout: float, per_client: int, protocol: type[asyncio.Protocol] = AutoHTTPProtocol
 ) -> type[asyncio.Protocol]:
@@ -95,6 +143,12 @@ def guarded_protocol(
             super().data_received(data)
             if self.cycle is not before:  # a request head was parsed: the request has its own time
                 self._cancel_head_timer()
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            cycle = self.cycle
+            if cycle is not None and cycle.transport is self.transport:
+                cycle.transport = _HeadWithBody(self.transport, cycle)
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

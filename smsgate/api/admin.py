@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ..domain.dates import ClockNotControlled, advance_clock, format_ms
@@ -19,7 +19,7 @@ from ..engine.inbound import NumberError, UnknownNumber
 from ..store import accounts
 from ..store.accounts import AccountError
 from . import negotiate
-from .endpoint import Family, error_response
+from .endpoint import Family, client_gone, error_response
 from .errors import ApiFailure, bad_request
 
 log = logging.getLogger("smsgate.api")
@@ -35,6 +35,8 @@ def admin(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
             return await handler(request, gateway)
         except ApiFailure as failure:
             return error_response(request, Family.V3, failure)
+        except ClientDisconnect:
+            return client_gone(request.scope)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return error_response(

@@ -6,8 +6,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from enum import Enum
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from ..engine.gateway import Gateway
 from ..store.accounts import Account
@@ -29,6 +30,13 @@ def error_response(request: Request, family: Family, failure: ApiFailure) -> Res
     return negotiate.respond(request, failure.v1_body(), "ApiException", failure.status, failure.headers)
 
 
+def client_gone(scope: Scope) -> Response:
+    """What a request whose client hung up (while its body was read, or before its answer) gets: a
+    debug line, not an error, and a response the server drops, as there is no one to send it to."""
+    log.debug("client hung up before %s %s was answered", scope.get("method"), scope.get("path"))
+    return Response(status_code=400)
+
+
 def family_of(path: str) -> Family:
     return Family.V3 if path.startswith("/sms/3/") else Family.V1
 
@@ -47,6 +55,8 @@ def endpoint(
                 return await handler(request, gateway, account)
             except ApiFailure as failure:
                 return error_response(request, family, failure)
+            except ClientDisconnect:
+                return client_gone(request.scope)
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return error_response(

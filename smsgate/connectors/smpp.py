@@ -189,9 +189,11 @@ class InboundSms:
     pdu: DeliverSm | DataSm = field(repr=False)
 
 
-# Called inside the transaction that stores the message; the SMSC is acknowledged after it commits.
 # stores one inbound part (its own transaction) before the connector acknowledges it
 InboundSink = Callable[[InboundSms], Awaitable[None]]
+# told, once a receipt's batch is committed, how it matched ("stored", "parts", "unmatched"), or
+# (None, the error) when the batch failed
+_Done = Callable[[str | None, BaseException | None], None]
 
 
 class _Retry(Exception):
@@ -313,6 +315,7 @@ class SmppConnector:
             ssl=True if c.tls else None,
         )
         self.client.on_deliver = self._on_deliver
+        self.client.take_deliver = self._take_deliver
         self.counters = {
             "accepted": 0,
             "rejected": 0,
@@ -327,7 +330,8 @@ class SmppConnector:
         # messages between "sending" and their recorded result: what a crash can leave in doubt
         self._in_doubt = asyncio.Semaphore(2 * self.config.window)
         # receipts wait here to be stored together: one transaction for all that arrived meanwhile
-        self._receipt_queue: list[tuple[str, int, int, int, asyncio.Future[str]]] = []
+        # (remote id, status id, error id, received at, told how it matched or why it failed)
+        self._receipt_queue: list[tuple[str, int, int, int, _Done]] = []
         self._receipt_ready = asyncio.Event()
         self._receipt_writer: asyncio.Task | None = None
         self._reference = 0
@@ -570,29 +574,74 @@ class SmppConnector:
             return await self._store_inbound(pdu)
         return await self._store_receipt(receipt)
 
-    async def _store_receipt(self, receipt: DeliveryReceipt) -> int:
+    def _take_deliver(self, pdu: DeliverSm | DataSm, reply: Callable[[int], None]) -> bool:
+        """The client's hand-over: a receipt joins the writer's next batch with no task of its own and
+        is answered (``reply``) once that batch is committed; anything else goes to ``_on_deliver``."""
+        receipt = receipt_from_deliver_sm(pdu)
+        if receipt is None:
+            return False
+        found = self._receipt_ids(receipt)
+        if found is None:
+            reply(CommandStatus.ESME_ROK)
+            return True
+        remote_id = receipt.id
+
+        def done(kind: str | None, error: BaseException | None) -> None:
+            if kind is None:
+                log.error("could not store a receipt; asking the SMSC to redeliver", exc_info=error)
+                reply(CommandStatus.ESME_RX_T_APPN)
+                return
+            self._counted(kind, remote_id)
+            reply(CommandStatus.ESME_ROK)  # committed: now the SMSC may forget it
+
+        self._queue_receipt(remote_id, *found, done)
+        return True
+
+    def _receipt_ids(self, receipt: DeliveryReceipt) -> tuple[int, int] | None:
+        """(status id, error id) a receipt records, or None for one that names no message."""
         if not receipt.id:
             log.warning("receipt without a message id dropped: %r", receipt)
-            return CommandStatus.ESME_ROK
+            return None
         nec = receipt.network_error_code
         status_name_, error_name = catalog_for_receipt(
             receipt.stat, receipt.err, nec.error_code if nec else None
         )
-        kind = await self._store_batched(receipt.id, st.status(status_name_).id, st.error(error_name).id)
+        return st.status(status_name_).id, st.error(error_name).id
+
+    def _counted(self, kind: str, remote_id: str) -> None:
         self.counters[f"receipts_{kind}"] += 1
         if kind == "unmatched":
-            log.info("receipt for unknown message id %r kept as unmatched", receipt.id)
+            log.info("receipt for unknown message id %r kept as unmatched", remote_id)
+
+    async def _store_receipt(self, receipt: DeliveryReceipt) -> int:
+        found = self._receipt_ids(receipt)
+        if found is None:
+            return CommandStatus.ESME_ROK
+        kind = await self._store_batched(receipt.id, *found)
+        self._counted(kind, receipt.id)
         return CommandStatus.ESME_ROK  # committed: now the SMSC may forget it
 
     async def _store_batched(self, remote_id: str, status_id: int, error_id: int) -> str:
         """Store one receipt with whatever others arrived meanwhile; once committed, says how it
         matched: "stored" (a message), "parts" (an earlier part) or "unmatched" (kept for later)."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def done(kind: str | None, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if kind is None:
+                future.set_exception(error or RuntimeError("receipt not stored"))
+            else:
+                future.set_result(kind)
+
+        self._queue_receipt(remote_id, status_id, error_id, done)
+        return await future
+
+    def _queue_receipt(self, remote_id: str, status_id: int, error_id: int, done: _Done) -> None:
         if self._receipt_writer is None or self._receipt_writer.done():
             self._receipt_writer = asyncio.create_task(self._write_receipts(), name=f"receipts-{self.name}")
-        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._receipt_queue.append((remote_id, status_id, error_id, now_ms(), done))
         self._receipt_ready.set()
-        return await done
 
     async def _write_receipts(self) -> None:
         while True:
@@ -605,12 +654,10 @@ class SmppConnector:
                     kinds = await self.db.write(functools.partial(self._match_receipts, items=items))
                 except Exception as exc:  # noqa: BLE001 - each waiting receipt answers for itself
                     for *_, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
+                        done(None, exc)
                     continue
                 for (*_, done), kind in zip(batch, kinds, strict=True):
-                    if not done.done():
-                        done.set_result(kind)
+                    done(kind, None)
 
     def _match_receipts(self, conn: Connection, items: Sequence[tuple[str, int, int, int]]) -> list[str]:
         q.lock_remote_ids(conn, self.name)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
-from ..domain.ids import new_id
+from ..domain.ids import new_id, new_ids
 from ..domain.messages import (
     AcceptedMessage,
     ApiGeneration,
@@ -225,10 +225,12 @@ class Acceptor:
         outcomes: list[AcceptedMessage] = []
         rows: list[dict] = []
         sources: list[MessageRequest] = []  # the request message of each row
+        # one random draw for the request's ids rather than one per destination
+        fresh = iter(new_ids(sum(not d.message_id for m in item.request.messages for d in m.destinations)))
         for msg, (sms_count, text_as_sent) in zip(item.request.messages, item.encoded):
             window = window_to_json(msg.delivery_window)
             for dest in msg.destinations:
-                message_id = dest.message_id or new_id()
+                message_id = dest.message_id or next(fresh)
                 if dest.message_id:
                     if message_id in taken:
                         outcomes.append(

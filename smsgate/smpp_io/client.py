@@ -67,6 +67,10 @@ from .session import (
 log = logging.getLogger("smsgate.smpp.client")
 
 DeliverCallback = Callable[[DeliverSm | DataSm], Awaitable[int | None]]
+# Takes a deliver_sm/data_sm at once, without a task of its own, and answers it later through the
+# reply function it is given (with the command_status), e.g. once a batch holding it is committed;
+# returns False for one it does not take (that one goes to on_deliver).
+DeliverTaker = Callable[[DeliverSm | DataSm, Callable[[int], None]], bool]
 BindMode = Literal["trx", "tx", "rx"]
 
 # Answers that mean "slow down": the send side pauses for a growing delay.
@@ -191,6 +195,8 @@ class _Link(Session):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         super().__init__(reader, writer, Connection(Role.ESME))
         self.deliveries: set[asyncio.Task[None]] = set()
+        self.taken = 0  # deliveries handed to take_deliver and not answered yet
+        self.waiting: deque[DeliverSm | DataSm] = deque()  # for room under Limits.deliveries
         self.bound = False
         self.closed = False
 
@@ -238,6 +244,8 @@ class SmppClient:
         self.backoff = backoff
         self.ssl = ssl
         self.on_deliver = on_deliver
+        # set by a caller that answers deliveries in batches (SmppConnector: receipts)
+        self.take_deliver: DeliverTaker | None = None
         self.counters = ClientCounters()
         self.last_error: str | None = None
         self._bucket = TokenBucket(limits.throughput) if limits.throughput else None
@@ -549,13 +557,44 @@ class SmppClient:
                 self.counters.receipts += 1
             else:
                 self.counters.inbound += 1
-            task = asyncio.create_task(self._deliver(link, pdu))
-            link.deliveries.add(task)
-            task.add_done_callback(link.deliveries.discard)
+            if self.take_deliver is not None and link.taken >= self.limits.deliveries:
+                link.waiting.append(pdu)  # handed over when an earlier one is answered
+            else:
+                self._hand_over(link, pdu)
         elif isinstance(pdu, Unbind):
             link.respond(UnbindResp(sequence_number=pdu.sequence_number))
             raise _LinkEnded("the SMSC unbound us")
         # outbind / alert_notification: nothing to answer, nothing we act on
+
+    def _hand_over(self, link: _Link, pdu: DeliverSm | DataSm) -> None:
+        """To take_deliver, which answers it when it has it stored (no task each), else to a task
+        around on_deliver. At most ``Limits.deliveries`` are with take_deliver at once."""
+        if self.take_deliver is not None:
+            answered = False
+
+            def reply(status: int) -> None:
+                nonlocal answered
+                if answered:
+                    return
+                answered = True
+                link.taken -= 1
+                link.respond(pdu.response(command_status=int(status)))
+                while link.waiting and link.taken < self.limits.deliveries and not link.closed:
+                    self._hand_over(link, link.waiting.popleft())
+
+            link.taken += 1
+            try:
+                taken = self.take_deliver(pdu, reply)
+            except Exception:
+                log.exception("take_deliver failed; asking the SMSC to redeliver")
+                reply(CommandStatus.ESME_RX_T_APPN)
+                return
+            if taken:
+                return
+            link.taken -= 1
+        task = asyncio.create_task(self._deliver(link, pdu))
+        link.deliveries.add(task)
+        task.add_done_callback(link.deliveries.discard)
 
     async def _deliver(self, link: _Link, pdu: DeliverSm | DataSm) -> None:
         """Hand the message to on_deliver, then (and only then) acknowledge it."""
@@ -579,6 +618,7 @@ __all__ = [
     "ClientState",
     "ConnectionLost",
     "DeliverCallback",
+    "DeliverTaker",
     "Limits",
     "NotBound",
     "NotSent",

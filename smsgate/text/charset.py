@@ -50,7 +50,8 @@ def charset(locking: int = 0, single: int = 0) -> Charset:
 
 
 def carries(text: str, cs: Charset) -> bool:
-    return set(text).issubset(cs.encode_map.keys())
+    # keys() compares as a set in place; set.issubset(keys) would first copy the ~150 keys
+    return cs.encode_map.keys() >= set(text)
 
 
 def to_septets(text: str, cs: Charset) -> bytes | None:

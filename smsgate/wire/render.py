@@ -16,15 +16,24 @@ def _price(row: OutboundMessage) -> dict[str, Any]:
     return {"pricePerMessage": row.price_per_message or 0.0, "currency": row.currency or "EUR"}
 
 
+def _status_json(status_id: int, cache: dict[int, Any]) -> Any:
+    # one dict per status in a response (they are all alike: a bulk's are all PENDING_ACCEPTED)
+    found = cache.get(status_id)
+    if found is None:
+        found = cache[status_id] = status_by_id(status_id).as_dict()
+    return found
+
+
 def send_response_v1(bulk_id: str | None, accepted: list[AcceptedMessage]) -> dict[str, Any]:
     """v1 and v2: ``{bulkId, messages[{to, status, smsCount, messageId}]}``."""
     out: dict[str, Any] = {}
     if bulk_id:
         out["bulkId"] = bulk_id
+    statuses: dict[int, Any] = {}
     out["messages"] = [
         {
             "to": a.to,
-            "status": status_by_id(a.status_id).as_dict(),
+            "status": _status_json(a.status_id, statuses),
             "smsCount": a.sms_count,
             "messageId": a.message_id,
         }
@@ -34,12 +43,13 @@ def send_response_v1(bulk_id: str | None, accepted: list[AcceptedMessage]) -> di
 
 
 def send_response_v3(bulk_id: str | None, accepted: list[AcceptedMessage]) -> dict[str, Any]:
+    statuses: dict[int, Any] = {}
     return {
         "bulkId": bulk_id,
         "messages": [
             {
                 "messageId": a.message_id,
-                "status": status_by_id(a.status_id).as_dict(),
+                "status": _status_json(a.status_id, statuses),
                 "destination": a.to,
                 "details": {"messageCount": a.sms_count},
             }

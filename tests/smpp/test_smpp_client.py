@@ -514,3 +514,45 @@ async def test_a_receiver_bind_cannot_submit() -> None:
     client = SmppClient("127.0.0.1", 1, "a", "b", bind="rx")
     with pytest.raises(NotBound):
         await client.submit(submit_to("41793026727"))
+
+
+async def test_take_deliver_answers_after_its_reply_without_a_task_each(sim: Simulator) -> None:
+    """A caller that batches (SmppConnector's receipts) takes deliveries at once and answers later;
+    at most Limits.deliveries are with it unanswered, the rest wait their turn on the link."""
+    held: list[Any] = []
+    passed_on: list[Any] = []
+
+    def take(pdu: Any, reply: Any) -> bool:
+        if not passed_on:  # the first goes the task way, to on_deliver
+            return False
+        held.append(reply)
+        return True
+
+    async def on_deliver(pdu: Any) -> int:
+        passed_on.append(pdu)
+        return OK
+
+    client = client_for(sim.port, on_deliver=on_deliver, limits=Limits(deliveries=2))
+    client.take_deliver = take
+    try:
+        await client.start()
+        await client.wait_bound(2)
+        await client.submit(submit_to("41793026700").replace(registered_delivery=1))
+        await eventually_async(lambda: sim.receipts_acknowledged == 1, timeout=3)
+        for i in range(5):
+            await client.submit(submit_to(f"4179302670{i + 1}").replace(registered_delivery=1))
+        link = client._link
+        assert link is not None
+        await eventually_async(lambda: sim.receipts_sent >= 6 and len(link.waiting) == 3, timeout=3)
+        assert len(held) == 2 and link.taken == 2  # the limit, and nothing answered before its reply
+        assert sim.receipts_acknowledged == 1 and not link.deliveries  # no task for the taken ones
+
+        def answer_one() -> bool:
+            if held:
+                held.pop(0)(OK)  # an answer makes room: the next waiting one is handed over
+            return sim.receipts_acknowledged == 6
+
+        await eventually_async(answer_one, timeout=3)
+        assert len(passed_on) == 1 and link.taken == 0 and not link.waiting
+    finally:
+        await client.close()
