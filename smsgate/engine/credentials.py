@@ -22,18 +22,18 @@ class Credentials:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._password_cache: dict[str, int] = {}  # credentials hash -> valid until
+        # by the key as sent: a hit costs one dict look-up, no hash (every request authenticates)
         self._key_cache: dict[str, tuple[int, Account | None]] = {}
 
     async def by_api_key(self, key: str) -> Account | None:
-        key_hash = sha256(key)
-        hit = self._key_cache.get(key_hash)
+        hit = self._key_cache.get(key)
         now = now_ms()
         if hit is not None and hit[0] > now:
             return hit[1]
         account = await self.db.read(lambda conn: store.by_api_key(conn, key))
         if len(self._key_cache) > CACHE_ENTRIES:
             self._key_cache.clear()
-        self._key_cache[key_hash] = (now + KEY_CACHE_MS, account)
+        self._key_cache[key] = (now + KEY_CACHE_MS, account)
         return account
 
     async def by_password(self, username: str, password: str) -> Account | None:
