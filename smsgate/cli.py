@@ -125,7 +125,7 @@ def serve(
             "--workers",
             min=1,
             envvar="SMSGATE_WORKERS",
-            help="Processes serving HTTP [env: SMSGATE_WORKERS; default: the number of cores]. With more "
+            help="Processes serving HTTP [default: the number of cores]. With more "
             "than 1, a supervisor binds the port once and starts that many workers: each accepts HTTP "
             "sends on the shared port, worker 0 also runs the operator connectors, the customer SMPP "
             "server and the delivery engine; a worker that dies is started again. 1: one process, "

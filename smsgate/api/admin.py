@@ -164,7 +164,8 @@ async def connectors_list(request: Request, gateway: Gateway) -> Response:
 @admin
 async def worker_info(request: Request, gateway: Gateway) -> Response:
     """GET /admin/1/worker: which process answered (``serve --workers N``): its index (0, the primary,
-    runs the engine), pid and role; ``{"index": 0, "workers": 1, "role": "solo"}`` for one process."""
+    runs the engine), pid, role, and the wake-up datagrams it sent to the primary or received;
+    ``{"index": 0, "workers": 1, "role": "solo", ...}`` for one process."""
     spec = getattr(request.app.state, "worker", None)
     return negotiate.respond_json(
         {
@@ -172,6 +173,7 @@ async def worker_info(request: Request, gateway: Gateway) -> Response:
             "workers": spec.count if spec is not None else 1,
             "pid": os.getpid(),
             "role": gateway.role.value,
+            "wakeups": gateway.wakeup_counts(),
         }
     )
 

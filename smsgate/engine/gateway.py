@@ -227,6 +227,16 @@ class Gateway:
         elif self.peers.wake_sender is not None:
             self.peers.wake_sender.wake(str(kind))
 
+    def wakeup_counts(self) -> dict[str, int]:
+        """Datagrams this worker sent to the primary (secondary) or received (primary), for GET
+        /admin/1/worker."""
+        counts: dict[str, int] = {}
+        if self.peers.wake_sender is not None:
+            counts.update(sent=self.peers.wake_sender.sent, dropped=self.peers.wake_sender.dropped)
+        if self._wake_receiver is not None:
+            counts["received"] = self._wake_receiver.received
+        return counts
+
     def _wake_here(self, kind: str) -> None:
         loops = {
             JobKind.DISPATCH.value: self.dispatch_worker.wake,

@@ -31,6 +31,8 @@ class WakeSender:
         self._sock = sock
         self._pending: set[str] = set()
         self._scheduled = False
+        self.sent = 0  # datagrams
+        self.dropped = 0
 
     def wake(self, kind: str) -> None:
         self._pending.add(kind)
@@ -43,8 +45,10 @@ class WakeSender:
         kinds, self._pending = self._pending, set()
         try:
             self._sock.send(",".join(sorted(kinds)).encode())
-        except (BlockingIOError, ConnectionRefusedError, OSError) as exc:
+            self.sent += 1
+        except OSError as exc:  # a full buffer (BlockingIOError) above all
             # dropped: the primary's idle poll finds the work anyway
+            self.dropped += 1
             log.debug("wake-up for %s dropped: %s", kinds, exc)
 
     def close(self) -> None:
@@ -67,6 +71,7 @@ class WakeReceiver:
         self._sock = sock
         self._on_wake = on_wake
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.received = 0  # datagrams
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -77,6 +82,7 @@ class WakeReceiver:
         while True:  # drain what queued up, then wake each kind once
             try:
                 kinds |= parse_kinds(self._sock.recv(_MAX_DATAGRAM))
+                self.received += 1
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
