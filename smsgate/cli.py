@@ -123,9 +123,7 @@ def serve(
         int | None,
         typer.Option(
             "--workers",
-            min=1,
-            envvar="SMSGATE_WORKERS",
-            help="Processes serving HTTP [default: the number of cores]. With more "
+            help="Processes serving HTTP [env: SMSGATE_WORKERS; default: the number of cores]. With more "
             "than 1, a supervisor binds the port once and starts that many workers: each accepts HTTP "
             "sends on the shared port, worker 0 also runs the operator connectors, the customer SMPP "
             "server and the delivery engine; a worker that dies is started again. 1: one process, "
@@ -137,12 +135,14 @@ def serve(
     """Run the gateway: the HTTP API and the message engine, on SQLite and the simulated network by default."""
     from .supervisor import default_workers
 
-    settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
+    settings = _settings(
+        config, data_dir, database_url, host=host, port=port, log_level=log_level, workers=workers
+    )
     _data_dir_ready(settings)
     if worker_of is not None:
         _serve_worker(settings, worker_of)
         return
-    count = workers if workers is not None else default_workers()
+    count = settings.workers or default_workers()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format=LOG_FORMAT if count == 1 else LOG_FORMAT.replace("%(name)s", "[sup] %(name)s"),
