@@ -213,7 +213,7 @@ def _supervise(settings: Settings, count: int, options: list[str]) -> int:
     from .domain.dates import clock_offset_for, parse_ms
     from .engine.gateway import prepare_store
     from .store.database import Database
-    from .supervisor import Supervisor, WorkerSpec, bind_listener
+    from .supervisor import Supervisor, WorkerSpec, bind_http_listeners, bind_listener
 
     async def prepare() -> None:
         db = Database(settings.resolved_database_url)
@@ -225,7 +225,7 @@ def _supervise(settings: Settings, count: int, options: list[str]) -> int:
 
     asyncio.run(prepare())
     try:
-        http = bind_listener(settings.host, settings.port)
+        http = bind_http_listeners(settings.host, settings.port, count)
         smpp = (
             bind_listener(settings.smpp_host or settings.host, settings.smpp_port)
             if settings.smpp_port is not None

@@ -2,9 +2,10 @@
 Processes).
 
 The supervisor prepares what must happen once (migrations; on SQLite, forgetting the stale job leases
-of a gateway that died), binds the listening sockets once, and starts the workers, each a
+of a gateway that died), binds the listening sockets once (on Linux one HTTP socket per worker on the one port, SO_REUSEPORT,
+so the kernel spreads connections evenly), and starts the workers, each a
 ``python -m smsgate.cli serve --worker-of SPEC`` with the sockets inherited. Every worker accepts HTTP
-on the shared socket (the kernel hands each connection to one of them) and commits its own accepts;
+on the port and commits its own accepts;
 worker 0, the primary, also runs the engine (connectors, the customer SMPP server, the job loops).
 A worker that dies is started again after a backoff; SIGTERM or SIGINT stops the workers, then the
 supervisor. A worker whose supervisor disappears (even by SIGKILL) stops too.
@@ -107,13 +108,15 @@ class WorkerSpec:
 # --- the supervisor ---------------------------------------------------------------------------------
 
 
-def bind_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
+def bind_listener(host: str, port: int, backlog: int = 2048, reuse_port: bool = False) -> socket.socket:
     """A listening TCP socket on host:port that child processes can inherit."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
         sock.listen(backlog)
@@ -122,6 +125,23 @@ def bind_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def bind_http_listeners(host: str, port: int, count: int) -> list[socket.socket]:
+    """The HTTP listening sockets of ``count`` workers, index by index.
+
+    On Linux, one socket per worker on the same port (SO_REUSEPORT): the kernel spreads new connections
+    evenly over them. One shared socket does not: an event loop woken by a burst of connections accepts
+    all it can at once (measured: 32 connections opened together all went to one of two workers, most
+    times). The supervisor keeps every socket open, so a dead worker's queued connections and those
+    that arrive while it restarts wait for it rather than being refused. Elsewhere (SO_REUSEPORT does
+    not balance on every system) one socket is shared by all."""
+    if not (sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")) or count == 1:
+        shared = bind_listener(host, port)
+        return [shared] * count
+    first = bind_listener(host, port, reuse_port=True)
+    actual = first.getsockname()[1]  # port 0: the others join the one the kernel chose
+    return [first, *(bind_listener(host, actual, reuse_port=True) for _ in range(count - 1))]
 
 
 @dataclass
@@ -140,7 +160,7 @@ class Supervisor:
         self,
         count: int,
         command: Callable[[WorkerSpec], Sequence[str]],
-        http: socket.socket,
+        http: Sequence[socket.socket],
         *,
         smpp: socket.socket | None = None,
         clock_offset_ms: int | None = None,
@@ -148,7 +168,7 @@ class Supervisor:
     ) -> None:
         self.count = count
         self.command = command
-        self.http = http
+        self.http = list(http)  # worker i's listening socket: http[i] (the same one, when shared)
         self.smpp = smpp
         self.grace = grace
         # secondaries write wake-ups to one end, every primary in turn reads the other; both ends stay
@@ -178,7 +198,7 @@ class Supervisor:
             index=index,
             count=self.count,
             parent=os.getpid(),
-            http_fd=self.http.fileno(),
+            http_fd=self.http[index].fileno(),
             wake_fd=(self._wake_read if primary else self._wake_write).fileno(),
             clock_fd=self._clock.fileno() if self._clock is not None else None,
             smpp_fd=self.smpp.fileno() if primary and self.smpp is not None else None,
@@ -248,7 +268,7 @@ class Supervisor:
         log.info("all workers stopped")
 
     def _close(self) -> None:
-        for sock in (self._wake_read, self._wake_write, self._admin, self.http, self.smpp):
+        for sock in (self._wake_read, self._wake_write, self._admin, *self.http, self.smpp):
             if sock is not None:
                 sock.close()
         if self._clock is not None:
