@@ -139,9 +139,12 @@ def bind_http_listeners(host: str, port: int, count: int) -> list[socket.socket]
     if not (sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")) or count == 1:
         shared = bind_listener(host, port)
         return [shared] * count
-    first = bind_listener(host, port, reuse_port=True)
-    actual = first.getsockname()[1]  # port 0: the others join the one the kernel chose
-    return [first, *(bind_listener(host, actual, reuse_port=True) for _ in range(count - 1))]
+    # first a plain bind: it fails if anyone listens there, even another gateway's SO_REUSEPORT group
+    # (which would otherwise take a share of our connections, silently)
+    probe = bind_listener(host, port)
+    actual = probe.getsockname()[1]  # port 0: the workers' sockets share the one the kernel chose
+    probe.close()
+    return [bind_listener(host, actual, reuse_port=True) for _ in range(count)]
 
 
 @dataclass

@@ -22,3 +22,23 @@ def test_a_worker_spec_travels_as_one_argument():
 
 def test_the_default_is_one_worker_per_usable_core():
     assert default_workers() >= 1
+
+
+def test_worker_sockets_share_one_port_and_a_second_gateway_cannot_join_them():
+    import sys
+
+    import pytest
+
+    from smsgate.supervisor import bind_http_listeners
+
+    socks = bind_http_listeners("127.0.0.1", 0, 2)
+    try:
+        port = socks[0].getsockname()[1]
+        assert [s.getsockname()[1] for s in socks] == [port, port]
+        if sys.platform.startswith("linux"):
+            assert socks[0] is not socks[1]  # one per worker: the kernel spreads connections
+        with pytest.raises(OSError):
+            bind_http_listeners("127.0.0.1", port, 2)
+    finally:
+        for s in set(socks):
+            s.close()
