@@ -16,6 +16,7 @@ from typing import Any
 
 from smsgate.api.app import build_app
 from smsgate.config import Settings
+from smsgate.engine.gateway import Gateway, Role
 
 SCOPE: dict[str, Any] = {
     "type": "http",
@@ -34,7 +35,9 @@ SCOPE: dict[str, Any] = {
 
 
 async def main() -> None:
-    app = build_app(Settings(data_dir=Path(tempfile.mkdtemp())), run_workers=False)
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()))
+    # the stores only, no engine: the layers are what is measured
+    app = build_app(settings, Gateway(settings, Role.TOOL))
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}

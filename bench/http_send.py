@@ -65,7 +65,7 @@ except ImportError:  # pragma: no cover - smsgate depends on orjson, but the ben
 # the one gateway harness, shared with the tests
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from live import LiveGateway, free_port
+from live import LiveGateway, free_port, tree_cpu_seconds
 
 SEND_PATH = "/sms/2/text/advanced"
 REPORTS_PATH = "/sms/1/reports"
@@ -199,7 +199,8 @@ def ms(seconds: float) -> str:
 
 
 class CpuMeter:
-    """CPU seconds used by this process and, when known, the server process (all its threads)."""
+    """CPU seconds used by this process and, when known, the server process with its descendants
+    (all their threads: a ``serve --workers N`` supervisor and its workers, summed)."""
 
     def __init__(self, server_pid: int | None) -> None:
         self.server_pid = server_pid
@@ -208,11 +209,9 @@ class CpuMeter:
     def _server_cpu(self) -> float | None:
         if not self.server_pid:
             return None
-        try:
-            fields_ = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
+        if not Path(f"/proc/{self.server_pid}").exists():
             return None
+        return tree_cpu_seconds(self.server_pid)
 
     @staticmethod
     def _own_cpu() -> float:
@@ -676,6 +675,7 @@ def own_server(args: argparse.Namespace) -> LiveGateway:
         test_defaults=False,
         command=smsgate_command(args.smsgate),
         remove_data_dir=tmp is not None and not args.keep_data,
+        workers=args.workers,
     )
 
 
@@ -854,6 +854,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "PostgreSQL URL); default: SQLite in the data directory.",
     )
     t.add_argument(
+        "--workers",
+        type=int,
+        help="smsgate serve --workers for the started gateway [default: none given, so one worker per core].",
+    )
+    t.add_argument(
         "--data-dir",
         help="Data directory for the started gateway (kept afterwards) instead of a temporary one.",
     )
@@ -999,6 +1004,7 @@ def main(argv: list[str] | None = None) -> None:
             storage = "PostgreSQL" if args.database_url else "SQLite"
             what = (
                 f"smsgate serve pid {server.proc.pid} on 127.0.0.1:{server.port}, {storage}, "
+                f"workers {args.workers or 'default (one per core)'}, "
                 f"simulated delivery delay {args.delivery_delay:g} s"
             )
         print(f"server pid {target.server_pid}" if target.server_pid else "", file=sys.stderr)

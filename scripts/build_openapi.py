@@ -329,6 +329,22 @@ components.setdefault("securitySchemes", {})["AdminToken"] = {
     "scheme": "bearer",
     "description": "The gateway's SMSGATE_ADMIN_TOKEN",
 }
+paths["/admin/1/worker"] = {
+    "get": {
+        "operationId": "admin-worker",
+        "summary": "Which worker process answered (smsgate serve --workers N)",
+        "tags": ["Admin"],
+        "security": admin_security,
+        "responses": {
+            "200": {
+                "description": "`{index, workers, pid, role, wakeups}`: index 0 (role primary) runs the "
+                "engine; role solo for a single process; wakeups counts the wake-up datagrams sent "
+                "to the primary (sent, dropped) or received by it"
+            },
+            **admin_errors,
+        },
+    }
+}
 
 doc = {
     "openapi": reference["openapi"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -113,6 +114,9 @@ def _data_dir_ready(settings: Settings) -> None:
         raise typer.Exit(2) from None
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [default 127.0.0.1].")] = None,
@@ -121,26 +125,41 @@ def serve(
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Processes serving HTTP [env: SMSGATE_WORKERS; default: the number of cores]. With more "
+            "than 1, a supervisor binds the port once and starts that many workers: each accepts HTTP "
+            "sends on the shared port, worker 0 also runs the operator connectors, the customer SMPP "
+            "server and the delivery engine; a worker that dies is started again. 1: one process, "
+            "no supervisor.",
+        ),
+    ] = None,
+    worker_of: Annotated[str | None, typer.Option("--worker-of", hidden=True)] = None,
 ) -> None:
     """Run the gateway: the HTTP API and the message engine, on SQLite and the simulated network by default."""
-    import uvicorn
-    from sqlalchemy.engine import make_url
+    from .supervisor import default_workers
 
-    from .api.app import build_app
-    from .api.limits import FamilyErrorsProtocol
-    from .serving import guarded_protocol
-
-    settings = _settings(config, data_dir, database_url, host=host, port=port, log_level=log_level)
+    settings = _settings(
+        config, data_dir, database_url, host=host, port=port, log_level=log_level, workers=workers
+    )
     _data_dir_ready(settings)
+    if worker_of is not None:
+        _serve_worker(settings, worker_of)
+        return
+    count = settings.workers or default_workers()
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level.upper(),
+        format=LOG_FORMAT if count == 1 else LOG_FORMAT.replace("%(name)s", "[sup] %(name)s"),
     )
     target = (
-        make_url(settings.database_url).render_as_string(hide_password=True)
+        make_url_text(settings.database_url)
         if settings.database_url
         else f"SQLite at {settings.data_dir / 'smsgate.db'}"
     )
-    _banner(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target})")
+    processes = "" if count == 1 else f"  ({count} worker processes)"
+    _banner(f"smsgate on http://{settings.host}:{settings.port}  (storage: {target}){processes}")
     _banner(f"network: {network_summary(settings)}")
     if settings.smpp_port is not None:
         tls = " over TLS" if settings.smpp_tls_cert and settings.smpp_tls_key else ""
@@ -148,25 +167,141 @@ def serve(
             f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
             f"{tls}  (system_id/password: an account's username/password)"
         )
-    uvicorn.run(
-        build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
+    if count == 1:
+        _serve_alone(settings)
+        return
+    passed = {
+        "--host": host,
+        "--port": port,
+        "--data-dir": data_dir,
+        "--config": config,
+        "--database-url": database_url,
+        "--log-level": log_level,
+    }
+    options = [str(part) for name, value in passed.items() if value is not None for part in (name, value)]
+    raise typer.Exit(_supervise(settings, count, options))
+
+
+def make_url_text(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _uvicorn_options(settings: Settings) -> dict:
+    from .api.limits import FamilyErrorsProtocol
+    from .serving import guarded_protocol
+
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": settings.log_level == "debug",
         # a request head must arrive in time; one client address holds a bounded number of connections;
         # the parser's own 400s come in the family's error shape
-        http=guarded_protocol(
+        "http": guarded_protocol(
             settings.http_header_timeout, settings.http_connections_per_client, FamilyErrorsProtocol
         ),
+    }
+
+
+def _serve_alone(settings: Settings) -> None:
+    """--workers 1: the whole gateway in this process, as it always ran."""
+    import uvicorn
+
+    from .api.app import build_app
+
+    uvicorn.run(build_app(settings), **_uvicorn_options(settings))
+
+
+def _supervise(settings: Settings, count: int, options: list[str]) -> int:
+    """--workers N: prepare the store once, bind the ports once, run the workers until stopped."""
+    from .domain.dates import clock_offset_for, parse_ms
+    from .engine.gateway import prepare_store
+    from .store.database import Database
+    from .supervisor import Supervisor, WorkerSpec, bind_http_listeners, bind_listener
+
+    async def prepare() -> None:
+        db = Database(settings.resolved_database_url)
+        try:
+            # the only start that may forget leases: no worker runs yet
+            await prepare_store(db, release_leases=True)
+        finally:
+            await db.dispose()
+
+    asyncio.run(prepare())
+    try:
+        http = bind_http_listeners(settings.host, settings.port, count)
+        smpp = (
+            bind_listener(settings.smpp_host or settings.host, settings.smpp_port)
+            if settings.smpp_port is not None
+            else None
+        )
+    except OSError as exc:
+        typer.echo(f"cannot listen: {exc}", err=True)
+        return 1
+
+    def command(spec: WorkerSpec) -> list[str]:
+        return [sys.executable, "-m", "smsgate.cli", "serve", *options, "--worker-of", spec.to_arg()]
+
+    clock = clock_offset_for(parse_ms(settings.clock_start)) if settings.clock_start else None
+    return Supervisor(count, command, http, smpp=smpp, clock_offset_ms=clock).run()
+
+
+def _serve_worker(settings: Settings, spec_arg: str) -> None:
+    """One worker under the supervisor (``--worker-of``): its role, the inherited sockets, its log tag."""
+    import socket
+
+    import uvicorn
+
+    from .api.app import build_app
+    from .domain.dates import share_clock
+    from .engine.gateway import Gateway, Peers, Role
+    from .engine.wakeups import WakeSender
+    from .supervisor import WorkerSpec, die_with_parent, shared_clock_cell, watch_parent
+
+    spec = WorkerSpec.from_arg(spec_arg)
+    die_with_parent()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format=LOG_FORMAT.replace("%(name)s", f"[{spec.name}] %(name)s")
     )
+    if spec.clock_fd is not None:
+        share_clock(shared_clock_cell(spec.clock_fd), controlled=bool(settings.clock_start))
+    wake = socket.socket(fileno=spec.wake_fd)
+    if spec.primary:
+        peers = Peers(
+            wake_inbox=wake,
+            smpp_socket=socket.socket(fileno=spec.smpp_fd) if spec.smpp_fd is not None else None,
+        )
+    else:
+        peers = Peers(wake_sender=WakeSender(wake), primary_admin=spec.admin_path)
+    gateway = Gateway(settings, Role.PRIMARY if spec.primary else Role.SECONDARY, peers)
+    app = build_app(settings, gateway)
+    app.state.worker = spec
+    # uvicorn's loggers write through the root handler, so their lines carry the worker's tag too
+    server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(settings), log_config=None))
+    sockets = [socket.socket(fileno=spec.http_fd)]
+    if spec.admin_fd is not None:
+        sockets.append(socket.socket(fileno=spec.admin_fd))
+
+    async def run() -> None:
+        def stop() -> None:
+            server.should_exit = True
+
+        watch = asyncio.create_task(watch_parent(spec.parent, stop))
+        try:
+            await server.serve(sockets=sockets)
+        finally:
+            watch.cancel()
+
+    asyncio.run(run())
 
 
 async def _with_gateway(settings: Settings, action):
-    from .engine.gateway import Gateway
+    from .engine.gateway import Gateway, Role
 
-    gateway = Gateway(settings)
-    await gateway.start(run_workers=False)
+    gateway = Gateway(settings, Role.TOOL)
+    await gateway.start()
     try:
         return await action(gateway)
     finally:
@@ -445,9 +580,7 @@ def smsc_simulator(
         except ValueError:
             console.print("[red]--account takes system_id:password[/red]")
             raise typer.Exit(2) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     delay = settings.simulator_delivery_delay if delivery_delay is None else delivery_delay
 
     def ready(sim) -> None:

@@ -63,6 +63,8 @@ class Settings:
     worker_batch: int = 500
     poll_interval: float = 0.05
     log_level: str = "info"
+    # serve: worker processes (None: one per core); 1 runs one process with no supervisor
+    workers: int | None = None
     # HTTP connections: one whose request head has not arrived within this many seconds is closed
     # (also between keep-alive requests), and one client address may hold at most this many at once.
     http_header_timeout: float = 10.0
@@ -116,6 +118,7 @@ _ENV: dict[str, str] = {
     "SMSGATE_DEFAULT_SENDER": "default_sender",
     "SMSGATE_MAX_BODY_BYTES": "max_body_bytes",
     "SMSGATE_LOG_LEVEL": "log_level",
+    "SMSGATE_WORKERS": "workers",
     "SMSGATE_HTTP_HEADER_TIMEOUT": "http_header_timeout",
     "SMSGATE_HTTP_CONNECTIONS_PER_CLIENT": "http_connections_per_client",
     "SMSGATE_WEBHOOK_ALLOW": "webhook_allow",
@@ -330,6 +333,7 @@ def _check(attr: str, value: Any) -> Any:
         "smpp_max_binds",
         "logs_rate_per_minute",
         "session_ttl_minutes",
+        "workers",
     )
     if attr in positive and value <= 0:
         raise ValueError("must be greater than 0")

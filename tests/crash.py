@@ -5,13 +5,18 @@ messages sent with a notify URL from several threads; one gateway SIGKILLed once
 and the SMSC's count of submits per (destination, text) says how many went twice.
 
 On PostgreSQL two gateways share the database and only the other one carries on (no restart); on
-SQLite the only one is started again. Used by tests/smpp/test_smpp_crash.py and bench/smpp_crash.py.
+SQLite the only one is started again. With ``workers`` (``serve --workers N``, either backend) one
+gateway runs and the kill takes either its whole process group (then it is started again) or only
+its primary worker (``kill="worker"``: the supervisor starts that one again). Used by
+tests/smpp/test_smpp_crash.py and bench/smpp_crash.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
+import signal
 import threading
 import time
 import uuid
@@ -171,14 +176,20 @@ def crash_run(
     timeout: float = 50.0,
     gateway_env: dict[str, str] | None = None,
     delivery_delay: float = 0.3,
+    workers: int | None = None,
+    kill: str = "group",
 ) -> CrashFigures:
     """One run; returns its figures (the caller asserts)."""
-    two = database_url is not None
-    figures = CrashFigures("postgresql" if two else "sqlite", 2 if two else 1, window)
+    two = database_url is not None and workers is None
+    backend = "postgresql" if database_url else "sqlite"
+    figures = CrashFigures(backend, workers or (2 if two else 1), window)
     smsc = SmscThread(delivery_delay=delivery_delay, retry_delay=0.3, window=window)
     (tmp / "smsgate.toml").write_text(_config(smsc.sim.port, window))
     env = {"SMSGATE_CONFIG": str(tmp / "smsgate.toml"), **(gateway_env or {})}
-    gateways = [LiveGateway(tmp / f"data{i}", database_url, env_extra=env) for i in range(2 if two else 1)]
+    gateways = [
+        LiveGateway(tmp / f"data{i}", database_url, env_extra=env, workers=workers or 1)
+        for i in range(2 if two else 1)
+    ]
     key = f"key-crash-{uuid.uuid4().hex}"
     gateways[0].cli("account", "create", "crash", "--api-key", key)
     headers = {"Authorization": f"App {key}"}
@@ -221,12 +232,18 @@ def crash_run(
                     with lock:
                         accepted.extend(ids)
 
-            def kill() -> None:
+            killed: list[int] = []
+
+            def kill_one() -> None:
                 eventually(lambda: smsc.sim.submits_received >= kill_after, timeout=120, interval=0.005)
-                gateways[0].kill()
+                if workers and kill == "worker":
+                    killed.append(gateways[0].worker_pid(0) or 0)
+                    os.kill(killed[0], signal.SIGKILL)  # the primary: the one with the connector
+                else:
+                    gateways[0].kill()
                 figures.submits_at_kill = smsc.sim.submits_received
 
-            killer = threading.Thread(target=kill)
+            killer = threading.Thread(target=kill_one)
             killer.start()
             requests = messages_count // per_request
             figures.sent = requests * per_request
@@ -234,7 +251,11 @@ def crash_run(
                 list(pool.map(send, range(requests)))
             killer.join(30)
             killed_at = time.monotonic()
-            if not two:
+            if workers and kill == "worker":
+                # the supervisor starts the primary again
+                eventually(lambda: gateways[0].worker_pid(0) not in (None, *killed), timeout=15)
+                figures.restarted = True
+            elif not two:
                 gateways[0].start()
                 figures.restarted = True
             figures.accepted = len(accepted)

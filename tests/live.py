@@ -9,6 +9,7 @@ SMSGATE_CLOCK_START)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -49,6 +50,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def child_pids(pid: int) -> list[int]:
+    """The live children of a process (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and its descendants so far: live ones, and the children it has reaped (a
+    ``serve --workers N`` supervisor's restarted workers)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    return own + sum(tree_cpu_seconds(child) for child in child_pids(pid))
+
+
 @dataclass
 class Credentials:
     name: str
@@ -78,6 +101,9 @@ class LiveGateway:
     test_defaults: bool = True
     command: list[str] | None = None
     remove_data_dir: bool = False  # set by ``temporary``: stop() removes the directory
+    # ``serve --workers``: 1 (one process, as the suite was written for) unless a test asks for more;
+    # None passes no flag, so the gateway starts one worker per core (the benchmarks' choice)
+    workers: int | None = 1
 
     @classmethod
     def temporary(cls, prefix: str = "smsgate-", **kwargs) -> LiveGateway:
@@ -135,11 +161,14 @@ class LiveGateway:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            workers = [] if self.workers is None else ["--workers", str(self.workers)]
             self.proc = subprocess.Popen(
-                self.smsgate("serve", "--port", str(self.port), "--log-level", log_level),
+                self.smsgate("serve", "--port", str(self.port), "--log-level", log_level, *workers),
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # its own process group: kill_group() takes the supervisor and its workers at once
+                process_group=0,
             )
 
         def healthy() -> bool:
@@ -169,20 +198,59 @@ class LiveGateway:
         return round(now.timestamp() * 1000)
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no flushing; what survives is what was committed."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        """SIGKILL of the whole process group (the gateway, or a supervisor and its workers at once):
+        no shutdown hooks, no flushing; what survives is what was committed."""
+        if self.proc is None:
+            return
+        pids = [self.proc.pid, *self.worker_pids()]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        eventually(lambda: not any(_running(pid) for pid in pids), timeout=10)
+
+    def worker_pids(self) -> list[int]:
+        """Under ``--workers N``: the workers' pids (the supervisor's children); [] for one process."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        return child_pids(self.proc.pid)
+
+    def worker_pid(self, index: int) -> int | None:
+        """The pid of worker ``index`` (0: the primary) under ``--workers N``, None while it is down."""
+        for pid in self.worker_pids():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (
+                b"--worker-of" in argv
+                and f'"index":{index},'.encode() in argv[argv.index(b"--worker-of") + 1]
+            ):
+                return pid
+        return None
+
+    def worker(self) -> dict:
+        """Which worker process answers a new connection: GET /admin/1/worker (index, pid, role)."""
+        r = httpx.get(self.base_url + "/admin/1/worker", headers=ADMIN, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(10)
+                self.proc.wait(20)  # a supervisor waits for its workers
             except subprocess.TimeoutExpired:
                 self.kill()
         if self.remove_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def eventually(predicate: Callable[[], T], timeout: float = 15.0, interval: float = 0.05) -> T:

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ..domain.dates import ClockNotControlled, advance_clock, format_ms
 from ..engine.gateway import Gateway
 from ..engine.inbound import NumberError, UnknownNumber
+from ..engine.wakeups import CLOCK
 from ..store import accounts
 from ..store.accounts import AccountError
+from ..store.jobs import JobKind
 from . import negotiate
 from .endpoint import Family, client_gone, error_response
 from .errors import ApiFailure, bad_request
@@ -137,7 +141,7 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
         received = await gateway.inbound.simulate(sender, receiver, text, binary, data_coding)
     except UnknownNumber as exc:
         raise ApiFailure(404, f"{exc}; add it with `smsgate number add` or POST /admin/1/numbers") from None
-    gateway.forward_worker.wake()
+    gateway.wake(JobKind.MO_FORWARD)
     return negotiate.respond_json(
         {"messageId": received.message_id, "to": received.number, "action": received.action}
     )
@@ -145,7 +149,19 @@ async def simulate_inbound(request: Request, gateway: Gateway) -> Response:
 
 @admin
 async def connectors_list(request: Request, gateway: Gateway) -> Response:
-    """GET /admin/1/connectors: each connector's state and counters."""
+    """GET /admin/1/connectors: each connector's state and counters. A secondary worker (serve --workers
+    N) runs no connectors: it asks the primary, over the supervisor's Unix socket."""
+    if gateway.peers.primary_admin is not None:
+        transport = httpx.AsyncHTTPTransport(uds=gateway.peers.primary_admin)
+        try:
+            async with httpx.AsyncClient(transport=transport, timeout=10) as client:
+                answer = await client.get(
+                    "http://primary/admin/1/connectors",
+                    headers={"Authorization": request.headers.get("authorization", "")},
+                )
+        except httpx.HTTPError as exc:
+            raise ApiFailure(503, f"the primary worker does not answer ({exc}); try again") from None
+        return Response(answer.content, answer.status_code, media_type=answer.headers.get("content-type"))
     return negotiate.respond_json({"connectors": gateway.router.statuses()})
 
 
@@ -155,6 +171,22 @@ async def database_stats(request: Request, gateway: Gateway) -> Response:
     (bench/ divides their growth by the messages sent), and which backend."""
     db = gateway.db
     return negotiate.respond_json({"statements": db.statements, "commits": db.commits, "backend": db.backend})
+
+
+async def worker_info(request: Request, gateway: Gateway) -> Response:
+    """GET /admin/1/worker: which process answered (``serve --workers N``): its index (0, the primary,
+    runs the engine), pid, role, and the wake-up datagrams it sent to the primary or received;
+    ``{"index": 0, "workers": 1, "role": "solo", ...}`` for one process."""
+    spec = getattr(request.app.state, "worker", None)
+    return negotiate.respond_json(
+        {
+            "index": spec.index if spec is not None else 0,
+            "workers": spec.count if spec is not None else 1,
+            "pid": os.getpid(),
+            "role": gateway.role.value,
+            "wakeups": gateway.wakeup_counts(),
+        }
+    )
 
 
 @admin
@@ -169,15 +201,9 @@ async def clock_advance(request: Request, gateway: Gateway) -> Response:
         now = advance_clock(advance)
     except ClockNotControlled as exc:
         raise ApiFailure(409, f"{exc}; this gateway runs on the real clock") from None
-    # the loops sleep by real seconds computed from the old "now": make them look again
-    for worker in (
-        gateway.dispatch_worker,
-        gateway.delivery_worker,
-        gateway.push_worker,
-        gateway.forward_worker,
-    ):
-        worker.wake()
-    await gateway.expiry.sweep_once()  # validity that ran out ends now, not at the next sweep
-    if gateway.smpp is not None:
-        gateway.smpp.wake()
+    # validity that ran out ends now, not at the next sweep (any worker may sweep: it is one UPDATE)
+    await gateway.expiry.sweep_once()
+    # the loops sleep by real seconds computed from the old "now": make them look again (under serve
+    # --workers N the offset is shared, and the primary's loops hear it from here)
+    gateway.wake(CLOCK)
     return negotiate.respond_json({"now": format_ms(now)})

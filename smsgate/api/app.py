@@ -54,6 +54,7 @@ ROUTES = [
     Route("/admin/1/connectors", admin.connectors_list, methods=["GET"]),
     Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
+    Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
 ]
 
 
@@ -119,12 +120,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, family_of(request.url.path), ApiFailure(exc.status_code, text))
 
 
-def build_app(settings: Settings, gateway: Gateway | None = None, run_workers: bool = True) -> GatewayApp:
+def build_app(settings: Settings, gateway: Gateway | None = None) -> GatewayApp:
+    """The application over ``gateway`` (default: a solo one, the whole gateway in this process)."""
     gateway = gateway or Gateway(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        await gateway.start(run_workers=run_workers)
+        await gateway.start()
         try:
             yield
         finally:

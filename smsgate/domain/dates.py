@@ -23,11 +23,29 @@ _MS = timedelta(milliseconds=1)
 _clock_offset_ms = 0
 # Only a clock started at a chosen instant may be moved on: a production clock must never jump.
 _clock_controlled = False
+# Under ``serve --workers N`` the offset lives in memory the worker processes share (``share_clock``),
+# so that an advance through any worker moves every worker's clock.
+_shared_offset: memoryview | None = None
 
 
 def now_ms() -> int:
     """The gateway's "now": every schedule, validity and report time reads it, so moving it moves them all."""
-    return to_ms(datetime.now(UTC)) + _clock_offset_ms
+    offset = _clock_offset_ms if _shared_offset is None else _shared_offset[0]
+    return to_ms(datetime.now(UTC)) + offset
+
+
+def share_clock(cell: memoryview, controlled: bool) -> None:
+    """Read (and advance) the clock's offset in ``cell``, one signed 64-bit integer (format ``q``) in
+    memory shared with the other processes of the gateway; ``controlled``: SMSGATE_CLOCK_START is set.
+    Whoever made the cell wrote the offset there (``clock_offset_for``)."""
+    global _shared_offset, _clock_controlled
+    _shared_offset = cell
+    _clock_controlled = controlled
+
+
+def clock_offset_for(start_ms: int | None) -> int:
+    """The offset that makes ``now_ms()`` read ``start_ms`` at this instant (0 for the real clock)."""
+    return 0 if start_ms is None else start_ms - to_ms(datetime.now(UTC))
 
 
 def start_clock_at(start_ms: int | None) -> None:
@@ -36,9 +54,10 @@ def start_clock_at(start_ms: int | None) -> None:
     For rehearsals and live tests (``SMSGATE_CLOCK_START``): a delivery window that opens next Monday,
     or a gateway restarted an hour late, is then a matter of seconds rather than days.
     """
-    global _clock_offset_ms, _clock_controlled
-    _clock_offset_ms = 0 if start_ms is None else start_ms - to_ms(datetime.now(UTC))
+    global _clock_offset_ms, _clock_controlled, _shared_offset
+    _clock_offset_ms = clock_offset_for(start_ms)
     _clock_controlled = start_ms is not None
+    _shared_offset = None
 
 
 class ClockNotControlled(Exception):
@@ -56,7 +75,10 @@ def advance_clock(ms: int) -> int:
         raise ClockNotControlled("the clock can only be advanced when SMSGATE_CLOCK_START is set")
     if ms < 0:
         raise ValueError("the clock only moves forward")
-    _clock_offset_ms += ms
+    if _shared_offset is not None:
+        _shared_offset[0] += ms
+    else:
+        _clock_offset_ms += ms
     return now_ms()
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import socket
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
@@ -33,6 +36,7 @@ from .janitor import Janitor
 from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
+from .wakeups import CLOCK, WakeReceiver, WakeSender
 from .worker import JobWorker
 
 log = logging.getLogger("smsgate.gateway")
@@ -43,11 +47,65 @@ log = logging.getLogger("smsgate.gateway")
 DEFAULT_LEASE_MS = 10_000
 
 
+class Role(enum.Enum):
+    """What one gateway process runs (``smsgate serve --workers N``: docs/architecture.md, Processes)."""
+
+    SOLO = "solo"  # the whole gateway in one process (--workers 1)
+    PRIMARY = "primary"  # worker 0 under a supervisor: HTTP and the engine
+    SECONDARY = "secondary"  # the other workers: HTTP only; they wake the primary's loops
+    TOOL = "tool"  # a CLI command (account create, db upgrade, ...): the stores, no engine
+
+    @property
+    def runs_engine(self) -> bool:
+        """Connectors, the customer SMPP server, the job loops, expiry and the janitor: in one process
+        only, so the SMPP binds to operators do not multiply with the workers."""
+        return self in (Role.SOLO, Role.PRIMARY)
+
+    @property
+    def prepares_store(self) -> bool:
+        """Migrates on start. Under a supervisor the supervisor did, once, before starting workers."""
+        return self in (Role.SOLO, Role.TOOL)
+
+    @property
+    def releases_leases(self) -> bool:
+        """Forgets stale job leases on start (SQLite): only valid when no other process runs, so never a
+        restarted worker (its predecessor's leases run out instead)."""
+        return self is Role.SOLO
+
+    @property
+    def starts_clock(self) -> bool:
+        """Sets the test clock from SMSGATE_CLOCK_START; workers share the supervisor's instead."""
+        return self in (Role.SOLO, Role.TOOL)
+
+
+@dataclass
+class Peers:
+    """How a worker process reaches the rest of the gateway (all None for SOLO and TOOL)."""
+
+    wake_sender: WakeSender | None = None  # secondary: wakes the primary's loops
+    wake_inbox: socket.socket | None = None  # primary: where those wake-ups arrive
+    smpp_socket: socket.socket | None = None  # primary: the customer SMPP port, bound by the supervisor
+    primary_admin: str | None = None  # secondary: the primary's Unix HTTP socket (connector states)
+
+
+async def prepare_store(db: Database, release_leases: bool) -> None:
+    """Migrate, and on SQLite forget the leases of whoever ran before (``release_leases``: only when no
+    other gateway process runs)."""
+    await migrate.upgrade(db)
+    if db.is_sqlite and release_leases:
+        released = await db.write(jq.release_leases)
+        if released:
+            log.warning("resuming %d jobs interrupted by the last shutdown", released)
+
+
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, role: Role = Role.SOLO, peers: Peers | None = None) -> None:
         self.settings = settings
-        # SMSGATE_CLOCK_START: every now_ms() of this process follows the gateway's clock
-        start_clock_at(parse_ms(settings.clock_start) if settings.clock_start else None)
+        self.role = role
+        self.peers = peers or Peers()
+        if role.starts_clock:
+            # SMSGATE_CLOCK_START: every now_ms() of this process follows the gateway's clock
+            start_clock_at(parse_ms(settings.clock_start) if settings.clock_start else None)
         self.db = Database(settings.resolved_database_url)
         self.credentials = Credentials(self.db)
         self.acceptor = Acceptor(self.db, settings.default_sender, on_accepted=self._accepted)
@@ -121,16 +179,23 @@ class Gateway:
         )
         self.forwarder.wake_at = self.forward_worker.wake_at
         # messages whose validity ran out end EXPIRED; their reports are owed at once
-        self.expiry = ExpirySweeper(self.db, settings.expiry_interval, on_expired=self.push_worker.wake)
-        self.bulks = BulkControl(self.db, on_final=self.push_worker.wake, on_due=self.dispatch_worker.wake)
+        self.expiry = ExpirySweeper(
+            self.db, settings.expiry_interval, on_expired=lambda: self.wake(JobKind.REPORT_PUSH)
+        )
+        self.bulks = BulkControl(
+            self.db,
+            on_final=lambda: self.wake(JobKind.REPORT_PUSH),
+            on_due=lambda: self.wake(JobKind.DISPATCH),
+        )
         self.janitor = Janitor(self.db, settings.log_retention_hours, self.inbound)
         self._tasks: list[asyncio.Task] = []
         # the SMPP server for customers, when smpp_port is set
         self.smpp = (
-            SmppService(settings, self.db, self.credentials, self.acceptor)
-            if settings.smpp_port is not None
+            SmppService(settings, self.db, self.credentials, self.acceptor, self.peers.smpp_socket)
+            if settings.smpp_port is not None and role.runs_engine
             else None
         )
+        self._wake_receiver: WakeReceiver | None = None
 
     async def _dispatch(self, jobs: Sequence[LeasedJob[OutboundMessage]]) -> None:
         await self.dispatcher.send(jobs)
@@ -153,29 +218,63 @@ class Gateway:
 
     def _accepted(self) -> None:
         """New messages were committed: wake the dispatcher instead of waiting for its next poll."""
-        self.dispatch_worker.wake()
+        self.wake(JobKind.DISPATCH)
 
     def _receipts_applied(self) -> None:
         """Receipts were stored: their reports are owed, pushed or to SMPP customers."""
-        self.push_worker.wake()
-        self._wake_smpp()
+        self.wake(JobKind.REPORT_PUSH)
+        self.wake(JobKind.SMPP_DLR)
 
     def _inbound_stored(self) -> None:
         """Inbound messages were stored: forwarded, or delivered to SMPP customers."""
-        self.forward_worker.wake()
-        self._wake_smpp()
+        self.wake(JobKind.MO_FORWARD)
+        self.wake(JobKind.SMPP_MO)
+
+    def wake(self, kind: JobKind | str) -> None:
+        """Work of ``kind`` (or ``wakeups.CLOCK``: the clock moved) is due now: wake the loop that does
+        it, here or, from a secondary worker, in the primary. Without an engine anywhere (a CLI
+        command) the running gateway's idle poll finds it."""
+        if self.role.runs_engine:
+            self._wake_here(str(kind))
+        elif self.peers.wake_sender is not None:
+            self.peers.wake_sender.wake(str(kind))
+
+    def wakeup_counts(self) -> dict[str, int]:
+        """Datagrams this worker sent to the primary (secondary) or received (primary), for GET
+        /admin/1/worker."""
+        counts: dict[str, int] = {}
+        if self.peers.wake_sender is not None:
+            counts.update(sent=self.peers.wake_sender.sent, dropped=self.peers.wake_sender.dropped)
+        if self._wake_receiver is not None:
+            counts["received"] = self._wake_receiver.received
+        return counts
+
+    def _wake_here(self, kind: str) -> None:
+        loops = {
+            JobKind.DISPATCH.value: self.dispatch_worker.wake,
+            JobKind.SIM_DELIVERY.value: self.delivery_worker.wake,
+            JobKind.REPORT_PUSH.value: self.push_worker.wake,
+            JobKind.MO_FORWARD.value: self.forward_worker.wake,
+            JobKind.SMPP_DLR.value: self._wake_smpp,
+            JobKind.SMPP_MO.value: self._wake_smpp,
+        }
+        if kind == CLOCK:
+            for wake in loops.values():
+                wake()
+        elif kind in loops:
+            loops[kind]()
 
     def _wake_smpp(self) -> None:
         if self.smpp is not None:
             self.smpp.wake()
 
-    async def start(self, run_workers: bool = True) -> None:
-        await migrate.upgrade(self.db)
-        if self.db.is_sqlite and run_workers:
-            released = await self.db.write(jq.release_leases)
-            if released:
-                log.warning("resuming %d jobs interrupted by the last shutdown", released)
-        if run_workers:
+    async def start(self) -> None:
+        if self.role.prepares_store:
+            await prepare_store(self.db, release_leases=self.role.releases_leases)
+        if self.role.runs_engine:
+            if self.peers.wake_inbox is not None:
+                self._wake_receiver = WakeReceiver(self.peers.wake_inbox, self._wake_here)
+                self._wake_receiver.start()
             for connector in self.smpp_connectors:
                 await connector.start()
             for worker in self._workers():
@@ -189,6 +288,9 @@ class Gateway:
         return (self.dispatch_worker, self.delivery_worker, self.push_worker, self.forward_worker)
 
     async def stop(self) -> None:
+        if self._wake_receiver is not None:
+            self._wake_receiver.close()
+            self._wake_receiver = None
         if self.smpp is not None:
             await self.smpp.close()  # first: customers' in-flight submits still need the acceptor
         await self.acceptor.close()

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 import ssl
 from collections.abc import Sequence
 from enum import Enum
@@ -103,7 +104,14 @@ def _peer_ip(peer: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 class SmppService:
     """The SmppServer's handler for customer binds, and the ``smpp_dlr`` / ``smpp_mo`` job loops."""
 
-    def __init__(self, settings: Settings, db: Database, accounts: Credentials, acceptor: Acceptor) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        accounts: Credentials,
+        acceptor: Acceptor,
+        listen_socket: socket.socket | None = None,
+    ) -> None:
         if settings.smpp_port is None:
             raise ValueError("SmppService needs smpp_port")
         if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
@@ -122,6 +130,7 @@ class SmppService:
             host=settings.smpp_host or settings.host,
             port=settings.smpp_port,
             ssl=tls_context(settings.smpp_tls_cert, settings.smpp_tls_key) if self.tls else None,  # type: ignore[arg-type]
+            sock=listen_socket,  # under a supervisor (serve --workers N), which bound the port once
         )
         self.worker = JobWorker(
             db,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import socket
 import ssl as _ssl
 from collections.abc import Awaitable, Callable
 from enum import Enum
@@ -399,10 +400,12 @@ class SmppServer:
         system_id: str = "smsgate",
         max_pending: int = 100,
         max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH,
+        sock: socket.socket | None = None,
     ) -> None:
         self.handler = handler
         self.host = host
         self._requested_port = port
+        self._sock = sock  # a listening socket bound elsewhere (the supervisor's): used instead of host/port
         self.ssl = ssl
         self.enquire_interval = enquire_interval
         self.response_timeout = response_timeout
@@ -435,9 +438,12 @@ class SmppServer:
         return sorted(found, key=lambda s: s.in_flight)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._on_client, self.host, self._requested_port, ssl=self.ssl
-        )
+        if self._sock is not None:
+            self._server = await asyncio.start_server(self._on_client, sock=self._sock, ssl=self.ssl)
+        else:
+            self._server = await asyncio.start_server(
+                self._on_client, self.host, self._requested_port, ssl=self.ssl
+            )
         log.info("SMPP server listening on %s:%d", self.host, self.port)
 
     async def serve_forever(self) -> None:
