@@ -224,7 +224,7 @@ class Bench:
         def once() -> dict:
             with self.gateway() as (gw, creds):
                 target = self.target(gw, creds)
-                stats0 = gw.database_stats()
+                stats0 = smpp_end_to_end.read_stats(gw)
 
                 async def go() -> dict:
                     bar = Progress(not a.quiet)
@@ -247,7 +247,7 @@ class Bench:
                             "drain_reports": d["reports"],
                             "drain_complete": d["complete"],
                         }
-                        r |= per_message(stats0, gw.database_stats(), d["reports"])
+                        r |= per_message(stats0, smpp_end_to_end.read_stats(gw), d["reports"])
                         if with_open:
                             rate = a.open_rate or a.open_fraction * r["requests_per_s"]
                             r["open"] = await self._open_loop(target, gw, rate, bar)
@@ -366,7 +366,7 @@ class Bench:
         def once() -> dict:
             with self.gateway() as (gw, creds):
                 target = self.target(gw, creds)
-                stats0 = gw.database_stats()
+                stats0 = smpp_end_to_end.read_stats(gw)
 
                 async def go() -> dict:
                     bar = Progress(not a.quiet)
@@ -386,7 +386,7 @@ class Bench:
 
                 r = asyncio.run(go())
                 r["sustained_per_s"] = r["reports"] / max(r["first_send_to_last_report_s"], 1e-9)
-                r |= per_message(stats0, gw.database_stats(), r["reports"])
+                r |= per_message(stats0, smpp_end_to_end.read_stats(gw), r["reports"])
                 return r
 
         r = self.repeat("sustained", once, lambda r: r["sustained_per_s"])
