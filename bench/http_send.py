@@ -199,8 +199,8 @@ def ms(seconds: float) -> str:
 
 
 class CpuMeter:
-    """CPU seconds used by this process and, when known, the server process with its descendants
-    (all their threads: a ``serve --workers N`` supervisor and its workers, summed)."""
+    """CPU seconds used by this process and, when known, the server's process tree (every thread of
+    the server and of any worker processes it forked)."""
 
     def __init__(self, server_pid: int | None) -> None:
         self.server_pid = server_pid
@@ -208,8 +208,6 @@ class CpuMeter:
 
     def _server_cpu(self) -> float | None:
         if not self.server_pid:
-            return None
-        if not Path(f"/proc/{self.server_pid}").exists():
             return None
         return tree_cpu_seconds(self.server_pid)
 
@@ -221,16 +219,31 @@ class CpuMeter:
     def start(self) -> None:
         self.t0, self.c0, self.s0 = time.perf_counter(), self._own_cpu(), self._server_cpu() or 0.0
 
-    def summary(self, messages: int = 0) -> str:
+    def figures(self, messages: int = 0) -> dict:
+        """CPU since ``start``: wall seconds, client and server CPU seconds, server µs per message."""
         wall = max(time.perf_counter() - self.t0, 1e-9)
-        text = f"client CPU {100 * (self._own_cpu() - self.c0) / wall:.0f}% of a core"
         server = self._server_cpu()
-        if server is not None:
-            text += f", server CPU {100 * (server - self.s0) / wall:.0f}% of a core"
-            if messages:
-                per = 1e6 * (server - self.s0) / messages
+        used = None if server is None else server - self.s0
+        return {
+            "cpu_wall_s": wall,
+            "client_cpu_s": self._own_cpu() - self.c0,
+            "server_cpu_s": used,
+            "server_cpu_us_per_message": 1e6 * used / messages if used is not None and messages else None,
+        }
+
+    @staticmethod
+    def describe(f: dict) -> str:
+        wall = f["cpu_wall_s"]
+        text = f"client CPU {100 * f['client_cpu_s'] / wall:.0f}% of a core"
+        if f["server_cpu_s"] is not None:
+            text += f", server CPU {100 * f['server_cpu_s'] / wall:.0f}% of a core"
+            per = f["server_cpu_us_per_message"]
+            if per is not None:
                 text += f" = {per:.0f} µs per message" if per >= 10 else f" = {per:.1f} µs per message"
         return text
+
+    def summary(self, messages: int = 0) -> str:
+        return self.describe(self.figures(messages))
 
 
 class Progress:
@@ -275,6 +288,35 @@ class Progress:
                 sys.stderr.flush()
 
 
+class LineProgress:
+    """The same status line for synchronous loops: rewritten in place on a terminal, one line every
+    ``interval`` seconds otherwise (so a log file gets a few lines, not thousands)."""
+
+    def __init__(self, enabled: bool = True, interval: float = 2.0) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.interval = interval
+        self.last = 0.0
+
+    def show(self, text: str) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.tty:
+            sys.stderr.write("\r\033[K" + text)
+        elif now - self.last >= self.interval:
+            sys.stderr.write(text + "\n")
+            self.last = now
+        else:
+            return
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
 def out(text: str = "") -> None:
     print(text, flush=True)
 
@@ -309,9 +351,20 @@ class SendStats:
         self.errors[what] = self.errors.get(what, 0) + 1
 
 
-async def send_phase(
-    target: Target, args: argparse.Namespace, batch: int, progress: Progress, index: int
+async def measure_send(
+    target: Target,
+    batch: int,
+    progress: Progress,
+    index: int = 0,
+    *,
+    concurrency: int = 32,
+    warmup: float = 2.0,
+    duration: float = 10.0,
+    text: str = "smsgate bench message",
 ) -> dict:
+    """Closed loop: ``concurrency`` keep-alive connections, each sending its next request when the
+    previous one is answered, for ``warmup`` + ``duration`` seconds; figures count the measured part.
+    Prints nothing; ``index`` keeps destinations distinct between calls on one gateway."""
     bulk_id = f"bench-{batch}-{uuid.uuid4().hex[:12]}"
     # A ring of prebuilt requests with distinct destinations, so building requests costs the client nothing.
     ring = [
@@ -320,16 +373,16 @@ async def send_phase(
             target.host_header,
             SEND_PATH,
             target.api_key,
-            send_body(numbers((index * 64 + i) * batch, batch), bulk_id, args.text),
+            send_body(numbers((index * 64 + i) * batch, batch), bulk_id, text),
         )
         for i in range(64)
     ]
-    conns = [Connection(target.host, target.port) for _ in range(args.concurrency)]
+    conns = [Connection(target.host, target.port) for _ in range(concurrency)]
     await asyncio.gather(*(c.open() for c in conns))
     stats = SendStats()
     t_start = time.perf_counter()
-    t_measure = t_start + args.warmup
-    t_end = t_measure + args.duration
+    t_measure = t_start + warmup
+    t_end = t_measure + duration
     last_done = [t_measure]
     label = f"send {batch} dest/request"
 
@@ -340,7 +393,7 @@ async def send_phase(
             if t0 >= t_end:
                 return
             raw = ring[i % len(ring)]
-            i += args.concurrency
+            i += concurrency
             try:
                 status, body = await conn.request(raw)
             except (OSError, HttpError, asyncio.IncompleteReadError) as exc:
@@ -371,11 +424,11 @@ async def send_phase(
     def show() -> None:
         now = time.perf_counter()
         if now < t_measure:
-            progress.set(f"[{label}] warming up {now - t_start:4.1f}/{args.warmup:g} s")
+            progress.set(f"[{label}] warming up {now - t_start:4.1f}/{warmup:g} s")
         else:
             elapsed = max(now - t_measure, 1e-9)
             progress.set(
-                f"[{label}] {min(elapsed, args.duration):5.1f}/{args.duration:.0f} s  "
+                f"[{label}] {min(elapsed, duration):5.1f}/{duration:.0f} s  "
                 f"{stats.requests} req  {stats.accepted / elapsed:8.0f} msg/s  "
                 f"errors {sum(stats.errors.values())}"
             )
@@ -385,7 +438,7 @@ async def send_phase(
     warm = asyncio.create_task(_at(t_measure, cpu.start))
     try:
         await asyncio.wait_for(
-            asyncio.gather(*(worker(n, c) for n, c in enumerate(conns))), args.warmup + args.duration + 60
+            asyncio.gather(*(worker(n, c) for n, c in enumerate(conns))), warmup + duration + 60
         )
     finally:
         ticker.cancel()
@@ -393,13 +446,15 @@ async def send_phase(
         await asyncio.gather(*(c.close() for c in conns))
     window = max(last_done[0] - t_measure, 1e-9)
     lat = sorted(stats.latencies)
-    result = {
+    return {
         "phase": "send",
         "destinations_per_request": batch,
-        "concurrency": args.concurrency,
+        "concurrency": concurrency,
+        "warmup_s": warmup,
         "seconds": window,
         "requests": stats.requests,
         "accepted": stats.accepted,
+        "answered_incl_warmup": stats.answered,
         "rejected": stats.rejected,
         "errors": stats.errors,
         "requests_per_s": stats.requests / window,
@@ -408,26 +463,52 @@ async def send_phase(
         "latency_p99_ms": percentile(lat, 99) * 1000,
         "latency_max_ms": (lat[-1] if lat else float("nan")) * 1000,
         "bulk_id": bulk_id,
+        "last_done": last_done[0],  # perf_counter of the last measured answer
+        **cpu.figures(stats.accepted),
     }
+
+
+async def send_phase(
+    target: Target, args: argparse.Namespace, batch: int, progress: Progress, index: int
+) -> dict:
+    result = await measure_send(
+        target,
+        batch,
+        progress,
+        index,
+        concurrency=args.concurrency,
+        warmup=args.warmup,
+        duration=args.duration,
+        text=args.text,
+    )
+    lat_p50, lat_p99, lat_max = (result[f"latency_{k}_ms"] / 1000 for k in ("p50", "p99", "max"))
     out(
         f"send, {batch} destination{'s' if batch > 1 else ''}/request, concurrency {args.concurrency}, "
-        f"{window:.1f} s measured after {args.warmup:g} s warm-up"
+        f"{result['seconds']:.1f} s measured after {args.warmup:g} s warm-up"
     )
-    out(f"  accepted      {result['messages_per_s']:10.0f} messages/s   ({stats.accepted} messages)")
-    out(f"  requests      {result['requests_per_s']:10.1f} requests/s   ({stats.requests} requests)")
-    out(
-        f"  latency       p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
-        f"max {ms(lat[-1] if lat else float('nan'))}"
-    )
-    if stats.rejected or stats.errors:
-        out(f"  not accepted  {stats.rejected} destinations rejected; errors {stats.errors or 'none'}")
-    out(f"  {cpu.summary(stats.accepted)}")
+    out(f"  accepted      {result['messages_per_s']:10.0f} messages/s   ({result['accepted']} messages)")
+    out(f"  requests      {result['requests_per_s']:10.1f} requests/s   ({result['requests']} requests)")
+    out(f"  latency       p50 {ms(lat_p50)}   p99 {ms(lat_p99)}   max {ms(lat_max)}")
+    if result["rejected"] or result["errors"]:
+        out(
+            f"  not accepted  {result['rejected']} destinations rejected; errors {result['errors'] or 'none'}"
+        )
+    out(f"  {CpuMeter.describe(result)}")
 
-    if not args.no_drain and not target.null_server and stats.accepted:
+    if not args.no_drain and not target.null_server and result["accepted"]:
         # Every destination answered during warm-up too is in the same bulk and gets a final report.
+        label = f"send {batch} dest/request"
         progress.set(f"[{label}] pulling final reports")
         drained = await drain_reports(
-            target, args, bulk_id, expect=stats.answered, progress=progress, label=label, since=last_done[0]
+            target,
+            result["bulk_id"],
+            expect=result["answered_incl_warmup"],
+            progress=progress,
+            label=label,
+            since=result["last_done"],
+            limit=args.report_limit,
+            poll_interval=args.poll_interval,
+            timeout=args.drain_timeout,
         )
         result["drain_s"] = drained["drain_s"]
         result["drain_reports"] = drained["reports"]
@@ -445,6 +526,148 @@ async def send_phase(
     return result
 
 
+def open_loop_schedule(rate: float, duration: float, start: float = 0.0) -> list[float]:
+    """When each request of an open-loop run is due: evenly spaced at ``rate`` per second over
+    ``duration`` seconds from ``start``. The sender keeps to it whatever the answers do."""
+    if rate <= 0 or duration <= 0:
+        return []
+    return [start + i / rate for i in range(int(rate * duration))]
+
+
+async def open_loop_send(
+    target: Target,
+    rate: float,
+    duration: float,
+    progress: Progress,
+    *,
+    warmup: float = 1.0,
+    batch: int = 1,
+    text: str = "smsgate bench message",
+    max_connections: int = 200,
+    bulk_id: str | None = None,
+    notify_url: str | None = None,
+    first_number: int = 5_000_000,
+    sent_at: dict[str, float] | None = None,
+) -> dict:
+    """Open loop: requests start on a fixed schedule (``rate`` requests/s), not when an earlier one is
+    answered, each on an idle keep-alive connection (a new one when none is idle, up to
+    ``max_connections``; past that it waits, and the wait counts). Latency is measured from the
+    scheduled start, so a server that stalls is charged for every request it kept waiting (no
+    coordinated omission). Requests scheduled in the first ``warmup`` seconds are sent but not counted.
+    ``sent_at`` (if given) receives each accepted messageId's scheduled start (perf_counter)."""
+    bulk_id = bulk_id or f"bench-open-{uuid.uuid4().hex[:12]}"
+    t0 = time.perf_counter() + 0.05
+    schedule = open_loop_schedule(rate, warmup + duration, t0)
+    t_measure = t0 + warmup
+    idle: list[Connection] = []
+    opened = [0]
+    free = asyncio.Condition()
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    counts = {"accepted": 0, "answered": 0, "requests": 0, "late_starts": 0}
+
+    def body_for(i: int) -> bytes:
+        msg: dict = {
+            "from": "InfoSMS",
+            "destinations": [{"to": d} for d in numbers(first_number + i * batch, batch)],
+            "text": text,
+        }
+        if notify_url:
+            msg["notifyUrl"] = notify_url
+        payload = json.dumps({"bulkId": bulk_id, "messages": [msg]}, separators=(",", ":")).encode()
+        return build_request("POST", target.host_header, SEND_PATH, target.api_key, payload)
+
+    async def take() -> Connection:
+        async with free:
+            while not idle and opened[0] >= max_connections:
+                await free.wait()
+            if idle:
+                return idle.pop()
+            opened[0] += 1
+        return Connection(target.host, target.port)
+
+    async def give(conn: Connection) -> None:
+        async with free:
+            idle.append(conn)
+            free.notify()
+
+    async def one(i: int, due: float) -> None:
+        raw = body_for(i)
+        conn = await take()
+        counted = due >= t_measure
+        if time.perf_counter() - due > 0.001:
+            counts["late_starts"] += counted
+        try:
+            status, body = await conn.request(raw)
+        except (OSError, HttpError, asyncio.IncompleteReadError) as exc:
+            errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + counted
+            await conn.close()
+            await give(conn)
+            return
+        done = time.perf_counter()
+        await give(conn)
+        if status != 200:
+            errors[f"HTTP {status}"] = errors.get(f"HTTP {status}", 0) + counted
+            return
+        answered = _loads(body)["messages"]
+        counts["answered"] += len(answered)
+        if sent_at is not None:
+            for m in answered:
+                if m["status"]["groupId"] == PENDING_GROUP:
+                    sent_at[m["messageId"]] = due
+        if counted:
+            counts["requests"] += 1
+            counts["accepted"] += sum(1 for m in answered if m["status"]["groupId"] == PENDING_GROUP)
+            latencies.append(done - due)
+
+    def show() -> None:
+        elapsed = time.perf_counter() - t0
+        progress.set(
+            f"[open loop {rate:.0f} req/s] {elapsed:5.1f}/{warmup + duration:g} s  "
+            f"{len(latencies)} answered  connections {opened[0]}  errors {sum(errors.values())}"
+        )
+
+    cpu = CpuMeter(target.server_pid)
+    ticker = asyncio.create_task(_tick(show))
+    warm = asyncio.create_task(_at(t_measure, cpu.start))
+    tasks: list[asyncio.Task] = []
+    try:
+        for i, due in enumerate(schedule):
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif i % 32 == 0:
+                await asyncio.sleep(0)  # behind schedule: still let the requests already started run
+            tasks.append(asyncio.create_task(one(i, due)))
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    finally:
+        ticker.cancel()
+        warm.cancel()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*(c.close() for c in idle))
+    lat = sorted(latencies)
+    return {
+        "phase": "open_loop",
+        "rate_requests_per_s": rate,
+        "destinations_per_request": batch,
+        "seconds": duration,
+        "warmup_s": warmup,
+        "scheduled": sum(1 for d in schedule if d >= t_measure),
+        "requests": counts["requests"],
+        "accepted": counts["accepted"],
+        "answered_incl_warmup": counts["answered"],
+        "late_starts": counts["late_starts"],
+        "connections": opened[0],
+        "errors": errors,
+        "latency_p50_ms": percentile(lat, 50) * 1000,
+        "latency_p99_ms": percentile(lat, 99) * 1000,
+        "latency_max_ms": (lat[-1] if lat else float("nan")) * 1000,
+        "bulk_id": bulk_id,
+        **cpu.figures(counts["accepted"]),
+    }
+
+
 async def _tick(show, interval: float = 0.25) -> None:
     while True:
         show()
@@ -458,24 +681,27 @@ async def _at(when: float, action) -> None:
 
 async def drain_reports(
     target: Target,
-    args: argparse.Namespace,
     bulk_id: str,
     expect: int,
     progress: Progress,
     label: str,
     since: float,
+    *,
+    limit: int = 1000,
+    poll_interval: float = 0.05,
+    timeout: float = 20.0,
 ) -> dict:
-    """Take the reports of a bulk until ``expect`` are in or --drain-timeout has passed since ``since``."""
+    """Take the reports of a bulk until ``expect`` are in or ``timeout`` has passed since ``since``."""
     raw = build_request(
         "GET",
         target.host_header,
-        f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={args.report_limit}",
+        f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={limit}",
         target.api_key,
     )
     conn = Connection(target.host, target.port)
     got = 0
     last = since
-    deadline = since + args.drain_timeout
+    deadline = since + timeout
     try:
         while True:
             status, body = await conn.request(raw)
@@ -484,20 +710,36 @@ async def drain_reports(
             if n:
                 got += n
                 last = now
-            progress.set(f"[{label}] pulling final reports: {got}")
+            progress.set(f"[{label}] pulling final reports: {got}/{expect}")
             if got >= expect:
-                return {"reports": got, "drain_s": last - since, "complete": True}
+                return {"reports": got, "drain_s": last - since, "complete": True, "last_report": last}
             if now > deadline:
-                return {"reports": got, "drain_s": now - since, "complete": False}
-            if n < args.report_limit:
-                await asyncio.sleep(args.poll_interval)
+                return {"reports": got, "drain_s": now - since, "complete": False, "last_report": last}
+            if n < limit:
+                await asyncio.sleep(poll_interval)
     finally:
         await conn.close()
 
 
-async def reports_phase(target: Target, args: argparse.Namespace, progress: Progress) -> dict:
-    total = args.report_messages
-    batch = max(1, min(args.report_batch, total))
+async def measure_reports(
+    target: Target,
+    progress: Progress,
+    *,
+    messages: int,
+    batch: int = 1,
+    concurrency: int = 32,
+    rate: float = 0.0,
+    limit: int = 1000,
+    poll_interval: float = 0.05,
+    drain_timeout: float = 20.0,
+    text: str = "smsgate bench message",
+    delivery_delay: float | None = None,
+) -> dict:
+    """Send ``messages`` under one bulkId (``concurrency`` closed-loop senders, paced to ``rate`` msg/s
+    when given) while one poller takes GET /sms/1/reports?bulkId=...; every report's time from its send
+    request, and the time from the first send to the last report. Prints nothing."""
+    total = messages
+    batch = max(1, min(batch, total))
     bulk_id = f"bench-reports-{uuid.uuid4().hex[:12]}"
     sent_at: dict[str, float] = {}
     received_at: dict[str, float] = {}
@@ -506,14 +748,13 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
     errors: dict[str, int] = {}
     chunks = [numbers(9_000_000 + i, min(batch, total - i)) for i in range(0, total, batch)]
     requests = [
-        build_request("POST", target.host_header, SEND_PATH, target.api_key, send_body(c, bulk_id, args.text))
+        build_request("POST", target.host_header, SEND_PATH, target.api_key, send_body(c, bulk_id, text))
         for c in chunks
     ]
     next_request = [0]
     accepted = [0]
     sending_done = asyncio.Event()
-    concurrency = args.report_concurrency or args.concurrency
-    interval = concurrency / args.report_rate * batch if args.report_rate else 0.0
+    interval = concurrency / rate * batch if rate else 0.0
     t_first = time.perf_counter()
     t_last_sent = [t_first]
 
@@ -524,7 +765,7 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
                 i = next_request[0]
                 next_request[0] += 1
                 if interval:  # paced: request i is due at i * batch / rate
-                    due = t_first + i * batch / args.report_rate
+                    due = t_first + i * batch / rate
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 t0 = time.perf_counter()
                 try:
@@ -549,7 +790,7 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
     poll = build_request(
         "GET",
         target.host_header,
-        f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={args.report_limit}",
+        f"{REPORTS_PATH}?bulkId={quote(bulk_id)}&limit={limit}",
         target.api_key,
     )
     polls = [0]
@@ -568,10 +809,10 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
                     statuses[group] = statuses.get(group, 0) + 1
                 if sending_done.is_set() and len(received_at) >= accepted[0]:
                     return True
-                if sending_done.is_set() and now - t_last_sent[0] > args.drain_timeout:
+                if sending_done.is_set() and now - t_last_sent[0] > drain_timeout:
                     return False
-                if len(results) < args.report_limit:
-                    await asyncio.sleep(args.poll_interval)
+                if len(results) < limit:
+                    await asyncio.sleep(poll_interval)
         finally:
             await conn.close()
 
@@ -601,7 +842,7 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
         "messages": total,
         "destinations_per_request": batch,
         "concurrency": concurrency,
-        "rate_limit": args.report_rate or None,
+        "rate_limit": rate or None,
         "accepted": accepted[0],
         "reports": len(received_at),
         "complete": complete,
@@ -615,8 +856,32 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
         "first_send_to_last_report_s": t_last_report - t_first,
         "polls": polls[0],
         "statuses": statuses,
-        "delivery_delay_s": args.delivery_delay,
+        "delivery_delay_s": delivery_delay,
+        "request_latency_p50_ms": percentile(rl, 50) * 1000,
+        "request_latency_p99_ms": percentile(rl, 99) * 1000,
+        **cpu.figures(accepted[0]),
     }
+    return result
+
+
+async def reports_phase(target: Target, args: argparse.Namespace, progress: Progress) -> dict:
+    concurrency = args.report_concurrency or args.concurrency
+    result = await measure_reports(
+        target,
+        progress,
+        messages=args.report_messages,
+        batch=args.report_batch,
+        concurrency=concurrency,
+        rate=args.report_rate,
+        limit=args.report_limit,
+        poll_interval=args.poll_interval,
+        drain_timeout=args.drain_timeout,
+        text=args.text,
+        delivery_delay=args.delivery_delay,
+    )
+    total, batch = result["messages"], result["destinations_per_request"]
+    accepted, complete, statuses = result["accepted"], result["complete"], result["statuses"]
+    errors = result["errors"]
     pacing = f", paced at {args.report_rate:.0f} msg/s" if args.report_rate else ", unpaced"
     out(
         f"send to final report: {total} messages, {batch} destination{'s' if batch > 1 else ''}/request, "
@@ -626,26 +891,26 @@ async def reports_phase(target: Target, args: argparse.Namespace, progress: Prog
     if args.delivery_delay is not None and not args.url:
         out(f"  simulated delivery delay {args.delivery_delay:g} s (included in the figures below)")
     out(
-        f"  sending       {send_window:.2f} s for {accepted[0]} accepted "
+        f"  sending       {result['send_s']:.2f} s for {accepted} accepted "
         f"({result['send_messages_per_s']:.0f} msg/s), "
-        f"request p50 {ms(percentile(rl, 50))} p99 {ms(percentile(rl, 99))}"
+        f"request p50 {ms(result['request_latency_p50_ms'] / 1000)} p99 {ms(result['request_latency_p99_ms'] / 1000)}"
     )
     out(
-        f"  report - send p50 {ms(percentile(lat, 50))}   p99 {ms(percentile(lat, 99))}   "
-        f"max {ms(lat[-1] if lat else float('nan'))}   ({len(lat)} reports)"
+        f"  report - send p50 {ms(result['report_latency_p50_ms'] / 1000)}   p99 {ms(result['report_latency_p99_ms'] / 1000)}   "
+        f"max {ms(result['report_latency_max_ms'] / 1000)}   ({result['reports']} reports)"
     )
     out(
         f"  drain         {result['drain_s']:.2f} s from the last send response to the last report; "
         f"{result['first_send_to_last_report_s']:.2f} s from the first send"
     )
     out(
-        f"  reports       {len(received_at)}/{accepted[0]} in {polls[0]} polls, "
+        f"  reports       {result['reports']}/{accepted} in {result['polls']} polls, "
         f"statuses {', '.join(f'{k} {v}' for k, v in sorted(statuses.items())) or 'none'}"
         + ("" if complete else f"  (INCOMPLETE: gave up {args.drain_timeout:.0f} s after the last send)")
     )
     if errors:
         out(f"  errors        {errors}")
-    out(f"  {cpu.summary(accepted[0])}")
+    out(f"  {CpuMeter.describe(result)}")
     out()
     return result
 

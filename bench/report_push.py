@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Report push benchmark: delivery reports pushed per second to a local receiver, and the time from
-the network's receipt (the report's doneAt) to the push arriving.
+"""Report push benchmark: delivery reports pushed per second to a local receiver, the time from the
+network's receipt (the report's doneAt) to the push arriving and, when sending is paced (``--rate``),
+the time from each send request's scheduled start to its report arriving.
 
-Starts its own `smsgate serve` (SQLite, simulated network with receipts at once, loopback allowed
-for webhooks) and a minimal asyncio HTTP receiver that answers 200 at once. Sends ``--messages``
-messages with a notifyUrl and waits for every report. Figures go to stdout. Not a pass/fail test.
+Starts its own `smsgate serve` (SQLite unless --database-url, simulated network, loopback allowed for
+webhooks) and a minimal asyncio HTTP receiver that answers 200 at once. Sends ``--messages`` messages
+with a notifyUrl and waits for every report. Unpaced (the default) it sends 100-destination requests
+one after another; with ``--rate R`` an open-loop sender (bench/http_send.py) starts requests on a
+schedule of R messages/s. Figures go to stdout. Not a pass/fail test.
 
-    /work/venv/bin/python bench/report_push.py --messages 5000
+    python bench/report_push.py --messages 5000
+    python bench/report_push.py --messages 2000 --rate 200 --batch 1 --delivery-delay 0.5
 """
 
 from __future__ import annotations
@@ -26,21 +30,27 @@ import orjson
 # the one gateway harness, shared with the tests
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from live import LiveGateway, free_port, tree_cpu_seconds
+from http_send import LineProgress, Progress, Target, open_loop_send, percentile
+from live import LiveGateway, free_port
 
 
 class Receiver:
-    """Counts the results of each POST and when they arrived."""
+    """Records, for every report in every POST, when it arrived and what it was about."""
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.arrivals: list[tuple[float, str]] = []  # (epoch seconds, doneAt)
+        # (perf_counter at arrival, epoch seconds at arrival, doneAt, messageId)
+        self.arrivals: list[tuple[float, float, str, str]] = []
         self.requests = 0
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", self.port), loop
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", self.port), self._loop
         ).result()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/reports"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -52,18 +62,135 @@ class Receiver:
                     if line.lower().startswith(b"content-length")
                 )
                 body = await reader.readexactly(length)
-                now = time.time()
+                now, epoch = time.perf_counter(), time.time()
                 self.requests += 1
-                self.arrivals += [(now, r["doneAt"]) for r in orjson.loads(body)["results"]]
+                self.arrivals += [
+                    (now, epoch, r["doneAt"], r["messageId"]) for r in orjson.loads(body)["results"]
+                ]
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
 
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+def _epoch(done_at: str) -> float:
+    return datetime.strptime(done_at, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+
+
+def push_run(
+    messages: int = 5000,
+    batch: int = 100,
+    rate: float = 0.0,
+    delivery_delay: float = 0.0,
+    database_url: str | None = None,
+    serve_args: list[str] | None = None,
+    progress: bool = True,
+    timeout: float = 600.0,
+) -> dict:
+    """One gateway, ``messages`` sent with a notifyUrl (unpaced, or open loop at ``rate`` msg/s), every
+    report waited for. Latencies in ms; ``send_to_push_*`` only when paced."""
+    receiver = Receiver()
+    gw = LiveGateway.temporary(
+        "smsgate-bench-",
+        workers=None,  # serve's default (one worker per core) unless serve_args say otherwise
+        database_url=database_url,
+        env_extra={
+            "SMSGATE_SIMULATOR_DELIVERY_DELAY": str(delivery_delay),
+            "SMSGATE_WEBHOOK_ALLOW": "127.0.0.0/8",
+        },
+        test_defaults=False,
+        serve_args=list(serve_args or []),
+    )
+    sent_at: dict[str, float] = {}
+    try:
+        creds = gw.create_account("bench")
+        gw.start()
+        cpu0 = gw.cpu_seconds()
+        start = time.perf_counter()
+        if rate > 0:
+            target = Target("127.0.0.1", gw.port, creds.api_key, gw.proc.pid if gw.proc else None)
+
+            async def paced() -> dict:
+                bar = Progress(progress)
+                bar.start()
+                try:
+                    return await open_loop_send(
+                        target,
+                        rate / batch,
+                        messages / rate,
+                        bar,
+                        warmup=0.0,
+                        batch=batch,
+                        notify_url=receiver.url,
+                        sent_at=sent_at,
+                    )
+                finally:
+                    await bar.stop()
+
+            sending = asyncio.run(paced())
+            expected = sending["accepted"]
+        else:
+            client = httpx.Client(base_url=gw.base_url, headers=creds.app, timeout=60)
+            bulk = uuid.uuid4().hex
+            for first in range(0, messages, batch):
+                destinations = [{"to": f"4179{first + i:07d}"} for i in range(min(batch, messages - first))]
+                client.post(
+                    "/sms/2/text/advanced",
+                    json={
+                        "bulkId": bulk,
+                        "messages": [
+                            {
+                                "from": "Bench",
+                                "destinations": destinations,
+                                "text": "push",
+                                "notifyUrl": receiver.url,
+                            }
+                        ],
+                    },
+                ).raise_for_status()
+            expected = messages
+        bar = LineProgress(progress)
+        while len(receiver.arrivals) < expected:
+            time.sleep(0.05)
+            bar.show(f"  push: {len(receiver.arrivals)}/{expected} reports pushed")
+            if time.perf_counter() - start > timeout:
+                raise RuntimeError(f"only {len(receiver.arrivals)} of {expected} reports in {timeout:.0f} s")
+        bar.done()
+        cpu = gw.cpu_seconds() - cpu0
+    finally:
+        gw.stop()
+        receiver.close()
+    arrivals = receiver.arrivals
+    first_at, last_at = min(a[0] for a in arrivals), max(a[0] for a in arrivals)
+    lag = [(epoch - _epoch(done)) * 1000 for _, epoch, done, _ in arrivals]
+    result: dict = {
+        "messages": expected,
+        "destinations_per_request": batch,
+        "rate": rate or None,
+        "delivery_delay_s": delivery_delay,
+        "push_requests": receiver.requests,
+        "reports_per_push": expected / max(receiver.requests, 1),
+        "pushed_per_s": expected / max(last_at - first_at, 1e-9),
+        "pushed_per_s_from_first_send": expected / max(last_at - start, 1e-9),
+        "receipt_to_push_p50_ms": percentile(sorted(lag), 50),
+        "receipt_to_push_p99_ms": percentile(sorted(lag), 99),
+        "receipt_to_push_max_ms": max(lag),
+        "gateway_cpu_s": cpu,
+        "gateway_cpu_us_per_message": 1e6 * cpu / max(expected, 1),
+    }
+    if sent_at:
+        total = sorted((t - sent_at[m]) * 1000 for t, _, _, m in arrivals if m in sent_at)
+        result |= {
+            "send_to_push_p50_ms": percentile(total, 50),
+            "send_to_push_p99_ms": percentile(total, 99),
+            "send_to_push_max_ms": total[-1],
+            "send_to_push_p99_above_delay_ms": percentile(total, 99) - delivery_delay * 1000,
+        }
+    return result
 
 
 def main() -> None:
@@ -72,58 +199,29 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=100, help="destinations per HTTP request [100]")
+    parser.add_argument("--rate", type=float, default=0.0, help="open-loop messages/s [0: unpaced]")
+    parser.add_argument("--delivery-delay", type=float, default=0.0, help="simulated delay, s [0]")
+    parser.add_argument("--database-url", help="SMSGATE_DATABASE_URL (default: SQLite)")
     args = parser.parse_args()
-    receiver = Receiver()
-    gw = LiveGateway.temporary(
-        "smsgate-bench-",
-        workers=None,  # serve's default: one worker per core
-        env_extra={"SMSGATE_SIMULATOR_DELIVERY_DELAY": "0", "SMSGATE_WEBHOOK_ALLOW": "127.0.0.0/8"},
-        test_defaults=False,
+    f = push_run(args.messages, args.batch, args.rate, args.delivery_delay, args.database_url)
+    print(
+        f"messages {f['messages']}, push requests {f['push_requests']} "
+        f"({f['reports_per_push']:.1f} reports per request)"
     )
-    try:
-        creds = gw.create_account("bench")
-        gw.start()
-        client = httpx.Client(base_url=gw.base_url, headers=creds.app, timeout=60)
-        url = f"http://127.0.0.1:{receiver.port}/reports"
-        bulk = uuid.uuid4().hex
-        cpu0 = tree_cpu_seconds(gw.proc.pid)
-        start = time.time()
-        for first in range(0, args.messages, args.batch):
-            destinations = [
-                {"to": f"4179{first + i:07d}"} for i in range(min(args.batch, args.messages - first))
-            ]
-            client.post(
-                "/sms/2/text/advanced",
-                json={
-                    "bulkId": bulk,
-                    "messages": [
-                        {"from": "Bench", "destinations": destinations, "text": "push", "notifyUrl": url}
-                    ],
-                },
-            ).raise_for_status()
-        while len(receiver.arrivals) < args.messages:
-            time.sleep(0.05)
-            print(f"\r  {len(receiver.arrivals)}/{args.messages} reports pushed", end="", file=sys.stderr)
-            if time.time() - start > 600:
-                raise RuntimeError("reports did not all arrive in 10 minutes")
-        print(file=sys.stderr)
-        arrivals = receiver.arrivals
-        first_at, last_at = min(a for a, _ in arrivals), max(a for a, _ in arrivals)
-        lag = [(a - datetime.strptime(d, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()) * 1000 for a, d in arrivals]
+    print(
+        f"pushed: {f['pushed_per_s']:.0f} reports/s from first to last push; "
+        f"{f['pushed_per_s_from_first_send']:.0f} reports/s from first send"
+    )
+    print(
+        f"receipt -> push: p50 {f['receipt_to_push_p50_ms']:.0f} ms, p99 {f['receipt_to_push_p99_ms']:.0f} ms, "
+        f"max {f['receipt_to_push_max_ms']:.0f} ms; gateway CPU {f['gateway_cpu_s']:.1f} s"
+    )
+    if "send_to_push_p99_ms" in f:
         print(
-            f"messages {args.messages}, push requests {receiver.requests} "
-            f"({args.messages / receiver.requests:.1f} reports per request)"
+            f"send -> push: p50 {f['send_to_push_p50_ms']:.0f} ms, p99 {f['send_to_push_p99_ms']:.0f} ms "
+            f"({f['send_to_push_p99_above_delay_ms']:.0f} ms above the {f['delivery_delay_s']:g} s delay), "
+            f"max {f['send_to_push_max_ms']:.0f} ms"
         )
-        print(
-            f"pushed: {args.messages / max(last_at - first_at, 1e-9):.0f} reports/s from first to last push; "
-            f"{args.messages / (last_at - start):.0f} reports/s from first send"
-        )
-        print(
-            f"receipt -> push: p50 {percentile(lag, 50):.0f} ms, p99 {percentile(lag, 99):.0f} ms, "
-            f"max {max(lag):.0f} ms; gateway CPU {tree_cpu_seconds(gw.proc.pid) - cpu0:.1f} s"
-        )
-    finally:
-        gw.stop()
 
 
 if __name__ == "__main__":

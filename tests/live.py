@@ -50,26 +50,66 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def child_pids(pid: int) -> list[int]:
-    """The live children of a process (Linux /proc)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(c) for c in task.read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU of a process and its descendants so far: live ones, and the children it has reaped (a
-    ``serve --workers N`` supervisor's restarted workers)."""
+def _stat_fields(pid: int) -> list[str] | None:
+    # the command name (field 2) may hold spaces and parentheses: split after its last ')'
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None  # the process ended meanwhile
+
+
+def process_tree(root: int, proc_dir: Path = Path("/proc")) -> list[int]:
+    """``root`` and every live descendant (Linux /proc), parents before children; [] if root is gone."""
+    children: dict[int, list[int]] = {}
+    for entry in proc_dir.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    if not (proc_dir / str(root)).exists():
+        return []
+    tree, i = [root], 0
+    while i < len(tree):
+        tree.extend(children.get(tree[i], ()))
+        i += 1
+    return tree
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of a process tree so far: every live process's own CPU plus what its reaped
+    children used (cutime/cstime), so a worker that has exited and been waited for still counts."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in process_tree(root):
+        fields = _stat_fields(pid)
+        if fields:
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+def _status_kib(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
     except OSError:
-        return 0.0
-    own = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
-    return own + sum(tree_cpu_seconds(child) for child in child_pids(pid))
+        pass  # the process ended meanwhile
+    return 0
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory summed over a process tree (VmRSS of each: pages a forked worker shares with
+    its parent count in both, as ``ps`` shows them)."""
+    return sum(_status_kib(Path(f"/proc/{pid}/status"), "VmRSS:") for pid in process_tree(root)) * 1024
+
+
+def tree_pss_bytes(root: int) -> int:
+    """Proportional set size summed over a process tree: shared pages split between their sharers, so
+    the sum is what the tree costs the machine."""
+    return sum(_status_kib(Path(f"/proc/{pid}/smaps_rollup"), "Pss:") for pid in process_tree(root)) * 1024
 
 
 @dataclass
@@ -104,6 +144,7 @@ class LiveGateway:
     # ``serve --workers``: 1 (one process, as the suite was written for) unless a test asks for more;
     # None passes no flag, so the gateway starts one worker per core (the benchmarks' choice)
     workers: int | None = 1
+    serve_args: list[str] = field(default_factory=list)  # more ``smsgate serve`` flags, e.g. --workers
 
     @classmethod
     def temporary(cls, prefix: str = "smsgate-", **kwargs) -> LiveGateway:
@@ -161,9 +202,15 @@ class LiveGateway:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
-            workers = [] if self.workers is None else ["--workers", str(self.workers)]
+            workers = (
+                []
+                if self.workers is None or "--workers" in self.serve_args
+                else ["--workers", str(self.workers)]
+            )
             self.proc = subprocess.Popen(
-                self.smsgate("serve", "--port", str(self.port), "--log-level", log_level, *workers),
+                self.smsgate(
+                    "serve", "--port", str(self.port), "--log-level", log_level, *workers, *self.serve_args
+                ),
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -183,6 +230,29 @@ class LiveGateway:
             eventually(healthy, timeout=timeout)
         except AssertionError:
             raise RuntimeError(f"smsgate did not become healthy: {self.log_path.read_text()}") from None
+
+    def cpu_seconds(self) -> float:
+        """CPU used so far by the gateway's processes (the server and any workers it forked)."""
+        assert self.proc is not None
+        return tree_cpu_seconds(self.proc.pid)
+
+    def rss_bytes(self) -> int:
+        assert self.proc is not None
+        return tree_rss_bytes(self.proc.pid)
+
+    def database_stats(self) -> dict[str, int | str] | None:
+        """``GET /admin/1/database/stats`` (statements and commits run so far, and the backend), with
+        the admin token this gateway runs with; None when the gateway has no such endpoint (404)."""
+        token = self.env().get("SMSGATE_ADMIN_TOKEN")
+        r = httpx.get(
+            self.base_url + "/admin/1/database/stats",
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            timeout=30,
+        )
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        return r.json()
 
     def advance_clock(self, seconds: float) -> int:
         """Move the gateway's clock on (it must run with SMSGATE_CLOCK_START): what fell due runs now.
