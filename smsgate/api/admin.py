@@ -173,6 +173,7 @@ async def database_stats(request: Request, gateway: Gateway) -> Response:
     return negotiate.respond_json({"statements": db.statements, "commits": db.commits, "backend": db.backend})
 
 
+@admin
 async def worker_info(request: Request, gateway: Gateway) -> Response:
     """GET /admin/1/worker: which process answered (``serve --workers N``): its index (0, the primary,
     runs the engine), pid, role, and the wake-up datagrams it sent to the primary or received;
