@@ -5,10 +5,14 @@ transaction, and on SQLite two handles on one file (two processes) serialise the
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import sqlite3
 import threading
 from typing import Any
 
 import pytest
+from live import eventually_async
 from sqlalchemy import Connection, text
 
 from smsgate.store.database import Database, on_commit, sync_url
@@ -189,6 +193,43 @@ def test_two_sqlite_handles_serialise_a_select_then_update(tmp_path) -> None:
             await b.dispose()
 
     assert run(go()) == (0, 2, 2)
+
+
+def _blocked_flocks() -> int:
+    # /proc/locks lists a process waiting for a lock as a line with "->"
+    return sum("->" in line for line in open("/proc/locks"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux /proc/locks")
+def test_sqlite_writers_of_every_process_queue_on_one_lock_file(tmp_path) -> None:
+    """The writers of several processes on one file wait for each other on a flock (the kernel wakes
+    the next at once), not in SQLite's busy handler, which sleeps up to 100 ms a try: while another
+    process holds the lock file, a write waits there, before BEGIN, with SQLite's own lock free."""
+    url = _url(None, tmp_path)
+
+    async def go() -> int:
+        db = Database(url)
+        try:
+            await db.write(_create)
+            fd = os.open(tmp_path / "db.db-writer.lock", os.O_RDWR)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # "another process" writing
+            try:
+                waiting_before = _blocked_flocks()
+                pending = asyncio.create_task(db.write(_bump))
+                await eventually_async(lambda: _blocked_flocks() > waiting_before)
+                other = sqlite3.connect(tmp_path / "db.db", timeout=0, isolation_level=None)
+                other.execute("BEGIN IMMEDIATE")  # SQLite's write lock is free: the wait is on the flock
+                other.execute("ROLLBACK")
+                other.close()
+                assert not pending.done()
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+            return await pending
+        finally:
+            await db.dispose()
+
+    assert run(go()) == 1
 
 
 def test_urls_map_to_the_sync_drivers() -> None:
