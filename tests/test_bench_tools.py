@@ -59,7 +59,10 @@ def test_statements_per_message_needs_the_endpoint() -> None:
     assert run_all.per_message(None, None, 10)["statements_per_message"] is None
     f = run_all.per_message({"statements": 100, "commits": 10}, {"statements": 150, "commits": 15}, 10)
     assert f == {"statements_per_message": 5.0, "commits_per_message": 0.5}
-    assert run_all.fmt_stats(run_all.per_message(None, None, 1))[0] == run_all.NEEDS_STATS
+    assert run_all.fmt_stats(run_all.per_message(None, None, 1), 1)[0] == run_all.NEEDS_STATS
+    assert run_all.fmt_stats(f, 1) == ("5.00", "0.500")
+    # several workers: one process's counters are not the gateway's, so no figure
+    assert run_all.fmt_stats(f, 0)[0] == run_all.PER_PROCESS
 
 
 # a parent that forks a worker burning CPU, the shape of `smsgate serve --workers N`
