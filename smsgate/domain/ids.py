@@ -56,7 +56,12 @@ def new_ids(count: int) -> list[str]:
 
 
 def new_secret(nbytes: int = 24) -> str:
-    return secrets.token_urlsafe(nbytes)
+    """An API key or session token (URL-safe base64). Never one that starts with "-": people paste keys
+    into command lines (``smsgate account ... KEY``), where a leading "-" reads as an option."""
+    while True:
+        secret = secrets.token_urlsafe(nbytes)
+        if not secret.startswith("-"):
+            return secret
 
 
 def report_id(

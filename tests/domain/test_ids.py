@@ -7,6 +7,7 @@ import itertools
 import os
 import re
 
+from smsgate.domain import ids as ids_module
 from smsgate.domain.ids import new_id, new_ids
 
 
@@ -26,3 +27,16 @@ def test_new_ids_keep_the_format_and_do_not_repeat() -> None:
     os.waitpid(pid, 0)
     child = os.read(read, 64).decode()
     assert child[12:] != new_id()[12:]
+
+
+def test_secrets_never_start_with_a_dash(monkeypatch) -> None:
+    # token_urlsafe starts with "-" once in 64 draws: force one, then a good one
+    draws = iter(["-starts-with-dash", "fine-key"])
+    monkeypatch.setattr(ids_module.secrets, "token_urlsafe", lambda n: next(draws))
+    assert ids_module.new_secret() == "fine-key"
+
+
+def test_real_secrets_are_long_and_dashless_at_the_start() -> None:
+    secrets = [ids_module.new_secret() for _ in range(2000)]
+    assert len(set(secrets)) == 2000
+    assert all(len(s) == 32 and not s.startswith("-") for s in secrets)
