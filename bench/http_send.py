@@ -1072,7 +1072,7 @@ def check_loopback(url: str) -> tuple[str, int]:
 # Main
 
 
-class _Help(argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Show a flag's default when it has a meaningful one."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -1090,7 +1090,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "`smsgate serve` (SQLite in a temporary directory, simulated network) unless\n"
         "--url is given. Loopback only. Figures go to stdout, progress to stderr.\n"
         "See bench/README.md.",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
     )
     t = p.add_argument_group("target")
     t.add_argument(

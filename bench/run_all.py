@@ -78,6 +78,7 @@ import report_push
 import seed_logs
 import smpp_end_to_end
 from http_send import (
+    HelpFormatter,
     LineProgress,
     Progress,
     Target,
@@ -174,37 +175,45 @@ class Bench:
     # --- gateways ---------------------------------------------------------------------------------
 
     @contextmanager
+    def own_database(self) -> Iterator[str | None]:
+        """A fresh database on --database-url's server for one gateway, dropped afterwards; None
+        (SQLite in the gateway's own directory) without --database-url."""
+        if not self.args.database_url:
+            yield None
+            return
+        url, drop = fresh_postgres_database(self.args.database_url)
+        try:
+            yield url
+        finally:
+            drop()
+
+    @contextmanager
     def gateway(
         self, env: dict[str, str] | None = None, start: bool = True
     ) -> Iterator[tuple[LiveGateway, Credentials]]:
         """A fresh gateway (its own temporary directory, and its own database on --database-url's
         server), with the shipped settings apart from the simulated delay and the admin token."""
-        url, drop = (
-            fresh_postgres_database(self.args.database_url)
-            if self.args.database_url
-            else (None, lambda: None)
-        )
-        gw = LiveGateway.temporary(
-            "smsgate-bench-",
-            workers=None,  # serve's default (one worker per core) unless --workers says otherwise
-            database_url=url,
-            env_extra={
-                "SMSGATE_SIMULATOR_DELIVERY_DELAY": str(self.args.delivery_delay),
-                "SMSGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-                **(env or {}),
-            },
-            test_defaults=False,
-            serve_args=self.serve_args,
-        )
-        try:
-            creds = gw.create_account("bench")
-            if start:
-                gw.start()
-                log(f"gateway pid {gw.proc.pid if gw.proc else '?'} on {gw.base_url}")
-            yield gw, creds
-        finally:
-            gw.stop()
-            drop()
+        with self.own_database() as url:
+            gw = LiveGateway.temporary(
+                "smsgate-bench-",
+                workers=None,  # serve's default (one worker per core) unless --workers says otherwise
+                database_url=url,
+                env_extra={
+                    "SMSGATE_SIMULATOR_DELIVERY_DELAY": str(self.args.delivery_delay),
+                    "SMSGATE_ADMIN_TOKEN": ADMIN_TOKEN,
+                    **(env or {}),
+                },
+                test_defaults=False,
+                serve_args=self.serve_args,
+            )
+            try:
+                creds = gw.create_account("bench")
+                if start:
+                    gw.start()
+                    log(f"gateway pid {gw.proc.pid if gw.proc else '?'} on {gw.base_url}")
+                yield gw, creds
+            finally:
+                gw.stop()
 
     @property
     def serve_args(self) -> list[str]:
@@ -414,13 +423,10 @@ class Bench:
         a = self.args
 
         def once() -> dict:
-            url, drop = fresh_postgres_database(a.database_url) if a.database_url else (None, lambda: None)
-            try:
+            with self.own_database() as url:
                 return smpp_end_to_end.run_window(
                     a.smpp_window, a.smpp_messages, 100, url, self.serve_args, progress=not a.quiet
                 )
-            finally:
-                drop()
 
         r = self.repeat("smpp", once, lambda r: r["rate"])
         self.results["smpp"] = r
@@ -442,8 +448,7 @@ class Bench:
         a = self.args
 
         def once() -> dict:
-            url, drop = fresh_postgres_database(a.database_url) if a.database_url else (None, lambda: None)
-            try:
+            with self.own_database() as url:
                 return report_push.push_run(
                     a.push_messages,
                     batch=1,
@@ -453,8 +458,6 @@ class Bench:
                     serve_args=self.serve_args,
                     progress=not a.quiet,
                 )
-            finally:
-                drop()
 
         r = self.repeat("push", once, lambda r: r["send_to_push_p99_above_delay_ms"])
         self.results["push"] = r
@@ -567,16 +570,8 @@ def account_of(gw: LiveGateway, creds: Credentials) -> int:
         conn.close()
 
 
-class _Help(argparse.RawDescriptionHelpFormatter):
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
-            text += " (default: %(default)s)"
-        return text
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="run_all.py", description=__doc__, formatter_class=_Help)
+    p = argparse.ArgumentParser(prog="run_all.py", description=__doc__, formatter_class=HelpFormatter)
     g = p.add_argument_group("run")
     g.add_argument("--phases", default=",".join(PHASES), help="Comma-separated phases to run.")
     g.add_argument(
