@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection
 
@@ -73,6 +73,13 @@ class SubmitLedger(Protocol):
 
 class Connector(Protocol):
     name: str
+
+    @property
+    def is_up(self) -> bool:
+        """Whether it can take messages now (an SMPP link: bound); the router skips one that is not."""
+
+    def status(self) -> dict[str, Any]:
+        """What ``GET /admin/1/connectors`` and ``smsgate connector list`` show: name, kind, state, ..."""
 
     def on_unknown_outcome(self, connector: str | None) -> UnknownOutcome:
         """The policy for a message still marked sending when leased again; ``connector`` is the one

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -49,6 +50,11 @@ class SimulatedNetwork:
                 )
             )
         return results
+
+    is_up = True  # the simulated network never goes down
+
+    def status(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "simulator", "state": "up"}
 
     def on_unknown_outcome(self, connector: str | None = None) -> UnknownOutcome:
         """The simulated network answers in process, so a message in doubt was never really out: send it."""

@@ -348,6 +348,10 @@ class SmppConnector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._receipt_writer
 
+    @property
+    def is_up(self) -> bool:
+        return self.client.is_bound
+
     def status(self) -> dict[str, Any]:
         """One row of ``smsgate connector list``."""
         return {

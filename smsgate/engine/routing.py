@@ -19,19 +19,6 @@ from ..store.database import Database
 from ..store.records import OutboundMessage
 
 
-def is_up(connector: Connector) -> bool:
-    """A connector with an SMPP client is up while bound; the simulator always is."""
-    client = getattr(connector, "client", None)
-    return bool(client.is_bound) if client is not None else True
-
-
-def status_of(connector: Connector) -> dict[str, Any]:
-    status = getattr(connector, "status", None)
-    if callable(status):
-        return status()
-    return {"name": connector.name, "kind": "simulator", "state": "up"}
-
-
 class Router:
     name = "router"
 
@@ -52,7 +39,7 @@ class Router:
         self, messages: Sequence[OutboundMessage], ledger: SubmitLedger | None = None
     ) -> list[SubmitResult]:
         names = await self._names({m.account_id for m in messages})
-        up = {n for n, c in self.connectors.items() if is_up(c)}
+        up = {n for n, c in self.connectors.items() if c.is_up}
         groups: dict[str, list[Any]] = defaultdict(list)
         for m in messages:
             groups[self.table.choose(m.destination, names.get(m.account_id), m.sender, up)].append(m)
@@ -86,5 +73,14 @@ class Router:
         named = self.connectors.get(connector or "")
         return named.on_unknown_outcome(connector) if named is not None else "resubmit"
 
+    @property
+    def is_up(self) -> bool:
+        """Up while any of its connectors is."""
+        return any(c.is_up for c in self.connectors.values())
+
+    def status(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "router", "state": "up" if self.is_up else "down"}
+
     def statuses(self) -> list[dict[str, Any]]:
-        return [status_of(c) for c in self.connectors.values()]
+        """Each connector's status, as the admin API lists them."""
+        return [c.status() for c in self.connectors.values()]
