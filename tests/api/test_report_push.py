@@ -6,12 +6,13 @@ documented cycle, 1 + n^2 minutes for retry n, plays out in fractions of a secon
 from __future__ import annotations
 
 import itertools
+import time
 import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
 from helpers import final_logs, send_v2, uid
-from job_queue import jobs_left
+from job_queue import jobs_left, jobs_of
 from live import LiveGateway, eventually
 from receiver import Receiver
 
@@ -229,6 +230,16 @@ def test_restart_in_the_middle_of_the_retry_cycle_keeps_the_schedule(tmp_path, o
             ],
         )
         eventually(lambda: len(receiver.to(path)) >= 3, timeout=20)  # first try, retries 1 and 2 failed
+        # the gateway has recorded the third failure (retry 3 rescheduled some units ahead) before the
+        # kill: a kill before that would rightly repeat the unrecorded attempt at once
+        third_failed_ms = time.time() * 1000
+        eventually(
+            lambda: any(
+                kind == "report_push" and due > third_failed_ms + 2 * unit * 1000
+                for kind, _, due in jobs_of(gw)
+            ),
+            timeout=10,
+        )
         gw.kill()
         killed_after = receiver.to(path)[2].at
         gw.start()
