@@ -39,8 +39,8 @@ class Receiver:
 
     def __init__(self) -> None:
         self.port = free_port()
-        # (perf_counter at arrival, epoch seconds at arrival, doneAt, messageId)
-        self.arrivals: list[tuple[float, float, str, str]] = []
+        # (perf_counter at arrival, epoch seconds at arrival, doneAt, messageId, sentAt)
+        self.arrivals: list[tuple[float, float, str, str, str]] = []
         self.requests = 0
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, daemon=True).start()
@@ -65,7 +65,8 @@ class Receiver:
                 now, epoch = time.perf_counter(), time.time()
                 self.requests += 1
                 self.arrivals += [
-                    (now, epoch, r["doneAt"], r["messageId"]) for r in orjson.loads(body)["results"]
+                    (now, epoch, r["doneAt"], r["messageId"], r["sentAt"])
+                    for r in orjson.loads(body)["results"]
                 ]
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
@@ -166,7 +167,7 @@ def push_run(
         receiver.close()
     arrivals = receiver.arrivals
     first_at, last_at = min(a[0] for a in arrivals), max(a[0] for a in arrivals)
-    lag = [(epoch - _epoch(done)) * 1000 for _, epoch, done, _ in arrivals]
+    lag = [(epoch - _epoch(done)) * 1000 for _, epoch, done, _, _ in arrivals]
     result: dict = {
         "messages": expected,
         "destinations_per_request": batch,
@@ -183,8 +184,19 @@ def push_run(
         "gateway_cpu_us_per_message": 1e6 * cpu / max(expected, 1),
     }
     if sent_at:
-        total = sorted((t - sent_at[m]) * 1000 for t, _, _, m in arrivals if m in sent_at)
+        total = sorted((t - sent_at[m]) * 1000 for t, _, _, m, _ in arrivals if m in sent_at)
+        # where the time goes: request start -> sentAt (accept and dispatch), sentAt -> doneAt (the
+        # simulated network, its delay included)
+        to_epoch = time.time() - time.perf_counter()
+        dispatch = sorted(
+            (_epoch(s) - sent_at[m] - to_epoch) * 1000 for _, _, _, m, s in arrivals if m in sent_at
+        )
+        network = sorted((_epoch(d) - _epoch(s)) * 1000 for _, _, d, _, s in arrivals)
         result |= {
+            "send_to_sent_p50_ms": percentile(dispatch, 50),
+            "send_to_sent_p99_ms": percentile(dispatch, 99),
+            "sent_to_done_p50_ms": percentile(network, 50),
+            "sent_to_done_p99_ms": percentile(network, 99),
             "send_to_push_p50_ms": percentile(total, 50),
             "send_to_push_p99_ms": percentile(total, 99),
             "send_to_push_max_ms": total[-1],
@@ -221,6 +233,10 @@ def main() -> None:
             f"send -> push: p50 {f['send_to_push_p50_ms']:.0f} ms, p99 {f['send_to_push_p99_ms']:.0f} ms "
             f"({f['send_to_push_p99_above_delay_ms']:.0f} ms above the {f['delivery_delay_s']:g} s delay), "
             f"max {f['send_to_push_max_ms']:.0f} ms"
+        )
+        print(
+            f"  of which send -> sentAt p50 {f['send_to_sent_p50_ms']:.0f} ms, p99 {f['send_to_sent_p99_ms']:.0f} ms; "
+            f"sentAt -> doneAt p50 {f['sent_to_done_p50_ms']:.0f} ms, p99 {f['sent_to_done_p99_ms']:.0f} ms"
         )
 
 

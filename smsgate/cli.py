@@ -211,7 +211,7 @@ def _serve_alone(settings: Settings) -> None:
 
     from .api.app import build_app
 
-    uvicorn.run(build_app(settings), **_uvicorn_options(settings))
+    uvicorn.run(build_app(settings, owns_process=True), **_uvicorn_options(settings))
 
 
 def _supervise(settings: Settings, count: int, options: list[str]) -> int:
@@ -276,7 +276,7 @@ def _serve_worker(settings: Settings, spec_arg: str) -> None:
     else:
         peers = Peers(wake_sender=WakeSender(wake), primary_admin=spec.admin_path)
     gateway = Gateway(settings, Role.PRIMARY if spec.primary else Role.SECONDARY, peers)
-    app = build_app(settings, gateway)
+    app = build_app(settings, gateway, owns_process=True)
     app.state.worker = spec
     # uvicorn's loggers write through the root handler, so their lines carry the worker's tag too
     server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(settings), log_config=None))

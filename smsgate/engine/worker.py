@@ -25,6 +25,11 @@ Handler = Callable[[Sequence[jq.LeasedJob[Any]]], Awaitable[None]]
 # for the handler, and how many were leased (a full batch means more may be due at once).
 Leaser = Callable[[Connection, JobKind, int, int, int, bool], tuple[Sequence[jq.LeasedJob[Any]], int]]
 
+# A job known to be due later is looked for at its time, give or take this much: rounds this close
+# together coalesce, and a delivery due in 5 ms does not wait out a whole poll interval (which bounds
+# only how soon the loop looks again when it knows of nothing due).
+DUE_SLACK = 0.005
+
 
 class JobWorker:
     def __init__(
@@ -117,11 +122,14 @@ class JobWorker:
             left = (self._due_soon - now_ms()) / 1000
             if left <= 0:
                 self._due_soon = None  # due now: this round's look at the queue sees the job itself
-            delay = min(delay, max(self.poll_interval, left))
+                delay = min(delay, self.poll_interval)
+            else:
+                delay = min(delay, max(DUE_SLACK, left))
         return delay
 
     async def _idle_delay(self) -> float:
         due = await self.db.read(lambda conn: jq.next_due(conn, self.kind))
         if due is None:
             return self.idle_interval
-        return min(self.idle_interval, max(self.poll_interval, (due - now_ms()) / 1000))
+        left = (due - now_ms()) / 1000
+        return min(self.idle_interval, max(DUE_SLACK, left) if left > 0 else self.poll_interval)
