@@ -337,9 +337,10 @@ paths["/admin/1/worker"] = {
         "security": admin_security,
         "responses": {
             "200": {
-                "description": "`{index, workers, pid, role, wakeups}`: index 0 (role primary) runs the "
-                "engine; role solo for a single process; wakeups counts the wake-up datagrams sent "
-                "to the primary (sent, dropped) or received by it"
+                "description": "`{index, workers, pid, role, wakeups, jobsLeased}`: index 0 (role "
+                "primary) runs the engine; role solo for a single process; wakeups counts the wake-up "
+                "datagrams sent to the primary (sent, dropped) or received by it; jobsLeased the jobs "
+                "each job loop of this process leased, by kind"
             },
             **admin_errors,
         },

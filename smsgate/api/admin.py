@@ -176,7 +176,8 @@ async def database_stats(request: Request, gateway: Gateway) -> Response:
 @admin
 async def worker_info(request: Request, gateway: Gateway) -> Response:
     """GET /admin/1/worker: which process answered (``serve --workers N``): its index (0, the primary,
-    runs the engine), pid, role, and the wake-up datagrams it sent to the primary or received;
+    runs the engine), pid, role, the wake-up datagrams it sent to the primary or received, and the
+    jobs its loops leased, by kind;
     ``{"index": 0, "workers": 1, "role": "solo", ...}`` for one process."""
     spec = getattr(request.app.state, "worker", None)
     return negotiate.respond_json(
@@ -186,6 +187,7 @@ async def worker_info(request: Request, gateway: Gateway) -> Response:
             "pid": os.getpid(),
             "role": gateway.role.value,
             "wakeups": gateway.wakeup_counts(),
+            "jobsLeased": gateway.jobs_leased(),
         }
     )
 

@@ -46,20 +46,32 @@ log = logging.getLogger("smsgate.gateway")
 # a crashed process's work comes back within seconds.
 DEFAULT_LEASE_MS = 10_000
 
+# The job kinds every worker process works on (Role.runs_shared_loops); the others need the primary's
+# connectors or customer SMPP sessions.
+SHARED_KINDS = frozenset(k.value for k in (JobKind.SIM_DELIVERY, JobKind.REPORT_PUSH, JobKind.MO_FORWARD))
+
 
 class Role(enum.Enum):
     """What one gateway process runs (``smsgate serve --workers N``: docs/architecture.md, Processes)."""
 
     SOLO = "solo"  # the whole gateway in one process (--workers 1)
     PRIMARY = "primary"  # worker 0 under a supervisor: HTTP and the engine
-    SECONDARY = "secondary"  # the other workers: HTTP only; they wake the primary's loops
+    SECONDARY = "secondary"  # the other workers: HTTP and the shared job loops; they wake the primary's
     TOOL = "tool"  # a CLI command (account create, db upgrade, ...): the stores, no engine
 
     @property
     def runs_engine(self) -> bool:
-        """Connectors, the customer SMPP server, the job loops, expiry and the janitor: in one process
-        only, so the SMPP binds to operators do not multiply with the workers."""
+        """Connectors, the dispatcher, the customer SMPP server (and its receipt and MO queues), expiry
+        and the janitor: in one process only, so the SMPP binds to operators do not multiply with the
+        workers."""
         return self in (Role.SOLO, Role.PRIMARY)
+
+    @property
+    def runs_shared_loops(self) -> bool:
+        """The job loops that need only the database (simulated delivery, report pushes, MO forwards):
+        in every worker, so a backlog is worked off on every core. Leases are atomic across processes
+        on both backends, so no job is taken twice."""
+        return self is not Role.TOOL
 
     @property
     def prepares_store(self) -> bool:
@@ -232,12 +244,14 @@ class Gateway:
 
     def wake(self, kind: JobKind | str) -> None:
         """Work of ``kind`` (or ``wakeups.CLOCK``: the clock moved) is due now: wake the loop that does
-        it, here or, from a secondary worker, in the primary. Without an engine anywhere (a CLI
-        command) the running gateway's idle poll finds it."""
-        if self.role.runs_engine:
-            self._wake_here(str(kind))
-        elif self.peers.wake_sender is not None:
-            self.peers.wake_sender.wake(str(kind))
+        it, here when this process runs it, else (a secondary worker) in the primary. Without an
+        engine anywhere (a CLI command) the running gateway's idle poll finds it."""
+        kind = str(kind)
+        shared = kind in SHARED_KINDS
+        if self.role.runs_engine or (self.role.runs_shared_loops and (shared or kind == CLOCK)):
+            self._wake_here(kind)
+        if not self.role.runs_engine and not shared and self.peers.wake_sender is not None:
+            self.peers.wake_sender.wake(kind)
 
     def wakeup_counts(self) -> dict[str, int]:
         """Datagrams this worker sent to the primary (secondary) or received (primary), for GET
@@ -248,6 +262,10 @@ class Gateway:
         if self._wake_receiver is not None:
             counts["received"] = self._wake_receiver.received
         return counts
+
+    def jobs_leased(self) -> dict[str, int]:
+        """Jobs each loop running in this process has leased, by kind (GET /admin/1/worker)."""
+        return {w.kind.value: w.leased for w in self._workers() if w.running}
 
     def _wake_here(self, kind: str) -> None:
         loops = {
@@ -277,8 +295,10 @@ class Gateway:
                 self._wake_receiver.start()
             for connector in self.smpp_connectors:
                 await connector.start()
-            for worker in self._workers():
+        for worker in self._workers():
+            if self.role.runs_engine or (self.role.runs_shared_loops and worker.kind.value in SHARED_KINDS):
                 self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.kind}"))
+        if self.role.runs_engine:
             self._tasks.append(asyncio.create_task(self.janitor.run(), name="janitor"))
             self._tasks.append(asyncio.create_task(self.expiry.run(), name="expiry"))
             if self.smpp is not None:

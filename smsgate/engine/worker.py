@@ -56,6 +56,8 @@ class JobWorker:
         self._stopping = False
         self.asleep_until: float | None = None  # when the current sleep ends (now_ms time); None while awake
         self._due_soon: int | None = None  # the earliest wake_at heard while awake
+        self.leased = 0  # jobs this loop has leased since it started (GET /admin/1/worker)
+        self.running = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -88,11 +90,13 @@ class JobWorker:
             leased, count = await self.db.write(
                 lambda conn: lease(conn, self.kind, now, self.batch, self.lease_ms, skip_locked)
             )
+        self.leased += count
         if leased:
             await self.handler(leased)
         return count
 
     async def run(self) -> None:
+        self.running = True
         while not self._stopping:
             # cleared before the round: a wake during it means another round, not a lost wake
             self._wake.clear()

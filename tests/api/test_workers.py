@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from helpers import final_logs, uid
+from helpers import final_logs, logs, uid
 from live import ADMIN, LiveGateway, eventually
+from receiver import Receiver
 
 SEND = "/sms/2/text/advanced"
 
@@ -118,6 +119,78 @@ def test_the_test_clock_is_one_clock_for_every_worker(two_workers):
     finally:
         for client in clients.values():
             client.close()
+
+
+def test_a_secondary_works_the_shared_loops_itself(tmp_path, own_database):
+    """Simulated delivery and report pushes need only the database, so every worker runs them: with
+    the primary stopped (SIGSTOP), the secondary alone plays out the network and pushes the reports."""
+    gw = LiveGateway(
+        tmp_path,
+        own_database,
+        workers=2,
+        env_extra={
+            "SMSGATE_CLOCK_START": "2030-01-07T08:00:00.000+0000",
+            "SMSGATE_SIMULATOR_DELIVERY_DELAY": "60",  # on the test clock: due only when moved
+        },
+    )
+    app = gw.create_account("shared").app
+    gw.start()
+    clients: dict[int, httpx.Client] = {}
+    with Receiver() as receiver:
+        try:
+            clients = clients_by_worker(gw)
+            bulk = uid("shared")
+            r = clients[1].post(
+                SEND,
+                headers=app,
+                json={
+                    "bulkId": bulk,
+                    "messages": [
+                        {
+                            "destinations": [{"to": f"4179302{k:04d}"} for k in range(20)],
+                            "text": "played out by the secondary",
+                            "notifyUrl": receiver.url("/reports"),
+                        }
+                    ],
+                },
+            )
+            assert r.status_code == 200, r.text
+            # the primary's dispatcher submits them; the network's outcome waits for the clock
+            eventually(
+                lambda: (
+                    len(sent := logs(gw.base_url, app, bulkId=bulk)) == 20
+                    and all(m["status"]["name"] == "PENDING_WAITING_DELIVERY" for m in sent)
+                )
+            )
+            primary = clients[0].get("/admin/1/worker", headers=ADMIN).json()
+            assert primary["jobsLeased"]["dispatch"] >= 1
+            os.kill(primary["pid"], signal.SIGSTOP)
+            try:
+                moved = clients[1].post("/admin/1/clock", headers=ADMIN, json={"advanceMs": 61_000})
+                assert moved.status_code == 200, moved.text
+                pushed = eventually(
+                    lambda: (
+                        len(reports := [x for q in receiver.requests for x in q.json()["results"]]) == 20
+                        and reports
+                    ),
+                    timeout=20,
+                )
+                assert {x["status"]["name"] for x in pushed} == {"DELIVERED_TO_HANDSET"}
+                # through the secondary: a new connection might reach the stopped primary
+                answer = clients[1].get("/sms/1/logs", params={"bulkId": bulk}, headers=app)
+                assert sorted(x["messageId"] for x in pushed) == sorted(
+                    m["messageId"] for m in answer.json()["results"]
+                )
+                secondary = clients[1].get("/admin/1/worker", headers=ADMIN).json()
+                assert secondary["role"] == "secondary" and "dispatch" not in secondary["jobsLeased"]
+                assert secondary["jobsLeased"]["sim_delivery"] == 20
+                assert secondary["jobsLeased"]["report_push"] >= 1
+            finally:
+                os.kill(primary["pid"], signal.SIGCONT)
+        finally:
+            for client in clients.values():
+                client.close()
+            gw.stop()
 
 
 def test_a_killed_worker_is_started_again_and_sigterm_stops_them_all(tmp_path):
