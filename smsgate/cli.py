@@ -489,11 +489,15 @@ def apikey_list(
         _settings(config, data_dir, database_url),
         lambda gw: gw.db.read(lambda c: accounts.list_api_keys(c, account)),
     )
-    table = Table("key", "account", "scopes", "created", "state")
+
+    def when(ms: int) -> str:
+        return format_ms(ms)[:16].replace("T", " ")  # to the minute, UTC
+
+    table = Table("key", "account", "scopes", "created (UTC)", "state")
     for k in keys:
-        state = "active" if k.revoked_at is None else f"revoked {format_ms(k.revoked_at)}"
-        table.add_row(k.prefix, k.account, format_scopes(k.scopes), format_ms(k.created_at), state)
-    console.print(table, soft_wrap=True)
+        state = "active" if k.revoked_at is None else f"revoked {when(k.revoked_at)}"
+        table.add_row(k.prefix, k.account, format_scopes(k.scopes), when(k.created_at), state)
+    console.print(table)
 
 
 @apikey_app.command("revoke")

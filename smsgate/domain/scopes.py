@@ -76,6 +76,7 @@ OWN: dict[tuple[str, str], Own] = {
 }
 
 ADMIN_PREFIX = "/admin/"
+ADMIN_REASON = "the operator's API, behind the admin token"
 
 
 def _resolve(key: tuple[str, str], own: Own) -> Requirement:
@@ -107,7 +108,7 @@ def requirement(method: str, path: str) -> Requirement | None:
     key = (method, path)
     found = _OWN_RESOLVED.get(key) or _DOCUMENTED.get(key)
     if found is None and path.startswith(ADMIN_PREFIX):
-        return Requirement(Access.ADMIN, why="the operator's API, behind the admin token")
+        return Requirement(Access.ADMIN, why=ADMIN_REASON)
     return found
 
 

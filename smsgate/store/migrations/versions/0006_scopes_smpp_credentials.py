@@ -17,19 +17,23 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD / DROP COLUMN, not batch mode: on SQLite batch mode copies the table and drops the old
+# one, which the foreign keys of api_keys, sessions and messages to accounts forbid. SQLite has had
+# both since 3.35 (2021); a nullable column without a default is all either backend needs.
+_COLUMNS = (
+    ("api_keys", sa.Column("scopes", sa.Text(), nullable=True)),
+    ("accounts", sa.Column("smpp_system_id", sa.String(length=15), nullable=True)),
+    ("accounts", sa.Column("smpp_password_hash", sa.String(length=200), nullable=True)),
+)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("scopes", sa.Text(), nullable=True))
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("smpp_system_id", sa.String(length=15), nullable=True))
-        batch_op.add_column(sa.Column("smpp_password_hash", sa.String(length=200), nullable=True))
+    for table, column in _COLUMNS:
+        op.add_column(table, column)
     op.create_index("ix_accounts_smpp_system_id", "accounts", ["smpp_system_id"], unique=True)
 
 
 def downgrade() -> None:
     op.drop_index("ix_accounts_smpp_system_id", table_name="accounts")
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_column("smpp_password_hash")
-        batch_op.drop_column("smpp_system_id")
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.drop_column("scopes")
+    for table, column in reversed(_COLUMNS):
+        op.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column.name}"))
