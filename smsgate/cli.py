@@ -491,7 +491,7 @@ def apikey_list(
     )
 
     def when(ms: int) -> str:
-        return format_ms(ms)[:16].replace("T", " ")  # to the minute, UTC
+        return (format_ms(ms) or "")[:16].replace("T", " ")  # to the minute, UTC
 
     table = Table("key", "account", "scopes", "created (UTC)", "state")
     for k in keys:
