@@ -27,8 +27,13 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-account_app = typer.Typer(help="Create, list, disable and enable accounts.", no_args_is_help=True)
-apikey_app = typer.Typer(help="Create and revoke API keys (Authorization: App <key>).", no_args_is_help=True)
+account_app = typer.Typer(
+    help="Create, list, disable and enable accounts; set their SMPP credentials.", no_args_is_help=True
+)
+apikey_app = typer.Typer(
+    help="Create (optionally narrowed to scopes), list and revoke API keys (Authorization: App <key>).",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 number_app = typer.Typer(
     help="Inbound numbers: which account receives messages sent to a number, and how "
