@@ -1,6 +1,6 @@
 """Generate smsgate/domain/scope_data.py: the ``x-scopes`` Infobip's OpenAPI documents list for every
 operation they document (served by smsgate or not, so an endpoint added later finds its scopes here).
-Rerun when a document in docs/reference/ changes (tests/domain/test_scopes.py says when):
+Rerun when a document in docs/reference/ changes (tests/domain/test_scope_rules.py says when):
 
     python scripts/gen_scopes.py
 """
