@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..config import Settings
-from ..domain.scopes import Access, requirement
+from ..domain.scopes import requirement
 from ..engine.gateway import Gateway
 from . import admin, bulks, inbox, misc, sms_reports, sms_send
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
@@ -64,11 +64,7 @@ def _with_scope_checks(route: Route) -> list[Route]:
     (domain/scopes.py); a route nothing decides lets only credentials with every scope through."""
     checked = []
     for method in sorted((route.methods or set()) - {"HEAD"}):  # Starlette adds HEAD to GET again
-        needed = requirement(method, route.path)
-        if needed is None:
-            needs: frozenset[str] | None = UNDECIDED
-        else:
-            needs = needed.scopes if needed.access is Access.SCOPED else None
+        needs = requirement(method, route.path) or UNDECIDED
         checked.append(Route(route.path, requiring(route.endpoint, needs), methods=[method], name=route.name))
     return checked
 

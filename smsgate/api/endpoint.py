@@ -10,6 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from ..domain.scopes import Access, Requirement
 from ..engine.gateway import Gateway
 from ..store.accounts import Account
 from . import negotiate
@@ -47,8 +48,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 # every endpoint made by ``endpoint``: its handler and options, so ``requiring`` can make the same
 # endpoint with a route's scope check (one handler serves several routes: /sms/1/reports, /sms/2/reports)
 _MADE: dict[Endpoint, tuple[Handler, Family, bool]] = {}
-# what an endpoint not given a route's requirement checks: only credentials with every scope pass
-UNDECIDED: frozenset[str] = frozenset()
+# what an endpoint no route's decision reached checks: only credentials with every scope pass
+UNDECIDED = Requirement(Access.SCOPED, frozenset(), "no decision in domain/scopes.py")
 
 
 def _missing_scope(needs: frozenset[str]) -> ApiFailure:
@@ -60,15 +61,13 @@ def _missing_scope(needs: frozenset[str]) -> ApiFailure:
     )
 
 
-def _make(handler: Handler, family: Family, query_auth: bool, needs: frozenset[str] | None) -> Endpoint:
-    """``needs``: the scopes of which the caller must hold one; None: any credentials will do."""
-
+def _make(handler: Handler, family: Family, query_auth: bool, needs: Requirement) -> Endpoint:
     async def run(request: Request) -> Response:
         gateway: Gateway = request.app.state.gateway
         try:
             account = await authenticate(request, gateway.credentials, allow_query=query_auth)
-            if needs is not None and account.scopes is not None and account.scopes.isdisjoint(needs):
-                raise _missing_scope(needs)
+            if not needs.allows(account.scopes):
+                raise _missing_scope(needs.scopes)
             return await handler(request, gateway, account)
         except ApiFailure as failure:
             return error_response(request, family, failure)
@@ -94,7 +93,7 @@ def endpoint(family: Family, *, query_auth: bool = False) -> Callable[[Handler],
     return wrap
 
 
-def requiring(run: Endpoint, needs: frozenset[str] | None) -> Endpoint:
+def requiring(run: Endpoint, needs: Requirement) -> Endpoint:
     """``run`` (made by ``endpoint``) checking ``needs`` after authentication; any other callable
     (admin, public endpoints: no account credentials) as it is."""
     made = _MADE.get(run)
