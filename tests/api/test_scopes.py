@@ -14,6 +14,7 @@ import pytest
 from live import ADMIN
 
 from smsgate.api.app import ROUTES
+from smsgate.api.endpoint import UNDECIDED
 from smsgate.domain.scopes import KNOWN_SCOPES, Access, requirement
 
 SERVED = sorted({(m, r.path) for r in ROUTES for m in (r.methods or ()) if m != "HEAD"})
@@ -133,3 +134,9 @@ def test_apikey_list_shows_scopes_and_unknown_scopes_are_refused(deployment, sco
     assert "all" in next(line for line in listed.splitlines() if default_key[:8] in line)
     bad = gw.cli("apikey", "create", "scopes", "--scope", "sms:mesage:send", check=False)
     assert bad.returncode == 2 and "unknown scope 'sms:mesage:send'" in bad.stderr
+
+
+def test_an_undecided_route_is_closed_to_narrow_keys() -> None:
+    """What a route nothing decides gets until it is given a decision (the tests above fail meanwhile)."""
+    assert not UNDECIDED.allows(frozenset(KNOWN_SCOPES))
+    assert UNDECIDED.allows(None)  # credentials with every scope: Basic, IBSSO, a key without --scope
