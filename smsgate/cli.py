@@ -27,8 +27,13 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-account_app = typer.Typer(help="Create, list, disable and enable accounts.", no_args_is_help=True)
-apikey_app = typer.Typer(help="Create and revoke API keys (Authorization: App <key>).", no_args_is_help=True)
+account_app = typer.Typer(
+    help="Create, list, disable and enable accounts; set their SMPP credentials.", no_args_is_help=True
+)
+apikey_app = typer.Typer(
+    help="Create (optionally narrowed to scopes), list and revoke API keys (Authorization: App <key>).",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 number_app = typer.Typer(
     help="Inbound numbers: which account receives messages sent to a number, and how "
@@ -165,7 +170,7 @@ def serve(
         tls = " over TLS" if settings.smpp_tls_cert and settings.smpp_tls_key else ""
         _banner(
             f"SMPP 3.4 server for customers on {settings.smpp_host or settings.host}:{settings.smpp_port}"
-            f"{tls}  (system_id/password: an account's username/password)"
+            f"{tls}  (accounts bind with their SMPP credentials: smsgate account smpp NAME)"
         )
     if count == 1:
         _serve_alone(settings)
@@ -398,22 +403,106 @@ def account_enable(
     console.print(f"account {name} enabled")
 
 
+@account_app.command("smpp")
+def account_smpp(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    system_id: Annotated[
+        str | None,
+        typer.Option("--system-id", help="The system_id its SMPP binds use (up to 15 characters)."),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="The password its SMPP binds use (up to 8 characters, as SMPP 3.4 allows)."),
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the account's SMPP credentials away: it cannot bind.")
+    ] = False,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set the SMPP credentials an account binds with (stored hashed; not its web password). Without
+    options: show its SMPP system_id. An account without SMPP credentials cannot bind."""
+    settings = _settings(config, data_dir, database_url)
+    if remove:
+        if system_id or password:
+            typer.echo("error: --remove takes no --system-id or --password", err=True)
+            raise typer.Exit(2)
+        _run(settings, lambda gw: gw.db.write(lambda c: accounts.clear_smpp_credentials(c, name)))
+        console.print(f"account {name}: SMPP credentials removed; it can no longer bind")
+        return
+    if system_id is None and password is None:
+        current = _run(settings, lambda gw: gw.db.read(lambda c: accounts.smpp_system_id_of(c, name)))
+        _banner(f"account {name}: " + (f"SMPP system_id {current}" if current else "no SMPP credentials"))
+        return
+    if system_id is None or password is None:
+        typer.echo("error: give both --system-id and --password", err=True)
+        raise typer.Exit(2)
+    sid, pw = system_id, password
+    _run(settings, lambda gw: gw.db.write(lambda c: accounts.set_smpp_credentials(c, name, sid, pw)))
+    _banner(f"account {name}: SMPP binds use system_id {system_id} and the password given")
+
+
 @apikey_app.command("create")
 def apikey_create(
     account: Annotated[str, typer.Argument(help="Account name.")],
     api_key: Annotated[
         str | None, typer.Option("--api-key", help="Use this key instead of generating one.")
     ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="A scope the key holds, e.g. sms:message:send or sms:logs:read; repeat for more. "
+            "An operation needs one of the scopes Infobip's API documentation lists for it (README: "
+            "API key scopes). Without --scope the key has every scope.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create another API key for an account and print it (it is stored hashed and cannot be shown again)."""
+    from .domain.scopes import KNOWN_SCOPES, unknown_scopes
+
+    unknown = unknown_scopes(scope or [])
+    if unknown:
+        typer.echo(
+            f"error: unknown scope {', '.join(map(repr, unknown))}; known scopes: {', '.join(sorted(KNOWN_SCOPES))}",
+            err=True,
+        )
+        raise typer.Exit(2)
     key = _run(
         _settings(config, data_dir, database_url),
-        lambda gw: gw.db.write(lambda c: accounts.create_api_key(c, account, api_key)),
+        lambda gw: gw.db.write(lambda c: accounts.create_api_key(c, account, api_key, scope or None)),
     )
     console.print(key)
+
+
+@apikey_app.command("list")
+def apikey_list(
+    account: Annotated[str | None, typer.Argument(help="Only this account's keys.")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List API keys (by their first 8 characters) with their account, scopes and state."""
+    from .domain.dates import format_ms
+    from .domain.scopes import format_scopes
+
+    keys = _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.read(lambda c: accounts.list_api_keys(c, account)),
+    )
+
+    def when(ms: int) -> str:
+        return (format_ms(ms) or "")[:16].replace("T", " ")  # to the minute, UTC
+
+    table = Table("key", "account", "scopes", "created (UTC)", "state")
+    for k in keys:
+        state = "active" if k.revoked_at is None else f"revoked {when(k.revoked_at)}"
+        table.add_row(k.prefix, k.account, format_scopes(k.scopes), when(k.created_at), state)
+    console.print(table)
 
 
 @apikey_app.command("revoke")

@@ -86,7 +86,7 @@ class Settings:
     # simulated network is always there as the connector "simulator".
     connectors: tuple[SmppConfig, ...] = ()
     routes: tuple[Route, ...] = ()
-    # SMPP server for customers (system_id/password = account username/password); None = not started.
+    # SMPP server for customers (binds with accounts' SMPP credentials, `account smpp`); None = not started.
     smpp_port: int | None = None
     smpp_host: str | None = None  # None: the same address as the HTTP API
     smpp_tls_cert: str | None = None  # TLS when both cert and key (PEM paths) are set

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -129,6 +130,9 @@ class Credentials:
     api_key: str
     username: str
     password: str
+    # the SMPP credentials binds use (``smsgate account smpp``), when set: not the web ones
+    system_id: str = ""
+    smpp_password: str = ""
 
     @property
     def app(self) -> dict[str, str]:
@@ -208,6 +212,14 @@ class LiveGateway:
         password = f"pw-{uuid.uuid4().hex[:12]}"
         self.cli("account", "create", name, "--username", name, "--password", password, "--api-key", key)
         return Credentials(name, key, name, password)
+
+    def set_smpp_credentials(self, creds: Credentials, system_id: str | None = None) -> Credentials:
+        """Give the account SMPP credentials of its own (a system_id of up to 15 characters, a
+        password of 8) and return ``creds`` with them."""
+        system_id = system_id or f"s{uuid.uuid4().hex[:14]}"
+        password = uuid.uuid4().hex[:8]
+        self.cli("account", "smpp", creds.name, "--system-id", system_id, "--password", password)
+        return dataclasses.replace(creds, system_id=system_id, smpp_password=password)
 
     def start(self, timeout: float = 30.0, log_level: str = "warning") -> None:
         self.log_path = self.data_dir / f"serve-{self.port}.log"

@@ -14,14 +14,15 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..config import Settings
+from ..domain.scopes import requirement
 from ..engine.gateway import Gateway
 from . import admin, bulks, inbox, misc, sms_reports, sms_send
-from .endpoint import Family, client_gone, error_response, family_of
+from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
 from .throttle import RateLimiter
 
-ROUTES = [
+ROUTES: list[Route] = [
     Route("/health", misc.health, methods=["GET"]),
     Route("/openapi.json", misc.openapi, methods=["GET"]),
     Route("/auth/1/session", misc.session_create, methods=["POST"]),
@@ -57,6 +58,19 @@ ROUTES = [
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
 ]
+
+
+def _with_scope_checks(route: Route) -> list[Route]:
+    """The route, one per method, each endpoint checking the scope its method and path need
+    (domain/scopes.py); a route nothing decides lets only credentials with every scope through."""
+    checked = []
+    for method in sorted((route.methods or set()) - {"HEAD"}):  # Starlette adds HEAD to GET again
+        needs = requirement(method, route.path) or UNDECIDED
+        checked.append(Route(route.path, requiring(route.endpoint, needs), methods=[method], name=route.name))
+    return checked
+
+
+ROUTES = [checked for route in ROUTES for checked in _with_scope_checks(route)]
 
 
 class GatewayApp:

@@ -10,6 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from ..domain.scopes import Access, Requirement
 from ..engine.gateway import Gateway
 from ..store.accounts import Account
 from . import negotiate
@@ -42,29 +43,61 @@ def family_of(path: str) -> Family:
 
 
 Handler = Callable[[Request, Gateway, Account], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+# every endpoint made by ``endpoint``: its handler and options, so ``requiring`` can make the same
+# endpoint with a route's scope check (one handler serves several routes: /sms/1/reports, /sms/2/reports)
+_MADE: dict[Endpoint, tuple[Handler, Family, bool]] = {}
+# what an endpoint no route's decision reached checks: only credentials with every scope pass
+UNDECIDED = Requirement(Access.SCOPED, frozenset(), "no decision in domain/scopes.py")
 
 
-def endpoint(
-    family: Family, *, query_auth: bool = False
-) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def run(request: Request) -> Response:
-            gateway: Gateway = request.app.state.gateway
-            try:
-                account = await authenticate(request, gateway.credentials, allow_query=query_auth)
-                return await handler(request, gateway, account)
-            except ApiFailure as failure:
-                return error_response(request, family, failure)
-            except ClientDisconnect:
-                return client_gone(request.scope)
-            except Exception:
-                log.exception("unhandled error on %s %s", request.method, request.url.path)
-                return error_response(
-                    request, family, ApiFailure(500, "Something went wrong; see the gateway log")
-                )
+def _missing_scope(needs: frozenset[str]) -> ApiFailure:
+    if not needs:
+        return ApiFailure(403, "Forbidden: this operation is open only to keys with every scope")
+    return ApiFailure(
+        403,
+        f"Forbidden: this API key lacks the scope this operation needs: one of {', '.join(sorted(needs))}",
+    )
 
-        run.__name__ = handler.__name__
-        run.__doc__ = handler.__doc__
+
+def _make(handler: Handler, family: Family, query_auth: bool, needs: Requirement) -> Endpoint:
+    async def run(request: Request) -> Response:
+        gateway: Gateway = request.app.state.gateway
+        try:
+            account = await authenticate(request, gateway.credentials, allow_query=query_auth)
+            if not needs.allows(account.scopes):
+                raise _missing_scope(needs.scopes)
+            return await handler(request, gateway, account)
+        except ApiFailure as failure:
+            return error_response(request, family, failure)
+        except ClientDisconnect:
+            return client_gone(request.scope)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return error_response(
+                request, family, ApiFailure(500, "Something went wrong; see the gateway log")
+            )
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def endpoint(family: Family, *, query_auth: bool = False) -> Callable[[Handler], Endpoint]:
+    def wrap(handler: Handler) -> Endpoint:
+        run = _make(handler, family, query_auth, UNDECIDED)
+        _MADE[run] = (handler, family, query_auth)
         return run
 
     return wrap
+
+
+def requiring(run: Endpoint, needs: Requirement) -> Endpoint:
+    """``run`` (made by ``endpoint``) checking ``needs`` after authentication; any other callable
+    (admin, public endpoints: no account credentials) as it is."""
+    made = _MADE.get(run)
+    if made is None:
+        return run
+    handler, family, query_auth = made
+    return _make(handler, family, query_auth, needs)

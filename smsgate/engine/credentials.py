@@ -26,6 +26,7 @@ class Credentials:
         self._key_cache: dict[str, tuple[int, Account | None]] = {}
 
     async def by_api_key(self, key: str) -> Account | None:
+        """The key's account, carrying the key's scopes (cached with it: no statement per request)."""
         hit = self._key_cache.get(key)
         now = now_ms()
         if hit is not None and hit[0] > now:
@@ -40,10 +41,19 @@ class Credentials:
         # The row is read every time (a disabled account or a changed password takes effect at once);
         # only the scrypt verdict for this exact stored hash and these credentials is remembered.
         found = await self.db.read(lambda conn: store.password_hash_of(conn, username))
+        return self._verified(found, username, password)
+
+    async def by_smpp(self, system_id: str, password: str) -> Account | None:
+        """The account an SMPP bind as ``system_id`` logs in to: its SMPP credentials, never the web
+        password (``smsgate account smpp``)."""
+        found = await self.db.read(lambda conn: store.smpp_login(conn, system_id))
+        return self._verified(found, "smpp\x00" + system_id, password)
+
+    def _verified(self, found: tuple[Account, str] | None, login: str, password: str) -> Account | None:
         if found is None:
             return None
         account, stored = found
-        cache_key = sha256(f"{stored}\x00{username}\x00{password}")
+        cache_key = sha256(f"{stored}\x00{login}\x00{password}")
         if self._password_cache.get(cache_key, 0) <= now_ms():
             if not verify_password(password, stored):
                 return None

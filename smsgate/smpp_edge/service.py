@@ -3,11 +3,13 @@ lifecycle as HTTP sends, delivery receipts and inbound messages sent back as del
 
 Decisions (and why):
 
-* system_id / password are the account's username / password (one secret per account, as for Basic
-  auth). SMPP 3.4 caps them at 15 and 8 characters: longer ones cannot bind (the codec refuses them).
-  A disabled account or a wrong password gets ESME_RINVPASWD, an unknown username ESME_RINVSYSID; a
-  bind beyond ``smpp_max_binds`` or from outside ``smpp_allowed_ips`` ESME_RBINDFAIL (logged with
-  the reason). Disabling an account refuses new binds; sessions already bound carry on.
+* system_id / password are the account's SMPP credentials (``smsgate account smpp NAME --system-id
+  --password``, the password stored hashed), not its web username and password: SMPP 3.4 caps them
+  at 15 and 8 characters, which a web password need not respect. An account without SMPP
+  credentials cannot bind (ESME_RINVSYSID, and the log line says so). A disabled account or a wrong
+  password gets ESME_RINVPASWD, an unknown system_id ESME_RINVSYSID; a bind beyond
+  ``smpp_max_binds`` or from outside ``smpp_allowed_ips`` ESME_RBINDFAIL (each logged with the
+  reason). Disabling an account refuses new binds; sessions already bound carry on.
 * Every submit goes through the Acceptor with api_version "smpp": the same validation, ids, pricing,
   statuses and logs as HTTP. A destination the Acceptor rejects is answered ESME_RINVDSTADR (what
   SMPP clients act on) instead of an id whose only future is a REJECTD receipt; the rejected attempt
@@ -52,7 +54,7 @@ from ..smpp_io.session import SessionError
 from ..store import inbound as inbound_store
 from ..store import jobs as jq
 from ..store import messages as q
-from ..store.accounts import Account, username_exists
+from ..store.accounts import Account, SmppRefusal, smpp_refusal
 from ..store.jobs import JobKind
 from ..store.tables import (
     INBOUND_FORWARD_FAILED,
@@ -193,16 +195,13 @@ class SmppService:
                 "SMPP bind as %r from %s refused: address not in smpp_allowed_ips", bind.system_id, ip
             )
             return CommandStatus.ESME_RBINDFAIL
-        account = await self.accounts.by_password(bind.system_id, bind.password)
+        account = await self.accounts.by_smpp(bind.system_id, bind.password)
         if account is None:
-            known = await self._username_exists(bind.system_id)
-            log.info(
-                "SMPP bind as %r from %s refused: %s",
-                bind.system_id,
-                ip,
-                "wrong password or account disabled" if known else "unknown system_id",
-            )
-            return CommandStatus.ESME_RINVPASWD if known else CommandStatus.ESME_RINVSYSID
+            refusal = await self._refusal(bind.system_id)
+            # an account left without SMPP credentials is the operator's to fix: a warning
+            level = logging.WARNING if refusal.no_credentials else logging.INFO
+            log.log(level, "SMPP bind as %r from %s refused: %s", bind.system_id, ip, refusal.reason)
+            return CommandStatus.ESME_RINVPASWD if refusal.known else CommandStatus.ESME_RINVSYSID
         if self._bind_count(account.id) >= self.settings.smpp_max_binds:
             log.warning(
                 "SMPP bind as %r from %s refused: account already has %d binds (smpp_max_binds)",
@@ -214,8 +213,8 @@ class SmppService:
         self._accounts[session] = account  # counted from now on: no await since the check
         return CommandStatus.ESME_ROK
 
-    async def _username_exists(self, username: str) -> bool:
-        return await self.db.read(lambda conn: username_exists(conn, username))
+    async def _refusal(self, system_id: str) -> SmppRefusal:
+        return await self.db.read(lambda conn: smpp_refusal(conn, system_id))
 
     async def session_bound(self, session: SmscSession) -> None:
         account = self._accounts.get(session)

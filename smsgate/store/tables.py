@@ -30,7 +30,12 @@ accounts = Table(
     Column("password_hash", String(200)),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", BigInteger, nullable=False),
+    # SMPP binds' own credentials (SMPP 3.4: system_id up to 15, password up to 8 characters); an
+    # account without them cannot bind
+    Column("smpp_system_id", String(15)),
+    Column("smpp_password_hash", String(200)),
 )
+Index("ix_accounts_smpp_system_id", accounts.c.smpp_system_id, unique=True)
 
 api_keys = Table(
     "api_keys",
@@ -41,6 +46,8 @@ api_keys = Table(
     Column("prefix", String(12), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
+    # space-separated scope names (domain/scopes.py); NULL: every scope, as Infobip's default key
+    Column("scopes", Text),
 )
 
 sessions = Table(

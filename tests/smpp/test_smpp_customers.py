@@ -1,5 +1,6 @@
 """Customers over SMPP: smpplib (an independent, blocking client) binds to a live `smsgate serve`
-with an account's username/password, submits, and gets delivery receipts as deliver_sm.
+with an account's SMPP credentials (`smsgate account smpp`), submits, and gets delivery receipts as
+deliver_sm.
 
 The pure parts (submit decoding, receipt building) are tested directly first; then one gateway
 process serves most live tests (each on its own account, so binds do not interfere), and the
@@ -14,7 +15,6 @@ import ssl
 import struct
 import subprocess
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -249,8 +249,8 @@ def test_receipt_pdu_round_trips_through_the_codec() -> None:
 
 
 class _Accounts:
-    async def by_password(self, username: str, password: str) -> Account | None:
-        return Account(7, username, username, True) if password == "secret" else None
+    async def by_smpp(self, system_id: str, password: str) -> Account | None:
+        return Account(7, system_id, system_id, True) if password == "secret" else None
 
 
 def _service(**settings) -> SmppService:  # type: ignore[no-untyped-def]
@@ -293,11 +293,8 @@ def test_bad_settings_are_refused() -> None:
 
 
 def smpp_account(gw: LiveGateway, name: str) -> Credentials:
-    """An account whose password fits SMPP's 8 characters."""
-    key = f"key-{name}-{uuid.uuid4().hex}"
-    password = uuid.uuid4().hex[:8]
-    gw.cli("account", "create", name, "--username", name, "--password", password, "--api-key", key)
-    return Credentials(name, key, name, password)
+    """An account with SMPP credentials of its own (its web password is longer than SMPP allows)."""
+    return gw.set_smpp_credentials(gw.create_account(name))
 
 
 class Esme:
@@ -312,7 +309,10 @@ class Esme:
 
     def bind(self, creds: Credentials, mode: str = "transceiver", password: str | None = None):  # type: ignore[no-untyped-def]
         bind = getattr(self.client, f"bind_{mode}")
-        return bind(system_id=creds.username, password=creds.password if password is None else password)
+        return bind(
+            system_id=creds.system_id or creds.username,
+            password=creds.smpp_password if password is None else password,
+        )
 
     def _handle(self, pdu) -> None:  # type: ignore[no-untyped-def]
         if pdu.command == "deliver_sm":
@@ -461,6 +461,69 @@ def test_bad_credentials_are_refused(gw) -> None:  # type: ignore[no-untyped-def
         )
     finally:
         esme.close()
+
+
+def test_binds_use_the_smpp_credentials_not_the_web_password(gw) -> None:  # type: ignore[no-untyped-def]
+    # web passwords of 8 characters, which SMPP could carry: refused all the same
+    for name in ("webpw", "nosmpp"):
+        gw.cli("account", "create", name, "--username", name, "--password", "web12345")
+    creds = gw.set_smpp_credentials(Credentials("webpw", "", "webpw", "web12345"))
+    esme = Esme(gw.smpp_port)
+    try:
+        web = Credentials("webpw", "", "webpw", "web12345", system_id="webpw", smpp_password="web12345")
+        assert refused_status(lambda: esme.bind(web)) == CommandStatus.ESME_RINVSYSID
+        assert refused_status(lambda: esme.bind(creds, password="web12345")) == CommandStatus.ESME_RINVPASWD
+        never = Credentials("nosmpp", "", "nosmpp", "web12345", system_id="nosmpp", smpp_password="web12345")
+        assert refused_status(lambda: esme.bind(never)) == CommandStatus.ESME_RINVSYSID
+        resp = esme.bind(creds)  # smpplib raises on anything but ESME_ROK
+        assert resp.status == CommandStatus.ESME_ROK
+    finally:
+        esme.close()
+    # the refusal of the account without SMPP credentials says so (a warning: the operator's to fix)
+    wait_for(lambda: "account 'nosmpp' has no SMPP credentials" in gw.log_path.read_text(), timeout=5)
+    # changed credentials bind at once; the old password no longer does
+    gw.cli("account", "smpp", "webpw", "--system-id", creds.system_id, "--password", "new-pw")
+    again = Esme(gw.smpp_port)
+    try:
+        assert refused_status(lambda: again.bind(creds)) == CommandStatus.ESME_RINVPASWD
+        again.bind(creds, password="new-pw")
+    finally:
+        again.close()
+    gw.cli("account", "smpp", "webpw", "--remove")
+    last = Esme(gw.smpp_port)
+    try:
+        assert refused_status(lambda: last.bind(creds, password="new-pw")) == CommandStatus.ESME_RINVSYSID
+    finally:
+        last.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--system-id", "s" * 16, "--password", "pw"],
+            "system_id is 16 characters long; SMPP 3.4 allows at most 15",
+        ),
+        (
+            ["--system-id", "ok", "--password", "p" * 9],
+            "password is 9 characters long; SMPP 3.4 allows at most 8",
+        ),
+        (["--system-id", "with space", "--password", "pw"], "printable ASCII without spaces"),
+        (["--system-id", "ok"], "give both --system-id and --password"),
+    ],
+)
+def test_smpp_credentials_beyond_smpp_are_refused(gw, args: list[str], error: str) -> None:  # type: ignore[no-untyped-def]
+    result = gw.cli("account", "smpp", "alpha", *args, check=False)
+    assert result.returncode != 0
+    assert error in " ".join((result.stdout + result.stderr).split())
+
+
+def test_a_system_id_belongs_to_one_account(gw) -> None:  # type: ignore[no-untyped-def]
+    taken = gw.accounts["alpha"].system_id
+    result = gw.cli("account", "smpp", "beta", "--system-id", taken, "--password", "x", check=False)
+    assert result.returncode == 1 and "belongs to account 'alpha'" in " ".join(result.stdout.split())
+    shown = gw.cli("account", "smpp", "alpha").stdout
+    assert f"SMPP system_id {taken}" in shown
 
 
 def test_bind_limit_per_account(gw) -> None:  # type: ignore[no-untyped-def]
