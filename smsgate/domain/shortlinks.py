@@ -145,21 +145,22 @@ def base_problem(base: str) -> str | None:
     return None
 
 
+# random octets to code characters in one bytes.translate: 256 % 36 != 0, so the octets of the last,
+# partial run of the alphabet (252-255) are dropped, and no character is likelier than another
+_TO_CODE = bytes(ord(CODE_ALPHABET[b % len(CODE_ALPHABET)]) for b in range(256))
+_PARTIAL_RUN = bytes(range(256 - 256 % len(CODE_ALPHABET), 256))
+
+
 def new_codes(count: int) -> list[str]:
-    """``count`` random codes from one draw of the kernel's CSPRNG (never sequential)."""
+    """``count`` random codes from the kernel's CSPRNG (never sequential), in one draw."""
     if count <= 0:
         return []
-    # 256 % 36 != 0: reject the bytes of the last, partial run of the alphabet, so no character is
-    # likelier than another
-    limit = 256 - 256 % len(CODE_ALPHABET)
-    out: list[str] = []
     need = count * CODE_LEN
-    chars: list[str] = []
+    chars = b""
     while len(chars) < need:
-        chars += [CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in os.urandom(need + need // 8) if b < limit]
-    for i in range(count):
-        out.append("".join(chars[i * CODE_LEN : (i + 1) * CODE_LEN]))
-    return out
+        chars += os.urandom(need - len(chars) + 16).translate(_TO_CODE, _PARTIAL_RUN)
+    text = chars[:need].decode("ascii")
+    return [text[i : i + CODE_LEN] for i in range(0, need, CODE_LEN)]
 
 
 def placeholder_code(text: str) -> str:

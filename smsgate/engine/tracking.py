@@ -57,18 +57,27 @@ class TrackingPlan:
         if self.style is not None and self.urls:
             if self._find is None:
                 self._find = re.compile(re.escape(self.style.prefix) + f"([0-9a-z]{{{sl.CODE_LEN}}})")
+            found = []
+            # the rows of one message share its text: cut it once
+            templates: dict[str, sl.Template | None] = {}
             for row in rows:
                 text = row["text"]
-                match = self._find.search(text) if text else None
-                urls = self.urls.get(match.group(1)) if match else None
-                if not urls or match is None:
-                    continue
-                template = sl.Template.around(text, match.group(), urls)
-                if template is None:  # not where the URLs were: leave the text as counted
-                    continue
-                codes = sl.new_codes(len(urls))
-                row["text"] = template.render([self.style.link(c) for c in codes])
-                for code, url in zip(codes, urls):
+                if text not in templates:
+                    match = self._find.search(text) if text else None
+                    urls = self.urls.get(match.group(1)) if match else None
+                    # None: no placeholder, or not where the URLs were: the text stays as counted
+                    templates[text] = (
+                        sl.Template.around(text, match.group(), urls) if urls and match else None
+                    )
+                template = templates[text]
+                if template is not None:
+                    found.append((row, template))
+            fresh = iter(sl.new_codes(sum(len(t.urls) for _, t in found)))  # one draw for the batch
+            prefix = self.style.prefix
+            for row, template in found:
+                codes = [next(fresh) for _ in template.urls]
+                row["text"] = template.render([prefix + c for c in codes])
+                for code, url in zip(codes, template.urls):
                     links.append(
                         {
                             "code": code,
