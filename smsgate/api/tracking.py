@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -18,6 +19,9 @@ from .errors import ApiFailure
 log = logging.getLogger("smsgate.api")
 
 NOT_FOUND = "Not found\n"
+# what may stay as it is in a Location header: the URL's own syntax and its escapes; the rest (non-ASCII
+# letters of a link written in a text) is percent-encoded as UTF-8, as browsers do
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 
 async def redirect(request: Request, code: str) -> Response:
@@ -36,7 +40,9 @@ async def redirect(request: Request, code: str) -> Response:
         log.exception("short link %s failed", code)
         return PlainTextResponse("Something went wrong\n", status_code=503)
     # no-store: every click must come back here to be counted
-    return Response(status_code=302, headers={"Location": link.url, "Cache-Control": "no-store"})
+    return Response(
+        status_code=302, headers={"Location": quote(link.url, safe=_URL_SAFE), "Cache-Control": "no-store"}
+    )
 
 
 @endpoint(Family.V1)

@@ -95,6 +95,23 @@ def test_seed_tutorial_request_shortens_per_destination_and_redirects(deployment
     assert _stats(d.base_url, "bob", bulk)["results"] == []
 
 
+def test_a_link_with_non_ascii_characters_redirects_percent_encoded(deployment):
+    d = deployment
+    body = {
+        "urlOptions": {},
+        "messages": [
+            {"destinations": [{"to": "41793026727"}], "text": "Ürün: https://shop.example/ürün?q=çay&x=%20"}
+        ],
+    }
+    r = httpx.post(d.base_url + "/sms/2/text/advanced", json=body, headers=d.alice.app)
+    message_id = r.json()["messages"][0]["messageId"]
+    (log,) = eventually(lambda: logs(d.base_url, d.alice.app, messageId=message_id) or None)
+    (link,) = _short_links(d.base_url, log["text"])
+    answer = httpx.get(link)
+    assert answer.status_code == 302
+    assert answer.headers["location"] == "https://shop.example/%C3%BCr%C3%BCn?q=%C3%A7ay&x=%20"
+
+
 def test_unknown_codes_are_a_plain_404_and_do_not_shadow_routes(deployment):
     d = deployment
     r = httpx.get(d.base_url + "/0123456789ab")
