@@ -400,3 +400,40 @@ def test_links_outlive_the_logs_and_go_with_the_link_retention(tmp_path):
         assert httpx.get(link).status_code == 404
     finally:
         gw.stop()
+
+
+def test_clicks_on_either_worker_are_pushed(tmp_path, receiver):
+    """serve --workers 2: a click the secondary stores wakes the primary's push loop like its own."""
+    from test_workers import clients_by_worker
+
+    path = f"/{uid('workers')}"
+    gw = LiveGateway(tmp_path, workers=2)
+    creds = gw.create_account("erin")
+    gw.start()
+    clients = {}
+    try:
+        clients = clients_by_worker(gw)
+        r = clients[1].post(
+            "/sms/2/text/advanced",
+            json={
+                "bulkId": "B-workers",
+                "urlOptions": {"trackingUrl": receiver.url(path)},
+                "messages": [{"destinations": [{"to": "41793026727"}], "text": "https://a.example/w"}],
+            },
+            headers=creds.app,
+        )
+        assert r.status_code == 200, r.text
+        (log,) = eventually(lambda: final_logs(gw.base_url, creds.app, "B-workers", 1))
+        (link,) = _short_links(gw.base_url, log["text"])
+        code = link.rsplit("/", 1)[1]
+        for client in clients.values():
+            assert client.get("/" + code).status_code == 302
+        eventually(lambda: len(receiver.to(path)) == 2)
+        stats = _stats(gw.base_url, "erin", "B-workers")["results"][0]
+        assert stats["totalClicks"] == 2
+        wakes = clients[1].get("/admin/1/worker", headers=ADMIN).json()["wakeups"]
+        assert wakes["sent"] >= 2  # the accept's and the click's
+    finally:
+        for client in clients.values():
+            client.close()
+        gw.stop()
