@@ -29,17 +29,22 @@ def _parser() -> Any:
     try:
         from ua_parser import parse
     except ImportError:  # pyproject.toml lists it; an environment without it records no device
-        log.warning("ua-parser is not installed: clicks are recorded without device information")
         return None
     return parse
 
 
 _parse = _parser()
+_warned: list[bool] = []
 
 
 @lru_cache(maxsize=4096)  # the same handful of User-Agents click a bulk's links
 def device_of(user_agent: str | None) -> Device:
-    if not user_agent or _parse is None:
+    if not user_agent:
+        return NO_DEVICE
+    if _parse is None:
+        if not _warned:
+            _warned.append(True)
+            log.warning("ua-parser is not installed: clicks are recorded without device information")
         return NO_DEVICE
     result = _parse(user_agent[:512])
     os_family = result.os.family if result.os and result.os.family != "Other" else None
