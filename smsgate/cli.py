@@ -602,6 +602,11 @@ def stats_bulk(
         )
     console.print(f"bulk {bulk_id}")
     console.print(table)
+    for s in stats["results"]:
+        for what, counts in s["clicksBy"].items():
+            if counts:
+                shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+                console.print(f"{show(s['conversionType']) or '-'}: clicks by {what}: {shown}")
 
 
 @app.command("smsc-simulator")

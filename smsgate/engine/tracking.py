@@ -15,10 +15,12 @@ import statistics
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+import phonenumbers
 from sqlalchemy import Connection
 
 from ..config import Settings
@@ -290,14 +292,38 @@ class Tracking:
         self.geo.close()
 
 
+@lru_cache(maxsize=65536)
+def prefixes(msisdn: str) -> tuple[str, str]:
+    """(country prefix, network prefix) of an international number, as the seed's click data names
+    them: the country calling code, and it with the national destination code (the operator's or
+    area's prefix, by phonenumbers' metadata); ("", "") for a number phonenumbers cannot read."""
+    try:
+        parsed = phonenumbers.parse("+" + msisdn, None)
+    except phonenumbers.NumberParseException:
+        return "", ""
+    country = str(parsed.country_code)
+    national = phonenumbers.national_significant_number(parsed)
+    ndc = phonenumbers.length_of_national_destination_code(parsed)
+    return country, country + national[:ndc]
+
+
+def _counts(values: list[str | None]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        key = value or "unknown"
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def _median_s(values: list[int]) -> float | None:
     return round(statistics.median(values) / 1000, 3) if values else None
 
 
 def bulk_stats(bulk_id: str, a: tq.BulkActivity) -> dict[str, Any]:
     """Per conversion type (``conversionTrackingName`` or ``type``; ``null`` when none was given):
-    messages sent and delivered, clicks (unique recipients and total), conversions, their rates and
-    the median seconds from delivery to click and to conversion. Sent and delivered count the bulk's
+    messages sent and delivered, clicks (unique recipients and total), conversions, their rates, the
+    median seconds from delivery to first click and to conversion, and the clicks by operating system,
+    country prefix and network prefix. Sent and delivered count the bulk's
     messages while the logs keep them (``log_retention_hours``)."""
     kinds: dict[str | None, set[str]] = {}
     for message_id, kind in a.links:
@@ -313,7 +339,7 @@ def bulk_stats(bulk_id: str, a: tq.BulkActivity) -> dict[str, Any]:
     for kind, ids in sorted(kinds.items(), key=lambda kv: (kv[0] is not None, kv[0] or "")):
         clicks = [c for c in a.clicks if c[2] == kind and c[0] in ids]
         first_click: dict[str, int] = {}
-        for mid, _, _, at in clicks:
+        for mid, _, _, at, _ in clicks:
             first_click[mid] = min(at, first_click.get(mid, at))
         conversions = {mid: at for mid, k, at in a.tracked if k == kind and at is not None}
         sent = len([m for m in ids if m in a.messages]) or len(ids)
@@ -335,6 +361,12 @@ def bulk_stats(bulk_id: str, a: tq.BulkActivity) -> dict[str, Any]:
                 "medianSecondsToConversion": _median_s(
                     [at - delivered_at[m] for m, at in conversions.items() if m in delivered_at]
                 ),
+                # what the seed says is collected per click, counted over the clicks
+                "clicksBy": {
+                    "os": _counts([c[4] for c in clicks]),
+                    "countryPrefix": _counts([prefixes(c[1])[0] for c in clicks]),
+                    "networkPrefix": _counts([prefixes(c[1])[1] for c in clicks]),
+                },
             }
         )
     return {"bulkId": bulk_id, "results": out}

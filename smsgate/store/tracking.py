@@ -79,7 +79,7 @@ class BulkActivity:
     """The raw material of a bulk's tracking statistics (``engine.tracking.bulk_stats``)."""
 
     links: list[tuple[str, str | None]]  # (message_id, tracking_type) of each link
-    clicks: list[tuple[str, str, str | None, int]]  # (message_id, destination, tracking_type, clicked_at)
+    clicks: list[tuple[str, str, str | None, int, str | None]]  # (message_id, destination, type, at, os)
     tracked: list[tuple[str, str | None, int | None]]  # (message_id, tracking_type, converted_at)
     messages: dict[str, tuple[int, int | None]]  # message_id -> (status_id, done_at), while kept
 
@@ -93,9 +93,9 @@ def bulk_activity(conn: Connection, account_id: int, bulk_id: str) -> BulkActivi
         )
     ]
     clicks = [
-        (r.message_id, r.destination, r.tracking_type, r.clicked_at)
+        (r.message_id, r.destination, r.tracking_type, r.clicked_at, r.os)
         for r in conn.execute(
-            select(lc.message_id, lc.destination, lc.tracking_type, lc.clicked_at).where(
+            select(lc.message_id, lc.destination, lc.tracking_type, lc.clicked_at, lc.os).where(
                 lc.account_id == account_id, lc.bulk_id == bulk_id
             )
         )

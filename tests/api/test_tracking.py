@@ -91,6 +91,11 @@ def test_seed_tutorial_request_shortens_per_destination_and_redirects(deployment
     assert (s["sent"], s["delivered"], s["clickedRecipients"], s["totalClicks"]) == (2, 2, 1, 2)
     assert s["clickThroughRate"] == 0.5 and s["converted"] == 0
     assert s["medianSecondsToClick"] is not None and s["medianSecondsToClick"] >= 0
+    by = s["clicksBy"]
+    assert by["countryPrefix"] == {"41": 2} and by["networkPrefix"] == {"4179": 2}
+    assert sum(by["os"].values()) == 2
+    if HAS_UA_PARSER:
+        assert by["os"] == {"iOS": 1, "unknown": 1}
     # another account's bulk of the same id shows nothing
     assert _stats(d.base_url, "bob", bulk)["results"] == []
 
@@ -366,6 +371,10 @@ def test_click_webhook_survives_a_down_receiver_and_a_restart(tmp_path, own_data
         out = gw.cli("stats", "bulk", "B-restart", "--account", "carol", "--json").stdout
         (s,) = json.loads(out)["results"]
         assert s["totalClicks"] == 1 and s["clickedRecipients"] == 1
+        table = gw.cli("stats", "bulk", "B-restart", "--account", "carol").stdout
+        assert "bulk B-restart" in table and "clicks by countryPrefix: 41 1" in table
+        missing = gw.cli("stats", "bulk", "B-restart", "--account", "nobody", check=False)
+        assert missing.returncode == 1 and "no account named 'nobody'" in missing.stdout
     finally:
         receiver.answer = lambda n, req: 200
         gw.stop()
