@@ -341,8 +341,13 @@ def _check(attr: str, value: Any) -> Any:
         for base in (value,) if isinstance(value, str) else value:
             if problem := base_problem(base):
                 raise ValueError(f"{base!r}: {problem}")
-    if attr == "geoip_db" and not Path(value).is_file():
-        raise ValueError("no such file")
+    if attr == "geoip_db":
+        if not Path(value).is_file():
+            raise ValueError("no such file")
+        import importlib.util
+
+        if importlib.util.find_spec("maxminddb") is None:
+            raise ValueError("reading it needs the maxminddb package: pip install 'smsgate[geoip]'")
     if attr in ("smpp_tls_cert", "smpp_tls_key") and not Path(value).is_file():
         raise ValueError("no such file")
     positive = (

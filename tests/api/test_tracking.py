@@ -446,3 +446,38 @@ def test_clicks_on_either_worker_are_pushed(tmp_path, receiver):
         for client in clients.values():
             client.close()
         gw.stop()
+
+
+def test_custom_domains_base_url_and_untracked_links(tmp_path):
+    gw = LiveGateway(tmp_path)
+    gw.env_extra = {"SMSGATE_SHORT_DOMAINS": f"http://localhost:{gw.port}"}
+    creds = gw.create_account("frank")
+    gw.start()
+    try:
+
+        def send(extra: dict) -> str:
+            body = {
+                **extra,
+                "messages": [{"destinations": [{"to": "41793026727"}], "text": "https://a.example/d"}],
+            }
+            r = httpx.post(gw.base_url + "/sms/2/text/advanced", json=body, headers=creds.app)
+            assert r.status_code == 200, r.text
+            message_id = r.json()["messages"][0]["messageId"]
+            (log,) = eventually(lambda: logs(gw.base_url, creds.app, messageId=message_id) or None)
+            return log["text"]
+
+        for extra in (
+            {"urlOptions": {"customDomain": "localhost", "trackClicks": False}, "bulkId": "B-dom"},
+            {"urlOptions": {"customDomain": f"http://LOCALHOST:{gw.port}"}},
+            {"tracking": {"track": "URL", "baseUrl": f"http://localhost:{gw.port}"}},
+        ):
+            text = send(extra)
+            assert re.fullmatch(rf"http://localhost:{gw.port}/[0-9a-z]{{12}}", text), text
+            assert httpx.get(text).headers["location"] == "https://a.example/d"
+        # the public URL's host is one of the domains too
+        assert send({"urlOptions": {"customDomain": "127.0.0.1"}}).startswith(gw.base_url + "/")
+        # trackClicks false: the link redirects, no click is recorded
+        (s,) = _stats(gw.base_url, "frank", "B-dom")["results"]
+        assert s["totalClicks"] == 0 and s["sent"] == 1
+    finally:
+        gw.stop()
