@@ -109,7 +109,9 @@ class Acceptor:
         self, account: Account, request: SendRequest
     ) -> tuple[str | None, list[AcceptedMessage]]:
         plan = None
-        if request.tracking is not None and self.tracking is not None:
+        if request.tracking is not None:
+            if self.tracking is None:  # never ignored: an acceptor without the service refuses it
+                raise RequestRejected("tracking", "URL shortening and conversion tracking are off here")
             # placeholder links in place of the URLs: the parts are counted as they will be sent
             request, plan = self.tracking.plan(request)
         encoded = []

@@ -481,3 +481,28 @@ def test_custom_domains_base_url_and_untracked_links(tmp_path):
         assert s["totalClicks"] == 0 and s["sent"] == 1
     finally:
         gw.stop()
+
+
+def test_xml_bodies_take_url_options_and_the_conversion_answers_in_xml(sqlite_deployment):
+    d = sqlite_deployment
+    message_id = uid("xml")
+    body = f"""<?xml version="1.0" encoding="UTF-8"?><SMSAdvancedTextualRequest>
+  <urlOptions><shortenUrl>true</shortenUrl><removeProtocol>false</removeProtocol></urlOptions>
+  <tracking><track>SMS</track><type>XML_TYPE</type></tracking>
+  <messages><message><text>Go https://a.example/xml</text>
+    <destinations><destination><to>41793026727</to><messageId>{message_id}</messageId></destination></destinations>
+  </message></messages>
+</SMSAdvancedTextualRequest>"""
+    headers = {**d.alice.app, "Content-Type": "application/xml", "Accept": "application/xml"}
+    r = httpx.post(d.base_url + "/sms/2/text/advanced", content=body.encode(), headers=headers)
+    assert r.status_code == 200, r.text
+    (log,) = eventually(lambda: logs(d.base_url, d.alice.app, messageId=message_id) or None)
+    assert len(_short_links(d.base_url, log["text"])) == 1
+    answer = httpx.post(d.base_url + f"/ct/1/log/end/{message_id}", headers=headers)
+    root = ET.fromstring(answer.content)
+    assert (
+        answer.status_code == 200 and root.tag == "EndTagResponse" and len(root.findtext("processKey")) == 32
+    )
+    missing = httpx.post(d.base_url + "/ct/1/log/end/nope", headers=headers)
+    assert missing.status_code == 404
+    assert ET.fromstring(missing.content).findtext("./requestError/serviceException/messageId") == "NOT_FOUND"
