@@ -247,6 +247,22 @@ paths["/admin/1/clock"] = {
         },
     )
 }
+paths["/admin/1/tracking/bulks"] = {
+    "get": admin_operation(
+        "admin-tracking-bulk-stats",
+        "A bulk's click-through and conversion statistics, per conversion type",
+        {
+            "200": "`{bulkId, results: [{conversionType, sent, delivered, clickedRecipients, totalClicks, "
+            "converted, clickThroughRate, conversionRate, medianSecondsToClick, medianSecondsToConversion}]}`",
+            "400": "account or bulkId missing",
+            "404": "No such account",
+        },
+        parameters=[
+            {"name": "account", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "bulkId", "in": "query", "required": True, "schema": {"type": "string"}},
+        ],
+    )
+}
 
 # --- what smsgate answers beyond the reference's responses ----------------------------------------
 # GET /sms/1/text/query.xml: the query send answering in XML ("specify the format .xml extension").

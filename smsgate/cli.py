@@ -41,6 +41,7 @@ number_app = typer.Typer(
     no_args_is_help=True,
 )
 simulate_app = typer.Typer(help="Rehearse traffic on the simulated network.", no_args_is_help=True)
+stats_app = typer.Typer(help="Click-through and conversion statistics.", no_args_is_help=True)
 connector_app = typer.Typer(help="Operator connections of a running gateway.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
 app.add_typer(number_app, name="number")
@@ -48,6 +49,7 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(connector_app, name="connector")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
+app.add_typer(stats_app, name="stats")
 console = Console()
 
 DataDir = Annotated[
@@ -632,6 +634,68 @@ def simulate_inbound(
         f"inbound message {received.message_id} to {received.number} "
         f"({'forwarded' if received.action == 'forward' else 'in the inbox'})"
     )
+
+
+@stats_app.command("bulk")
+def stats_bulk(
+    bulk_id: Annotated[str, typer.Argument(help="The bulkId of the send request.")],
+    account: Annotated[str, typer.Option("--account", help="The account that sent the bulk.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON, as GET /admin/1/tracking/bulks.")
+    ] = False,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """A bulk's messages sent and delivered, clicks, conversions, their rates and median times, per
+    conversion type (from the database, as the admin API shows them)."""
+
+    async def action(gw):
+        found = await gw.db.read(lambda conn: accounts.get(conn, account))
+        return await gw.tracking.bulk_stats(found.id, bulk_id)
+
+    stats = _run(_settings(config, data_dir, database_url), action)
+    if as_json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(stats).decode() + "\n")
+        return
+    table = Table(
+        "type",
+        "sent",
+        "delivered",
+        "clicked",
+        "clicks",
+        "converted",
+        "CTR",
+        "conversion",
+        "to click",
+        "to convert",
+    )
+
+    def show(value) -> str:
+        return "" if value is None else str(value)
+
+    for s in stats["results"]:
+        table.add_row(
+            show(s["conversionType"]),
+            str(s["sent"]),
+            str(s["delivered"]),
+            str(s["clickedRecipients"]),
+            str(s["totalClicks"]),
+            str(s["converted"]),
+            show(s["clickThroughRate"]),
+            show(s["conversionRate"]),
+            show(s["medianSecondsToClick"]),
+            show(s["medianSecondsToConversion"]),
+        )
+    console.print(f"bulk {bulk_id}")
+    console.print(table)
+    for s in stats["results"]:
+        for what, counts in s["clicksBy"].items():
+            if counts:
+                shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+                console.print(f"{show(s['conversionType']) or '-'}: clicks by {what}: {shown}")
 
 
 @app.command("smsc-simulator")

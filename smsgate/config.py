@@ -94,6 +94,16 @@ class Settings:
     smpp_max_binds: int = 5  # per account, all bind types together
     smpp_allowed_ips: tuple[str, ...] = ()  # CIDRs customers may bind from; empty = anywhere
     smpp_dlr_retry: float = 5.0  # seconds before a receipt nobody took is offered again (grows to 60)
+    # URL shortening: short links are <public_url>/<code> (None: http://host:port); customDomain picks
+    # one of short_domains (base URLs too). Links and their clicks are kept link_retention_days.
+    public_url: str | None = None
+    short_domains: tuple[str, ...] = ()
+    link_retention_days: float = 30.0
+    geoip_db: str | None = None  # a MaxMind GeoIP2/GeoLite2 City or Country .mmdb: clicks' geoLocationInfo
+
+    @property
+    def short_link_base(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:
@@ -136,6 +146,10 @@ _ENV: dict[str, str] = {
     "SMSGATE_SMPP_MAX_BINDS": "smpp_max_binds",
     "SMSGATE_SMPP_ALLOWED_IPS": "smpp_allowed_ips",
     "SMSGATE_SMPP_DLR_RETRY": "smpp_dlr_retry",
+    "SMSGATE_PUBLIC_URL": "public_url",
+    "SMSGATE_SHORT_DOMAINS": "short_domains",
+    "SMSGATE_LINK_RETENTION_DAYS": "link_retention_days",
+    "SMSGATE_GEOIP_DB": "geoip_db",
 }
 ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that name the setting
 
@@ -321,6 +335,19 @@ def _check(attr: str, value: Any) -> Any:
         parse_ms(value)  # a ValueError names the accepted forms
     if attr == "database_url":
         _check_database_url(value)
+    if attr in ("public_url", "short_domains"):
+        from .domain.shortlinks import base_problem
+
+        for base in (value,) if isinstance(value, str) else value:
+            if problem := base_problem(base):
+                raise ValueError(f"{base!r}: {problem}")
+    if attr == "geoip_db":
+        if not Path(value).is_file():
+            raise ValueError("no such file")
+        import importlib.util
+
+        if importlib.util.find_spec("maxminddb") is None:
+            raise ValueError("reading it needs the maxminddb package: pip install 'smsgate[geoip]'")
     if attr in ("smpp_tls_cert", "smpp_tls_key") and not Path(value).is_file():
         raise ValueError("no such file")
     positive = (
@@ -334,6 +361,7 @@ def _check(attr: str, value: Any) -> Any:
         "logs_rate_per_minute",
         "session_ttl_minutes",
         "workers",
+        "link_retention_days",
     )
     if attr in positive and value <= 0:
         raise ValueError("must be greater than 0")

@@ -210,3 +210,19 @@ async def clock_advance(request: Request, gateway: Gateway) -> Response:
     # --workers N the offset is shared, and the primary's loops hear it from here)
     gateway.wake(CLOCK)
     return negotiate.respond_json({"now": format_ms(now)})
+
+
+@admin
+async def tracking_stats(request: Request, gateway: Gateway) -> Response:
+    """GET /admin/1/tracking/bulks?account=NAME&bulkId=ID: a bulk's click and conversion statistics per
+    conversion type (``engine.tracking.bulk_stats``)."""
+    name, bulk_id = request.query_params.get("account"), request.query_params.get("bulkId")
+    if not name:
+        raise bad_request("account", "must name the account")
+    if not bulk_id:
+        raise bad_request("bulkId", "must name the bulk")
+    try:
+        account = await gateway.db.read(lambda conn: accounts.get(conn, name))
+    except AccountError as exc:
+        raise ApiFailure(404, str(exc)) from None
+    return negotiate.respond_json(await gateway.tracking.bulk_stats(account.id, bulk_id))

@@ -15,8 +15,9 @@ from starlette.types import Receive, Scope, Send
 
 from ..config import Settings
 from ..domain.scopes import requirement
+from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
-from . import admin, bulks, inbox, misc, sms_reports, sms_send
+from . import admin, bulks, inbox, misc, sms_reports, sms_send, tracking
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -49,6 +50,7 @@ ROUTES: list[Route] = [
     Route("/sms/1/bulks/status", bulks.get_bulk_status, methods=["GET"]),
     Route("/sms/1/bulks/status", bulks.update_bulk_status, methods=["PUT"]),
     Route("/sms/1/inbox/reports", inbox.inbox_reports, methods=["GET"]),
+    Route("/ct/1/log/end/{messageId}", tracking.conversion_end, methods=["POST"]),
     Route("/admin/1/numbers", admin.numbers_list, methods=["GET"]),
     Route("/admin/1/numbers", admin.numbers_add, methods=["POST"]),
     Route("/admin/1/numbers/{number}", admin.numbers_remove, methods=["DELETE"]),
@@ -57,6 +59,7 @@ ROUTES: list[Route] = [
     Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
+    Route("/admin/1/tracking/bulks", admin.tracking_stats, methods=["GET"]),
 ]
 
 
@@ -79,7 +82,8 @@ class GatewayApp:
 
     - the request-line limits, answered in the family's error shape (``limits.check_request_line``);
     - ``//`` collapsed: ``host="http://h/"`` in Infobip's client yields ``GET //sms/3/reports``;
-    - the routes without path parameters found by one dict lookup and called directly; the rest
+    - the routes without path parameters found by one dict lookup and called directly; then short
+      links (``GET``/``HEAD /<12 of [0-9a-z]>``: no route has such a path); the rest
       (``/admin/1/numbers/{number}``, 404, 405, redirects) through Starlette as before;
     - a client that hangs up before its answer is not an error (logged at debug level).
     """
@@ -112,6 +116,11 @@ class GatewayApp:
             scope = dict(scope, path=path, raw_path=path.encode())
         handler = None if scope.get("root_path") else self._exact.get((scope["method"], path))
         try:
+            if handler is None and scope["method"] in ("GET", "HEAD") and PATH_RE.fullmatch(path):
+                scope["app"] = self.starlette
+                response = await tracking.redirect(Request(scope, receive, send), path[1:])
+                await response(scope, receive, send)
+                return
             if handler is None:
                 await self.starlette(scope, receive, send)
                 return

@@ -5,13 +5,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import text as textengine
+from ..domain.messages import RequestRejected
 from ..engine.gateway import Gateway
 from ..store.accounts import Account
-from . import negotiate
+from . import bodies, negotiate
 from .endpoint import Family, endpoint, error_response
 from .errors import ApiFailure, bad_request
 
@@ -53,13 +55,32 @@ async def preview(request: Request, gateway: Gateway, account: Account) -> Respo
     if not isinstance(text, str):
         raise bad_request("text", "must be a string")
     language, transliteration = _optional_str(body, "languageCode"), _optional_str(body, "transliteration")
+    sent = _with_short_links(gateway, body, text)
     try:
-        result = textengine.preview(text, language_code=language, transliteration=transliteration)
+        result = textengine.preview(sent, language_code=language, transliteration=transliteration)
+        result["originalText"] = text
     except ValueError as exc:
         raise bad_request(
             "languageCode" if "language" in str(exc).lower() else "transliteration", str(exc)
         ) from None
     return negotiate.respond(request, result, "previewResponse")
+
+
+class _PreviewTracking(bodies.Model):
+    url_options: bodies.UrlOptionsField = Field(None, alias="urlOptions")
+    tracking: bodies.LegacyTrackingField = None
+
+
+def _with_short_links(gateway: Gateway, body: dict, text: str) -> str:
+    """The preview takes the send's ``urlOptions``/``tracking``: the text is previewed with a short
+    link (a sample code) in place of each URL, as each destination will get it."""
+    if body.get("urlOptions") in (None, "") and body.get("tracking") in (None, ""):
+        return text
+    parsed = bodies.validate(_PreviewTracking, body)
+    try:
+        return gateway.tracking.preview_text(text, bodies.tracking(parsed.url_options, parsed.tracking))
+    except RequestRejected as exc:
+        raise bad_request(exc.field, exc.message) from None
 
 
 async def health(request: Request) -> Response:

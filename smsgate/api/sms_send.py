@@ -104,13 +104,34 @@ def _query_message(request: Request) -> dict[str, Any]:
     body: dict[str, Any] = {"messages": [message]}
     if p.get("bulkId"):
         body["bulkId"] = p["bulkId"]
+    body.update(_query_tracking(request))
     return body
+
+
+def _query_tracking(request: Request) -> dict[str, Any]:
+    """``track``, ``trackingType``, ``processKey`` (v1) and ``trackingUrl`` (v3; v1 too) as the body's
+    ``tracking`` and ``urlOptions``. v3's query has no ``track``: ``trackingUrl`` asks for short links
+    with clicks pushed there, ``trackingType`` alone for conversion tracking under that name."""
+    p = request.query_params
+    track, kind, key, url = (p.get(n) or None for n in ("track", "trackingType", "processKey", "trackingUrl"))
+    if track is None and kind is not None and url is None:
+        track = "SMS"
+    out: dict[str, Any] = {}
+    if track is not None or key is not None:
+        out["tracking"] = {"track": track, "type": kind, "processKey": key}
+    if url is not None:
+        out["urlOptions"] = {"shortenUrl": True, "trackClicks": True, "trackingUrl": url}
+        if track is None and kind is not None:
+            out["tracking"] = {"track": "URL", "type": kind}
+    return out
 
 
 def _strip_messages_prefix(failure: ApiFailure) -> ApiFailure:
     # Violations of the synthesized body are reported under the query parameter's own name.
     def name(prop: str) -> str:
         prop = prop.removeprefix("messages[0].")
+        prop = {"tracking.type": "trackingType", "tracking.processKey": "processKey"}.get(prop, prop)
+        prop = prop.removeprefix("tracking.").removeprefix("urlOptions.")
         return "to" if prop.startswith("destinations") else prop
 
     violations = [(name(p), m) for p, m in failure.violations]

@@ -10,6 +10,7 @@ from ..text.reassembly import GSM7, alphabet
 
 if TYPE_CHECKING:
     from .schedule import DeliveryWindow
+    from .shortlinks import TrackingRequest
 
 
 class ApiGeneration(enum.StrEnum):
@@ -77,6 +78,8 @@ class SendRequest:
     messages: list[MessageRequest]
     bulk_id: str | None = None
     speed_limit: SpeedLimit | None = None
+    # URL shortening, click and conversion tracking for all its messages (engine/tracking.py)
+    tracking: TrackingRequest | None = None
 
     @property
     def scheduled(self) -> bool:

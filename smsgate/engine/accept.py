@@ -40,6 +40,7 @@ from ..store.database import Database
 from ..store.jobs import JobKind
 from ..store.tables import REPORT_NONE, REPORT_PULL
 from .schedule import plan_releases, speed_limit_json, window_to_json
+from .tracking import Tracking, TrackingPlan, store_batch
 
 
 def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, str | None]:
@@ -74,6 +75,7 @@ class _Pending:
     bulk_id: str | None
     encoded: list[tuple[int, str | None]]  # (parts, text as sent) per message
     future: asyncio.Future
+    tracking: TrackingPlan | None = None  # short links and conversion tracking (engine/tracking.py)
 
 
 def _settle(future: asyncio.Future, result=None, error: Exception | None = None) -> None:
@@ -88,9 +90,14 @@ def _settle(future: asyncio.Future, result=None, error: Exception | None = None)
 
 class Acceptor:
     def __init__(
-        self, db: Database, default_sender: str, on_accepted: Callable[[], None] | None = None
+        self,
+        db: Database,
+        default_sender: str,
+        on_accepted: Callable[[], None] | None = None,
+        tracking: Tracking | None = None,
     ) -> None:
         self.db = db
+        self.tracking = tracking
         self.default_sender = default_sender
         # new messages were committed: wake the dispatcher instead of waiting for its next poll
         self.on_accepted = on_accepted
@@ -101,6 +108,12 @@ class Acceptor:
     async def accept(
         self, account: Account, request: SendRequest
     ) -> tuple[str | None, list[AcceptedMessage]]:
+        plan = None
+        if request.tracking is not None:
+            if self.tracking is None:  # never ignored: an acceptor without the service refuses it
+                raise RequestRejected("tracking", "URL shortening and conversion tracking are off here")
+            # placeholder links in place of the URLs: the parts are counted as they will be sent
+            request, plan = self.tracking.plan(request)
         encoded = []
         for i, msg in enumerate(request.messages):
             try:
@@ -113,7 +126,7 @@ class Acceptor:
             new_id() if total > 1 or request.api_version == ApiGeneration.V3 or request.scheduled else None
         )
         future = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(account, request, bulk_id, encoded, future))
+        self._queue.append(_Pending(account, request, bulk_id, encoded, future, plan))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="acceptor")
         self._wake.set()
@@ -191,9 +204,12 @@ class Acceptor:
         rows_by_account: dict[int, list[dict]] = defaultdict(list)
         dues_by_account: dict[int, list[int | None]] = defaultdict(list)
         results = []
+        tracked = []
         for item in batch:
             outcomes, rows, dues = self._rows(item, taken.setdefault(item.account.id, set()), now)
             results.append(outcomes)
+            if item.tracking is not None:
+                tracked.append(item.tracking.fill(rows, now))  # each row's own short links
             rows_by_account[item.account.id] += rows
             dues_by_account[item.account.id] += dues
             if item.bulk_id and item.request.scheduled:
@@ -211,6 +227,8 @@ class Acceptor:
             pks = q.insert_messages(conn, account_id, rows)
             jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
         jq.add_jobs(conn, JobKind.DISPATCH, jobs)
+        if tracked:
+            store_batch(conn, tracked)
         return results
 
     def _rows(

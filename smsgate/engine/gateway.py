@@ -24,6 +24,7 @@ from ..store import migrate
 from ..store.database import Database
 from ..store.jobs import JobKind, LeasedJob
 from ..store.records import OutboundMessage
+from ..webhooks.clicks import ClickPusher
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
 from ..webhooks.policy import HostPolicy, use_for_requests
@@ -36,6 +37,7 @@ from .janitor import Janitor
 from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
+from .tracking import Tracking
 from .wakeups import CLOCK, WakeReceiver, WakeSender
 from .worker import JobWorker
 
@@ -120,7 +122,10 @@ class Gateway:
             start_clock_at(parse_ms(settings.clock_start) if settings.clock_start else None)
         self.db = Database(settings.resolved_database_url)
         self.credentials = Credentials(self.db)
-        self.acceptor = Acceptor(self.db, settings.default_sender, on_accepted=self._accepted)
+        self.tracking = Tracking(self.db, settings, on_click=lambda: self.wake(JobKind.CLICK_PUSH))
+        self.acceptor = Acceptor(
+            self.db, settings.default_sender, on_accepted=self._accepted, tracking=self.tracking
+        )
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.inbound = InboundService(self.db, settings.network.currency, on_stored=self._inbound_stored)
         receipt_sink = self._receipt_sink = waking_sink(self._receipts_applied)
@@ -190,6 +195,17 @@ class Gateway:
             lease_ms=push_lease,
         )
         self.forwarder.wake_at = self.forward_worker.wake_at
+        self.click_pusher = ClickPusher(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
+        self.click_worker = JobWorker(
+            self.db,
+            JobKind.CLICK_PUSH,
+            self.click_pusher.handle,  # type: ignore[arg-type]
+            batch=batch,
+            poll_interval=poll,
+            lease_ms=push_lease,
+            lease=jq.lease_payload_jobs,  # type: ignore[arg-type]
+        )
+        self.click_pusher.wake_at = self.click_worker.wake_at
         # messages whose validity ran out end EXPIRED; their reports are owed at once
         self.expiry = ExpirySweeper(
             self.db, settings.expiry_interval, on_expired=lambda: self.wake(JobKind.REPORT_PUSH)
@@ -273,6 +289,7 @@ class Gateway:
             JobKind.SIM_DELIVERY.value: self.delivery_worker.wake,
             JobKind.REPORT_PUSH.value: self.push_worker.wake,
             JobKind.MO_FORWARD.value: self.forward_worker.wake,
+            JobKind.CLICK_PUSH.value: self.click_worker.wake,
             JobKind.SMPP_DLR.value: self._wake_smpp,
             JobKind.SMPP_MO.value: self._wake_smpp,
         }
@@ -301,11 +318,18 @@ class Gateway:
         if self.role.runs_engine:
             self._tasks.append(asyncio.create_task(self.janitor.run(), name="janitor"))
             self._tasks.append(asyncio.create_task(self.expiry.run(), name="expiry"))
+            self._tasks.append(asyncio.create_task(self.tracking.run_purge(), name="link-purge"))
             if self.smpp is not None:
                 await self.smpp.start()
 
     def _workers(self) -> tuple[JobWorker, ...]:
-        return (self.dispatch_worker, self.delivery_worker, self.push_worker, self.forward_worker)
+        return (
+            self.dispatch_worker,
+            self.delivery_worker,
+            self.push_worker,
+            self.forward_worker,
+            self.click_worker,
+        )
 
     async def stop(self) -> None:
         if self._wake_receiver is not None:
@@ -314,6 +338,7 @@ class Gateway:
         if self.smpp is not None:
             await self.smpp.close()  # first: customers' in-flight submits still need the acceptor
         await self.acceptor.close()
+        await self.tracking.close()
         for connector in self.smpp_connectors:
             await connector.close()
         for worker in self._workers():
@@ -326,5 +351,6 @@ class Gateway:
         self._tasks.clear()
         await self.report_pusher.close()
         await self.forwarder.close()
+        await self.click_pusher.close()
         await self.webhooks.close()
         await self.db.dispose()

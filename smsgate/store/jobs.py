@@ -30,6 +30,7 @@ class JobKind(enum.StrEnum):
     SMPP_DLR = "smpp_dlr"  # send a receipt to the SMPP customer that submitted the message
     MO_FORWARD = "mo_forward"  # forward an inbound message to its number's URL
     SMPP_MO = "smpp_mo"  # deliver an inbound message to an SMPP customer
+    CLICK_PUSH = "click_push"  # push a short link's click to its trackingUrl (payload: URL and body)
 
     @property
     def about_inbound(self) -> bool:
@@ -60,6 +61,39 @@ def add_jobs(
         for pk, due in items
     ]
     insert_many(conn, jobs, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadJob:
+    """A leased job about no message: all it needs is in its payload (``lease_payload_jobs``)."""
+
+    job_id: int
+    attempts: int
+    payload: str
+
+
+def add_click_jobs(conn: Connection, items: Sequence[tuple[int, str]]) -> None:
+    """Queue click pushes: (due at, payload) pairs. They refer to no message: a link outlives the
+    message it was sent in (the logs' retention)."""
+    rows = [
+        {"kind": JobKind.CLICK_PUSH.value, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
+        for due, payload in items
+    ]
+    insert_many(conn, jobs, rows)
+
+
+def lease_payload_jobs(
+    conn: Connection, kind: JobKind, now: int, limit: int, lease_ms: int, skip_locked: bool
+) -> tuple[list[PayloadJob], int]:
+    """``lease_jobs`` for the kinds that carry everything in their payload (a ``JobWorker`` leaser)."""
+    leased = sorted(
+        conn.execute(
+            _LEASE_SKIP_LOCKED if skip_locked else _LEASE,
+            {"b_kind": JobKind(kind).value, "now": now, "limit": limit, "until": now + lease_ms},
+        ),
+        key=lambda r: (r.due_at, r.id),
+    )
+    return [PayloadJob(r.id, r.attempts, r.payload or "") for r in leased], len(leased)
 
 
 def lease_jobs(

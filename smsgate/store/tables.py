@@ -222,3 +222,61 @@ jobs = Table(
 )
 Index("ix_jobs_kind_due", jobs.c.kind, jobs.c.due_at)
 Index("ix_jobs_message", jobs.c.message_pk)
+
+# URL shortening and conversion tracking (issue 15). Kept link_retention_days, longer than the
+# messages (48 h logs): they copy what a click or a conversion needs from the message, and refer to
+# it by (account_id, message_id) without a foreign key, so the janitor's purge of messages leaves them.
+short_links = Table(
+    "short_links",
+    metadata,
+    Column("code", String(16), primary_key=True),  # domain.shortlinks: random, unguessable
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("bulk_id", String(200)),
+    Column("destination", String(32), nullable=False),
+    Column("url", Text, nullable=False),  # the original URL the link redirects to
+    Column("track_clicks", Boolean, nullable=False, default=True),
+    Column("tracking_url", Text),  # clicks are pushed here (UrlTrackingWebhook)
+    Column("callback_data", Text),
+    Column("tracking_type", String(100)),
+    Column("created_at", BigInteger, nullable=False),
+)
+Index("ix_short_links_bulk", short_links.c.account_id, short_links.c.bulk_id)
+Index("ix_short_links_created", short_links.c.created_at)
+
+link_clicks = Table(
+    "link_clicks",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("code", String(16), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("bulk_id", String(200)),
+    Column("destination", String(32), nullable=False),
+    Column("tracking_type", String(100)),
+    Column("clicked_at", BigInteger, nullable=False),
+    Column("device_type", String(16)),
+    Column("os", String(64)),
+    Column("device_name", String(100)),
+    Column("geo", Text),  # JSON geoLocationInfo, NULL without a GeoIP database
+)
+Index("ix_link_clicks_bulk", link_clicks.c.account_id, link_clicks.c.bulk_id)
+Index("ix_link_clicks_clicked", link_clicks.c.clicked_at)
+
+# messages marked for conversion tracking, and their conversion once the sender confirms it
+tracked_messages = Table(
+    "tracked_messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("bulk_id", String(200)),
+    Column("destination", String(32), nullable=False),
+    Column("process_key", String(100), nullable=False),
+    Column("tracking_type", String(100)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("converted_at", BigInteger),
+    UniqueConstraint("account_id", "message_id", name="uq_tracked_account_message_id"),
+)
+Index("ix_tracked_bulk", tracked_messages.c.account_id, tracked_messages.c.bulk_id)
+Index("ix_tracked_created", tracked_messages.c.created_at)

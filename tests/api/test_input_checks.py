@@ -445,14 +445,14 @@ def test_query_send_without_to_names_to_in_the_text(sqlite_deployment):
 
 V2 = {"messages": [MESSAGE]}
 V3 = {"messages": [{"destinations": [{"to": TO}], "content": {"text": "x"}}]}
+V2_BINARY = {"messages": [{"destinations": [{"to": TO}], "binary": {"hex": "41"}}]}
 
 
 @pytest.mark.parametrize(
     "endpoint, body, field",
     [
-        ("/sms/2/text/advanced", {**V2, "tracking": {"track": "SMS", "type": "MY_CAMPAIGN"}}, "tracking"),
-        ("/sms/2/text/advanced", {**V2, "urlOptions": {"shortenUrl": True}}, "urlOptions"),
-        ("/sms/1/text/advanced", {**V2, "urlOptions": {"trackClicks": True}}, "urlOptions"),
+        ("/sms/2/binary/advanced", {**V2_BINARY, "urlOptions": {"shortenUrl": True}}, "urlOptions"),
+        ("/sms/2/binary/advanced", {**V2_BINARY, "tracking": {"track": "SMS"}}, "tracking"),
         ("/sms/2/text/advanced", {"messages": [{**MESSAGE, "entityId": "e"}]}, "messages[0].entityId"),
         (
             "/sms/2/text/advanced",
@@ -482,21 +482,17 @@ def test_unsupported_v2_options_are_400(deployment, endpoint, body, field):
 
 
 @pytest.mark.parametrize(
-    "options, field",
-    [
-        ({"tracking": {"shortenUrl": True}}, "options.tracking"),
-        ({"conversionTracking": {"useConversionTracking": True}}, "options.conversionTracking"),
-    ],
+    "options",
+    [{"tracking": {"shortenUrl": True}}, {"conversionTracking": {"useConversionTracking": True}}],
 )
-def test_unsupported_v3_options_are_400(sqlite_deployment, options, field):
+def test_v3_tracking_options_are_carried_out(sqlite_deployment, options):
+    # issue 15: no longer refused (tests/api/test_tracking.py follows them through)
     r = httpx.post(
         sqlite_deployment.base_url + "/sms/3/messages",
         json={**V3, "options": options},
         headers=sqlite_deployment.alice.app,
     )
-    assert r.status_code == 400, r.text
-    assert _v3_fields(r) == {field}
-    assert "not supported yet" in r.json()["violations"][0]["violation"]
+    assert r.status_code == 200, r.text
 
 
 def test_unsupported_v3_message_options_are_400(sqlite_deployment):
@@ -546,10 +542,8 @@ def test_v3_tracking_off_passes(sqlite_deployment):
 @pytest.mark.parametrize(
     "path, param",
     [
-        ("/sms/1/text/query", "track"),
-        ("/sms/1/text/query", "trackingType"),
-        ("/sms/3/text/query", "trackingUrl"),
         ("/sms/1/text/query", "indiaDltPrincipalEntityId"),
+        ("/sms/3/text/query", "turkeyIysBrandCode"),
     ],
 )
 def test_unsupported_query_send_options_are_400(sqlite_deployment, path, param):

@@ -202,11 +202,9 @@ def check_featured(base_url: str, headers: dict, logs: dict[str, dict]) -> None:
         assert log["status"]["name"] == "PENDING_ACCEPTED", log["status"]
 
 
-# Options smsgate refuses until it carries them out (URL tracking, labels, regional registrations): the
-# examples that carry them are refused as written (400 naming each) and then sent without them.
-UNSUPPORTED = frozenset(
-    {"tracking", "urlOptions", "entityId", "applicationId", "campaignReferenceId", "regional"}
-)
+# Options smsgate refuses until it carries them out (labels, regional registrations): the examples that
+# carry them are refused as written (400 naming each) and then sent without them.
+UNSUPPORTED = frozenset({"entityId", "applicationId", "campaignReferenceId", "regional"})
 
 
 def without_unsupported(value):
@@ -332,8 +330,8 @@ def test_v1_multi_with_to_lists(deployment, aladdin):
 def test_v1_advanced_fully_featured_example(deployment, fresh):
     """ "Fully featured textual message", as written: Turkish text with languageCode TR and single shift,
     intermediateReport, notifyUrl, callbackData, validityPeriod 720, and a second message with a sendAt in
-    2015 (a sendAt in the past means "now"). Its ``tracking`` is refused until URL tracking is built (a 400
-    naming it, nothing sent), so the example is sent without it."""
+    2015 (a sendAt in the past means "now"), and ``tracking {track: SMS}``: conversion tracking, confirmed
+    through POST /ct/1/log/end/{messageId}."""
     account = fresh()
     example = {
         "bulkId": "BULK-ID-123-xyz",
@@ -363,10 +361,6 @@ def test_v1_advanced_fully_featured_example(deployment, fresh):
         "tracking": {"track": "SMS", "type": "MY CAMPAIGN"},
     }
     headers = {**account.app, "Content-Type": "application/json"}
-    refused = httpx.post(deployment.base_url + "/sms/1/text/advanced", json=example, headers=headers)
-    assert refused.status_code == 400 and "not supported yet" in refused.text
-    assert "tracking" in refused.json()["requestError"]["serviceException"]["validationErrors"]
-    del example["tracking"]
     body = json_ok(httpx.post(deployment.base_url + "/sms/1/text/advanced", json=example, headers=headers))
     assert body["bulkId"] == "BULK-ID-123-xyz"
     messages = body["messages"]
@@ -387,21 +381,22 @@ def test_v1_advanced_fully_featured_example(deployment, fresh):
     assert logs["41793026727"]["text"] == TURKISH and logs["41793026727"]["from"] == "InfoSMS"
     assert logs["41793026785"]["text"] == GALAXY and logs["41793026785"]["from"] == "41793026700"
     assert logs["41793026785"]["smsCount"] == 2
+    converted = httpx.post(deployment.base_url + "/ct/1/log/end/MESSAGE-ID-123-xyz", headers=account.app)
+    assert converted.status_code == 200 and len(converted.json()["processKey"]) == 32
 
 
 def test_v1_query_example(deployment, aladdin):
     """ "Send SMS message over query parameters" (docs/seeds/003), with the seed's placeholders filled in.
-    The seed's ``¬ifyUrl`` is an HTML rendering of ``&notifyUrl``; the request carries the latter. Its
-    ``track`` and ``trackingType`` are refused (400) until URL tracking is built, so it is sent without them."""
+    The seed's ``¬ifyUrl`` is an HTML rendering of ``&notifyUrl``; the request carries the latter. With
+    the seed's ``track=URL&trackingType=Custom`` too (its text holds no URL to shorten)."""
     query = (
         "username=Aladdin&password=open%20sesame&from=InfoSMS&to=41793026727,41793026834"
         "&text=Message%20text&flash=true&transliteration=TURKISH&languageCode=TR&intermediateReport=true"
         "&notifyUrl=https://www.example.com&notifyContentType=application/json&callbackData=callbackData"
         "&validityPeriod=720"
     )
-    # the seed's tracking parameters are refused until URL tracking is built
     tracked = httpx.get(f"{deployment.base_url}/sms/1/text/query?{query}&track=URL&trackingType=Custom")
-    assert_refused_as_unsupported(tracked)
+    assert tracked.status_code == 200, tracked.text
     body = json_ok(
         httpx.get(f"{deployment.base_url}/sms/1/text/query?{query}", headers={"Accept": "application/json"})
     )

@@ -3,6 +3,7 @@ and the file, and the banner says where messages really go."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -141,3 +142,27 @@ def test_connectors_are_parsed_once_into_typed_configs(tmp_path):
     assert settings.connectors == (
         SmppConfig(name="op-a", host="127.0.0.1", port=2775, system_id="s", password="p", tls=True, window=4),
     )
+
+
+def test_short_link_settings_are_checked_and_default_to_the_http_address():
+    from smsgate.config import ConfigError, load_settings
+
+    settings = load_settings(env={})
+    assert settings.short_link_base == "http://127.0.0.1:8080"
+    assert settings.link_retention_days == 30.0
+    settings = load_settings(
+        env={
+            "SMSGATE_PUBLIC_URL": "https://sms.example.com/",
+            "SMSGATE_SHORT_DOMAINS": "https://go.brand.example",
+        }
+    )
+    assert settings.short_link_base == "https://sms.example.com"
+    assert settings.short_domains == ("https://go.brand.example",)
+    for name, value, problem in [
+        ("SMSGATE_PUBLIC_URL", "https://sms.example.com/s", "no path"),
+        ("SMSGATE_SHORT_DOMAINS", "go.brand.example", "http(s) URL"),
+        ("SMSGATE_LINK_RETENTION_DAYS", "0", "SMSGATE_LINK_RETENTION_DAYS"),
+        ("SMSGATE_GEOIP_DB", "/no/such/file.mmdb", "no such file"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(problem)):
+            load_settings(env={name: value})

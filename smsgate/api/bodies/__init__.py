@@ -3,14 +3,24 @@
 
 from __future__ import annotations
 
-from .common import LABELS, Model, refuse_unsupported_query, validate
+from .common import (
+    LABELS,
+    LegacyTrackingField,
+    Model,
+    UrlOptionsField,
+    refuse_unsupported_query,
+    tracking,
+    validate,
+)
 from .v1 import V1Message, V1MultiRequest, from_v1
 from .v2 import V2BinaryRequest, V2TextRequest, from_v2_binary, from_v2_text
 from .v3 import V3Request, from_v3
 
 __all__ = [
     "LABELS",
+    "LegacyTrackingField",
     "Model",
+    "UrlOptionsField",
     "V1Message",
     "V1MultiRequest",
     "V2BinaryRequest",
@@ -21,5 +31,6 @@ __all__ = [
     "from_v2_text",
     "from_v3",
     "refuse_unsupported_query",
+    "tracking",
     "validate",
 ]

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +27,7 @@ from ...domain import messages as dm
 from ...domain import schedule as sch
 from ...domain.dates import now_ms, parse_ms
 from ...domain.senders import sender_problem
+from ...domain.shortlinks import TrackingRequest
 from ...webhooks.policy import callback_url_problem
 from ..errors import ApiFailure
 
@@ -85,7 +88,7 @@ def _refuse(what: str) -> Callable[[Any], None]:
     return check
 
 
-TRACKING = "URL shortening or click and conversion tracking"
+TRACKING = "URL shortening or click and conversion tracking of binary messages"
 LABELS = "entityId, applicationId or campaignReferenceId labels"
 REGIONAL = "regional options (India DLT, Turkey IYS, South Korea)"
 Tracking = Annotated[Any, AfterValidator(_refuse(TRACKING)), Field(None)]
@@ -95,7 +98,6 @@ NetworkId = Annotated[Any, AfterValidator(_refuse("routing by networkId")), Fiel
 
 # the same options as query parameters (GET /sms/1/text/query, /sms/3/text/query)
 UNSUPPORTED_QUERY = {
-    **dict.fromkeys(("track", "trackingType", "trackingUrl", "processKey"), TRACKING),
     **dict.fromkeys(("entityId", "applicationId", "campaignReferenceId"), LABELS),
     **dict.fromkeys(
         (
@@ -151,6 +153,98 @@ def check_hex(value: str) -> str:
     if not _HEX.match(compact):
         raise ValueError("must be pairs of hexadecimal digits, e.g. '48 65 6c 6c 6f'")
     return compact
+
+
+# --- URL shortening and conversion tracking -----------------------------------------------------
+
+Flag = Annotated[bool, BeforeValidator(lambda v: False if v in (None, "") else v)]
+OptionalText = Annotated[str | None, BeforeValidator(empty_to_none), Field(None, max_length=100)]
+
+
+class UrlOptions(Model):
+    """v2 ``urlOptions``, v3 ``options.tracking``; an object given means shortening (the defaults)."""
+
+    shorten_url: Flag = Field(True, alias="shortenUrl")
+    track_clicks: Flag = Field(True, alias="trackClicks")
+    tracking_url: Annotated[Url | None, BeforeValidator(empty_to_none)] = Field(None, alias="trackingUrl")
+    remove_protocol: Flag = Field(False, alias="removeProtocol")
+    custom_domain: Annotated[str | None, BeforeValidator(empty_to_none)] = Field(
+        None, alias="customDomain", max_length=253
+    )
+
+
+class LegacyTracking(Model):
+    """v1/v2 ``tracking {track, type, baseUrl, processKey}``: ``URL`` shortens, ``SMS`` marks the
+    messages for conversion tracking."""
+
+    track: Annotated[str | None, BeforeValidator(empty_to_none)] = None
+    type: OptionalText = None
+    base_url: Annotated[str | None, BeforeValidator(empty_to_none)] = Field(
+        None, alias="baseUrl", max_length=dm.MAX_URL_LEN
+    )
+    process_key: OptionalText = Field(None, alias="processKey")
+
+    @field_validator("track")
+    @classmethod
+    def _check_track(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in ("URL", "SMS"):
+            raise ValueError("must be SMS or URL")
+        return None if value is None else value.upper()
+
+
+class ConversionTracking(Model):
+    """v3 ``options.conversionTracking``."""
+
+    use_conversion_tracking: Flag = Field(False, alias="useConversionTracking")
+    conversion_tracking_name: OptionalText = Field(None, alias="conversionTrackingName")
+
+
+UrlOptionsField = Annotated[UrlOptions | None, BeforeValidator(empty_to_none)]
+LegacyTrackingField = Annotated[LegacyTracking | None, BeforeValidator(empty_to_none)]
+ConversionField = Annotated[ConversionTracking | None, BeforeValidator(empty_to_none)]
+
+
+def tracking(
+    url_options: UrlOptions | None,
+    legacy: LegacyTracking | None,
+    conversion: ConversionTracking | None = None,
+    *,
+    url_field: str = "urlOptions",
+) -> TrackingRequest | None:
+    """The one ``TrackingRequest`` of a request's tracking options (None: none asked for). ``urlOptions``
+    decides the links when both it and a legacy ``tracking {track: URL}`` are given."""
+    out = TrackingRequest()
+    if legacy is not None and legacy.track == "URL":
+        host = None
+        if legacy.base_url:
+            host = urlsplit(legacy.base_url if "://" in legacy.base_url else f"//{legacy.base_url}").hostname
+            if not host:
+                raise ApiFailure(
+                    400, "tracking.baseUrl: must be a URL", [("tracking.baseUrl", "must be a URL")]
+                )
+        out = replace(
+            out,
+            shorten=True,
+            track_clicks=True,
+            domain=host,
+            domain_field="tracking.baseUrl",
+            tracking_type=legacy.type,
+        )
+    if legacy is not None and legacy.track == "SMS":
+        out = replace(out, conversion=True, tracking_type=legacy.type, process_key=legacy.process_key)
+    if url_options is not None:
+        out = replace(
+            out,
+            shorten=url_options.shorten_url,
+            track_clicks=url_options.shorten_url and url_options.track_clicks,
+            tracking_url=url_options.tracking_url if url_options.shorten_url else None,
+            remove_protocol=url_options.remove_protocol,
+            domain=url_options.custom_domain,
+            domain_field=f"{url_field}.customDomain",
+        )
+    if conversion is not None and conversion.use_conversion_tracking:
+        out = replace(out, conversion=True, tracking_type=conversion.conversion_tracking_name)
+    return out if out.asks else None
 
 
 # --- scheduling: sendAt, delivery time window, sending speed limit -------------------------------

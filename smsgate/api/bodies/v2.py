@@ -11,9 +11,11 @@ from ...domain import schedule as sch
 from .common import (
     CallbackData,
     Destination,
+    Flag,
     Id,
     Label,
     Language,
+    LegacyTrackingField,
     Model,
     NotifyContentType,
     Regional,
@@ -23,12 +25,14 @@ from .common import (
     Text,
     Tracking,
     Url,
+    UrlOptionsField,
     WindowField,
     check_hex,
     destinations,
     empty_to_none,
     language,
     speed,
+    tracking,
     window,
 )
 
@@ -41,7 +45,6 @@ def _language(value: Any) -> Any:
 LanguageField = Annotated[Language | None, BeforeValidator(empty_to_none), BeforeValidator(_language)]
 # the bound on the int itself: on `int | None` it would be applied to None (a TypeError, not a 400)
 Minutes = Annotated[Annotated[int, Field(ge=1)] | None, BeforeValidator(empty_to_none)]
-Flag = Annotated[bool, BeforeValidator(lambda v: False if v in (None, "") else v)]
 
 
 class V2Common(Sender):
@@ -84,8 +87,8 @@ class V2BinaryMessage(V2Common):
 
 class V2TextRequest(Model):
     bulk_id: Id | None = Field(None, alias="bulkId")
-    url_options: Tracking = Field(None, alias="urlOptions")
-    tracking: Tracking = None
+    url_options: UrlOptionsField = Field(None, alias="urlOptions")
+    tracking: LegacyTrackingField = None
     messages: list[V2TextMessage] = Field(min_length=1, max_length=dm.MAX_MESSAGES)
     sending_speed_limit: SpeedField = Field(None, alias="sendingSpeedLimit")
 
@@ -120,7 +123,13 @@ def from_v2_text(req: V2TextRequest, version: str = "2") -> dm.SendRequest:
         )
         for i, m in enumerate(req.messages)
     ]
-    return dm.SendRequest(version, messages, req.bulk_id, speed(req.sending_speed_limit))
+    return dm.SendRequest(
+        version,
+        messages,
+        req.bulk_id,
+        speed(req.sending_speed_limit),
+        tracking=tracking(req.url_options, req.tracking),
+    )
 
 
 def from_v2_binary(req: V2BinaryRequest) -> dm.SendRequest:

@@ -11,6 +11,7 @@ from ...domain import schedule as sch
 from ..errors import ApiFailure
 from .common import (
     CallbackData,
+    ConversionField,
     Destination,
     Id,
     Label,
@@ -22,13 +23,14 @@ from .common import (
     Sender,
     SpeedField,
     Text,
-    Tracking,
     Url,
+    UrlOptionsField,
     WindowField,
     check_hex,
     destinations,
     language,
     speed,
+    tracking,
     window,
 )
 
@@ -93,8 +95,8 @@ class V3Schedule(Model):
 class V3RequestOptions(Model):
     schedule: V3Schedule | None = None
     include_sms_count_in_response: bool = Field(False, alias="includeSmsCountInResponse")
-    tracking: Tracking = None
-    conversion_tracking: Tracking = Field(None, alias="conversionTracking")
+    tracking: UrlOptionsField = None
+    conversion_tracking: ConversionField = Field(None, alias="conversionTracking")
 
 
 class V3Request(Model):
@@ -116,7 +118,7 @@ def from_v3(req: V3Request) -> dm.SendRequest:
             )
         delivery = m.webhooks.delivery if m.webhooks else None
         notify_url = delivery.url if delivery and delivery.notify else None
-        opts = m.options or V3MessageOptions.model_validate({})
+        m_opts = m.options or V3MessageOptions.model_validate({})
         out.append(
             dm.MessageRequest(
                 destinations=destinations(m.destinations),
@@ -127,19 +129,25 @@ def from_v3(req: V3Request) -> dm.SendRequest:
                 esm_class=c.esm_class if c.hex is not None else 0,
                 transliteration=c.transliteration,
                 **language(c.language),
-                flash=opts.flash,
+                flash=m_opts.flash,
                 callback_data=m.webhooks.callback_data if m.webhooks else None,
                 notify_url=notify_url,
                 notify_content_type=(m.webhooks.content_type if m.webhooks else None)
                 or ("application/json" if notify_url else None),
                 intermediate_report=bool(delivery and delivery.intermediate_report),
-                validity_ms=opts.validity_period.ms() if opts.validity_period else None,
+                validity_ms=m_opts.validity_period.ms() if m_opts.validity_period else None,
                 send_at_ms=send_at,
                 delivery_window=window(
-                    opts.delivery_time_window, f"messages[{i}].options.deliveryTimeWindow"
+                    m_opts.delivery_time_window, f"messages[{i}].options.deliveryTimeWindow"
                 ),
             )
         )
+    opts = req.options
+    asked = (
+        tracking(opts.tracking, None, opts.conversion_tracking, url_field="options.tracking")
+        if opts
+        else None
+    )
     if schedule is None:
-        return dm.SendRequest("3", out)
-    return dm.SendRequest("3", out, schedule.bulk_id, speed(schedule.sending_speed_limit))
+        return dm.SendRequest("3", out, tracking=asked)
+    return dm.SendRequest("3", out, schedule.bulk_id, speed(schedule.sending_speed_limit), tracking=asked)
