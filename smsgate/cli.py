@@ -398,6 +398,41 @@ def account_enable(
     console.print(f"account {name} enabled")
 
 
+@account_app.command("lookup")
+def account_lookup(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    package: Annotated[
+        str | None,
+        typer.Option(help="Number lookup package: cleaning, portability, roaming, or all (every field)."),
+    ] = None,
+    hlr_url: Annotated[
+        str | None, typer.Option("--hlr-url", help="URL legacy HLR reports (dlr=) are POSTed to; '' clears.")
+    ] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show or change an account's number lookup settings (package, HLR report URL)."""
+    from .engine.lookups import LookupSettingsError, settings_changes
+    from .store import lookups as lookup_store
+
+    try:
+        changes = settings_changes(package, hlr_url)
+    except LookupSettingsError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+    def change(conn: Connection) -> lookup_store.LookupSettings:
+        account = accounts.get(conn, name)
+        if changes:
+            return lookup_store.set_settings(conn, account.id, changes)
+        return lookup_store.settings_of(conn, account.id)
+
+    result = _run(_settings(config, data_dir, database_url), lambda gw: gw.db.write(change))
+    console.print(f"package        {result.package or 'all'}")
+    console.print(f"hlr report url {result.hlr_report_url or ''}")
+
+
 @apikey_app.command("create")
 def apikey_create(
     account: Annotated[str, typer.Argument(help="Account name.")],

@@ -11,6 +11,11 @@ Example ``smsgate.toml``::
     prefix = "4179000"
     status = "UNDELIVERABLE_NOT_DELIVERED"
     error = "EC_UNKNOWN_SUBSCRIBER"
+    [[simulator.subscribers]]       # who numbers are: number lookups and SMS delivery both ask
+    prefix = "4179555"
+    state = "live"                  # or "absent" (switched off), "unknown" (does not exist)
+    ported_to = "4176"              # a number prefix of the network it was ported to
+    roaming_in = "46739"            # a number prefix of the network it is roaming in
     [[simulator.prices]]
     prefix = "385"
     mcc_mnc = "21901"
@@ -42,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_h
 from .domain.dates import parse_ms
 from .domain.network import DEFAULT_PRICES, NetworkRules, OutcomeRule, PriceEntry
 from .domain.routing import Route
+from .domain.subscribers import SubscriberRule
 
 if TYPE_CHECKING:  # connectors.smpp pulls in the store and the SMPP client; imported late at run time
     from .connectors.smpp import SmppConfig
@@ -94,6 +100,9 @@ class Settings:
     smpp_max_binds: int = 5  # per account, all bind types together
     smpp_allowed_ips: tuple[str, ...] = ()  # CIDRs customers may bind from; empty = anywhere
     smpp_dlr_retry: float = 5.0  # seconds before a receipt nobody took is offered again (grows to 60)
+    # What one number lookup costs, in the simulator's currency (engine/lookup_price.py: shown in the
+    # lookup logs; charging it is the money issue's)
+    lookup_price: float = 0.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -136,6 +145,7 @@ _ENV: dict[str, str] = {
     "SMSGATE_SMPP_MAX_BINDS": "smpp_max_binds",
     "SMSGATE_SMPP_ALLOWED_IPS": "smpp_allowed_ips",
     "SMSGATE_SMPP_DLR_RETRY": "smpp_dlr_retry",
+    "SMSGATE_LOOKUP_PRICE": "lookup_price",
 }
 ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that name the setting
 
@@ -351,7 +361,7 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
     sim = doc.pop("simulator", {}) or {}
     if not isinstance(sim, dict):
         raise ConfigError(f"simulator = {sim!r}: must be a [simulator] table")
-    unknown = set(sim) - {"delivery_delay", "outcomes", "prices", "currency"}
+    unknown = set(sim) - {"delivery_delay", "outcomes", "prices", "currency", "subscribers"}
     if unknown:
         raise ConfigError(f"[simulator]: unknown settings: {', '.join(sorted(unknown))}")
     if "delivery_delay" in sim:
@@ -361,10 +371,15 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"[simulator] delivery_delay = {sim['delivery_delay']!r}: {exc}") from None
     outcomes = tuple(_entry("[[simulator.outcomes]]", OutcomeRule, r) for r in _tables(sim, "outcomes"))
     prices = tuple(_entry("[[simulator.prices]]", PriceEntry, p) for p in _tables(sim, "prices"))
+    subscribers = tuple(
+        _entry("[[simulator.subscribers]]", SubscriberRule, r) for r in _tables(sim, "subscribers")
+    )
     currency = sim.get("currency", "EUR")
     if not isinstance(currency, str):
         raise ConfigError(f"[simulator] currency = {currency!r}: must be a string")
-    out["network"] = NetworkRules(prices=prices + DEFAULT_PRICES, outcomes=outcomes, currency=currency)
+    out["network"] = NetworkRules(
+        prices=prices + DEFAULT_PRICES, outcomes=outcomes, currency=currency, subscribers=subscribers
+    )
     out.update(_connectors_and_routes(_tables(doc, "connectors"), _tables(doc, "routes")))
     doc.pop("connectors", None)
     doc.pop("routes", None)

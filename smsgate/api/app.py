@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..config import Settings
 from ..engine.gateway import Gateway
-from . import admin, bulks, inbox, misc, sms_reports, sms_send
+from . import admin, bulks, hlr, inbox, misc, number_lookup, sms_reports, sms_send
 from .endpoint import Family, client_gone, error_response, family_of
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -47,9 +47,15 @@ ROUTES = [
     Route("/sms/1/bulks/status", bulks.get_bulk_status, methods=["GET"]),
     Route("/sms/1/bulks/status", bulks.update_bulk_status, methods=["PUT"]),
     Route("/sms/1/inbox/reports", inbox.inbox_reports, methods=["GET"]),
+    Route("/number/1/query", number_lookup.query, methods=["POST"]),
+    Route("/number/1/notify", number_lookup.notify, methods=["POST"]),
+    Route("/number/1/logs", number_lookup.logs, methods=["GET"]),
+    Route("/api/hlr/query.aspx", hlr.hlr_query, methods=["GET", "POST"]),
     Route("/admin/1/numbers", admin.numbers_list, methods=["GET"]),
     Route("/admin/1/numbers", admin.numbers_add, methods=["POST"]),
     Route("/admin/1/numbers/{number}", admin.numbers_remove, methods=["DELETE"]),
+    Route("/admin/1/accounts/{account}/lookup", admin.lookup_settings_get, methods=["GET"]),
+    Route("/admin/1/accounts/{account}/lookup", admin.lookup_settings_put, methods=["PUT"]),
     Route("/admin/1/simulate/inbound", admin.simulate_inbound, methods=["POST"]),
     Route("/admin/1/connectors", admin.connectors_list, methods=["GET"]),
     Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),

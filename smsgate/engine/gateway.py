@@ -26,6 +26,7 @@ from ..store.jobs import JobKind, LeasedJob
 from ..store.records import OutboundMessage
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
+from ..webhooks.lookups import HlrPusher, LookupPusher
 from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
@@ -33,6 +34,7 @@ from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
 from .janitor import Janitor
+from .lookups import LookupService
 from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
@@ -178,6 +180,19 @@ class Gateway:
             lease_ms=push_lease,
         )
         self.forwarder.wake_at = self.forward_worker.wake_at
+        # number lookups: answered from the simulated network's subscribers; pushes queued as jobs
+        self.lookups = LookupService(self.db, settings, self.network.subscribers, wake=self.wake)
+        retry_unit = int(settings.webhook_retry_unit * 1000)
+        self.lookup_pusher = LookupPusher(self.db, self.webhooks, retry_unit)
+        self.hlr_pusher = HlrPusher(self.db, self.webhooks, retry_unit)
+        self.lookup_push_worker = JobWorker(
+            self.db, JobKind.LOOKUP_PUSH, self.lookup_pusher.handle, batch=batch, poll_interval=poll, lease_ms=push_lease
+        )
+        self.hlr_push_worker = JobWorker(
+            self.db, JobKind.HLR_PUSH, self.hlr_pusher.handle, batch=batch, poll_interval=poll, lease_ms=push_lease
+        )
+        self.lookup_pusher.wake_at = self.lookup_push_worker.wake_at
+        self.hlr_pusher.wake_at = self.hlr_push_worker.wake_at
         # messages whose validity ran out end EXPIRED; their reports are owed at once
         self.expiry = ExpirySweeper(
             self.db, settings.expiry_interval, on_expired=lambda: self.wake(JobKind.REPORT_PUSH)
@@ -255,6 +270,8 @@ class Gateway:
             JobKind.SIM_DELIVERY.value: self.delivery_worker.wake,
             JobKind.REPORT_PUSH.value: self.push_worker.wake,
             JobKind.MO_FORWARD.value: self.forward_worker.wake,
+            JobKind.LOOKUP_PUSH.value: self.lookup_push_worker.wake,
+            JobKind.HLR_PUSH.value: self.hlr_push_worker.wake,
             JobKind.SMPP_DLR.value: self._wake_smpp,
             JobKind.SMPP_MO.value: self._wake_smpp,
         }
@@ -285,7 +302,14 @@ class Gateway:
                 await self.smpp.start()
 
     def _workers(self) -> tuple[JobWorker, ...]:
-        return (self.dispatch_worker, self.delivery_worker, self.push_worker, self.forward_worker)
+        return (
+            self.dispatch_worker,
+            self.delivery_worker,
+            self.push_worker,
+            self.forward_worker,
+            self.lookup_push_worker,
+            self.hlr_push_worker,
+        )
 
     async def stop(self) -> None:
         if self._wake_receiver is not None:
@@ -306,5 +330,7 @@ class Gateway:
         self._tasks.clear()
         await self.report_pusher.close()
         await self.forwarder.close()
+        await self.lookup_pusher.close()
+        await self.hlr_pusher.close()
         await self.webhooks.close()
         await self.db.dispose()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .common import LABELS, Model, refuse_unsupported_query, validate
+from .lookup import NcNotifyRequest, NcQueryRequest
 from .v1 import V1Message, V1MultiRequest, from_v1
 from .v2 import V2BinaryRequest, V2TextRequest, from_v2_binary, from_v2_text
 from .v3 import V3Request, from_v3
@@ -11,6 +12,8 @@ from .v3 import V3Request, from_v3
 __all__ = [
     "LABELS",
     "Model",
+    "NcNotifyRequest",
+    "NcQueryRequest",
     "V1Message",
     "V1MultiRequest",
     "V2BinaryRequest",

@@ -1,0 +1,141 @@
+"""Number lookups: answered from the subscriber model (the simulated network), stored for the logs,
+and, for ``/number/1/notify`` and the legacy HLR query, pushed later through the job queue.
+
+One request is one transaction: the account's lookup settings are read, the rows inserted and
+their push jobs queued together, so a push is never lost between the answer and a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import orjson
+from sqlalchemy import Connection
+
+from ..config import Settings
+from ..domain.dates import now_ms
+from ..domain.ids import new_id, new_ids
+from ..domain.lookup import LookupOutcome, look_up, shown
+from ..domain.subscribers import SubscriberModel
+from ..store import jobs as jq
+from ..store import lookups as store
+from ..store.accounts import Account
+from ..store.database import Database, on_commit
+from ..store.jobs import JobKind
+from ..store.records import LookupRecord
+from .lookup_price import LookupPrice, lookup_price
+
+QUERY, NOTIFY, HLR = "query", "notify", "hlr"
+
+
+@dataclass(frozen=True, slots=True)
+class LookupBatch:
+    bulk_id: str
+    records: list[LookupRecord]
+    settings: store.LookupSettings
+
+
+class LookupService:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        model: SubscriberModel,
+        wake: Callable[[JobKind], None] = lambda kind: None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.model = model
+        self.wake = wake
+
+    async def look_up(
+        self,
+        account: Account,
+        numbers: Sequence[str],
+        channel: str = QUERY,
+        notify_url: str | None = None,
+        notify_content_type: str | None = None,
+    ) -> LookupBatch:
+        """Look the numbers up and store the answers (one bulk); ``channel`` NOTIFY queues a push of
+        each to ``notify_url``, HLR one to the account's HLR report URL (if it has one)."""
+        price = lookup_price(self.settings, account)  # the charge goes here (the money issue)
+        bulk_id = new_id()
+        ids = new_ids(len(numbers))
+        if channel == HLR:  # the legacy documents' ids: 0-9, A-F and "-"
+            ids = [i.upper() for i in ids]
+        now = now_ms()
+
+        # the numbering plan's work outside the transaction: only the package's filter needs the row
+        full = [look_up(n, self.model, None) for n in numbers]
+
+        def run(conn: Connection) -> LookupBatch:
+            settings = store.settings_of(conn, account.id)
+            outcomes = [replace(o, details=shown(o.details, settings.package)) for o in full]
+            url = settings.hlr_report_url if channel == HLR else notify_url
+            rows = [_row(account, bulk_id, i, o, channel, url, notify_content_type, price, now) for i, o in zip(ids, outcomes, strict=True)]
+            records = store.insert_lookups(conn, rows)
+            kind = {NOTIFY: JobKind.LOOKUP_PUSH, HLR: JobKind.HLR_PUSH}.get(channel)
+            if kind is not None and url:
+                # a malformed number is answered at once and never looked up: nothing to push
+                jq.add_jobs(conn, kind, [(r.id, now) for r, o in zip(records, outcomes, strict=True) if o.looked_up])
+                on_commit(conn, lambda: self.wake(kind))
+            return LookupBatch(bulk_id, records, settings)
+
+        return await self.db.write(run)
+
+
+def _row(
+    account: Account,
+    bulk_id: str,
+    message_id: str,
+    o: LookupOutcome,
+    channel: str,
+    url: str | None,
+    content_type: str | None,
+    price: LookupPrice,
+    now: int,
+) -> dict[str, object]:
+    return {
+        "account_id": account.id,
+        "bulk_id": bulk_id,
+        "message_id": message_id,
+        "destination": o.to,
+        "channel": channel,
+        "mcc_mnc": o.mcc_mnc,
+        "status_id": o.status_id,
+        "error_id": o.error_id,
+        "details": orjson.dumps(o.details).decode() if o.details else None,
+        "price": price.price_per_lookup if o.looked_up else 0.0,
+        "currency": price.currency,
+        "notify_url": url,
+        "notify_content_type": content_type,
+        "created_at": now,
+        "done_at": now,
+    }
+
+
+class LookupSettingsError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+ALL_FIELDS = "all"  # the package value that clears the package: every field
+
+
+def settings_changes(package: str | None = None, hlr_report_url: str | None = None) -> dict[str, str | None]:
+    """The changes to an account's lookup settings, checked: ``package`` one of the packages or
+    ``all``; ``hlr_report_url`` a URL the webhook policy allows, or "" to clear it. None: unchanged."""
+    from ..domain.lookup import PACKAGES
+    from ..webhooks.policy import callback_url_problem
+
+    changes: dict[str, str | None] = {}
+    if package is not None:
+        if package not in (*PACKAGES, ALL_FIELDS):
+            raise LookupSettingsError("package", f"must be one of {', '.join((*PACKAGES, ALL_FIELDS))}")
+        changes["package"] = None if package == ALL_FIELDS else package
+    if hlr_report_url is not None:
+        if hlr_report_url and (problem := callback_url_problem(hlr_report_url)):
+            raise LookupSettingsError("hlrReportUrl", problem)
+        changes["hlr_report_url"] = hlr_report_url or None
+    return changes

@@ -1,0 +1,91 @@
+"""Number lookups in the database: their rows (the logs), per-account lookup settings, retention.
+Plain functions of a sync Connection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from .records import LookupRecord, lookup
+from .tables import jobs, lookup_accounts, lookups
+
+
+@dataclass(frozen=True, slots=True)
+class LookupSettings:
+    package: str | None = None  # domain.lookup.PACKAGES; None: every field
+    hlr_report_url: str | None = None
+
+
+def settings_of(conn: Connection, account_id: int) -> LookupSettings:
+    row = conn.execute(select(lookup_accounts).where(lookup_accounts.c.account_id == account_id)).first()
+    return LookupSettings(row.package, row.hlr_report_url) if row else LookupSettings()
+
+
+def set_settings(conn: Connection, account_id: int, changes: dict[str, str | None]) -> LookupSettings:
+    """Change ``package`` and/or ``hlr_report_url`` (None clears); the others stay."""
+    current = settings_of(conn, account_id)
+    values = {"package": current.package, "hlr_report_url": current.hlr_report_url, **changes}
+    conn.execute(delete(lookup_accounts).where(lookup_accounts.c.account_id == account_id))
+    conn.execute(lookup_accounts.insert().values(account_id=account_id, **values))
+    return LookupSettings(values["package"], values["hlr_report_url"])
+
+
+def insert_lookups(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[LookupRecord]:
+    """Store one request's lookups (one bulk) and return them as stored, in the order given."""
+    if not rows:
+        return []
+    conn.execute(lookups.insert(), list(rows))
+    account_id, bulk_id = rows[0]["account_id"], rows[0]["bulk_id"]
+    query = (
+        select(lookups)
+        .where(lookups.c.account_id == account_id, lookups.c.bulk_id == bulk_id)
+        .order_by(lookups.c.id)
+    )
+    return [lookup(r) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupLogFilter:
+    account_id: int
+    since_ms: int  # the retention horizon
+    limit: int
+    to: str | None = None
+    bulk_ids: list[str] | None = None
+    message_ids: list[str] | None = None
+    status_ids: list[int] | None = None
+    sent_since: int | None = None
+    sent_until: int | None = None
+    mcc: str | None = None
+    mnc: str | None = None
+
+
+def query_logs(conn: Connection, f: LookupLogFilter) -> list[LookupRecord]:
+    """Newest first."""
+    c = lookups.c
+    cond = [c.account_id == f.account_id, c.created_at >= f.since_ms]
+    if f.to:
+        cond.append(c.destination == f.to)
+    if f.bulk_ids:
+        cond.append(c.bulk_id.in_(f.bulk_ids))
+    if f.message_ids:
+        cond.append(c.message_id.in_(f.message_ids))
+    if f.status_ids is not None:
+        cond.append(c.status_id.in_(f.status_ids))
+    if f.sent_since is not None:
+        cond.append(c.created_at >= f.sent_since)
+    if f.sent_until is not None:
+        cond.append(c.created_at <= f.sent_until)
+    if f.mcc:
+        cond.append(c.mcc_mnc.like(f"{f.mcc}{f.mnc or ''}%"))
+    query = select(lookups).where(*cond).order_by(c.created_at.desc(), c.id.desc()).limit(f.limit)
+    return [lookup(r) for r in conn.execute(query)]
+
+
+def purge_lookups_before(conn: Connection, before_ms: int) -> int:
+    """Forget lookups older than the retention horizon, unless a push is still queued for them."""
+    pending = select(jobs.c.lookup_pk).where(jobs.c.lookup_pk.is_not(None))
+    result = conn.execute(delete(lookups).where(lookups.c.created_at < before_ms, lookups.c.id.not_in(pending)))
+    return result.rowcount
