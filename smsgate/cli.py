@@ -310,12 +310,13 @@ async def _with_gateway(settings: Settings, action):
 
 def _run(settings: Settings, action):
     from .engine.inbound import NumberError, UnknownNumber
+    from .engine.lookups import LookupSettingsError
     from .store.accounts import AccountError
 
     _data_dir_ready(settings)
     try:
         return asyncio.run(_with_gateway(settings, action))
-    except (AccountError, NumberError, UnknownNumber) as exc:
+    except (AccountError, NumberError, UnknownNumber, LookupSettingsError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
@@ -413,22 +414,21 @@ def account_lookup(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Show or change an account's number lookup settings (package, HLR report URL)."""
-    from .engine.lookups import LookupSettingsError, settings_changes
+    from .engine.lookups import settings_changes
     from .store import lookups as lookup_store
 
-    try:
-        changes = settings_changes(package, hlr_url)
-    except LookupSettingsError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    async def action(gw):
+        changes = settings_changes(package, hlr_url)  # the gateway's webhook host policy is in force
 
-    def change(conn: Connection) -> lookup_store.LookupSettings:
-        account = accounts.get(conn, name)
-        if changes:
-            return lookup_store.set_settings(conn, account.id, changes)
-        return lookup_store.settings_of(conn, account.id)
+        def change(conn: Connection) -> lookup_store.LookupSettings:
+            account = accounts.get(conn, name)
+            if changes:
+                return lookup_store.set_settings(conn, account.id, changes)
+            return lookup_store.settings_of(conn, account.id)
 
-    result = _run(_settings(config, data_dir, database_url), lambda gw: gw.db.write(change))
+        return await gw.db.write(change)
+
+    result = _run(_settings(config, data_dir, database_url), action)
     console.print(f"package        {result.package or 'all'}")
     console.print(f"hlr report url {result.hlr_report_url or ''}")
 
