@@ -50,7 +50,11 @@ async def notify(request: Request, gateway: Gateway, account: Account) -> Respon
     results = []
     for r in batch.records:
         # a malformed number is rejected on its own line at once; the rest are answered later
-        status = pending if st.status_by_id(r.status_id).group_name != "REJECTED" else st.status_by_id(r.status_id).as_dict()
+        status = (
+            pending
+            if st.status_by_id(r.status_id).group_name != "REJECTED"
+            else st.status_by_id(r.status_id).as_dict()
+        )
         results.append({"to": r.destination, "status": status, "messageId": r.message_id})
     return negotiate.respond(request, {"results": results, "bulkId": batch.bulk_id}, "ncResponseAsync")
 

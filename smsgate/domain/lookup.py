@@ -21,7 +21,16 @@ PACKAGE_FIELDS: dict[str, frozenset[str]] = {
     "cleaning": frozenset({"originalNetwork"}),
     "portability": frozenset({"originalNetwork", "mccMnc", "imsi", "ported", "portedNetwork"}),
     "roaming": frozenset(
-        {"originalNetwork", "mccMnc", "imsi", "ported", "portedNetwork", "roaming", "roamingNetwork", "servingMSC"}
+        {
+            "originalNetwork",
+            "mccMnc",
+            "imsi",
+            "ported",
+            "portedNetwork",
+            "roaming",
+            "roamingNetwork",
+            "servingMSC",
+        }
     ),
 }
 PACKAGES = tuple(PACKAGE_FIELDS)

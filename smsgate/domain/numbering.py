@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import phonenumbers
-from phonenumbers import carrier as _carrier
 from phonenumbers import geocoder
+from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,8 @@ def carrier_of(number: str) -> Carrier | None:
     country = country_of(number)
     if country is None:
         return None
-    data = _carrier.CARRIER_DATA
-    for length in range(min(_carrier.CARRIER_LONGEST_PREFIX, len(number)), len(country.code), -1):
+    data = CARRIER_DATA
+    for length in range(min(CARRIER_LONGEST_PREFIX, len(number)), len(country.code), -1):
         names = data.get(number[:length])
         name = names.get("en") if names else None
         if name:
@@ -63,13 +63,13 @@ def carrier_of(number: str) -> Carrier | None:
 
 @cache
 def _sorted_prefixes() -> list[str]:
-    return sorted(_carrier.CARRIER_DATA)
+    return sorted(CARRIER_DATA)
 
 
 def _widest(prefix: str, name: str, country_len: int) -> str:
     """Shorten ``prefix`` while every carrier-data range under the shorter one is ``name``'s too."""
     keys = _sorted_prefixes()
-    data = _carrier.CARRIER_DATA
+    data = CARRIER_DATA
     best = prefix
     for length in range(len(prefix) - 1, country_len, -1):
         shorter = prefix[:length]

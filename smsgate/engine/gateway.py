@@ -186,10 +186,20 @@ class Gateway:
         self.lookup_pusher = LookupPusher(self.db, self.webhooks, retry_unit)
         self.hlr_pusher = HlrPusher(self.db, self.webhooks, retry_unit)
         self.lookup_push_worker = JobWorker(
-            self.db, JobKind.LOOKUP_PUSH, self.lookup_pusher.handle, batch=batch, poll_interval=poll, lease_ms=push_lease
+            self.db,
+            JobKind.LOOKUP_PUSH,
+            self.lookup_pusher.handle,
+            batch=batch,
+            poll_interval=poll,
+            lease_ms=push_lease,
         )
         self.hlr_push_worker = JobWorker(
-            self.db, JobKind.HLR_PUSH, self.hlr_pusher.handle, batch=batch, poll_interval=poll, lease_ms=push_lease
+            self.db,
+            JobKind.HLR_PUSH,
+            self.hlr_pusher.handle,
+            batch=batch,
+            poll_interval=poll,
+            lease_ms=push_lease,
         )
         self.lookup_pusher.wake_at = self.lookup_push_worker.wake_at
         self.hlr_pusher.wake_at = self.hlr_push_worker.wake_at

@@ -72,12 +72,17 @@ class LookupService:
             settings = store.settings_of(conn, account.id)
             outcomes = [replace(o, details=shown(o.details, settings.package)) for o in full]
             url = settings.hlr_report_url if channel == HLR else notify_url
-            rows = [_row(account, bulk_id, i, o, channel, url, notify_content_type, price, now) for i, o in zip(ids, outcomes, strict=True)]
+            rows = [
+                _row(account, bulk_id, i, o, channel, url, notify_content_type, price, now)
+                for i, o in zip(ids, outcomes, strict=True)
+            ]
             records = store.insert_lookups(conn, rows)
             kind = {NOTIFY: JobKind.LOOKUP_PUSH, HLR: JobKind.HLR_PUSH}.get(channel)
             if kind is not None and url:
                 # a malformed number is answered at once and never looked up: nothing to push
-                jq.add_jobs(conn, kind, [(r.id, now) for r, o in zip(records, outcomes, strict=True) if o.looked_up])
+                jq.add_jobs(
+                    conn, kind, [(r.id, now) for r, o in zip(records, outcomes, strict=True) if o.looked_up]
+                )
                 on_commit(conn, lambda: self.wake(kind))
             return LookupBatch(bulk_id, records, settings)
 

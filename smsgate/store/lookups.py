@@ -87,5 +87,7 @@ def query_logs(conn: Connection, f: LookupLogFilter) -> list[LookupRecord]:
 def purge_lookups_before(conn: Connection, before_ms: int) -> int:
     """Forget lookups older than the retention horizon, unless a push is still queued for them."""
     pending = select(jobs.c.lookup_pk).where(jobs.c.lookup_pk.is_not(None))
-    result = conn.execute(delete(lookups).where(lookups.c.created_at < before_ms, lookups.c.id.not_in(pending)))
+    result = conn.execute(
+        delete(lookups).where(lookups.c.created_at < before_ms, lookups.c.id.not_in(pending))
+    )
     return result.rowcount

@@ -65,9 +65,7 @@ class LookupPusher(Pusher):
 
 
 def hlr_body(records: Sequence[LookupRecord]) -> bytes:
-    lines = [
-        hlr_line(r.destination, r.message_id, r.status_id, r.error_id, details_of(r)) for r in records
-    ]
+    lines = [hlr_line(r.destination, r.message_id, r.status_id, r.error_id, details_of(r)) for r in records]
     return urlencode({"dlr": "\n".join(lines)}).encode()
 
 

@@ -76,7 +76,9 @@ def receiver():
 
 
 def _query(gw, creds, numbers, **kw) -> httpx.Response:
-    return httpx.post(gw.base_url + "/number/1/query", json={"to": numbers}, headers=creds.app, timeout=30, **kw)
+    return httpx.post(
+        gw.base_url + "/number/1/query", json={"to": numbers}, headers=creds.app, timeout=30, **kw
+    )
 
 
 def _ordered(d: dict) -> list[str]:
@@ -89,7 +91,11 @@ def test_the_seed_example_gives_the_seed_response_shape(lookup_gw):
     r = httpx.post(
         lookup_gw.base_url + "/number/1/query",
         content=b'{\n    "to":["41793026727"]\n}',
-        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        },
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -156,7 +162,9 @@ def test_every_subscriber_kind_and_a_malformed_number_on_its_own_line(lookup_gw)
     assert set(malformed) == {"to", "status", "error"}
     assert ported["ported"] is True and ported["mccMnc"] == "22802"  # the network it is on now
     assert ported["originalNetwork"]["networkName"] == "Swisscom"
-    assert ported["portedNetwork"]["networkName"] == "Sunrise" and ported["portedNetwork"]["networkId"] == 22802
+    assert (
+        ported["portedNetwork"]["networkName"] == "Sunrise" and ported["portedNetwork"]["networkId"] == 22802
+    )
     assert ported["imsi"].startswith("22802")
     assert roaming["roaming"] is True and roaming["mccMnc"] == "22801"
     assert roaming["roamingNetwork"]["countryName"] == "Sweden"
@@ -213,7 +221,9 @@ def test_logs_with_each_filter(lookup_gw):
     assert [x["messageId"] for x in _logs(gw, bob, messageId=one)] == [one]
     undeliverable = _logs(gw, bob, generalStatus="UNDELIVERABLE", bulkId=first["bulkId"])
     assert [x["to"] for x in undeliverable] == ["41790001234"]
-    assert [x["to"] for x in _logs(gw, bob, generalStatus="REJECTED", bulkId=second["bulkId"])] == ["notanumber"]
+    assert [x["to"] for x in _logs(gw, bob, generalStatus="REJECTED", bulkId=second["bulkId"])] == [
+        "notanumber"
+    ]
     second_at = _logs(gw, bob, bulkId=second["bulkId"])[0]["sentAt"]
     assert {x["bulkId"] for x in _logs(gw, bob, sentSince=second_at, limit=1000)} == {second["bulkId"]}
     assert second["bulkId"] not in {x["bulkId"] for x in _logs(gw, bob, sentUntil=log["sentAt"], limit=1000)}
@@ -224,7 +234,9 @@ def test_logs_with_each_filter(lookup_gw):
     bad = httpx.get(gw.base_url + "/number/1/logs", params={"mnc": "01"}, headers=bob.app)
     assert bad.status_code == 400
     assert httpx.get(gw.base_url + "/number/1/logs", params={"limit": 0}, headers=bob.app).status_code == 400
-    xml = httpx.get(gw.base_url + "/number/1/logs", params={"limit": 1}, headers={**bob.app, "Accept": "application/xml"})
+    xml = httpx.get(
+        gw.base_url + "/number/1/logs", params={"limit": 1}, headers={**bob.app, "Accept": "application/xml"}
+    )
     assert ET.fromstring(xml.content).find("results").find("result").findtext("messageId")
 
 
@@ -235,20 +247,35 @@ def test_packages_hide_fields(lookup_gw):
     try:
         expected = {
             "cleaning": {"to", "originalNetwork", "status", "error"},
-            "portability": {"to", "originalNetwork", "mccMnc", "imsi", "ported", "portedNetwork", "status", "error"},
+            "portability": {
+                "to",
+                "originalNetwork",
+                "mccMnc",
+                "imsi",
+                "ported",
+                "portedNetwork",
+                "status",
+                "error",
+            },
         }
         for package, keys in expected.items():
-            r = httpx.put(f"{gw.base_url}/admin/1/accounts/{account}/lookup", json={"package": package}, headers=ADMIN)
+            r = httpx.put(
+                f"{gw.base_url}/admin/1/accounts/{account}/lookup", json={"package": package}, headers=ADMIN
+            )
             assert r.status_code == 200 and r.json()["package"] == package
             ported, roaming = _query(gw, gw.bob, numbers).json()["results"]
             assert set(ported) == keys
             assert set(roaming) <= keys and "roamingNetwork" not in roaming
-        r = httpx.put(f"{gw.base_url}/admin/1/accounts/{account}/lookup", json={"package": "roaming"}, headers=ADMIN)
+        r = httpx.put(
+            f"{gw.base_url}/admin/1/accounts/{account}/lookup", json={"package": "roaming"}, headers=ADMIN
+        )
         _, roaming = _query(gw, gw.bob, numbers).json()["results"]
         assert {"roaming", "roamingNetwork", "servingMSC"} <= set(roaming)
         # alice has no package: every field
         assert "servingMSC" in _query(gw, gw.alice, numbers).json()["results"][0]
-        bad = httpx.put(f"{gw.base_url}/admin/1/accounts/{account}/lookup", json={"package": "gold"}, headers=ADMIN)
+        bad = httpx.put(
+            f"{gw.base_url}/admin/1/accounts/{account}/lookup", json={"package": "gold"}, headers=ADMIN
+        )
         assert bad.status_code == 400
         assert httpx.get(f"{gw.base_url}/admin/1/accounts/nobody/lookup", headers=ADMIN).status_code == 404
     finally:
@@ -283,7 +310,11 @@ def test_notify_answers_pending_and_pushes_the_results(lookup_gw, receiver):
     xml_path = f"/{uid('notify-xml')}"
     r = httpx.post(
         lookup_gw.base_url + "/number/1/notify",
-        json={"to": ["41793026727"], "notifyUrl": receiver.url(xml_path), "notifyContentType": "application/xml"},
+        json={
+            "to": ["41793026727"],
+            "notifyUrl": receiver.url(xml_path),
+            "notifyContentType": "application/xml",
+        },
         headers=lookup_gw.alice.app,
     )
     (push,) = eventually(lambda: receiver.to(xml_path) or None)
@@ -300,7 +331,14 @@ def test_notify_refuses_a_missing_or_bad_url(lookup_gw):
 def test_hlr_query_text_answer_and_failures(lookup_gw):
     url = lookup_gw.base_url + "/api/hlr/query.aspx"
     alice = lookup_gw.alice
-    r = httpx.get(url, params={"user": alice.username, "pass": alice.password, "destinations": "41793026727;sdfsd;41790001234"})
+    r = httpx.get(
+        url,
+        params={
+            "user": alice.username,
+            "pass": alice.password,
+            "destinations": "41793026727;sdfsd;41790001234",
+        },
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     lines = r.text.strip().split("\n")
     assert lines[0] == "OK"
@@ -309,7 +347,8 @@ def test_hlr_query_text_answer_and_failures(lookup_gw):
     message_id = lines[1].split(";")[2]
     assert message_id and set(message_id) <= set("0123456789ABCDEF-")
     posted = httpx.post(
-        url, data={"user": alice.username, "pass": alice.password, "destinations": "38598303174;4915123456789"}
+        url,
+        data={"user": alice.username, "pass": alice.password, "destinations": "38598303174;4915123456789"},
     )
     assert [line.split(";")[:2] for line in posted.text.strip().split("\n")[1:]] == [
         ["38598303174", "OK"],
@@ -348,12 +387,23 @@ def test_hlr_reports_at_most_100_lines_a_request_in_order_with_retries(lookup_gw
         assert all(len(parse_qs(q.body.decode())["dlr"][0].split("\n")) <= 100 for q in requests)
         assert requests[0].headers["content-type"] == "application/x-www-form-urlencoded"
         # 100 taken; 100 refused, then again (the 50 behind them waited); then 100 and 50 taken
-        assert [len(parse_qs(q.body.decode())["dlr"][0].split("\n")) for q in requests] == [100, 100, 100, 100, 50]
+        assert [len(parse_qs(q.body.decode())["dlr"][0].split("\n")) for q in requests] == [
+            100,
+            100,
+            100,
+            100,
+            50,
+        ]
         delivered = [r for i, r in enumerate(requests) if i not in (1, 2)]
         lines = _dlr_lines(delivered)
         assert [x[0] for x in lines] == numbers  # in the order submitted
         assert [x[1] for x in lines] == ids
-        assert lines[0][2] == "DELIVRD" and lines[0][3].startswith("22801") and lines[0][4] and lines[0][5] == "0"
+        assert (
+            lines[0][2] == "DELIVRD"
+            and lines[0][3].startswith("22801")
+            and lines[0][4]
+            and lines[0][5] == "0"
+        )
         assert lines[-1] == ["41790001234", ids[-1], "UNDELIV", "", "", "1"]
     finally:
         receiver.answer = lambda n, req: 200
@@ -415,3 +465,15 @@ def test_notify_push_survives_a_receiver_down_and_a_restart(tmp_path, own_databa
         receiver.answer = lambda n, req: 200
         gw.stop()
     assert len(receiver.to(path)) == 3
+
+
+def test_openapi_documents_the_three_operations(sqlite_deployment):
+    doc = httpx.get(sqlite_deployment.base_url + "/openapi.json").json()
+    assert doc["paths"]["/number/1/query"]["post"]["operationId"] == "number-context-lookup"
+    assert doc["paths"]["/number/1/notify"]["post"]["operationId"] == "number-context-lookup-async"
+    assert doc["paths"]["/number/1/logs"]["get"]["x-scopes"] == [
+        "number-lookup:logs:read",
+        "number-lookup:manage",
+    ]
+    for ref in ("NcResponse", "NcLogResponse"):
+        assert any(name.endswith("." + ref) for name in doc["components"]["schemas"])

@@ -16,7 +16,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "lookups",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("bulk_id", sa.String(length=200), nullable=False),
         sa.Column("message_id", sa.String(length=64), nullable=False),
