@@ -124,5 +124,5 @@ def test_subscriber_rules_from_the_config_file(tmp_path):
     assert rule == SubscriberRule("4179555", "live", "4176", None)
     for bad in ('state = "gone"', 'ported_to = "x"', "colour = 1"):
         toml.write_text(f'[[simulator.subscribers]]\nprefix = "41"\n{bad}\n')
-        with pytest.raises(ConfigError, match="simulator.subscribers"):
+        with pytest.raises(ConfigError, match=r"simulator\.subscribers"):
             load_settings(toml, env={})
