@@ -56,7 +56,9 @@ def test_upgrade_and_downgrade(own_database, tmp_path):
                 return {c["name"] for c in inspector.get_columns("jobs")}, set(inspector.get_table_names())
 
             job_columns, tables = await db.read(columns)
-            assert "lookup_pk" not in job_columns and "lookups" not in tables and "lookup_accounts" not in tables
+            assert (
+                "lookup_pk" not in job_columns and "lookups" not in tables and "lookup_accounts" not in tables
+            )
             await migrate.upgrade(db)
             assert "lookup_pk" in (await db.read(columns))[0]
             assert set(jobs.c.keys()) <= (await db.read(columns))[0]
