@@ -34,6 +34,9 @@ Example ``smsgate.toml``::
     prefix = "385"
     connectors = ["operator-a", "simulator"]
     mode = "failover"               # or "round_robin"
+    [[routes]]                      # by the network the number is on now (a number lookup, cached)
+    mcc_mnc = "22802"
+    connectors = ["operator-a"]
 """
 
 from __future__ import annotations
@@ -103,6 +106,9 @@ class Settings:
     # What one number lookup costs, in the simulator's currency (engine/lookup_price.py: shown in the
     # lookup logs; charging it is the money issue's)
     lookup_price: float = 0.0
+    # Routes with mcc_mnc: how long the network a number was found on is trusted before it is looked up
+    # again (kept in the database, shared by every gateway process)
+    routing_lookup_ttl_hours: float = 24.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -146,6 +152,7 @@ _ENV: dict[str, str] = {
     "SMSGATE_SMPP_ALLOWED_IPS": "smpp_allowed_ips",
     "SMSGATE_SMPP_DLR_RETRY": "smpp_dlr_retry",
     "SMSGATE_LOOKUP_PRICE": "lookup_price",
+    "SMSGATE_ROUTING_LOOKUP_TTL_HOURS": "routing_lookup_ttl_hours",
 }
 ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that name the setting
 

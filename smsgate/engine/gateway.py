@@ -35,6 +35,7 @@ from .dispatch import Dispatcher
 from .inbound import InboundService
 from .janitor import Janitor
 from .lookups import LookupService
+from .networks import CurrentNetworks
 from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
@@ -124,7 +125,8 @@ class Gateway:
         # without routes, traffic goes to the operators in the order configured (failing over), and
         # only to the simulated network when there are none
         default = tuple(c.name for c in self.smpp_connectors) or ("simulator",)
-        self.router = Router(self.db, named, RoutingTable(settings.routes, default))
+        self.networks = CurrentNetworks(self.db, self.network.subscribers, settings.routing_lookup_ttl_hours)
+        self.router = Router(self.db, named, RoutingTable(settings.routes, default), self.networks)
         self.dispatcher = Dispatcher(self.db, self.router)
         batch, poll = settings.worker_batch, settings.poll_interval
         # an SMPP batch may wait for its window and throttling: the lease must outlast it, or a second

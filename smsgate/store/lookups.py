@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from .records import LookupRecord, lookup
-from .tables import jobs, lookup_accounts, lookups
+from .tables import jobs, lookup_accounts, lookups, number_networks
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +91,26 @@ def purge_lookups_before(conn: Connection, before_ms: int) -> int:
         delete(lookups).where(lookups.c.created_at < before_ms, lookups.c.id.not_in(pending))
     )
     return result.rowcount
+
+
+# --- the current-network cache of routing by network -------------------------------------------
+
+
+def cached_networks(conn: Connection, msisdns: Sequence[str], since_ms: int) -> dict[str, str | None]:
+    """The networks (MCC/MNC, or None) of those numbers looked up at or after ``since_ms``."""
+    n = number_networks.c
+    query = select(n.msisdn, n.mcc_mnc).where(n.msisdn.in_(list(msisdns)), n.looked_up_at >= since_ms)
+    return {r.msisdn: r.mcc_mnc for r in conn.execute(query)}
+
+
+def remember_networks(conn: Connection, found: dict[str, str | None], now_ms: int) -> None:
+    """Store fresh lookups (replacing stale ones): delete and insert, the same on both backends. Two
+    processes remembering the same number at once: the second waits for the first's row lock (or
+    SQLite's writer lock) and replaces it."""
+    if not found:
+        return
+    conn.execute(delete(number_networks).where(number_networks.c.msisdn.in_(list(found))))
+    conn.execute(
+        number_networks.insert(),
+        [{"msisdn": m, "mcc_mnc": v, "looked_up_at": now_ms} for m, v in found.items()],
+    )

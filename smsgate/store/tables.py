@@ -234,6 +234,16 @@ lookup_accounts = Table(
     Column("hlr_report_url", Text),
 )
 
+# The network each number is on now, as routing by current network last looked it up (shared by every
+# gateway process on the database); an entry older than routing_lookup_ttl_hours is looked up again.
+number_networks = Table(
+    "number_networks",
+    metadata,
+    Column("msisdn", String(32), primary_key=True),
+    Column("mcc_mnc", String(8)),  # NULL: the lookup named no network
+    Column("looked_up_at", BigInteger, nullable=False),
+)
+
 # The gateway's work queue. A row is a piece of work due at due_at; a worker leases it (lease_until)
 # while it works, so a crashed worker's row comes back when the lease runs out.
 jobs = Table(

@@ -1,4 +1,4 @@
-"""number lookup: the lookups table, per-account lookup settings, jobs.lookup_pk
+"""number lookup: the lookups table, per-account lookup settings, jobs.lookup_pk, number_networks
 
 Revision ID: 0007
 Revises: 0004
@@ -47,6 +47,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
         sa.PrimaryKeyConstraint("account_id"),
     )
+    op.create_table(
+        "number_networks",
+        sa.Column("msisdn", sa.String(length=32), nullable=False),
+        sa.Column("mcc_mnc", sa.String(length=8), nullable=True),
+        sa.Column("looked_up_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("msisdn"),
+    )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lookup_pk", sa.BigInteger(), nullable=True))
         batch_op.create_foreign_key("fk_jobs_lookup_pk", "lookups", ["lookup_pk"], ["id"], ondelete="CASCADE")
@@ -56,6 +63,7 @@ def downgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_constraint("fk_jobs_lookup_pk", type_="foreignkey")
         batch_op.drop_column("lookup_pk")
+    op.drop_table("number_networks")
     op.drop_table("lookup_accounts")
     op.drop_index("ix_lookups_account_bulk", table_name="lookups")
     op.drop_index("ix_lookups_account_created", table_name="lookups")
