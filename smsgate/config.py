@@ -34,6 +34,11 @@ Example ``smsgate.toml``::
     prefix = "385"
     connectors = ["operator-a", "simulator"]
     mode = "failover"               # or "round_robin"
+    [[lookup_connectors]]           # number lookups from an Infobip-compatible API (else the simulator)
+    name = "infobip"
+    url = "https://api.infobip.com"
+    api_key = "..."                 # or username and password
+    timeout = 5.0                   # then the next [[lookup_connectors]] is asked
     [[routes]]                      # by the network the number is on now (a number lookup, cached)
     mcc_mnc = "22802"
     connectors = ["operator-a"]
@@ -53,6 +58,7 @@ from .domain.routing import Route
 from .domain.subscribers import SubscriberRule
 
 if TYPE_CHECKING:  # connectors.smpp pulls in the store and the SMPP client; imported late at run time
+    from .connectors.lookup import UpstreamConfig
     from .connectors.smpp import SmppConfig
 
 
@@ -109,6 +115,9 @@ class Settings:
     # Routes with mcc_mnc: how long the network a number was found on is trusted before it is looked up
     # again (kept in the database, shared by every gateway process)
     routing_lookup_ttl_hours: float = 24.0
+    # Number lookups from Infobip-compatible APIs ([[lookup_connectors]]), tried in order; none: the
+    # simulated network answers
+    lookup_connectors: tuple[UpstreamConfig, ...] = ()
 
     @property
     def resolved_database_url(self) -> str:
@@ -158,7 +167,7 @@ ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that nam
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 # settings read from a TOML table rather than a top-level key
-_SECTIONS = {"network", "simulator_delivery_delay", "connectors", "routes"}
+_SECTIONS = {"network", "simulator_delivery_delay", "connectors", "routes", "lookup_connectors"}
 
 
 class ConfigError(ValueError):
@@ -245,9 +254,12 @@ _HINTS: dict[str, Any] = {}
 
 def _hints() -> dict[str, Any]:
     if not _HINTS:
+        from .connectors.lookup import UpstreamConfig
         from .connectors.smpp import SmppConfig
 
-        _HINTS.update(get_type_hints(Settings, localns={"SmppConfig": SmppConfig}))
+        _HINTS.update(
+            get_type_hints(Settings, localns={"SmppConfig": SmppConfig, "UpstreamConfig": UpstreamConfig})
+        )
     return _HINTS
 
 
@@ -363,6 +375,8 @@ def _check(attr: str, value: Any) -> Any:
 
 
 def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
+    from .connectors.lookup import UpstreamConfig
+
     doc = dict(doc)
     out: dict[str, Any] = {}
     sim = doc.pop("simulator", {}) or {}
@@ -388,6 +402,13 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
         prices=prices + DEFAULT_PRICES, outcomes=outcomes, currency=currency, subscribers=subscribers
     )
     out.update(_connectors_and_routes(_tables(doc, "connectors"), _tables(doc, "routes")))
+    lookups = tuple(
+        _entry("[[lookup_connectors]]", UpstreamConfig, c) for c in _tables(doc, "lookup_connectors")
+    )
+    if len({c.name for c in lookups}) < len(lookups):
+        raise ConfigError("[[lookup_connectors]]: a name is used twice")
+    out["lookup_connectors"] = lookups
+    doc.pop("lookup_connectors", None)
     doc.pop("connectors", None)
     doc.pop("routes", None)
     known = {f.name for f in fields(Settings)} - _SECTIONS

@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from ..domain import statuses as st
 from ..domain.lookup import MAX_NUMBERS
 from ..engine.gateway import Gateway
-from ..engine.lookups import HLR
+from ..engine.lookups import HLR, LookupUnavailable
 from .endpoint import client_gone
 
 log = logging.getLogger("smsgate.api")
@@ -58,7 +58,11 @@ async def hlr_query(request: Request) -> Response:
         destinations = [d.strip() for d in raw.split(";") if d.strip()]
         if not destinations or len(destinations) > MAX_NUMBERS:
             return _text(FAILED)
-        batch = await gateway.lookups.look_up(account, destinations, HLR)
+        try:
+            batch = await gateway.lookups.look_up(account, destinations, HLR)
+        except LookupUnavailable as exc:
+            log.warning("HLR query failed: %s", exc)
+            return _text(FAILED)
         lines = ["OK"]
         for given, record in zip(destinations, batch.records, strict=True):
             rejected = record.status_id in _REJECTED

@@ -14,13 +14,13 @@ from ..domain import statuses as st
 from ..domain.dates import format_ms, now_ms
 from ..domain.lookup import result_json
 from ..engine.gateway import Gateway
-from ..engine.lookups import NOTIFY, QUERY
+from ..engine.lookups import NOTIFY, QUERY, LookupBatch, LookupUnavailable
 from ..store import lookups as store
 from ..store.accounts import Account
 from ..store.records import LookupRecord
 from . import bodies, negotiate
 from .endpoint import Family, endpoint
-from .errors import bad_request
+from .errors import ApiFailure, bad_request
 from .sms_reports import _code, _date, _throttle, query_limit
 from .sms_send import query_list
 
@@ -32,11 +32,20 @@ def _details(record: LookupRecord) -> dict[str, Any]:
     return orjson.loads(record.details) if record.details else {}
 
 
+async def _look_up(
+    gateway: Gateway, account: Account, numbers: list[str], channel: str, *notify: str
+) -> LookupBatch:
+    try:
+        return await gateway.lookups.look_up(account, numbers, channel, *notify)
+    except LookupUnavailable as exc:
+        raise ApiFailure(503, f"no lookup connector answered ({exc}); try again later") from None
+
+
 @endpoint(Family.V1)
 async def query(request: Request, gateway: Gateway, account: Account) -> Response:
     data = await negotiate.read_body(request, gateway.settings.max_body_bytes, xml_roots=QUERY_ROOTS)
     req = bodies.validate(bodies.NcQueryRequest, data)
-    batch = await gateway.lookups.look_up(account, req.to, QUERY)
+    batch = await _look_up(gateway, account, req.to, QUERY)
     results = [result_json(r.destination, _details(r), r.status_id, r.error_id) for r in batch.records]
     return negotiate.respond(request, {"results": results, "bulkId": batch.bulk_id}, "ncResponse")
 
@@ -45,7 +54,7 @@ async def query(request: Request, gateway: Gateway, account: Account) -> Respons
 async def notify(request: Request, gateway: Gateway, account: Account) -> Response:
     data = await negotiate.read_body(request, gateway.settings.max_body_bytes, xml_roots=NOTIFY_ROOTS)
     req = bodies.validate(bodies.NcNotifyRequest, data)
-    batch = await gateway.lookups.look_up(account, req.to, NOTIFY, req.notify_url, req.notify_content_type)
+    batch = await _look_up(gateway, account, req.to, NOTIFY, req.notify_url, req.notify_content_type)
     pending = st.PENDING_WAITING_DELIVERY.as_dict()
     results = []
     for r in batch.records:

@@ -34,6 +34,17 @@ PACKAGE_FIELDS: dict[str, frozenset[str]] = {
     ),
 }
 PACKAGES = tuple(PACKAGE_FIELDS)
+# NcResponseDetails' network fields, in the document's order
+DETAIL_FIELDS = (
+    "mccMnc",
+    "imsi",
+    "originalNetwork",
+    "ported",
+    "portedNetwork",
+    "roaming",
+    "roamingNetwork",
+    "servingMSC",
+)
 
 UNKNOWN_SUBSCRIBER = st.error("EC_UNKNOWN_SUBSCRIBER")
 ABSENT_SUBSCRIBER = st.error("EC_ABSENT_SUBSCRIBER")
@@ -101,6 +112,13 @@ def shown(details: dict[str, Any], package: str | None) -> dict[str, Any]:
         return details
     allowed = PACKAGE_FIELDS[package]
     return {k: v for k, v in details.items() if k in allowed}
+
+
+def malformed(raw: str) -> LookupOutcome | None:
+    """The answer for a number that cannot be looked up (rejected on its own line), else None."""
+    if normalize_destination(raw) is None:
+        return LookupOutcome(raw[:MAX_NUMBER_CHARS], st.REJECTED_DESTINATION.id, st.NO_ERROR.id, {}, False)
+    return None
 
 
 def look_up(raw: str, model: SubscriberModel, package: str | None) -> LookupOutcome:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from ..config import Settings
 from ..connectors.base import Connector
+from ..connectors.lookup import LookupConnector, SimulatedLookup, UpstreamLookup
 from ..connectors.simulator import SimulatedNetwork
 from ..connectors.smpp import SmppConnector
 from ..domain.dates import parse_ms, start_clock_at
@@ -125,7 +126,12 @@ class Gateway:
         # without routes, traffic goes to the operators in the order configured (failing over), and
         # only to the simulated network when there are none
         default = tuple(c.name for c in self.smpp_connectors) or ("simulator",)
-        self.networks = CurrentNetworks(self.db, self.network.subscribers, settings.routing_lookup_ttl_hours)
+        # number lookups: the configured upstream APIs in order, else the simulated network's subscribers
+        lookup_connectors: list[LookupConnector] = [
+            UpstreamLookup(c) for c in settings.lookup_connectors
+        ] or [SimulatedLookup(self.network.subscribers)]
+        self.lookups = LookupService(self.db, settings, lookup_connectors, wake=self.wake)
+        self.networks = CurrentNetworks(self.db, self.lookups.networks_of, settings.routing_lookup_ttl_hours)
         self.router = Router(self.db, named, RoutingTable(settings.routes, default), self.networks)
         self.dispatcher = Dispatcher(self.db, self.router)
         batch, poll = settings.worker_batch, settings.poll_interval
@@ -182,8 +188,7 @@ class Gateway:
             lease_ms=push_lease,
         )
         self.forwarder.wake_at = self.forward_worker.wake_at
-        # number lookups: answered from the simulated network's subscribers; pushes queued as jobs
-        self.lookups = LookupService(self.db, settings, self.network.subscribers, wake=self.wake)
+        # number lookup results pushed later (notify, legacy HLR), queued as jobs
         retry_unit = int(settings.webhook_retry_unit * 1000)
         self.lookup_pusher = LookupPusher(self.db, self.webhooks, retry_unit)
         self.hlr_pusher = HlrPusher(self.db, self.webhooks, retry_unit)
@@ -344,5 +349,6 @@ class Gateway:
         await self.forwarder.close()
         await self.lookup_pusher.close()
         await self.hlr_pusher.close()
+        await self.lookups.close()
         await self.webhooks.close()
         await self.db.dispose()

@@ -1,5 +1,6 @@
-"""Number lookups: answered from the subscriber model (the simulated network), stored for the logs,
-and, for ``/number/1/notify`` and the legacy HLR query, pushed later through the job queue.
+"""Number lookups: answered by the lookup connectors (``connectors/lookup.py``: the simulated network,
+upstream APIs; in order, failing over), stored for the logs, and, for ``/number/1/notify`` and the
+legacy HLR query, pushed later through the job queue.
 
 One request is one transaction: the account's lookup settings are read, the rows inserted and
 their push jobs queued together, so a push is never lost between the answer and a restart."""
@@ -13,10 +14,10 @@ import orjson
 from sqlalchemy import Connection
 
 from ..config import Settings
+from ..connectors.lookup import LookupConnector, LookupUnavailable, look_up_with
 from ..domain.dates import now_ms
 from ..domain.ids import new_id, new_ids
-from ..domain.lookup import LookupOutcome, look_up, shown
-from ..domain.subscribers import SubscriberModel
+from ..domain.lookup import LookupOutcome, malformed, shown
 from ..store import jobs as jq
 from ..store import lookups as store
 from ..store.accounts import Account
@@ -40,13 +41,34 @@ class LookupService:
         self,
         db: Database,
         settings: Settings,
-        model: SubscriberModel,
+        connectors: Sequence[LookupConnector],
         wake: Callable[[JobKind], None] = lambda kind: None,
     ) -> None:
         self.db = db
         self.settings = settings
-        self.model = model
+        self.connectors = list(connectors)
         self.wake = wake
+
+    async def outcomes(self, numbers: Sequence[str]) -> list[LookupOutcome]:
+        """Every package's fields for each number as given, in order: malformed ones answered here,
+        the rest by the first lookup connector that answers (LookupUnavailable when none does)."""
+        rejected = [malformed(n) for n in numbers]
+        wanted = list(dict.fromkeys(n for n, r in zip(numbers, rejected, strict=True) if r is None))
+        answers = {}
+        if wanted:
+            msisdns = [_msisdn(n) for n in wanted]
+            found = await look_up_with(self.connectors, list(dict.fromkeys(msisdns)))
+            by_msisdn = {o.to: o for o in found}
+            answers = {n: by_msisdn[m] for n, m in zip(wanted, msisdns, strict=True)}
+        return [r if r is not None else answers[n] for n, r in zip(numbers, rejected, strict=True)]
+
+    async def networks_of(self, msisdns: Sequence[str]) -> dict[str, str | None]:
+        """The network (MCC/MNC) each number is on now, for routing: not stored, not charged."""
+        return {o.to: o.mcc_mnc for o in await look_up_with(self.connectors, list(msisdns))}
+
+    async def close(self) -> None:
+        for connector in self.connectors:
+            await connector.close()
 
     async def look_up(
         self,
@@ -65,8 +87,8 @@ class LookupService:
             ids = [i.upper() for i in ids]
         now = now_ms()
 
-        # the numbering plan's work outside the transaction: only the package's filter needs the row
-        full = [look_up(n, self.model, None) for n in numbers]
+        # the lookups outside the transaction: only the package's filter needs the row
+        full = await self.outcomes(numbers)
 
         def run(conn: Connection) -> LookupBatch:
             settings = store.settings_of(conn, account.id)
@@ -117,6 +139,17 @@ def _row(
         "created_at": now,
         "done_at": now,
     }
+
+
+def _msisdn(number: str) -> str:
+    from ..domain.numbers import normalize_destination
+
+    valid = normalize_destination(number)
+    assert valid is not None  # malformed numbers were answered before
+    return valid.msisdn
+
+
+__all__ = ["HLR", "NOTIFY", "QUERY", "LookupBatch", "LookupService", "LookupUnavailable"]
 
 
 class LookupSettingsError(ValueError):

@@ -5,20 +5,27 @@ on the database shares one cache. Lookups made for routing are not charged and n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy import Connection
 
+from ..connectors.lookup import LookupUnavailable
 from ..domain.dates import now_ms
-from ..domain.subscribers import SubscriberModel
 from ..store import lookups as store
 from ..store.database import Database
 
+log = logging.getLogger("smsgate.lookup")
+
+Resolve = Callable[[Sequence[str]], Awaitable[dict[str, str | None]]]
+
 
 class CurrentNetworks:
-    def __init__(self, db: Database, model: SubscriberModel, ttl_hours: float) -> None:
+    """``resolve``: the lookup connectors' answer (``LookupService.networks_of``)."""
+
+    def __init__(self, db: Database, resolve: Resolve, ttl_hours: float) -> None:
         self.db = db
-        self.model = model
+        self.resolve = resolve
         self.ttl_ms = int(ttl_hours * 3_600_000)
         self.hits = 0
         self.misses = 0
@@ -32,7 +39,12 @@ class CurrentNetworks:
         self.hits += len(wanted) - len(missing)
         self.misses += len(missing)
         if missing:
-            found = {m: self.model.subscriber(m).mcc_mnc for m in missing}
+            try:
+                found = await self.resolve(missing)
+            except LookupUnavailable as exc:
+                # routed as if no network were known (prefix routes still apply); asked again next time
+                log.warning("routing without the current network of %d numbers: %s", len(missing), exc)
+                return known
 
             def remember(conn: Connection) -> None:
                 store.remember_networks(conn, found, now)

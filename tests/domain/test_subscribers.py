@@ -126,3 +126,18 @@ def test_subscriber_rules_from_the_config_file(tmp_path):
         toml.write_text(f'[[simulator.subscribers]]\nprefix = "41"\n{bad}\n')
         with pytest.raises(ConfigError, match=r"simulator\.subscribers"):
             load_settings(toml, env={})
+
+
+def test_lookup_connectors_from_the_config_file(tmp_path):
+    toml = tmp_path / "smsgate.toml"
+    toml.write_text('[[lookup_connectors]]\nname = "ib"\nurl = "https://api.example.com"\napi_key = "k"\n')
+    (connector,) = load_settings(toml, env={}).lookup_connectors
+    assert (connector.name, connector.url, connector.timeout) == ("ib", "https://api.example.com", 5.0)
+    for bad in (
+        'url = "ftp://x"\napi_key = "k"',
+        'url = "https://x"',
+        'url = "https://x"\napi_key = "k"\ntimeout = 0',
+    ):
+        toml.write_text(f'[[lookup_connectors]]\nname = "ib"\n{bad}\n')
+        with pytest.raises(ConfigError, match="lookup_connectors"):
+            load_settings(toml, env={})
