@@ -477,3 +477,40 @@ def test_openapi_documents_the_three_operations(sqlite_deployment):
     ]
     for ref in ("NcResponse", "NcLogResponse"):
         assert any(name.endswith("." + ref) for name in doc["components"]["schemas"])
+
+
+def test_logs_are_throttled_like_the_sms_logs(tmp_path):
+    gw = LiveGateway(tmp_path, env_extra={"SMSGATE_LOGS_RATE_PER_MINUTE": "2"})
+    creds = gw.create_account("hasty")
+    gw.start()
+    try:
+        answers = [httpx.get(gw.base_url + "/number/1/logs", headers=creds.app) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert answers[2].json()["requestError"]["serviceException"]["messageId"] == "TOO_MANY_REQUESTS"
+        assert int(answers[2].headers["retry-after"]) >= 1
+    finally:
+        gw.stop()
+
+
+def test_notify_takes_the_documented_xml_body(lookup_gw, receiver):
+    path = f"/{uid('notify-xml-body')}"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><NcNotifyRequest>\n'
+        "  <notifyContentType>application/json</notifyContentType>\n"
+        f"  <notifyUrl>{receiver.url(path)}</notifyUrl>\n"
+        "  <to>\n    <to>41793026727</to>\n    <to>41793026834</to>\n  </to>\n</NcNotifyRequest>\n"
+    )
+    r = httpx.post(
+        lookup_gw.base_url + "/number/1/notify",
+        content=body.encode(),
+        headers={**lookup_gw.alice.app, "Content-Type": "application/xml", "Accept": "application/xml"},
+    )
+    assert r.status_code == 200, r.text
+    root = ET.fromstring(r.content)
+    assert root.tag == "ncResponseAsync"
+    assert [x.findtext("to") for x in root.find("results").findall("result")] == [
+        "41793026727",
+        "41793026834",
+    ]
+    (push,) = eventually(lambda: receiver.to(path) or None)
+    assert [x["to"] for x in push.json()["results"]] == ["41793026727", "41793026834"]
