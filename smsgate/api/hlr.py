@@ -12,10 +12,11 @@ from urllib.parse import parse_qs
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
+from ..connectors.lookup import LookupUnavailable
 from ..domain import statuses as st
 from ..domain.lookup import MAX_NUMBERS
 from ..engine.gateway import Gateway
-from ..engine.lookups import HLR, LookupUnavailable
+from ..engine.lookups import HLR
 from .endpoint import client_gone
 
 log = logging.getLogger("smsgate.api")

@@ -10,11 +10,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..connectors.lookup import LookupUnavailable
 from ..domain import statuses as st
 from ..domain.dates import format_ms, now_ms
 from ..domain.lookup import result_json
 from ..engine.gateway import Gateway
-from ..engine.lookups import NOTIFY, QUERY, LookupBatch, LookupUnavailable
+from ..engine.lookups import NOTIFY, QUERY, LookupBatch
 from ..store import lookups as store
 from ..store.accounts import Account
 from ..store.records import LookupRecord

@@ -14,10 +14,11 @@ import orjson
 from sqlalchemy import Connection
 
 from ..config import Settings
-from ..connectors.lookup import LookupConnector, LookupUnavailable, look_up_with
+from ..connectors.lookup import LookupConnector, look_up_with
 from ..domain.dates import now_ms
 from ..domain.ids import new_id, new_ids
 from ..domain.lookup import LookupOutcome, malformed, shown
+from ..domain.numbers import normalize_destination
 from ..store import jobs as jq
 from ..store import lookups as store
 from ..store.accounts import Account
@@ -142,14 +143,9 @@ def _row(
 
 
 def _msisdn(number: str) -> str:
-    from ..domain.numbers import normalize_destination
-
     valid = normalize_destination(number)
     assert valid is not None  # malformed numbers were answered before
     return valid.msisdn
-
-
-__all__ = ["HLR", "NOTIFY", "QUERY", "LookupBatch", "LookupService", "LookupUnavailable"]
 
 
 class LookupSettingsError(ValueError):
