@@ -2,11 +2,14 @@
 upstream APIs; in order, failing over), stored for the logs, and, for ``/number/1/notify`` and the
 legacy HLR query, pushed later through the job queue.
 
-One request is one transaction: the account's lookup settings are read, the rows inserted and
-their push jobs queued together, so a push is never lost between the answer and a restart."""
+A request's rows and their push jobs are committed together (a push is never lost between the
+answer and a restart), and requests that arrive while a commit runs share the next one (group
+commit, as the send acceptor does): one commit per batch of requests, not per request. A batch that
+fails is written again one request at a time, so one bad request fails alone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -28,6 +31,7 @@ from ..store.records import LookupRecord
 from .lookup_price import LookupPrice, lookup_price
 
 QUERY, NOTIFY, HLR = "query", "notify", "hlr"
+MAX_BATCH_REQUESTS = 256  # requests per group commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,8 @@ class LookupService:
         self.settings = settings
         self.connectors = list(connectors)
         self.wake = wake
+        self._queue: list[tuple[Callable[[Connection], LookupBatch], asyncio.Future[LookupBatch]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def outcomes(self, numbers: Sequence[str]) -> list[LookupOutcome]:
         """Every package's fields for each number as given, in order: malformed ones answered here,
@@ -68,8 +74,41 @@ class LookupService:
         return {o.to: o.mcc_mnc for o in await look_up_with(self.connectors, list(msisdns))}
 
     async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
         for connector in self.connectors:
             await connector.close()
+
+    async def _commit(self, run: Callable[[Connection], LookupBatch]) -> LookupBatch:
+        future: asyncio.Future[LookupBatch] = asyncio.get_running_loop().create_future()
+        self._queue.append((run, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="lookups")
+        return await future
+
+    async def _write_loop(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH_REQUESTS], self._queue[MAX_BATCH_REQUESTS:]
+            try:
+                results = await self.db.write(_all_of([run for run, _ in batch]))
+            except Exception:  # noqa: BLE001 - whatever it was, each request gets its own outcome below
+                for run, future in batch:  # again one at a time: only the bad one fails
+                    try:
+                        result = await self.db.write(run)
+                    except Exception as exc:  # noqa: BLE001 - handed to the request that caused it
+                        if not future.done():
+                            future.set_exception(exc)
+                    else:
+                        if not future.done():
+                            future.set_result(result)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():  # its caller may have gone (a client that hung up)
+                    future.set_result(result)
 
     async def look_up(
         self,
@@ -109,7 +148,12 @@ class LookupService:
                 on_commit(conn, lambda: self.wake(kind))
             return LookupBatch(bulk_id, records, settings)
 
-        return await self.db.write(run)
+        return await self._commit(run)
+
+
+def _all_of(runs: list[Callable[[Connection], LookupBatch]]) -> Callable[[Connection], list[LookupBatch]]:
+    """One transaction's function for a batch of requests' functions."""
+    return lambda conn: [run(conn) for run in runs]
 
 
 def _row(
