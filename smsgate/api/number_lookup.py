@@ -13,7 +13,8 @@ from starlette.responses import Response
 from ..connectors.lookup import LookupUnavailable
 from ..domain import statuses as st
 from ..domain.dates import format_ms, now_ms
-from ..domain.lookup import result_json
+from ..domain.lookup import MAX_NUMBER_CHARS, result_json
+from ..domain.numbers import normalize_destination
 from ..engine.gateway import Gateway
 from ..engine.lookups import NOTIFY, QUERY, LookupBatch
 from ..store import lookups as store
@@ -87,6 +88,14 @@ def log_json(r: LookupRecord) -> dict[str, Any]:
     return out
 
 
+def _number(raw: str | None) -> str | None:
+    """``to`` as the lookups stored it: international digits for a valid number, else as given."""
+    if not raw:
+        return None
+    valid = normalize_destination(raw)
+    return valid.msisdn if valid else raw[:MAX_NUMBER_CHARS]
+
+
 def _log_filter(request: Request, account: Account, retention_hours: float) -> store.LookupLogFilter:
     p = request.query_params
     status_ids = None
@@ -102,7 +111,7 @@ def _log_filter(request: Request, account: Account, retention_hours: float) -> s
         account_id=account.id,
         since_ms=now_ms() - int(retention_hours * 3_600_000),
         limit=query_limit(request),
-        to=p.get("to") or None,
+        to=_number(p.get("to")),
         bulk_ids=query_list(request, "bulkId") or None,
         message_ids=query_list(request, "messageId") or None,
         status_ids=status_ids,

@@ -217,6 +217,7 @@ def test_logs_with_each_filter(lookup_gw):
     assert {x["bulkId"] for x in _logs(gw, bob, bulkId=first["bulkId"])} == {first["bulkId"]}
     assert len(_logs(gw, bob, bulkId=[first["bulkId"], second["bulkId"]])) == 5
     assert [x["to"] for x in _logs(gw, bob, to="38598514674")] == ["38598514674"]
+    assert [x["to"] for x in _logs(gw, bob, to="+385 98 514 674")] == ["38598514674"]
     one = log["messageId"]
     assert [x["messageId"] for x in _logs(gw, bob, messageId=one)] == [one]
     undeliverable = _logs(gw, bob, generalStatus="UNDELIVERABLE", bulkId=first["bulkId"])
@@ -514,3 +515,23 @@ def test_notify_takes_the_documented_xml_body(lookup_gw, receiver):
     ]
     (push,) = eventually(lambda: receiver.to(path) or None)
     assert [x["to"] for x in push.json()["results"]] == ["41793026727", "41793026834"]
+
+
+def test_notify_through_a_secondary_worker_is_pushed_by_the_primary(tmp_path, receiver):
+    path = f"/{uid('workers')}"
+    gw = LiveGateway(tmp_path, workers=2)
+    creds = gw.create_account("busy")
+    gw.start()
+    try:
+        pushed = set()
+        for _ in range(12):  # new connections, spread over both workers by the kernel
+            r = httpx.post(
+                gw.base_url + "/number/1/notify",
+                json={"to": ["41793026727"], "notifyUrl": receiver.url(path)},
+                headers=creds.app,
+            )
+            assert r.status_code == 200, r.text
+            pushed.add(r.json()["bulkId"])
+        eventually(lambda: {x.json()["bulkId"] for x in receiver.to(path)} == pushed or None, timeout=20)
+    finally:
+        gw.stop()
