@@ -190,7 +190,9 @@ class Gateway:
         self.forwarder.wake_at = self.forward_worker.wake_at
         # number lookup results pushed later (notify, legacy HLR), queued as jobs
         retry_unit = int(settings.webhook_retry_unit * 1000)
-        self.lookup_pusher = LookupPusher(self.db, self.webhooks, retry_unit)
+        self.lookup_pusher = LookupPusher(
+            self.db, self.webhooks, retry_unit, resolve=self.lookups.resolve_pending
+        )
         self.hlr_pusher = HlrPusher(self.db, self.webhooks, retry_unit)
         self.lookup_push_worker = JobWorker(
             self.db,

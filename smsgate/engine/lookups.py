@@ -1,6 +1,8 @@
 """Number lookups: answered by the lookup connectors (``connectors/lookup.py``: the simulated network,
 upstream APIs; in order, failing over), stored for the logs, and, for ``/number/1/notify`` and the
-legacy HLR query, pushed later through the job queue.
+legacy HLR query, pushed later through the job queue. A notify request is answered before its
+numbers are looked up (PENDING): the push job looks them up (``resolve_pending``), stores the
+answers, then pushes them.
 
 A request's rows and their push jobs are committed together (a push is never lost between the
 answer and a restart), and requests that arrive while a commit runs share the next one (group
@@ -18,6 +20,7 @@ from sqlalchemy import Connection
 
 from ..config import Settings
 from ..connectors.lookup import LookupConnector, look_up_with
+from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.ids import new_id, new_ids
 from ..domain.lookup import LookupOutcome, malformed, shown
@@ -83,6 +86,36 @@ class LookupService:
         for connector in self.connectors:
             await connector.close()
 
+    async def resolve_pending(self, records: Sequence[LookupRecord]) -> list[LookupRecord]:
+        """Look up the notify rows not looked up yet, store their answers as each account's package
+        shows them, and return every row as it is now (LookupUnavailable when no connector answers)."""
+        pending = [r for r in records if r.done_at is None]
+        if not pending:
+            return list(records)
+        found = await self.outcomes([r.destination for r in pending])
+        now = now_ms()
+
+        def store_answers(conn: Connection) -> list[LookupRecord]:
+            packages = {a: store.settings_of(conn, a).package for a in {r.account_id for r in pending}}
+            answered = []
+            for r, o in zip(pending, found, strict=True):
+                details = shown(o.details, packages[r.account_id])
+                answered.append(
+                    replace(
+                        r,
+                        status_id=o.status_id,
+                        error_id=o.error_id,
+                        details=orjson.dumps(details).decode() if details else None,
+                        mcc_mnc=replace(o, details=details).mcc_mnc,
+                        done_at=now,
+                    )
+                )
+            store.update_lookups(conn, answered)
+            return answered
+
+        done = {r.id: r for r in await self.db.write(store_answers)}
+        return [done.get(r.id, r) for r in records]
+
     async def _commit(self, run: Callable[[Connection], LookupBatch]) -> LookupBatch:
         future: asyncio.Future[LookupBatch] = asyncio.get_running_loop().create_future()
         self._queue.append((run, future))
@@ -127,8 +160,9 @@ class LookupService:
             ids = [i.upper() for i in ids]
         now = now_ms()
 
-        # the lookups outside the transaction: only the package's filter needs the row
-        full = await self.outcomes(numbers)
+        # the lookups outside the transaction: only the package's filter needs the row; a notify
+        # request's wait for its push job (answered PENDING now, looked up when pushed)
+        full = [_pending(n) for n in numbers] if channel == NOTIFY else await self.outcomes(numbers)
 
         def run(conn: Connection) -> LookupBatch:
             settings = store.settings_of(conn, account.id)
@@ -182,8 +216,16 @@ def _row(
         "notify_url": url,
         "notify_content_type": content_type,
         "created_at": now,
-        "done_at": now,
+        "done_at": now if o.status_id != st.PENDING_WAITING_DELIVERY.id else None,
     }
+
+
+def _pending(number: str) -> LookupOutcome:
+    """A notify request's number before its lookup: malformed ones are answered at once."""
+    rejected = malformed(number)
+    if rejected is not None:
+        return rejected
+    return LookupOutcome(_msisdn(number), st.PENDING_WAITING_DELIVERY.id, st.NO_ERROR.id, {}, True)
 
 
 def _msisdn(number: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from .records import LookupRecord, lookup
 from .tables import jobs, lookup_accounts, lookups, number_networks
@@ -45,6 +45,34 @@ def insert_lookups(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[Loo
         .order_by(lookups.c.id)
     )
     return [lookup(r) for r in conn.execute(query)]
+
+
+def update_lookups(conn: Connection, records: Sequence[LookupRecord]) -> None:
+    """Store the answers of lookups made after their rows (notify): status, error, details, done_at."""
+    if records:
+        c = lookups.c
+        conn.execute(
+            update(lookups)
+            .where(c.id == bindparam("pk"))
+            .values(
+                status_id=bindparam("b_status"),
+                error_id=bindparam("b_error"),
+                details=bindparam("b_details"),
+                mcc_mnc=bindparam("b_mcc_mnc"),
+                done_at=bindparam("b_done"),
+            ),
+            [
+                {
+                    "pk": r.id,
+                    "b_status": r.status_id,
+                    "b_error": r.error_id,
+                    "b_details": r.details,
+                    "b_mcc_mnc": r.mcc_mnc,
+                    "b_done": r.done_at,
+                }
+                for r in records
+            ],
+        )
 
 
 @dataclass(frozen=True, slots=True)

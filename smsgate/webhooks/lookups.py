@@ -7,16 +7,18 @@ the order the destinations were submitted."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
+from ..connectors.lookup import LookupUnavailable
 from ..domain.lookup import hlr_line, result_json
 from ..store import jobs as jq
 from ..store.records import LookupRecord
 from ..wire import xmlcodec
+from .client import Outcome
 from .pusher import Pusher
 
 BATCH = 100  # results per request (the HLR document's limit; the same for notify pushes)
@@ -37,12 +39,30 @@ def _in_order(jobs: Sequence[jq.LeasedJob[LookupRecord]]) -> list[jq.LeasedJob[L
     return sorted(jobs, key=lambda j: j.message.id)
 
 
+Resolve = Callable[[Sequence[LookupRecord]], Awaitable[list[LookupRecord]]]
+
+
 class LookupPusher(Pusher):
-    """The handler of the ``lookup_push`` job loop."""
+    """The handler of the ``lookup_push`` job loop. ``resolve`` looks up the rows not looked up yet
+    (``LookupService.resolve_pending``); when no lookup connector answers, the pushes wait for the
+    next retry as if the receiver had failed."""
 
     what = "lookup pushes"
 
+    def __init__(self, *args: Any, resolve: Resolve, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resolve = resolve
+
     async def handle(self, jobs: Sequence[jq.LeasedJob[LookupRecord]]) -> None:
+        try:
+            answered = {r.id: r for r in await self.resolve([j.message for j in jobs])}
+        except LookupUnavailable as exc:
+            await self.settle(
+                jobs, Outcome(False, detail=f"no lookup connector answered: {exc}"), "the lookup connectors"
+            )
+            return
+        for job in jobs:
+            job.message = answered.get(job.message.id, job.message)
         groups: dict[tuple, list[jq.LeasedJob[LookupRecord]]] = defaultdict(list)
         for job in _in_order(jobs):
             r = job.message

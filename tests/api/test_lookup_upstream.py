@@ -5,7 +5,9 @@ not answer, and says 503 when no connector answers."""
 from __future__ import annotations
 
 import httpx
-from live import LiveGateway, free_port
+from helpers import uid
+from live import LiveGateway, eventually, free_port
+from receiver import Receiver
 
 UPSTREAM_RULES = """
 [[simulator.subscribers]]
@@ -70,6 +72,20 @@ def test_lookups_come_from_a_second_smsgate_after_failover(tmp_path, own_databas
         )
         assert down.status_code == 503
         assert down.json()["requestError"]["serviceException"]["messageId"] == "SERVICE_UNAVAILABLE"
+
+        # notify answers at once all the same; its push waits (on the retry cycle) for a connector
+        with Receiver() as receiver:
+            path = f"/{uid('later')}"
+            r = httpx.post(
+                downstream.base_url + "/number/1/notify",
+                json={"to": ["41795551234"], "notifyUrl": receiver.url(path)},
+                headers=creds.app,
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["results"][0]["status"]["name"] == "PENDING_WAITING_DELIVERY"
+            upstream.start()
+            (push,) = eventually(lambda: receiver.to(path) or None, timeout=30)
+            assert push.json()["results"][0]["portedNetwork"]["networkName"] == "Sunrise"
     finally:
         downstream.stop()
         upstream.stop()

@@ -307,6 +307,13 @@ def test_notify_answers_pending_and_pushes_the_results(lookup_gw, receiver):
     assert pushed["results"][0]["imsi"] and pushed["results"][0]["status"]["name"] == "DELIVERED_TO_HANDSET"
     assert pushed["results"][1]["error"]["name"] == "EC_UNKNOWN_SUBSCRIBER"
     assert push.headers["x-smsgate-lookup-ids"] == f"{answers[0]['messageId']},{answers[2]['messageId']}"
+    # looked up when pushed, and logged with the answer
+    logged = {x["to"]: x for x in _logs(lookup_gw, lookup_gw.alice, bulkId=body["bulkId"])}
+    assert (
+        logged["41793026727"]["status"]["name"] == "DELIVERED_TO_HANDSET"
+        and "doneAt" in logged["41793026727"]
+    )
+    assert logged["41790001234"]["error"]["name"] == "EC_UNKNOWN_SUBSCRIBER"
 
     xml_path = f"/{uid('notify-xml')}"
     r = httpx.post(
