@@ -14,6 +14,8 @@ from smsgate.api.bodies.common import UNSUPPORTED_QUERY
 
 ROOT = Path(__file__).resolve().parents[1]
 reference = json.loads((ROOT / "docs/reference/infobip-sms-openapi.json").read_text())
+# Number lookup (/number/1/query, notify, logs): Infobip's own document, merged in
+lookup_reference = json.loads((ROOT / "docs/reference/infobip-number-lookup-openapi.json").read_text())
 served = {(r.path, m.lower()) for r in ROUTES for m in (r.methods or []) if m != "HEAD"}
 
 paths: dict = {}
@@ -21,6 +23,12 @@ for path, ops in reference["paths"].items():
     for method, op in ops.items():
         if (path, method) in served:
             paths.setdefault(path, {})[method] = op
+
+
+for path, ops in lookup_reference["paths"].items():
+    for method, op in ops.items():
+        if (path, method) in served:
+            paths.setdefault(path, {})[method] = copy.deepcopy(op)
 
 
 def alias(source: str, target: str, method: str, summary: str) -> None:
@@ -264,6 +272,81 @@ paths["/admin/1/tracking/bulks"] = {
     )
 }
 
+lookup_settings = {
+    "type": "object",
+    "properties": {
+        "package": {
+            "type": "string",
+            "enum": ["cleaning", "portability", "roaming", "all"],
+            "description": "Which lookup fields the account gets; all (the default): every field",
+        },
+        "hlrReportUrl": {"type": "string", "description": "Where legacy HLR reports are POSTed; '' clears"},
+    },
+}
+account_param = [{"name": "account", "in": "path", "required": True, "schema": {"type": "string"}}]
+paths["/admin/1/accounts/{account}/lookup"] = {
+    "get": admin_operation(
+        "admin-get-lookup-settings",
+        "An account's number lookup package and HLR report URL",
+        {"200": "`{package, hlrReportUrl}`", "404": "No such account"},
+        parameters=account_param,
+    ),
+    "put": admin_operation(
+        "admin-set-lookup-settings",
+        "Change an account's number lookup package and/or HLR report URL",
+        {"200": "`{package, hlrReportUrl}` as stored", "400": "Invalid", "404": "No such account"},
+        body=lookup_settings,
+        parameters=account_param,
+    ),
+}
+hlr_params = [
+    {"name": "user", "in": "query", "required": True, "schema": {"type": "string"}},
+    {"name": "pass", "in": "query", "required": True, "schema": {"type": "string"}},
+    {
+        "name": "destinations",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "Numbers separated by ';' (at most 1000)",
+        "example": "38598303174;38598514674",
+    },
+]
+hlr_answer = {
+    "200": {
+        "description": "`OK`, then `destination;OK;messageId` or `destination;FAILED;` per destination in "
+        "the order submitted; or just `FAILED` (bad credentials, a parameter missing). The results "
+        "are then POSTed to the account's HLR report URL as the form field `dlr`, lines of "
+        "`destinationAddress;messageId;status;IMSI;servingMSC;errorCode`, at most 100 a request.",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+hlr_form = {
+    "type": "object",
+    "properties": {
+        "user": {"type": "string"},
+        "pass": {"type": "string"},
+        "destinations": {"type": "string"},
+    },
+}
+paths["/api/hlr/query.aspx"] = {
+    "get": {
+        "operationId": "legacy-hlr-query",
+        "summary": "Legacy HLR query (plain text answer)",
+        "tags": ["Legacy HLR"],
+        "security": [],
+        "parameters": hlr_params,
+        "responses": hlr_answer,
+    },
+    "post": {
+        "operationId": "legacy-hlr-query-post",
+        "summary": "Legacy HLR query, parameters in a form body (plain text answer)",
+        "tags": ["Legacy HLR"],
+        "security": [],
+        "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": hlr_form}}},
+        "responses": hlr_answer,
+    },
+}
+
 # --- what smsgate answers beyond the reference's responses ----------------------------------------
 # GET /sms/1/text/query.xml: the query send answering in XML ("specify the format .xml extension").
 query_xml = copy.deepcopy(paths["/sms/1/text/query"]["get"])
@@ -302,7 +385,7 @@ def error_response(path: str, status: int, description: str) -> dict:
 for path, ops in paths.items():
     for method, op in ops.items():
         responses = op.setdefault("responses", {})
-        if method == "get" and op.get("parameters") and not path.startswith(QUERY_SENDS):
+        if method == "get" and op.get("parameters") and not path.startswith((*QUERY_SENDS, "/api/hlr/")):
             existing = responses.get("400", {})
             responses["400"] = {**error_response(path, 400, ""), **existing, "description": FILTER_CHECKS}
         responses.setdefault("414", error_response(path, 414, "The URL is longer than 32 KiB"))
@@ -340,6 +423,9 @@ def served_dates(node):
 
 
 components = copy.deepcopy(reference["components"])
+for section, entries in lookup_reference["components"].items():
+    for name, value in entries.items():
+        components.setdefault(section, {}).setdefault(name, copy.deepcopy(value))
 components.setdefault("securitySchemes", {})["AdminToken"] = {
     "type": "http",
     "scheme": "bearer",
@@ -373,7 +459,8 @@ doc = {
     },
     "servers": [{"url": "http://127.0.0.1:8080"}],
     "security": reference.get("security", []),
-    "tags": reference.get("tags", []),
+    "tags": reference.get("tags", [])
+    + [t for t in lookup_reference.get("tags", []) if t["name"] == "number-lookup"],
     "paths": dict(sorted(paths.items())),
     "components": components,
 }

@@ -317,12 +317,13 @@ async def _with_gateway(settings: Settings, action):
 
 def _run(settings: Settings, action):
     from .engine.inbound import NumberError, UnknownNumber
+    from .engine.lookups import LookupSettingsError
     from .store.accounts import AccountError
 
     _data_dir_ready(settings)
     try:
         return asyncio.run(_with_gateway(settings, action))
-    except (AccountError, NumberError, UnknownNumber) as exc:
+    except (AccountError, NumberError, UnknownNumber, LookupSettingsError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
@@ -443,6 +444,40 @@ def account_smpp(
     sid, pw = system_id, password
     _run(settings, lambda gw: gw.db.write(lambda c: accounts.set_smpp_credentials(c, name, sid, pw)))
     _banner(f"account {name}: SMPP binds use system_id {system_id} and the password given")
+
+
+@account_app.command("lookup")
+def account_lookup(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    package: Annotated[
+        str | None,
+        typer.Option(help="Number lookup package: cleaning, portability, roaming, or all (every field)."),
+    ] = None,
+    hlr_url: Annotated[
+        str | None, typer.Option("--hlr-url", help="URL legacy HLR reports (dlr=) are POSTed to; '' clears.")
+    ] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show or change an account's number lookup settings (package, HLR report URL)."""
+    from .engine.lookups import settings_changes
+    from .store import lookups as lookup_store
+
+    async def action(gw):
+        changes = settings_changes(package, hlr_url)  # the gateway's webhook host policy is in force
+
+        def change(conn: Connection) -> lookup_store.LookupSettings:
+            account = accounts.get(conn, name)
+            if changes:
+                return lookup_store.set_settings(conn, account.id, changes)
+            return lookup_store.settings_of(conn, account.id)
+
+        return await gw.db.write(change)
+
+    result = _run(_settings(config, data_dir, database_url), action)
+    console.print(f"package        {result.package or 'all'}")
+    console.print(f"hlr report url {result.hlr_report_url or ''}")
 
 
 @apikey_app.command("create")

@@ -11,6 +11,11 @@ Example ``smsgate.toml``::
     prefix = "4179000"
     status = "UNDELIVERABLE_NOT_DELIVERED"
     error = "EC_UNKNOWN_SUBSCRIBER"
+    [[simulator.subscribers]]       # who numbers are: number lookups and SMS delivery both ask
+    prefix = "4179555"
+    state = "live"                  # or "absent" (switched off), "unknown" (does not exist)
+    ported_to = "4176"              # a number prefix of the network it was ported to
+    roaming_in = "46739"            # a number prefix of the network it is roaming in
     [[simulator.prices]]
     prefix = "385"
     mcc_mnc = "21901"
@@ -29,6 +34,14 @@ Example ``smsgate.toml``::
     prefix = "385"
     connectors = ["operator-a", "simulator"]
     mode = "failover"               # or "round_robin"
+    [[lookup_connectors]]           # number lookups from an Infobip-compatible API (else the simulator)
+    name = "infobip"
+    url = "https://api.infobip.com"
+    api_key = "..."                 # or username and password
+    timeout = 5.0                   # then the next [[lookup_connectors]] is asked
+    [[routes]]                      # by the network the number is on now (a number lookup, cached)
+    mcc_mnc = "22802"
+    connectors = ["operator-a"]
 """
 
 from __future__ import annotations
@@ -42,8 +55,10 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_h
 from .domain.dates import parse_ms
 from .domain.network import DEFAULT_PRICES, NetworkRules, OutcomeRule, PriceEntry
 from .domain.routing import Route
+from .domain.subscribers import SubscriberRule
 
 if TYPE_CHECKING:  # connectors.smpp pulls in the store and the SMPP client; imported late at run time
+    from .connectors.lookup import UpstreamConfig
     from .connectors.smpp import SmppConfig
 
 
@@ -105,6 +120,16 @@ class Settings:
     def short_link_base(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    # What one number lookup costs, in the simulator's currency (engine/lookup_price.py: shown in the
+    # lookup logs; charging it is the money issue's)
+    lookup_price: float = 0.0
+    # Routes with mcc_mnc: how long the network a number was found on is trusted before it is looked up
+    # again (kept in the database, shared by every gateway process)
+    routing_lookup_ttl_hours: float = 24.0
+    # Number lookups from Infobip-compatible APIs ([[lookup_connectors]]), tried in order; none: the
+    # simulated network answers
+    lookup_connectors: tuple[UpstreamConfig, ...] = ()
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -150,12 +175,14 @@ _ENV: dict[str, str] = {
     "SMSGATE_SHORT_DOMAINS": "short_domains",
     "SMSGATE_LINK_RETENTION_DAYS": "link_retention_days",
     "SMSGATE_GEOIP_DB": "geoip_db",
+    "SMSGATE_LOOKUP_PRICE": "lookup_price",
+    "SMSGATE_ROUTING_LOOKUP_TTL_HOURS": "routing_lookup_ttl_hours",
 }
 ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that name the setting
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 # settings read from a TOML table rather than a top-level key
-_SECTIONS = {"network", "simulator_delivery_delay", "connectors", "routes"}
+_SECTIONS = {"network", "simulator_delivery_delay", "connectors", "routes", "lookup_connectors"}
 
 
 class ConfigError(ValueError):
@@ -242,9 +269,12 @@ _HINTS: dict[str, Any] = {}
 
 def _hints() -> dict[str, Any]:
     if not _HINTS:
+        from .connectors.lookup import UpstreamConfig
         from .connectors.smpp import SmppConfig
 
-        _HINTS.update(get_type_hints(Settings, localns={"SmppConfig": SmppConfig}))
+        _HINTS.update(
+            get_type_hints(Settings, localns={"SmppConfig": SmppConfig, "UpstreamConfig": UpstreamConfig})
+        )
     return _HINTS
 
 
@@ -374,12 +404,14 @@ def _check(attr: str, value: Any) -> Any:
 
 
 def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
+    from .connectors.lookup import UpstreamConfig
+
     doc = dict(doc)
     out: dict[str, Any] = {}
     sim = doc.pop("simulator", {}) or {}
     if not isinstance(sim, dict):
         raise ConfigError(f"simulator = {sim!r}: must be a [simulator] table")
-    unknown = set(sim) - {"delivery_delay", "outcomes", "prices", "currency"}
+    unknown = set(sim) - {"delivery_delay", "outcomes", "prices", "currency", "subscribers"}
     if unknown:
         raise ConfigError(f"[simulator]: unknown settings: {', '.join(sorted(unknown))}")
     if "delivery_delay" in sim:
@@ -389,11 +421,23 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"[simulator] delivery_delay = {sim['delivery_delay']!r}: {exc}") from None
     outcomes = tuple(_entry("[[simulator.outcomes]]", OutcomeRule, r) for r in _tables(sim, "outcomes"))
     prices = tuple(_entry("[[simulator.prices]]", PriceEntry, p) for p in _tables(sim, "prices"))
+    subscribers = tuple(
+        _entry("[[simulator.subscribers]]", SubscriberRule, r) for r in _tables(sim, "subscribers")
+    )
     currency = sim.get("currency", "EUR")
     if not isinstance(currency, str):
         raise ConfigError(f"[simulator] currency = {currency!r}: must be a string")
-    out["network"] = NetworkRules(prices=prices + DEFAULT_PRICES, outcomes=outcomes, currency=currency)
+    out["network"] = NetworkRules(
+        prices=prices + DEFAULT_PRICES, outcomes=outcomes, currency=currency, subscribers=subscribers
+    )
     out.update(_connectors_and_routes(_tables(doc, "connectors"), _tables(doc, "routes")))
+    lookups = tuple(
+        _entry("[[lookup_connectors]]", UpstreamConfig, c) for c in _tables(doc, "lookup_connectors")
+    )
+    if len({c.name for c in lookups}) < len(lookups):
+        raise ConfigError("[[lookup_connectors]]: a name is used twice")
+    out["lookup_connectors"] = lookups
+    doc.pop("lookup_connectors", None)
     doc.pop("connectors", None)
     doc.pop("routes", None)
     known = {f.name for f in fields(Settings)} - _SECTIONS

@@ -18,8 +18,10 @@ from starlette.responses import Response
 from ..domain.dates import ClockNotControlled, advance_clock, format_ms
 from ..engine.gateway import Gateway
 from ..engine.inbound import NumberError, UnknownNumber
+from ..engine.lookups import ALL_FIELDS, LookupSettingsError, settings_changes
 from ..engine.wakeups import CLOCK
 from ..store import accounts
+from ..store import lookups as lookup_store
 from ..store.accounts import AccountError
 from ..store.jobs import JobKind
 from . import negotiate
@@ -120,6 +122,46 @@ async def numbers_remove(request: Request, gateway: Gateway) -> Response:
     if not await gateway.inbound.remove_number(number):
         raise ApiFailure(404, f"no inbound number {number}")
     return Response(status_code=204)
+
+
+def _lookup_json(settings: lookup_store.LookupSettings) -> dict[str, Any]:
+    return {"package": settings.package or ALL_FIELDS, "hlrReportUrl": settings.hlr_report_url}
+
+
+@admin
+async def lookup_settings_get(request: Request, gateway: Gateway) -> Response:
+    """GET /admin/1/accounts/{account}/lookup: the account's number lookup package and HLR report URL."""
+    name = request.path_params["account"]
+
+    def read(conn: Any) -> lookup_store.LookupSettings:
+        return lookup_store.settings_of(conn, accounts.get(conn, name).id)
+
+    try:
+        return negotiate.respond_json(_lookup_json(await gateway.db.read(read)))
+    except AccountError as exc:
+        raise ApiFailure(404, str(exc)) from None
+
+
+@admin
+async def lookup_settings_put(request: Request, gateway: Gateway) -> Response:
+    """PUT /admin/1/accounts/{account}/lookup ``{package, hlrReportUrl}`` (either; "" clears the URL)."""
+    name = request.path_params["account"]
+    body = await negotiate.read_body(request, 64 * 1024, allow_xml=False)
+    url = body.get("hlrReportUrl")
+    if url is not None and not isinstance(url, str):
+        raise bad_request("hlrReportUrl", "must be a string")
+    try:
+        changes = settings_changes(_str(body, "package"), url)
+    except LookupSettingsError as exc:
+        raise bad_request(exc.field, str(exc).split(": ", 1)[1]) from None
+
+    def change(conn: Any) -> lookup_store.LookupSettings:
+        return lookup_store.set_settings(conn, accounts.get(conn, name).id, changes)
+
+    try:
+        return negotiate.respond_json(_lookup_json(await gateway.db.write(change)))
+    except AccountError as exc:
+        raise ApiFailure(404, str(exc)) from None
 
 
 @admin

@@ -17,7 +17,7 @@ from ..config import Settings
 from ..domain.scopes import requirement
 from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
-from . import admin, bulks, inbox, misc, sms_reports, sms_send, tracking
+from . import admin, bulks, hlr, inbox, misc, number_lookup, sms_reports, sms_send, tracking
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -51,9 +51,15 @@ ROUTES: list[Route] = [
     Route("/sms/1/bulks/status", bulks.update_bulk_status, methods=["PUT"]),
     Route("/sms/1/inbox/reports", inbox.inbox_reports, methods=["GET"]),
     Route("/ct/1/log/end/{messageId}", tracking.conversion_end, methods=["POST"]),
+    Route("/number/1/query", number_lookup.query, methods=["POST"]),
+    Route("/number/1/notify", number_lookup.notify, methods=["POST"]),
+    Route("/number/1/logs", number_lookup.logs, methods=["GET"]),
+    Route("/api/hlr/query.aspx", hlr.hlr_query, methods=["GET", "POST"]),
     Route("/admin/1/numbers", admin.numbers_list, methods=["GET"]),
     Route("/admin/1/numbers", admin.numbers_add, methods=["POST"]),
     Route("/admin/1/numbers/{number}", admin.numbers_remove, methods=["DELETE"]),
+    Route("/admin/1/accounts/{account}/lookup", admin.lookup_settings_get, methods=["GET"]),
+    Route("/admin/1/accounts/{account}/lookup", admin.lookup_settings_put, methods=["PUT"]),
     Route("/admin/1/simulate/inbound", admin.simulate_inbound, methods=["POST"]),
     Route("/admin/1/connectors", admin.connectors_list, methods=["GET"]),
     Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),

@@ -21,6 +21,7 @@ V1_CODES = {
     415: "BAD_REQUEST",
     429: "TOO_MANY_REQUESTS",
     500: "GENERAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
 V3_TEXT = {
     400: ("Request cannot be processed.", "Check the syntax, violations and adjust the request."),

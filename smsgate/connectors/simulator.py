@@ -1,8 +1,11 @@
 """The built-in simulated operator network, the default connector.
 
 Every submitted message is answered at once (the network took it) and gets its final outcome after a
-configurable delay, decided by the configured rules (by destination prefix). The pending outcomes are
-rows in the gateway's job table, so a restart resumes them where they were."""
+configurable delay, decided by the configured rules (by destination prefix) and by the subscriber
+model number lookups answer from (``domain.subscribers``): a number that does not exist fails with
+EC_UNKNOWN_SUBSCRIBER whatever the outcome rules say, and one switched off is reported absent once
+before its outcome. The pending outcomes are rows in the gateway's job table, so a restart resumes
+them where they were."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from sqlalchemy import Connection
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.network import NetworkRules
+from ..domain.subscribers import SubscriberModel, SubscriberState
 from ..store import jobs as jq
 from ..store.jobs import JobKind
 from ..store.records import OutboundMessage
@@ -30,6 +34,7 @@ class SimulatedNetwork:
 
     def __init__(self, rules: NetworkRules, delivery_delay: float) -> None:
         self.rules = rules
+        self.subscribers = SubscriberModel(rules.subscribers)
         self.delay_ms = int(delivery_delay * 1000)
 
     async def submit(
@@ -70,9 +75,16 @@ class SimulatedNetwork:
         """Play out the network's side for due deliveries: final outcomes, or an absent subscriber first."""
         now = now_ms()
         receipts, finished = [], []
+        unknown = (st.UNDELIVERABLE_NOT_DELIVERED.id, st.error("EC_UNKNOWN_SUBSCRIBER").id)
         for job in jobs:
+            state = self.subscribers.state_of(job.message.destination)
+            if state is SubscriberState.UNKNOWN:
+                receipts.append(Receipt(job.message.id, *unknown, now))
+                finished.append(job.job_id)
+                continue
             rule = self.rules.outcome_for(job.message.destination)
-            if rule.absent_first and job.payload != ABSENT_ONCE:
+            absent_first = rule.absent_first or state is SubscriberState.ABSENT
+            if absent_first and job.payload != ABSENT_ONCE:
                 receipts.append(
                     Receipt(
                         job.message.id,

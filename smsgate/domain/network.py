@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from .statuses import ERROR_BY_NAME, STATUS_BY_NAME
+from .subscribers import SubscriberRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ class NetworkRules:
     prices: tuple[PriceEntry, ...] = DEFAULT_PRICES
     outcomes: tuple[OutcomeRule, ...] = ()
     currency: str = "EUR"
+    # who the numbers are (live, absent, unknown, ported, roaming): domain.subscribers
+    subscribers: tuple[SubscriberRule, ...] = ()
 
     def price_for(self, msisdn: str) -> PriceEntry:
         return _longest_prefix(self.prices, msisdn) or PriceEntry("", "00000", 0.0)

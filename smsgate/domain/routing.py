@@ -1,7 +1,8 @@
 """The routing table: which connectors may carry a message, in the order to try them.
 
 Routes are tried top to bottom; the first whose conditions all hold (destination prefix, account,
-sender) decides. Its connectors are tried in order (``failover``) or starting from the next one each
+sender, and the network the destination is on now, ``mcc_mnc``: a number lookup, see
+``engine/networks.py``) decides. Its connectors are tried in order (``failover``) or starting from the next one each
 time (``round_robin``); a connector that is down is skipped, so traffic falls back to the others."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class Route:
     account: str | None = None  # account name
     sender: str | None = None  # exact sender (case-insensitive)
     mode: str = "failover"
+    mcc_mnc: str | None = None  # the network the destination is on now (ported numbers: the new one)
 
     def __post_init__(self) -> None:
         if not self.connectors:
@@ -29,17 +31,22 @@ class Route:
             raise ValueError(f"route mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.prefix and not self.prefix.isdigit():
             raise ValueError(f"route prefix {self.prefix!r} must be digits")
+        if self.mcc_mnc is not None and not (self.mcc_mnc.isdigit() and len(self.mcc_mnc) in (5, 6)):
+            raise ValueError(f"route mcc_mnc {self.mcc_mnc!r} must be 5 or 6 digits (MCC then MNC)")
 
-    def matches(self, destination: str, account: str | None, sender: str | None) -> bool:
+    def matches(
+        self, destination: str, account: str | None, sender: str | None, mcc_mnc: str | None = None
+    ) -> bool:
         return (
             destination.startswith(self.prefix)
+            and (self.mcc_mnc is None or self.mcc_mnc == mcc_mnc)
             and (self.account is None or self.account == account)
             and (self.sender is None or (sender or "").lower() == self.sender.lower())
         )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Route:
-        known = {"connectors", "connector", "prefix", "account", "sender", "mode"}
+        known = {"connectors", "connector", "prefix", "account", "sender", "mode", "mcc_mnc"}
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"unknown route keys: {', '.join(sorted(unknown))}")
@@ -52,6 +59,7 @@ class Route:
             raw.get("account"),
             raw.get("sender"),
             raw.get("mode", "failover"),
+            str(raw["mcc_mnc"]) if raw.get("mcc_mnc") is not None else None,
         )
 
 
@@ -71,12 +79,21 @@ class RoutingTable:
                     f"route to {', '.join(missing)}: no such connector (have {', '.join(sorted(names))})"
                 )
 
+    @property
+    def by_network(self) -> bool:
+        """Whether a route asks which network a destination is on now (a lookup per destination)."""
+        return any(route.mcc_mnc is not None for route in self.routes)
+
     def candidates(
-        self, destination: str, account: str | None = None, sender: str | None = None
+        self,
+        destination: str,
+        account: str | None = None,
+        sender: str | None = None,
+        mcc_mnc: str | None = None,
     ) -> list[str]:
         """Connectors for this message, most preferred first."""
         for index, route in enumerate(self.routes):
-            if route.matches(destination, account, sender):
+            if route.matches(destination, account, sender, mcc_mnc):
                 names = list(route.connectors)
                 if route.mode == "round_robin":
                     turn = next(self._turns.setdefault(index, itertools.count())) % len(names)
@@ -84,7 +101,14 @@ class RoutingTable:
                 return names
         return list(self.default)
 
-    def choose(self, destination: str, account: str | None, sender: str | None, up: set[str]) -> str:
+    def choose(
+        self,
+        destination: str,
+        account: str | None,
+        sender: str | None,
+        up: set[str],
+        mcc_mnc: str | None = None,
+    ) -> str:
         """The first candidate that is up; the first candidate when none is (its queue waits)."""
-        names = self.candidates(destination, account, sender)
+        names = self.candidates(destination, account, sender, mcc_mnc)
         return next((n for n in names if n in up), names[0])

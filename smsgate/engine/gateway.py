@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from ..config import Settings
 from ..connectors.base import Connector
+from ..connectors.lookup import LookupConnector, SimulatedLookup, UpstreamLookup
 from ..connectors.simulator import SimulatedNetwork
 from ..connectors.smpp import SmppConnector
 from ..domain.dates import parse_ms, start_clock_at
@@ -27,6 +28,7 @@ from ..store.records import OutboundMessage
 from ..webhooks.clicks import ClickPusher
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
+from ..webhooks.lookups import HlrPusher, LookupPusher
 from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
@@ -34,6 +36,8 @@ from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
 from .janitor import Janitor
+from .lookups import LookupService
+from .networks import CurrentNetworks
 from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
@@ -50,7 +54,17 @@ DEFAULT_LEASE_MS = 10_000
 
 # The job kinds every worker process works on (Role.runs_shared_loops); the others need the primary's
 # connectors or customer SMPP sessions.
-SHARED_KINDS = frozenset(k.value for k in (JobKind.SIM_DELIVERY, JobKind.REPORT_PUSH, JobKind.MO_FORWARD))
+SHARED_KINDS = frozenset(
+    k.value
+    for k in (
+        JobKind.SIM_DELIVERY,
+        JobKind.REPORT_PUSH,
+        JobKind.MO_FORWARD,
+        JobKind.CLICK_PUSH,
+        JobKind.LOOKUP_PUSH,
+        JobKind.HLR_PUSH,
+    )
+)
 
 
 class Role(enum.Enum):
@@ -139,7 +153,13 @@ class Gateway:
         # without routes, traffic goes to the operators in the order configured (failing over), and
         # only to the simulated network when there are none
         default = tuple(c.name for c in self.smpp_connectors) or ("simulator",)
-        self.router = Router(self.db, named, RoutingTable(settings.routes, default))
+        # number lookups: the configured upstream APIs in order, else the simulated network's subscribers
+        lookup_connectors: list[LookupConnector] = [
+            UpstreamLookup(c) for c in settings.lookup_connectors
+        ] or [SimulatedLookup(self.network.subscribers)]
+        self.lookups = LookupService(self.db, settings, lookup_connectors, wake=self.wake)
+        self.networks = CurrentNetworks(self.db, self.lookups.networks_of, settings.routing_lookup_ttl_hours)
+        self.router = Router(self.db, named, RoutingTable(settings.routes, default), self.networks)
         self.dispatcher = Dispatcher(self.db, self.router)
         batch, poll = settings.worker_batch, settings.poll_interval
         # an SMPP batch may wait for its window and throttling: the lease must outlast it, or a second
@@ -206,6 +226,30 @@ class Gateway:
             lease=jq.lease_payload_jobs,  # type: ignore[arg-type]
         )
         self.click_pusher.wake_at = self.click_worker.wake_at
+        # number lookup results pushed later (notify, legacy HLR), queued as jobs
+        retry_unit = int(settings.webhook_retry_unit * 1000)
+        self.lookup_pusher = LookupPusher(
+            self.db, self.webhooks, retry_unit, resolve=self.lookups.resolve_pending
+        )
+        self.hlr_pusher = HlrPusher(self.db, self.webhooks, retry_unit)
+        self.lookup_push_worker = JobWorker(
+            self.db,
+            JobKind.LOOKUP_PUSH,
+            self.lookup_pusher.handle,
+            batch=batch,
+            poll_interval=poll,
+            lease_ms=push_lease,
+        )
+        self.hlr_push_worker = JobWorker(
+            self.db,
+            JobKind.HLR_PUSH,
+            self.hlr_pusher.handle,
+            batch=batch,
+            poll_interval=poll,
+            lease_ms=push_lease,
+        )
+        self.lookup_pusher.wake_at = self.lookup_push_worker.wake_at
+        self.hlr_pusher.wake_at = self.hlr_push_worker.wake_at
         # messages whose validity ran out end EXPIRED; their reports are owed at once
         self.expiry = ExpirySweeper(
             self.db, settings.expiry_interval, on_expired=lambda: self.wake(JobKind.REPORT_PUSH)
@@ -290,6 +334,8 @@ class Gateway:
             JobKind.REPORT_PUSH.value: self.push_worker.wake,
             JobKind.MO_FORWARD.value: self.forward_worker.wake,
             JobKind.CLICK_PUSH.value: self.click_worker.wake,
+            JobKind.LOOKUP_PUSH.value: self.lookup_push_worker.wake,
+            JobKind.HLR_PUSH.value: self.hlr_push_worker.wake,
             JobKind.SMPP_DLR.value: self._wake_smpp,
             JobKind.SMPP_MO.value: self._wake_smpp,
         }
@@ -329,6 +375,8 @@ class Gateway:
             self.push_worker,
             self.forward_worker,
             self.click_worker,
+            self.lookup_push_worker,
+            self.hlr_push_worker,
         )
 
     async def stop(self) -> None:
@@ -352,5 +400,8 @@ class Gateway:
         await self.report_pusher.close()
         await self.forwarder.close()
         await self.click_pusher.close()
+        await self.lookup_pusher.close()
+        await self.hlr_pusher.close()
+        await self.lookups.close()
         await self.webhooks.close()
         await self.db.dispose()

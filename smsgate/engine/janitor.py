@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from ..domain.dates import now_ms
 from ..store import inbound as inbound_store
+from ..store import lookups as lookup_store
 from ..store import messages as q
 from ..store.database import Database
 from .inbound import InboundService
@@ -41,6 +42,7 @@ class Janitor:
         def purge(conn: Connection) -> int:
             purged = q.purge_before(conn, horizon)
             q.purge_unmatched_before(conn, horizon)
+            lookup_store.purge_lookups_before(conn, horizon)
             return purged + inbound_store.purge_inbound_before(conn, horizon)
 
         purged = await self.db.write(purge)

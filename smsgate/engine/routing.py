@@ -17,14 +17,23 @@ from ..domain.routing import RoutingTable
 from ..store.accounts import account_names
 from ..store.database import Database
 from ..store.records import OutboundMessage
+from .networks import CurrentNetworks
 
 
 class Router:
     name = "router"
 
-    def __init__(self, db: Database, connectors: Mapping[str, Connector], table: RoutingTable) -> None:
+    def __init__(
+        self,
+        db: Database,
+        connectors: Mapping[str, Connector],
+        table: RoutingTable,
+        networks: CurrentNetworks | None = None,
+    ) -> None:
         table.check(connectors)
         self.db = db
+        # asked only when a route matches on mcc_mnc (routing by the network a number is on now)
+        self.networks = networks if table.by_network else None
         self.connectors = dict(connectors)
         self.table = table
         self._account_names: dict[int, str] = {}
@@ -40,9 +49,13 @@ class Router:
     ) -> list[SubmitResult]:
         names = await self._names({m.account_id for m in messages})
         up = {n for n, c in self.connectors.items() if c.is_up}
+        current = await self.networks.of(m.destination for m in messages) if self.networks else {}
         groups: dict[str, list[Any]] = defaultdict(list)
         for m in messages:
-            groups[self.table.choose(m.destination, names.get(m.account_id), m.sender, up)].append(m)
+            name = self.table.choose(
+                m.destination, names.get(m.account_id), m.sender, up, current.get(m.destination)
+            )
+            groups[name].append(m)
         outcomes = await asyncio.gather(*(self._submit(name, rows, ledger) for name, rows in groups.items()))
         results = [r for settled, _, _ in outcomes for r in settled]
         retry = [pk for _, pks, _ in outcomes for pk in pks]

@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, bindparam, case, delete, exists, func, select, update
 
 from .database import insert_many
-from .records import InboundMessage, OutboundMessage, inbound, outbound
-from .tables import inbound_messages, jobs, messages
+from .records import InboundMessage, LookupRecord, OutboundMessage, inbound, lookup, outbound
+from .tables import inbound_messages, jobs, lookups, messages
 
 # A worker leases at most this many jobs a round (settings.worker_batch): large enough that a round's
 # fixed cost (a transaction, a wake) is spread thin, small enough that one round's SQL IN lists stay
@@ -31,14 +31,27 @@ class JobKind(enum.StrEnum):
     MO_FORWARD = "mo_forward"  # forward an inbound message to its number's URL
     SMPP_MO = "smpp_mo"  # deliver an inbound message to an SMPP customer
     CLICK_PUSH = "click_push"  # push a short link's click to its trackingUrl (payload: URL and body)
+    LOOKUP_PUSH = "lookup_push"  # push a number lookup's result to its notify URL (/number/1/notify)
+    HLR_PUSH = "hlr_push"  # push a legacy HLR query's result to the account's HLR report URL
 
     @property
     def about_inbound(self) -> bool:
         """Whether its jobs refer to inbound messages (``jobs.inbound_pk``), not to messages."""
         return self in (JobKind.MO_FORWARD, JobKind.SMPP_MO)
 
+    @property
+    def about_lookup(self) -> bool:
+        """Whether its jobs refer to number lookups (``jobs.lookup_pk``)."""
+        return self in (JobKind.LOOKUP_PUSH, JobKind.HLR_PUSH)
 
-M = TypeVar("M", OutboundMessage, InboundMessage)
+    @property
+    def ref_column(self) -> str:
+        if self.about_inbound:
+            return "inbound_pk"
+        return "lookup_pk" if self.about_lookup else "message_pk"
+
+
+M = TypeVar("M", OutboundMessage, InboundMessage, LookupRecord)
 
 
 @dataclass(slots=True)
@@ -53,9 +66,9 @@ def add_jobs(
     conn: Connection, kind: JobKind | str, items: Iterable[tuple[int, int]], payload: str | None = None
 ) -> None:
     """Queue work: (message primary key, due at epoch ms) pairs; the keys are inbound messages' for the
-    inbound kinds."""
+    inbound kinds, lookups' for the lookup kinds."""
     kind = JobKind(kind)
-    ref = "inbound_pk" if kind.about_inbound else "message_pk"
+    ref = kind.ref_column
     rows = [
         {"kind": kind.value, ref: pk, "due_at": due, "lease_until": 0, "attempts": 0, "payload": payload}
         for pk, due in items
@@ -123,8 +136,13 @@ def lease_jobs(
     )
     if not leased:
         return []
-    record: Callable[[Any], OutboundMessage | InboundMessage]
-    source, record = (inbound_messages, inbound) if kind.about_inbound else (messages, outbound)
+    record: Callable[[Any], OutboundMessage | InboundMessage | LookupRecord]
+    if kind.about_inbound:
+        source, record = inbound_messages, inbound
+    elif kind.about_lookup:
+        source, record = lookups, lookup
+    else:
+        source, record = messages, outbound
     query = select(source).where(source.c.id.in_([r.ref for r in leased]))
     if lock_messages:  # PostgreSQL: the messages too, until the transaction ends (SQLite: one writer)
         query = query.with_for_update()
@@ -155,7 +173,7 @@ def _lease(skip_locked: bool) -> Any:
             jobs.c.attempts,
             jobs.c.payload,
             jobs.c.due_at,
-            func.coalesce(jobs.c.message_pk, jobs.c.inbound_pk).label("ref"),
+            func.coalesce(jobs.c.message_pk, jobs.c.inbound_pk, jobs.c.lookup_pk).label("ref"),
         )
     )
 

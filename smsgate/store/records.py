@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from .tables import inbound_messages, messages
+from .tables import inbound_messages, lookups, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +97,32 @@ def outbound(row: Any) -> OutboundMessage:
 
 def inbound(row: Any) -> InboundMessage:
     return InboundMessage(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRecord:
+    """One row of ``lookups``: one number looked up, with its result (``details``: JSON)."""
+
+    id: int
+    account_id: int
+    bulk_id: str
+    message_id: str
+    destination: str
+    channel: str
+    mcc_mnc: str | None
+    status_id: int
+    error_id: int
+    details: str | None
+    price: float | None
+    currency: str | None
+    notify_url: str | None
+    notify_content_type: str | None
+    created_at: int
+    done_at: int | None
+
+
+def lookup(row: Any) -> LookupRecord:
+    return LookupRecord(*row)
+
+
+_check(LookupRecord, lookups)

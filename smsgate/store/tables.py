@@ -205,6 +205,52 @@ Index(
     inbound_messages.c.received_at,
 )
 
+# Number lookups (``/number/1/query``, ``/number/1/notify``, the legacy HLR query): one row per looked-up
+# number, kept for the logs for the retention. ``details`` holds the result's network fields as the
+# account's package shows them (JSON, NcResponseDetails' keys); a notify or HLR row's push target is
+# notify_url (the account's HLR report URL when the query came).
+lookups = Table(
+    "lookups",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("bulk_id", String(200), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("destination", String(256), nullable=False),
+    Column("channel", String(8), nullable=False),  # query | notify | hlr
+    Column("mcc_mnc", String(8)),
+    Column("status_id", Integer, nullable=False),
+    Column("error_id", Integer, nullable=False, default=0),
+    Column("details", Text),
+    Column("price", Float),
+    Column("currency", String(3)),
+    Column("notify_url", Text),
+    Column("notify_content_type", String(40)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("done_at", BigInteger),
+)
+Index("ix_lookups_account_created", lookups.c.account_id, lookups.c.created_at)
+Index("ix_lookups_account_bulk", lookups.c.account_id, lookups.c.bulk_id)
+
+# Per account: its number lookup package (NULL: every field) and the URL HLR reports are POSTed to.
+lookup_accounts = Table(
+    "lookup_accounts",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("package", String(16)),
+    Column("hlr_report_url", Text),
+)
+
+# The network each number is on now, as routing by current network last looked it up (shared by every
+# gateway process on the database); an entry older than routing_lookup_ttl_hours is looked up again.
+number_networks = Table(
+    "number_networks",
+    metadata,
+    Column("msisdn", String(32), primary_key=True),
+    Column("mcc_mnc", String(8)),  # NULL: the lookup named no network
+    Column("looked_up_at", BigInteger, nullable=False),
+)
+
 # The gateway's work queue. A row is a piece of work due at due_at; a worker leases it (lease_until)
 # while it works, so a crashed worker's row comes back when the lease runs out.
 jobs = Table(
@@ -212,9 +258,10 @@ jobs = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
-    # the work is about one message, or about one inbound message
+    # the work is about one message, one inbound message, or one number lookup
     Column("message_pk", BigInteger, ForeignKey("messages.id", ondelete="CASCADE")),
     Column("inbound_pk", BigInteger, ForeignKey("inbound_messages.id", ondelete="CASCADE")),
+    Column("lookup_pk", BigInteger, ForeignKey("lookups.id", ondelete="CASCADE")),
     Column("due_at", BigInteger, nullable=False),
     Column("lease_until", BigInteger, nullable=False, default=0),
     Column("attempts", Integer, nullable=False, default=0),

@@ -12,6 +12,7 @@ from .common import (
     tracking,
     validate,
 )
+from .lookup import NcNotifyRequest, NcQueryRequest
 from .v1 import V1Message, V1MultiRequest, from_v1
 from .v2 import V2BinaryRequest, V2TextRequest, from_v2_binary, from_v2_text
 from .v3 import V3Request, from_v3
@@ -20,6 +21,8 @@ __all__ = [
     "LABELS",
     "LegacyTrackingField",
     "Model",
+    "NcNotifyRequest",
+    "NcQueryRequest",
     "UrlOptionsField",
     "V1Message",
     "V1MultiRequest",
