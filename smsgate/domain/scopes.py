@@ -64,9 +64,9 @@ OWN: dict[tuple[str, str], Own] = {
     ("GET", "/sms/1/text/query.xml"): Own(same_as=("GET", "/sms/1/text/query")),
     ("GET", "/sms/2/reports"): Own(same_as=("GET", "/sms/1/reports")),
     ("GET", "/sms/2/logs"): Own(same_as=("GET", "/sms/1/logs")),
-    # the legacy HLR query (seed 004): user and password in the query, so in practice every scope
-    ("GET", "/api/hlr/query.aspx"): Own(same_as=("POST", "/number/1/query")),
-    ("POST", "/api/hlr/query.aspx"): Own(same_as=("POST", "/number/1/query")),
+    # the legacy HLR query (seed 004) signs in with user and pass in the request, never a key
+    ("GET", "/api/hlr/query.aspx"): Own(Access.PUBLIC, why="user and pass in the query (seed 004)"),
+    ("POST", "/api/hlr/query.aspx"): Own(Access.PUBLIC, why="user and pass in the query or form"),
     # Infobip's account API, not in the SMS document: its account-management scope
     ("GET", "/account/1/balance"): Own(
         scopes=("account-management:manage",), why="the account's money, not an SMS operation"
