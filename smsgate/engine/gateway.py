@@ -26,6 +26,7 @@ from ..store.jobs import JobKind, LeasedJob
 from ..store.records import OutboundMessage
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
+from ..webhooks.legacy import LegacyReportPusher
 from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
@@ -48,7 +49,9 @@ DEFAULT_LEASE_MS = 10_000
 
 # The job kinds every worker process works on (Role.runs_shared_loops); the others need the primary's
 # connectors or customer SMPP sessions.
-SHARED_KINDS = frozenset(k.value for k in (JobKind.SIM_DELIVERY, JobKind.REPORT_PUSH, JobKind.MO_FORWARD))
+SHARED_KINDS = frozenset(
+    k.value for k in (JobKind.SIM_DELIVERY, JobKind.REPORT_PUSH, JobKind.LEGACY_PUSH, JobKind.MO_FORWARD)
+)
 
 
 class Role(enum.Enum):
@@ -180,6 +183,19 @@ class Gateway:
             lease_ms=push_lease,
         )
         self.report_pusher.wake_at = self.push_worker.wake_at
+        # the legacy API's <DeliveryReport> pushes, on the seed's own retry schedule
+        self.legacy_pusher = LegacyReportPusher(
+            self.db, self.webhooks, int(settings.webhook_retry_unit * 1000)
+        )
+        self.legacy_push_worker = JobWorker(
+            self.db,
+            JobKind.LEGACY_PUSH,
+            self.legacy_pusher.handle,
+            batch=batch,
+            poll_interval=poll,
+            lease_ms=push_lease,
+        )
+        self.legacy_pusher.wake_at = self.legacy_push_worker.wake_at
         self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
         self.forward_worker = JobWorker(
             self.db,
@@ -271,7 +287,9 @@ class Gateway:
         loops = {
             JobKind.DISPATCH.value: self.dispatch_worker.wake,
             JobKind.SIM_DELIVERY.value: self.delivery_worker.wake,
-            JobKind.REPORT_PUSH.value: self.push_worker.wake,
+            # reports are owed: whichever way they travel (every caller names REPORT_PUSH)
+            JobKind.REPORT_PUSH.value: self._wake_pushes,
+            JobKind.LEGACY_PUSH.value: self.legacy_push_worker.wake,
             JobKind.MO_FORWARD.value: self.forward_worker.wake,
             JobKind.SMPP_DLR.value: self._wake_smpp,
             JobKind.SMPP_MO.value: self._wake_smpp,
@@ -281,6 +299,10 @@ class Gateway:
                 wake()
         elif kind in loops:
             loops[kind]()
+
+    def _wake_pushes(self) -> None:
+        self.push_worker.wake()
+        self.legacy_push_worker.wake()
 
     def _wake_smpp(self) -> None:
         if self.smpp is not None:
@@ -305,7 +327,13 @@ class Gateway:
                 await self.smpp.start()
 
     def _workers(self) -> tuple[JobWorker, ...]:
-        return (self.dispatch_worker, self.delivery_worker, self.push_worker, self.forward_worker)
+        return (
+            self.dispatch_worker,
+            self.delivery_worker,
+            self.push_worker,
+            self.legacy_push_worker,
+            self.forward_worker,
+        )
 
     async def stop(self) -> None:
         if self._wake_receiver is not None:
@@ -325,6 +353,7 @@ class Gateway:
                 await task
         self._tasks.clear()
         await self.report_pusher.close()
+        await self.legacy_pusher.close()
         await self.forwarder.close()
         await self.webhooks.close()
         await self.db.dispose()
