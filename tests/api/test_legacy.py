@@ -304,3 +304,83 @@ def test_push_retry_schedule_across_a_restart(tmp_path, own_database, receiver):
         receiver.answer = lambda n, req: 200
         gw.stop()
     assert len(receiver.to(path)) == 5
+
+
+def test_inbound_get_forwarding_of_chapter_six(deployment, receiver):
+    """Seed 004, chapter 6, line by line: every parameter of its table, no leading "+", the two
+    example URLs, binary in hex, and "send only binary or only text" by the data coding."""
+    base, creds = deployment.base_url, deployment.gateway.create_account(uid("mo"))
+
+    def forward_to(template: str) -> str:
+        number = f"4179{uid('')[-7:].translate(str.maketrans('abcdef', '123456'))}"
+        body = {"number": number, "account": creds.name, "action": "forward", "forwardUrl": template}
+        r = httpx.post(base + "/admin/1/numbers", headers=ADMIN, json={**body, "forwardMethod": "GET"})
+        assert r.status_code == 201, r.text
+        return number
+
+    def simulate(to: str, **content) -> None:
+        r = httpx.post(
+            base + "/admin/1/simulate/inbound",
+            headers=ADMIN,
+            json={"from": "+38598123123", "to": to, **content},
+        )
+        assert r.status_code == 200, r.text
+
+    text_path, bin_path, all_path = f"/{uid('t')}", f"/{uid('b')}", f"/{uid('a')}"
+    # the seed's examples: ?who=%sender%&what=%text% and ?who=%sender%&what=%bin%
+    simulate(forward_to(receiver.url(text_path) + "?who=%sender%&what=%text%"), text="ABC")
+    simulate(forward_to(receiver.url(bin_path) + "?who=%sender%&what=%bin%"), text="ABC")
+    assert eventually(lambda: receiver.to(text_path))[0].query == {"who": ["38598123123"], "what": ["ABC"]}
+    assert eventually(lambda: receiver.to(bin_path))[0].query == {"who": ["38598123123"], "what": ["414243"]}
+    # every parameter; both text and bin in the URL: text only for data coding 0, binary only otherwise
+    every = "?s=%Sender%&r=%Receiver%&t=%Text%&b=%Bin%&d=%Datetime%&dc=%Datacoding%&e=%Esmclass%"
+    number = forward_to(receiver.url(all_path) + every)
+    simulate(number, text="ABC")
+    simulate(number, binary="00FC", dataCoding=8)
+    got = eventually(lambda: len(receiver.to(all_path)) >= 2 and receiver.to(all_path))
+    by_coding = {r.query["dc"][0]: r.query for r in got}
+    gsm, ucs2 = by_coding["0"], by_coding["8"]
+    assert gsm["s"] == ["38598123123"] and gsm["r"] == [number] and gsm["e"] == ["0"]
+    assert (gsm["t"], gsm["b"]) == (["ABC"], [""])
+    assert (ucs2["t"], ucs2["b"]) == ([""], ["00FC"])
+    assert DATE.match(gsm["d"][0])  # yyyy/mm/dd hh:mm:ss
+
+
+def test_bookmark_ucs2_and_flash_options(deployment, legacy):
+    from smsgate.text.wap import wap_push_si
+
+    base = deployment.base_url
+    url = "www.infobiiip.com/something.jpg"  # the seed's wapurl example
+    bookmark = get_sms(
+        base, legacy, sender="Friend", SMSText="Look", GSM="41793026727", Type="bookmark", Bookmark=url
+    )
+    r = httpx.get(base + "/sms/3/logs", params={"messageId": bookmark}, headers=legacy.app).json()
+    (logged,) = r["results"]
+    assert logged["destination"] == "41793026727" and logged["messageCount"] == 1
+    # the XML form: <type>bookmark</type> with <bookmark><wapurl>
+    own = uid("bm")
+    message = f"<sender>Friend</sender><text>Look</text><type>bookmark</type><bookmark><wapurl>{url}</wapurl></bookmark>"
+    assert (
+        status_of(
+            post_xml(base, "XML=" + sms_xml(legacy, f'<gsm messageId="{own}">41793026727</gsm>', message))
+        )
+        == 1
+    )
+    assert v1_log(base, legacy, own)["smsCount"] == 1
+    # the bytes the network is handed are the WAP Push SI (checked against WAP-167 in tests/text)
+    assert len(wap_push_si(url, "Look")) <= 140
+    # a bookmark needs its URL
+    assert get_sms(base, legacy, sender="Friend", SMSText="Look", GSM="41793026727", Type="bookmark") == "-7"
+    # datacoding 8: UCS-2, one part of 70 characters unless longSMS
+    ucs2 = get_sms(base, legacy, sender="Friend", SMSText="a" * 80, GSM="41793026727", DataCoding="8")
+    assert v1_log(base, legacy, ucs2)["smsCount"] == 1
+    long_ucs2 = get_sms(
+        base, legacy, sender="Friend", SMSText="a" * 80, GSM="41793026727", DataCoding="8", Type="longSMS"
+    )
+    assert v1_log(base, legacy, long_ucs2)["smsCount"] == 2
+    assert get_sms(base, legacy, sender="Friend", SMSText="hi", GSM="41793026727", DataCoding="3") == "-1"
+    flash = get_sms(base, legacy, sender="Friend", SMSText="hi", GSM="41793026727", IsFlash="1")
+    assert flash.isdigit()
+    assert get_sms(base, legacy, sender="Friend", SMSText="hi", GSM="41793026727", IsFlash="2") == "-1"
+    # binary beyond one message is refused, not cut
+    assert get_sms(base, legacy, sender="Friend", binary="41" * 141, GSM="41793026727") == "-1"
