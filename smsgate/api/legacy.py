@@ -8,7 +8,7 @@ clients read the body, not the status line."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -81,15 +81,15 @@ def _message(send: wire.LegacySend, codes: Codes) -> MessageRequest:
     if send.sender and (problem := lg.sender_problem(send.sender)):
         raise Refused(codes.bad_sender, problem)
     long_sms = send.kind == "longsms"
-    common = {
-        "destinations": [],
-        "sender": send.sender or None,
-        "flash": send.flash,
-        "source_ton": send.source_ton,
-        "source_npi": send.source_npi,
-        "dest_ton": send.dest_ton,
-        "dest_npi": send.dest_npi,
-    }
+    common = MessageRequest(
+        destinations=[],
+        sender=send.sender or None,
+        flash=send.flash,
+        source_ton=send.source_ton,
+        source_npi=send.source_npi,
+        dest_ton=send.dest_ton,
+        dest_npi=send.dest_npi,
+    )
     if send.kind == "bookmark":
         if not send.bookmark:
             raise Refused(codes.no_content, "type=bookmark needs the WAP URL (bookmark)")
@@ -97,7 +97,7 @@ def _message(send: wire.LegacySend, codes: Codes) -> MessageRequest:
             raise Refused(codes.malformed, "a bookmark carries no binary content")
         # WAP Push SI: 8-bit data (data_coding 4) behind a UDH for port 2948
         payload = wap_push_si(send.bookmark, send.text)
-        return MessageRequest(binary_hex=payload.hex(), data_coding=4, esm_class=0x40, **common)
+        return replace(common, binary_hex=payload.hex(), data_coding=4, esm_class=0x40)
     if send.binary:
         if send.text:
             raise Refused(codes.malformed, "binary cannot be used together with text")
@@ -110,8 +110,8 @@ def _message(send: wire.LegacySend, codes: Codes) -> MessageRequest:
             raise Refused(codes.malformed, "with esmclass 64 the binary starts with its UDH")
         if count_binary(payload, udh_present=udh) > 1:
             raise Refused(codes.malformed, "binary content is limited to one message (140 octets)")
-        return MessageRequest(
-            binary_hex=payload.hex(), data_coding=send.data_coding, esm_class=send.esm_class, **common
+        return replace(
+            common, binary_hex=payload.hex(), data_coding=send.data_coding, esm_class=send.esm_class
         )
     if not send.text:
         raise Refused(codes.no_content, "no text, binary or bookmark")
@@ -123,11 +123,11 @@ def _message(send: wire.LegacySend, codes: Codes) -> MessageRequest:
         octets = text.encode("utf-16-be")
         if not long_sms and len(octets) > 140:  # a character beyond the BMP takes two units
             octets = octets[:140]
-        return MessageRequest(binary_hex=octets.hex(), data_coding=8, **common)
+        return replace(common, binary_hex=octets.hex(), data_coding=8)
     if send.data_coding != 0:
         raise Refused(codes.malformed, f"datacoding {send.data_coding} is not supported for text (0 or 8)")
     # without type=longSMS a text is one SMS: cut to what one part holds, as Infobip's legacy API did
-    return MessageRequest(text=send.text if long_sms else lg.one_part(send.text), **common)
+    return replace(common, text=send.text if long_sms else lg.one_part(send.text))
 
 
 async def _account(gateway: Gateway, username: str, password: str) -> Account | None:
@@ -235,8 +235,7 @@ async def _send_xml(gateway: Gateway, account: Account, send: wire.LegacySend) -
 def _copy(
     template: MessageRequest, destinations: list[DestinationRequest], channel: ReportChannel | None
 ) -> MessageRequest:
-    fields = {name: getattr(template, name) for name in MessageRequest.__dataclass_fields__}
-    return MessageRequest(**{**fields, "destinations": destinations, "report_channel": channel})
+    return replace(template, destinations=destinations, report_channel=channel)
 
 
 async def send_sms(request: Request) -> Response:

@@ -123,23 +123,32 @@ def _kind(raw: str) -> str:
     return kind
 
 
-def _options(get: Mapping[str, str]) -> dict[str, object]:
-    """The message options both forms share, by their lower-case names."""
-    ton_npi = {
-        "source_ton": _int("srcton", get.get("srcton", ""), None, TONS),
-        "source_npi": _int("srcnpi", get.get("srcnpi", ""), None, NPIS),
-        "dest_ton": _int("destton", get.get("destton", ""), None, TONS),
-        "dest_npi": _int("destnpi", get.get("destnpi", ""), None, NPIS),
-    }
-    return {
-        "flash": _flag("flash", get.get("flash", get.get("isflash", ""))),
-        "kind": _kind(get.get("type", "")),
-        "bookmark": get.get("bookmark", "") or get.get("wapurl", ""),
-        "binary": get.get("binary", ""),
-        "data_coding": _int("datacoding", get.get("datacoding", ""), 0),
-        "esm_class": _int("esmclass", get.get("esmclass", ""), 0),
-        **ton_npi,
-    }
+def _send(
+    username: str,
+    password: str,
+    sender: str,
+    text: str,
+    recipients: tuple[Recipient, ...],
+    get: Mapping[str, str],
+) -> LegacySend:
+    """A send request with the message options both forms share, read by their lower-case names."""
+    return LegacySend(
+        username=username,
+        password=password,
+        sender=sender,
+        text=text,
+        recipients=recipients,
+        flash=_flag("flash", get.get("flash", get.get("isflash", ""))),
+        kind=_kind(get.get("type", "")),
+        bookmark=get.get("bookmark", "") or get.get("wapurl", ""),
+        binary=get.get("binary", ""),
+        data_coding=_int("datacoding", get.get("datacoding", ""), 0) or 0,
+        esm_class=_int("esmclass", get.get("esmclass", ""), 0) or 0,
+        source_ton=_int("srcton", get.get("srcton", ""), None, TONS),
+        source_npi=_int("srcnpi", get.get("srcnpi", ""), None, NPIS),
+        dest_ton=_int("destton", get.get("destton", ""), None, TONS),
+        dest_npi=_int("destnpi", get.get("destnpi", ""), None, NPIS),
+    )
 
 
 def parse_xml(document: bytes) -> LegacySend:
@@ -161,16 +170,15 @@ def parse_xml(document: bytes) -> LegacySend:
             raise XmlError(f"<recipients> holds <gsm> elements, not <{gsm.tag}>")
         own_id = next((v for k, v in gsm.attrib.items() if k.lower() == "messageid"), None)
         recipients.append(Recipient(_text(gsm), own_id.strip() if own_id is not None else None))
-    return LegacySend(
-        username=_text(auth.get("username")),
-        password=_text(auth.get("password")),
-        sender=fields.get("sender", ""),
+    text_el = message.find("text") if message is not None else None
+    return _send(
+        _text(auth.get("username")),
+        _text(auth.get("password")),
+        fields.get("sender", ""),
         # the text as written, not stripped: blanks may be meant
-        text=(message.find("text").text or "")
-        if message is not None and message.find("text") is not None
-        else "",
-        recipients=tuple(recipients),
-        **_options(fields),  # type: ignore[arg-type]
+        (text_el.text or "") if text_el is not None else "",
+        tuple(recipients),
+        fields,
     )
 
 
@@ -195,13 +203,13 @@ def decode_query(raw: bytes) -> dict[str, str]:
 def parse_query(params: Mapping[str, str]) -> LegacySend:
     """SendSMS.aspx's parameters (from ``decode_query``) as a send request of one recipient."""
     gsm = params.get("gsm", "").strip()
-    return LegacySend(
-        username=params.get("user", ""),
-        password=params.get("password", ""),
-        sender=params.get("sender", "").strip(),
-        text=params.get("smstext", ""),
-        recipients=(Recipient(gsm),) if gsm else (),
-        **_options(params),  # type: ignore[arg-type]
+    return _send(
+        params.get("user", ""),
+        params.get("password", ""),
+        params.get("sender", "").strip(),
+        params.get("smstext", ""),
+        (Recipient(gsm),) if gsm else (),
+        params,
     )
 
 
