@@ -204,7 +204,7 @@ async def _send_xml(gateway: Gateway, account: Account, send: wire.LegacySend) -
     registered: list[DestinationRequest] = []
     unregistered: list[str] = []
     for r in send.recipients:
-        number = normalize_destination(r.gsm) if r.gsm.isdigit() else None
+        number = normalize_destination(r.gsm) if r.gsm.removeprefix("+").isdigit() else None
         if number is None or number.msisdn in seen:
             continue
         seen.add(number.msisdn)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from helpers import uid
+from job_queue import jobs_of
 from live import ADMIN, LiveGateway, eventually
 from receiver import Receiver
 
@@ -287,13 +288,22 @@ def test_push_retry_schedule_across_a_restart(tmp_path, own_database, receiver):
     receiver.answer = lambda n, req: 500 if req.path == path and len(receiver.to(path)) <= 4 else 200
     try:
         gw.start()
-        get_sms(gw.base_url, creds, sender="Friend", SMSText="hi", GSM="41793026727")
+        message_id = get_sms(gw.base_url, creds, sender="Friend", SMSText="hi", GSM="41793026727")
         eventually(lambda: len(receiver.to(path)) >= 4, timeout=30)
         at = [r.at for r in receiver.to(path)]
         assert at[1] - at[0] >= 1 * unit * 0.9
         assert at[2] - at[1] >= 5 * unit * 0.9
         assert at[3] - at[2] >= 60 * unit * 0.9
-        time.sleep(0.2)  # the fourth failure recorded (its retry 60 units ahead) before the kill
+        # the fourth failure is recorded (its retry some 60 units ahead) before the kill: a kill before
+        # that would rightly repeat the unrecorded attempt at once
+        fourth_failed_ms = time.time() * 1000
+        eventually(
+            lambda: any(
+                kind == "legacy_push" and attempts == 4 and due > fourth_failed_ms + 30 * unit * 1000
+                for kind, attempts, due in jobs_of(gw, message_id)
+            ),
+            timeout=10,
+        )
         gw.kill()
         gw.start()
         eventually(lambda: len(receiver.to(path)) >= 5, timeout=30)
