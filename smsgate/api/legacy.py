@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from .. import text as textengine
 from ..domain import legacy as lg
 from ..domain import statuses as st
 from ..domain.ids import new_numeric_ids
@@ -29,7 +30,6 @@ from ..domain.numbers import normalize_destination
 from ..engine.gateway import Gateway
 from ..store import legacy as lq
 from ..store.accounts import Account
-from ..store.database import Database
 from ..text import count_binary
 from ..text.wap import wap_push_si
 from ..wire import legacy as wire
@@ -43,10 +43,11 @@ TEXT_TYPE = "text/plain"
 MAX_PULL = 1000  # reports one /api/dlrpull hands out
 
 
-async def legacy_balance(db: Database, account: Account) -> float:
+async def legacy_balance(gateway: Gateway, account: Account) -> float:
     """The account's balance as the legacy API reports it (``<credits>``, ``cmd=CREDITS``): the ONE
     place it is read. No money code on this branch: an account's balance with no ledger, 0.
-    The coordinator wires this to the money issue's balance at merge."""
+    To be wired at merge to the money issue's balance (w-money: ``engine/charging.py``
+    ``balance_of(conn, account.id, gateway.plans.plans).balance``)."""
     return 0.0
 
 
@@ -117,14 +118,15 @@ def _message(send: wire.LegacySend, codes: Codes) -> MessageRequest:
         raise Refused(codes.no_content, "no text, binary or bookmark")
     if send.esm_class:
         raise Refused(codes.malformed, "esmclass applies to binary content only")
-    if send.data_coding == 8:
-        # UCS-2 as asked, even for text GSM 03.38 could carry: the octets themselves
+    if send.data_coding == 8 and textengine.encode(send.text).data_coding != 8:
+        # UCS-2 as asked, for text GSM 03.38 could carry: the octets themselves (text the engine codes
+        # in UCS-2 anyway stays text, readable in the logs)
         text = send.text if long_sms else send.text[:70]
         octets = text.encode("utf-16-be")
         if not long_sms and len(octets) > 140:  # a character beyond the BMP takes two units
             octets = octets[:140]
         return replace(common, binary_hex=octets.hex(), data_coding=8)
-    if send.data_coding != 0:
+    if send.data_coding not in (0, 8):
         raise Refused(codes.malformed, f"datacoding {send.data_coding} is not supported for text (0 or 8)")
     # without type=longSMS a text is one SMS: cut to what one part holds, as Infobip's legacy API did
     return replace(common, text=send.text if long_sms else lg.one_part(send.text))
@@ -187,7 +189,7 @@ async def xml_input(request: Request) -> Response:
         if account is None:
             return _xml(lg.XmlStatus.AUTH_FAILED)
         status = await _send_xml(gateway, account, send)
-        return _xml(status, wire.format_credits(await legacy_balance(gateway.db, account)))
+        return _xml(status, wire.format_credits(await legacy_balance(gateway, account)))
     except Refused as refused:
         return _xml(refused.code)
     except ClientDisconnect:
@@ -301,7 +303,7 @@ async def command(request: Request) -> Response:
         if account is None:
             return _plain(lg.GetCode.INVALID_USER_OR_PASS)
         if params.get("cmd", "").upper() == "CREDITS":
-            return _plain(wire.format_credits(await legacy_balance(gateway.db, account)))
+            return _plain(wire.format_credits(await legacy_balance(gateway, account)))
         return _plain(lg.GetCode.SEND_ERROR)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -388,6 +388,8 @@ def test_bookmark_ucs2_and_flash_options(deployment, legacy):
         base, legacy, sender="Friend", SMSText="a" * 80, GSM="41793026727", DataCoding="8", Type="longSMS"
     )
     assert v1_log(base, legacy, long_ucs2)["smsCount"] == 2
+    cyrillic = get_sms(base, legacy, sender="Friend", SMSText="ж" * 80, GSM="41793026727", DataCoding="8")
+    assert v1_log(base, legacy, cyrillic)["text"] == "ж" * 70  # UCS-2 text stays text, one part
     assert get_sms(base, legacy, sender="Friend", SMSText="hi", GSM="41793026727", DataCoding="3") == "-1"
     flash = get_sms(base, legacy, sender="Friend", SMSText="hi", GSM="41793026727", IsFlash="1")
     assert flash.isdigit()
