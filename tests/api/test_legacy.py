@@ -396,3 +396,53 @@ def test_bookmark_ucs2_and_flash_options(deployment, legacy):
     assert get_sms(base, legacy, sender="Friend", SMSText="hi", GSM="41793026727", IsFlash="2") == "-1"
     # binary beyond one message is refused, not cut
     assert get_sms(base, legacy, sender="Friend", binary="41" * 141, GSM="41793026727") == "-1"
+
+
+SEED_SKELETON = """<SMS>
+<authentification>
+<username>{username}</username>
+<password>{password}</password>
+</authentification>
+<message>
+<sender>Friend</sender>
+<text>seed example</text>
+<flash>0</flash>
+<type></type>
+<bookmark></bookmark>
+<binary></binary>
+<datacoding></datacoding>
+<esmclass></esmclass>
+<srcton></srcton>
+<srcnpi></srcnpi>
+<destton></destton>
+<destnpi></destnpi>
+</message>
+<recipients>
+{recipients}
+</recipients>
+</SMS>"""
+
+
+def test_the_seeds_xml_skeletons_as_written(deployment):
+    """Seed 004 1.1's two forms with every element present (empty ones meaning the defaults), the
+    registered one with the seed's own ñ...ñ quotes around messageId."""
+    base = deployment.base_url
+    creds = deployment.gateway.create_account(uid("seed"))
+    plain = "\n".join(f"<gsm>4179302675{n}</gsm>" for n in range(4))
+    doc = SEED_SKELETON.format(username=creds.username, password=creds.password, recipients=plain)
+    assert status_of(post_xml(base, "XML=" + doc)) == 4
+    ids = [uid("clientmsgID") for _ in range(4)]
+    registered = "\n".join(f"<gsm messageId=ñ{i}ñ>4179302676{n}</gsm>" for n, i in enumerate(ids))
+    doc = SEED_SKELETON.format(username=creds.username, password=creds.password, recipients=registered)
+    assert status_of(post_xml(base, ("XML=" + doc).encode())) == 4
+    for n, i in enumerate(ids):
+        logged = v1_log(base, creds, i)
+        assert logged["to"] == f"4179302676{n}" and logged["text"] == "seed example"
+    # registered delivery: the reports come under the client's ids
+    pull = {"user": creds.username, "password": creds.password, "messageid": ",".join(ids)}
+
+    def all_delivered() -> bool:
+        lines = _lines(httpx.get(base + "/api/dlrpull", params=pull).content)
+        return [line["id"] for line in lines] == ids and all(line["status"] == "DELIVERED" for line in lines)
+
+    eventually(all_delivered)
