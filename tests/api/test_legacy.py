@@ -263,6 +263,9 @@ def test_reports_pushed_to_the_accounts_url(deployment, receiver):
     # pushed reports are not pulled as well
     r = httpx.get(base + "/api/dlrpull", params={"user": creds.username, "password": creds.password})
     assert _lines(r.content) == []
+    assert "pulled" in gw.cli("account", "legacy", creds.name, "--remove").stdout
+    assert "pulled" in gw.cli("account", "legacy", creds.name).stdout
+    assert gw.cli("account", "legacy", creds.name, "--report-url", "ftp://x", check=False).returncode == 1
 
 
 def test_admin_sets_the_report_url(deployment, receiver):
