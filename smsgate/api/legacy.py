@@ -18,6 +18,7 @@ from ..domain import legacy as lg
 from ..domain import statuses as st
 from ..domain.ids import new_numeric_ids
 from ..domain.messages import (
+    MAX_TEXT_CHARS,
     AcceptedMessage,
     ApiGeneration,
     DestinationRequest,
@@ -118,14 +119,19 @@ def _message(send: wire.LegacySend, codes: Codes) -> MessageRequest:
         raise Refused(codes.no_content, "no text, binary or bookmark")
     if send.esm_class:
         raise Refused(codes.malformed, "esmclass applies to binary content only")
-    if send.data_coding == 8 and textengine.encode(send.text).data_coding != 8:
+    if len(send.text) > MAX_TEXT_CHARS:
+        raise Refused(codes.malformed, f"the text is longer than {MAX_TEXT_CHARS} characters")
+    try:
+        engine_coding = textengine.encode(send.text).data_coding
+    except ValueError as exc:  # beyond 255 parts
+        raise Refused(codes.malformed, str(exc)) from None
+    if send.data_coding == 8 and engine_coding != 8:
         # UCS-2 as asked, for text GSM 03.38 could carry: the octets themselves (text the engine codes
         # in UCS-2 anyway stays text, readable in the logs)
         text = send.text if long_sms else send.text[:70]
-        octets = text.encode("utf-16-be")
-        if not long_sms and len(octets) > 140:  # a character beyond the BMP takes two units
-            octets = octets[:140]
-        return replace(common, binary_hex=octets.hex(), data_coding=8)
+        while not long_sms and len(text.encode("utf-16-be")) > 140:  # beyond the BMP: two units
+            text = text[:-1]
+        return replace(common, binary_hex=text.encode("utf-16-be").hex(), data_coding=8)
     if send.data_coding not in (0, 8):
         raise Refused(codes.malformed, f"datacoding {send.data_coding} is not supported for text (0 or 8)")
     # without type=longSMS a text is one SMS: cut to what one part holds, as Infobip's legacy API did

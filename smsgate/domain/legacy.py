@@ -163,6 +163,7 @@ def sender_problem(sender: str) -> str | None:
 def one_part(text: str) -> str:
     """``text`` cut to what one SMS part holds (160 GSM characters, 70 UCS-2), as Infobip's legacy API
     sent a text longer than one part without ``type=longSMS``."""
+    text = text[:160]  # no part holds more characters than this
     if textengine.encode(text).message_count <= 1:
         return text
     low, high = 0, len(text)  # the longest prefix that fits: low fits, high does not
