@@ -18,6 +18,7 @@ from ..domain import legacy as lg
 from ..domain import statuses as st
 from ..domain.ids import new_numeric_ids
 from ..domain.messages import (
+    MAX_DESTINATIONS,
     MAX_TEXT_CHARS,
     AcceptedMessage,
     ApiGeneration,
@@ -206,6 +207,8 @@ async def xml_input(request: Request) -> Response:
 
 
 async def _send_xml(gateway: Gateway, account: Account, send: wire.LegacySend) -> int:
+    if len(send.recipients) > MAX_DESTINATIONS:  # as many as a v2 request may name
+        raise Refused(lg.XmlStatus.XML_ERROR, f"more than {MAX_DESTINATIONS} recipients")
     template = _message(send, XML_CODES)
     # one message per recipient: duplicates filtered (the first kept), invalid numbers left out
     seen: set[str] = set()

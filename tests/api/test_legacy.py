@@ -103,6 +103,8 @@ def test_xml_return_codes(deployment, legacy):
     # text and binary together: "Cannot be used together"
     both = "<sender>Friend</sender><text>hi</text><binary>41424344</binary>"
     assert status_of(post_xml(base, "XML=" + sms_xml(legacy, "<gsm>41793026727</gsm>", both))) == -2
+    many = "".join(f"<gsm>4179{n:07d}</gsm>" for n in range(10_001))
+    assert status_of(post_xml(base, "XML=" + sms_xml(legacy, many))) == -2
     huge = f"<sender>Friend</sender><text>{'x' * 40000}</text><type>longSMS</type>"  # over 255 parts
     assert status_of(post_xml(base, "XML=" + sms_xml(legacy, "<gsm>41793026727</gsm>", huge))) == -2
     bad_ton = "<sender>Friend</sender><text>hi</text><srcton>7</srcton>"
