@@ -15,7 +15,6 @@ from starlette.responses import Response
 
 from .. import text as textengine
 from ..domain import legacy as lg
-from ..domain import statuses as st
 from ..domain.ids import new_numeric_ids
 from ..domain.messages import (
     MAX_DESTINATIONS,
@@ -153,10 +152,6 @@ async def _accept(
     return accepted
 
 
-def _sent(accepted: list[AcceptedMessage]) -> list[AcceptedMessage]:
-    return [a for a in accepted if not st.status_by_id(a.status_id).is_final]
-
-
 def _xml(status: int, credits: str = "") -> Response:
     return Response(wire.response_xml(status, credits), media_type=XML_TYPE)
 
@@ -233,14 +228,7 @@ async def _send_xml(gateway: Gateway, account: Account, send: wire.LegacySend) -
         accepted = await _accept(gateway, account, [with_reports, without])
     except RequestRejected as exc:
         raise Refused(lg.XmlStatus.GENERAL_ERROR, str(exc)) from None
-    sent = _sent(accepted)
-    if sent:
-        return len(sent)
-    for a in accepted:
-        code = lg.XML_REJECTION.get(st.status_by_id(a.status_id).name)
-        if code is not None:
-            return code
-    return lg.XmlStatus.NO_RECIPIENTS
+    return lg.xml_answer([a.status_id for a in accepted])
 
 
 def _copy(
@@ -285,9 +273,8 @@ async def send_sms(request: Request) -> Response:
             log.info("legacy GET refused: %s", exc)
             return _plain(lg.GetCode.SEND_ERROR)
         outcome = accepted[0]
-        if not st.status_by_id(outcome.status_id).is_final:
-            return _plain(outcome.message_id)
-        return _plain(lg.GET_REJECTION.get(st.status_by_id(outcome.status_id).name, lg.GetCode.SEND_ERROR))
+        code = lg.get_answer(outcome.status_id)
+        return _plain(outcome.message_id if code is None else code)
     except Refused as refused:
         return _plain(refused.code)
     except ClientDisconnect:

@@ -124,6 +124,27 @@ GET_REJECTION = {
 }
 
 
+def xml_answer(status_ids: list[int]) -> int:
+    """XMLInput.aspx's status for what the acceptor made of each recipient: how many will be sent,
+    else the rejection that stopped them (-3 when the balance could not pay), else -4."""
+    sent = sum(not STATUS_BY_ID[i].is_final for i in status_ids)
+    if sent:
+        return sent
+    for i in status_ids:
+        code = XML_REJECTION.get(STATUS_BY_ID[i].name)
+        if code is not None:
+            return code
+    return XmlStatus.NO_RECIPIENTS
+
+
+def get_answer(status_id: int) -> int | None:
+    """SendSMS.aspx's code for a rejected message; None: it will be sent (answer its id)."""
+    found = STATUS_BY_ID[status_id]
+    if not found.is_final:
+        return None
+    return GET_REJECTION.get(found.name, GetCode.SEND_ERROR)
+
+
 # The seed's push schedule: "again for 60 seconds, then for five minutes, and then every hour in next
 # 24 hours period", then the report is lost. In units of a minute (settings.webhook_retry_unit).
 LEGACY_RETRY_UNITS = (1, 5, *([60] * 24))

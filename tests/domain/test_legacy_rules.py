@@ -43,6 +43,19 @@ def test_not_enough_credits_answers_minus_three_and_minus_two():
     assert lg.GET_REJECTION["REJECTED_NOT_ENOUGH_CREDITS"] == lg.GetCode.NOT_ENOUGHCREDITS == -2
 
 
+def test_answers_from_the_acceptors_outcomes():
+    pending, broke = status("PENDING_ACCEPTED").id, status("REJECTED_NOT_ENOUGH_CREDITS").id
+    duplicate = status("REJECTED_DUPLICATE_MESSAGE_ID").id
+    assert lg.xml_answer([pending, pending, broke]) == 2  # what will be sent
+    assert lg.xml_answer([broke, broke]) == -3  # the balance could not pay any
+    assert lg.xml_answer([duplicate]) == -4
+    assert lg.xml_answer([]) == -4
+    assert lg.get_answer(pending) is None  # answered with its id
+    assert lg.get_answer(broke) == -2
+    assert lg.get_answer(status("REJECTED_NETWORK").id) == -3
+    assert lg.get_answer(duplicate) == -1
+
+
 def test_retry_schedule_is_the_seeds():
     minute = 60_000
     delays = [lg.legacy_retry_delay_ms(n, minute) for n in range(1, 30)]
