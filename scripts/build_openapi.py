@@ -449,6 +449,87 @@ paths["/admin/1/worker"] = {
     }
 }
 
+
+# --- the legacy AddOn/SMSService API (seed 004): credentials in the request, answers in the body ---
+def legacy_operation(operation_id: str, summary: str, answer: str, params: list[str], media: str) -> dict:
+    operation: dict = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["Legacy AddOn/SMSService"],
+        "security": [],
+        "responses": {"200": {"description": answer, "content": {media: {"schema": {"type": "string"}}}}},
+    }
+    if params:
+        operation["parameters"] = [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in params
+        ]
+    return operation
+
+
+LEGACY_SEND = ["user", "password", "sender", "SMSText", "IsFlash", "GSM", "Type", "Bookmark", "DataCoding"]
+LEGACY_SEND += ["Esmclass", "Binary", "Srcton", "Srcnpi", "Destton", "Destnpi"]
+paths["/AddOn/SMSService/XML/XMLInput.aspx"] = {
+    "post": legacy_operation(
+        "legacy-xml-input",
+        "Send by XML POST: the body XML=<SMS>...</SMS> (form-encoded or raw)",
+        "<RESPONSE><status>N</status><credits>C</credits></RESPONSE>: messages to be sent, or -1 AUTH_FAILED, "
+        "-2 XML_ERROR, -3 NOT_ENOUGH_CREDITS, -4 NO_RECIPIENTS, -5 GENERAL_ERROR",
+        [],
+        "text/xml",
+    )
+}
+paths["/AddOn/SMSService/XML/XMLInput.aspx"]["post"]["requestBody"] = {
+    "required": True,
+    "content": {"application/x-www-form-urlencoded": {"schema": {"type": "string"}}},
+}
+paths["/AddOn/SMSService/SendSMS.aspx"] = {
+    "get": legacy_operation(
+        "legacy-send-sms",
+        "Send by HTTP GET (query values UTF-8 or ISO-8859-1)",
+        "The message id (a positive integer), or -1, -2, -3, -5, -6, -7, -8, -9, -10, -11, -13 (README)",
+        LEGACY_SEND,
+        "text/plain",
+    )
+}
+paths["/AddOn/SMSService/command.aspx"] = {
+    "get": legacy_operation(
+        "legacy-command",
+        "A command: cmd=CREDITS answers the balance",
+        "The balance; -10, -11, -5 for missing or bad credentials, -1 for an unknown command",
+        ["username", "password", "cmd"],
+        "text/plain",
+    )
+}
+paths["/api/dlrpull"] = {
+    "get": legacy_operation(
+        "legacy-dlr-pull",
+        "Delivery reports of the legacy API, each once (by messageid: any number of times)",
+        "<DeliveryReport><message id sentdate donedate status/>...</DeliveryReport>, or 5, 10, 11",
+        ["user", "password", "messageid"],
+        "text/xml",
+    )
+}
+legacy_settings = {
+    "type": "object",
+    "properties": {"deliveryReportUrl": {"type": "string", "nullable": True}},
+}
+name_param = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
+paths["/admin/1/accounts/{name}/legacy"] = {
+    "get": admin_operation(
+        "admin-legacy-settings",
+        "An account's legacy API settings (its delivery report URL)",
+        {"200": "`{account, deliveryReportUrl}`", "404": "No such account"},
+        parameters=name_param,
+    ),
+    "put": admin_operation(
+        "admin-set-legacy-settings",
+        "Set where the legacy API's delivery reports are pushed (null: pulled from /api/dlrpull)",
+        {"200": "`{account, deliveryReportUrl}`", "400": "Not an http(s) URL", "404": "No such account"},
+        body=legacy_settings,
+        parameters=name_param,
+    ),
+}
+
 doc = {
     "openapi": reference["openapi"],
     "info": {

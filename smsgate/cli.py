@@ -14,6 +14,7 @@ from rich.table import Table
 
 from .config import ConfigError, Settings, load_settings
 from .store import accounts
+from .store import legacy as legacy_store
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -478,6 +479,36 @@ def account_lookup(
     result = _run(_settings(config, data_dir, database_url), action)
     console.print(f"package        {result.package or 'all'}")
     console.print(f"hlr report url {result.hlr_report_url or ''}")
+
+
+@account_app.command("legacy")
+def account_legacy(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    report_url: Annotated[
+        str | None,
+        typer.Option("--report-url", help="Push the legacy API's delivery reports (<DeliveryReport>) here."),
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="No report URL: the legacy reports are pulled (/api/dlrpull).")
+    ] = False,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The legacy AddOn/SMSService API's settings of an account: its delivery report URL (seed 004's
+    "Edit Profile" setting). Without options: show them."""
+    settings = _settings(config, data_dir, database_url)
+    if remove and report_url:
+        typer.echo("error: --remove takes no --report-url", err=True)
+        raise typer.Exit(2)
+    if remove or report_url:
+        url = None if remove else report_url
+        _run(settings, lambda gw: gw.db.write(lambda c: legacy_store.set_report_url(c, name, url)))
+    current = _run(settings, lambda gw: gw.db.read(lambda c: legacy_store.report_url_of(c, name)))
+    _banner(
+        f"account {name}: legacy delivery reports "
+        + (f"pushed to {current}" if current else "pulled (/api/dlrpull)")
+    )
 
 
 @apikey_app.command("create")

@@ -21,6 +21,7 @@ from ..engine.inbound import NumberError, UnknownNumber
 from ..engine.lookups import ALL_FIELDS, LookupSettingsError, settings_changes
 from ..engine.wakeups import CLOCK
 from ..store import accounts
+from ..store import legacy as legacy_store
 from ..store import lookups as lookup_store
 from ..store.accounts import AccountError
 from ..store.jobs import JobKind
@@ -268,3 +269,39 @@ async def tracking_stats(request: Request, gateway: Gateway) -> Response:
     except AccountError as exc:
         raise ApiFailure(404, str(exc)) from None
     return negotiate.respond_json(await gateway.tracking.bulk_stats(account.id, bulk_id))
+
+
+def _legacy_settings(name: str, url: str | None) -> dict[str, Any]:
+    return {"account": name, "deliveryReportUrl": url}
+
+
+@admin
+async def legacy_settings_get(request: Request, gateway: Gateway) -> Response:
+    """GET /admin/1/accounts/{name}/legacy: the account's legacy API settings."""
+    name = request.path_params["name"]
+    try:
+        url = await gateway.db.read(lambda conn: legacy_store.report_url_of(conn, name))
+    except AccountError as exc:
+        raise ApiFailure(404, str(exc)) from None
+    return negotiate.respond_json(_legacy_settings(name, url))
+
+
+@admin
+async def legacy_settings_put(request: Request, gateway: Gateway) -> Response:
+    """PUT /admin/1/accounts/{name}/legacy ``{deliveryReportUrl}``: where the legacy API's delivery
+    reports are pushed (seed 004's "Edit Profile" setting); null: they are pulled (/api/dlrpull)."""
+    name = request.path_params["name"]
+    body = await negotiate.read_body(request, 64 * 1024, allow_xml=False)
+    if "deliveryReportUrl" not in body:
+        raise bad_request("deliveryReportUrl", "must be given (null to remove it)")
+    url = body["deliveryReportUrl"]
+    if url is not None and not isinstance(url, str):
+        raise bad_request("deliveryReportUrl", "must be a string or null")
+    try:
+        await gateway.db.write(lambda conn: legacy_store.set_report_url(conn, name, url or None))
+    except AccountError as exc:
+        status = 404 if str(exc).startswith("no account") else 400
+        raise ApiFailure(
+            status, str(exc), [] if status == 404 else [("deliveryReportUrl", str(exc))]
+        ) from None
+    return negotiate.respond_json(_legacy_settings(name, url or None))

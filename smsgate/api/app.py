@@ -17,7 +17,7 @@ from ..config import Settings
 from ..domain.scopes import requirement
 from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
-from . import admin, bulks, hlr, inbox, misc, number_lookup, sms_reports, sms_send, tracking
+from . import admin, bulks, hlr, inbox, legacy, misc, number_lookup, sms_reports, sms_send, tracking
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -66,6 +66,9 @@ ROUTES: list[Route] = [
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
     Route("/admin/1/tracking/bulks", admin.tracking_stats, methods=["GET"]),
+    Route("/admin/1/accounts/{name}/legacy", admin.legacy_settings_get, methods=["GET"]),
+    Route("/admin/1/accounts/{name}/legacy", admin.legacy_settings_put, methods=["PUT"]),
+    *(Route(path, handler, methods=[method]) for method, path, handler in legacy.ROUTES),
 ]
 
 
@@ -88,8 +91,9 @@ class GatewayApp:
 
     - the request-line limits, answered in the family's error shape (``limits.check_request_line``);
     - ``//`` collapsed: ``host="http://h/"`` in Infobip's client yields ``GET //sms/3/reports``;
-    - the routes without path parameters found by one dict lookup and called directly; then short
-      links (``GET``/``HEAD /<12 of [0-9a-z]>``: no route has such a path); the rest
+    - the routes without path parameters found by one dict lookup and called directly (the legacy
+      API's case-insensitively: old clients write /Addon/ as often as /AddOn/); then short links
+      (``GET``/``HEAD /<12 of [0-9a-z]>``: no route has such a path); the rest
       (``/admin/1/numbers/{number}``, 404, 405, redirects) through Starlette as before;
     - a client that hangs up before its answer is not an error (logged at debug level).
     """
@@ -103,13 +107,19 @@ class GatewayApp:
                 continue
             for method in route.methods:  # Starlette adds HEAD to GET routes
                 self._exact.setdefault((method, route.path), route.endpoint)
+        self._folded = {(m, p.lower()): self._exact[(m, p)] for m, p, _ in legacy.ROUTES}
+        self._legacy_paths = frozenset(p.lower() for _, p, _ in legacy.ROUTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.starlette(scope, receive, send)
             return
         path: str = scope["path"]
-        failure = check_request_line(scope.get("raw_path") or path.encode(), scope.get("query_string", b""))
+        failure = check_request_line(
+            scope.get("raw_path") or path.encode(),
+            scope.get("query_string", b""),
+            latin1=path.lower() in self._legacy_paths,  # ISO-8859-1 or UTF-8 (README)
+        )
         if failure is None and "\x00" in path:
             failure = ApiFailure(400, "the path must not contain the NUL character (%00)")
         if failure is not None:
@@ -120,7 +130,11 @@ class GatewayApp:
             while "//" in path:
                 path = path.replace("//", "/")
             scope = dict(scope, path=path, raw_path=path.encode())
-        handler = None if scope.get("root_path") else self._exact.get((scope["method"], path))
+        handler = None
+        if not scope.get("root_path"):
+            handler = self._exact.get((scope["method"], path)) or self._folded.get(
+                (scope["method"], path.lower())
+            )
         try:
             if handler is None and scope["method"] in ("GET", "HEAD") and PATH_RE.fullmatch(path):
                 scope["app"] = self.starlette

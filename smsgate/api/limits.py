@@ -18,8 +18,9 @@ MAX_URL_BYTES = 32 * 1024
 MAX_QUERY_PARAMS = 1000
 
 
-def check_request_line(raw_path: bytes, query: bytes) -> ApiFailure | None:
-    """The refusal for a request line over the limits or with a query value that is not text, else None."""
+def check_request_line(raw_path: bytes, query: bytes, latin1: bool = False) -> ApiFailure | None:
+    """The refusal for a request line over the limits or with a query value that is not text, else None.
+    ``latin1``: query values may be ISO-8859-1 as well as UTF-8 (the legacy API decides per value)."""
     if len(raw_path) + len(query) > MAX_URL_BYTES:
         return ApiFailure(414, f"the URL is longer than {MAX_URL_BYTES} bytes; send the data in a POST body")
     if b"%00" in raw_path or b"\x00" in raw_path:
@@ -32,7 +33,7 @@ def check_request_line(raw_path: bytes, query: bytes) -> ApiFailure | None:
     for field in fields:
         key, _, value = field.partition(b"=")
         try:
-            name, text = _unquote(key), _unquote(value)
+            name, text = _unquote(key, latin1=latin1), _unquote(value, latin1=latin1)
         except UnicodeDecodeError:
             name = _unquote(key, errors="replace")
             return _bad_param(name, "is not UTF-8 text once percent-decoded (e.g. %FF)")
@@ -41,9 +42,9 @@ def check_request_line(raw_path: bytes, query: bytes) -> ApiFailure | None:
     return None
 
 
-def _unquote(part: bytes, errors: str = "strict") -> str:
+def _unquote(part: bytes, errors: str = "strict", latin1: bool = False) -> str:
     # as Starlette reads the query, but strict: it would turn %FF into U+FFFD and filter on that
-    return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", errors)
+    return unquote_to_bytes(part.replace(b"+", b" ")).decode("latin-1" if latin1 else "utf-8", errors)
 
 
 def _bad_param(name: str, problem: str) -> ApiFailure:

@@ -282,6 +282,11 @@ def _part_failed(status_id: int) -> bool:
 # --- the connector --------------------------------------------------------------------------
 
 
+def _first(*values: int | None) -> int:
+    """The first value that is set (the last is always set)."""
+    return next(v for v in values if v is not None)
+
+
 class SmppConnector:
     """Connector over one SMPP link. ``start()`` before use, ``close()`` to unbind."""
 
@@ -390,11 +395,12 @@ class SmppConnector:
                 registered |= RegisteredDelivery.INTERMEDIATE_NOTIFICATION
         base = SubmitSm(
             service_type=c.service_type,
-            source_addr_ton=c.source_ton if c.source_ton is not None else src_ton,
-            source_addr_npi=c.source_npi if c.source_npi is not None else src_npi,
+            # the client's own choice (the legacy API's srcton...), else the connector's, else the address's
+            source_addr_ton=_first(row.source_ton, c.source_ton, src_ton),
+            source_addr_npi=_first(row.source_npi, c.source_npi, src_npi),
             source_addr=sender,
-            dest_addr_ton=c.dest_ton,
-            dest_addr_npi=c.dest_npi,
+            dest_addr_ton=_first(row.dest_ton, c.dest_ton),
+            dest_addr_npi=_first(row.dest_npi, c.dest_npi),
             destination_addr=row.destination,
             registered_delivery=int(registered),
             validity_period=self._validity(row.valid_until),

@@ -81,3 +81,20 @@ def report_id(
     # the free-form messageId goes last, after fields that cannot hold ':', so no two keys read alike
     key = f"{account_id}:{accepted_at_ms}:{what}:{message_id}"
     return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+# The legacy API's message ids are positive integers (seed 004: SendSMS.aspx answers "the ID of sent
+# message"): milliseconds since the epoch times 10^6 plus six random digits, 19 digits, below 2^63
+# until the year 2262, time-ordered like new_id.
+_NUMERIC_RANDOM = 1_000_000
+
+
+def new_numeric_ids(count: int) -> list[str]:
+    """``count`` numeric message ids (decimal strings of positive 64-bit integers)."""
+    if count <= 0:
+        return []
+    stamp = int(time.time() * 1000) * _NUMERIC_RANDOM
+    raw = os.urandom(4 * count)
+    return [
+        str(stamp + int.from_bytes(raw[i : i + 4], "big") % _NUMERIC_RANDOM) for i in range(0, 4 * count, 4)
+    ]

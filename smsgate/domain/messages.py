@@ -21,6 +21,7 @@ class ApiGeneration(enum.StrEnum):
     V2 = "2"
     V3 = "3"
     SMPP = "smpp"  # a customer's submit_sm over the SMPP server
+    LEGACY = "0"  # the AddOn/SMSService API (seed 004), the generation before v1
 
 
 class ReportChannel(enum.StrEnum):
@@ -30,6 +31,7 @@ class ReportChannel(enum.StrEnum):
     HTTP = "http"  # pushed to the message's notify URL
     SMPP = "smpp"  # a deliver_sm receipt over the customer's SMPP session (registered_delivery 1)
     SMPP_FAILURES = "smpp_failures"  # the same, for failures only (registered_delivery 2)
+    LEGACY = "legacy"  # a <DeliveryReport> to the account's legacy report URL, else pulled (/api/dlrpull)
 
 
 @dataclass(slots=True)
@@ -62,6 +64,11 @@ class MessageRequest:
     validity_ms: int | None = None  # already clamped to 48 h; None: the 48 h default
     send_at_ms: int | None = None  # None: now (a past sendAt is "now" too)
     delivery_window: DeliveryWindow | None = None
+    # the client's own TON/NPI (the legacy API's srcton/srcnpi/destton/destnpi); None: the connector's
+    source_ton: int | None = None
+    source_npi: int | None = None
+    dest_ton: int | None = None
+    dest_npi: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

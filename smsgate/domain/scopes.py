@@ -54,6 +54,8 @@ class Own:
     why: str = ""
 
 
+_LEGACY_REASON = "the legacy API: username and password in the request, not an API key"
+
 # The operations smsgate serves that Infobip's documents do not list, and what each needs.
 OWN: dict[tuple[str, str], Own] = {
     # older forms of documented operations: the scopes of the documented twin
@@ -75,6 +77,17 @@ OWN: dict[tuple[str, str], Own] = {
     ("POST", "/auth/1/session"): Own(Access.PUBLIC, why="the body carries the username and password"),
     ("DELETE", "/auth/1/session"): Own(Access.SIGNED_IN, why="ends the caller's own session"),
     ("GET", "/health"): Own(Access.PUBLIC, why="load balancers ask it"),
+    # the legacy AddOn/SMSService API (seed 004): username and password in the request (credentials
+    # with every scope), never an API key, so no key's scopes decide anything
+    **{
+        (method, path): Own(Access.PUBLIC, why=_LEGACY_REASON)
+        for method, path in (
+            ("POST", "/AddOn/SMSService/XML/XMLInput.aspx"),
+            ("GET", "/AddOn/SMSService/SendSMS.aspx"),
+            ("GET", "/AddOn/SMSService/command.aspx"),
+            ("GET", "/api/dlrpull"),
+        )
+    },
     ("GET", "/openapi.json"): Own(Access.PUBLIC, why="the API's description"),
 }
 

@@ -298,6 +298,10 @@ class Acceptor:
                         # a rejected destination is final at once and reported like any other
                         "done_at": None if number else now,
                         "report_state": REPORT_NONE if number else REPORT_PULL,
+                        "source_ton": msg.source_ton,
+                        "source_npi": msg.source_npi,
+                        "dest_ton": msg.dest_ton,
+                        "dest_npi": msg.dest_npi,
                     }
                 )
         live = [i for i, row in enumerate(rows) if row["done_at"] is None]

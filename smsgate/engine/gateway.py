@@ -28,6 +28,7 @@ from ..store.records import OutboundMessage
 from ..webhooks.clicks import ClickPusher
 from ..webhooks.client import WebhookClient
 from ..webhooks.forward import InboundForwarder
+from ..webhooks.legacy import LegacyReportPusher
 from ..webhooks.lookups import HlrPusher, LookupPusher
 from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
@@ -59,6 +60,7 @@ SHARED_KINDS = frozenset(
     for k in (
         JobKind.SIM_DELIVERY,
         JobKind.REPORT_PUSH,
+        JobKind.LEGACY_PUSH,
         JobKind.MO_FORWARD,
         JobKind.CLICK_PUSH,
         JobKind.LOOKUP_PUSH,
@@ -205,6 +207,19 @@ class Gateway:
             lease_ms=push_lease,
         )
         self.report_pusher.wake_at = self.push_worker.wake_at
+        # the legacy API's <DeliveryReport> pushes, on the seed's own retry schedule
+        self.legacy_pusher = LegacyReportPusher(
+            self.db, self.webhooks, int(settings.webhook_retry_unit * 1000)
+        )
+        self.legacy_push_worker = JobWorker(
+            self.db,
+            JobKind.LEGACY_PUSH,
+            self.legacy_pusher.handle,
+            batch=batch,
+            poll_interval=poll,
+            lease_ms=push_lease,
+        )
+        self.legacy_pusher.wake_at = self.legacy_push_worker.wake_at
         self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
         self.forward_worker = JobWorker(
             self.db,
@@ -331,7 +346,9 @@ class Gateway:
         loops = {
             JobKind.DISPATCH.value: self.dispatch_worker.wake,
             JobKind.SIM_DELIVERY.value: self.delivery_worker.wake,
-            JobKind.REPORT_PUSH.value: self.push_worker.wake,
+            # reports are owed: whichever way they travel (every caller names REPORT_PUSH)
+            JobKind.REPORT_PUSH.value: self._wake_pushes,
+            JobKind.LEGACY_PUSH.value: self.legacy_push_worker.wake,
             JobKind.MO_FORWARD.value: self.forward_worker.wake,
             JobKind.CLICK_PUSH.value: self.click_worker.wake,
             JobKind.LOOKUP_PUSH.value: self.lookup_push_worker.wake,
@@ -344,6 +361,10 @@ class Gateway:
                 wake()
         elif kind in loops:
             loops[kind]()
+
+    def _wake_pushes(self) -> None:
+        self.push_worker.wake()
+        self.legacy_push_worker.wake()
 
     def _wake_smpp(self) -> None:
         if self.smpp is not None:
@@ -373,6 +394,7 @@ class Gateway:
             self.dispatch_worker,
             self.delivery_worker,
             self.push_worker,
+            self.legacy_push_worker,
             self.forward_worker,
             self.click_worker,
             self.lookup_push_worker,
@@ -398,6 +420,7 @@ class Gateway:
                 await task
         self._tasks.clear()
         await self.report_pusher.close()
+        await self.legacy_pusher.close()
         await self.forwarder.close()
         await self.click_pusher.close()
         await self.lookup_pusher.close()

@@ -1,5 +1,5 @@
 """Receipts from the network become message state and, when final, a report owed to the client:
-pulled from the reports endpoints, or pushed to the message's notify URL. Intermediate receipts with
+pulled from the reports endpoints, or pushed to the message's notify URL (or, for the legacy API, the account's report URL). Intermediate receipts with
 a temporary GSM error are pushed too when the message asked for them."""
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ from ..store.jobs import JobKind
 def _push_kind(channel: str) -> JobKind:
     """The job that carries a report: an HTTP push, or a deliver_sm receipt over the SMPP session the
     message came in on (the SMPP channels)."""
-    return JobKind.REPORT_PUSH if channel == ReportChannel.HTTP else JobKind.SMPP_DLR
+    if channel == ReportChannel.HTTP:
+        return JobKind.REPORT_PUSH
+    if channel == ReportChannel.LEGACY:
+        return JobKind.LEGACY_PUSH
+    return JobKind.SMPP_DLR
 
 
 def waking_sink(on_applied: Callable[[], None]) -> ReceiptSink:

@@ -27,6 +27,7 @@ class JobKind(enum.StrEnum):
     DISPATCH = "dispatch"  # hand a message to its connector
     SIM_DELIVERY = "sim_delivery"  # the simulated network's receipt for a message
     REPORT_PUSH = "report_push"  # push a report to the message's notify URL
+    LEGACY_PUSH = "legacy_push"  # push a <DeliveryReport> to the account's legacy report URL
     SMPP_DLR = "smpp_dlr"  # send a receipt to the SMPP customer that submitted the message
     MO_FORWARD = "mo_forward"  # forward an inbound message to its number's URL
     SMPP_MO = "smpp_mo"  # deliver an inbound message to an SMPP customer

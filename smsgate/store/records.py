@@ -56,6 +56,10 @@ class OutboundMessage:
     sending_at: int | None
     done_at: int | None
     report_state: int
+    source_ton: int | None = None
+    source_npi: int | None = None
+    dest_ton: int | None = None
+    dest_npi: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ accounts = Table(
     # account without them cannot bind
     Column("smpp_system_id", String(15)),
     Column("smpp_password_hash", String(200)),
+    # the legacy API's delivery report URL (seed 004's "Edit Profile" setting); NULL: reports pulled
+    Column("legacy_report_url", Text),
 )
 Index("ix_accounts_smpp_system_id", accounts.c.smpp_system_id, unique=True)
 
@@ -109,6 +111,12 @@ messages = Table(
     Column("sending_at", BigInteger),
     Column("done_at", BigInteger),
     Column("report_state", SmallInteger, nullable=False, default=REPORT_NONE),
+    # TON and NPI the client chose (the legacy API's srcton, srcnpi, destton, destnpi); NULL: the
+    # connector's settings, else what the address says (smpp/address.py)
+    Column("source_ton", SmallInteger),
+    Column("source_npi", SmallInteger),
+    Column("dest_ton", SmallInteger),
+    Column("dest_npi", SmallInteger),
     UniqueConstraint("account_id", "message_id", name="uq_messages_account_message_id"),
 )
 Index("ix_messages_account_created", messages.c.account_id, messages.c.created_at)

@@ -40,6 +40,11 @@ class Pusher:
     async def handle(self, jobs: Sequence[jq.LeasedJob]) -> None:
         raise NotImplementedError
 
+    def retry_delay(self, retry: int) -> int | None:
+        """Wait in ms before retry ``retry`` (1-based); None: no more retries. Infobip's documented
+        cycle here; the legacy API's pushes have their own (``webhooks/legacy.py``)."""
+        return retry_delay_ms(retry, self.retry_unit_ms) if retry <= RETRY_LIMIT else None
+
     def delivered(self, conn: Connection, jobs: Sequence[jq.LeasedJob]) -> None:
         """The receiver took these (2xx); in the transaction that finishes their jobs."""
 
@@ -72,13 +77,10 @@ class Pusher:
             await self.db.write(done)
             return
         # attempts counts leases: the first try is 1, and retry n (1-based) follows attempt n
-        given_up = [j for j in jobs if outcome.permanent or j.attempts >= RETRY_LIMIT + 1]
+        delays = {j.job_id: None if outcome.permanent else self.retry_delay(j.attempts) for j in jobs}
+        given_up = [j for j in jobs if delays[j.job_id] is None]
         gone = {j.job_id for j in given_up}
-        again = [
-            (j.job_id, now + retry_delay_ms(j.attempts, self.retry_unit_ms))
-            for j in jobs
-            if j.job_id not in gone
-        ]
+        again = [(job_id, now + delay) for job_id, delay in delays.items() if delay is not None]
 
         def failed(conn: Connection) -> None:
             jq.reschedule_jobs(conn, again)

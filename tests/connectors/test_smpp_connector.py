@@ -199,6 +199,10 @@ def _row(**fields: Any) -> SimpleNamespace:
         "transliteration": None,
         "valid_until": None,
         "intermediate_report": False,
+        "source_ton": None,
+        "source_npi": None,
+        "dest_ton": None,
+        "dest_npi": None,
     }
     return SimpleNamespace(**{**base, **fields})
 
@@ -225,6 +229,29 @@ def test_submit_sm_fields_from_the_message_row() -> None:
     assert (pdu.source_addr_ton, pdu.source_addr_npi) == (3, 0)
     (pdu,) = _offline(registered_delivery=False, source_ton=0, source_npi=9).build_submits(_row())
     assert (pdu.registered_delivery, pdu.source_addr_ton, pdu.source_addr_npi) == (0, 0, 9)
+
+
+def test_the_clients_own_ton_npi_win_over_the_connectors_and_the_addresss() -> None:
+    # the legacy API's srcton/srcnpi/destton/destnpi (seed 004: "12345" national is 2/1)
+    row = _row(sender="12345", source_ton=2, source_npi=1, dest_ton=2, dest_npi=8)
+    (pdu,) = _offline(source_ton=0, source_npi=9).build_submits(row)
+    assert (pdu.source_addr, pdu.source_addr_ton, pdu.source_addr_npi) == ("12345", 2, 1)
+    assert (pdu.dest_addr_ton, pdu.dest_addr_npi) == (2, 8)
+    (pdu,) = _offline().build_submits(_row(sender="12345"))  # none given: the address decides
+    assert (pdu.source_addr_ton, pdu.source_addr_npi, pdu.dest_addr_ton) == (3, 0, 1)
+
+
+def test_binary_with_the_clients_udh_and_a_wap_push() -> None:
+    from smsgate.text.wap import wap_push_si
+
+    # seed 004's GET example: binary=06050400010241424344&esmclass=64
+    (pdu,) = _offline().build_submits(_row(text=None, binary_hex="06050400010241424344", esm_class=64))
+    assert pdu.esm_class & 0x40 and pdu.short_message == bytes.fromhex("06050400010241424344")
+    push = wap_push_si("www.example.com/x", "Hi")
+    (pdu,) = _offline().build_submits(_row(text=None, binary_hex=push.hex(), esm_class=64, data_coding=4))
+    assert pdu.esm_class & 0x40 and pdu.data_coding == 4
+    assert pdu.short_message[:7] == bytes.fromhex("0605040b8423f0")  # port 2948
+    assert pdu.short_message == push
 
 
 def test_flash_is_message_class_zero() -> None:

@@ -273,3 +273,34 @@ def test_smsc_simulator_command_serves_an_independent_client(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_legacy_get_passes_its_ton_npi_and_udh_to_the_operator(gateway, smsc):
+    """Seed 004's srcton/srcnpi/destton/destnpi reach the submit_sm as given; its UDH example goes
+    out with the UDHI bit; and the operator's receipt becomes the pulled <DeliveryReport>."""
+    gw, creds = gateway
+    base = {"user": creds.username, "password": creds.password, "GSM": "41793026790"}
+    r = httpx.get(
+        gw.base_url + "/AddOn/SMSService/SendSMS.aspx",
+        params={
+            **base,
+            "sender": "12345",
+            "SMSText": "national",
+            "Srcton": "2",
+            "Srcnpi": "1",
+            "Destnpi": "8",
+        },
+    )
+    message_id = r.text
+    assert message_id.isdigit(), r.text
+    wait_for(lambda: any(m.destination_addr == "41793026790" for m in smsc.sim.messages.values()), timeout=15)
+    sent = next(m for m in smsc.sim.messages.values() if m.destination_addr == "41793026790")
+    assert (sent.source_addr, sent.source_addr_ton, sent.source_addr_npi) == ("12345", 2, 1)
+    assert (sent.dest_addr_ton, sent.dest_addr_npi) == (1, 8)  # destton not given: the connector's
+    pull = {"user": creds.username, "password": creds.password, "messageid": message_id}
+
+    def delivered() -> bool:
+        body = httpx.get(gw.base_url + "/api/dlrpull", params=pull).text
+        return f'id="{message_id}"' in body and 'status="DELIVERED"' in body
+
+    wait_for(delivered, timeout=15)
