@@ -225,7 +225,7 @@ def _supervise(settings: Settings, count: int, options: list[str]) -> int:
         db = Database(settings.resolved_database_url)
         try:
             # the only start that may forget leases: no worker runs yet
-            await prepare_store(db, release_leases=True)
+            await prepare_store(db, release_leases=True, plans=settings.plans)
         finally:
             await db.dispose()
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -30,16 +30,21 @@ from ..domain.messages import (
     binary_is_septets,
     report_channel_of,
 )
+from ..domain.numbering import mcc_mnc_for
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
 from ..store import bulks as bq
 from ..store import jobs as jq
 from ..store import messages as q
+from ..store import money
 from ..store.accounts import Account
 from ..store.database import Database
 from ..store.jobs import JobKind
 from ..store.tables import REPORT_NONE, REPORT_PULL
+from .charging import PlanCache, charge_batch
 from .schedule import plan_releases, speed_limit_json, window_to_json
+
+NOT_ENOUGH_CREDITS = st.status("REJECTED_NOT_ENOUGH_CREDITS")
 
 
 def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, str | None]:
@@ -88,10 +93,15 @@ def _settle(future: asyncio.Future, result=None, error: Exception | None = None)
 
 class Acceptor:
     def __init__(
-        self, db: Database, default_sender: str, on_accepted: Callable[[], None] | None = None
+        self,
+        db: Database,
+        default_sender: str,
+        on_accepted: Callable[[], None] | None = None,
+        plans: PlanCache | None = None,
     ) -> None:
         self.db = db
         self.default_sender = default_sender
+        self.plans = plans or PlanCache(db)
         # new messages were committed: wake the dispatcher instead of waiting for its next poll
         self.on_accepted = on_accepted
         self._queue: deque[_Pending] = deque()
@@ -112,6 +122,8 @@ class Acceptor:
         bulk_id = request.bulk_id or (
             new_id() if total > 1 or request.api_version == ApiGeneration.V3 or request.scheduled else None
         )
+        if self.plans.stale:  # at most once a second: another process may have changed a plan
+            await self.plans.refresh()
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(account, request, bulk_id, encoded, future))
         if self._writer is None or self._writer.done():
@@ -191,8 +203,12 @@ class Acceptor:
         rows_by_account: dict[int, list[dict]] = defaultdict(list)
         dues_by_account: dict[int, list[int | None]] = defaultdict(list)
         results = []
+        built = []
         for item in batch:
-            outcomes, rows, dues = self._rows(item, taken.setdefault(item.account.id, set()), now)
+            outcomes, rows, dues, costs = self._rows(item, taken.setdefault(item.account.id, set()), now)
+            built.append((item, outcomes, rows, dues, costs))
+        self._charge(conn, built, now)
+        for item, outcomes, rows, dues, _ in built:
             results.append(outcomes)
             rows_by_account[item.account.id] += rows
             dues_by_account[item.account.id] += dues
@@ -213,17 +229,72 @@ class Acceptor:
         jq.add_jobs(conn, JobKind.DISPATCH, jobs)
         return results
 
+    def _charge(self, conn: Connection, built: list, now: int) -> None:
+        """Charge every account of the batch for its rows, in order (one statement per account when
+        the balance pays for all); rows the balance cannot pay become REJECTED_NOT_ENOUGH_CREDITS,
+        cost nothing and are not dispatched. One ledger row per request (one executemany)."""
+        costs_by_account: dict[int, list[int]] = defaultdict(list)
+        for item, _, _, _, costs in built:
+            costs_by_account[item.account.id] += costs
+        taken_by_account = {acct: charge_batch(conn, acct, costs) for acct, costs in costs_by_account.items()}
+        offset: dict[int, int] = defaultdict(int)
+        entries = []
+        for item, outcomes, rows, dues, costs in built:
+            acct = item.account.id
+            taken = taken_by_account[acct]
+            start = offset[acct]
+            offset[acct] += len(costs)
+            charged, count = 0, 0
+            for i, (row, cost) in enumerate(zip(rows, costs)):
+                if taken is not None and not taken[start + i]:
+                    row.update(
+                        status_id=NOT_ENOUGH_CREDITS.id,
+                        price_per_message=0.0,
+                        done_at=now,
+                        report_state=REPORT_PULL,
+                        valid_until=None,
+                    )
+                    dues[i] = None
+                    k = row.pop("_outcome")
+                    outcomes[k] = replace(outcomes[k], status_id=NOT_ENOUGH_CREDITS.id)
+                    continue
+                row.pop("_outcome")
+                if cost:
+                    charged += cost
+                    count += 1
+            if charged:
+                entries.append(
+                    {
+                        "account_id": acct,
+                        "at": now,
+                        "kind": "charge",
+                        "amount": -charged,
+                        "currency": rows[0]["currency"],
+                        "messages": count,
+                        "reference": item.bulk_id or (rows[0]["message_id"] if len(rows) == 1 else None),
+                        "note": None,
+                    }
+                )
+        money.add_ledger(conn, entries)
+
     def _rows(
         self, item: _Pending, taken: set[str], now: int
-    ) -> tuple[list[AcceptedMessage], list[dict], list[int | None]]:
+    ) -> tuple[list[AcceptedMessage], list[dict], list[int | None], list[int]]:
         """The outcome of each destination, the rows to store and when each row's dispatch is due (None:
         nothing to dispatch); ``taken`` holds the account's used messageIds and gains the ones this
         request uses.
 
         Validity counts from acceptance, or from the message's sendAt (``valid_until``): a message
-        that waits for its delivery window or speed-limit slot past its validity expires unsent."""
+        that waits for its delivery window or speed-limit slot past its validity expires unsent.
+
+        Each row is priced by the account's plan (parts x the part price to its destination; nothing
+        for a rejected destination): ``costs`` in micros, one per row; the row's ``_outcome`` is the
+        index of its outcome, for ``_charge``."""
         outcomes: list[AcceptedMessage] = []
         rows: list[dict] = []
+        costs: list[int] = []
+        plan = self.plans.plan_of(item.account.id)
+        currency = plan.currency
         sources: list[MessageRequest] = []  # the request message of each row
         # one random draw for the request's ids rather than one per destination
         fresh = iter(new_ids(sum(not d.message_id for m in item.request.messages for d in m.destinations)))
@@ -242,6 +313,12 @@ class Acceptor:
                     taken.add(message_id)
                 number = normalize_destination(dest.to)
                 status = st.PENDING_ACCEPTED if number else st.REJECTED_DESTINATION
+                if number:
+                    mcc_mnc = mcc_mnc_for(number.msisdn)
+                    part_price = plan.part_price(number.msisdn, mcc_mnc)
+                else:
+                    mcc_mnc, part_price = None, 0
+                costs.append(part_price * sms_count)
                 outcomes.append(
                     AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count)
                 )
@@ -273,6 +350,10 @@ class Acceptor:
                         "sms_count": sms_count,
                         "status_id": status.id,
                         "error_id": 0,
+                        "mcc_mnc": mcc_mnc,
+                        "price_per_message": part_price / 1_000_000,
+                        "currency": currency,
+                        "_outcome": len(outcomes) - 1,
                         "created_at": now,
                         "send_at": msg.send_at_ms,
                         "delivery_window": window,
@@ -292,4 +373,4 @@ class Acceptor:
         for i, due in zip(live, planned):
             dues[i] = due
             rows[i]["valid_until"] = valid_until(now, sources[i].send_at_ms, sources[i].validity_ms)
-        return outcomes, rows, dues
+        return outcomes, rows, dues, costs

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from ..domain.dates import now_ms
 from ..domain.ids import new_id
 from ..domain.inbound import split_keyword
+from ..domain.pricing import to_amount, to_micros
 from ..store import inbound as store
 from ..store import jobs as jq
 from ..store.accounts import Account
@@ -26,6 +27,7 @@ from ..store.tables import INBOUND_FORWARD, INBOUND_PULL
 from ..text import encode
 from ..text.reassembly import Part, Reassembled, Reassembler, decode_text, make_part
 from ..webhooks.policy import callback_url_problem
+from .charging import PlanCache, charge_inbound
 
 if TYPE_CHECKING:
     from ..connectors.smpp import InboundSms
@@ -74,12 +76,12 @@ class InboundService:
     def __init__(
         self,
         db: Database,
-        currency: str = "EUR",
+        plans: PlanCache | None = None,
         max_age_ms: int = DEFAULT_MAX_PART_AGE_MS,
         on_stored: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
-        self.currency = currency
+        self.plans = plans or PlanCache(db)
         self.max_age_ms = max_age_ms
         self.reassembler = Reassembler()
         # messages were stored (committed): wake whoever forwards them
@@ -203,6 +205,10 @@ class InboundService:
         keyword, clean = split_keyword(text, number.keywords) if text is not None else (None, None)
         forward = number.action == "forward" and number.forward_url
         message_id = new_id()
+        # the number's own price per part when it has one, else the plan's inbound price
+        plan = self.plans.plan_of(number.account_id)
+        part_price = to_micros(number.price) if number.price > 0 else plan.inbound_price
+        price = part_price * sms_count
         pk = store.insert_inbound(
             conn,
             {
@@ -217,12 +223,13 @@ class InboundService:
                 "data_coding": data_coding,
                 "esm_class": esm_class,
                 "sms_count": sms_count,
-                "price": number.price * sms_count,
-                "currency": self.currency,
+                "price": to_amount(price),
+                "currency": plan.currency,
                 "received_at": received_at,
                 "state": INBOUND_FORWARD if forward or number.action == "smpp" else INBOUND_PULL,
             },
         )
+        charge_inbound(conn, number.account_id, price, plan.currency, message_id)
         if forward:
             # the target as configured now: changing the number later does not redirect queued messages
             target = {
