@@ -437,7 +437,9 @@ def _plans(raw_plans: list[dict[str, Any]], shipped: Plan) -> tuple[Plan, ...]:
                 if key in p and not isinstance(p[key], str):
                     raise ConfigError(f"{pwhere} {key} = {p[key]!r}: must be a string of digits")
             try:
-                prices.append(PlanPrice(_amount(pwhere, "price", p["price"]), p.get("prefix"), p.get("mcc_mnc")))
+                prices.append(
+                    PlanPrice(_amount(pwhere, "price", p["price"]), p.get("prefix"), p.get("mcc_mnc"))
+                )
             except ValueError as exc:
                 raise ConfigError(f"{pwhere}: {exc}") from None
         currency = raw.get("currency", "EUR")

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..config import Settings
 from ..engine.gateway import Gateway
-from . import admin, bulks, inbox, misc, sms_reports, sms_send
+from . import admin, bulks, inbox, misc, money, sms_reports, sms_send
 from .endpoint import Family, client_gone, error_response, family_of
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -55,6 +55,14 @@ ROUTES = [
     Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
+    Route("/account/1/balance", money.balance, methods=["GET"]),
+    Route("/admin/1/plans", money.plans_list, methods=["GET"]),
+    Route("/admin/1/plans/{name}", money.plan_show, methods=["GET"]),
+    Route("/admin/1/plans/{name}/prices", money.plan_set_price, methods=["POST"]),
+    Route("/admin/1/accounts/{name}", money.account_show, methods=["GET"]),
+    Route("/admin/1/accounts/{name}/billing", money.account_configure, methods=["PUT"]),
+    Route("/admin/1/accounts/{name}/credit", money.account_credit, methods=["POST"]),
+    Route("/admin/1/accounts/{name}/ledger", money.account_ledger, methods=["GET"]),
 ]
 
 

@@ -16,7 +16,7 @@ time, and cached; a lookup is a few dict probes. Without mcc-mnc-p1 installed th
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -83,7 +83,7 @@ def _match(networks: list[_Network], carrier: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _carrier_prefixes_by_country() -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for prefix, names in CARRIER_DATA.items():
@@ -100,7 +100,7 @@ def _country_code(digits: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _country_table(cc: str) -> tuple[dict[str, str], str | None]:
     """prefix -> mcc_mnc for one country code, and the country's fallback network."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(int(cc), ())

@@ -63,7 +63,8 @@ def load_plans(conn: Connection) -> tuple[int, dict[str, Plan], dict[int, str]]:
         for r in rows
     }
     assigned = {
-        r.id: r.plan for r in conn.execute(select(accounts.c.id, accounts.c.plan).where(accounts.c.plan.is_not(None)))
+        r.id: r.plan
+        for r in conn.execute(select(accounts.c.id, accounts.c.plan).where(accounts.c.plan.is_not(None)))
     }
     return version, out, assigned
 
@@ -89,7 +90,10 @@ def save_plan(conn: Connection, plan: Plan) -> None:
     if plan.prices:
         conn.execute(
             insert(plan_prices),
-            [{"plan_id": pid, "prefix": p.prefix, "mcc_mnc": p.mcc_mnc, "price": p.price} for p in plan.prices],
+            [
+                {"plan_id": pid, "prefix": p.prefix, "mcc_mnc": p.mcc_mnc, "price": p.price}
+                for p in plan.prices
+            ],
         )
     _bump(conn, pid)
 
@@ -149,7 +153,11 @@ _FITS = update(accounts).where(
     ),
 )
 _FITS = _FITS.values(balance=accounts.c.balance - bindparam("amt"))
-_TAKE = update(accounts).where(accounts.c.id == bindparam("acct")).values(balance=accounts.c.balance - bindparam("amt"))
+_TAKE = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("acct"))
+    .values(balance=accounts.c.balance - bindparam("amt"))
+)
 
 
 def charge(conn: Connection, account_id: int, costs: Sequence[int]) -> list[bool] | None:
@@ -209,5 +217,7 @@ def ledger_entries(
 
 def ledger_sum(conn: Connection, account_id: int) -> int:
     return int(
-        conn.execute(select(func.coalesce(func.sum(ledger.c.amount), 0)).where(ledger.c.account_id == account_id)).scalar_one()
+        conn.execute(
+            select(func.coalesce(func.sum(ledger.c.amount), 0)).where(ledger.c.account_id == account_id)
+        ).scalar_one()
     )

@@ -10,7 +10,7 @@ from hypothesis import strategies as hs
 
 from smsgate.config import ConfigError, load_settings
 from smsgate.domain.dates import format_ms, parse_datetime, parse_ms
-from smsgate.domain.network import PriceEntry, NetworkRules, OutcomeRule
+from smsgate.domain.network import NetworkRules, OutcomeRule, PriceEntry
 from smsgate.domain.numbers import normalize_destination
 from smsgate.domain.senders import sender_problem
 from smsgate.wire import xmlcodec
