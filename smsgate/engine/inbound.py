@@ -133,6 +133,8 @@ class InboundService:
                     refused = exc
             return result, refused
 
+        if self.plans.stale:  # prices come from the plan cache, at most a second old
+            await self.plans.refresh()
         result, refused = await self.db.write(store_all)
         if self.on_stored is not None:
             self.on_stored()
@@ -146,6 +148,8 @@ class InboundService:
         stale = self._take_stale()
         if not stale:
             return 0
+        if self.plans.stale:
+            await self.plans.refresh()
         await self.db.write(lambda conn: self._store_stale(conn, stale))
         if self.on_stored is not None:
             self.on_stored()
