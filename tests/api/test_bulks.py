@@ -196,7 +196,9 @@ def test_cancel_ends_the_messages_unsent_with_their_own_status_and_reports(deplo
     after = logs(d.base_url, d.alice.app, bulkId=bulk)
     # never sent: same end, same time, and refunded (the price charged at accept went back)
     assert {x["messageId"]: x["doneAt"] for x in after} == canceled_at
-    assert all(x["price"]["pricePerMessage"] == 0 and x["status"]["name"] == "REJECTED_NOT_SENT" for x in after)
+    assert all(
+        x["price"]["pricePerMessage"] == 0 and x["status"]["name"] == "REJECTED_NOT_SENT" for x in after
+    )
     reports = httpx.get(d.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=d.alice.app).json()[
         "results"
     ]
