@@ -209,7 +209,8 @@ class InboundService:
         keyword, clean = split_keyword(text, number.keywords) if text is not None else (None, None)
         forward = number.action == "forward" and number.forward_url
         message_id = new_id()
-        # the number's own price per part when it has one, else the plan's inbound price
+        # the number's own price per part when it has one, else the plan's inbound price; the inbox
+        # shows it per part (pricePerMessage, as outbound reports do), the account pays it per part
         plan = self.plans.plan_of(number.account_id)
         part_price = to_micros(number.price) if number.price > 0 else plan.inbound_price
         price = part_price * sms_count
@@ -227,7 +228,7 @@ class InboundService:
                 "data_coding": data_coding,
                 "esm_class": esm_class,
                 "sms_count": sms_count,
-                "price": to_amount(price),
+                "price": to_amount(part_price),
                 "currency": plan.currency,
                 "received_at": received_at,
                 "state": INBOUND_FORWARD if forward or number.action == "smpp" else INBOUND_PULL,
