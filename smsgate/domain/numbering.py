@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
-from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
+from phonenumbers.carrierdata import CARRIER_DATA
 
 # (mcc_mnc, brand, operator, first words of both, operational), names normalised
 _Network = tuple[str, str, str, frozenset[str], bool]
@@ -93,16 +93,20 @@ def _carrier_prefixes_by_country() -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+_COUNTRY_CODES = frozenset(str(cc) for cc in COUNTRY_CODE_TO_REGION_CODE)
+
+
 def _country_code(digits: str) -> str | None:
     for n in (1, 2, 3):
-        if int(digits[:n] or 0) in COUNTRY_CODE_TO_REGION_CODE:
+        if digits[:n] in _COUNTRY_CODES:
             return digits[:n]
     return None
 
 
 @cache
-def _country_table(cc: str) -> tuple[dict[str, str], str | None]:
-    """prefix -> mcc_mnc for one country code, and the country's fallback network."""
+def _country_table(cc: str) -> tuple[dict[str, str], tuple[int, ...], str | None]:
+    """prefix -> mcc_mnc for one country code, the prefix lengths it has (longest first: the only
+    ones worth probing), and the country's fallback network."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(int(cc), ())
     by_region = _networks_by_region()
     networks = [n for r in regions for n in by_region.get(r, [])]
@@ -116,7 +120,7 @@ def _country_table(cc: str) -> tuple[dict[str, str], str | None]:
         code = matched[carrier]
         if code is not None:
             table[prefix] = code
-    return table, fallback
+    return table, tuple(sorted({len(p) for p in table}, reverse=True)), fallback
 
 
 def mcc_mnc_for(msisdn: str) -> str | None:
@@ -124,8 +128,8 @@ def mcc_mnc_for(msisdn: str) -> str | None:
     cc = _country_code(msisdn)
     if cc is None or not _networks_by_region():
         return None
-    table, fallback = _country_table(cc)
-    for n in range(min(len(msisdn), CARRIER_LONGEST_PREFIX), len(cc), -1):
+    table, lengths, fallback = _country_table(cc)
+    for n in lengths:
         found = table.get(msisdn[:n])
         if found is not None:
             return found

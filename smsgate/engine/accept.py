@@ -244,24 +244,10 @@ class Acceptor:
             taken = taken_by_account[acct]
             start = offset[acct]
             offset[acct] += len(costs)
-            charged, count = 0, 0
-            for i, (row, cost) in enumerate(zip(rows, costs)):
-                if taken is not None and not taken[start + i]:
-                    row.update(
-                        status_id=NOT_ENOUGH_CREDITS.id,
-                        price_per_message=0.0,
-                        done_at=now,
-                        report_state=REPORT_PULL,
-                        valid_until=None,
-                    )
-                    dues[i] = None
-                    k = row.pop("_outcome")
-                    outcomes[k] = replace(outcomes[k], status_id=NOT_ENOUGH_CREDITS.id)
-                    continue
-                row.pop("_outcome")
-                if cost:
-                    charged += cost
-                    count += 1
+            if taken is None:  # all paid for: the common case, no per-row work
+                charged, count = sum(costs), sum(1 for c in costs if c)
+            else:
+                charged, count = self._reject_unpaid(outcomes, rows, dues, costs, taken[start:], now)
             if charged:
                 entries.append(
                     {
@@ -277,6 +263,39 @@ class Acceptor:
                 )
         money.add_ledger(conn, entries)
 
+    @staticmethod
+    def _reject_unpaid(
+        outcomes: list[AcceptedMessage],
+        rows: list[dict],
+        dues: list[int | None],
+        costs: list[int],
+        taken: list[bool],
+        now: int,
+    ) -> tuple[int, int]:
+        """Rows the balance did not pay for become REJECTED_NOT_ENOUGH_CREDITS (final at once, price 0,
+        nothing to dispatch); returns what the others cost and how many they are."""
+        # every outcome has a row but a duplicate messageId's
+        row_outcomes = [
+            k for k, o in enumerate(outcomes) if o.status_id != st.REJECTED_DUPLICATE_MESSAGE_ID.id
+        ]
+        charged = count = 0
+        for i, (row, cost) in enumerate(zip(rows, costs)):
+            if taken[i]:
+                charged += cost
+                count += 1 if cost else 0
+                continue
+            row.update(
+                status_id=NOT_ENOUGH_CREDITS.id,
+                price_per_message=0.0,
+                done_at=now,
+                report_state=REPORT_PULL,
+                valid_until=None,
+            )
+            dues[i] = None
+            k = row_outcomes[i]
+            outcomes[k] = replace(outcomes[k], status_id=NOT_ENOUGH_CREDITS.id)
+        return charged, count
+
     def _rows(
         self, item: _Pending, taken: set[str], now: int
     ) -> tuple[list[AcceptedMessage], list[dict], list[int | None], list[int]]:
@@ -288,8 +307,7 @@ class Acceptor:
         that waits for its delivery window or speed-limit slot past its validity expires unsent.
 
         Each row is priced by the account's plan (parts x the part price to its destination; nothing
-        for a rejected destination): ``costs`` in micros, one per row; the row's ``_outcome`` is the
-        index of its outcome, for ``_charge``."""
+        for a rejected destination): ``costs`` in micros, one per row, for ``_charge``."""
         outcomes: list[AcceptedMessage] = []
         rows: list[dict] = []
         costs: list[int] = []
@@ -353,7 +371,6 @@ class Acceptor:
                         "mcc_mnc": mcc_mnc,
                         "price_per_message": part_price / 1_000_000,
                         "currency": currency,
-                        "_outcome": len(outcomes) - 1,
                         "created_at": now,
                         "send_at": msg.send_at_ms,
                         "delivery_window": window,

@@ -120,13 +120,16 @@ class Dispatcher:
             }
             for r in results
         ]
-        named = [{**row, "mcc_mnc": r.mcc_mnc} for row, r in zip(rows, results) if r.mcc_mnc]
-        plain = [row for row, r in zip(rows, results) if not r.mcc_mnc]
-        q.update_messages(conn, named, open_only=True)
-        q.update_messages(conn, plain, open_only=True)
+        if any(r.mcc_mnc for r in results):
+            named = [{**row, "mcc_mnc": r.mcc_mnc} for row, r in zip(rows, results) if r.mcc_mnc]
+            rows = [row for row, r in zip(rows, results) if not r.mcc_mnc]
+            q.update_messages(conn, named, open_only=True)
+        q.update_messages(conn, rows, open_only=True)
         # the network refused them at submit (no route to the number, a rejected destination): they
         # never went out, so they cost nothing
-        refund_unsent(conn, [r.message_pk for r in results if not r.accepted], "refused at submit")
+        refused = [r.message_pk for r in results if not r.accepted]
+        if refused:
+            refund_unsent(conn, refused, "refused at submit")
         self.connector.commit(conn, results)
 
     async def screen(
