@@ -347,6 +347,131 @@ paths["/api/hlr/query.aspx"] = {
     },
 }
 
+# --- money (engine/charging.py) ----------------------------------------------------------------
+paths["/account/1/balance"] = {
+    "get": {
+        "operationId": "get-account-balance",
+        "summary": "Get the account's balance, in its price plan's currency (as Infobip's account API)",
+        "tags": ["Account"],
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "balance": {"type": "number", "example": 47.79134},
+                                "currency": {"type": "string", "example": "EUR"},
+                            },
+                        }
+                    }
+                },
+            },
+            **v1_errors,
+        },
+    }
+}
+name_param = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
+plan_price_schema = {
+    "type": "object",
+    "required": ["price"],
+    "properties": {
+        "price": {
+            "type": "number",
+            "minimum": 0,
+            "description": "per message part (or inbound part, or lookup)",
+        },
+        "prefix": {"type": "string", "description": 'destination number prefix; "" is everywhere else'},
+        "mccMnc": {"type": "string", "description": "a network (MCC+MNC) or a country's networks (MCC)"},
+        "kind": {"type": "string", "enum": ["inbound", "lookup"], "description": "instead of prefix/mccMnc"},
+        "currency": {"type": "string", "description": "the plan's currency (a new plan: EUR unless given)"},
+    },
+}
+billing_text = "`{account, plan, currency, mode, balance, creditLimit, ledgerSum}`"
+paths["/admin/1/plans"] = {
+    "get": admin_operation(
+        "admin-list-plans",
+        "Price plans",
+        {"200": "`{plans: [{name, currency, inboundPrice, lookupPrice, prices}]}`"},
+    )
+}
+paths["/admin/1/plans/{name}"] = {
+    "get": admin_operation(
+        "admin-show-plan",
+        "One price plan",
+        {"200": "`{name, currency, inboundPrice, lookupPrice, prices}`", "404": "No such plan"},
+        parameters=name_param,
+    )
+}
+paths["/admin/1/plans/{name}/prices"] = {
+    "post": admin_operation(
+        "admin-set-plan-price",
+        "Set one price of a plan (creating the plan when it does not exist)",
+        {"200": "The plan", "400": "Invalid"},
+        body=plan_price_schema,
+        parameters=name_param,
+    )
+}
+paths["/admin/1/accounts/{name}"] = {
+    "get": admin_operation(
+        "admin-show-account-billing",
+        "An account's plan, mode and balance",
+        {"200": billing_text, "404": "No such account"},
+        parameters=name_param,
+    )
+}
+paths["/admin/1/accounts/{name}/billing"] = {
+    "put": admin_operation(
+        "admin-configure-account-billing",
+        "Change an account's plan, mode (prepaid keeps the balance) or postpaid credit limit (null: none)",
+        {"200": billing_text, "400": "Invalid", "404": "No such account or plan"},
+        body={
+            "type": "object",
+            "properties": {
+                "plan": {"type": "string"},
+                "mode": {"type": "string", "enum": ["prepaid", "postpaid"]},
+                "creditLimit": {"type": "number", "minimum": 0, "nullable": True},
+            },
+        },
+        parameters=name_param,
+    )
+}
+paths["/admin/1/accounts/{name}/credit"] = {
+    "post": admin_operation(
+        "admin-credit-account",
+        "Top up a balance (a negative amount debits it), with a ledger row",
+        {"200": billing_text, "400": "Invalid", "404": "No such account"},
+        body={
+            "type": "object",
+            "required": ["amount"],
+            "properties": {"amount": {"type": "number"}, "note": {"type": "string"}},
+        },
+        parameters=name_param,
+    )
+}
+paths["/admin/1/accounts/{name}/ledger"] = {
+    "get": admin_operation(
+        "admin-account-ledger",
+        "An account's ledger (charges, refunds, top-ups, inbound, lookups), oldest first; the rows sum to the balance",
+        {
+            "200": billing_text[:-2]
+            + ", entries: [{id, at, kind, amount, currency, messages, reference, note}]}`",
+            "404": "No such account",
+        },
+        parameters=[
+            *name_param,
+            {
+                "name": "after",
+                "in": "query",
+                "schema": {"type": "integer", "default": 0},
+                "description": "rows after this id",
+            },
+            {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+        ],
+    )
+}
+
 # --- what smsgate answers beyond the reference's responses ----------------------------------------
 # GET /sms/1/text/query.xml: the query send answering in XML ("specify the format .xml extension").
 query_xml = copy.deepcopy(paths["/sms/1/text/query"]["get"])

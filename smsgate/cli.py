@@ -44,6 +44,9 @@ number_app = typer.Typer(
 simulate_app = typer.Typer(help="Rehearse traffic on the simulated network.", no_args_is_help=True)
 stats_app = typer.Typer(help="Click-through and conversion statistics.", no_args_is_help=True)
 connector_app = typer.Typer(help="Operator connections of a running gateway.", no_args_is_help=True)
+plan_app = typer.Typer(
+    help="Price plans: prices per message part, inbound part and lookup.", no_args_is_help=True
+)
 app.add_typer(account_app, name="account")
 app.add_typer(number_app, name="number")
 app.add_typer(simulate_app, name="simulate")
@@ -51,6 +54,7 @@ app.add_typer(connector_app, name="connector")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 app.add_typer(stats_app, name="stats")
+app.add_typer(plan_app, name="plan")
 console = Console()
 
 DataDir = Annotated[
@@ -233,7 +237,7 @@ def _supervise(settings: Settings, count: int, options: list[str]) -> int:
         db = Database(settings.resolved_database_url)
         try:
             # the only start that may forget leases: no worker runs yet
-            await prepare_store(db, release_leases=True)
+            await prepare_store(db, release_leases=True, plans=settings.plans)
         finally:
             await db.dispose()
 
@@ -317,6 +321,7 @@ async def _with_gateway(settings: Settings, action):
 
 
 def _run(settings: Settings, action):
+    from .engine.charging import MoneyError
     from .engine.inbound import NumberError, UnknownNumber
     from .engine.lookups import LookupSettingsError
     from .store.accounts import AccountError
@@ -324,7 +329,7 @@ def _run(settings: Settings, action):
     _data_dir_ready(settings)
     try:
         return asyncio.run(_with_gateway(settings, action))
-    except (AccountError, NumberError, UnknownNumber, LookupSettingsError) as exc:
+    except (AccountError, NumberError, UnknownNumber, LookupSettingsError, MoneyError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
@@ -339,18 +344,32 @@ def account_create(
     api_key: Annotated[
         str | None, typer.Option("--api-key", help="Use this API key instead of generating one.")
     ] = None,
+    plan: Annotated[str | None, typer.Option(help="Price plan (default: the plan named default).")] = None,
+    prepaid: Annotated[
+        bool, typer.Option("--prepaid", help="Prepaid: sends only what the balance pays.")
+    ] = False,
+    credit_limit: Annotated[
+        float | None,
+        typer.Option(help="Postpaid: how far below zero the balance may go (default: no limit)."),
+    ] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create an account and print its credentials (a generated API key unless --api-key is given)."""
+    """Create an account and print its credentials (a generated API key unless --api-key is given).
+    Accounts are postpaid unless --prepaid: charged all the same, the balance may go below zero."""
+    from .engine import charging
+
     settings = _settings(config, data_dir, database_url)
 
     async def action(gw):
         def create(conn: Connection) -> tuple[Account, str]:
-            return accounts.create(conn, name, username, password), accounts.create_api_key(
-                conn, name, api_key
-            )
+            account = accounts.create(conn, name, username, password)
+            if plan is not None or prepaid or credit_limit is not None:
+                charging.configure_account(
+                    conn, name, plan=plan, mode="prepaid" if prepaid else None, credit_limit=credit_limit
+                )
+            return account, accounts.create_api_key(conn, name, api_key)
 
         account, key = await gw.db.write(create)
         return account, key
@@ -509,6 +528,218 @@ def account_legacy(
         f"account {name}: legacy delivery reports "
         + (f"pushed to {current}" if current else "pulled (/api/dlrpull)")
     )
+
+
+def _billing_lines(b) -> None:
+    console.print(f"account  {b.account}")
+    console.print(f"plan     {b.plan}")
+    console.print(f"mode     {b.mode}")
+    console.print(f"balance  {b.balance:.6f} {b.currency}")
+    if b.mode == "postpaid":
+        limit = "none" if b.credit_limit is None else f"{b.credit_limit:.6f} {b.currency}"
+        console.print(f"limit    {limit}")
+
+
+@account_app.command("show")
+def account_show(
+    name: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
+    """Show an account's plan, mode (prepaid/postpaid), balance and credit limit."""
+    from .engine import charging
+
+    b = _run(
+        _settings(config, data_dir, database_url), lambda gw: gw.db.read(lambda c: charging.billing(c, name))
+    )
+    _billing_lines(b)
+
+
+@account_app.command("prepaid")
+def account_prepaid(
+    name: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
+    """Make an account prepaid, with its current balance: it sends only what the balance pays."""
+    from .engine import charging
+
+    b = _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(lambda c: charging.configure_account(c, name, mode="prepaid")),
+    )
+    _billing_lines(b)
+
+
+@account_app.command("postpaid")
+def account_postpaid(
+    name: str,
+    credit_limit: Annotated[
+        float | None, typer.Option(help="How far below zero the balance may go (default: no limit).")
+    ] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Make an account postpaid (charged all the same; the balance may go below zero, down to
+    --credit-limit when given)."""
+    from .engine import charging
+
+    b = _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(
+            lambda c: charging.configure_account(
+                c, name, mode="postpaid", credit_limit=credit_limit, clear_limit=credit_limit is None
+            )
+        ),
+    )
+    _billing_lines(b)
+
+
+@account_app.command("set-plan")
+def account_set_plan(
+    name: str,
+    plan: str,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give an account another price plan (running gateways use it within a second)."""
+    from .engine import charging
+
+    b = _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(lambda c: charging.configure_account(c, name, plan=plan)),
+    )
+    _billing_lines(b)
+
+
+@account_app.command("credit")
+def account_credit(
+    name: str,
+    amount: Annotated[float, typer.Argument(help="In the plan's currency; negative debits.")],
+    note: Annotated[str | None, typer.Option(help="Kept in the ledger row.")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Top up an account's balance, with a ledger row."""
+    from .engine import charging
+
+    b = _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(lambda c: charging.credit_account(c, name, amount, note)),
+    )
+    _billing_lines(b)
+
+
+@account_app.command("ledger")
+def account_ledger(
+    name: str,
+    limit: Annotated[int, typer.Option(help="Rows to show, the latest.")] = 50,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """An account's ledger (charges, refunds, top-ups, inbound and lookup charges) and their sum,
+    which is the balance."""
+    from .domain.dates import format_ms
+    from .domain.pricing import to_amount
+    from .engine import charging
+
+    def read(c: Connection):
+        entries = charging.account_ledger(c, name, limit=1_000_000)
+        return charging.billing(c, name), entries
+
+    b, entries = _run(_settings(config, data_dir, database_url), lambda gw: gw.db.read(read))
+    table = Table("id", "at", "kind", "amount", "messages", "reference", "note")
+    for e in entries[-limit:]:
+        table.add_row(
+            str(e.id),
+            format_ms(e.at),
+            e.kind,
+            f"{to_amount(e.amount):.6f}",
+            str(e.messages),
+            e.reference or "",
+            e.note or "",
+        )
+    console.print(table)
+    console.print(f"sum      {b.ledger_sum:.6f} {b.currency} ({len(entries)} rows)")
+    console.print(f"balance  {b.balance:.6f} {b.currency}")
+
+
+@plan_app.command("list")
+def plan_list(data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None) -> None:
+    """Price plans with their currency and number of prices."""
+    from .domain.pricing import to_amount
+    from .engine import charging
+
+    plans = _run(_settings(config, data_dir, database_url), lambda gw: gw.db.read(charging.stored_plans))
+    table = Table("name", "currency", "prices", "inbound", "lookup")
+    for name, p in sorted(plans.items()):
+        table.add_row(
+            name,
+            p.currency,
+            str(len(p.prices)),
+            f"{to_amount(p.inbound_price):g}",
+            f"{to_amount(p.lookup_price):g}",
+        )
+    console.print(table)
+
+
+@plan_app.command("show")
+def plan_show(
+    name: str, data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
+) -> None:
+    """A plan's prices per message part, and its inbound and lookup prices."""
+    from .domain.pricing import to_amount
+    from .engine import charging
+
+    plan = _run(
+        _settings(config, data_dir, database_url), lambda gw: gw.db.read(lambda c: charging.get_plan(c, name))
+    )
+    console.print(f"plan {plan.name} ({plan.currency})")
+    table = Table("prefix", "mcc_mnc", "price per part")
+    for p in sorted(plan.prices, key=lambda p: (p.mcc_mnc is None, p.mcc_mnc or "", p.prefix or "")):
+        table.add_row(
+            "" if p.prefix is None else (p.prefix or "(everywhere else)"),
+            p.mcc_mnc or "",
+            f"{to_amount(p.price):g}",
+        )
+    console.print(table)
+    console.print(f"inbound  {to_amount(plan.inbound_price):g} per part")
+    console.print(f"lookup   {to_amount(plan.lookup_price):g} per number")
+
+
+@plan_app.command("set-price")
+def plan_set_price(
+    name: Annotated[str, typer.Argument(help="Plan name (created when it does not exist).")],
+    price: Annotated[float, typer.Option(help="The price, in the plan's currency.")],
+    prefix: Annotated[str | None, typer.Option(help="Destination prefix ('' for everywhere else).")] = None,
+    mcc_mnc: Annotated[str | None, typer.Option(help="A network (MCC+MNC) or a country's (MCC).")] = None,
+    inbound: Annotated[bool, typer.Option("--inbound", help="The price per received part.")] = False,
+    lookup: Annotated[bool, typer.Option("--lookup", help="The price per number lookup.")] = False,
+    currency: Annotated[str | None, typer.Option(help="The plan's currency (a new plan: EUR).")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set one price of a plan: per message part by --prefix or --mcc-mnc, or --inbound, or --lookup.
+    Running gateways use it within a second."""
+    from .engine import charging
+
+    plan = _run(
+        _settings(config, data_dir, database_url),
+        lambda gw: gw.db.write(
+            lambda c: charging.set_price(
+                c,
+                name,
+                price=price,
+                prefix=prefix,
+                mcc_mnc=mcc_mnc,
+                inbound=inbound,
+                lookup=lookup,
+                currency=currency,
+            )
+        ),
+    )
+    console.print(f"plan {plan.name}: {len(plan.prices)} price(s) in {plan.currency}")
 
 
 @apikey_app.command("create")

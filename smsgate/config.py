@@ -21,6 +21,21 @@ Example ``smsgate.toml``::
     mcc_mnc = "21901"
     price = 0.045
 
+    [[plans]]                       # price plans; accounts without one use "default"
+    name = "gold"
+    currency = "EUR"
+    inbound_price = 0.0             # per received part
+    lookup_price = 0.004            # per number lookup
+    [[plans.prices]]                # per message part; longest prefix wins
+    prefix = "385"
+    price = 0.04
+    [[plans.prices]]
+    mcc_mnc = "21910"               # a network (or an MCC, 3 digits) instead of a prefix
+    price = 0.035
+    [[plans.prices]]
+    prefix = ""                     # everywhere else
+    price = 0.05
+
     [[connectors]]                  # an operator's SMSC over SMPP 3.4
     name = "operator-a"
     host = "smsc.example.net"
@@ -53,7 +68,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin, get_type_hints
 
 from .domain.dates import parse_ms
-from .domain.network import DEFAULT_PRICES, NetworkRules, OutcomeRule, PriceEntry
+from .domain.network import NetworkRules, OutcomeRule, PriceEntry
+from .domain.pricing import DEFAULT_PLAN, Plan, PlanPrice, default_plan, to_micros
 from .domain.routing import Route
 from .domain.subscribers import SubscriberRule
 
@@ -70,6 +86,8 @@ class Settings:
     port: int = 8080
     simulator_delivery_delay: float = 1.0
     network: NetworkRules = field(default_factory=NetworkRules)
+    # price plans ([[plans]]); always holds "default" (the shipped one unless configured)
+    plans: tuple[Plan, ...] = field(default_factory=lambda: (default_plan(),))
     logs_rate_per_minute: int = 120
     log_retention_hours: float = 48.0
     default_sender: str = "InfoSMS"
@@ -428,8 +446,12 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(currency, str):
         raise ConfigError(f"[simulator] currency = {currency!r}: must be a string")
     out["network"] = NetworkRules(
-        prices=prices + DEFAULT_PRICES, outcomes=outcomes, currency=currency, subscribers=subscribers
+        prices=prices, outcomes=outcomes, currency=currency, subscribers=subscribers
     )
+    # [[simulator.prices]] and [simulator] currency, as before plans: the shipped default plan's prices
+    shipped = default_plan(currency, (PlanPrice(to_micros(p.price), prefix=p.prefix) for p in prices))
+    out["plans"] = _plans(_tables(doc, "plans"), shipped)
+    doc.pop("plans", None)
     out.update(_connectors_and_routes(_tables(doc, "connectors"), _tables(doc, "routes")))
     lookups = tuple(
         _entry("[[lookup_connectors]]", UpstreamConfig, c) for c in _tables(doc, "lookup_connectors")
@@ -450,6 +472,63 @@ def _from_toml(doc: dict[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             raise ConfigError(f"{key} = {_shown(key, value)}: {exc}") from None
     return out
+
+
+_PLAN_KEYS = {"name", "currency", "inbound_price", "lookup_price", "prices"}
+_PRICE_KEYS = {"prefix", "mcc_mnc", "price"}
+
+
+def _amount(where: str, key: str, value: Any) -> int:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where} {key} = {value!r}: must be a number, 0 or more")
+    return to_micros(float(value))
+
+
+def _plans(raw_plans: list[dict[str, Any]], shipped: Plan) -> tuple[Plan, ...]:
+    """[[plans]] with their [[plans.prices]]; "default" is the shipped plan unless configured."""
+    out: dict[str, Plan] = {}
+    for i, raw in enumerate(raw_plans, 1):
+        where = f"[[plans]] {raw['name']!r}" if "name" in raw else f"[[plans]] #{i}"
+        unknown = set(raw) - _PLAN_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown settings: {', '.join(sorted(unknown))}")
+        name = raw.get("name")
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}: missing name")
+        if name in out:
+            raise ConfigError(f"{where}: the name is used twice")
+        prices = []
+        for j, p in enumerate(_tables(raw, "prices"), 1):
+            pwhere = f"{where} [[plans.prices]] #{j}"
+            unknown = set(p) - _PRICE_KEYS
+            if unknown:
+                raise ConfigError(f"{pwhere}: unknown settings: {', '.join(sorted(unknown))}")
+            if "price" not in p:
+                raise ConfigError(f"{pwhere}: missing price")
+            for key in ("prefix", "mcc_mnc"):
+                if key in p and not isinstance(p[key], str):
+                    raise ConfigError(f"{pwhere} {key} = {p[key]!r}: must be a string of digits")
+            try:
+                prices.append(
+                    PlanPrice(_amount(pwhere, "price", p["price"]), p.get("prefix"), p.get("mcc_mnc"))
+                )
+            except ValueError as exc:
+                raise ConfigError(f"{pwhere}: {exc}") from None
+        currency = raw.get("currency", "EUR")
+        if not isinstance(currency, str):
+            raise ConfigError(f"{where} currency = {currency!r}: must be a string such as EUR")
+        try:
+            out[name] = Plan(
+                name,
+                currency,
+                tuple(prices),
+                _amount(where, "inbound_price", raw.get("inbound_price", 0)),
+                _amount(where, "lookup_price", raw.get("lookup_price", 0)),
+            )
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    out.setdefault(DEFAULT_PLAN, shipped)
+    return tuple(out.values())
 
 
 def _tables(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:

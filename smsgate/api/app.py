@@ -17,7 +17,7 @@ from ..config import Settings
 from ..domain.scopes import requirement
 from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
-from . import admin, bulks, hlr, inbox, legacy, misc, number_lookup, sms_reports, sms_send, tracking
+from . import admin, bulks, hlr, inbox, legacy, misc, money, number_lookup, sms_reports, sms_send, tracking
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -65,6 +65,14 @@ ROUTES: list[Route] = [
     Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
+    Route("/account/1/balance", money.balance, methods=["GET"]),
+    Route("/admin/1/plans", money.plans_list, methods=["GET"]),
+    Route("/admin/1/plans/{name}", money.plan_show, methods=["GET"]),
+    Route("/admin/1/plans/{name}/prices", money.plan_set_price, methods=["POST"]),
+    Route("/admin/1/accounts/{name}", money.account_show, methods=["GET"]),
+    Route("/admin/1/accounts/{name}/billing", money.account_configure, methods=["PUT"]),
+    Route("/admin/1/accounts/{name}/credit", money.account_credit, methods=["POST"]),
+    Route("/admin/1/accounts/{name}/ledger", money.account_ledger, methods=["GET"]),
     Route("/admin/1/tracking/bulks", admin.tracking_stats, methods=["GET"]),
     Route("/admin/1/accounts/{name}/legacy", admin.legacy_settings_get, methods=["GET"]),
     Route("/admin/1/accounts/{name}/legacy", admin.legacy_settings_put, methods=["PUT"]),

@@ -43,15 +43,14 @@ class SimulatedNetwork:
         # answered at once, in process: the dispatcher records it all in one transaction
         results = []
         for m in messages:
+            # prices were charged at accept (engine/charging.py); a configured network overrides mccMnc
             entry = self.rules.price_for(m.destination)
             results.append(
                 SubmitResult(
                     message_pk=m.id,
                     accepted=True,
                     status_id=st.PENDING_WAITING_DELIVERY.id,
-                    mcc_mnc=entry.mcc_mnc,
-                    price_per_message=entry.price,
-                    currency=self.rules.currency,
+                    mcc_mnc=entry.mcc_mnc if entry is not None else None,
                 )
             )
         return results

@@ -1,52 +1,136 @@
-"""MCC/MNC of the network a number was allocated to: one function, ``mcc_mnc_for``, so the table
-behind it can be swapped for a maintained package without touching its callers.
+"""The mobile network (MCC/MNC) of a destination number, from maintained numbering tables rather than
+a hand-written list:
 
-The table: the mobile country code of each region (ITU-T E.212) and, for the networks
-phonenumbers' carrier data names in the countries smsgate's defaults price, their network code. A
-number whose carrier is not in the table has no MCC/MNC (None), rather than a made-up one."""
+- phonenumbers' carrier data (Google's libphonenumber, already a dependency): number prefix ->
+  the carrier the range was allocated to, by name;
+- mcc-mnc-p1's operator table (``mcc_mnc_lut/p1_mnc.json``: ITU-T E.212 bulletins and Wikipedia):
+  MCC+MNC -> brand, operator and countries. Only its data file is read, none of its code.
+
+A carrier name is matched to the networks of its country (exact brand or operator name, then one name
+containing the other; operational networks first). A number whose range has no carrier, or whose
+carrier matches no network, gets its country's first operational network (the lowest MNC, usually the
+incumbent): every destination in a known country gets an mccMnc. Built lazily, one country code at a
+time, and cached; a lookup is a few dict probes. Without mcc-mnc-p1 installed there is no table
+(``available()`` is False) and lookups answer None."""
 
 from __future__ import annotations
 
-from .numbering import carrier_of
+import json
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
 
-# ITU-T E.212 mobile country codes, by ISO 3166 region (the first code where a country has several)
-MCC: dict[str, str] = {
-    "AT": "232", "AU": "505", "BA": "218", "BE": "206", "BG": "284", "BR": "724", "CA": "302",
-    "CH": "228", "CN": "460", "CZ": "230", "DE": "262", "DK": "238", "EG": "602", "ES": "214",
-    "FI": "244", "FR": "208", "GB": "234", "GR": "202", "HR": "219", "HU": "216", "IE": "272",
-    "IN": "404", "IT": "222", "JP": "440", "LI": "295", "ME": "297", "MK": "294", "MX": "334",
-    "NG": "621", "NL": "204", "NO": "242", "PL": "260", "PT": "268", "RO": "226", "RS": "220",
-    "RU": "250", "SA": "420", "SE": "240", "SI": "293", "SK": "231", "TR": "286", "AE": "424",
-    "US": "310", "ZA": "655",
-}  # fmt: skip
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers.carrierdata import CARRIER_DATA
 
-# (region, carrier name as phonenumbers' English carrier data spells it) -> mobile network code
-MNC: dict[tuple[str, str], str] = {
-    ("CH", "Swisscom"): "01", ("CH", "Sunrise"): "02", ("CH", "Salt"): "03", ("CH", "Lycamobile"): "54",
-    ("HR", "Hrvatski Telekom"): "01", ("HR", "A1 Telekom"): "10", ("HR", "Tele2"): "02",
-    ("HR", "Telemach"): "02",
-    ("DE", "T-Mobile"): "01", ("DE", "Vodafone"): "02", ("DE", "Eplus"): "03", ("DE", "O2"): "07",
-    ("DE", "1&1 Mobilfunk"): "23",
-    ("GB", "EE"): "30", ("GB", "O2"): "10", ("GB", "Vodafone"): "15", ("GB", "Three"): "20",
-    ("FR", "Orange"): "01", ("FR", "SFR"): "10", ("FR", "Free Mobile"): "15", ("FR", "Bouygues"): "20",
-    ("IT", "TIM"): "01", ("IT", "Vodafone"): "10", ("IT", "WIND"): "88", ("IT", "3 Italia"): "99",
-    ("ES", "Movistar"): "07", ("ES", "Vodafone"): "01", ("ES", "Orange"): "03", ("ES", "Yoigo"): "04",
-    ("SE", "Telia"): "01", ("SE", "Tele2 Sverige"): "07", ("SE", "Telenor"): "08", ("SE", "3"): "02",
-    ("AT", "A1 TA"): "01", ("AT", "T-Mobile AT"): "03", ("AT", "Three"): "05",
-    ("NL", "KPN"): "08", ("NL", "Vodafone Libertel B.V."): "04", ("NL", "T-Mobile"): "16",
-    ("RS", "Telekom Srbija a.d."): "03", ("RS", "Telenor"): "01", ("RS", "A1"): "05",
-    ("SI", "Telekom Slovenije"): "41", ("SI", "A1"): "40", ("SI", "Telemach"): "70",
-    ("TR", "Turkcell"): "01", ("TR", "Vodafone"): "02", ("TR", "Turk Telekom"): "03",
-    ("IN", "Airtel"): "10", ("IN", "Vodafone"): "20", ("IN", "Reliance Jio"): "857",
-}  # fmt: skip
+# (mcc_mnc, brand, operator, first words of both, operational), names normalised
+_Network = tuple[str, str, str, frozenset[str], bool]
 
 
-def mcc_mnc_for(number: str) -> str | None:
-    """``22801`` for a Swisscom number (digits, country code first); None when the number's network
-    is not in the table."""
-    carrier = carrier_of(number)
-    if carrier is None:
+def _norm(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _first_word(name: str) -> str:
+    words = name.split()
+    return _norm(words[0]) if words else ""
+
+
+@lru_cache(maxsize=1)
+def _networks_by_region() -> dict[str, list[_Network]]:
+    try:
+        raw = resources.files("mcc_mnc_lut").joinpath("p1_mnc.json").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return {}
+    doc: Any = json.loads(raw)
+    table: dict[str, Any] = doc[1] if isinstance(doc, list) else doc
+    out: dict[str, list[_Network]] = {}
+    for code in sorted(table):
+        entries = table[code]
+        for e in entries if isinstance(entries, list) else [entries]:
+            if not isinstance(e, dict):
+                continue
+            brand, operator = str(e.get("brand") or ""), str(e.get("operator") or "")
+            firsts = frozenset(w for w in (_first_word(brand), _first_word(operator)) if len(w) > 1)
+            net = (code, _norm(brand), _norm(operator), firsts, bool(e.get("ope")))
+            for region in e.get("cc2s") or ():
+                out.setdefault(str(region), []).append(net)
+    # operational networks first, then by code
+    for nets in out.values():
+        nets.sort(key=lambda n: (not n[4], n[0]))
+    return out
+
+
+def available() -> bool:
+    """Whether the MCC/MNC table (mcc-mnc-p1) is installed."""
+    return bool(_networks_by_region())
+
+
+def _match(networks: list[_Network], carrier: str) -> str | None:
+    name = _norm(carrier)
+    if not name:
         return None
-    mcc = MCC.get(carrier.region)
-    mnc = MNC.get((carrier.region, carrier.name))
-    return mcc + mnc if mcc and mnc else None
+    for code, brand, operator, _, _ in networks:
+        if name in (brand, operator):
+            return code
+    for code, brand, operator, _, _ in networks:
+        if (brand and (name in brand or brand in name)) or (operator and name in operator):
+            return code
+    first = _first_word(carrier)  # "A1 Telekom" is the network branded "A1 HR"
+    for code, _, _, firsts, _ in networks:
+        if len(first) > 1 and first in firsts:
+            return code
+    return None
+
+
+@cache
+def _carrier_prefixes_by_country() -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for prefix, names in CARRIER_DATA.items():
+        cc = _country_code(prefix)
+        if cc is not None:
+            out.setdefault(cc, []).append((prefix, names.get("en", "")))
+    return out
+
+
+_COUNTRY_CODES = frozenset(str(cc) for cc in COUNTRY_CODE_TO_REGION_CODE)
+
+
+def _country_code(digits: str) -> str | None:
+    for n in (1, 2, 3):
+        if digits[:n] in _COUNTRY_CODES:
+            return digits[:n]
+    return None
+
+
+@cache
+def _country_table(cc: str) -> tuple[dict[str, str], tuple[int, ...], str | None]:
+    """prefix -> mcc_mnc for one country code, the prefix lengths it has (longest first: the only
+    ones worth probing), and the country's fallback network."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(int(cc), ())
+    by_region = _networks_by_region()
+    networks = [n for r in regions for n in by_region.get(r, [])]
+    main = by_region.get(regions[0], []) if regions else []
+    fallback = next((n[0] for n in main if n[4]), main[0][0] if main else None)
+    table: dict[str, str] = {}
+    matched: dict[str, str | None] = {}
+    for prefix, carrier in _carrier_prefixes_by_country().get(cc, []):
+        if carrier not in matched:
+            matched[carrier] = _match(networks, carrier)
+        code = matched[carrier]
+        if code is not None:
+            table[prefix] = code
+    return table, tuple(sorted({len(p) for p in table}, reverse=True)), fallback
+
+
+def mcc_mnc_for(msisdn: str) -> str | None:
+    """The MCC+MNC of an international number (digits, no +), or None when it is not known."""
+    cc = _country_code(msisdn)
+    if cc is None or not _networks_by_region():
+        return None
+    table, lengths, fallback = _country_table(cc)
+    for n in lengths:
+        found = table.get(msisdn[:n])
+        if found is not None:
+            return found
+    return fallback

@@ -1,5 +1,5 @@
-"""Pure rules of the simulated operator network: which network a number is on, what a part costs,
-and how a message ends. Configured from TOML; the defaults let a fresh install deliver everything."""
+"""Pure rules of the simulated operator network: which network a number is on (when configured, over
+the numbering table's answer) and how a message ends. Configured from TOML; the defaults let a fresh install deliver everything."""
 
 from __future__ import annotations
 
@@ -39,36 +39,18 @@ class OutcomeRule:
             raise ValueError(f"simulator rule {self.prefix!r}: {self.status} is not a final status")
 
 
-# A small default price list: real MCC/MNC of one network per country, prices in EUR per part.
-DEFAULT_PRICES: tuple[PriceEntry, ...] = (
-    PriceEntry("4179", "22801", 0.0650),  # Swisscom
-    PriceEntry("4178", "22802", 0.0650),  # Sunrise
-    PriceEntry("41", "22801", 0.0650),
-    PriceEntry("38598", "21901", 0.0450),  # Hrvatski Telekom
-    PriceEntry("38591", "21910", 0.0450),  # A1 HR
-    PriceEntry("385", "21901", 0.0450),
-    PriceEntry("49", "26201", 0.0750),
-    PriceEntry("44", "23410", 0.0400),
-    PriceEntry("33", "20801", 0.0700),
-    PriceEntry("39", "22201", 0.0700),
-    PriceEntry("34", "21401", 0.0650),
-    PriceEntry("1", "310260", 0.0080),
-    PriceEntry("90", "28601", 0.0300),
-    PriceEntry("91", "40410", 0.0020),
-    PriceEntry("", "00000", 0.0500),  # everywhere else
-)
-
-
 @dataclass(frozen=True, slots=True)
 class NetworkRules:
-    prices: tuple[PriceEntry, ...] = DEFAULT_PRICES
+    # [[simulator.prices]]: their mcc_mnc overrides the numbering table's for the simulated network;
+    # their prices went into the default plan (config.py)
+    prices: tuple[PriceEntry, ...] = ()
     outcomes: tuple[OutcomeRule, ...] = ()
     currency: str = "EUR"
     # who the numbers are (live, absent, unknown, ported, roaming): domain.subscribers
     subscribers: tuple[SubscriberRule, ...] = ()
 
-    def price_for(self, msisdn: str) -> PriceEntry:
-        return _longest_prefix(self.prices, msisdn) or PriceEntry("", "00000", 0.0)
+    def price_for(self, msisdn: str) -> PriceEntry | None:
+        return _longest_prefix(self.prices, msisdn)
 
     def outcome_for(self, msisdn: str) -> OutcomeRule:
         return _longest_prefix(self.outcomes, msisdn) or OutcomeRule("", "DELIVERED_TO_HANDSET")

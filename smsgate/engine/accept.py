@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.ids import new_id, new_ids
+from ..domain.mccmnc import mcc_mnc_for
 from ..domain.messages import (
     AcceptedMessage,
     ApiGeneration,
@@ -35,12 +36,16 @@ from ..domain.schedule import valid_until
 from ..store import bulks as bq
 from ..store import jobs as jq
 from ..store import messages as q
+from ..store import money
 from ..store.accounts import Account
 from ..store.database import Database
 from ..store.jobs import JobKind
 from ..store.tables import REPORT_NONE, REPORT_PULL
+from .charging import PlanCache, charge_batch
 from .schedule import plan_releases, speed_limit_json, window_to_json
 from .tracking import Tracking, TrackingPlan, store_batch
+
+NOT_ENOUGH_CREDITS = st.status("REJECTED_NOT_ENOUGH_CREDITS")
 
 
 def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, str | None]:
@@ -95,10 +100,12 @@ class Acceptor:
         default_sender: str,
         on_accepted: Callable[[], None] | None = None,
         tracking: Tracking | None = None,
+        plans: PlanCache | None = None,
     ) -> None:
         self.db = db
         self.tracking = tracking
         self.default_sender = default_sender
+        self.plans = plans or PlanCache(db)
         # new messages were committed: wake the dispatcher instead of waiting for its next poll
         self.on_accepted = on_accepted
         self._queue: deque[_Pending] = deque()
@@ -125,6 +132,8 @@ class Acceptor:
         bulk_id = request.bulk_id or (
             new_id() if total > 1 or request.api_version == ApiGeneration.V3 or request.scheduled else None
         )
+        if self.plans.stale:  # at most once a second: another process may have changed a plan
+            await self.plans.refresh()
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(account, request, bulk_id, encoded, future, plan))
         if self._writer is None or self._writer.done():
@@ -205,8 +214,12 @@ class Acceptor:
         dues_by_account: dict[int, list[int | None]] = defaultdict(list)
         results = []
         tracked = []
+        built = []
         for item in batch:
-            outcomes, rows, dues = self._rows(item, taken.setdefault(item.account.id, set()), now)
+            outcomes, rows, dues, costs = self._rows(item, taken.setdefault(item.account.id, set()), now)
+            built.append((item, outcomes, rows, dues, costs))
+        self._charge(conn, built, now)
+        for item, outcomes, rows, dues, _ in built:
             results.append(outcomes)
             if item.tracking is not None:
                 tracked.append(item.tracking.fill(rows, now))  # each row's own short links
@@ -231,17 +244,90 @@ class Acceptor:
             store_batch(conn, tracked)
         return results
 
+    def _charge(self, conn: Connection, built: list, now: int) -> None:
+        """Charge every account of the batch for its rows, in order (one statement per account when
+        the balance pays for all); rows the balance cannot pay become REJECTED_NOT_ENOUGH_CREDITS,
+        cost nothing and are not dispatched. One ledger row per request (one executemany)."""
+        costs_by_account: dict[int, list[int]] = defaultdict(list)
+        for item, _, _, _, costs in built:
+            costs_by_account[item.account.id] += costs
+        taken_by_account = {acct: charge_batch(conn, acct, costs) for acct, costs in costs_by_account.items()}
+        offset: dict[int, int] = defaultdict(int)
+        entries = []
+        for item, outcomes, rows, dues, costs in built:
+            acct = item.account.id
+            taken = taken_by_account[acct]
+            start = offset[acct]
+            offset[acct] += len(costs)
+            if taken is None:  # all paid for: the common case, no per-row work
+                charged, count = sum(costs), sum(1 for c in costs if c)
+            else:
+                charged, count = self._reject_unpaid(outcomes, rows, dues, costs, taken[start:], now)
+            if charged:
+                entries.append(
+                    {
+                        "account_id": acct,
+                        "at": now,
+                        "kind": "charge",
+                        "amount": -charged,
+                        "currency": rows[0]["currency"],
+                        "messages": count,
+                        "reference": item.bulk_id or (rows[0]["message_id"] if len(rows) == 1 else None),
+                        "note": None,
+                    }
+                )
+        money.add_ledger(conn, entries)
+
+    @staticmethod
+    def _reject_unpaid(
+        outcomes: list[AcceptedMessage],
+        rows: list[dict],
+        dues: list[int | None],
+        costs: list[int],
+        taken: list[bool],
+        now: int,
+    ) -> tuple[int, int]:
+        """Rows the balance did not pay for become REJECTED_NOT_ENOUGH_CREDITS (final at once, price 0,
+        nothing to dispatch); returns what the others cost and how many they are."""
+        # every outcome has a row but a duplicate messageId's
+        row_outcomes = [
+            k for k, o in enumerate(outcomes) if o.status_id != st.REJECTED_DUPLICATE_MESSAGE_ID.id
+        ]
+        charged = count = 0
+        for i, (row, cost) in enumerate(zip(rows, costs)):
+            if taken[i]:
+                charged += cost
+                count += 1 if cost else 0
+                continue
+            row.update(
+                status_id=NOT_ENOUGH_CREDITS.id,
+                price_per_message=0.0,
+                done_at=now,
+                report_state=REPORT_PULL,
+                valid_until=None,
+            )
+            dues[i] = None
+            k = row_outcomes[i]
+            outcomes[k] = replace(outcomes[k], status_id=NOT_ENOUGH_CREDITS.id)
+        return charged, count
+
     def _rows(
         self, item: _Pending, taken: set[str], now: int
-    ) -> tuple[list[AcceptedMessage], list[dict], list[int | None]]:
+    ) -> tuple[list[AcceptedMessage], list[dict], list[int | None], list[int]]:
         """The outcome of each destination, the rows to store and when each row's dispatch is due (None:
         nothing to dispatch); ``taken`` holds the account's used messageIds and gains the ones this
         request uses.
 
         Validity counts from acceptance, or from the message's sendAt (``valid_until``): a message
-        that waits for its delivery window or speed-limit slot past its validity expires unsent."""
+        that waits for its delivery window or speed-limit slot past its validity expires unsent.
+
+        Each row is priced by the account's plan (parts x the part price to its destination; nothing
+        for a rejected destination): ``costs`` in micros, one per row, for ``_charge``."""
         outcomes: list[AcceptedMessage] = []
         rows: list[dict] = []
+        costs: list[int] = []
+        plan = self.plans.plan_of(item.account.id)
+        currency = plan.currency
         sources: list[MessageRequest] = []  # the request message of each row
         # one random draw for the request's ids rather than one per destination
         fresh = iter(new_ids(sum(not d.message_id for m in item.request.messages for d in m.destinations)))
@@ -260,6 +346,12 @@ class Acceptor:
                     taken.add(message_id)
                 number = normalize_destination(dest.to)
                 status = st.PENDING_ACCEPTED if number else st.REJECTED_DESTINATION
+                if number:
+                    mcc_mnc = mcc_mnc_for(number.msisdn)
+                    part_price = plan.part_price(number.msisdn, mcc_mnc)
+                else:
+                    mcc_mnc, part_price = None, 0
+                costs.append(part_price * sms_count)
                 outcomes.append(
                     AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count)
                 )
@@ -291,6 +383,9 @@ class Acceptor:
                         "sms_count": sms_count,
                         "status_id": status.id,
                         "error_id": 0,
+                        "mcc_mnc": mcc_mnc,
+                        "price_per_message": part_price / 1_000_000,
+                        "currency": currency,
                         "created_at": now,
                         "send_at": msg.send_at_ms,
                         "delivery_window": window,
@@ -314,4 +409,4 @@ class Acceptor:
         for i, due in zip(live, planned):
             dues[i] = due
             rows[i]["valid_until"] = valid_until(now, sources[i].send_at_ms, sources[i].validity_ms)
-        return outcomes, rows, dues
+        return outcomes, rows, dues, costs

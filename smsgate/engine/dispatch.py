@@ -33,6 +33,7 @@ from ..store import jobs as jq
 from ..store import messages as q
 from ..store.database import Database
 from ..store.records import OutboundMessage
+from .charging import refund_unsent
 from .receipts import apply_receipts
 from .schedule import CANCELED, expire, window_from_json
 
@@ -104,26 +105,31 @@ class Dispatcher:
             await self.db.write(settle)
 
     def record(self, conn: Connection, results: Sequence[SubmitResult], now: int) -> None:
-        """Store the network's answers (the jobs are the caller's)."""
-        q.update_messages(
-            conn,
-            [
-                {
-                    "pk": r.message_pk,
-                    "status_id": r.status_id,
-                    "error_id": r.error_id,
-                    "mcc_mnc": r.mcc_mnc,
-                    "price_per_message": r.price_per_message,
-                    "currency": r.currency,
-                    "connector": r.connector or self.connector.name,
-                    "remote_id": r.remote_id,
-                    "submitted_at": now,
-                    "sending_at": None,
-                }
-                for r in results
-            ],
-            open_only=True,
-        )
+        """Store the network's answers (the jobs are the caller's). The price stays what was charged
+        at accept, whatever the connector says; a connector that names the network (the simulator's
+        configured rules) overrides the numbering table's mccMnc."""
+        rows = [
+            {
+                "pk": r.message_pk,
+                "status_id": r.status_id,
+                "error_id": r.error_id,
+                "connector": r.connector or self.connector.name,
+                "remote_id": r.remote_id,
+                "submitted_at": now,
+                "sending_at": None,
+            }
+            for r in results
+        ]
+        if any(r.mcc_mnc for r in results):
+            named = [{**row, "mcc_mnc": r.mcc_mnc} for row, r in zip(rows, results) if r.mcc_mnc]
+            rows = [row for row, r in zip(rows, results) if not r.mcc_mnc]
+            q.update_messages(conn, named, open_only=True)
+        q.update_messages(conn, rows, open_only=True)
+        # the network refused them at submit (no route to the number, a rejected destination): they
+        # never went out, so they cost nothing
+        refused = [r.message_pk for r in results if not r.accepted]
+        if refused:
+            refund_unsent(conn, refused, "refused at submit")
         self.connector.commit(conn, results)
 
     async def screen(
@@ -175,6 +181,7 @@ class Dispatcher:
             expire(conn, expired)
         if canceled:
             apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in canceled])
+            refund_unsent(conn, canceled, "bulk canceled")
         if unknown_failed:
             log.warning(
                 "%d message(s) sent without a recorded answer ended EXPIRED_UNKNOWN", len(unknown_failed)

@@ -11,6 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from ..config import Settings
 from ..connectors.base import Connector
@@ -18,10 +19,11 @@ from ..connectors.lookup import LookupConnector, SimulatedLookup, UpstreamLookup
 from ..connectors.simulator import SimulatedNetwork
 from ..connectors.smpp import SmppConnector
 from ..domain.dates import parse_ms, start_clock_at
+from ..domain.pricing import Plan
 from ..domain.routing import RoutingTable
 from ..smpp_edge.service import SmppService
 from ..store import jobs as jq
-from ..store import migrate
+from ..store import migrate, money
 from ..store.database import Database
 from ..store.jobs import JobKind, LeasedJob
 from ..store.records import OutboundMessage
@@ -33,6 +35,7 @@ from ..webhooks.lookups import HlrPusher, LookupPusher
 from ..webhooks.policy import HostPolicy, use_for_requests
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
+from .charging import PlanCache
 from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
@@ -118,10 +121,21 @@ class Peers:
     primary_admin: str | None = None  # secondary: the primary's Unix HTTP socket (connector states)
 
 
-async def prepare_store(db: Database, release_leases: bool) -> None:
-    """Migrate, and on SQLite forget the leases of whoever ran before (``release_leases``: only when no
-    other gateway process runs)."""
+async def prepare_store(db: Database, release_leases: bool, plans: Sequence[Plan] = ()) -> None:
+    """Migrate, store the configured plans the database lacks, and on SQLite forget the leases of
+    whoever ran before (``release_leases``: only when no other gateway process runs)."""
     await migrate.upgrade(db)
+    if plans:
+        try:
+            differing = await db.write(lambda conn: money.seed_plans(conn, plans))
+        except IntegrityError:  # another process stored them at the same moment
+            differing = []
+        for name in differing:
+            log.warning(
+                "plan %r in the config differs from the stored one; the stored one applies "
+                "(change it with `smsgate plan set-price` or the admin API)",
+                name,
+            )
     if db.is_sqlite and release_leases:
         released = await db.write(jq.release_leases)
         if released:
@@ -139,11 +153,16 @@ class Gateway:
         self.db = Database(settings.resolved_database_url)
         self.credentials = Credentials(self.db)
         self.tracking = Tracking(self.db, settings, on_click=lambda: self.wake(JobKind.CLICK_PUSH))
+        self.plans = PlanCache(self.db, settings.plans)
         self.acceptor = Acceptor(
-            self.db, settings.default_sender, on_accepted=self._accepted, tracking=self.tracking
+            self.db,
+            settings.default_sender,
+            on_accepted=self._accepted,
+            tracking=self.tracking,
+            plans=self.plans,
         )
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
-        self.inbound = InboundService(self.db, settings.network.currency, on_stored=self._inbound_stored)
+        self.inbound = InboundService(self.db, self.plans, on_stored=self._inbound_stored)
         receipt_sink = self._receipt_sink = waking_sink(self._receipts_applied)
         self.smpp_connectors = [
             SmppConnector(
@@ -372,7 +391,7 @@ class Gateway:
 
     async def start(self) -> None:
         if self.role.prepares_store:
-            await prepare_store(self.db, release_leases=self.role.releases_leases)
+            await prepare_store(self.db, release_leases=self.role.releases_leases, plans=self.settings.plans)
         if self.role.runs_engine:
             if self.peers.wake_inbox is not None:
                 self._wake_receiver = WakeReceiver(self.peers.wake_inbox, self._wake_here)

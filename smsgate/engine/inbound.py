@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from ..domain.dates import now_ms
 from ..domain.ids import new_id
 from ..domain.inbound import split_keyword
+from ..domain.pricing import to_amount, to_micros
 from ..store import inbound as store
 from ..store import jobs as jq
 from ..store.accounts import Account
@@ -26,6 +27,7 @@ from ..store.tables import INBOUND_FORWARD, INBOUND_PULL
 from ..text import encode
 from ..text.reassembly import Part, Reassembled, Reassembler, decode_text, make_part
 from ..webhooks.policy import callback_url_problem
+from .charging import PlanCache, charge_inbound
 
 if TYPE_CHECKING:
     from ..connectors.smpp import InboundSms
@@ -74,12 +76,12 @@ class InboundService:
     def __init__(
         self,
         db: Database,
-        currency: str = "EUR",
+        plans: PlanCache | None = None,
         max_age_ms: int = DEFAULT_MAX_PART_AGE_MS,
         on_stored: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
-        self.currency = currency
+        self.plans = plans or PlanCache(db)
         self.max_age_ms = max_age_ms
         self.reassembler = Reassembler()
         # messages were stored (committed): wake whoever forwards them
@@ -131,6 +133,8 @@ class InboundService:
                     refused = exc
             return result, refused
 
+        if self.plans.stale:  # prices come from the plan cache, at most a second old
+            await self.plans.refresh()
         result, refused = await self.db.write(store_all)
         if self.on_stored is not None:
             self.on_stored()
@@ -144,6 +148,8 @@ class InboundService:
         stale = self._take_stale()
         if not stale:
             return 0
+        if self.plans.stale:
+            await self.plans.refresh()
         await self.db.write(lambda conn: self._store_stale(conn, stale))
         if self.on_stored is not None:
             self.on_stored()
@@ -203,6 +209,11 @@ class InboundService:
         keyword, clean = split_keyword(text, number.keywords) if text is not None else (None, None)
         forward = number.action == "forward" and number.forward_url
         message_id = new_id()
+        # the number's own price per part when it has one, else the plan's inbound price; the inbox
+        # shows it per part (pricePerMessage, as outbound reports do), the account pays it per part
+        plan = self.plans.plan_of(number.account_id)
+        part_price = to_micros(number.price) if number.price > 0 else plan.inbound_price
+        price = part_price * sms_count
         pk = store.insert_inbound(
             conn,
             {
@@ -217,12 +228,13 @@ class InboundService:
                 "data_coding": data_coding,
                 "esm_class": esm_class,
                 "sms_count": sms_count,
-                "price": number.price * sms_count,
-                "currency": self.currency,
+                "price": to_amount(part_price),
+                "currency": plan.currency,
                 "received_at": received_at,
                 "state": INBOUND_FORWARD if forward or number.action == "smpp" else INBOUND_PULL,
             },
         )
+        charge_inbound(conn, number.account_id, price, plan.currency, message_id)
         if forward:
             # the target as configured now: changing the number later does not redirect queued messages
             target = {

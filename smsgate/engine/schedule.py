@@ -39,6 +39,7 @@ from ..domain.schedule import (
 from ..store import bulks as bq
 from ..store import messages as q
 from ..store.database import IN_CHUNK, Database
+from .charging import refund_unsent
 from .receipts import apply_receipts
 
 log = logging.getLogger("smsgate.schedule")
@@ -114,7 +115,9 @@ def expire(conn: Connection, rows: Sequence[Any]) -> None:
         for r in rows
     ]
     apply_receipts(conn, receipts)
-    bq.drop_dispatch_jobs(conn, [r.id for r in rows if r.submitted_at is None])
+    unsent = [r.id for r in rows if r.submitted_at is None]
+    bq.drop_dispatch_jobs(conn, unsent)
+    refund_unsent(conn, unsent, "expired before it was sent")
 
 
 class ExpirySweeper:
@@ -335,5 +338,6 @@ class BulkControl:
         now = now_ms()
         for start in range(0, len(pks), IN_CHUNK):
             apply_receipts(conn, [Receipt(pk, *CANCELED, now) for pk in pks[start : start + IN_CHUNK]])
+            refund_unsent(conn, pks[start : start + IN_CHUNK], "bulk canceled")
         bq.drop_dispatch_jobs(conn, pks)
         return CANCELED_STATUS, pks

@@ -258,6 +258,7 @@ class SmppService:
         outcome = accepted[0]
         status = STATUS_BY_ID[outcome.status_id]
         if status.group_id == StatusGroup.REJECTED:
+            log.info("SMPP %s from %r rejected: %s", pdu.command_name, session.system_id, status.name)
             return refusal_status(status.name), ""
         return CommandStatus.ESME_ROK, outcome.message_id
 

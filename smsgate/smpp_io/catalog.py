@@ -149,8 +149,14 @@ _REJECTIONS: dict[int, tuple[str, str]] = {
 }
 
 # Catalog rejection of an SMPP customer's submit -> the command_status answered; anything else
-# ESME_RSUBMITFAIL. A bad destination is what SMPP clients act on.
-_REFUSALS: dict[str, int] = {"REJECTED_DESTINATION": CommandStatus.ESME_RINVDSTADR}
+# ESME_RSUBMITFAIL. A bad destination is what SMPP clients act on. Not enough credits is
+# ESME_RSUBMITFAIL too, on purpose: SMPP 3.4 has no status for it, and a vendor-specific one (0x400+)
+# means nothing to a generic client, while RSUBMITFAIL makes every client stop and log; the message is
+# logged REJECTED_NOT_ENOUGH_CREDITS for the account to see why.
+_REFUSALS: dict[str, int] = {
+    "REJECTED_DESTINATION": CommandStatus.ESME_RINVDSTADR,
+    "REJECTED_NOT_ENOUGH_CREDITS": CommandStatus.ESME_RSUBMITFAIL,
+}
 
 for _names in (*_REJECTIONS.values(), REJECTED_OTHER):
     assert _names[0] in STATUS_BY_NAME and _names[1] in ERROR_BY_NAME, _names

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -30,6 +31,11 @@ accounts = Table(
     Column("password_hash", String(200)),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", BigInteger, nullable=False),
+    # money (domain/pricing.py): amounts in micro-units of the plan's currency; NULL plan: "default"
+    Column("plan", String(64)),
+    Column("prepaid", Boolean, nullable=False, server_default=false()),
+    Column("balance", BigInteger, nullable=False, server_default="0"),
+    Column("credit_limit", BigInteger),  # postpaid only: how far below zero it may go; NULL: no limit
     # SMPP binds' own credentials (SMPP 3.4: system_id up to 15, password up to 8 characters); an
     # account without them cannot bind
     Column("smpp_system_id", String(15)),
@@ -38,6 +44,49 @@ accounts = Table(
     Column("legacy_report_url", Text),
 )
 Index("ix_accounts_smpp_system_id", accounts.c.smpp_system_id, unique=True)
+
+# Price plans: the config's [[plans]] are stored at start when absent; the admin API and CLI change them
+# here. ``version`` grows with every change, so each process's plan cache sees one by polling max(version).
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("currency", String(3), nullable=False),
+    Column("inbound_price", BigInteger, nullable=False, default=0),
+    Column("lookup_price", BigInteger, nullable=False, default=0),
+    Column("version", BigInteger, nullable=False, default=0),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+plan_prices = Table(
+    "plan_prices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    Column("prefix", String(32)),
+    Column("mcc_mnc", String(6)),
+    Column("price", BigInteger, nullable=False),
+)
+Index("ix_plan_prices_plan", plan_prices.c.plan_id)
+
+# Every change of a balance: charges (negative), refunds, top-ups, inbound and lookup charges. The sum
+# of an account's rows is its balance. A charge row covers one send request's accepted messages.
+LEDGER_KINDS = ("charge", "refund", "credit", "inbound", "lookup")
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # micros, signed
+    Column("currency", String(3), nullable=False),
+    Column("messages", Integer, nullable=False, default=0),  # message parts' messages it covers
+    Column("reference", String(200)),  # bulkId or messageId
+    Column("note", Text),
+)
+Index("ix_ledger_account", ledger.c.account_id, ledger.c.id)
 
 api_keys = Table(
     "api_keys",

@@ -194,9 +194,11 @@ def test_cancel_ends_the_messages_unsent_with_their_own_status_and_reports(deplo
     canceled_at = {x["messageId"]: x["doneAt"] for x in found}
     passed(d, at)
     after = logs(d.base_url, d.alice.app, bulkId=bulk)
-    # never sent: same end, same time, no network (mccMnc) ever recorded
+    # never sent: same end, same time, and refunded (the price charged at accept went back)
     assert {x["messageId"]: x["doneAt"] for x in after} == canceled_at
-    assert all("mccMnc" not in x and x["status"]["name"] == "REJECTED_NOT_SENT" for x in after)
+    assert all(
+        x["price"]["pricePerMessage"] == 0 and x["status"]["name"] == "REJECTED_NOT_SENT" for x in after
+    )
     reports = httpx.get(d.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=d.alice.app).json()[
         "results"
     ]

@@ -10,7 +10,7 @@ from hypothesis import strategies as hs
 
 from smsgate.config import ConfigError, load_settings
 from smsgate.domain.dates import format_ms, parse_datetime, parse_ms
-from smsgate.domain.network import NetworkRules, OutcomeRule
+from smsgate.domain.network import NetworkRules, OutcomeRule, PriceEntry
 from smsgate.domain.numbers import normalize_destination
 from smsgate.domain.senders import sender_problem
 from smsgate.wire import xmlcodec
@@ -101,7 +101,11 @@ def test_network_rules_pick_the_longest_prefix():
     assert rules.outcome_for("41793026727").status == "EXPIRED_EXPIRED"
     assert rules.outcome_for("41443026727").error == "EC_UNKNOWN_SUBSCRIBER"
     assert rules.outcome_for("385981234567").status == "DELIVERED_TO_HANDSET"
-    assert rules.price_for("385981234567").mcc_mnc == "21901"
+    # the simulator names a network only where configured; the numbering table answers otherwise
+    assert rules.price_for("385981234567") is None
+    configured = NetworkRules(prices=(PriceEntry("385", "21999", 0.1), PriceEntry("38598", "21998", 0.1)))
+    found = configured.price_for("385981234567")
+    assert found is not None and found.mcc_mnc == "21998"
     with pytest.raises(ValueError):
         OutcomeRule("1", "PENDING_ENROUTE")
     with pytest.raises(ValueError):
