@@ -37,7 +37,7 @@ def test_0006_keeps_old_keys_whole_and_goes_back(own_database, tmp_path) -> None
     async def run() -> None:
         db = Database(own_database or f"sqlite:///{tmp_path / 'm.db'}")
         try:
-            await migrate.upgrade(db, "0004")
+            await migrate.upgrade(db, "0005")
             key = "an-old-key-of-sixteen-or-more"
 
             def old_rows(conn: sa.Connection) -> None:
@@ -58,7 +58,7 @@ def test_0006_keeps_old_keys_whole_and_goes_back(own_database, tmp_path) -> None
             assert account is not None and account.name == "old" and account.scopes is None
             assert await db.read(lambda conn: accounts.smpp_login(conn, "old")) is None
             await db.write(lambda conn: accounts.set_smpp_credentials(conn, "old", "old-smpp", "pw"))
-            await migrate.downgrade(db, "0004")
+            await migrate.downgrade(db, "0005")
             assert "scopes" not in await db.read(lambda conn: _columns(conn, "api_keys"))
             assert not {"smpp_system_id", "smpp_password_hash"} & await db.read(
                 lambda conn: _columns(conn, "accounts")

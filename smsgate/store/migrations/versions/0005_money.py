@@ -1,7 +1,7 @@
 """money: price plans, balances, the ledger (issue 13)
 
 Revision ID: 0005
-Revises: 0009
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0009"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

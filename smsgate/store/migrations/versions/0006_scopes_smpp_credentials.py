@@ -5,14 +5,14 @@ Existing keys keep every scope (NULL). Existing accounts get no SMPP credentials
 with the web username and password until now, are refused until `smsgate account smpp` sets them.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
