@@ -127,7 +127,8 @@ class Env:
         jobs = [jq.LeasedJob(0, 1, None, outbound(row)) for row in await self.rows(pks)]
         await Dispatcher(self.db, connector).handle(jobs)
 
-    async def wait_done(self, pks: Sequence[int], timeout: float = 3.0) -> list[Any]:
+    async def wait_done(self, pks: Sequence[int], timeout: float = 15.0) -> list[Any]:
+        # an upper bound only (it returns as soon as they are done): generous, for a loaded machine
         async def done() -> list[Any] | None:
             rows = await self.rows(pks)
             return rows if all(r.done_at is not None for r in rows) else None

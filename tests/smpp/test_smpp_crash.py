@@ -12,7 +12,9 @@ from crash import crash_run
 def test_sigkill_under_load_loses_nothing_and_duplicates_stay_within_the_bound(tmp_path, own_database):
     figures = crash_run(tmp_path, own_database, messages_count=600, window=10, kill_after=150, timeout=45)
     print("\n".join(figures.lines()))
-    assert figures.accepted >= 300
+    # the kill came with accepted work not yet submitted (not a fixed count: a loaded machine accepts
+    # fewer before the kill, and that is not what is tested)
+    assert figures.accepted > figures.submits_at_kill
     assert figures.smsc_submits > figures.submits_at_kill  # the kill came mid-traffic
     assert figures.final == figures.accepted, figures.lines()
     assert set(figures.statuses) == {"DELIVERED_TO_HANDSET"}, figures.lines()
@@ -38,7 +40,9 @@ def test_two_workers_lose_nothing_after_sigkill(tmp_path, own_database, kill):
     )
     print("\n".join(figures.lines()))
     assert figures.restarted
-    assert figures.accepted >= 300
+    # the kill came with accepted work not yet submitted (not a fixed count: a loaded machine accepts
+    # fewer before the kill, and that is not what is tested)
+    assert figures.accepted > figures.submits_at_kill
     assert figures.smsc_submits > figures.submits_at_kill
     assert figures.final == figures.accepted, figures.lines()
     assert set(figures.statuses) == {"DELIVERED_TO_HANDSET"}, figures.lines()
