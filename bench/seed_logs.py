@@ -101,7 +101,7 @@ def message_rows(
             # one final report in ten is still waiting to be pulled
             "report_state": REPORT_NONE if pending else (REPORT_PULL if i % 10 == 0 else REPORT_TAKEN),
         }
-        yield tuple(row[c] for c in COLUMNS)
+        yield tuple(row.get(c) for c in COLUMNS)  # columns it does not set (later features) stay NULL
 
 
 def seed_sqlite(

@@ -441,7 +441,9 @@ def test_clicks_on_either_worker_are_pushed(tmp_path, receiver):
         stats = _stats(gw.base_url, "erin", "B-workers")["results"][0]
         assert stats["totalClicks"] == 2
         wakes = clients[1].get("/admin/1/worker", headers=ADMIN).json()["wakeups"]
-        assert wakes["sent"] >= 2  # the accept's and the click's
+        # the accept's wake for the primary's dispatcher; a click needs none (every worker runs the
+        # click push loop: the secondary's own is woken in process)
+        assert wakes["sent"] >= 1
     finally:
         for client in clients.values():
             client.close()

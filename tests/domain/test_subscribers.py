@@ -34,8 +34,10 @@ def test_original_network_from_the_numbering_plan(number, mcc_mnc, name):
     assert number.startswith(network.country_prefix + network.prefix)
 
 
-def test_a_number_without_a_known_network_has_no_mcc_mnc():
-    assert mcc_mnc_for("41441234567") is None  # a Zurich landline: no carrier
+def test_a_number_without_a_known_network_gets_its_countrys_mcc():
+    # a Zurich landline: no carrier; every destination gets an mccMnc (issue 13), its country's first
+    # operational network (domain/mccmnc.py)
+    assert (mcc_mnc_for("41441234567") or "").startswith("228")
     network = network_of("41441234567")
     assert network.country_name == "Switzerland" and network.country_prefix == "41" and network.name is None
     assert country_of("999") is None
