@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import phonenumbers
-from phonenumbers import geocoder
 from phonenumbers.carrierdata import CARRIER_DATA, CARRIER_LONGEST_PREFIX
+
+from .country_names import COUNTRY_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def country_of(number: str) -> Country | None:
     region = phonenumbers.region_code_for_number(parsed)
     if not region or region == "001":
         return None
-    return Country(str(parsed.country_code), region, geocoder.country_name_for_number(parsed, "en"))
+    return Country(str(parsed.country_code), region, COUNTRY_NAMES.get(region, ""))
 
 
 @lru_cache(maxsize=65_536)
