@@ -57,6 +57,33 @@ app.add_typer(stats_app, name="stats")
 app.add_typer(plan_app, name="plan")
 console = Console()
 
+
+def package_version() -> str:
+    """The installed distribution's version; a source tree run without installing says so."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("smsgate")
+    except PackageNotFoundError:
+        return "0+unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"smsgate {package_version()}")
+        raise typer.Exit
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """smsgate: a self-hosted SMS gateway that speaks the Infobip SMS HTTP API."""
+
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -379,8 +406,14 @@ def account_create(
     if account.username:
         console.print(f"username {account.username}")
     console.print(f"api key  {key}")
+    from .cli_client import gateway_url
+
+    # the address serve listens on by this configuration (a wildcard host reached over loopback)
     console.print(
-        f"use it:  curl -H 'Authorization: App {key}' http://{settings.host}:{settings.port}/sms/3/logs"
+        f"use it:  curl -H 'Authorization: App {key}' {gateway_url(settings)}/sms/3/logs",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -1089,6 +1122,15 @@ def connector_list(
         counters = ", ".join(f"{k} {v}" for k, v in (c.get("counters") or {}).items())
         table.add_row(c["name"], c["kind"], c["state"], c.get("address") or "", counters)
     console.print(table)
+
+
+def _register_client_commands() -> None:
+    from .cli_client import register
+
+    register(app)
+
+
+_register_client_commands()
 
 
 def main() -> None:
