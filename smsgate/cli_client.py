@@ -156,20 +156,31 @@ def error_text(response: httpx.Response) -> str:
     return response.text[:200]
 
 
+class Stop(Exception):
+    """The gateway cannot be talked to any more (unreachable, or the credentials refused).
+    ``maybe_taken``: the request reached it, and the answer was lost (a send may have been accepted)."""
+
+    def __init__(self, message: str, maybe_taken: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_taken = maybe_taken
+
+
 def request(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One call; a 429 is waited out (Retry-After), transport errors and auth refusals end the command."""
+    """One call; a 429 is waited out (Retry-After), transport errors and auth refusals raise Stop."""
     import httpx
 
     while True:
         try:
             response = http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            raise Stop(f"cannot reach the gateway at {http.base_url}: {exc}") from None
         except httpx.HTTPError as exc:
-            raise _fail(f"cannot reach the gateway at {http.base_url}: {exc}") from None
+            raise Stop(f"no answer from the gateway at {http.base_url}: {exc!r}", maybe_taken=True) from None
         if response.status_code == 429:
             time.sleep(min(float(response.headers.get("Retry-After", "1") or 1), 60))
             continue
         if response.status_code in (401, 403):
-            raise _fail(
+            raise Stop(
                 f"the gateway refused the credentials ({response.status_code}): {error_text(response)}"
             )
         return response
@@ -360,8 +371,20 @@ def send(
         # the rows refused here count as done at once: the bar goes to every row of the file
         task = progress.add_task("sending", total=len(rows) + len(outcome.bad_rows))
         progress.advance(task, len(outcome.bad_rows))
+        sent, stopped = 0, None
         for batch in chunks(iter(rows), batch_size):
-            send_batch(http, batch, sender, bulk_id, outcome)
+            try:
+                send_batch(http, batch, sender, bulk_id, outcome)
+            except Stop as exc:
+                # the batch in flight may or may not have been taken; the rest were not sent
+                stopped = str(exc)
+                if exc.maybe_taken:
+                    outcome.rejected[f"unknown (no answer; see the logs): {stopped}"] += len(batch)
+                    sent += len(batch)
+                if len(rows) > sent:
+                    outcome.rejected[f"not sent: {stopped}"] += len(rows) - sent
+                break
+            sent += len(batch)
             progress.advance(task, len(batch))
     for line in outcome.bad_rows[:20]:
         err.print(line, markup=False, highlight=False)
@@ -372,6 +395,8 @@ def send(
     out.print(f"rejected {outcome.rejected.total()}", markup=False)
     for reason, count in outcome.rejected.most_common():
         out.print(f"  {count:>7}  {reason}", markup=False)
+    if stopped is not None:
+        raise _fail(stopped)
     if outcome.accepted == 0:
         raise typer.Exit(1)
 
@@ -448,6 +473,8 @@ def watch(
                 time.sleep(
                     interval if deadline is None else max(0, min(interval, deadline - time.monotonic()))
                 )
+    except Stop as exc:
+        raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         _status_table(bulk_id, counts)
@@ -541,7 +568,7 @@ def _since_text(seconds: float, retention_hours: float) -> float:
 def export_http(c: Client, since_s: float, writer: Writer, bulk_id: str | None) -> int:
     from .domain.dates import format_ms
 
-    since_s = _since_text(since_s, 48)
+    # no cap here: the gateway applies its own retention (48 h unless configured otherwise)
     params = {"sentSince": format_ms(int((time.time() - since_s) * 1000)) or ""}
     if bulk_id:
         params["bulkId"] = bulk_id
@@ -640,7 +667,10 @@ def logs_export(
 
         done = export_database(_settings(config, data_dir, database_url), seconds, writer, account, bulk_id)
     else:
-        done = export_http(client(url, api_key, username, password, config), seconds, writer, bulk_id)
+        try:
+            done = export_http(client(url, api_key, username, password, config), seconds, writer, bulk_id)
+        except Stop as exc:
+            raise _fail(str(exc)) from None
     err.print(f"{done} messages exported", markup=False)
 
 

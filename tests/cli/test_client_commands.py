@@ -13,14 +13,13 @@ from importlib.metadata import version
 
 import httpx
 import pytest
-from live import LiveGateway
+from live import LiveGateway, free_port
 
 # rich draws its live bar only on what it takes for an interactive terminal: say so, with a width
 TERMINAL = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "120"}
 
 
-def _run(deployment, *args: str, env: dict[str, str] | None = None, timeout: float = 300):
-    gw = deployment.gateway
+def _run(gw: LiveGateway, *args: str, env: dict[str, str] | None = None, timeout: float = 300):
     full = {**gw.env(), "SMSGATE_URL": gw.base_url, **(env or {})}
     return subprocess.run(
         gw.smsgate(*args), env=full, capture_output=True, text=True, timeout=timeout, check=False
@@ -45,7 +44,7 @@ def _summary(stdout: str) -> tuple[str, int, int, dict[str, int]]:
 
 def _export(deployment, account, fmt: str, *extra: str) -> str:
     result = _run(
-        deployment,
+        deployment.gateway,
         "logs",
         "export",
         "--since",
@@ -73,7 +72,7 @@ def test_send_file_of_10000_rows_summary_matches_the_logs(deployment, account, t
     assert len(rows) - 1 + 1 == 10_000
 
     result = _run(
-        deployment,
+        deployment.gateway,
         "send",
         "--file",
         str(contacts),
@@ -108,7 +107,7 @@ def test_send_file_of_10000_rows_summary_matches_the_logs(deployment, account, t
 
 def test_send_to_and_watch_until_final(deployment, account):
     result = _run(
-        deployment,
+        deployment.gateway,
         "send",
         "--to",
         "41793026727",
@@ -123,7 +122,7 @@ def test_send_to_and_watch_until_final(deployment, account):
     assert (accepted, rejected) == (2, 0)
 
     watched = _run(
-        deployment,
+        deployment.gateway,
         "watch",
         bulk_id,
         "--interval",
@@ -143,7 +142,7 @@ def test_send_to_and_watch_until_final(deployment, account):
 
 def test_watch_gives_up_on_an_unknown_bulk(deployment, account):
     watched = _run(
-        deployment,
+        deployment.gateway,
         "watch",
         "no-such-bulk",
         "--interval",
@@ -187,7 +186,7 @@ def test_logs_export_csv_and_jsonl_hold_exactly_what_was_sent(deployment, accoun
     # the operator's export, straight from the database: the same messages, with the account
     gw = deployment.gateway
     where = ["--database-url", gw.database_url] if gw.database_url else ["--data-dir", str(gw.data_dir)]
-    direct = _run(deployment, "logs", "export", "--format", "csv", "--account", account.name, *where)
+    direct = _run(deployment.gateway, "logs", "export", "--format", "csv", "--account", account.name, *where)
     assert direct.returncode == 0, direct.stderr
     records = list(csv.DictReader(io.StringIO(direct.stdout)))
     assert {r["messageId"] for r in records} == ids
@@ -195,8 +194,8 @@ def test_logs_export_csv_and_jsonl_hold_exactly_what_was_sent(deployment, accoun
     assert "5 messages exported" in direct.stderr
 
 
-def test_version_is_the_package_version(deployment):
-    result = _run(deployment, "--version")
+def test_version_is_the_package_version(tmp_path):
+    result = _run(LiveGateway(tmp_path), "--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"smsgate {version('smsgate')}"
 
@@ -205,3 +204,33 @@ def test_account_create_hint_names_the_configured_port(tmp_path):
     gw = LiveGateway(tmp_path / "data", env_extra={"SMSGATE_PORT": "9123", "SMSGATE_HOST": "0.0.0.0"})
     result = gw.cli("account", "create", "hinted")
     assert "http://127.0.0.1:9123/sms/3/logs" in result.stdout
+
+
+def test_send_to_no_gateway_counts_every_row_as_not_sent(tmp_path):
+    # no gateway at all (and no backend to vary): a data directory of its own for the environment
+    result = _run(
+        LiveGateway(tmp_path),
+        "send",
+        "--to",
+        "41793026727",
+        "--to",
+        "41793026728",
+        "--text",
+        "x",
+        env={"SMSGATE_API_KEY": "any", "SMSGATE_URL": f"http://127.0.0.1:{free_port()}"},
+    )
+    assert result.returncode == 1
+    _, accepted, rejected, reasons = _summary(result.stdout)
+    assert (accepted, rejected) == (0, 2)
+    assert [reason.split(":")[0] for reason in reasons] == ["not sent"]
+    assert "cannot reach the gateway" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_send_with_a_wrong_key_stops_with_one_line(deployment):
+    result = _run(
+        deployment.gateway, "send", "--to", "41793026727", "--text", "x", env={"SMSGATE_API_KEY": "nope"}
+    )
+    assert result.returncode == 1
+    assert "the gateway refused the credentials (401)" in result.stderr
+    assert "Traceback" not in result.stderr
