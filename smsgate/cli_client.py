@@ -420,14 +420,60 @@ def log_pages(http: httpx.Client, params: dict[str, str]) -> Iterator[list[dict[
         query["cursor"] = cursor
 
 
-def bulk_statuses(http: httpx.Client, bulk_id: str) -> Counter[tuple[str, str]]:
-    """(status group, status name) -> messages of the bulk."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for page in log_pages(http, {"bulkId": bulk_id}):
-        for log in page:
-            status = log.get("status") or {}
-            counts[status.get("groupName", "?"), status.get("name", "?")] += 1
-    return counts
+IDS_PER_QUERY = 500  # messageIds in one logs query: 500 x 27 characters stays well within a URL
+
+
+class BulkStatuses:
+    """The status of each message of a bulk, kept current with few log reads: one full read, then
+    each poll reads only the bulk's pending messages and those that stopped being pending (a final
+    status does not change). A full read again when the bulk has grown, and before saying it is done."""
+
+    def __init__(self, http: httpx.Client, bulk_id: str) -> None:
+        self.http, self.bulk_id = http, bulk_id
+        self.status: dict[str, tuple[str, str]] = {}
+        self.last_was_full = False  # the last poll read the whole bulk
+        self.full_reads = 0
+
+    def _take(self, params: dict[str, str]) -> set[str]:
+        seen = set()
+        for page in log_pages(self.http, {"bulkId": self.bulk_id, **params}):
+            for log in page:
+                status = log.get("status") or {}
+                self.status[log["messageId"]] = (status.get("groupName", "?"), status.get("name", "?"))
+                seen.add(log["messageId"])
+        return seen
+
+    def _full(self) -> None:
+        self._take({})
+        self.last_was_full = True
+        self.full_reads += 1
+
+    def poll(self) -> None:
+        if not self.status:  # the first poll, or nothing of the bulk seen yet
+            self._full()
+            return
+        was_pending = {m for m, (group, _) in self.status.items() if group not in FINAL_GROUPS}
+        known = set(self.status)
+        pending = self._take({"generalStatus": "PENDING"})
+        if pending - known:  # the bulk grew: some of it may have gone final unseen
+            self._full()
+            return
+        self.last_was_full = False
+        left = sorted(was_pending - pending)
+        for i in range(0, len(left), IDS_PER_QUERY):
+            self._take({"messageId": ",".join(left[i : i + IDS_PER_QUERY])})
+
+    def done(self) -> bool:
+        """Every message final, as a full read of the bulk shows (one more read unless the last poll was)."""
+        if not self.status or any(group not in FINAL_GROUPS for group, _ in self.status.values()):
+            return False
+        if not self.last_was_full:
+            self._full()
+            return self.done()
+        return True
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        return Counter(self.status.values())
 
 
 def _groups_line(counts: Counter[tuple[str, str]]) -> str:
@@ -458,15 +504,17 @@ def watch(
     try:
         with c.http() as http, _progress() as progress:
             task = progress.add_task(f"bulk {bulk_id}", total=None)
+            bulk = BulkStatuses(http, bulk_id)
             while True:
-                counts = bulk_statuses(http, bulk_id)
+                bulk.poll()
+                finished = bulk.done()
+                counts = bulk.counts()
                 total = counts.total()
                 final = sum(n for (group, _), n in counts.items() if group in FINAL_GROUPS)
                 progress.update(
                     task, total=total or None, completed=final, description=f"{_groups_line(counts)}"
                 )
-                if total and final == total:
-                    finished = True
+                if finished:
                     break
                 if deadline is not None and time.monotonic() >= deadline:
                     break

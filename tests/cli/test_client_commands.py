@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 import httpx
 import pytest
-from live import LiveGateway, free_port
+from live import LiveGateway, eventually, free_port
 
 # rich draws its live bar only on what it takes for an interactive terminal: say so, with a width
 TERMINAL = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "120"}
@@ -234,3 +234,36 @@ def test_send_with_a_wrong_key_stops_with_one_line(deployment):
     assert result.returncode == 1
     assert "the gateway refused the credentials (401)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _send_into(deployment, account, bulk_id: str, numbers: list[str]) -> set[str]:
+    body = {
+        "messages": [{"destinations": [{"to": n} for n in numbers], "content": {"text": "t"}}],
+        "options": {"schedule": {"bulkId": bulk_id}},
+    }
+    r = httpx.post(deployment.base_url + "/sms/3/messages", headers=account.app, json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    return {m["messageId"] for m in r.json()["messages"]}
+
+
+def test_watch_reads_the_whole_bulk_only_at_start_on_growth_and_to_confirm(deployment, account):
+    from smsgate.cli_client import BulkStatuses, Client
+
+    bulk_id = f"grow-{uuid.uuid4().hex[:8]}"
+    first = _send_into(deployment, account, bulk_id, ["41793026727", "41793026728"])
+    with Client(deployment.base_url, account.app, None).http() as http:
+        bulk = BulkStatuses(http, bulk_id)
+        bulk.poll()
+        assert set(bulk.status) == first and bulk.full_reads == 1
+        later = _send_into(deployment, account, bulk_id, ["41793026729"])  # the bulk grows
+
+        def finished() -> bool:
+            bulk.poll()
+            return bulk.done()
+
+        eventually(finished, timeout=30, interval=0.1)
+    assert set(bulk.status) == first | later
+    assert all(group == "DELIVERED" for group, _ in bulk.status.values())
+    # the first read, one when the third message appeared pending (or the confirming one), and the
+    # confirming one: never one per poll
+    assert bulk.full_reads <= 3
