@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import subprocess
 import uuid
 from importlib.metadata import version
@@ -267,3 +268,27 @@ def test_watch_reads_the_whole_bulk_only_at_start_on_growth_and_to_confirm(deplo
     # the first read, one when the third message appeared pending (or the confirming one), and the
     # confirming one: never one per poll
     assert bulk.full_reads <= 3
+
+
+def test_watch_stops_on_ctrl_c_with_what_it_saw(deployment, account, tmp_path):
+    gw = deployment.gateway
+    env = {**gw.env(), "SMSGATE_URL": gw.base_url, "SMSGATE_API_KEY": account.api_key, **TERMINAL}
+    err_path = tmp_path / "stderr"
+    with err_path.open("w") as err_file:
+        proc = subprocess.Popen(
+            gw.smsgate("watch", "never-sent", "--interval", "0.1"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            text=True,
+        )
+        try:
+            eventually(lambda: "no messages yet" in err_path.read_text(), timeout=30)  # polling now
+            proc.send_signal(signal.SIGINT)
+            stdout, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted" in err_path.read_text()
+    assert "bulkId never-sent: 0 messages" in stdout
