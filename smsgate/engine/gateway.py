@@ -178,7 +178,7 @@ class Gateway:
         lookup_connectors: list[LookupConnector] = [
             UpstreamLookup(c) for c in settings.lookup_connectors
         ] or [SimulatedLookup(self.network.subscribers)]
-        self.lookups = LookupService(self.db, settings, lookup_connectors, wake=self.wake)
+        self.lookups = LookupService(self.db, settings, lookup_connectors, self.plans, wake=self.wake)
         self.networks = CurrentNetworks(self.db, self.lookups.networks_of, settings.routing_lookup_ttl_hours)
         self.router = Router(self.db, named, RoutingTable(settings.routes, default), self.networks)
         self.dispatcher = Dispatcher(self.db, self.router)
