@@ -160,6 +160,7 @@ class Gateway:
             on_accepted=self._accepted,
             tracking=self.tracking,
             plans=self.plans,
+            on_reports=self._receipts_applied,
         )
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.inbound = InboundService(self.db, self.plans, on_stored=self._inbound_stored)

@@ -283,6 +283,20 @@ def test_not_enough_credits_end_to_end(deployment):
     assert v1_log(base, creds, c)["status"]["name"] == "REJECTED_NOT_ENOUGH_CREDITS"
 
 
+def test_not_enough_credits_is_pushed_to_the_report_url(deployment, receiver):
+    gw, base = deployment.gateway, deployment.base_url
+    creds = prepaid(gw, 0.0)
+    path = f"/{uid('broke-dlr')}"
+    gw.cli("account", "legacy", creds.name, "--report-url", receiver.url(path))
+    own = uid("broke")
+    assert (
+        status_of(post_xml(base, "XML=" + sms_xml(creds, f'<gsm messageId="{own}">41793026738</gsm>'))) == -3
+    )
+    (push,) = eventually(lambda: receiver.to(path) or None)
+    (line,) = _lines(push.body)
+    assert line["id"] == own and line["status"] == "NOT_ENOUGH_CREDITS" and DATE.match(line["donedate"])
+
+
 def _lines(body: bytes) -> list[dict[str, str]]:
     root = ET.fromstring(body)
     assert root.tag == "DeliveryReport"
