@@ -237,6 +237,24 @@ def balance_of(conn: Connection, account_id: int, plans: dict[str, Plan]) -> Bal
     )
 
 
+def balances(conn: Connection) -> dict[int, BalanceView]:
+    """Every account's balance (account id -> view), in two selects: the operator's list."""
+    plans = stored_plans(conn)
+    out = {}
+    for account_id, m in money.all_account_money(conn).items():
+        name = m.plan or DEFAULT_PLAN
+        plan = plans.get(name) or plans[DEFAULT_PLAN]
+        limit = m.balance.credit_limit
+        out[account_id] = BalanceView(
+            to_amount(m.balance.balance),
+            plan.currency,
+            m.balance.prepaid,
+            None if limit is None or m.balance.prepaid else to_amount(limit),
+            name,
+        )
+    return out
+
+
 # --- what the operator does (admin API and CLI share these) ---------------------------------------
 
 

@@ -130,6 +130,9 @@ def test_account_create_with_plan_show_and_balance_api(money_gw):
     led = assert_reconciled(gw, name)
     assert [e["kind"] for e in led["entries"]] == ["credit"] and led["entries"][0]["note"] == "top-up"
     assert "top-up" in gw.cli("account", "ledger", name).stdout
+    (row,) = [line for line in gw.cli("account", "list").stdout.splitlines() if f" {name} " in line]
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[5:] == ["flat", "postpaid", "47.791340 EUR", "5.000000"]
 
 
 # --- charging at accept ---------------------------------------------------------------------------
