@@ -421,18 +421,30 @@ def account_create(
 def account_list(
     data_dir: DataDir = None, config: ConfigFile = None, database_url: DatabaseUrl = None
 ) -> None:
-    """List accounts with their state and number of active API keys."""
-    rows = _run(_settings(config, data_dir, database_url), lambda gw: gw.db.read(accounts.list_accounts))
-    table = Table("id", "name", "username", "enabled", "api keys")
+    """List accounts with their state, number of active API keys, plan, mode and balance."""
+    from .engine import charging
+
+    def read(conn: Connection) -> tuple[list[tuple[accounts.Account, int]], dict[int, charging.BalanceView]]:
+        return accounts.list_accounts(conn), charging.balances(conn)
+
+    rows, money = _run(_settings(config, data_dir, database_url), lambda gw: gw.db.read(read))
+    table = Table("id", "name", "username", "enabled", "api keys", "plan", "mode", "balance", "limit")
     for account, keys in rows:
+        b = money[account.id]
         table.add_row(
             str(account.id),
             account.name,
             account.username or "",
             "yes" if account.enabled else "no",
             str(keys),
+            b.plan,
+            "prepaid" if b.prepaid else "postpaid",
+            f"{b.balance:.6f} {b.currency}",
+            "" if b.prepaid else ("none" if b.credit_limit is None else f"{b.credit_limit:.6f}"),
         )
-    console.print(table)
+    # never cut a name or a balance to fit 80 columns (output to a pipe): wider lines instead
+    wide = console.measure(table, options=console.options.update_width(10_000)).maximum
+    Console(width=max(console.width, wide)).print(table)
 
 
 @account_app.command("disable")

@@ -138,9 +138,6 @@ class Settings:
     def short_link_base(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
-    # What one number lookup costs, in the simulator's currency (engine/lookup_price.py: shown in the
-    # lookup logs; charging it is the money issue's)
-    lookup_price: float = 0.0
     # Routes with mcc_mnc: how long the network a number was found on is trusted before it is looked up
     # again (kept in the database, shared by every gateway process)
     routing_lookup_ttl_hours: float = 24.0
@@ -193,7 +190,6 @@ _ENV: dict[str, str] = {
     "SMSGATE_SHORT_DOMAINS": "short_domains",
     "SMSGATE_LINK_RETENTION_DAYS": "link_retention_days",
     "SMSGATE_GEOIP_DB": "geoip_db",
-    "SMSGATE_LOOKUP_PRICE": "lookup_price",
     "SMSGATE_ROUTING_LOOKUP_TTL_HOURS": "routing_lookup_ttl_hours",
 }
 ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that name the setting

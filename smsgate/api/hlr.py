@@ -76,4 +76,5 @@ async def hlr_query(request: Request) -> Response:
         return _text(FAILED)
 
 
-_REJECTED = frozenset({st.REJECTED_DESTINATION.id})  # malformed destinations
+# malformed destinations, and those the balance does not pay for
+_REJECTED = frozenset({st.REJECTED_DESTINATION.id, st.status("REJECTED_NOT_ENOUGH_CREDITS").id})

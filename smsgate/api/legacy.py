@@ -28,6 +28,7 @@ from ..domain.messages import (
     SendRequest,
 )
 from ..domain.numbers import normalize_destination
+from ..engine import charging
 from ..engine.gateway import Gateway
 from ..store import legacy as lq
 from ..store.accounts import Account
@@ -46,10 +47,13 @@ MAX_PULL = 1000  # reports one /api/dlrpull hands out
 
 async def legacy_balance(gateway: Gateway, account: Account) -> float:
     """The account's balance as the legacy API reports it (``<credits>``, ``cmd=CREDITS``): the ONE
-    place it is read. No money code on this branch: an account's balance with no ledger, 0.
-    To be wired at merge to the money issue's balance (w-money: ``engine/charging.py``
-    ``balance_of(conn, account.id, gateway.plans.plans).balance``)."""
-    return 0.0
+    place it is read, the same balance ``/account/1/balance`` answers (read after the request's
+    commit, so an XML POST's ``<credits>`` is the balance after it)."""
+    plans = gateway.plans
+    if plans.stale:
+        await plans.refresh()
+    view = await gateway.db.read(lambda conn: charging.balance_of(conn, account.id, plans.plans))
+    return view.balance
 
 
 class Refused(Exception):

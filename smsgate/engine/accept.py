@@ -38,10 +38,11 @@ from ..store import jobs as jq
 from ..store import messages as q
 from ..store import money
 from ..store.accounts import Account
-from ..store.database import Database
+from ..store.database import Database, on_commit
 from ..store.jobs import JobKind
 from ..store.tables import REPORT_NONE, REPORT_PULL
 from .charging import PlanCache, charge_batch
+from .receipts import push_kind, pushed_at_accept
 from .schedule import plan_releases, speed_limit_json, window_to_json
 from .tracking import Tracking, TrackingPlan, store_batch
 
@@ -101,8 +102,11 @@ class Acceptor:
         on_accepted: Callable[[], None] | None = None,
         tracking: Tracking | None = None,
         plans: PlanCache | None = None,
+        on_reports: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
+        # reports owed at accept were committed (a message the balance did not pay for, pushed)
+        self.on_reports = on_reports
         self.tracking = tracking
         self.default_sender = default_sender
         self.plans = plans or PlanCache(db)
@@ -218,7 +222,7 @@ class Acceptor:
         for item in batch:
             outcomes, rows, dues, costs = self._rows(item, taken.setdefault(item.account.id, set()), now)
             built.append((item, outcomes, rows, dues, costs))
-        self._charge(conn, built, now)
+        owed = self._charge(conn, built, now)
         for item, outcomes, rows, dues, _ in built:
             results.append(outcomes)
             if item.tracking is not None:
@@ -236,18 +240,29 @@ class Acceptor:
                     now,
                 )
         jobs = []
+        pushes: dict[JobKind, list[tuple[int, int]]] = defaultdict(list)
         for account_id, rows in rows_by_account.items():
             pks = q.insert_messages(conn, account_id, rows)
             jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
+            if owed:  # only when the balance did not pay for everything: no per-row work otherwise
+                for pk, row in zip(pks, rows):
+                    if id(row) in owed:
+                        pushes[push_kind(row["report_channel"])].append((pk, now))
         jq.add_jobs(conn, JobKind.DISPATCH, jobs)
+        for kind, items in pushes.items():
+            jq.add_jobs(conn, kind, items)
+        if pushes and self.on_reports is not None:
+            on_commit(conn, self.on_reports)
         if tracked:
             store_batch(conn, tracked)
         return results
 
-    def _charge(self, conn: Connection, built: list, now: int) -> None:
+    def _charge(self, conn: Connection, built: list, now: int) -> set[int]:
         """Charge every account of the batch for its rows, in order (one statement per account when
         the balance pays for all); rows the balance cannot pay become REJECTED_NOT_ENOUGH_CREDITS,
-        cost nothing and are not dispatched. One ledger row per request (one executemany)."""
+        cost nothing and are not dispatched. One ledger row per request (one executemany). Returns
+        the ``id()`` of the rejected rows whose report is pushed (``_reject_unpaid``)."""
+        owed: set[int] = set()
         costs_by_account: dict[int, list[int]] = defaultdict(list)
         for item, _, _, _, costs in built:
             costs_by_account[item.account.id] += costs
@@ -262,7 +277,7 @@ class Acceptor:
             if taken is None:  # all paid for: the common case, no per-row work
                 charged, count = sum(costs), sum(1 for c in costs if c)
             else:
-                charged, count = self._reject_unpaid(outcomes, rows, dues, costs, taken[start:], now)
+                charged, count = self._reject_unpaid(outcomes, rows, dues, costs, taken[start:], now, owed)
             if charged:
                 entries.append(
                     {
@@ -277,6 +292,7 @@ class Acceptor:
                     }
                 )
         money.add_ledger(conn, entries)
+        return owed
 
     @staticmethod
     def _reject_unpaid(
@@ -286,9 +302,12 @@ class Acceptor:
         costs: list[int],
         taken: list[bool],
         now: int,
+        owed: set[int],
     ) -> tuple[int, int]:
         """Rows the balance did not pay for become REJECTED_NOT_ENOUGH_CREDITS (final at once, price 0,
-        nothing to dispatch); returns what the others cost and how many they are."""
+        nothing to dispatch); returns what the others cost and how many they are. Their report goes
+        the way the request asked (``pushed_at_accept``): those rows' ``id()`` join ``owed``, the
+        others' are pulled."""
         # every outcome has a row but a duplicate messageId's
         row_outcomes = [
             k for k, o in enumerate(outcomes) if o.status_id != st.REJECTED_DUPLICATE_MESSAGE_ID.id
@@ -299,13 +318,16 @@ class Acceptor:
                 charged += cost
                 count += 1 if cost else 0
                 continue
+            pushed = pushed_at_accept(row["report_channel"])
             row.update(
                 status_id=NOT_ENOUGH_CREDITS.id,
                 price_per_message=0.0,
                 done_at=now,
-                report_state=REPORT_PULL,
+                report_state=REPORT_NONE if pushed else REPORT_PULL,
                 valid_until=None,
             )
+            if pushed:
+                owed.add(id(row))
             dues[i] = None
             k = row_outcomes[i]
             outcomes[k] = replace(outcomes[k], status_id=NOT_ENOUGH_CREDITS.id)

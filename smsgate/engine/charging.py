@@ -6,8 +6,8 @@ destination without a statement. A change made in this process invalidates it at
 processes (workers, the CLI) bump ``plans.version``, which each cache polls at most once a second
 (``REFRESH_S``), outside any transaction.
 
-For other engineers (number lookup, legacy CREDITS): ``charge_lookup`` is the one call that prices and
-charges number lookups; ``balance_of`` reads a balance."""
+Number lookups are charged by ``charge_lookups`` in the transaction that stores them
+(``engine/lookups.py``); ``balance_of`` reads a balance (the balance API, the legacy API)."""
 
 from __future__ import annotations
 
@@ -30,19 +30,6 @@ from ..store.tables import messages
 log = logging.getLogger("smsgate.charging")
 
 REFRESH_S = 1.0
-
-
-class NotEnoughCredits(Exception):
-    """The balance cannot pay (REJECTED_NOT_ENOUGH_CREDITS)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Charged:
-    """What a charge took: ``price`` per item, ``total`` for all, in ``currency``."""
-
-    price: float
-    total: float
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,40 +165,38 @@ def charge_inbound(conn: Connection, account_id: int, amount: int, currency: str
         )
 
 
-async def charge_lookup(
-    db: Database, cache: PlanCache, account_id: int, count: int = 1, reference: str | None = None
-) -> Charged:
-    """Price ``count`` number lookups by the account's plan and take them from its balance, with a
-    ledger row. Raises ``NotEnoughCredits`` (nothing taken) when the balance cannot pay: answer
-    REJECTED_NOT_ENOUGH_CREDITS."""
-    if cache.stale:
-        await cache.refresh()
-    plan = cache.plan_of(account_id)
-    price = plan.lookup_price
-    costs = [price] * count
-
-    def take(conn: Connection) -> None:
-        if money.charge(conn, account_id, costs) is not None:
-            raise NotEnoughCredits(f"the balance does not pay for {count} lookup(s)")
-        if price:
-            money.add_ledger(
-                conn,
-                [
-                    {
-                        "account_id": account_id,
-                        "at": now_ms(),
-                        "kind": "lookup",
-                        "amount": -price * count,
-                        "currency": plan.currency,
-                        "messages": count,
-                        "reference": reference,
-                        "note": None,
-                    }
-                ],
-            )
-
-    await db.write(take)
-    return Charged(to_amount(price), to_amount(price * count), plan.currency)
+def charge_lookups(
+    conn: Connection,
+    account_id: int,
+    price: int,
+    currency: str,
+    wanted: Sequence[bool],
+    reference: str | None,
+    now: int,
+) -> list[bool] | None:
+    """In the transaction that stores a lookup request: take ``price`` (micros, the plan's lookup
+    price) for each number ``wanted`` (to be looked up; a malformed one costs nothing), in order, with
+    one ledger row for what was taken. None: all were paid for; else which were (the others are
+    REJECTED_NOT_ENOUGH_CREDITS)."""
+    taken = money.charge(conn, account_id, [price if w else 0 for w in wanted])
+    count = sum(1 for i, w in enumerate(wanted) if w and (taken is None or taken[i]))
+    if price and count:
+        money.add_ledger(
+            conn,
+            [
+                {
+                    "account_id": account_id,
+                    "at": now,
+                    "kind": "lookup",
+                    "amount": -price * count,
+                    "currency": currency,
+                    "messages": count,
+                    "reference": reference,
+                    "note": None,
+                }
+            ],
+        )
+    return taken
 
 
 # --- operator actions -----------------------------------------------------------------------------
@@ -250,6 +235,24 @@ def balance_of(conn: Connection, account_id: int, plans: dict[str, Plan]) -> Bal
         None if limit is None else to_amount(limit),
         name,
     )
+
+
+def balances(conn: Connection) -> dict[int, BalanceView]:
+    """Every account's balance (account id -> view), in two selects: the operator's list."""
+    plans = stored_plans(conn)
+    out = {}
+    for account_id, m in money.all_account_money(conn).items():
+        name = m.plan or DEFAULT_PLAN
+        plan = plans.get(name) or plans[DEFAULT_PLAN]
+        limit = m.balance.credit_limit
+        out[account_id] = BalanceView(
+            to_amount(m.balance.balance),
+            plan.currency,
+            m.balance.prepaid,
+            None if limit is None or m.balance.prepaid else to_amount(limit),
+            name,
+        )
+    return out
 
 
 # --- what the operator does (admin API and CLI share these) ---------------------------------------

@@ -160,6 +160,7 @@ class Gateway:
             on_accepted=self._accepted,
             tracking=self.tracking,
             plans=self.plans,
+            on_reports=self._receipts_applied,
         )
         self.network = SimulatedNetwork(settings.network, settings.simulator_delivery_delay)
         self.inbound = InboundService(self.db, self.plans, on_stored=self._inbound_stored)
@@ -178,7 +179,7 @@ class Gateway:
         lookup_connectors: list[LookupConnector] = [
             UpstreamLookup(c) for c in settings.lookup_connectors
         ] or [SimulatedLookup(self.network.subscribers)]
-        self.lookups = LookupService(self.db, settings, lookup_connectors, wake=self.wake)
+        self.lookups = LookupService(self.db, settings, lookup_connectors, self.plans, wake=self.wake)
         self.networks = CurrentNetworks(self.db, self.lookups.networks_of, settings.routing_lookup_ttl_hours)
         self.router = Router(self.db, named, RoutingTable(settings.routes, default), self.networks)
         self.dispatcher = Dispatcher(self.db, self.router)

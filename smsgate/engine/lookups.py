@@ -23,17 +23,20 @@ from ..connectors.lookup import LookupConnector, look_up_with
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.ids import new_id, new_ids
-from ..domain.lookup import LookupOutcome, malformed, shown
+from ..domain.lookup import MAX_NUMBER_CHARS, LookupOutcome, malformed, shown
 from ..domain.numbers import normalize_destination
+from ..domain.pricing import Balance, to_amount
 from ..store import jobs as jq
 from ..store import lookups as store
+from ..store import money
 from ..store.accounts import Account
 from ..store.database import Database, on_commit
 from ..store.jobs import JobKind
 from ..store.records import LookupRecord
-from .lookup_price import LookupPrice, lookup_price
+from .charging import PlanCache, charge_lookups
 
 QUERY, NOTIFY, HLR = "query", "notify", "hlr"
+NOT_ENOUGH_CREDITS = st.status("REJECTED_NOT_ENOUGH_CREDITS")
 MAX_BATCH_REQUESTS = 256  # requests per group commit
 
 
@@ -50,10 +53,12 @@ class LookupService:
         db: Database,
         settings: Settings,
         connectors: Sequence[LookupConnector],
+        plans: PlanCache,
         wake: Callable[[JobKind], None] = lambda kind: None,
     ) -> None:
         self.db = db
         self.settings = settings
+        self.plans = plans
         self.connectors = list(connectors)
         self.wake = wake
         self._queue: list[tuple[Callable[[Connection], LookupBatch], asyncio.Future[LookupBatch]]] = []
@@ -153,29 +158,44 @@ class LookupService:
     ) -> LookupBatch:
         """Look the numbers up and store the answers (one bulk); ``channel`` NOTIFY queues a push of
         each to ``notify_url``, HLR one to the account's HLR report URL (if it has one)."""
-        price = lookup_price(self.settings, account)  # the charge goes here (the money issue)
+        if self.plans.stale:
+            await self.plans.refresh()
+        plan = self.plans.plan_of(account.id)
+        price = plan.lookup_price  # micros per number looked up (malformed ones cost nothing)
         bulk_id = new_id()
         ids = new_ids(len(numbers))
         if channel == HLR:  # the legacy documents' ids: 0-9, A-F and "-"
             ids = [i.upper() for i in ids]
         now = now_ms()
 
+        first = [malformed(n) for n in numbers]
+        if price and channel != NOTIFY and any(o is None for o in first):
+            # what the balance cannot pay is not looked up (an upstream lookup costs the operator);
+            # the charge in the transaction below decides, this read only spares those lookups
+            balance = await self.db.read(lambda conn: money.account_money(conn, account.id).balance)
+            first = _unpaid(numbers, first, balance, price)
         # the lookups outside the transaction: only the package's filter needs the row; a notify
         # request's wait for its push job (answered PENDING now, looked up when pushed)
-        full = [_pending(n) for n in numbers] if channel == NOTIFY else await self.outcomes(numbers)
+        if channel == NOTIFY:
+            full = [o or _pending(n) for n, o in zip(numbers, first, strict=True)]
+        else:
+            wanted = [n for n, o in zip(numbers, first, strict=True) if o is None]
+            found = iter(await self.outcomes(wanted)) if wanted else iter(())
+            full = [o or next(found) for o in first]
 
         def run(conn: Connection) -> LookupBatch:
+            outcomes = _charged(conn, account.id, full, price, plan.currency, bulk_id, now)
             settings = store.settings_of(conn, account.id)
-            outcomes = [replace(o, details=shown(o.details, settings.package)) for o in full]
+            outcomes = [replace(o, details=shown(o.details, settings.package)) for o in outcomes]
             url = settings.hlr_report_url if channel == HLR else notify_url
             rows = [
-                _row(account, bulk_id, i, o, channel, url, notify_content_type, price, now)
+                _row(account, bulk_id, i, o, channel, url, notify_content_type, price, plan.currency, now)
                 for i, o in zip(ids, outcomes, strict=True)
             ]
             records = store.insert_lookups(conn, rows)
             kind = {NOTIFY: JobKind.LOOKUP_PUSH, HLR: JobKind.HLR_PUSH}.get(channel)
             if kind is not None and url:
-                # a malformed number is answered at once and never looked up: nothing to push
+                # a malformed or unpaid number is answered at once and never looked up: nothing to push
                 jq.add_jobs(
                     conn, kind, [(r.id, now) for r, o in zip(records, outcomes, strict=True) if o.looked_up]
                 )
@@ -183,6 +203,37 @@ class LookupService:
             return LookupBatch(bulk_id, records, settings)
 
         return await self._commit(run)
+
+
+def _unpaid(
+    numbers: Sequence[str], first: list[LookupOutcome | None], balance: Balance, price: int
+) -> list[LookupOutcome | None]:
+    """``first`` with the numbers that ``balance`` cannot pay for answered REJECTED_NOT_ENOUGH_CREDITS."""
+    paid = iter(balance.affordable([price] * sum(1 for o in first if o is None)))
+    return [o if o is not None else (None if next(paid) else _no_credit(n)) for n, o in zip(numbers, first)]
+
+
+def _charged(
+    conn: Connection,
+    account_id: int,
+    outcomes: list[LookupOutcome],
+    price: int,
+    currency: str,
+    bulk_id: str,
+    now: int,
+) -> list[LookupOutcome]:
+    """``outcomes`` once charged: those the balance did not pay for become REJECTED_NOT_ENOUGH_CREDITS."""
+    taken = charge_lookups(conn, account_id, price, currency, [o.looked_up for o in outcomes], bulk_id, now)
+    if taken is None:
+        return outcomes
+    return [o if ok or not o.looked_up else _no_credit(o.to) for o, ok in zip(outcomes, taken, strict=True)]
+
+
+def _no_credit(number: str) -> LookupOutcome:
+    """A number the balance cannot pay for: rejected on its own line, not looked up, nothing charged."""
+    valid = normalize_destination(number)
+    to = valid.msisdn if valid is not None else number[:MAX_NUMBER_CHARS]
+    return LookupOutcome(to, NOT_ENOUGH_CREDITS.id, st.NO_ERROR.id, {}, False)
 
 
 def _all_of(runs: list[Callable[[Connection], LookupBatch]]) -> Callable[[Connection], list[LookupBatch]]:
@@ -198,7 +249,8 @@ def _row(
     channel: str,
     url: str | None,
     content_type: str | None,
-    price: LookupPrice,
+    price: int,
+    currency: str,
     now: int,
 ) -> dict[str, object]:
     return {
@@ -211,8 +263,8 @@ def _row(
         "status_id": o.status_id,
         "error_id": o.error_id,
         "details": orjson.dumps(o.details).decode() if o.details else None,
-        "price": price.price_per_lookup if o.looked_up else 0.0,
-        "currency": price.currency,
+        "price": to_amount(price) if o.looked_up else 0.0,
+        "currency": currency,
         "notify_url": url,
         "notify_content_type": content_type,
         "created_at": now,

@@ -19,7 +19,7 @@ from ..store.database import on_commit
 from ..store.jobs import JobKind
 
 
-def _push_kind(channel: str) -> JobKind:
+def push_kind(channel: str) -> JobKind:
     """The job that carries a report: an HTTP push, or a deliver_sm receipt over the SMPP session the
     message came in on (the SMPP channels)."""
     if channel == ReportChannel.HTTP:
@@ -27,6 +27,14 @@ def _push_kind(channel: str) -> JobKind:
     if channel == ReportChannel.LEGACY:
         return JobKind.LEGACY_PUSH
     return JobKind.SMPP_DLR
+
+
+def pushed_at_accept(channel: str | None) -> bool:
+    """Whether a message that ends at accept (REJECTED_NOT_ENOUGH_CREDITS) has its report pushed: when
+    its channel is HTTP or the legacy report URL, as a receipt's would be. Not over SMPP: the
+    customer's submit_sm_resp already refused it (ESME_RSUBMITFAIL) without a message_id, so a
+    deliver_sm receipt would name a message the customer never heard of; its report is pulled."""
+    return channel in (ReportChannel.HTTP, ReportChannel.LEGACY)
 
 
 def waking_sink(on_applied: Callable[[], None]) -> ReceiptSink:
@@ -67,7 +75,7 @@ def apply_receipts(conn: Connection, receipts: Sequence[Receipt]) -> None:
     for r in final:
         channel = open_rows[r.message_pk].report_channel
         if channel:
-            pushes.setdefault(_push_kind(channel), []).append((r.message_pk, now))
+            pushes.setdefault(push_kind(channel), []).append((r.message_pk, now))
     for kind, items in pushes.items():
         jq.add_jobs(conn, kind, items)
     for r in intermediate:
@@ -80,4 +88,4 @@ def apply_receipts(conn: Connection, receipts: Sequence[Receipt]) -> None:
         ):
             # the message moves on; the push carries the state it had at this receipt
             snapshot = orjson.dumps({"status_id": r.status_id, "error_id": r.error_id}).decode()
-            jq.add_jobs(conn, _push_kind(row.report_channel), [(r.message_pk, now)], payload=snapshot)
+            jq.add_jobs(conn, push_kind(row.report_channel), [(r.message_pk, now)], payload=snapshot)

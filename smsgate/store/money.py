@@ -136,6 +136,18 @@ def account_money(conn: Connection, account_id: int) -> AccountMoney:
     return AccountMoney(account_id, row.plan, Balance(row.balance, bool(row.prepaid), row.credit_limit))
 
 
+def all_account_money(conn: Connection) -> dict[int, AccountMoney]:
+    """Every account's money, in one select (``smsgate account list``)."""
+    rows = conn.execute(
+        select(
+            accounts.c.id, accounts.c.plan, accounts.c.balance, accounts.c.prepaid, accounts.c.credit_limit
+        )
+    )
+    return {
+        r.id: AccountMoney(r.id, r.plan, Balance(r.balance, bool(r.prepaid), r.credit_limit)) for r in rows
+    }
+
+
 def set_mode(conn: Connection, account_id: int, *, prepaid: bool, credit_limit: int | None) -> None:
     conn.execute(
         update(accounts)

@@ -15,6 +15,8 @@ from job_queue import jobs_of
 from live import ADMIN, LiveGateway, eventually
 from receiver import Receiver
 
+from smsgate.wire.legacy import format_credits
+
 XML_PATH = "/AddOn/SMSService/XML/XMLInput.aspx"
 GET_PATH = "/Addon/SMSService/SendSMS.aspx"  # as the seed's GET examples write it
 COMMAND_PATH = "/Addon/SMSService/command.aspx"
@@ -65,6 +67,29 @@ def v1_log(base: str, creds, message_id: str) -> dict:
     return found
 
 
+def balance(base: str, creds) -> float:
+    """The balance as the balance API answers it: the one the legacy API must report."""
+    r = httpx.get(base + "/account/1/balance", headers=creds.app, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["balance"]
+
+
+def prepaid(gw: LiveGateway, credit: float):
+    name = uid("prepaid")
+    creds = gw.create_account(name)
+    gw.cli("account", "prepaid", name)
+    if credit:
+        gw.cli("account", "credit", name, str(credit))
+    return creds
+
+
+def credits_command(base: str, creds) -> str:
+    params = {"username": creds.username, "password": creds.password, "cmd": "CREDITS"}
+    r = httpx.get(base + COMMAND_PATH, params=params, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
 def final_v1_log(base: str, creds, message_id: str) -> dict | None:
     found = v1_log(base, creds, message_id)
     return found if found["status"]["groupName"] not in ("PENDING", "ACCEPTED") else None
@@ -78,7 +103,10 @@ def test_xml_post_without_registered_delivery_form_encoded(deployment, legacy):
         deployment.base_url, body, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert status_of(response) == 2
-    assert response.findtext("credits") == "0"  # no money on this branch: legacy_balance says 0
+    # <credits> is the account's balance after the request (a postpaid account: below zero)
+    assert float(response.findtext("credits")) == pytest.approx(
+        balance(deployment.base_url, legacy), abs=1e-4
+    )
 
 
 def test_xml_post_with_registered_delivery_raw_and_as_the_seed_quotes_it(deployment, legacy):
@@ -203,12 +231,70 @@ def test_credits_command(deployment, legacy):
         return r.text
 
     creds = {"username": legacy.username, "password": legacy.password}
-    assert command(cmd="CREDITS", **creds) == "0"  # legacy_balance: no money on this branch
-    assert command(cmd="credits", **creds) == "0"
+    assert command(cmd="CREDITS", **creds) == format_credits(balance(base, legacy))
+    assert command(cmd="credits", **creds) == format_credits(balance(base, legacy))
     assert command(cmd="NOSUCH", **creds) == "-1"
     assert command(cmd="CREDITS", username=legacy.username, password="wrong") == "-5"
     assert command(cmd="CREDITS", password="x") == "-10"
     assert command(cmd="CREDITS", username=legacy.username) == "-11"
+
+
+def test_credits_are_the_balance_after_the_request(deployment):
+    base = deployment.base_url
+    creds = prepaid(deployment.gateway, 1.0)
+    assert credits_command(base, creds) == "1"
+    a, b = uid("paid"), uid("paid")
+    recipients = f'<gsm messageId="{a}">41793026731</gsm><gsm messageId="{b}">38598303175</gsm>'
+    response = post_xml(base, "XML=" + sms_xml(creds, recipients))
+    assert status_of(response) == 2
+    charged = sum(
+        v1_log(base, creds, i)["price"]["pricePerMessage"] * v1_log(base, creds, i)["smsCount"]
+        for i in (a, b)
+    )
+    assert charged > 0
+    assert response.findtext("credits") == format_credits(1.0 - charged)
+    assert (
+        credits_command(base, creds) == format_credits(1.0 - charged) == format_credits(balance(base, creds))
+    )
+    # a GET send moves it too
+    sent = get_sms(base, creds, sender="Friend", SMSText="hi", GSM="41793026732")
+    price = v1_log(base, creds, sent)["price"]["pricePerMessage"]
+    assert credits_command(base, creds) == format_credits(1.0 - charged - price)
+
+
+def test_not_enough_credits_end_to_end(deployment):
+    base = deployment.base_url
+    creds = prepaid(deployment.gateway, 0.0)
+    a = uid("broke")
+    response = post_xml(
+        base, "XML=" + sms_xml(creds, f'<gsm messageId="{a}">41793026733</gsm><gsm>41793026734</gsm>')
+    )
+    assert status_of(response) == -3  # NOT_ENOUGH_CREDITS
+    assert response.findtext("credits") == "0"
+    assert v1_log(base, creds, a)["status"]["name"] == "REJECTED_NOT_ENOUGH_CREDITS"
+    assert get_sms(base, creds, sender="Friend", SMSText="hi", GSM="41793026735") == "-2"  # NOT_ENOUGHCREDITS
+    assert credits_command(base, creds) == "0"
+    # what the balance pays for is sent, the rest is not: the status counts the sent ones
+    deployment.gateway.cli("account", "credit", creds.name, "0.065")  # the default plan's part to 41
+    b, c = uid("half"), uid("half")
+    recipients = f'<gsm messageId="{b}">41793026736</gsm><gsm messageId="{c}">41793026737</gsm>'
+    response = post_xml(base, "XML=" + sms_xml(creds, recipients))
+    assert status_of(response) == 1 and response.findtext("credits") == "0"
+    assert v1_log(base, creds, c)["status"]["name"] == "REJECTED_NOT_ENOUGH_CREDITS"
+
+
+def test_not_enough_credits_is_pushed_to_the_report_url(deployment, receiver):
+    gw, base = deployment.gateway, deployment.base_url
+    creds = prepaid(gw, 0.0)
+    path = f"/{uid('broke-dlr')}"
+    gw.cli("account", "legacy", creds.name, "--report-url", receiver.url(path))
+    own = uid("broke")
+    assert (
+        status_of(post_xml(base, "XML=" + sms_xml(creds, f'<gsm messageId="{own}">41793026738</gsm>'))) == -3
+    )
+    (push,) = eventually(lambda: receiver.to(path) or None)
+    (line,) = _lines(push.body)
+    assert line["id"] == own and line["status"] == "NOT_ENOUGH_CREDITS" and DATE.match(line["donedate"])
 
 
 def _lines(body: bytes) -> list[dict[str, str]]:

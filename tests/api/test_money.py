@@ -130,6 +130,9 @@ def test_account_create_with_plan_show_and_balance_api(money_gw):
     led = assert_reconciled(gw, name)
     assert [e["kind"] for e in led["entries"]] == ["credit"] and led["entries"][0]["note"] == "top-up"
     assert "top-up" in gw.cli("account", "ledger", name).stdout
+    (row,) = [line for line in gw.cli("account", "list").stdout.splitlines() if f" {name} " in line]
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[5:] == ["flat", "postpaid", "47.791340 EUR", "5.000000"]
 
 
 # --- charging at accept ---------------------------------------------------------------------------
@@ -204,6 +207,65 @@ def test_not_enough_credits_in_v1_and_v3(money_gw):
     assert [x["status"]["name"] for x in v3_reports.json()["results"]] == [NOT_ENOUGH]
     assert balance(gw, creds) == 0.0
     assert billing(gw, name)["entries"] == []
+
+
+def test_a_message_rejected_for_credits_has_its_report_pushed_as_the_request_asked(money_gw):
+    gw = money_gw
+    name = uid("pushrej")
+    creds = prepaid_account(gw, name, 0.01)  # one part of the flat plan
+    bulk = uid("b")
+    with Receiver() as receiver:
+        r = send_v2(
+            gw.base_url,
+            creds.app,
+            [
+                {
+                    "text": "hi",
+                    "destinations": [{"to": "41793050001"}, {"to": "41793050002", "messageId": uid("m")}],
+                    "notifyUrl": receiver.url("/v2"),
+                    "callbackData": "mine",
+                },
+                {"text": "pulled", "destinations": [{"to": "41793050003"}]},  # no notifyUrl: pulled
+            ],
+            bulk_id=bulk,
+        )
+        assert r.status_code == 200, r.text
+        sent = r.json()["messages"]
+        assert [m["status"]["name"] for m in sent] == ["PENDING_ACCEPTED", NOT_ENOUGH, NOT_ENOUGH]
+        rejected = sent[1]["messageId"]
+        pushed = eventually(
+            lambda: (
+                [x for q in receiver.to("/v2") for x in q.json()["results"] if x["messageId"] == rejected]
+                or None
+            )
+        )
+        assert pushed[0]["status"]["name"] == NOT_ENOUGH and pushed[0]["status"]["id"] == 12
+        assert pushed[0]["price"]["pricePerMessage"] == 0 and pushed[0]["callbackData"] == "mine"
+        # pushed once, not also pulled; the one without a notifyUrl is pulled
+        reports = httpx.get(gw.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=creds.app)
+        assert [x["messageId"] for x in reports.json()["results"]] == [sent[2]["messageId"]]
+
+        r3 = httpx.post(
+            gw.base_url + "/sms/3/messages",
+            json={
+                "messages": [
+                    {
+                        "sender": "Shop",
+                        "destinations": [{"to": "41793050004"}],
+                        "content": {"text": "hi"},
+                        "webhooks": {"delivery": {"url": receiver.url("/v3")}},
+                    }
+                ]
+            },
+            headers=creds.app,
+        )
+        assert r3.status_code == 200, r3.text
+        m3 = r3.json()["messages"][0]
+        assert m3["status"]["name"] == NOT_ENOUGH
+        (push,) = eventually(lambda: receiver.to("/v3") or None)
+        (report,) = push.json()["results"]
+        assert report["messageId"] == m3["messageId"] and report["status"]["name"] == NOT_ENOUGH
+    assert balance(gw, creds) == 0.0
 
 
 def test_postpaid_goes_below_zero_down_to_its_credit_limit(money_gw):

@@ -47,6 +47,8 @@ DETAIL_ORDER = [
     "error",
 ]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+LOOKUP_PRICE = 0.005  # the default plan's, set by the CLI in the fixture
+NOT_ENOUGH = "REJECTED_NOT_ENOUGH_CREDITS"
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +60,11 @@ def lookup_gw(tmp_path_factory, backend):
         tmp_path_factory.mktemp("lookup"),
         url,
         config_toml=SUBSCRIBERS,
-        env_extra={"SMSGATE_CLOCK_START": CLOCK_START, "SMSGATE_LOOKUP_PRICE": "0.005"},
+        env_extra={"SMSGATE_CLOCK_START": CLOCK_START},
     )
     gw.alice = gw.create_account("alice")
     gw.bob = gw.create_account("bob")
+    gw.cli("plan", "set-price", "default", "--lookup", "--price", str(LOOKUP_PRICE))
     gw.start()
     yield gw
     gw.stop()
@@ -208,7 +211,7 @@ def test_logs_with_each_filter(lookup_gw):
     assert len(everything) >= 5
     log = next(x for x in everything if x["to"] == "41793026727" and x["bulkId"] == first["bulkId"])
     assert set(log) == {"bulkId", "messageId", "to", "sentAt", "doneAt", "mccMnc", "price", "status", "error"}
-    assert log["price"] == {"pricePerLookup": 0.005, "currency": "EUR"}
+    assert log["price"] == {"pricePerLookup": LOOKUP_PRICE, "currency": "EUR"}
     assert log["mccMnc"] == "22801"
     # newest first; alice's lookups are not bob's
     assert everything[0]["bulkId"] == second["bulkId"]
@@ -542,3 +545,113 @@ def test_notify_through_a_secondary_worker_is_pushed_by_the_primary(tmp_path, re
         eventually(lambda: {x.json()["bulkId"] for x in receiver.to(path)} == pushed or None, timeout=20)
     finally:
         gw.stop()
+
+
+# --- charging (the plan's lookup price) ------------------------------------------------------------
+
+
+def _billing(gw, name: str) -> dict:
+    r = httpx.get(gw.base_url + f"/admin/1/accounts/{name}/ledger", headers=ADMIN, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _prepaid(gw, name: str, credit: float):
+    creds = gw.create_account(name)
+    gw.cli("account", "prepaid", name)
+    if credit:
+        gw.cli("account", "credit", name, str(credit))
+    return creds
+
+
+def test_each_looked_up_number_is_charged_the_plans_lookup_price(lookup_gw):
+    name = uid("payer")
+    creds = lookup_gw.create_account(name)  # postpaid, no limit: goes below zero
+    r = _query(lookup_gw, creds, ["41793026727", "bad!", "41790001234"])
+    assert r.status_code == 200, r.text
+    # two numbers looked up (a number that does not exist is looked up too); the malformed one is free
+    found = _billing(lookup_gw, name)
+    assert found["balance"] == pytest.approx(-2 * LOOKUP_PRICE) and found["ledgerSum"] == found["balance"]
+    (entry,) = found["entries"]
+    assert entry["kind"] == "lookup" and entry["amount"] == pytest.approx(-2 * LOOKUP_PRICE)
+    assert entry["messages"] == 2 and entry["reference"] == r.json()["bulkId"]
+    prices = {
+        x["to"]: x["price"]["pricePerLookup"] for x in _logs(lookup_gw, creds, bulkId=r.json()["bulkId"])
+    }
+    assert prices == {"41793026727": LOOKUP_PRICE, "bad!": 0.0, "41790001234": LOOKUP_PRICE}
+
+    # a price changed at run time (admin API) is the next lookup's
+    changed = httpx.post(
+        lookup_gw.base_url + "/admin/1/plans/default/prices",
+        json={"kind": "lookup", "price": 0.01},
+        headers=ADMIN,
+        timeout=30,
+    )
+    assert changed.status_code == 200, changed.text
+    try:
+        assert _query(lookup_gw, creds, ["41793026727"]).status_code == 200
+        assert _billing(lookup_gw, name)["entries"][-1]["amount"] == pytest.approx(-0.01)
+    finally:
+        lookup_gw.cli("plan", "set-price", "default", "--lookup", "--price", str(LOOKUP_PRICE))
+    found = _billing(lookup_gw, name)
+    assert found["ledgerSum"] == pytest.approx(found["balance"])
+
+
+def test_a_prepaid_account_that_cannot_pay_gets_not_enough_credits_per_number(lookup_gw, receiver):
+    name = uid("poor")
+    creds = _prepaid(lookup_gw, name, LOOKUP_PRICE)  # pays for one lookup
+    r = _query(lookup_gw, creds, ["41793026727", "bad!", "41790001234", "38598303174"])
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["status"]["name"] for x in results] == [
+        "DELIVERED_TO_HANDSET",
+        "REJECTED_DESTINATION",
+        NOT_ENOUGH,
+        NOT_ENOUGH,
+    ]
+    assert (
+        results[2]["status"]["id"] == 12 and "imsi" not in results[2] and "originalNetwork" not in results[2]
+    )
+    assert [x["to"] for x in results] == ["41793026727", "bad!", "41790001234", "38598303174"]
+    logged = {x["to"]: x for x in _logs(lookup_gw, creds, bulkId=r.json()["bulkId"])}
+    assert logged["41790001234"]["status"]["name"] == NOT_ENOUGH
+    assert logged["41790001234"]["price"]["pricePerLookup"] == 0.0
+    assert logged["41793026727"]["price"]["pricePerLookup"] == LOOKUP_PRICE
+    found = _billing(lookup_gw, name)
+    assert found["balance"] == 0 and found["ledgerSum"] == 0
+    assert [(e["kind"], e["messages"]) for e in found["entries"]] == [("credit", 0), ("lookup", 1)]
+
+    # notify: charged when asked (not when pushed); the unpaid number is answered at once, not pushed
+    lookup_gw.cli("account", "credit", name, str(LOOKUP_PRICE))
+    path = f"/{uid('poor-notify')}"
+    r = httpx.post(
+        lookup_gw.base_url + "/number/1/notify",
+        json={"to": ["41793026727", "41790001234"], "notifyUrl": receiver.url(path)},
+        headers=creds.app,
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    answers = r.json()["results"]
+    assert [a["status"]["name"] for a in answers] == ["PENDING_WAITING_DELIVERY", NOT_ENOUGH]
+    (push,) = eventually(lambda: receiver.to(path) or None)
+    assert [x["to"] for x in push.json()["results"]] == ["41793026727"]
+    assert push.headers["x-smsgate-lookup-ids"] == answers[0]["messageId"]
+    assert _billing(lookup_gw, name)["balance"] == 0
+
+    # the legacy HLR query: FAILED for what the balance does not pay
+    lookup_gw.cli("account", "credit", name, str(LOOKUP_PRICE))
+    r = httpx.get(
+        lookup_gw.base_url + "/api/hlr/query.aspx",
+        params={"user": creds.username, "pass": creds.password, "destinations": "41793026727;41790001234"},
+        timeout=30,
+    )
+    lines = r.text.strip().split("\n")
+    assert lines[0] == "OK" and lines[1].startswith("41793026727;OK;") and lines[2] == "41790001234;FAILED;"
+    r = httpx.get(
+        lookup_gw.base_url + "/api/hlr/query.aspx",
+        params={"user": creds.username, "pass": creds.password, "destinations": "41793026727"},
+        timeout=30,
+    )
+    assert r.text.strip().split("\n") == ["OK", "41793026727;FAILED;"]
+    found = _billing(lookup_gw, name)
+    assert found["balance"] == 0 and found["ledgerSum"] == 0

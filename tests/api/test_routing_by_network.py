@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import httpx
 import pytest
 from helpers import final_logs, send_v2, uid
-from live import LiveGateway, eventually, free_port
+from live import ADMIN, LiveGateway, eventually, free_port
 from sqlalchemy import select
 
 from smsgate.simulator.smsc import SmscSimulator
@@ -130,6 +131,9 @@ def test_a_ported_number_goes_to_its_new_networks_connector(tmp_path, own_databa
         assert sunrise.destinations() == [PORTED]  # the Swisscom number stayed on the simulator
         cache = _cache(gw)
         assert cache[PORTED][0] == "22802" and cache[SWISSCOM][0] == "22801"
+        # lookups made for routing are not charged: the ledger has the messages' charge only
+        ledger = httpx.get(gw.base_url + "/admin/1/accounts/router/ledger", headers=ADMIN, timeout=30).json()
+        assert [e["kind"] for e in ledger["entries"]] == ["charge"]
 
         # the cache is the database's: an entry written by another process decides the route
         now = gw.advance_clock(0)

@@ -1,4 +1,4 @@
-"""engine/charging.py on a real SQLite file: the lookup charge another engineer calls, refunds that
+"""engine/charging.py on a real SQLite file: the lookup charge, refunds that
 happen once however often they are asked for, plan changes seen by the cache, and the ledger summing
 to the balance."""
 
@@ -35,20 +35,24 @@ def run(tmp_path, body):
     asyncio.run(go())
 
 
-def test_charge_lookup_takes_the_plans_price_and_refuses_what_the_balance_cannot_pay(tmp_path):
+def test_charge_lookups_takes_the_plans_price_in_order_and_says_what_the_balance_cannot_pay(tmp_path):
     async def body(db):
         account = await db.write(lambda c: accounts.create(c, "shop"))
         await db.write(lambda c: charging.configure_account(c, "shop", plan="p", mode="prepaid"))
         await db.write(lambda c: charging.credit_account(c, "shop", 0.01, None))
-        cache = charging.PlanCache(db)
-        charged = await charging.charge_lookup(db, cache, account.id, 2, reference="lookup-1")
-        assert (charged.price, charged.total, charged.currency) == (0.004, 0.008, "EUR")
-        with pytest.raises(charging.NotEnoughCredits):
-            await charging.charge_lookup(db, cache, account.id, 1)
+
+        def take(wanted):
+            return lambda c: charging.charge_lookups(c, account.id, 4_000, "EUR", wanted, "lookup-1", 0)
+
+        assert await db.write(take([True, False, True])) is None  # the malformed one costs nothing
+        assert await db.write(take([True, True])) == [False, False]  # 0.002 left
         b = await db.read(lambda c: charging.billing(c, "shop"))
         assert b.balance == pytest.approx(0.002) and b.ledger_sum == b.balance
-        kinds = [e.kind for e in await db.read(lambda c: charging.account_ledger(c, "shop"))]
-        assert kinds == ["credit", "lookup"]
+        kinds = [
+            (e.kind, e.amount, e.messages)
+            for e in await db.read(lambda c: charging.account_ledger(c, "shop"))
+        ]
+        assert kinds == [("credit", 10_000, 0), ("lookup", -8_000, 2)]
 
     run(tmp_path, body)
 

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parents[1] / "api"))
 
 from helpers import final_logs, send_v2, uid
+from job_queue import jobs_of
 from live import ADMIN, LiveGateway, eventually, free_port, wait_for
 from receiver import Receiver
 from test_smpp_customers import Esme, smpp_account
@@ -146,4 +147,11 @@ def test_an_smpp_customer_without_credit_gets_submitfail_and_the_log_says_why(ga
     assert [(x["status"]["name"], x["price"]["pricePerMessage"]) for x in rows] == [
         ("REJECTED_NOT_ENOUGH_CREDITS", 0)
     ]
+    # no deliver_sm receipt follows the refused submit (no job: the accept transaction would have
+    # queued it); its report is pulled instead
+    assert jobs_of(gw, rows[0]["messageId"]) == []
+    reports = httpx.get(
+        gw.base_url + "/sms/1/reports", params={"messageId": rows[0]["messageId"]}, headers=creds.app
+    ).json()["results"]
+    assert [x["status"]["name"] for x in reports] == ["REJECTED_NOT_ENOUGH_CREDITS"]
     assert httpx.get(gw.base_url + "/account/1/balance", headers=creds.app).json()["balance"] == 0.0
