@@ -49,6 +49,7 @@ from sqlalchemy import Connection
 from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
+from ..logs import about
 from ..smpp.address import address_ton_npi
 from ..smpp.codec import encode_pdu
 from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, status_name
@@ -318,6 +319,7 @@ class SmppConnector:
             timeouts=c.timeouts,
             backoff=c.backoff,
             ssl=True if c.tls else None,
+            name=c.name,
         )
         self.client.on_deliver = self._on_deliver
         self.client.take_deliver = self._take_deliver
@@ -464,7 +466,12 @@ class SmppConnector:
 
     def _refused(self, row: OutboundMessage, names: tuple[str, str], detail: object) -> SubmitResult:
         self.counters["rejected"] += 1
-        log.info("message %s rejected: %s", row.id, detail)
+        log.info(
+            "message %s rejected: %s",
+            row.message_id,
+            detail,
+            extra=about(message_id=row.message_id, bulk_id=row.bulk_id, connector=self.name),
+        )
         status, error = names
         return SubmitResult(row.id, False, st.status(status).id, st.error(error).id, connector=self.name)
 
@@ -494,7 +501,12 @@ class SmppConnector:
                 try:
                     await ledger.sending(row.id, self.name)
                 except Exception as exc:  # noqa: BLE001 - not marked: not sent, try again later
-                    log.warning("message %s not marked as sending: %s", row.id, exc)
+                    log.warning(
+                        "message %s not marked as sending: %s",
+                        row.message_id,
+                        exc,
+                        extra=about(message_id=row.message_id, bulk_id=row.bulk_id, connector=self.name),
+                    )
                     return _Retry("could not record the submit")
             try:
                 ids = [await self._submit_part(pdu, deadline) for pdu in pdus]
@@ -598,7 +610,11 @@ class SmppConnector:
 
         def done(kind: str | None, error: BaseException | None) -> None:
             if kind is None:
-                log.error("could not store a receipt; asking the SMSC to redeliver", exc_info=error)
+                log.error(
+                    "could not store a receipt; asking the SMSC to redeliver",
+                    exc_info=error,
+                    extra=about(connector=self.name),
+                )
                 reply(CommandStatus.ESME_RX_T_APPN)
                 return
             self._counted(kind, remote_id)
@@ -610,7 +626,7 @@ class SmppConnector:
     def _receipt_ids(self, receipt: DeliveryReceipt) -> tuple[int, int] | None:
         """(status id, error id) a receipt records, or None for one that names no message."""
         if not receipt.id:
-            log.warning("receipt without a message id dropped: %r", receipt)
+            log.warning("receipt without a message id dropped: %r", receipt, extra=about(connector=self.name))
             return None
         nec = receipt.network_error_code
         status_name_, error_name = catalog_for_receipt(
@@ -621,7 +637,9 @@ class SmppConnector:
     def _counted(self, kind: str, remote_id: str) -> None:
         self.counters[f"receipts_{kind}"] += 1
         if kind == "unmatched":
-            log.info("receipt for unknown message id %r kept as unmatched", remote_id)
+            log.info(
+                "receipt for unknown message id %r kept as unmatched", remote_id, extra=about(connector=self.name)
+            )
 
     async def _store_receipt(self, receipt: DeliveryReceipt) -> int:
         found = self._receipt_ids(receipt)

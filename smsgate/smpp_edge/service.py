@@ -188,6 +188,14 @@ class SmppService:
             del self._accounts[session]  # bind_resp never went out, so session_closed never came
         return sum(1 for a in self._accounts.values() if a.id == account_id)
 
+    def binds_by_account(self) -> dict[str, int]:
+        """Open binds per account name (``/metrics``): authenticated sessions not closed."""
+        counts: dict[str, int] = {}
+        for session, account in list(self._accounts.items()):
+            if not session.closed:
+                counts[account.name] = counts.get(account.name, 0) + 1
+        return counts
+
     async def authenticate(self, session: SmscSession, bind: Bind) -> int:
         ip = _peer_ip(session.peer)
         if self.allowed and (ip is None or not any(ip in net for net in self.allowed)):

@@ -93,7 +93,7 @@ class Pusher:
         if given_up:
             # a refused host was logged once by the client, with the setting to change
             log.log(
-                logging.INFO if outcome.permanent else logging.WARNING,
+                logging.DEBUG if outcome.permanent else logging.WARNING,
                 "gave up %d %s to %s: %s",
                 len(given_up),
                 self.what,
