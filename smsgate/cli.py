@@ -92,6 +92,9 @@ def _settings(
 
 
 def _banner(line: str) -> None:
+    if logs.json_lines():  # every line of the output one JSON object
+        logging.getLogger("smsgate").info(line)
+        return
     # whole lines, as configured: no markup, no wrapping at the console's width
     console.print(line, markup=False, highlight=False, soft_wrap=True)
 
@@ -140,7 +143,9 @@ def serve(
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
     log_format: Annotated[
         str | None,
-        typer.Option(help="text (readable lines, the default) or json (one object per line) [env: SMSGATE_LOG_FORMAT]."),
+        typer.Option(
+            help="text (readable lines, the default) or json (one object per line) [env: SMSGATE_LOG_FORMAT]."
+        ),
     ] = None,
     workers: Annotated[
         int | None,
@@ -234,8 +239,10 @@ def _serve_alone(settings: Settings) -> None:
     from .api.app import build_app
 
     # json: uvicorn's own loggers write through the root handler too (its default config has its own)
-    own_logs = {"log_config": None} if settings.log_format == "json" else {}
-    uvicorn.run(build_app(settings, owns_process=True), **_uvicorn_options(settings), **own_logs)
+    options = _uvicorn_options(settings)
+    if settings.log_format == "json":
+        options["log_config"] = None
+    uvicorn.run(build_app(settings, owns_process=True), **options)
 
 
 def _supervise(settings: Settings, count: int, options: list[str]) -> int:

@@ -57,8 +57,17 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+_json = [False]
+
+
+def json_lines() -> bool:
+    """Whether this process logs JSON (the banner of ``serve`` goes through the log then)."""
+    return _json[0]
+
+
 def configure(level: str, fmt: str = "text", worker: str | None = None) -> None:
     """The root handler every logger (uvicorn's too) writes through; ``worker`` tags each line."""
+    _json[0] = fmt == "json"
     if fmt == "json":
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter(worker))

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_left
-from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -134,6 +133,10 @@ class AccountNames:
     def known(self, account_id: int, name: str) -> None:
         self._names[account_id] = name
 
+    def name(self, account_id: int) -> str | None:
+        """The name when already known (no statement)."""
+        return self._names.get(account_id)
+
     def of(self, conn: Connection, ids: Iterable[int]) -> dict[int, str]:
         wanted = set(ids)
         unknown = wanted - self._names.keys()
@@ -184,14 +187,20 @@ class LiveCollector(Collector):
             due.add_metric([kind], s.due.get(kind, 0))
         yield queued
         yield due
-        up = GaugeMetricFamily("smsgate_connector_up", "1 while the connector can take traffic.", labels=["connector"])
+        up = GaugeMetricFamily(
+            "smsgate_connector_up", "1 while the connector can take traffic.", labels=["connector"]
+        )
         state = GaugeMetricFamily(
             "smsgate_connector_state", "1 for the connector's current state.", labels=["connector", "state"]
         )
         in_flight = GaugeMetricFamily(
-            "smsgate_connector_window_in_use", "Submits awaiting their answer (window slots taken).", labels=["connector"]
+            "smsgate_connector_window_in_use",
+            "Submits awaiting their answer (window slots taken).",
+            labels=["connector"],
         )
-        window = GaugeMetricFamily("smsgate_connector_window", "The connector's window size.", labels=["connector"])
+        window = GaugeMetricFamily(
+            "smsgate_connector_window", "The connector's window size.", labels=["connector"]
+        )
         for c in s.connectors:
             up.add_metric([c.name], 1 if c.up else 0)
             state.add_metric([c.name, c.state], 1)
@@ -225,10 +234,3 @@ def render(sample: LiveSample) -> bytes:
         return generate_latest(registry)
     registry.register(LiveCollector(sample))
     return generate_latest(REGISTRY) + generate_latest(registry)
-
-
-def tally() -> Tally[tuple[str, ...]]:
-    return Tally()
-
-
-Clock = Callable[[], float]

@@ -638,7 +638,9 @@ class SmppConnector:
         self.counters[f"receipts_{kind}"] += 1
         if kind == "unmatched":
             log.info(
-                "receipt for unknown message id %r kept as unmatched", remote_id, extra=about(connector=self.name)
+                "receipt for unknown message id %r kept as unmatched",
+                remote_id,
+                extra=about(connector=self.name),
             )
 
     async def _store_receipt(self, receipt: DeliveryReceipt) -> int:

@@ -63,7 +63,9 @@ class WebhookClient:
             started = time.perf_counter()
             outcome = await self._call(method, url, body, headers)
         if not outcome.permanent:  # a refused host never got a request
-            metrics.PUSH_SECONDS.labels("ok" if outcome.ok else "failed").observe(time.perf_counter() - started)
+            metrics.PUSH_SECONDS.labels("ok" if outcome.ok else "failed").observe(
+                time.perf_counter() - started
+            )
         return outcome
 
     async def _call(
@@ -78,9 +80,7 @@ class WebhookClient:
         except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA cannot encode
             return self._refused(url, HostRefused(f"{url!r} cannot be called: {exc}"))
         except (httpx.HTTPError, TimeoutError, OSError) as exc:
-            return Outcome(
-                False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            )
+            return Outcome(False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         if 200 <= response.status_code < 300:
             return Outcome(True, detail=str(response.status_code))
         return Outcome(False, detail=f"HTTP {response.status_code}")

@@ -33,9 +33,7 @@ def value(found: dict, name: str, **labels: str) -> float:
 @pytest.fixture
 def gateway(tmp_path, own_database) -> Iterator[tuple[LiveGateway, dict[str, str], int]]:
     metrics_port = free_port()
-    gw = LiveGateway(
-        tmp_path, own_database, workers=2, env_extra={"SMSGATE_METRICS_PORT": str(metrics_port)}
-    )
+    gw = LiveGateway(tmp_path, own_database, workers=2, env_extra={"SMSGATE_METRICS_PORT": str(metrics_port)})
     creds = gw.create_account("metered")
     gw.start()
     try:
@@ -57,12 +55,18 @@ def test_counters_add_up_the_traffic_of_both_workers(gateway):
             ]})  # fmt: skip
             assert r.status_code == 200, r.text
         # one destination rejected at accept (final at once, through the secondary), one v3 message
-        r = clients[1].post(SEND, headers=app, json={"messages": [{"destinations": [{"to": "x"}], "text": "no"}]})
+        r = clients[1].post(
+            SEND, headers=app, json={"messages": [{"destinations": [{"to": "x"}], "text": "no"}]}
+        )
         assert r.status_code == 200, r.text
         r = clients[0].post(
             "/sms/3/messages",
             headers=app,
-            json={"messages": [{"sender": "InfoSMS", "destinations": [{"to": "41793026727"}], "content": {"text": "v3"}}]},
+            json={
+                "messages": [
+                    {"sender": "InfoSMS", "destinations": [{"to": "41793026727"}], "content": {"text": "v3"}}
+                ]
+            },
         )
         assert r.status_code == 200, r.text
         eventually(lambda: final_logs(gw.base_url, app, bulk, 7), timeout=30)
@@ -84,19 +88,40 @@ def test_counters_add_up_the_traffic_of_both_workers(gateway):
                 group="DELIVERED",
             )
             v3 = value(
-                found, "smsgate_messages_final_total", account="metered", connector="simulator", api="3", group="DELIVERED"
+                found,
+                "smsgate_messages_final_total",
+                account="metered",
+                connector="simulator",
+                api="3",
+                group="DELIVERED",
             )
             return found if done == 7 and v3 == 1 else None
 
         found = eventually(settled, timeout=30)
         assert value(found, "smsgate_messages_accepted_total", account="metered", api="2") == 8
         assert value(found, "smsgate_messages_accepted_total", account="metered", api="3") == 1
-        assert value(
-            found, "smsgate_messages_final_total", account="metered", connector="none", api="2", group="REJECTED"
-        ) == 1
-        assert value(
-            found, "smsgate_messages_submitted_total", account="metered", connector="simulator", api="2", accepted="true"
-        ) == 7
+        assert (
+            value(
+                found,
+                "smsgate_messages_final_total",
+                account="metered",
+                connector="none",
+                api="2",
+                group="REJECTED",
+            )
+            == 1
+        )
+        assert (
+            value(
+                found,
+                "smsgate_messages_submitted_total",
+                account="metered",
+                connector="simulator",
+                api="2",
+                accepted="true",
+            )
+            == 7
+        )
         # one accept observed per request (4 requests), one submit round trip per message sent
         assert value(found, "smsgate_accept_seconds_count") == 4
         assert value(found, "smsgate_submit_seconds_count", connector="simulator") == 8
