@@ -99,22 +99,24 @@ def count(counter: Counter, tally: Mapping[tuple[str, ...], int]) -> None:
             counter.labels(*labels).inc(n)
 
 
-def observe_many(histogram: Histogram, values: Iterable[float]) -> None:
-    """``histogram.observe`` for each value, with one increment per bucket touched and one of the
-    sum: a batch's latencies cost a few mmap writes (multiprocess mode), not two per value.
-    prometheus_client stores each bucket's own count (made cumulative when collected), as here."""
+def observe_many(histogram: Histogram, values: Iterable[float], times: int = 1) -> None:
+    """``histogram.observe`` for each value (each ``times`` times), with one increment per bucket
+    touched and one of the sum: a batch's latencies cost a few mmap writes (multiprocess mode), not
+    two per value. prometheus_client stores each bucket's own count (made cumulative when collected),
+    as here."""
     bounds: Sequence[float] = getattr(histogram, "_upper_bounds", ())
     buckets = getattr(histogram, "_buckets", None)
     total = getattr(histogram, "_sum", None)
     if not bounds or buckets is None or total is None:  # another prometheus_client layout
         for value in values:
-            histogram.observe(value)
+            for _ in range(times):
+                histogram.observe(value)
         return
     counts = [0] * len(bounds)
     summed = 0.0
     for value in values:
-        counts[bisect_left(bounds, value)] += 1  # the first bound >= value, as observe picks
-        summed += value
+        counts[bisect_left(bounds, value)] += times  # the first bound >= value, as observe picks
+        summed += value * times
     if not any(counts):
         return
     total.inc(summed)

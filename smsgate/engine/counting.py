@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,6 +21,7 @@ from ..store.database import on_commit
 from ..store.records import OutboundMessage
 
 _PENDING = PENDING_ACCEPTED.id
+_STATUS_ID = attrgetter("status_id")
 
 
 def accepted(items: Iterable[tuple[Account, str, Sequence[AcceptedMessage], float]]) -> None:
@@ -32,11 +34,12 @@ def accepted(items: Iterable[tuple[Account, str, Sequence[AcceptedMessage], floa
     for account, api, outcomes, started in items:
         m.ACCOUNT_NAMES.known(account.id, account.name)
         waited.append(now - started)
-        for outcome in outcomes:
-            if outcome.status_id != _PENDING:  # rejected at accept: final at once
-                status = status_by_id(outcome.status_id)
+        by_status = Counter(map(_STATUS_ID, outcomes))  # C-level: no Python step per message
+        for status_id, n in by_status.items():
+            if status_id != _PENDING:  # rejected at accept: final at once
+                status = status_by_id(status_id)
                 if status.is_final:
-                    final[(account.name, m.NO_CONNECTOR, api, status.group_name)] += 1
+                    final[(account.name, m.NO_CONNECTOR, api, status.group_name)] += n
         stored[(account.name, api)] += len(outcomes)
     m.count(m.ACCEPTED, stored)
     m.count(m.FINAL, final)
@@ -46,19 +49,24 @@ def accepted(items: Iterable[tuple[Account, str, Sequence[AcceptedMessage], floa
 def submitted(conn: Connection, results: Sequence[SubmitResult], sent: Mapping[int, OutboundMessage]) -> None:
     """The network's answers recorded in ``conn``'s transaction: counted once it commits. A refusal
     at submit ends the message (REJECTED...), so it is a final status too."""
-    known = [(r, sent[r.message_pk]) for r in results if r.message_pk in sent]
-    if not known:
+    # grouped first (Counter counts in C), labels made once per group
+    groups = Counter(
+        (msg.account_id, msg.api_version, r.connector, r.accepted, r.status_id)
+        for r in results
+        if (msg := sent.get(r.message_pk)) is not None
+    )
+    if not groups:
         return
-    names = m.ACCOUNT_NAMES.of(conn, {msg.account_id for _, msg in known})
+    names = m.ACCOUNT_NAMES.of(conn, {key[0] for key in groups})
     answered: Counter[tuple[str, ...]] = Counter()
     final: Counter[tuple[str, ...]] = Counter()
-    for r, msg in known:
-        account = names.get(msg.account_id, str(msg.account_id))
-        connector = r.connector or m.NO_CONNECTOR
-        answered[(account, connector, msg.api_version, "true" if r.accepted else "false")] += 1
-        status = status_by_id(r.status_id)
-        if not r.accepted and status.is_final:
-            final[(account, connector, msg.api_version, status.group_name)] += 1
+    for (account_id, api, connector, accepted, status_id), n in groups.items():
+        account = names.get(account_id, str(account_id))
+        connector = connector or m.NO_CONNECTOR
+        answered[(account, connector, api, "true" if accepted else "false")] += n
+        status = status_by_id(status_id)
+        if not accepted and status.is_final:
+            final[(account, connector, api, status.group_name)] += n
 
     def counted() -> None:
         m.count(m.SUBMITTED, answered)
@@ -67,9 +75,13 @@ def submitted(conn: Connection, results: Sequence[SubmitResult], sent: Mapping[i
     on_commit(conn, counted)
 
 
-def submit_times(by_connector: Mapping[str, Sequence[float]]) -> None:
+def submit_times(by_connector: Mapping[str, Sequence[float]], batch: Mapping[str, tuple[float, int]]) -> None:
+    """Round trips per connector: one value per message (``by_connector``), or one value for ``n``
+    messages of a batch (``batch``: connector -> (seconds, n))."""
     for connector, seconds in by_connector.items():
         m.observe_many(m.SUBMIT_SECONDS.labels(connector), seconds)
+    for connector, (value, n) in batch.items():
+        m.observe_many(m.SUBMIT_SECONDS.labels(connector), (value,), n)
 
 
 def finals(conn: Connection, receipts: Sequence[Receipt], rows: Mapping[int, Any]) -> None:
@@ -78,20 +90,25 @@ def finals(conn: Connection, receipts: Sequence[Receipt], rows: Mapping[int, Any
     commits."""
     if not receipts:
         return
-    names = m.ACCOUNT_NAMES.of(conn, {rows[r.message_pk].account_id for r in receipts})
+    if len({r.message_pk for r in receipts}) < len(receipts):  # two finals in one batch: it ends once
+        receipts = list({r.message_pk: r for r in reversed(receipts)}.values())
+    groups = Counter(
+        (row.account_id, row.connector, row.api_version, r.status_id)
+        for r in receipts
+        for row in (rows[r.message_pk],)
+    )
+    names = m.ACCOUNT_NAMES.of(conn, {key[0] for key in groups})
     ended: Counter[tuple[str, ...]] = Counter()
+    for (account_id, connector, api, status_id), n in groups.items():
+        group = status_by_id(status_id).group_name
+        ended[(names.get(account_id, str(account_id)), connector or m.NO_CONNECTOR, api, group)] += n
     took: dict[str, list[float]] = {}
-    seen: set[int] = set()
     for r in receipts:
-        if r.message_pk in seen:  # two final receipts in one batch: the message ends once
-            continue
-        seen.add(r.message_pk)
         row = rows[r.message_pk]
-        connector = row.connector or m.NO_CONNECTOR
-        group = status_by_id(r.status_id).group_name
-        ended[(names.get(row.account_id, str(row.account_id)), connector, row.api_version, group)] += 1
         if row.submitted_at is not None and r.done_at is not None:
-            took.setdefault(connector, []).append(max(0, r.done_at - row.submitted_at) / 1000)
+            took.setdefault(row.connector or m.NO_CONNECTOR, []).append(
+                max(0, r.done_at - row.submitted_at) / 1000
+            )
 
     def counted() -> None:
         m.count(m.FINAL, ended)

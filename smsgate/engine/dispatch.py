@@ -20,6 +20,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -309,10 +310,18 @@ def _submit_times(results: Sequence[SubmitResult], ledger: Ledger, started: floa
     """Each answered message's round trip, per connector: from its mark to its answer when the
     connector recorded through the ledger, else the batch's submit call (one per batch)."""
     whole = time.perf_counter() - started
-    by_connector: dict[str, list[float]] = {}
-    for r in results:
-        by_connector.setdefault(r.connector or "none", []).append(ledger.took.get(r.message_pk, whole))
-    counting.submit_times(by_connector)
+    timed: dict[str, list[float]] = {}
+    batch: Counter[str] = Counter()
+    took = ledger.took
+    if took:
+        for r in results:
+            if (seconds := took.get(r.message_pk)) is not None:
+                timed.setdefault(r.connector or "none", []).append(seconds)
+            else:
+                batch[r.connector or "none"] += 1
+    else:  # a connector that returns the batch's answers at once (the simulator): no per-message work
+        batch = Counter(r.connector or "none" for r in results)
+    counting.submit_times(timed, {name: (whole, n) for name, n in batch.items()})
 
 
 def _fail(items: Sequence[_Item], exc: BaseException) -> None:
