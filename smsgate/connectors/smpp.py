@@ -372,6 +372,14 @@ class SmppConnector:
             "counters": {**self.client.counters.as_dict(), **self.counters},
         }
 
+    def _about(self, row: OutboundMessage) -> dict[str, str]:
+        """The log fields of a line about one message."""
+        return about(
+            message_id=getattr(row, "message_id", None),
+            bulk_id=getattr(row, "bulk_id", None),
+            connector=self.name,
+        )
+
     def on_unknown_outcome(self, connector: str | None = None) -> UnknownOutcome:
         """What happens to a message sent without a recorded answer (the dispatcher asks)."""
         return self.config.on_unknown_outcome
@@ -466,12 +474,7 @@ class SmppConnector:
 
     def _refused(self, row: OutboundMessage, names: tuple[str, str], detail: object) -> SubmitResult:
         self.counters["rejected"] += 1
-        log.info(
-            "message %s rejected: %s",
-            row.message_id,
-            detail,
-            extra=about(message_id=row.message_id, bulk_id=row.bulk_id, connector=self.name),
-        )
+        log.info("message %s rejected: %s", _message_id(row), detail, extra=self._about(row))
         status, error = names
         return SubmitResult(row.id, False, st.status(status).id, st.error(error).id, connector=self.name)
 
@@ -502,10 +505,7 @@ class SmppConnector:
                     await ledger.sending(row.id, self.name)
                 except Exception as exc:  # noqa: BLE001 - not marked: not sent, try again later
                     log.warning(
-                        "message %s not marked as sending: %s",
-                        row.message_id,
-                        exc,
-                        extra=about(message_id=row.message_id, bulk_id=row.bulk_id, connector=self.name),
+                        "message %s not marked as sending: %s", _message_id(row), exc, extra=self._about(row)
                     )
                     return _Retry("could not record the submit")
             try:
@@ -753,3 +753,8 @@ __all__ = [
     "SmppConfig",
     "SmppConnector",
 ]
+
+
+def _message_id(row: OutboundMessage) -> str:
+    """How a log line names a message: its messageId (a partial row: its key)."""
+    return str(getattr(row, "message_id", row.id))
