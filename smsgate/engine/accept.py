@@ -34,6 +34,7 @@ from ..domain.messages import (
 )
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
+from ..logs import about
 from ..store import bulks as bq
 from ..store import jobs as jq
 from ..store import messages as q
@@ -201,7 +202,10 @@ class Acceptor:
                 # the retry sees it and rejects that destination as a duplicate.
                 error = exc
             except Exception as exc:
-                log.exception("could not store a send request")
+                log.exception(
+                    "could not store a send request",
+                    extra=about(account=item.account.name, bulk_id=item.bulk_id),
+                )
                 error = exc
                 break
         _settle(item.future, error=error)

@@ -44,6 +44,7 @@ from ..domain.dates import now_ms
 from ..domain.messages import ApiGeneration, ReportChannel, RequestRejected, SendRequest
 from ..domain.statuses import STATUS_BY_ID, StatusGroup
 from ..engine.worker import JobWorker
+from ..logs import about
 from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
 from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
 from ..smpp.receipts import ReceiptStat
@@ -232,6 +233,7 @@ class SmppService:
             session.system_id,
             "TLS" if self.tls else "plain",
             session.peer,
+            extra=about(account=account.name if account is not None else None),
         )
         if account is not None and session.can_receive:
             await self._deliveries_due_now(account.id)
@@ -244,8 +246,8 @@ class SmppService:
         self.wake()
 
     def session_closed(self, session: SmscSession) -> None:
-        self._accounts.pop(session, None)
-        log.info("SMPP session %r ended", session)
+        account = self._accounts.pop(session, None)
+        log.info("SMPP session %r ended", session, extra=about(account=account.name if account else None))
 
     # --- submits ----------------------------------------------------------------------------
 
@@ -339,7 +341,14 @@ class SmppService:
         retry_s = self.settings.smpp_dlr_retry
         for job, outcome in zip(leased, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                log.error("SMPP delivery for %s failed", job.message.message_id, exc_info=outcome)
+                log.error(
+                    "SMPP delivery for %s failed",
+                    job.message.message_id,
+                    exc_info=outcome,
+                    extra=about(
+                        message_id=job.message.message_id, bulk_id=getattr(job.message, "bulk_id", None)
+                    ),
+                )
             if outcome in (_Outcome.SENT, _Outcome.SKIPPED):
                 done.append(job)
             elif getattr(job.message, born) < horizon:
