@@ -10,24 +10,18 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from helpers import final_logs, uid
-from live import ADMIN, LiveGateway, eventually, free_port
-from prometheus_client.parser import text_string_to_metric_families
+from live import ADMIN, LiveGateway, Metrics, eventually, free_port, metric, parse_metrics
 from test_workers import clients_by_worker
 
 SEND = "/sms/2/text/advanced"
 
 
-def samples(text: str) -> dict[tuple[str, frozenset], float]:
-    """(sample name, its labels) -> value."""
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+def samples(text: str) -> Metrics:
+    return parse_metrics(text)
 
 
-def value(found: dict, name: str, **labels: str) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
+def value(found: Metrics, name: str, **labels: str) -> float:
+    return metric(found, name, **labels)
 
 
 @pytest.fixture
