@@ -239,6 +239,18 @@ paths["/admin/1/database/stats"] = {
         {"200": "`{statements, commits, backend}`: backend is sqlite or postgresql"},
     )
 }
+paths["/metrics"] = {
+    "get": admin_operation(
+        "admin-metrics",
+        "Prometheus metrics in the text exposition format (README, Metrics): message counters, latency "
+        "histograms, queue depth, connector and customer bind gauges; also on SMSGATE_METRICS_PORT "
+        "without a token when set",
+        {
+            "200": "text/plain; version=0.0.4: the Prometheus text format",
+            "503": "The primary worker does not answer",
+        },
+    )
+}
 paths["/admin/1/clock"] = {
     "post": admin_operation(
         "admin-advance-clock",

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from . import logs
 from .config import ConfigError, Settings, load_settings
 from .store import accounts
 from .store import legacy as legacy_store
@@ -118,6 +119,9 @@ def _settings(
 
 
 def _banner(line: str) -> None:
+    if logs.json_lines():  # every line of the output one JSON object
+        logging.getLogger("smsgate").info(line)
+        return
     # whole lines, as configured: no markup, no wrapping at the console's width
     console.print(line, markup=False, highlight=False, soft_wrap=True)
 
@@ -153,7 +157,7 @@ def _data_dir_ready(settings: Settings) -> None:
         raise typer.Exit(2) from None
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = logs.TEXT_FORMAT
 
 
 @app.command()
@@ -164,6 +168,12 @@ def serve(
     config: ConfigFile = None,
     database_url: DatabaseUrl = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="text (readable lines, the default) or json (one object per line) [env: SMSGATE_LOG_FORMAT]."
+        ),
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -181,17 +191,21 @@ def serve(
     from .supervisor import default_workers
 
     settings = _settings(
-        config, data_dir, database_url, host=host, port=port, log_level=log_level, workers=workers
+        config,
+        data_dir,
+        database_url,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_format=log_format,
+        workers=workers,
     )
     _data_dir_ready(settings)
     if worker_of is not None:
         _serve_worker(settings, worker_of)
         return
     count = settings.workers or default_workers()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format=LOG_FORMAT if count == 1 else LOG_FORMAT.replace("%(name)s", "[sup] %(name)s"),
-    )
+    logs.configure(settings.log_level, settings.log_format, None if count == 1 else "sup")
     target = (
         make_url_text(settings.database_url)
         if settings.database_url
@@ -216,6 +230,7 @@ def serve(
         "--config": config,
         "--database-url": database_url,
         "--log-level": log_level,
+        "--log-format": log_format,
     }
     options = [str(part) for name, value in passed.items() if value is not None for part in (name, value)]
     raise typer.Exit(_supervise(settings, count, options))
@@ -250,7 +265,11 @@ def _serve_alone(settings: Settings) -> None:
 
     from .api.app import build_app
 
-    uvicorn.run(build_app(settings, owns_process=True), **_uvicorn_options(settings))
+    # json: uvicorn's own loggers write through the root handler too (its default config has its own)
+    options = _uvicorn_options(settings)
+    if settings.log_format == "json":
+        options["log_config"] = None
+    uvicorn.run(build_app(settings, owns_process=True), **options)
 
 
 def _supervise(settings: Settings, count: int, options: list[str]) -> int:
@@ -301,9 +320,7 @@ def _serve_worker(settings: Settings, spec_arg: str) -> None:
 
     spec = WorkerSpec.from_arg(spec_arg)
     die_with_parent()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format=LOG_FORMAT.replace("%(name)s", f"[{spec.name}] %(name)s")
-    )
+    logs.configure(settings.log_level, settings.log_format, spec.name)
     if spec.clock_fd is not None:
         share_clock(shared_clock_cell(spec.clock_fd), controlled=bool(settings.clock_start))
     wake = socket.socket(fileno=spec.wake_fd)

@@ -96,6 +96,9 @@ class Settings:
     worker_batch: int = 500
     poll_interval: float = 0.05
     log_level: str = "info"
+    log_format: str = "text"  # text (readable lines) or json (one object per line)
+    # GET /metrics without the admin token on this port too (in the process running the engine)
+    metrics_port: int | None = None
     # serve: worker processes (None: one per core); 1 runs one process with no supervisor
     workers: int | None = None
     # HTTP connections: one whose request head has not arrived within this many seconds is closed
@@ -168,6 +171,8 @@ _ENV: dict[str, str] = {
     "SMSGATE_DEFAULT_SENDER": "default_sender",
     "SMSGATE_MAX_BODY_BYTES": "max_body_bytes",
     "SMSGATE_LOG_LEVEL": "log_level",
+    "SMSGATE_LOG_FORMAT": "log_format",
+    "SMSGATE_METRICS_PORT": "metrics_port",
     "SMSGATE_WORKERS": "workers",
     "SMSGATE_HTTP_HEADER_TIMEOUT": "http_header_timeout",
     "SMSGATE_HTTP_CONNECTIONS_PER_CLIENT": "http_connections_per_client",
@@ -195,6 +200,7 @@ _ENV: dict[str, str] = {
 ENV_NAMES = {attr: name for name, attr in _ENV.items()}  # for messages that name the setting
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
 # settings read from a TOML table rather than a top-level key
 _SECTIONS = {"network", "simulator_delivery_delay", "connectors", "routes", "lookup_connectors"}
 
@@ -365,7 +371,11 @@ def _check(attr: str, value: Any) -> Any:
     value = check_value(attr, value, _hints()[attr])
     if value is None:
         return value
-    if attr in ("port", "smpp_port") and not 0 <= value <= 65535:
+    if attr == "log_format":
+        if value.lower() not in LOG_FORMATS:
+            raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+        value = value.lower()
+    if attr in ("port", "smpp_port", "metrics_port") and not 0 <= value <= 65535:
         raise ValueError("must be a TCP port, 0 to 65535")
     if attr == "log_level":
         if value.lower() not in LOG_LEVELS:

@@ -19,6 +19,7 @@ import json
 import logging
 import mmap
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -192,6 +193,9 @@ class Supervisor:
         self._admin.bind(self._admin_path)
         self._admin.listen(64)
         self._admin.set_inheritable(True)
+        # prometheus_client's multiprocess mode (smsgate/metrics.py): each worker's counters in its own
+        # files here, summed at a scrape; made fresh at each start, removed at the end
+        self.metrics_dir = tempfile.mkdtemp(prefix="smsgate-metrics-")
         self._slots = [_Slot(i) for i in range(count)]
         self._stopping = False
 
@@ -211,7 +215,8 @@ class Supervisor:
 
     def _start(self, slot: _Slot) -> None:
         spec = self.spec(slot.index)
-        slot.proc = subprocess.Popen(list(self.command(spec)), pass_fds=spec.fds())
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir}
+        slot.proc = subprocess.Popen(list(self.command(spec)), pass_fds=spec.fds(), env=env)
         slot.started = time.monotonic()
         log.info("worker %s started (pid %d)%s", spec.name, slot.proc.pid, " primary" if spec.primary else "")
 
@@ -279,6 +284,7 @@ class Supervisor:
         with contextlib.suppress(OSError):
             os.unlink(self._admin_path)
             os.rmdir(self._admin_dir)
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def _exit_text(code: int) -> str:

@@ -327,6 +327,12 @@ class LiveGateway:
         assert r.status_code == 200, r.text
         return r.json()
 
+    def metrics(self) -> Metrics:
+        """GET /metrics (admin token), parsed."""
+        r = httpx.get(self.base_url + "/metrics", headers=ADMIN, timeout=10)
+        assert r.status_code == 200, r.text
+        return parse_metrics(r.text)
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -336,6 +342,25 @@ class LiveGateway:
                 self.kill()
         if self.remove_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+Metrics = dict[tuple[str, frozenset], float]
+
+
+def parse_metrics(text: str) -> Metrics:
+    """The Prometheus text format as (sample name, its labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def metric(found: Metrics, name: str, **labels: str) -> float:
+    """One sample's value; 0 when absent (a counter nothing has counted yet)."""
+    return found.get((name, frozenset(labels.items())), 0.0)
 
 
 def _running(pid: int) -> bool:

@@ -18,6 +18,7 @@ from ..domain.scopes import requirement
 from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
 from . import admin, bulks, hlr, inbox, legacy, misc, money, number_lookup, sms_reports, sms_send, tracking
+from . import metrics as metrics_api
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -65,6 +66,7 @@ ROUTES: list[Route] = [
     Route("/admin/1/database/stats", admin.database_stats, methods=["GET"]),
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
+    Route("/metrics", metrics_api.metrics_page, methods=["GET"]),
     Route("/account/1/balance", money.balance, methods=["GET"]),
     Route("/admin/1/plans", money.plans_list, methods=["GET"]),
     Route("/admin/1/plans/{name}", money.plan_show, methods=["GET"]),
@@ -182,6 +184,10 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: Starlette):
         await gateway.start()
+        scrapes = None
+        if settings.metrics_port is not None and gateway.role.runs_engine:
+            scrapes = metrics_api.MetricsServer(gateway, settings.host, settings.metrics_port)
+            await scrapes.start()
         if owns_process:
             # What startup built (modules, tables, numbering metadata: some 100,000 objects) lives as
             # long as the process: keep it out of the collector's full passes, which otherwise take
@@ -191,6 +197,8 @@ def build_app(
         try:
             yield
         finally:
+            if scrapes is not None:
+                await scrapes.close()
             await gateway.stop()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers={HTTPException: _http_error})

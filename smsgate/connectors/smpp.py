@@ -49,6 +49,7 @@ from sqlalchemy import Connection
 from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
+from ..logs import about
 from ..smpp.address import address_ton_npi
 from ..smpp.codec import encode_pdu
 from ..smpp.constants import CommandStatus, EsmClass, RegisteredDelivery, status_name
@@ -318,6 +319,7 @@ class SmppConnector:
             timeouts=c.timeouts,
             backoff=c.backoff,
             ssl=True if c.tls else None,
+            name=c.name,
         )
         self.client.on_deliver = self._on_deliver
         self.client.take_deliver = self._take_deliver
@@ -369,6 +371,14 @@ class SmppConnector:
             "last_error": self.client.last_error,
             "counters": {**self.client.counters.as_dict(), **self.counters},
         }
+
+    def _about(self, row: OutboundMessage) -> dict[str, str]:
+        """The log fields of a line about one message."""
+        return about(
+            message_id=getattr(row, "message_id", None),
+            bulk_id=getattr(row, "bulk_id", None),
+            connector=self.name,
+        )
 
     def on_unknown_outcome(self, connector: str | None = None) -> UnknownOutcome:
         """What happens to a message sent without a recorded answer (the dispatcher asks)."""
@@ -464,7 +474,7 @@ class SmppConnector:
 
     def _refused(self, row: OutboundMessage, names: tuple[str, str], detail: object) -> SubmitResult:
         self.counters["rejected"] += 1
-        log.info("message %s rejected: %s", row.id, detail)
+        log.info("message %s rejected: %s", _message_id(row), detail, extra=self._about(row))
         status, error = names
         return SubmitResult(row.id, False, st.status(status).id, st.error(error).id, connector=self.name)
 
@@ -494,7 +504,9 @@ class SmppConnector:
                 try:
                     await ledger.sending(row.id, self.name)
                 except Exception as exc:  # noqa: BLE001 - not marked: not sent, try again later
-                    log.warning("message %s not marked as sending: %s", row.id, exc)
+                    log.warning(
+                        "message %s not marked as sending: %s", _message_id(row), exc, extra=self._about(row)
+                    )
                     return _Retry("could not record the submit")
             try:
                 ids = [await self._submit_part(pdu, deadline) for pdu in pdus]
@@ -598,7 +610,11 @@ class SmppConnector:
 
         def done(kind: str | None, error: BaseException | None) -> None:
             if kind is None:
-                log.error("could not store a receipt; asking the SMSC to redeliver", exc_info=error)
+                log.error(
+                    "could not store a receipt; asking the SMSC to redeliver",
+                    exc_info=error,
+                    extra=about(connector=self.name),
+                )
                 reply(CommandStatus.ESME_RX_T_APPN)
                 return
             self._counted(kind, remote_id)
@@ -610,7 +626,7 @@ class SmppConnector:
     def _receipt_ids(self, receipt: DeliveryReceipt) -> tuple[int, int] | None:
         """(status id, error id) a receipt records, or None for one that names no message."""
         if not receipt.id:
-            log.warning("receipt without a message id dropped: %r", receipt)
+            log.warning("receipt without a message id dropped: %r", receipt, extra=about(connector=self.name))
             return None
         nec = receipt.network_error_code
         status_name_, error_name = catalog_for_receipt(
@@ -621,7 +637,11 @@ class SmppConnector:
     def _counted(self, kind: str, remote_id: str) -> None:
         self.counters[f"receipts_{kind}"] += 1
         if kind == "unmatched":
-            log.info("receipt for unknown message id %r kept as unmatched", remote_id)
+            log.info(
+                "receipt for unknown message id %r kept as unmatched",
+                remote_id,
+                extra=about(connector=self.name),
+            )
 
     async def _store_receipt(self, receipt: DeliveryReceipt) -> int:
         found = self._receipt_ids(receipt)
@@ -733,3 +753,8 @@ __all__ = [
     "SmppConfig",
     "SmppConnector",
 ]
+
+
+def _message_id(row: OutboundMessage) -> str:
+    """How a log line names a message: its messageId (a partial row: its key)."""
+    return str(getattr(row, "message_id", row.id))

@@ -89,6 +89,8 @@ OWN: dict[tuple[str, str], Own] = {
         )
     },
     ("GET", "/openapi.json"): Own(Access.PUBLIC, why="the API's description"),
+    # Prometheus scrapes with the admin token (or on metrics_port, outside this app)
+    ("GET", "/metrics"): Own(Access.ADMIN, why="the operator's metrics, behind the admin token"),
 }
 
 ADMIN_PREFIX = "/admin/"

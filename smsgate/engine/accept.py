@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ from ..domain.messages import (
 )
 from ..domain.numbers import normalize_destination
 from ..domain.schedule import valid_until
+from ..logs import about
 from ..store import bulks as bq
 from ..store import jobs as jq
 from ..store import messages as q
@@ -41,6 +43,7 @@ from ..store.accounts import Account
 from ..store.database import Database, on_commit
 from ..store.jobs import JobKind
 from ..store.tables import REPORT_NONE, REPORT_PULL
+from . import counting
 from .charging import PlanCache, charge_batch
 from .receipts import push_kind, pushed_at_accept
 from .schedule import plan_releases, speed_limit_json, window_to_json
@@ -82,6 +85,7 @@ class _Pending:
     encoded: list[tuple[int, str | None]]  # (parts, text as sent) per message
     future: asyncio.Future
     tracking: TrackingPlan | None = None  # short links and conversion tracking (engine/tracking.py)
+    started: float = 0.0  # perf_counter when accept took it: the accept latency's start
 
 
 def _settle(future: asyncio.Future, result=None, error: Exception | None = None) -> None:
@@ -92,6 +96,14 @@ def _settle(future: asyncio.Future, result=None, error: Exception | None = None)
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+def _count(batch: list[_Pending], results: list[list[AcceptedMessage]]) -> None:
+    # once per committed batch (metrics.py)
+    counting.accepted(
+        (item.account, item.request.api_version, outcomes, item.started)
+        for item, outcomes in zip(batch, results)
+    )
 
 
 class Acceptor:
@@ -139,7 +151,7 @@ class Acceptor:
         if self.plans.stale:  # at most once a second: another process may have changed a plan
             await self.plans.refresh()
         future = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(account, request, bulk_id, encoded, future, plan))
+        self._queue.append(_Pending(account, request, bulk_id, encoded, future, plan, time.perf_counter()))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="acceptor")
         self._wake.set()
@@ -178,20 +190,26 @@ class Acceptor:
         self._accepted()
         for item, outcomes in zip(batch, results):
             _settle(item.future, outcomes)
+        _count(batch, results)
 
     async def _write_alone(self, item: _Pending) -> None:
         error: Exception | None = None
         for _ in range(3):
             try:
-                _settle(item.future, (await self._write([item]))[0])
+                results = await self._write([item])
+                _settle(item.future, results[0])
                 self._accepted()
+                _count([item], results)
                 return
             except IntegrityError as exc:
                 # Another process took one of our custom messageIds between the check and the insert;
                 # the retry sees it and rejects that destination as a duplicate.
                 error = exc
             except Exception as exc:
-                log.exception("could not store a send request")
+                log.exception(
+                    "could not store a send request",
+                    extra=about(account=item.account.name, bulk_id=item.bulk_id),
+                )
                 error = exc
                 break
         _settle(item.future, error=error)

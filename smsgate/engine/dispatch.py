@@ -19,6 +19,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,11 +30,13 @@ from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitRe
 from ..domain import statuses as st
 from ..domain.dates import now_ms
 from ..domain.schedule import next_open
+from ..logs import about
 from ..store import bulks as bq
 from ..store import jobs as jq
 from ..store import messages as q
 from ..store.database import Database
 from ..store.records import OutboundMessage
+from . import counting
 from .charging import refund_unsent
 from .receipts import apply_receipts
 from .schedule import CANCELED, expire, window_from_json
@@ -52,6 +56,8 @@ class Dispatcher:
         self.db = db
         self.connector = connector
         self.counters = {"unknown_resubmitted": 0, "unknown_failed": 0}
+        self._sent: dict[int, OutboundMessage] = {}  # messages out with a connector (metrics' labels)
+        self._last_unavailable: str | None = None
 
     async def handle(self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         """Screen leased jobs, then send what may go."""
@@ -72,14 +78,25 @@ class Dispatcher:
             return
         retry: list[int] = []
         ledger = Ledger(self, {j.message.id: j.job_id for j in ready})
+        self._sent.update((j.message.id, j.message) for j in ready)  # the metrics' labels (record)
+        started = time.perf_counter()
         try:
             results = await self.connector.submit([j.message for j in ready], ledger)
         except ConnectorUnavailable as exc:
-            # what was settled is recorded as usual; the rest waits and goes again, maybe elsewhere
-            log.warning("dispatch: %s", exc)
+            # what was settled is recorded as usual; the rest waits and goes again, maybe elsewhere;
+            # logged when the reason changes, not at every batch while a connector stays down
+            log.log(
+                logging.DEBUG if exc.reason == self._last_unavailable else logging.WARNING,
+                "dispatch: %s",
+                exc,
+            )
+            self._last_unavailable = exc.reason
             results, retry = exc.results, exc.retry
         finally:
             await ledger.close()
+        _submit_times(results, ledger, started)
+        if not retry:
+            self._last_unavailable = None
         # what the ledger could not record (or a connector without one) is recorded here
         results = [r for r in results if r.message_pk not in ledger.recorded]
         now = now_ms()
@@ -101,8 +118,12 @@ class Dispatcher:
             # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
             q.unclaim(conn, list(again))
 
-        if results or finished or later:
-            await self.db.write(settle)
+        try:
+            if results or finished or later:
+                await self.db.write(settle)
+        finally:
+            for j in ready:
+                self._sent.pop(j.message.id, None)
 
     def record(self, conn: Connection, results: Sequence[SubmitResult], now: int) -> None:
         """Store the network's answers (the jobs are the caller's). The price stays what was charged
@@ -131,6 +152,7 @@ class Dispatcher:
         if refused:
             refund_unsent(conn, refused, "refused at submit")
         self.connector.commit(conn, results)
+        counting.submitted(conn, results, self._sent)
 
     async def screen(
         self, jobs: Sequence[jq.LeasedJob[OutboundMessage]]
@@ -199,7 +221,12 @@ class Dispatcher:
         decided = self.connector.on_unknown_outcome(row.connector)
         self.counters[f"unknown_{'failed' if decided == 'fail' else 'resubmitted'}"] += 1
         if decided != "fail":
-            log.info("message %s was sent without a recorded answer; sending it again", row.id)
+            message_id = getattr(row, "message_id", None)  # screened rows may carry the pk only
+            log.info(
+                "message %s was sent without a recorded answer; sending it again",
+                message_id or row.id,
+                extra=about(message_id=message_id, bulk_id=row.bulk_id, connector=row.connector),
+            )
         return decided
 
 
@@ -216,11 +243,16 @@ class Ledger:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._closed = False
+        self.marked: dict[int, float] = {}  # pk -> perf_counter when marked sending
+        self.took: dict[int, float] = {}  # pk -> seconds from its mark to its answer (metrics)
 
     async def sending(self, message_pk: int, connector: str) -> None:
+        self.marked[message_pk] = time.perf_counter()
         await self._put(message_pk, connector, None)
 
     async def settled(self, result: SubmitResult) -> None:
+        if (marked := self.marked.get(result.message_pk)) is not None:
+            self.took[result.message_pk] = time.perf_counter() - marked
         await self._put(result.message_pk, None, result)
 
     async def _put(self, pk: int, connector: str | None, result: SubmitResult | None) -> None:
@@ -272,6 +304,24 @@ class Ledger:
         if results:
             self.dispatcher.record(conn, results, now)
             jq.finish_jobs(conn, [self.jobs[r.message_pk] for r in results if r.message_pk in self.jobs])
+
+
+def _submit_times(results: Sequence[SubmitResult], ledger: Ledger, started: float) -> None:
+    """Each answered message's round trip, per connector: from its mark to its answer when the
+    connector recorded through the ledger, else the batch's submit call (one per batch)."""
+    whole = time.perf_counter() - started
+    timed: dict[str, list[float]] = {}
+    batch: Counter[str] = Counter()
+    took = ledger.took
+    if took:
+        for r in results:
+            if (seconds := took.get(r.message_pk)) is not None:
+                timed.setdefault(r.connector or "none", []).append(seconds)
+            else:
+                batch[r.connector or "none"] += 1
+    else:  # a connector that returns the batch's answers at once (the simulator): no per-message work
+        batch = Counter(r.connector or "none" for r in results)
+    counting.submit_times(timed, {name: (whole, n) for name, n in batch.items()})
 
 
 def _fail(items: Sequence[_Item], exc: BaseException) -> None:

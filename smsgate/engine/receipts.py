@@ -17,6 +17,7 @@ from ..store import jobs as jq
 from ..store import messages as q
 from ..store.database import on_commit
 from ..store.jobs import JobKind
+from . import counting
 
 
 def push_kind(channel: str) -> JobKind:
@@ -70,6 +71,7 @@ def apply_receipts(conn: Connection, receipts: Sequence[Receipt]) -> None:
         [{"pk": r.message_pk, "status_id": r.status_id, "error_id": r.error_id} for r in intermediate],
         open_only=True,
     )
+    counting.finals(conn, final, open_rows)  # once per batch, after the commit
     now = now_ms()
     pushes: dict[str, list[tuple[int, int]]] = {}
     for r in final:

@@ -44,6 +44,7 @@ from ..domain.dates import now_ms
 from ..domain.messages import ApiGeneration, ReportChannel, RequestRejected, SendRequest
 from ..domain.statuses import STATUS_BY_ID, StatusGroup
 from ..engine.worker import JobWorker
+from ..logs import about
 from ..smpp.constants import FINAL_MESSAGE_STATES, CommandStatus, MessageState
 from ..smpp.pdus import DataSm, DeliverSm, QuerySm, QuerySmResp, Response, SubmitSm
 from ..smpp.receipts import ReceiptStat
@@ -188,6 +189,14 @@ class SmppService:
             del self._accounts[session]  # bind_resp never went out, so session_closed never came
         return sum(1 for a in self._accounts.values() if a.id == account_id)
 
+    def binds_by_account(self) -> dict[str, int]:
+        """Open binds per account name (``/metrics``): authenticated sessions not closed."""
+        counts: dict[str, int] = {}
+        for session, account in list(self._accounts.items()):
+            if not session.closed:
+                counts[account.name] = counts.get(account.name, 0) + 1
+        return counts
+
     async def authenticate(self, session: SmscSession, bind: Bind) -> int:
         ip = _peer_ip(session.peer)
         if self.allowed and (ip is None or not any(ip in net for net in self.allowed)):
@@ -224,6 +233,7 @@ class SmppService:
             session.system_id,
             "TLS" if self.tls else "plain",
             session.peer,
+            extra=about(account=account.name if account is not None else None),
         )
         if account is not None and session.can_receive:
             await self._deliveries_due_now(account.id)
@@ -236,8 +246,8 @@ class SmppService:
         self.wake()
 
     def session_closed(self, session: SmscSession) -> None:
-        self._accounts.pop(session, None)
-        log.info("SMPP session %r ended", session)
+        account = self._accounts.pop(session, None)
+        log.info("SMPP session %r ended", session, extra=about(account=account.name if account else None))
 
     # --- submits ----------------------------------------------------------------------------
 
@@ -331,7 +341,14 @@ class SmppService:
         retry_s = self.settings.smpp_dlr_retry
         for job, outcome in zip(leased, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                log.error("SMPP delivery for %s failed", job.message.message_id, exc_info=outcome)
+                log.error(
+                    "SMPP delivery for %s failed",
+                    job.message.message_id,
+                    exc_info=outcome,
+                    extra=about(
+                        message_id=job.message.message_id, bulk_id=getattr(job.message, "bulk_id", None)
+                    ),
+                )
             if outcome in (_Outcome.SENT, _Outcome.SKIPPED):
                 done.append(job)
             elif getattr(job.message, born) < horizon:

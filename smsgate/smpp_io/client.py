@@ -230,6 +230,7 @@ class SmppClient:
         backoff: Backoff = Backoff(),
         ssl: _ssl.SSLContext | bool | None = None,
         on_deliver: DeliverCallback | None = None,
+        name: str | None = None,
     ) -> None:
         if bind not in _BIND_PDUS:
             raise ValueError(f"bind must be trx, tx or rx, got {bind!r}")
@@ -244,6 +245,10 @@ class SmppClient:
         self.backoff = backoff
         self.ssl = ssl
         self.on_deliver = on_deliver
+        # the link's state changes are logged once each (up, down), not each reconnect attempt
+        self.name = name or f"{host}:{port}"
+        self._log_extra = {"connector": self.name}
+        self._down_logged = False
         # set by a caller that answers deliveries in batches (SmppConnector: receipts)
         self.take_deliver: DeliverTaker | None = None
         self.counters = ClientCounters()
@@ -452,7 +457,16 @@ class SmppClient:
                 bound = await self._session()
             except (OSError, TimeoutError, SessionError, SmppError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("SMPP link to %s:%d: %s", self.host, self.port, self.last_error)
+                log.log(
+                    logging.DEBUG if self._down_logged else logging.WARNING,
+                    "connector %s down: SMPP link to %s:%d: %s; reconnecting",
+                    self.name,
+                    self.host,
+                    self.port,
+                    self.last_error,
+                    extra=self._log_extra,
+                )
+                self._down_logged = True
                 bound = False
             if self._closing:
                 break
@@ -486,17 +500,30 @@ class SmppClient:
             self._state = ClientState.BOUND
             self._bound.set()
             self._wake(everyone=True)
-            log.info("bound to %s:%d as %s (%s)", self.host, self.port, self.system_id, self.bind)
+            log.info(
+                "connector %s up: bound to %s:%d as %s (%s)",
+                self.name,
+                self.host,
+                self.port,
+                self.system_id,
+                self.bind,
+                extra=self._log_extra,
+            )
+            self._down_logged = False
             keepalive = asyncio.create_task(self._keepalive(link))
             reason = await reading
             self.last_error = reason
             log.log(
                 logging.INFO if self._closing else logging.WARNING,
-                "SMPP link to %s:%d ended: %s",
+                "connector %s %s: SMPP link to %s:%d ended: %s",
+                self.name,
+                "closed" if self._closing else "down",
                 self.host,
                 self.port,
                 reason,
+                extra=self._log_extra,
             )
+            self._down_logged = True
             return True
         finally:
             self._drop(link, self.last_error or "link closed")

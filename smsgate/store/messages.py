@@ -292,11 +292,18 @@ def clear_sending(conn: Connection, pks: Sequence[int]) -> None:
 
 
 def open_for_receipts(conn: Connection, pks: Sequence[int]) -> dict[int, Any]:
-    """pk -> (id, report_channel, intermediate_report) of the messages that have not ended yet."""
+    """pk -> (id, report_channel, intermediate_report, and for the metrics account_id, api_version,
+    connector, submitted_at) of the messages that have not ended yet."""
     rows = conn.execute(
-        select(messages.c.id, messages.c.report_channel, messages.c.intermediate_report).where(
-            messages.c.id.in_(list(pks)), messages.c.done_at.is_(None)
-        )
+        select(
+            messages.c.id,
+            messages.c.report_channel,
+            messages.c.intermediate_report,
+            messages.c.account_id,
+            messages.c.api_version,
+            messages.c.connector,
+            messages.c.submitted_at,
+        ).where(messages.c.id.in_(list(pks)), messages.c.done_at.is_(None))
     )
     return {r.id: r for r in rows}
 

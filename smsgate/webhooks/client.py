@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 
+from .. import metrics
 from .policy import HostPolicy, HostRefused, check_url_syntax
 from .transport import PolicyTransport
 
@@ -58,18 +60,27 @@ class WebhookClient:
         host = urlsplit(url).netloc.lower()
         gate = self._hosts.setdefault(host, asyncio.Semaphore(self.per_host))
         async with gate:
-            try:
-                # the total deadline also covers a receiver that trickles its answer
-                async with asyncio.timeout(self.timeout):
-                    response = await self._http.request(method, url, content=body, headers=headers)
-            except HostRefused as exc:  # raised by the transport, on the address it would connect to
-                return self._refused(url, exc)
-            except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA cannot encode
-                return self._refused(url, HostRefused(f"{url!r} cannot be called: {exc}"))
-            except (httpx.HTTPError, TimeoutError, OSError) as exc:
-                return Outcome(
-                    False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                )
+            started = time.perf_counter()
+            outcome = await self._call(method, url, body, headers)
+        if not outcome.permanent:  # a refused host never got a request
+            metrics.PUSH_SECONDS.labels("ok" if outcome.ok else "failed").observe(
+                time.perf_counter() - started
+            )
+        return outcome
+
+    async def _call(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str] | None
+    ) -> Outcome:
+        try:
+            # the total deadline also covers a receiver that trickles its answer
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.request(method, url, content=body, headers=headers)
+        except HostRefused as exc:  # raised by the transport, on the address it would connect to
+            return self._refused(url, exc)
+        except (httpx.InvalidURL, UnicodeError) as exc:  # a host name IDNA cannot encode
+            return self._refused(url, HostRefused(f"{url!r} cannot be called: {exc}"))
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            return Outcome(False, detail=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         if 200 <= response.status_code < 300:
             return Outcome(True, detail=str(response.status_code))
         return Outcome(False, detail=f"HTTP {response.status_code}")
@@ -80,7 +91,8 @@ class WebhookClient:
             if len(self._refused_hosts) >= 10_000:  # bounded: names are the accounts' choice
                 self._refused_hosts.clear()
             self._refused_hosts.add(host)
-            log.warning("pushes to %s are dropped: %s", host, exc)
+            # once per host and process, whatever the number of messages: the cause is the setting
+            log.warning("webhook host refused by the host policy: pushes to %s are dropped: %s", host, exc)
         return Outcome(False, permanent=True, detail=str(exc))
 
     async def close(self) -> None:

@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import Connection
 
+from .. import metrics
 from ..domain.dates import now_ms
 from ..domain.schedule import RETRY_LIMIT, retry_delay_ms
+from ..logs import about
 from ..store import jobs as jq
 from ..store.database import Database
 from .client import Outcome, WebhookClient
@@ -93,12 +95,13 @@ class Pusher:
         if given_up:
             # a refused host was logged once by the client, with the setting to change
             log.log(
-                logging.INFO if outcome.permanent else logging.WARNING,
+                logging.DEBUG if outcome.permanent else logging.WARNING,
                 "gave up %d %s to %s: %s",
                 len(given_up),
                 self.what,
                 url,
                 outcome.detail,
+                extra=_about(given_up),
             )
         if again:
             log.info(
@@ -108,9 +111,24 @@ class Pusher:
                 url,
                 outcome.detail,
                 min(j.attempts for j in jobs),
+                extra=_about(jobs),
             )
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _about(jobs: Sequence[jq.LeasedJob]) -> dict[str, str]:
+    """The log fields of a push line: the message, bulk and account the jobs share (report pushes)."""
+    messages = [getattr(j, "message", None) for j in jobs]
+    ids = {getattr(m, "message_id", None) for m in messages}
+    bulks = {getattr(m, "bulk_id", None) for m in messages}
+    accounts = {getattr(m, "account_id", None) for m in messages}
+    account = accounts.pop() if len(accounts) == 1 else None
+    return about(
+        message_id=ids.pop() if len(ids) == 1 else None,
+        bulk_id=bulks.pop() if len(bulks) == 1 else None,
+        account=metrics.ACCOUNT_NAMES.name(account) if isinstance(account, int) else None,
+    )

@@ -556,3 +556,43 @@ async def test_take_deliver_answers_after_its_reply_without_a_task_each(sim: Sim
         assert len(passed_on) == 1 and link.taken == 0 and not link.waiting
     finally:
         await client.close()
+
+
+# --- state changes logged once ----------------------------------------------------------------
+
+
+async def test_each_state_change_is_logged_once_not_each_reconnect(caplog: pytest.LogCaptureFixture) -> None:
+    """Down while nothing listens (one warning, however many attempts), up once bound, down once when
+    the SMSC goes away; each line names the connector (``connector`` for JSON logs)."""
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="smsgate.smpp.client")
+    port = free_port()
+    client = client_for(port, name="opco")
+
+    def lines(level: int, text: str) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.levelno == level and text in r.getMessage()]
+
+    await client.start()
+    try:
+        await eventually_async(lambda: len(lines(logging.DEBUG, "connector opco down")) >= 3)
+        assert len(lines(logging.WARNING, "connector opco down")) == 1
+        simulator = SmscSimulator(port=port, delivery_delay=0.05)
+        await simulator.start()
+        try:
+            await client.wait_bound(5)
+            await eventually_async(lambda: lines(logging.INFO, "connector opco up"))
+        finally:
+            await simulator.close()
+        await eventually_async(lambda: len(lines(logging.WARNING, "connector opco down")) == 2)
+        attempts = len(lines(logging.DEBUG, "connector opco down"))
+        await eventually_async(lambda: len(lines(logging.DEBUG, "connector opco down")) >= attempts + 2)
+        assert len(lines(logging.WARNING, "connector opco down")) == 2
+        assert len(lines(logging.INFO, "connector opco up")) == 1
+        assert all(
+            getattr(r, "connector", None) == "opco"
+            for r in caplog.records
+            if "connector opco" in r.getMessage()
+        )
+    finally:
+        await client.close()

@@ -25,7 +25,7 @@ import smpplib.client
 import smpplib.consts
 import smpplib.exceptions
 from job_queue import jobs_of
-from live import ADMIN_TOKEN, Credentials, LiveGateway, free_port, wait_for
+from live import ADMIN_TOKEN, Credentials, LiveGateway, free_port, metric, wait_for
 
 from smsgate.config import Settings
 from smsgate.domain.dates import to_ms
@@ -533,6 +533,7 @@ def test_bind_limit_per_account(gw) -> None:  # type: ignore[no-untyped-def]
         first.bind(creds, "transmitter")
         second.bind(creds, "receiver")
         assert refused_status(lambda: third.bind(creds)) == CommandStatus.ESME_RBINDFAIL
+        assert _open_binds(gw, "gamma") == 2  # /metrics: the refused one is not open
         other = Esme(gw.smpp_port)
         other.bind(gw.accounts["beta"])  # another account's binds are its own
         other.close()
@@ -541,6 +542,10 @@ def test_bind_limit_per_account(gw) -> None:  # type: ignore[no-untyped-def]
     finally:
         for esme in (first, second, third):
             esme.close()
+
+
+def _open_binds(gw: LiveGateway, account: str) -> float:
+    return metric(gw.metrics(), "smsgate_smpp_customer_binds", account=account)
 
 
 def _binds(esme: Esme, creds: Credentials) -> bool:

@@ -304,3 +304,56 @@ def test_legacy_get_passes_its_ton_npi_and_udh_to_the_operator(gateway, smsc):
         return f'id="{message_id}"' in body and 'status="DELIVERED"' in body
 
     wait_for(delivered, timeout=15)
+
+
+def test_metrics_count_smpp_traffic_and_show_each_connector(gateway):
+    """/metrics over a real SMPP connector: what it submitted, each message's round trip, the final
+    statuses by connector, and the connectors' states and windows (the one that never binds: down)."""
+    from test_metrics import samples, value
+
+    gw, creds = gateway
+
+    def scrape() -> dict:
+        r = httpx.get(
+            gw.base_url + "/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+        )
+        assert r.status_code == 200, r.text
+        return samples(r.text)
+
+    labels = {"account": "alice", "connector": "op-a", "api": "2"}
+    before = scrape()
+    bulk = uid("metrics")
+    r = send_v2(
+        gw.base_url,
+        creds.app,
+        [
+            {
+                "from": "InfoSMS",
+                "destinations": [{"to": "41793026741"}, {"to": "41793026742"}],
+                "text": "count me",
+            }
+        ],
+        bulk_id=bulk,
+    )
+    assert r.status_code == 200, r.text
+    wait_for(lambda: final_logs(gw.base_url, creds.app, bulk, 2), timeout=20)
+
+    def delta(found: dict, name: str, **extra: str) -> float:
+        return value(found, name, **extra) - value(before, name, **extra)
+
+    after = wait_for(
+        lambda: (
+            (found := scrape())
+            and delta(found, "smsgate_messages_final_total", **labels, group="DELIVERED") == 2
+            and found
+        ),
+        timeout=20,
+    )
+    assert delta(after, "smsgate_messages_submitted_total", **labels, accepted="true") == 2
+    assert delta(after, "smsgate_submit_seconds_count", connector="op-a") == 2  # one round trip each
+    assert delta(after, "smsgate_send_to_final_seconds_count", connector="op-a") == 2
+    assert value(after, "smsgate_connector_up", connector="op-a") == 1
+    assert value(after, "smsgate_connector_up", connector="op-down") == 0
+    assert value(after, "smsgate_connector_state", connector="op-a", state="bound") == 1
+    assert value(after, "smsgate_connector_window", connector="op-a") == 10
+    assert value(after, "smsgate_connector_window_in_use", connector="op-a") == 0
