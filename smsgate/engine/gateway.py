@@ -33,6 +33,7 @@ from ..webhooks.forward import InboundForwarder
 from ..webhooks.legacy import LegacyReportPusher
 from ..webhooks.lookups import HlrPusher, LookupPusher
 from ..webhooks.policy import HostPolicy, use_for_requests
+from ..webhooks.pusher import Pusher
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .charging import PlanCache
@@ -47,7 +48,7 @@ from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
 from .tracking import Tracking
 from .wakeups import CLOCK, WakeReceiver, WakeSender
-from .worker import JobWorker
+from .worker import JobWorker, Leaser
 
 log = logging.getLogger("smsgate.gateway")
 
@@ -215,76 +216,41 @@ class Gateway:
             timeout=settings.webhook_timeout,
             per_host=settings.webhook_per_host,
         )
-        self.report_pusher = ReportPusher(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
+        retry_unit = int(settings.webhook_retry_unit * 1000)
+        self.report_pusher = ReportPusher(self.db, self.webhooks, retry_unit)
         # pushes run in the background after leasing; the lease outlasts the request's timeout
         push_lease = int(settings.webhook_timeout * 1000) * 3 + DEFAULT_LEASE_MS
-        self.push_worker = JobWorker(
-            self.db,
-            JobKind.REPORT_PUSH,
-            self.report_pusher.handle,
-            batch=batch,
-            poll_interval=poll,
-            lease_ms=push_lease,
-        )
-        self.report_pusher.wake_at = self.push_worker.wake_at
+
+        def push_loop(kind: JobKind, pusher: Pusher, lease: Leaser | None = None) -> JobWorker:
+            """The job loop of one kind of webhook push; the pusher tells it when a retry falls due."""
+            worker = JobWorker(
+                self.db,
+                kind,
+                pusher.handle,
+                batch=batch,
+                poll_interval=poll,
+                lease_ms=push_lease,
+                lease=lease,
+            )
+            pusher.wake_at = worker.wake_at
+            return worker
+
+        self.push_worker = push_loop(JobKind.REPORT_PUSH, self.report_pusher)
         # the legacy API's <DeliveryReport> pushes, on the seed's own retry schedule
-        self.legacy_pusher = LegacyReportPusher(
-            self.db, self.webhooks, int(settings.webhook_retry_unit * 1000)
-        )
-        self.legacy_push_worker = JobWorker(
-            self.db,
-            JobKind.LEGACY_PUSH,
-            self.legacy_pusher.handle,
-            batch=batch,
-            poll_interval=poll,
-            lease_ms=push_lease,
-        )
-        self.legacy_pusher.wake_at = self.legacy_push_worker.wake_at
-        self.forwarder = InboundForwarder(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
-        self.forward_worker = JobWorker(
-            self.db,
-            JobKind.MO_FORWARD,
-            self.forwarder.handle,
-            batch=batch,
-            poll_interval=poll,
-            lease_ms=push_lease,
-        )
-        self.forwarder.wake_at = self.forward_worker.wake_at
-        self.click_pusher = ClickPusher(self.db, self.webhooks, int(settings.webhook_retry_unit * 1000))
-        self.click_worker = JobWorker(
-            self.db,
-            JobKind.CLICK_PUSH,
-            self.click_pusher.handle,  # type: ignore[arg-type]
-            batch=batch,
-            poll_interval=poll,
-            lease_ms=push_lease,
-            lease=jq.lease_payload_jobs,  # type: ignore[arg-type]
-        )
-        self.click_pusher.wake_at = self.click_worker.wake_at
+        self.legacy_pusher = LegacyReportPusher(self.db, self.webhooks, retry_unit)
+        self.legacy_push_worker = push_loop(JobKind.LEGACY_PUSH, self.legacy_pusher)
+        self.forwarder = InboundForwarder(self.db, self.webhooks, retry_unit)
+        self.forward_worker = push_loop(JobKind.MO_FORWARD, self.forwarder)
+        self.click_pusher = ClickPusher(self.db, self.webhooks, retry_unit)
+        # click jobs carry their URL and body and refer to no message
+        self.click_worker = push_loop(JobKind.CLICK_PUSH, self.click_pusher, jq.lease_payload_jobs)  # type: ignore[arg-type]
         # number lookup results pushed later (notify, legacy HLR), queued as jobs
-        retry_unit = int(settings.webhook_retry_unit * 1000)
         self.lookup_pusher = LookupPusher(
             self.db, self.webhooks, retry_unit, resolve=self.lookups.resolve_pending
         )
         self.hlr_pusher = HlrPusher(self.db, self.webhooks, retry_unit)
-        self.lookup_push_worker = JobWorker(
-            self.db,
-            JobKind.LOOKUP_PUSH,
-            self.lookup_pusher.handle,
-            batch=batch,
-            poll_interval=poll,
-            lease_ms=push_lease,
-        )
-        self.hlr_push_worker = JobWorker(
-            self.db,
-            JobKind.HLR_PUSH,
-            self.hlr_pusher.handle,
-            batch=batch,
-            poll_interval=poll,
-            lease_ms=push_lease,
-        )
-        self.lookup_pusher.wake_at = self.lookup_push_worker.wake_at
-        self.hlr_pusher.wake_at = self.hlr_push_worker.wake_at
+        self.lookup_push_worker = push_loop(JobKind.LOOKUP_PUSH, self.lookup_pusher)
+        self.hlr_push_worker = push_loop(JobKind.HLR_PUSH, self.hlr_pusher)
         # messages whose validity ran out end EXPIRED; their reports are owed at once
         self.expiry = ExpirySweeper(
             self.db, settings.expiry_interval, on_expired=lambda: self.wake(JobKind.REPORT_PUSH)
