@@ -43,8 +43,13 @@ class JobWorker:
         poll_interval: float = 0.05,
         idle_interval: float = 1.0,
         lease: Leaser | None = None,
+        follow_due: bool = True,
     ) -> None:
         self.lease = lease
+        # False: a helper loop (a secondary worker's shared loop) that does not chase each job's due
+        # time, which the primary's loop does; it looks each idle_interval, goes on while it finds
+        # full batches (a backlog), and when woken in its own process
+        self.follow_due = follow_due
         self.db = db
         self.kind = kind
         self.handler = handler
@@ -132,6 +137,8 @@ class JobWorker:
         return delay
 
     async def _idle_delay(self) -> float:
+        if not self.follow_due:
+            return self.idle_interval
         due = await self.db.read(lambda conn: jq.next_due(conn, self.kind))
         if due is None:
             return self.idle_interval
