@@ -74,8 +74,9 @@ class Plan:
                 self._networks[p.mcc_mnc] = p.price
         self._longest[0] = max((len(k) for k in self._prefixes), default=0)
 
-    def part_price(self, msisdn: str, mcc_mnc: str | None) -> int:
-        """Micros per message part to this destination (0 when no rule matches)."""
+    def part_price(self, msisdn: str, mcc_mnc: str | None) -> int | None:
+        """Micros per message part to this destination; None when no rule matches (a plan without a
+        catch-all sells no route there: the destination is not covered)."""
         if mcc_mnc and self._networks:
             found = self._networks.get(mcc_mnc)
             if found is not None:
@@ -89,7 +90,7 @@ class Plan:
             found = self._networks.get(mcc_mnc[:3])
             if found is not None:
                 return found
-        return prefixes.get("", 0)
+        return prefixes.get("")
 
     def with_price(self, price: PlanPrice) -> Plan:
         """This plan with ``price`` added, or replacing the rule with the same prefix or mcc_mnc."""

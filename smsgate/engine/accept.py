@@ -50,6 +50,8 @@ from .schedule import plan_releases, speed_limit_json, window_to_json
 from .tracking import Tracking, TrackingPlan, store_batch
 
 NOT_ENOUGH_CREDITS = st.status("REJECTED_NOT_ENOUGH_CREDITS")
+# a destination the account's price plan has no price for (no rule matches and no catch-all)
+NOT_COVERED = st.status("REJECTED_ROUTE_NOT_AVAILABLE")
 
 
 def encode_message(msg: MessageRequest, api_version: str = "2") -> tuple[int, str | None]:
@@ -386,11 +388,15 @@ class Acceptor:
                     taken.add(message_id)
                 number = normalize_destination(dest.to)
                 status = st.PENDING_ACCEPTED if number else st.REJECTED_DESTINATION
+                mcc_mnc, part_price = None, 0
                 if number:
                     mcc_mnc = mcc_mnc_for(number.msisdn)
-                    part_price = plan.part_price(number.msisdn, mcc_mnc)
-                else:
-                    mcc_mnc, part_price = None, 0
+                    found = plan.part_price(number.msisdn, mcc_mnc)
+                    if found is None:  # the account's plan has no price there: not covered
+                        status = NOT_COVERED
+                    else:
+                        part_price = found
+                rejected = status is not st.PENDING_ACCEPTED
                 costs.append(part_price * sms_count)
                 outcomes.append(
                     AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count)
@@ -431,8 +437,8 @@ class Acceptor:
                         "delivery_window": window,
                         "valid_until": None,  # planned below
                         # a rejected destination is final at once and reported like any other
-                        "done_at": None if number else now,
-                        "report_state": REPORT_NONE if number else REPORT_PULL,
+                        "done_at": now if rejected else None,
+                        "report_state": REPORT_PULL if rejected else REPORT_NONE,
                         "source_ton": msg.source_ton,
                         "source_npi": msg.source_npi,
                         "dest_ton": msg.dest_ton,

@@ -539,3 +539,32 @@ def test_the_seeds_xml_skeletons_as_written(deployment):
         return [line["id"] for line in lines] == ids and all(line["status"] == "DELIVERED" for line in lines)
 
     eventually(all_delivered)
+
+
+def test_a_destination_the_plan_does_not_cover_is_network_notcovered(deployment):
+    """-3 NETWORK_NOTCOVERED: the account's price plan has a price for Switzerland only (no
+    catch-all), so a German number is not covered. It is refused on its own line, never charged; the
+    other generations see REJECTED_ROUTE_NOT_AVAILABLE."""
+    gw, base = deployment.gateway, deployment.base_url
+    name, plan = uid("covered"), uid("ch-only")
+    creds = gw.create_account(name)
+    gw.cli("plan", "set-price", plan, "--prefix", "41", "--price", "0.05")
+    gw.cli("account", "set-plan", name, plan)
+    # running gateways see a plan change within a second
+    eventually(lambda: get_sms(base, creds, sender="Friend", SMSText="hi", GSM="4915112345678") == "-3")
+    swiss = get_sms(base, creds, sender="Friend", SMSText="hi", GSM="41793026735")
+    assert int(swiss) > 0 and v1_log(base, creds, swiss)["price"]["pricePerMessage"] == 0.05
+    r = httpx.post(
+        base + "/sms/2/text/advanced",
+        headers=creds.app,
+        json={"messages": [{"destinations": [{"to": "4915112345678"}, {"to": "41793026736"}], "text": "x"}]},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    german, other = r.json()["messages"]
+    assert german["status"]["name"] == "REJECTED_ROUTE_NOT_AVAILABLE"
+    assert other["status"]["groupName"] == "PENDING"
+    log = v1_log(base, creds, german["messageId"])
+    assert log["status"]["name"] == "REJECTED_ROUTE_NOT_AVAILABLE" and log["price"]["pricePerMessage"] == 0
+    # charged: the two Swiss messages only
+    assert balance(base, creds) == pytest.approx(-0.10)

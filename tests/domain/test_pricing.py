@@ -30,7 +30,7 @@ def test_network_rule_then_longest_prefix_then_country_then_catch_all() -> None:
     assert p.part_price("385951234567", None) == to_micros(0.04)
     assert p.part_price("41791234567", "22801") == to_micros(0.02)  # the MCC's rule (no prefix for 41)
     assert p.part_price("4915112345678", "26201") == to_micros(0.05)  # catch-all
-    assert Plan("empty").part_price("41791234567", None) == 0
+    assert Plan("empty").part_price("41791234567", None) is None  # not covered: no rule, no catch-all
 
 
 def test_setting_a_price_replaces_the_rule_with_the_same_key() -> None:
