@@ -239,10 +239,15 @@ class Acceptor:
         results = []
         tracked = []
         built = []
+        # rows that end at accept and have their report pushed (their id()): rejected destinations
+        # and those the balance does not pay for alike
+        owed: set[int] = set()
         for item in batch:
-            outcomes, rows, dues, costs = self._rows(item, taken.setdefault(item.account.id, set()), now)
+            outcomes, rows, dues, costs = self._rows(
+                item, taken.setdefault(item.account.id, set()), now, owed
+            )
             built.append((item, outcomes, rows, dues, costs))
-        owed = self._charge(conn, built, now)
+        self._charge(conn, built, now, owed)
         for item, outcomes, rows, dues, _ in built:
             results.append(outcomes)
             if item.tracking is not None:
@@ -264,7 +269,7 @@ class Acceptor:
         for account_id, rows in rows_by_account.items():
             pks = q.insert_messages(conn, account_id, rows)
             jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
-            if owed:  # only when the balance did not pay for everything: no per-row work otherwise
+            if owed:  # only when a row ended at accept: no per-row work otherwise
                 for pk, row in zip(pks, rows):
                     if id(row) in owed:
                         pushes[push_kind(row["report_channel"])].append((pk, now))
@@ -277,12 +282,11 @@ class Acceptor:
             store_batch(conn, tracked)
         return results
 
-    def _charge(self, conn: Connection, built: list, now: int) -> set[int]:
+    def _charge(self, conn: Connection, built: list, now: int, owed: set[int]) -> None:
         """Charge every account of the batch for its rows, in order (one statement per account when
         the balance pays for all); rows the balance cannot pay become REJECTED_NOT_ENOUGH_CREDITS,
-        cost nothing and are not dispatched. One ledger row per request (one executemany). Returns
-        the ``id()`` of the rejected rows whose report is pushed (``_reject_unpaid``)."""
-        owed: set[int] = set()
+        cost nothing and are not dispatched. One ledger row per request (one executemany). The
+        rejected rows whose report is pushed join ``owed`` (``_reject_unpaid``)."""
         costs_by_account: dict[int, list[int]] = defaultdict(list)
         for item, _, _, _, costs in built:
             costs_by_account[item.account.id] += costs
@@ -312,7 +316,6 @@ class Acceptor:
                     }
                 )
         money.add_ledger(conn, entries)
-        return owed
 
     @staticmethod
     def _reject_unpaid(
@@ -354,7 +357,7 @@ class Acceptor:
         return charged, count
 
     def _rows(
-        self, item: _Pending, taken: set[str], now: int
+        self, item: _Pending, taken: set[str], now: int, owed: set[int]
     ) -> tuple[list[AcceptedMessage], list[dict], list[int | None], list[int]]:
         """The outcome of each destination, the rows to store and when each row's dispatch is due (None:
         nothing to dispatch); ``taken`` holds the account's used messageIds and gains the ones this
@@ -397,6 +400,9 @@ class Acceptor:
                     else:
                         part_price = found
                 rejected = status is not st.PENDING_ACCEPTED
+                channel = report_channel_of(msg)
+                # a destination rejected here is final at once; its report goes as a receipt's would
+                pushed = rejected and pushed_at_accept(channel)
                 costs.append(part_price * sms_count)
                 outcomes.append(
                     AcceptedMessage(message_id, number.msisdn if number else dest.to, status.id, sms_count)
@@ -423,7 +429,7 @@ class Acceptor:
                         "transliteration": msg.transliteration,
                         "callback_data": msg.callback_data,
                         "notify_url": msg.notify_url,
-                        "report_channel": report_channel_of(msg),
+                        "report_channel": channel,
                         "notify_content_type": msg.notify_content_type,
                         "intermediate_report": msg.intermediate_report,
                         "sms_count": sms_count,
@@ -436,15 +442,16 @@ class Acceptor:
                         "send_at": msg.send_at_ms,
                         "delivery_window": window,
                         "valid_until": None,  # planned below
-                        # a rejected destination is final at once and reported like any other
                         "done_at": now if rejected else None,
-                        "report_state": REPORT_PULL if rejected else REPORT_NONE,
+                        "report_state": REPORT_PULL if rejected and not pushed else REPORT_NONE,
                         "source_ton": msg.source_ton,
                         "source_npi": msg.source_npi,
                         "dest_ton": msg.dest_ton,
                         "dest_npi": msg.dest_npi,
                     }
                 )
+                if pushed:
+                    owed.add(id(rows[-1]))
         live = [i for i, row in enumerate(rows) if row["done_at"] is None]
         planned = plan_releases(
             [max(now, sources[i].send_at_ms or now) for i in live],

@@ -31,7 +31,7 @@ def push_kind(channel: str) -> JobKind:
 
 
 def pushed_at_accept(channel: str | None) -> bool:
-    """Whether a message that ends at accept (REJECTED_NOT_ENOUGH_CREDITS) has its report pushed: when
+    """Whether a message that ends at accept (a rejected destination, not enough credits) has its report pushed: when
     its channel is HTTP or the legacy report URL, as a receipt's would be. Not over SMPP: the
     customer's submit_sm_resp already refused it (ESME_RSUBMITFAIL) without a message_id, so a
     deliver_sm receipt would name a message the customer never heard of; its report is pulled."""

@@ -478,3 +478,26 @@ def test_the_inbox_carries_the_plans_inbound_price_and_it_is_charged(money_gw):
     assert inbox[0]["price"] == {"pricePerMessage": 0.002, "currency": "EUR"}
     assert balance(gw, creds) == 0.998
     assert [e["kind"] for e in assert_reconciled(gw, name)["entries"]] == ["credit", "inbound"]
+
+
+def test_a_destination_rejected_at_accept_has_its_report_pushed_too(money_gw):
+    """Every message that ends at accept reports the same way: an invalid destination with a
+    notifyUrl is pushed (REJECTED_DESTINATION), as a message refused for credits is."""
+    gw = money_gw
+    creds = prepaid_account(gw, uid("pushbad"), 1.0)
+    bulk = uid("b")
+    with Receiver() as receiver:
+        r = send_v2(
+            gw.base_url,
+            creds.app,
+            [{"text": "hi", "destinations": [{"to": "12"}], "notifyUrl": receiver.url("/bad")}],
+            bulk_id=bulk,
+        )
+        assert r.status_code == 200, r.text
+        (sent,) = r.json()["messages"]
+        assert sent["status"]["name"] == "REJECTED_DESTINATION"
+        pushed = eventually(lambda: [x for q in receiver.to("/bad") for x in q.json()["results"]] or None)
+        assert [x["messageId"] for x in pushed] == [sent["messageId"]]
+        assert pushed[0]["status"]["name"] == "REJECTED_DESTINATION"
+        reports = httpx.get(gw.base_url + "/sms/1/reports", params={"bulkId": bulk}, headers=creds.app)
+        assert reports.json()["results"] == []  # pushed, not also pulled
