@@ -114,6 +114,8 @@ class Settings:
     # The retry schedule's minute: attempt n waits unit x (1 + n^2). Shorten it to rehearse retries.
     webhook_retry_unit: float = 60.0
     admin_token: str | None = None  # enables the /admin/1 API (Authorization: Bearer <token>)
+    # the web console's operator sign-in (/console/): this password, or the admin token
+    console_password: str | None = None
     # Seconds between sweeps that end messages whose validity period ran out (EXPIRED_EXPIRED).
     expiry_interval: float = 1.0
     # Rehearsals and tests: the gateway's clock starts at this instant (ISO 8601) and runs at real speed.
@@ -182,6 +184,7 @@ _ENV: dict[str, str] = {
     "SMSGATE_WEBHOOK_PER_HOST": "webhook_per_host",
     "SMSGATE_WEBHOOK_RETRY_UNIT": "webhook_retry_unit",
     "SMSGATE_ADMIN_TOKEN": "admin_token",
+    "SMSGATE_CONSOLE_PASSWORD": "console_password",
     "SMSGATE_EXPIRY_INTERVAL": "expiry_interval",
     "SMSGATE_CLOCK_START": "clock_start",
     "SMSGATE_SMPP_PORT": "smpp_port",
@@ -271,7 +274,7 @@ _DATABASE_DRIVERS = (
 
 def _shown(key: str, value: Any) -> str:
     """The value as an error message shows it: secrets masked."""
-    if key in ("password", "admin_token"):
+    if key in ("password", "admin_token", "console_password"):
         return "'***'"
     if key == "database_url" and isinstance(value, str):
         from sqlalchemy.engine import make_url

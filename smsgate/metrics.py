@@ -236,3 +236,36 @@ def render(sample: LiveSample) -> bytes:
         return generate_latest(registry)
     registry.register(LiveCollector(sample))
     return generate_latest(REGISTRY) + generate_latest(registry)
+
+
+# --- the console's live numbers -------------------------------------------------------------------
+
+LIVE_COUNTERS = {
+    "smsgate_messages_accepted_total": "accepted",
+    "smsgate_messages_submitted_total": "submitted",
+    "smsgate_messages_final_total": "final",
+}
+
+
+def totals(account: str | None) -> dict[str, float]:
+    """Messages accepted, submitted, delivered and failed since the gateway started, summed over
+    every process (multiprocess mode: the same files a scrape reads) and, for ``account``, over its
+    series only. The console divides two readings' difference by the time between them."""
+    if multiprocess():
+        from prometheus_client import multiprocess as mp
+
+        registry = CollectorRegistry(auto_describe=False)
+        mp.MultiProcessCollector(registry)
+        families = list(registry.collect())
+    else:
+        families = [f for c in (ACCEPTED, SUBMITTED, FINAL) for f in c.collect()]
+    out = {"accepted": 0.0, "submitted": 0.0, "delivered": 0.0, "failed": 0.0}
+    for family in families:
+        for s in family.samples:
+            what = LIVE_COUNTERS.get(s.name)
+            if what is None or (account is not None and s.labels.get("account") != account):
+                continue
+            if what == "final":
+                what = "delivered" if s.labels.get("group") == "DELIVERED" else "failed"
+            out[what] += s.value
+    return out

@@ -17,7 +17,20 @@ from ..config import Settings
 from ..domain.scopes import requirement
 from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
-from . import admin, bulks, hlr, inbox, legacy, misc, money, number_lookup, sms_reports, sms_send, tracking
+from . import (
+    admin,
+    bulks,
+    console,
+    hlr,
+    inbox,
+    legacy,
+    misc,
+    money,
+    number_lookup,
+    sms_reports,
+    sms_send,
+    tracking,
+)
 from . import metrics as metrics_api
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
@@ -201,7 +214,11 @@ def build_app(
                 await scrapes.close()
             await gateway.stop()
 
-    app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers={HTTPException: _http_error})
+    # the console's routes (api/console.py) sign in by its session cookie, not by the API's
+    # credentials and scopes: served by Starlette beside ROUTES, outside the scope checks
+    app = Starlette(
+        routes=[*ROUTES, *console.ROUTES], lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
     app.state.gateway = gateway
     app.state.log_limiter = RateLimiter(settings.logs_rate_per_minute)
     return GatewayApp(app)

@@ -342,6 +342,7 @@ class SmppConnector:
         self._receipt_ready = asyncio.Event()
         self._receipt_writer: asyncio.Task | None = None
         self._reference = 0
+        self.stopped = False  # by the operator (``stop``), until ``resume``
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -355,6 +356,19 @@ class SmppConnector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._receipt_writer
 
+    async def stop(self) -> None:
+        """The operator's stop (console): unbind and stay down until ``resume``; the router skips a
+        connector that is not up, so its routes fail over or wait. Not kept across a restart."""
+        self.stopped = True
+        log.warning("connector %s stopped by the operator", self.name, extra=about(connector=self.name))
+        await self.client.close()
+
+    async def resume(self) -> None:
+        """The operator's start after ``stop``: connect and bind again."""
+        self.stopped = False
+        log.warning("connector %s started by the operator", self.name, extra=about(connector=self.name))
+        await self.client.restart()
+
     @property
     def is_up(self) -> bool:
         return self.client.is_bound
@@ -364,7 +378,8 @@ class SmppConnector:
         return {
             "name": self.name,
             "kind": self.kind,
-            "state": self.client.state.value,
+            "state": "stopped" if self.stopped else self.client.state.value,
+            "stopped": self.stopped,
             "address": f"{self.config.host}:{self.config.port}",
             "bind": self.config.bind,
             "in_flight": self.client.in_flight,

@@ -185,6 +185,23 @@ message_parts = Table(
 )
 Index("ix_message_parts_message", message_parts.c.message_pk)
 
+# Each report push of a message and its answer (the console's timeline): one row per message per
+# try, written in the transaction that settles the try (one executemany per batch of up to 100)
+push_attempts = Table(
+    "push_attempts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("message_pk", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),  # 1: the first try
+    Column("ok", Boolean, nullable=False),
+    Column("answer", Text, nullable=False),  # "200", "HTTP 500", "ConnectTimeout: ...", a refusal
+    Column("url", Text),
+    Column("next_retry_at", BigInteger),  # NULL: no retry (taken, or given up)
+)
+Index("ix_push_attempts_message", push_attempts.c.message_pk)
+Index("ix_push_attempts_at", push_attempts.c.at)
+
 # Receipts whose id matched no message when they came, acknowledged all the same: a submit whose
 # answer is being committed (maybe by another process) matches them then; the rest are the network's
 # word on ids we never recorded (a crash between the answer and its commit), kept for inspection.

@@ -53,6 +53,18 @@ class Pusher:
     def abandoned(self, conn: Connection, jobs: Sequence[jq.LeasedJob]) -> None:
         """No more retries for these; in the transaction that finishes their jobs."""
 
+    def attempted(
+        self,
+        conn: Connection,
+        jobs: Sequence[jq.LeasedJob],
+        outcome: Outcome,
+        url: str,
+        now: int,
+        retries: dict[int, int | None],
+    ) -> None:
+        """A try of these jobs ended with ``outcome`` (``retries``: job id -> when the next try is
+        due, None for none); in the transaction that settles them. What a pusher keeps of its tries."""
+
     async def spawn(self, send: Awaitable[None]) -> None:
         """Run one send in the background, so a slow receiver holds up only its own pushes; waits
         while ``max_in_flight`` sends are running."""
@@ -75,6 +87,7 @@ class Pusher:
             def done(conn: Connection) -> None:
                 jq.finish_jobs(conn, [j.job_id for j in jobs])
                 self.delivered(conn, jobs)
+                self.attempted(conn, jobs, outcome, url, now, {})
 
             await self.db.write(done)
             return
@@ -88,6 +101,7 @@ class Pusher:
             jq.reschedule_jobs(conn, again)
             jq.finish_jobs(conn, list(gone))
             self.abandoned(conn, given_up)
+            self.attempted(conn, jobs, outcome, url, now, dict(again))
 
         await self.db.write(failed)
         if again:

@@ -22,9 +22,11 @@ from ..domain.ids import report_id
 from ..domain.messages import ApiGeneration
 from ..store import jobs as jq
 from ..store import messages as q
+from ..store.database import insert_many
 from ..store.records import OutboundMessage
-from ..store.tables import REPORT_PUSH_FAILED, REPORT_PUSHED
+from ..store.tables import REPORT_PUSH_FAILED, REPORT_PUSHED, push_attempts
 from ..wire import render, xmlcodec
+from .client import Outcome
 from .pusher import Pusher
 
 BATCH = 100
@@ -89,6 +91,33 @@ class ReportPusher(Pusher):
     def delivered(self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         q.update_messages(
             conn, [{"pk": j.message.id, "report_state": REPORT_PUSHED} for j in jobs if j.payload is None]
+        )
+
+    def attempted(
+        self,
+        conn: Connection,
+        jobs: Sequence[jq.LeasedJob[OutboundMessage]],
+        outcome: Outcome,
+        url: str,
+        now: int,
+        retries: dict[int, int | None],
+    ) -> None:
+        # the console's timeline of a message shows each push with its answer and next retry
+        insert_many(
+            conn,
+            push_attempts,
+            [
+                {
+                    "message_pk": j.message.id,
+                    "at": now,
+                    "attempt": j.attempts,
+                    "ok": outcome.ok,
+                    "answer": outcome.detail[:500],
+                    "url": url,
+                    "next_retry_at": retries.get(j.job_id),
+                }
+                for j in jobs
+            ],
         )
 
     def abandoned(self, conn: Connection, jobs: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
