@@ -332,6 +332,8 @@ async def send(request: Request, gateway: Gateway, viewer: auth.Viewer) -> Respo
     to = _destinations(body)
     if not to:
         raise bad_request("to", "give at least one destination")
+    if not isinstance(body.get("text"), str) or not body["text"]:
+        raise bad_request("text", "must not be blank")
     message: dict[str, Any] = {"destinations": [{"to": t} for t in to], "text": body.get("text")}
     for name in ("from", "notifyUrl", "sendAt", "callbackData"):
         value = _text(body, name)
