@@ -25,11 +25,12 @@ from ..domain.dates import now_ms, parse_ms
 from ..domain.messages import RequestRejected
 from ..engine import charging
 from ..engine.gateway import Gateway
-from ..engine.schedule import BulkConflict, BulkNotFound
+from ..engine.schedule import BulkConflict, BulkNotFound, bulk_status
 from ..metrics import totals
 from ..store import accounts as account_store
 from ..store import console as cq
 from ..store.accounts import Account, AccountError
+from ..store.bulks import BulkProgress
 from ..wire import render
 from . import bodies, negotiate
 from . import console_auth as auth
@@ -254,6 +255,9 @@ async def message_timeline(request: Request, gateway: Gateway, viewer: auth.View
 async def bulks_list(request: Request, gateway: Gateway, viewer: auth.Viewer) -> Response:
     since = now_ms() - int(gateway.settings.log_retention_hours * 3_600_000)
     found = await gateway.db.read(lambda conn: cq.list_bulks(conn, viewer.account_id, since))
+    for b in found:  # a scheduled bulk's status as GET /sms/1/bulks/status shows it
+        progress = BulkProgress(b["total"], b["sent"], b["delivered"] + b["failed"])
+        b["status"] = None if b["state"] is None else bulk_status(b["state"], progress)
     return negotiate.respond_json({"bulks": found})
 
 

@@ -29,7 +29,8 @@
 
   function fmt(v) {
     if (v >= 1000) return (v / 1000).toFixed(v >= 10000 ? 0 : 1) + "k";
-    return Number.isInteger(v) ? String(v) : v.toFixed(1);
+    if (Number.isInteger(v)) return String(v);
+    return v < 1 ? v.toFixed(2) : v.toFixed(1);
   }
 
   window.lineChart = function (target, data) {
@@ -42,8 +43,8 @@
     max = niceMax(max);
     var x = function (i) { return L + (n <= 1 ? 0 : (i * (W - L - R)) / (n - 1)); };
     var y = function (v) { return T + (H - T - B) * (1 - v / max); };
-    for (var g = 0; g <= 4; g++) {
-      var gv = (max * g) / 4;
+    for (var g = 0; g <= 5; g++) {
+      var gv = (max * g) / 5;
       el("line", { x1: L, x2: W - R, y1: y(gv), y2: y(gv), stroke: "#e4e8ef", "stroke-width": 1 }, svg);
       var t = el("text", { x: L - 6, y: y(gv) + 4, "text-anchor": "end", "font-size": 11, fill: "#667085" }, svg);
       t.textContent = fmt(gv);
@@ -51,7 +52,8 @@
     var span = n > 1 ? data.labels[n - 1] - data.labels[0] : 0;
     var every = Math.max(1, Math.ceil(n / 8));
     for (var i = 0; i < n; i += every) {
-      var lt = el("text", { x: x(i), y: H - 6, "text-anchor": "middle", "font-size": 11, fill: "#667085" }, svg);
+      var anchor = x(i) > W - R - 40 ? "end" : "middle";
+      var lt = el("text", { x: x(i), y: H - 6, "text-anchor": anchor, "font-size": 11, fill: "#667085" }, svg);
       lt.textContent = timeLabel(data.labels[i], span);
     }
     data.series.forEach(function (s) {

@@ -279,7 +279,7 @@
           var dt = document.createElement("dt"); dt.textContent = k;
           var dd = document.createElement("dd");
           var v = e.details[k];
-          dd.textContent = /At$/.test(k) ? when(v) : (typeof v === "object" ? JSON.stringify(v) : String(v));
+          dd.textContent = /(At|Until)$/.test(k) ? when(v) : (typeof v === "object" ? JSON.stringify(v) : String(v));
           d.appendChild(dt); d.appendChild(dd);
         });
         li.appendChild(d);
@@ -297,12 +297,14 @@
       var headers = ["bulk ID", "created", "total", "sent", "delivered", "failed", "pending", "state", "actions"];
       if (me.operator) headers.unshift("account");
       table($("bulks"), headers, d.bulks, function (tr, b) {
+        tr.dataset.bulk = b.bulkId;
         if (me.operator) cell(tr, b.account);
         var q = "bulkId=" + encodeURIComponent(b.bulkId) + (me.operator ? "&account=" + encodeURIComponent(b.account) : "");
         cell(tr, link(b.bulkId, "#messages/" + q));
         cell(tr, when(b.createdAt));
         ["total", "sent", "delivered", "failed", "pending"].forEach(function (k) { cell(tr, b[k], "num"); });
-        cell(tr, b.state ? b.state + (b.sendAt ? " (send at " + when(b.sendAt) + ")" : "") : "not scheduled");
+        var state = cell(tr, b.status ? b.status + (b.sendAt ? " (send at " + when(b.sendAt) + ")" : "") : "not scheduled");
+        state.className = "bulk-status";
         var actions = document.createElement("span");
         if (b.state) {
           var act = function (action, extra) {
