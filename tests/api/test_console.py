@@ -115,7 +115,9 @@ def test_a_customer_sees_only_its_own_messages_and_bulks(deployment, alice, bob)
     assert bob.ok("GET", "messages", messageId=mid)["messages"] == []
     assert bob.ok("GET", "messages", bulkId=bulk, account="alice")["messages"] == []
     assert all(b["account"] == "bob" for b in bob.ok("GET", "bulks")["bulks"])
-    assert bob.post("bulks/action", {"bulkId": bulk, "account": "alice", "action": "pause"}).status_code == 403
+    assert (
+        bob.post("bulks/action", {"bulkId": bulk, "account": "alice", "action": "pause"}).status_code == 403
+    )
     assert bob.post("bulks/action", {"bulkId": bulk, "action": "pause"}).status_code == 404
     assert bob.post("send", {"account": "alice", "to": "41793026727", "text": "x"}).status_code == 403
     # the operator's endpoints
@@ -191,7 +193,9 @@ def test_overview_counts_the_accounts_own_traffic(deployment, bob) -> None:
         [{"destinations": [{"to": f"4179302{i:04d}"} for i in range(3)], "text": "count me"}],
     )
     assert r.status_code == 200
-    send_v2(deployment.base_url, deployment.alice.app, [{"destinations": [{"to": "41793020000"}], "text": "x"}])
+    send_v2(
+        deployment.base_url, deployment.alice.app, [{"destinations": [{"to": "41793020000"}], "text": "x"}]
+    )
 
     def counted():
         now = bob.ok("GET", "live")["totals"]
@@ -242,9 +246,14 @@ def test_send_form_preview_uses_the_text_engine_and_the_accounts_prices(deployme
     official = httpx.post(
         deployment.base_url + "/sms/1/preview", json={"text": "a" * 161}, headers=deployment.alice.app
     ).json()["previews"][0]
-    assert (official["messageCount"], official["charactersRemaining"]) == (p["parts"], p["charactersRemaining"])
+    assert (official["messageCount"], official["charactersRemaining"]) == (
+        p["parts"],
+        p["charactersRemaining"],
+    )
     assert "currency" not in operator.ok("POST", "preview", {"text": "x"})  # no account: no price
-    assert operator.ok("POST", "preview", {"text": "x", "to": "41793026727", "account": "bob"})["total"] == 0.065
+    assert (
+        operator.ok("POST", "preview", {"text": "x", "to": "41793026727", "account": "bob"})["total"] == 0.065
+    )
     assert alice.post("send", {"to": "", "text": "x"}).status_code == 400
     assert alice.post("send", {"to": "41793026727"}).status_code == 400  # no text
 
@@ -318,3 +327,28 @@ def test_operator_stops_and_starts_an_smpp_connector_and_sees_its_smsc_go_away(s
     eventually(lambda: _connector(op, "op-a")["lastError"])
     smsc.start()
     eventually(lambda: _connector(op, "op-a")["state"] == "bound", timeout=20)
+
+
+def test_under_two_workers_every_process_answers_the_same_console(tmp_path) -> None:
+    """Sessions work on any worker (signed operator cookie, stored customer session), the live
+    counters sum every process's, and a secondary hands the connector pages to the primary."""
+    gw = LiveGateway(tmp_path / "gw", workers=2)
+    creds = gw.create_account("frank")
+    gw.start()
+    try:
+        op, customer = Console(gw.base_url), Console(gw.base_url)
+        assert op.sign_in_operator().status_code == 200
+        assert customer.sign_in(creds.username, creds.password).status_code == 200
+        for i in range(6):  # new connections: the kernel spreads them over both workers
+            r = send_v2(gw.base_url, creds.app, [{"destinations": [{"to": f"4179302{i:04d}"}], "text": "w"}])
+            assert r.status_code == 200
+        eventually(lambda: op.ok("GET", "live")["totals"]["delivered"] == 6, timeout=20)
+        for _ in range(6):
+            fresh = Console(gw.base_url)
+            fresh.http.cookies = op.http.cookies
+            assert [c["name"] for c in fresh.ok("GET", "connectors")["connectors"]] == ["simulator"]
+            fresh.http.cookies = customer.http.cookies
+            assert fresh.ok("GET", "live")["totals"]["accepted"] == 6
+            assert len(fresh.ok("GET", "messages")["messages"]) == 6
+    finally:
+        gw.stop()

@@ -137,7 +137,11 @@ def test_a_customer_sends_from_the_form_and_follows_its_message_to_delivered(pag
         assert "nextRetryAt" in failed and re.search(r"\d{2}:\d{2}:\d{2}", failed)
         page.wait_for_selector("#timeline li.push:not(.failed):has-text('taken')")
     timeline = page.inner_text("#timeline")
-    for step in ("accepted through API generation 2", "submitted through connector op-a", "operatorMessageId"):
+    for step in (
+        "accepted through API generation 2",
+        "submitted through connector op-a",
+        "operatorMessageId",
+    ):
         assert step in timeline, step
     screenshot(page, shots, "message-timeline")
 
@@ -163,7 +167,11 @@ def test_the_operator_watches_traffic_bulks_and_connectors(page, world, shots) -
     sign_in_operator(page, gw)
     page.wait_for_selector("#total-accepted:has-text('since start')")
     before = int(page.inner_text("#total-accepted").split(": ")[1])
-    send_v2(gw.base_url, erin.app, [{"destinations": [{"to": f"38591234{i:04d}"} for i in range(20)], "text": "x"}])
+    send_v2(
+        gw.base_url,
+        erin.app,
+        [{"destinations": [{"to": f"38591234{i:04d}"} for i in range(20)], "text": "x"}],
+    )
     eventually(lambda: int(page.inner_text("#total-accepted").split(": ")[1]) >= before + 20, timeout=15)
     page.wait_for_timeout(6000)  # a few live points on the chart
     assert page.locator("#chart-live svg path").count() == 4
@@ -184,7 +192,13 @@ def test_the_operator_watches_traffic_bulks_and_connectors(page, world, shots) -
     r = send_v2(
         gw.base_url,
         dave.app,
-        [{"destinations": [{"to": "385912340001"}, {"to": "385912340002"}], "text": "later", "sendAt": later}],
+        [
+            {
+                "destinations": [{"to": "385912340001"}, {"to": "385912340002"}],
+                "text": "later",
+                "sendAt": later,
+            }
+        ],
         bulk_id=bulk,
     )
     assert r.status_code == 200, r.text
@@ -225,7 +239,10 @@ def test_the_operator_watches_traffic_bulks_and_connectors(page, world, shots) -
     page.click("#form-account-create button[type=submit]")
     page.wait_for_selector(f"#account-secret:has-text('API key of {name}')")
     key = page.inner_text("#account-secret").rsplit(": ", 1)[1].strip()
-    assert httpx.get(gw.base_url + "/account/1/balance", headers={"Authorization": f"App {key}"}).status_code == 200
+    assert (
+        httpx.get(gw.base_url + "/account/1/balance", headers={"Authorization": f"App {key}"}).status_code
+        == 200
+    )
     page.once("dialog", lambda d: d.accept("25"))
     page.locator(f"#accounts tr:has(td:text-is('{name}')) button:has-text('Top up')").click()
     page.wait_for_selector(f"#accounts tr:has(td:text-is('{name}')) td:has-text('25.0000 EUR')")
