@@ -7,7 +7,6 @@ import asyncio
 import threading
 
 import httpx
-
 from live import ADMIN_TOKEN
 
 
