@@ -160,6 +160,19 @@ def timeline(row: Any, extra: cq.TimelineParts) -> dict[str, Any]:
                 "details": {"url": p.url, "answer": p.answer, "ok": p.ok, "nextRetryAt": p.next_retry_at},
             }
         )
+    if row.report_state == REPORT_PUSHED and not any(p.ok for p in extra.pushes):
+        events.append(
+            {
+                "at": row.done_at,
+                "kind": "push",
+                "title": "report push 1: taken (2xx) on its first try",
+                "details": {
+                    "url": row.notify_url,
+                    "ok": True,
+                    "note": "the time of a first-try push is not recorded",
+                },
+            }
+        )
     for job in extra.jobs:
         if job.kind in ("report_push", "legacy_push", "smpp_dlr"):
             events.append(

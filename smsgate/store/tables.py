@@ -185,8 +185,9 @@ message_parts = Table(
 )
 Index("ix_message_parts_message", message_parts.c.message_pk)
 
-# Each report push of a message and its answer (the console's timeline): one row per message per
-# try, written in the transaction that settles the try (one executemany per batch of up to 100)
+# The report pushes of a message that failed, and the one taken after them, with their answers (the
+# console's timeline): written in the transaction that settles the try (one executemany per batch);
+# a push taken on its first try has no row (report_state PUSHED says it)
 push_attempts = Table(
     "push_attempts",
     metadata,

@@ -352,3 +352,13 @@ def test_under_two_workers_every_process_answers_the_same_console(tmp_path) -> N
             assert len(fresh.ok("GET", "messages")["messages"]) == 6
     finally:
         gw.stop()
+
+
+def test_a_push_taken_on_its_first_try_shows_without_a_row_of_its_own(deployment, alice) -> None:
+    with Receiver() as receiver:
+        sent = alice.ok("POST", "send", {"to": "41793026727", "text": "push", "notifyUrl": receiver.url()})
+        mid = sent["messages"][0]["messageId"]
+        t = eventually(lambda: (t := alice.ok("GET", f"messages/{mid}"))["report"].startswith("pushed") and t)
+    pushes = [e for e in t["events"] if e["kind"] == "push"]
+    assert [p["title"] for p in pushes] == ["report push 1: taken (2xx) on its first try"]
+    assert pushes[0]["details"]["url"] == receiver.url()

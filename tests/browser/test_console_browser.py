@@ -84,6 +84,9 @@ def page(browser):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # a Content-Security-Policy violation (something the page would load from elsewhere, inline code)
+    # is a console error, not a page error
+    pg.on("console", lambda m: m.type == "error" and "status of 40" not in m.text and errors.append(m.text))
     pg.set_default_timeout(WAIT)
     yield pg
     context.close()
