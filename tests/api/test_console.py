@@ -362,3 +362,56 @@ def test_a_push_taken_on_its_first_try_shows_without_a_row_of_its_own(deployment
     pushes = [e for e in t["events"] if e["kind"] == "push"]
     assert [p["title"] for p in pushes] == ["report push 1: taken (2xx) on its first try"]
     assert pushes[0]["details"]["url"] == receiver.url()
+
+
+def test_the_console_assets_are_package_data() -> None:
+    """`pip install .` ships them: each file under smsgate/console matches a package-data pattern."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "smsgate"
+    ]
+    files = [str(f.relative_to(root / "smsgate")) for f in ASSETS.iterdir()]
+    assert {"console/index.html", "console/console.js", "console/chart.js", "console/console.css"} <= set(
+        files
+    )
+    for name in files:
+        assert any(fnmatch.fnmatch(name, p) for p in patterns), name
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("send", {"to": 5, "text": "x"}),
+        ("send", {"to": "41793026727", "text": "x", "sendAt": "tomorrow"}),
+        ("send", {"to": "41793026727", "text": "x", "from": ["a"]}),
+        ("send", {"to": "41793026727", "text": "x", "notifyUrl": "not a url"}),
+        ("preview", {"text": 5}),
+        ("preview", {"text": "x", "languageCode": "XX"}),
+        ("preview", {"text": "x", "transliteration": "NOPE"}),
+        ("preview", {"text": "x", "to": {"a": 1}}),
+        ("bulks/action", {"bulkId": "b", "action": "reschedule", "sendAt": "soon"}),
+        ("bulks/action", {"bulkId": ["b"], "action": "pause"}),
+        ("accounts", {"name": ""}),
+        ("accounts", {"name": "x" * 30, "username": "u-only"}),
+        ("session", {"operator": True, "secret": 5}),
+    ],
+)
+def test_bad_input_gets_a_400_in_the_v3_shape_never_a_500(operator, path, body) -> None:
+    r = operator.post(path, body)
+    assert r.status_code == 400, (r.status_code, r.text)
+    assert r.json()["errorCode"] == "E400"
+
+
+def test_bad_queries_get_a_400(operator) -> None:
+    for params in ({"limit": "lots"}, {"since": "yesterday"}, {"until": "2026-13-45"}):
+        r = operator.get("messages", **params)
+        assert r.status_code == 400, (params, r.text)
+    assert (
+        operator.http.post(
+            "session", content=b"[1, 2]", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
