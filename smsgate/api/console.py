@@ -240,7 +240,9 @@ async def message_timeline(request: Request, gateway: Gateway, viewer: auth.View
 
     def read(conn: Connection) -> dict[str, Any] | None:
         row = cq.message_row(conn, viewer.account_id, message_id, account)
-        return None if row is None else views.timeline(row, cq.timeline_parts(conn, row))
+        return (
+            None if row is None else views.timeline(row, cq.timeline_parts(conn, row), gateway.router.table)
+        )
 
     found = await gateway.db.read(read)
     if found is None:  # another account's message is as absent as one that never was

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from .. import text as textengine
 from ..domain.mccmnc import mcc_mnc_for
 from ..domain.numbers import normalize_destination
+from ..domain.routing import RoutingTable
 from ..domain.statuses import error_by_id, status_by_id
 from ..engine.gateway import Gateway
 from ..store import console as cq
@@ -83,8 +84,9 @@ def _encoding(row: Any) -> str:
     return "UCS-2" if row.data_coding == 8 else "GSM-7"
 
 
-def timeline(row: Any, extra: cq.TimelineParts) -> dict[str, Any]:
-    """One message: what it is, and what happened to it, oldest first."""
+def timeline(row: Any, extra: cq.TimelineParts, routes: RoutingTable) -> dict[str, Any]:
+    """One message: what it is, and what happened to it, oldest first. The route is the one the
+    routing table picks for it now (which route took it is not recorded; the table rarely changes)."""
     status = status_by_id(row.status_id)
     error = error_by_id(row.error_id)
     price = row.price_per_message
@@ -131,6 +133,7 @@ def timeline(row: Any, extra: cq.TimelineParts) -> dict[str, Any]:
                 "title": f"submitted through connector {row.connector}",
                 "details": {
                     "connector": row.connector,
+                    "route": routes.describe(row.destination, row.account, row.sender, row.mcc_mnc),
                     "operatorMessageId": row.remote_id,
                     "earlierPartIds": extra.parts,
                 },
@@ -220,7 +223,7 @@ def timeline(row: Any, extra: cq.TimelineParts) -> dict[str, Any]:
                 "each dispatch attempt of a message (only the last submit: its time, connector and the "
                 "operator's id; a retry still queued shows as its dispatch job)"
             ),
-            "the route rule that picked the connector",
+            "which route picked the connector (shown: the route the table picks for it now)",
             "intermediate receipts (only the final status and its time)",
         ],
     }

@@ -84,6 +84,37 @@ class RoutingTable:
         """Whether a route asks which network a destination is on now (a lookup per destination)."""
         return any(route.mcc_mnc is not None for route in self.routes)
 
+    def deciding(
+        self,
+        destination: str,
+        account: str | None = None,
+        sender: str | None = None,
+        mcc_mnc: str | None = None,
+    ) -> tuple[int, Route] | None:
+        """The route that decides for this message (its 1-based number, the route), None for the
+        default connectors: what the console shows a message was routed by."""
+        for index, route in enumerate(self.routes):
+            if route.matches(destination, account, sender, mcc_mnc):
+                return index + 1, route
+        return None
+
+    def describe(self, destination: str, account: str | None, sender: str | None, mcc_mnc: str | None) -> str:
+        found = self.deciding(destination, account, sender, mcc_mnc)
+        if found is None:
+            return f"no route matches: the default connectors ({', '.join(self.default)})"
+        number, route = found
+        conditions = [
+            f"{name} {value}"
+            for name, value in (
+                ("prefix", route.prefix or None),
+                ("account", route.account),
+                ("sender", route.sender),
+                ("mcc_mnc", route.mcc_mnc),
+            )
+            if value
+        ]
+        return f"route {number} ({', '.join(conditions) or 'any'}) -> {', '.join(route.connectors)} ({route.mode})"
+
     def candidates(
         self,
         destination: str,

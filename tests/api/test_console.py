@@ -153,6 +153,7 @@ def test_operator_searches_every_account_and_sees_a_message_timeline(deployment,
     accepted = t["events"][0]["details"]
     assert accepted["parts"] == 1 and accepted["encoding"] == "GSM-7" and accepted["price"] == 0.065
     assert t["events"][1]["details"]["connector"] == "simulator"
+    assert t["events"][1]["details"]["route"] == "no route matches: the default connectors (simulator)"
     assert t["events"][2]["details"]["group"] == "DELIVERED"
     found = operator.ok("GET", "messages", **{"from": sender, "status": "DELIVERED"})["messages"]
     assert len(found) == 1

@@ -143,6 +143,7 @@ def test_a_customer_sends_from_the_form_and_follows_its_message_to_delivered(pag
     for step in (
         "accepted through API generation 2",
         "submitted through connector op-a",
+        "route 1 (prefix 4179) -> op-a (failover)",
         "operatorMessageId",
     ):
         assert step in timeline, step

@@ -73,3 +73,18 @@ def test_config_file_connectors_and_routes(tmp_path):
     )
     with pytest.raises(ConfigError, match="op"):
         load_settings(bad_connector, env={})
+
+
+def test_the_deciding_route_is_named_for_the_console():
+    assert TABLE.deciding("385981234567", "bank", "Shop") == (1, TABLE.routes[0])
+    assert TABLE.deciding("385981234567", "shop", "shop") == (2, TABLE.routes[1])
+    assert TABLE.deciding("41793026727", "shop", None) is None
+    assert (
+        TABLE.describe("385981234567", "x", "Shop", None)
+        == "route 2 (prefix 385, sender Shop) -> a, b (failover)"
+    )
+    assert TABLE.describe("491701234567", None, None, None) == "route 4 (prefix 49) -> x, y, z (round_robin)"
+    assert (
+        TABLE.describe("41793026727", None, None, None)
+        == "no route matches: the default connectors (simulator)"
+    )
