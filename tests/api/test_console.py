@@ -416,3 +416,37 @@ def test_bad_queries_get_a_400(operator) -> None:
         ).status_code
         == 400
     )
+
+
+def test_clicks_and_the_conversion_are_on_the_timeline(deployment, alice) -> None:
+    mid = uid("m")
+    body = {
+        "messages": [
+            {
+                "destinations": [{"to": "41793026727", "messageId": mid}],
+                "content": {"text": "see https://shop.example/1"},
+            }
+        ],
+        "options": {
+            "tracking": {"shortenUrl": True, "trackClicks": True},
+            "conversionTracking": {"useConversionTracking": True, "conversionTrackingName": "ORDER"},
+        },
+    }
+    r = httpx.post(deployment.base_url + "/sms/3/messages", json=body, headers=deployment.alice.app)
+    assert r.status_code == 200, r.text
+    text = alice.ok("GET", f"messages/{mid}")["text"]
+    (link,) = re.findall(r"https?://\S+/[0-9a-z]{12}", text)
+    assert (
+        httpx.get(
+            link, headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"}
+        ).status_code
+        == 302
+    )
+    end = httpx.post(deployment.base_url + f"/ct/1/log/end/{mid}", headers=deployment.alice.app)
+    assert end.status_code == 200, end.text
+
+    def tracked():
+        kinds = [e["kind"] for e in alice.ok("GET", f"messages/{mid}")["events"]]
+        return kinds if "click" in kinds and "conversion" in kinds else None
+
+    eventually(tracked)
