@@ -18,6 +18,7 @@ from ..domain.scopes import requirement
 from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
 from . import admin, bulks, hlr, inbox, legacy, misc, money, number_lookup, sms_reports, sms_send, tracking
+from . import upstream as upstream_api
 from . import metrics as metrics_api
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
@@ -67,6 +68,8 @@ ROUTES: list[Route] = [
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
     Route("/metrics", metrics_api.metrics_page, methods=["GET"]),
+    Route("/connectors/1/{name}/reports", upstream_api.reports, methods=["GET", "POST"]),
+    Route("/connectors/1/{name}/inbound", upstream_api.inbound, methods=["POST"]),
     Route("/account/1/balance", money.balance, methods=["GET"]),
     Route("/admin/1/plans", money.plans_list, methods=["GET"]),
     Route("/admin/1/plans/{name}", money.plan_show, methods=["GET"]),

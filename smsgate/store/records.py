@@ -60,6 +60,7 @@ class OutboundMessage:
     source_npi: int | None = None
     dest_ton: int | None = None
     dest_npi: int | None = None
+    cost_per_message: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

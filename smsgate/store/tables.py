@@ -166,6 +166,9 @@ messages = Table(
     Column("source_npi", SmallInteger),
     Column("dest_ton", SmallInteger),
     Column("dest_npi", SmallInteger),
+    # what the connector that took it charges us per part (its cost price list), as price_per_message
+    # is what the customer pays per part; NULL: unknown
+    Column("cost_per_message", Float),
     UniqueConstraint("account_id", "message_id", name="uq_messages_account_message_id"),
 )
 Index("ix_messages_account_created", messages.c.account_id, messages.c.created_at)
