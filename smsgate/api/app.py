@@ -18,8 +18,8 @@ from ..domain.scopes import requirement
 from ..domain.shortlinks import PATH_RE
 from ..engine.gateway import Gateway
 from . import admin, bulks, hlr, inbox, legacy, misc, money, number_lookup, sms_reports, sms_send, tracking
-from . import upstream as upstream_api
 from . import metrics as metrics_api
+from . import upstream as upstream_api
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path

@@ -129,7 +129,9 @@ async def inbound(request: Request, gateway: Gateway) -> Response:
     messages = []
     for i, r in enumerate(results):
         if not (isinstance(r, dict) and isinstance(r.get("from"), str) and isinstance(r.get("to"), str)):
-            raise ApiFailure(400, f"results[{i}]: needs from and to", [(f"results[{i}]", "needs from and to")])
+            raise ApiFailure(
+                400, f"results[{i}]: needs from and to", [(f"results[{i}]", "needs from and to")]
+            )
         messages.append(r)
 
     def store(conn: Connection) -> list[str]:

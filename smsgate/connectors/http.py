@@ -141,7 +141,7 @@ class HttpConfig:
                     raise ConfigError(f"{where} {key} = {value!r}: {exc}") from None
         statuses = raw.pop("statuses")
         if not isinstance(statuses, dict):
-            raise ConfigError(f"{where} statuses: must be a table of provider value = \"STATUS[:ERROR]\"")
+            raise ConfigError(f'{where} statuses: must be a table of provider value = "STATUS[:ERROR]"')
         try:
             out["statuses"] = StatusTable.parse(statuses)
         except ValueError as exc:
@@ -241,7 +241,14 @@ class HttpConnector:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(config.concurrency)
-        self.counters = {"accepted": 0, "rejected": 0, "retried": 0, "failures": 0, "reports": 0, "reports_unmatched": 0}
+        self.counters = {
+            "accepted": 0,
+            "rejected": 0,
+            "retried": 0,
+            "failures": 0,
+            "reports": 0,
+            "reports_unmatched": 0,
+        }
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -288,7 +295,12 @@ class HttpConnector:
         if c.method == "GET":
             return "GET", url, headers, {"params": params}
         if c.body == "json":
-            return "POST", url, {"Content-Type": "application/json", **headers}, {"content": orjson.dumps(params)}
+            return (
+                "POST",
+                url,
+                {"Content-Type": "application/json", **headers},
+                {"content": orjson.dumps(params)},
+            )
         return "POST", url, headers, {"data": params}
 
     async def submit(
@@ -304,7 +316,9 @@ class HttpConnector:
             raise ConnectorUnavailable("; ".join(reasons), results, retry)
         return results
 
-    async def _one(self, row: OutboundMessage, ledger: SubmitLedger | None, deadline: float) -> SubmitResult | str:
+    async def _one(
+        self, row: OutboundMessage, ledger: SubmitLedger | None, deadline: float
+    ) -> SubmitResult | str:
         async with self._slots:
             if asyncio.get_running_loop().time() > deadline:
                 return "batch deadline passed"
@@ -370,7 +384,11 @@ class HttpConnector:
             extra=about(message_id=row.message_id, connector=self.name),
         )
         return SubmitResult(
-            row.id, False, st.status("REJECTED_NOT_SENT").id, st.error("EC_UNKNOWN_ERROR").id, connector=self.name
+            row.id,
+            False,
+            st.status("REJECTED_NOT_SENT").id,
+            st.error("EC_UNKNOWN_ERROR").id,
+            connector=self.name,
         )
 
     def _failure(self, reason: str) -> str:

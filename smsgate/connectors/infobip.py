@@ -352,9 +352,11 @@ class InfobipConnector:
         try:
             resp = await self.client().post("/sms/3/messages", content=orjson.dumps(body), headers=_JSON)
         except httpx.TimeoutException as exc:
-            raise self._failure(f"no answer within {self.config.timeout:g} s ({type(exc).__name__})")
+            raise self._failure(
+                f"no answer within {self.config.timeout:g} s ({type(exc).__name__})"
+            ) from None
         except httpx.HTTPError as exc:
-            raise self._failure(f"{type(exc).__name__}: {exc}")
+            raise self._failure(f"{type(exc).__name__}: {exc}") from None
         code = resp.status_code
         if code == 429:
             self.counters["throttled"] += 1

@@ -124,11 +124,11 @@ class StatusTable:
     @classmethod
     def parse(cls, raw: Mapping[str, str]) -> StatusTable:
         if not raw:
-            raise ValueError("needs at least one status value (e.g. DELIVRD = \"DELIVERED_TO_HANDSET\")")
+            raise ValueError('needs at least one status value (e.g. DELIVRD = "DELIVERED_TO_HANDSET")')
         out = {}
         for key, value in raw.items():
             if not isinstance(value, str):
-                raise ValueError(f"{key} = {value!r}: must be a string STATUS or STATUS:ERROR")
+                raise ValueError(f"{key} = {value!r}: must be a string STATUS or STATUS:ERROR")  # noqa: TRY004 - config.py reports ValueErrors
             try:
                 out[key] = catalog_pair(value)
             except ValueError as exc:

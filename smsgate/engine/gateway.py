@@ -186,7 +186,10 @@ class Gateway:
         ]
         built: dict[str, Connector] = {c.name: c for c in [*self.smpp_connectors, *self.http_connectors]}
         # in the configured order
-        named: dict[str, Connector] = {"simulator": self.network, **{c.name: built[c.name] for c in settings.connectors}}
+        named: dict[str, Connector] = {
+            "simulator": self.network,
+            **{c.name: built[c.name] for c in settings.connectors},
+        }
         # without routes, traffic goes to the operators in the order configured (failing over), and
         # only to the simulated network when there are none
         default = tuple(c.name for c in settings.connectors) or ("simulator",)
@@ -207,7 +210,10 @@ class Gateway:
         # lease would send it again
         dispatch_lease = DEFAULT_LEASE_MS + max(
             [
-                *(int((c.config.batch_deadline + c.config.response_timeout) * 1000) for c in self.smpp_connectors),
+                *(
+                    int((c.config.batch_deadline + c.config.response_timeout) * 1000)
+                    for c in self.smpp_connectors
+                ),
                 *(c.config.lease_ms for c in self.http_connectors),
             ],
             default=0,

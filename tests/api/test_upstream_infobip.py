@@ -167,6 +167,7 @@ def test_reports_are_pushed_back_with_a_public_url_and_inbound_is_forwarded(upst
             path = f"/{uid('dlr')}"
             bulk = uid("push")
             mids = _send(down, customer.app, _numbers(2, 200), bulk, notify=receiver.url(path))
+
             def pushed() -> dict:
                 found = {r["messageId"]: r for p in receiver.to(path) for r in p.json()["results"]}
                 return found if len(found) == 2 else {}
@@ -183,7 +184,12 @@ def test_reports_are_pushed_back_with_a_public_url_and_inbound_is_forwarded(upst
         assert httpx.post(hook, json={"results": []}).status_code == 403
         assert httpx.post(hook + "?secret=wrong", json={"results": []}).status_code == 403
         assert httpx.post(down.base_url + "/connectors/1/nope/reports", json={}).status_code == 404
-        assert httpx.post(hook + f"?secret={SECRET}", content=b"{", headers={"Content-Type": "application/json"}).status_code == 400
+        assert (
+            httpx.post(
+                hook + f"?secret={SECRET}", content=b"{", headers={"Content-Type": "application/json"}
+            ).status_code
+            == 400
+        )
 
         # inbound: the upstream's number forwards to the connector, the first gateway's owner gets it
         number = "447860012345"
