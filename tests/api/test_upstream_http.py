@@ -65,7 +65,7 @@ class FakeProvider:
         r = httpx.post(url, data={"msgid": msgid, "state": state}, timeout=10)
         self.callbacks.append(r.status_code)
 
-    def __enter__(self) -> FakeProvider:
+    def __enter__(self) -> FakeProvider:  # noqa: PYI034 - a plain class, not subclassed
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

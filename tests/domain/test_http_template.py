@@ -13,7 +13,7 @@ from smsgate.domain.http_template import Extractor, StatusTable, check_template,
 def test_templates_name_known_placeholders_only():
     check_template("https://p.example/send?to={to}&text={text}&id={messageId}&cb={callbackUrl}")
     check_template("literal {{braces}} and {hex} {coding} {from}")
-    with pytest.raises(ValueError, match="unknown placeholder {phone}"):
+    with pytest.raises(ValueError, match=r"unknown placeholder \{phone\}"):
         check_template("{phone}")
     with pytest.raises(ValueError, match="format spec"):
         check_template("{to:>10}")
