@@ -45,6 +45,16 @@ Example ``smsgate.toml``::
     window = 10                     # submits in flight
     throughput = 100                # submits per second
     concatenation = "udh"           # or "sar", "payload"
+    [[connectors]]                  # an Infobip-compatible HTTP API (Infobip, another smsgate)
+    type = "infobip"                # or "smpp" (the default), "http" (a template: README)
+    name = "upstream"
+    base_url = "https://api.infobip.com"
+    api_key = "..."
+    batch = 100                     # messages per POST /sms/3/messages
+    webhook_secret = "..."          # reports pushed to <public_url>/connectors/1/upstream/reports
+    [[connectors.prices]]           # what it costs us per part, by prefix
+    prefix = "41"
+    price = 0.012
     [[routes]]                      # first match wins; no match: the first connector, else the simulator
     prefix = "385"
     connectors = ["operator-a", "simulator"]
