@@ -342,7 +342,8 @@ class InfobipConnector:
                 results = await self._send(rows)
             except _Failed as exc:
                 return [], pks, str(exc)
-        settled = [await self._settle(ledger, r) for r in results]
+        # together: the ledger commits them in one transaction, not one after the other
+        settled = list(await asyncio.gather(*(self._settle(ledger, r) for r in results)))
         return settled, [], ""
 
     async def _send(self, rows: list[OutboundMessage]) -> list[SubmitResult]:
