@@ -320,3 +320,71 @@ def test_sigkill_mid_batch_leaves_every_message_final_and_once_upstream(upstream
         assert all(r["status"]["name"] == "DELIVERED_TO_HANDSET" for r in rows)
     finally:
         down.stop()
+
+
+class LosingProxy:
+    """A real HTTP proxy to the upstream that forwards every request but, for the first ``lose``
+    POSTs, hangs up instead of passing the answer on: the upstream took the messages, the gateway
+    never heard it did (what a crash or a lost connection leaves)."""
+
+    def __init__(self, target: str, lose: int = 1) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.lost = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")
+                }
+                r = httpx.request(self.command, target + self.path, content=body, headers=headers, timeout=30)
+                if self.command == "POST" and proxy.lost < lose:
+                    proxy.lost += 1
+                    self.close_connection = True
+                    self.connection.close()  # the answer never reaches the gateway
+                    return
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", r.headers.get("content-type", "application/json"))
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_lost_answer_is_resubmitted_and_the_upstream_duplicate_counts_as_submitted(
+    upstream, tmp_path, own_database
+):
+    up, reseller = upstream
+    proxy = LosingProxy(up.base_url)
+    config = _config(up, reseller.api_key).replace(up.base_url, proxy.url)
+    down = LiveGateway(tmp_path / "down", own_database, config_toml=config)
+    customer = down.create_account("customer")
+    down.start()
+    try:
+        bulk = uid("lost")
+        mids = _send(down, customer.app, _numbers(5, 700), bulk)
+        rows = eventually(lambda: _final(down, customer.app, bulk, 5), timeout=60)
+        assert proxy.lost == 1
+        assert all(r["status"]["name"] == "DELIVERED_TO_HANDSET" for r in rows)
+        # sent twice to the upstream, there once: the second time it answered "duplicate"
+        ids = _upstream_ids(up, reseller.app)
+        assert all(sum(1 for i in ids if i.endswith(f"-{mid}")) == 1 for mid in mids)
+        assert _state(down)["counters"]["duplicates"] == 5
+    finally:
+        down.stop()
+        proxy.close()
