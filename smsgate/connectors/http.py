@@ -276,6 +276,7 @@ class HttpConnector:
             "name": self.name,
             "kind": self.kind,
             "state": self.health.state(now_ms()),
+            "address": self.config.url,
             "counters": dict(self.counters),
         }
         if self.health.last_error:

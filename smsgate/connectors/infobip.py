@@ -241,7 +241,7 @@ class InfobipConnector:
             "name": self.name,
             "kind": self.kind,
             "state": self.health.state(now),
-            "baseUrl": self.config.base_url,
+            "address": self.config.base_url,
             "reports": "push" if self.callback_url else "pull",
             "counters": dict(self.counters),
         }
