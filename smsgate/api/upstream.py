@@ -151,7 +151,7 @@ async def inbound(request: Request, gateway: Gateway) -> Response:
                     binary_hex=None,
                     data_coding=0,
                     esm_class=0,
-                    sms_count=int(r.get("smsCount") or 1),
+                    sms_count=count if isinstance(count := r.get("smsCount"), int) and count > 0 else 1,
                     received_at=at,
                 )
             except UnknownNumber as exc:
