@@ -30,6 +30,7 @@ from ..domain.dates import now_ms, parse_ms
 from ..engine.gateway import Gateway
 from ..engine.inbound import UnknownNumber
 from ..logs import about
+from ..store import inbound as inbound_store
 from ..store.jobs import JobKind
 from . import negotiate
 from .endpoint import Family, client_gone, error_response
@@ -137,6 +138,11 @@ async def inbound(request: Request, gateway: Gateway) -> Response:
     def store(conn: Connection) -> list[str]:
         taken = []
         for r in messages:
+            # a forward the upstream repeats (our answer lost) is taken once, by its messageId
+            mid = r.get("messageId")
+            upstream_id = f"{connector.name}:{mid}"[:200] if isinstance(mid, str) and mid else None
+            if upstream_id is not None and inbound_store.has_upstream_id(conn, upstream_id):
+                continue
             received = r.get("receivedAt")
             try:
                 at = parse_ms(received) if isinstance(received, str) else now_ms()
@@ -153,6 +159,7 @@ async def inbound(request: Request, gateway: Gateway) -> Response:
                     esm_class=0,
                     sms_count=count if isinstance(count := r.get("smsCount"), int) and count > 0 else 1,
                     received_at=at,
+                    upstream_id=upstream_id,
                 )
             except UnknownNumber as exc:
                 # taken and dropped, as from an SMPP operator: a refusal would be retried for ever

@@ -83,6 +83,7 @@ class InboundMessage:
     currency: str | None
     received_at: int
     state: int
+    upstream_id: str | None = None
 
 
 def _check(record: type, table: Table) -> None:

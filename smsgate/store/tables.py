@@ -257,7 +257,11 @@ inbound_messages = Table(
     Column("currency", String(3)),
     Column("received_at", BigInteger, nullable=False),
     Column("state", SmallInteger, nullable=False, default=INBOUND_PULL),
+    # "<connector>:<the upstream's messageId>" of a message an upstream HTTP connector forwarded: a
+    # forward repeated (its answer lost) is taken once
+    Column("upstream_id", String(200)),
 )
+Index("uq_inbound_upstream_id", inbound_messages.c.upstream_id, unique=True)
 Index(
     "ix_inbound_account_state",
     inbound_messages.c.account_id,

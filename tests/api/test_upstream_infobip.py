@@ -223,6 +223,23 @@ def test_reports_are_pushed_back_with_a_public_url_and_inbound_is_forwarded(upst
 
         (mo,) = eventually(inbox, timeout=30)
         assert mo["from"] == "41793026999" and mo["to"] == number and mo["text"] == "hi from a handset"
+        # the same forward again (the upstream repeats one whose answer it lost): taken once
+        again = {
+            "results": [
+                {
+                    "messageId": r.json()["messageId"],
+                    "from": "41793026999",
+                    "to": number,
+                    "text": "hi from a handset",
+                }
+            ],
+            "messageCount": 1,
+            "pendingMessageCount": 0,
+        }
+        inbound_hook = f"{down.base_url}/connectors/1/up/inbound"
+        repeated = httpx.post(inbound_hook, params={"secret": SECRET}, json=again)
+        assert repeated.status_code == 200 and repeated.json() == {"stored": 0}
+        assert httpx.post(inbound_hook, json=again).status_code == 403
     finally:
         down.stop()
 
