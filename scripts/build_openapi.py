@@ -251,6 +251,61 @@ paths["/metrics"] = {
         },
     )
 }
+# the upstream connectors' webhooks (api/upstream.py): what an upstream provider calls back with
+upstream_params = [
+    {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "the connector",
+    },
+    {
+        "name": "secret",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "the connector's webhook_secret (or the X-Smsgate-Secret header)",
+    },
+]
+upstream_answers = {
+    "400": {"description": "A body the connector cannot read (or a status value its table lacks)"},
+    "403": {"description": "Wrong or missing secret"},
+    "404": {"description": "No upstream connector of that name takes webhooks (none, or no webhook_secret)"},
+}
+
+
+def upstream_operation(operation_id: str, summary: str, ok: str) -> dict:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["Upstream connectors"],
+        "security": [],
+        "parameters": upstream_params,
+        "responses": {"200": {"description": ok}, **upstream_answers},
+    }
+
+
+paths["/connectors/1/{name}/reports"] = {
+    "post": upstream_operation(
+        "upstream-reports",
+        "Delivery reports from an upstream connector: an Infobip-compatible report push "
+        "(`{results: [...]}`), or a generic provider's callback (form, query or JSON, read as configured)",
+        "`{matched, kept}`: reports applied, and kept until their message's answer is recorded",
+    ),
+    "get": upstream_operation(
+        "upstream-reports-get",
+        "A generic provider's receipt callback as a GET with query parameters",
+        "`{matched, kept}`",
+    ),
+}
+paths["/connectors/1/{name}/inbound"] = {
+    "post": upstream_operation(
+        "upstream-inbound",
+        "Inbound messages an Infobip-compatible upstream forwards (the inbox shape), for the number's owner",
+        "`{stored}`: messages taken in (an unknown number's are dropped and logged)",
+    )
+}
 paths["/admin/1/clock"] = {
     "post": admin_operation(
         "admin-advance-clock",

@@ -43,7 +43,10 @@ number_app = typer.Typer(
     no_args_is_help=True,
 )
 simulate_app = typer.Typer(help="Rehearse traffic on the simulated network.", no_args_is_help=True)
-stats_app = typer.Typer(help="Click-through and conversion statistics.", no_args_is_help=True)
+stats_app = typer.Typer(
+    help="Click-through and conversion statistics; connectors' cost beside what customers were charged.",
+    no_args_is_help=True,
+)
 connector_app = typer.Typer(help="Operator connections of a running gateway.", no_args_is_help=True)
 plan_app = typer.Typer(
     help="Price plans: prices per message part, inbound part and lookup.", no_args_is_help=True
@@ -132,8 +135,18 @@ def network_summary(settings: Settings) -> str:
     simulated = f"simulated (delivery delay {settings.simulator_delivery_delay}s)"
     if not settings.connectors and not settings.routes:
         return simulated
-    links = [f"{c.name} at {c.host}:{c.port}{' over TLS' if c.tls else ''}" for c in settings.connectors]
+    from .connectors.smpp import SmppConfig
+
+    smpp = [c for c in settings.connectors if isinstance(c, SmppConfig)]
+    links = [f"{c.name} at {c.host}:{c.port}{' over TLS' if c.tls else ''}" for c in smpp]
     parts = [f"SMPP {'connector' if len(links) == 1 else 'connectors'} {', '.join(links)}"] if links else []
+    upstreams = [
+        f"{c.name} at {getattr(c, 'base_url', None) or getattr(c, 'url', '')}"
+        for c in settings.connectors
+        if not isinstance(c, SmppConfig)
+    ]
+    if upstreams:
+        parts.append(f"HTTP {'connector' if len(upstreams) == 1 else 'connectors'} {', '.join(upstreams)}")
     routes = len(settings.routes)
     parts.append(f"{routes} {'route' if routes == 1 else 'routes'}")
     default = [c.name for c in settings.connectors] or ["simulator"]
@@ -1055,6 +1068,50 @@ def stats_bulk(
             if counts:
                 shown = ", ".join(f"{k} {v}" for k, v in counts.items())
                 console.print(f"{show(s['conversionType']) or '-'}: clicks by {what}: {shown}")
+
+
+@stats_app.command("connectors")
+def stats_connectors(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only messages accepted from this instant (ISO 8601).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Per connector: messages and parts it took, what the customers were charged for them and what
+    they cost (the connector's [[connectors.prices]]; the simulator's [[simulator.prices]])."""
+    from .domain.dates import parse_ms
+    from .store import messages as message_store
+
+    try:
+        since_ms = parse_ms(since) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+
+    async def action(gw):
+        return await gw.db.read(lambda conn: message_store.connector_costs(conn, since_ms))
+
+    rows = _run(_settings(config, data_dir, database_url), action)
+    if as_json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps({"results": rows}).decode() + "\n")
+        return
+    table = Table("connector", "currency", "messages", "parts", "charged", "cost", "margin", "unknown cost")
+    for r in rows:
+        table.add_row(
+            r["connector"],
+            r["currency"] or "",
+            str(r["messages"]),
+            str(r["parts"]),
+            f"{r['charged']:.4f}",
+            f"{r['cost']:.4f}",
+            f"{r['margin']:.4f}",
+            str(r["unknownCost"]),
+        )
+    console.print(table)
 
 
 @app.command("smsc-simulator")

@@ -45,6 +45,16 @@ Example ``smsgate.toml``::
     window = 10                     # submits in flight
     throughput = 100                # submits per second
     concatenation = "udh"           # or "sar", "payload"
+    [[connectors]]                  # an Infobip-compatible HTTP API (Infobip, another smsgate)
+    type = "infobip"                # or "smpp" (the default), "http" (a template: README)
+    name = "upstream"
+    base_url = "https://api.infobip.com"
+    api_key = "..."
+    batch = 100                     # messages per POST /sms/3/messages
+    webhook_secret = "..."          # reports pushed to <public_url>/connectors/1/upstream/reports
+    [[connectors.prices]]           # what it costs us per part, by prefix
+    prefix = "41"
+    price = 0.012
     [[routes]]                      # first match wins; no match: the first connector, else the simulator
     prefix = "385"
     connectors = ["operator-a", "simulator"]
@@ -74,6 +84,8 @@ from .domain.routing import Route
 from .domain.subscribers import SubscriberRule
 
 if TYPE_CHECKING:  # connectors.smpp pulls in the store and the SMPP client; imported late at run time
+    from .connectors.http import HttpConfig
+    from .connectors.infobip import InfobipConfig
     from .connectors.lookup import UpstreamConfig
     from .connectors.smpp import SmppConfig
 
@@ -122,7 +134,8 @@ class Settings:
     clock_start: str | None = None
     # Operator connections ([[connectors]], SMPP) and the routing table ([[routes]]) to them. The
     # simulated network is always there as the connector "simulator".
-    connectors: tuple[SmppConfig, ...] = ()
+    # [[connectors]]: SMPP links, Infobip-compatible APIs, template-described HTTP providers
+    connectors: tuple[SmppConfig | InfobipConfig | HttpConfig, ...] = ()
     routes: tuple[Route, ...] = ()
     # SMPP server for customers (binds with accounts' SMPP credentials, `account smpp`); None = not started.
     smpp_port: int | None = None
@@ -240,6 +253,7 @@ def load_settings(
             except ValueError as exc:
                 raise ConfigError(f"command line: {attr} {_shown(attr, value)}: {exc}") from None
     settings = replace(Settings(), **values)
+    check_connectors(settings)
     if bool(settings.smpp_tls_cert) != bool(settings.smpp_tls_key):
         # one without the other would serve plain SMPP to customers who asked for TLS
         raise ConfigError("smpp_tls_cert and smpp_tls_key (SMSGATE_SMPP_TLS_CERT / _KEY) go together")
@@ -274,7 +288,7 @@ _DATABASE_DRIVERS = (
 
 def _shown(key: str, value: Any) -> str:
     """The value as an error message shows it: secrets masked."""
-    if key in ("password", "admin_token", "console_password"):
+    if key in ("password", "admin_token", "console_password", "api_key", "webhook_secret"):
         return "'***'"
     if key == "database_url" and isinstance(value, str):
         from sqlalchemy.engine import make_url
@@ -292,12 +306,18 @@ _HINTS: dict[str, Any] = {}
 
 def _hints() -> dict[str, Any]:
     if not _HINTS:
+        from .connectors.http import HttpConfig
+        from .connectors.infobip import InfobipConfig
         from .connectors.lookup import UpstreamConfig
         from .connectors.smpp import SmppConfig
 
-        _HINTS.update(
-            get_type_hints(Settings, localns={"SmppConfig": SmppConfig, "UpstreamConfig": UpstreamConfig})
-        )
+        localns = {
+            "SmppConfig": SmppConfig,
+            "UpstreamConfig": UpstreamConfig,
+            "InfobipConfig": InfobipConfig,
+            "HttpConfig": HttpConfig,
+        }
+        _HINTS.update(get_type_hints(Settings, localns=localns))
     return _HINTS
 
 
@@ -573,29 +593,17 @@ def _required(f: Any) -> bool:
 
 
 def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[str, Any]]) -> dict[str, Any]:
-    from .connectors.smpp import SmppConfig
-
     names = {"simulator"}
-    configs = []
-    hints = get_type_hints(SmppConfig)
+    configs: list[Any] = []
     for raw in connectors:
         raw = dict(raw)
-        kind = raw.pop("kind", "smpp")
         where = f"[[connectors]] {raw.get('name')!r}" if "name" in raw else "[[connectors]]"
-        if kind != "smpp":
-            raise ConfigError(f"{where} kind = {kind!r}: must be smpp")
-        for key, value in raw.items():
-            if key in hints:
-                try:
-                    check_value(key, value, hints[key])
-                except ValueError as exc:
-                    raise ConfigError(f"{where} {key} = {_shown(key, value)}: {exc}") from None
-        if isinstance(raw.get("port"), int) and not 0 < raw["port"] <= 65535:
-            raise ConfigError(f"{where} port = {raw['port']!r}: must be a TCP port, 1 to 65535")
-        try:
-            config = SmppConfig.from_dict(raw)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        if "type" in raw and "kind" in raw:
+            raise ConfigError(f"{where}: give type or kind (its older name), not both")
+        kind = raw.pop("type", raw.pop("kind", "smpp"))
+        if kind not in CONNECTOR_TYPES:
+            raise ConfigError(f"{where} type = {kind!r}: must be one of {', '.join(CONNECTOR_TYPES)}")
+        config = _connector(where, kind, raw)
         if config.name in names:
             raise ConfigError(f"[[connectors]] name = {config.name!r}: the name is used twice")
         names.add(config.name)
@@ -615,3 +623,57 @@ def _connectors_and_routes(connectors: list[dict[str, Any]], routes: list[dict[s
             )
         table.append(route)
     return {"connectors": tuple(configs), "routes": tuple(table)}
+
+
+# [[connectors]] type: an SMPP link, an Infobip-compatible HTTP API, a provider described by a template
+CONNECTOR_TYPES = ("smpp", "infobip", "http")
+
+
+def _cost_prices(where: str, raw: dict[str, Any]) -> tuple[Any, ...]:
+    """``[[connectors.prices]]`` (prefix, price per part) into CostPrice values."""
+    from .domain.upstream import CostPrice
+
+    return tuple(
+        _entry(f"{where} [[connectors.prices]] #{i}", CostPrice, p)
+        for i, p in enumerate(_tables(raw, "prices"), 1)
+    )
+
+
+def _connector(where: str, kind: str, raw: dict[str, Any]) -> Any:
+    """One [[connectors]] table as its type's config (SmppConfig, InfobipConfig, HttpConfig)."""
+    prices = _cost_prices(where, raw)
+    raw.pop("prices", None)
+    if kind == "smpp":
+        from .connectors.smpp import SmppConfig
+
+        hints = get_type_hints(SmppConfig)
+        for key, value in raw.items():
+            if key in hints:
+                try:
+                    check_value(key, value, hints[key])
+                except ValueError as exc:
+                    raise ConfigError(f"{where} {key} = {_shown(key, value)}: {exc}") from None
+        if isinstance(raw.get("port"), int) and not 0 < raw["port"] <= 65535:
+            raise ConfigError(f"{where} port = {raw['port']!r}: must be a TCP port, 1 to 65535")
+        try:
+            return replace(SmppConfig.from_dict(raw), prices=prices)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if kind == "infobip":
+        from .connectors.infobip import InfobipConfig
+
+        return replace(_entry(where, InfobipConfig, raw), prices=prices)
+    from .connectors.http import HttpConfig
+
+    return replace(HttpConfig.from_toml(where, raw, _entry), prices=prices)
+
+
+def check_connectors(settings: Settings) -> None:
+    """What only the whole configuration can tell: an HTTP connector that receives reports by
+    webhook needs its secret when the gateway has a public URL."""
+    for c in settings.connectors:
+        if getattr(c, "webhook_secret", "") is None and settings.public_url:
+            raise ConfigError(
+                f"[[connectors]] {c.name!r}: public_url is set, so its reports are pushed to the "
+                "gateway: give it a webhook_secret (16 or more random characters)"
+            )

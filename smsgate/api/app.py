@@ -32,6 +32,7 @@ from . import (
     tracking,
 )
 from . import metrics as metrics_api
+from . import upstream as upstream_api
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
@@ -80,6 +81,8 @@ ROUTES: list[Route] = [
     Route("/admin/1/clock", admin.clock_advance, methods=["POST"]),
     Route("/admin/1/worker", admin.worker_info, methods=["GET"]),
     Route("/metrics", metrics_api.metrics_page, methods=["GET"]),
+    Route("/connectors/1/{name}/reports", upstream_api.reports, methods=["GET", "POST"]),
+    Route("/connectors/1/{name}/inbound", upstream_api.inbound, methods=["POST"]),
     Route("/account/1/balance", money.balance, methods=["GET"]),
     Route("/admin/1/plans", money.plans_list, methods=["GET"]),
     Route("/admin/1/plans/{name}", money.plan_show, methods=["GET"]),

@@ -24,6 +24,7 @@ class SubmitResult:
     remote_id: str | None = None  # the network's id for the message, to match its receipts later
     connector: str | None = None  # set by the router: which connector took (or refused) the message
     part_ids: tuple[str, ...] = ()  # the network's ids of the earlier parts of a multipart message
+    cost: float | None = None  # what the connector charges us per part (its cost price list); None: unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,8 @@ class SimulatedNetwork:
                     accepted=True,
                     status_id=st.PENDING_WAITING_DELIVERY.id,
                     mcc_mnc=entry.mcc_mnc if entry is not None else None,
+                    # the simulated network's own price list is what it costs
+                    cost=entry.price if entry is not None else None,
                 )
             )
         return results

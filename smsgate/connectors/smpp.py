@@ -49,6 +49,7 @@ from sqlalchemy import Connection
 from .. import text as textengine
 from ..domain import statuses as st
 from ..domain.dates import now_ms
+from ..domain.upstream import CostPrice, cost_of
 from ..logs import about
 from ..smpp.address import address_ton_npi
 from ..smpp.codec import encode_pdu
@@ -128,6 +129,8 @@ class SmppConfig:
     # a message sent without a recorded answer (no response, link lost, crash): send it again (at least
     # once) or end it EXPIRED_UNKNOWN (at most once)
     on_unknown_outcome: Literal["resubmit", "fail"] = "resubmit"
+    # what the operator charges us per message part, by destination prefix ([[connectors.prices]])
+    prices: tuple[CostPrice, ...] = ()
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> SmppConfig:
@@ -544,6 +547,7 @@ class SmppConnector:
                     remote_id=ids[-1],
                     connector=self.name,
                     part_ids=tuple(ids[:-1]),
+                    cost=cost_of(self.config.prices, row.destination),
                 )
             return await self._settle(ledger, result)
         finally:

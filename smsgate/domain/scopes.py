@@ -89,6 +89,15 @@ OWN: dict[tuple[str, str], Own] = {
         )
     },
     ("GET", "/openapi.json"): Own(Access.PUBLIC, why="the API's description"),
+    # upstream providers call back with the connector's webhook secret (api/upstream.py checks it)
+    **{
+        (method, path): Own(Access.PUBLIC, why="an upstream connector's webhook: its secret, not a key")
+        for method, path in (
+            ("GET", "/connectors/1/{name}/reports"),
+            ("POST", "/connectors/1/{name}/reports"),
+            ("POST", "/connectors/1/{name}/inbound"),
+        )
+    },
     # Prometheus scrapes with the admin token (or on metrics_port, outside this app)
     ("GET", "/metrics"): Own(Access.ADMIN, why="the operator's metrics, behind the admin token"),
 }

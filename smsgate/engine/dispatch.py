@@ -138,6 +138,7 @@ class Dispatcher:
                 "remote_id": r.remote_id,
                 "submitted_at": now,
                 "sending_at": None,
+                "cost_per_message": r.cost if r.accepted else None,
             }
             for r in results
         ]

@@ -14,10 +14,12 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..config import Settings
-from ..connectors.base import Connector
+from ..connectors.base import Connector, ReceiptSink
+from ..connectors.http import HttpConfig, HttpConnector
+from ..connectors.infobip import InfobipConfig, InfobipConnector
 from ..connectors.lookup import LookupConnector, SimulatedLookup, UpstreamLookup
 from ..connectors.simulator import SimulatedNetwork
-from ..connectors.smpp import SmppConnector
+from ..connectors.smpp import SmppConfig, SmppConnector
 from ..domain.dates import parse_ms, start_clock_at
 from ..domain.pricing import Plan
 from ..domain.routing import RoutingTable
@@ -171,11 +173,26 @@ class Gateway:
                 config, db=self.db, receipt_sink=receipt_sink, inbound_sink=self.inbound.receive_network_part
             )
             for config in settings.connectors
+            if isinstance(config, SmppConfig)
         ]
-        named: dict[str, Connector] = {"simulator": self.network, **{c.name: c for c in self.smpp_connectors}}
+        # upstream HTTP providers: built in every process, since their report and inbound webhooks
+        # may reach any worker (database work only); only the engine's submit or pull reports
+        self.http_connectors: list[InfobipConnector | HttpConnector] = [
+            InfobipConnector(config, db=self.db, receipt_sink=receipt_sink, public_url=settings.public_url)
+            if isinstance(config, InfobipConfig)
+            else HttpConnector(config, db=self.db, receipt_sink=receipt_sink, public_url=settings.public_url)
+            for config in settings.connectors
+            if isinstance(config, InfobipConfig | HttpConfig)
+        ]
+        built: dict[str, Connector] = {c.name: c for c in [*self.smpp_connectors, *self.http_connectors]}
+        # in the configured order
+        named: dict[str, Connector] = {
+            "simulator": self.network,
+            **{c.name: built[c.name] for c in settings.connectors},
+        }
         # without routes, traffic goes to the operators in the order configured (failing over), and
         # only to the simulated network when there are none
-        default = tuple(c.name for c in self.smpp_connectors) or ("simulator",)
+        default = tuple(c.name for c in settings.connectors) or ("simulator",)
         # number lookups: the configured upstream APIs in order, else the simulated network's subscribers
         lookup_connectors: list[LookupConnector] = [
             UpstreamLookup(c) for c in settings.lookup_connectors
@@ -192,7 +209,13 @@ class Gateway:
         # an SMPP batch may wait for its window and throttling: the lease must outlast it, or a second
         # lease would send it again
         dispatch_lease = DEFAULT_LEASE_MS + max(
-            (int((c.config.batch_deadline + c.config.response_timeout) * 1000) for c in self.smpp_connectors),
+            [
+                *(
+                    int((c.config.batch_deadline + c.config.response_timeout) * 1000)
+                    for c in self.smpp_connectors
+                ),
+                *(c.config.lease_ms for c in self.http_connectors),
+            ],
             default=0,
         )
         self.dispatch_worker = JobWorker(
@@ -295,6 +318,14 @@ class Gateway:
         """Jobs leased without ``_lease_and_deliver`` (none in the gateway's own loop)."""
         await self.db.write(lambda conn: self.network.deliver(conn, jobs, self._receipt_sink))
 
+    @property
+    def receipt_sink(self) -> ReceiptSink:
+        """Where receipts from any connector go (``apply_receipts``, then the report loops woken)."""
+        return self._receipt_sink
+
+    def http_connector(self, name: str) -> InfobipConnector | HttpConnector | None:
+        return next((c for c in self.http_connectors if c.name == name), None)
+
     def _accepted(self) -> None:
         """New messages were committed: wake the dispatcher instead of waiting for its next poll."""
         self.wake(JobKind.DISPATCH)
@@ -371,6 +402,8 @@ class Gateway:
                 self._wake_receiver.start()
             for connector in self.smpp_connectors:
                 await connector.start()
+            for upstream in self.http_connectors:
+                await upstream.start()
         for worker in self._workers():
             if self.role.runs_engine or (self.role.runs_shared_loops and worker.kind.value in SHARED_KINDS):
                 self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.kind}"))
@@ -403,6 +436,8 @@ class Gateway:
         await self.tracking.close()
         for connector in self.smpp_connectors:
             await connector.close()
+        for upstream in self.http_connectors:
+            await upstream.close()
         for worker in self._workers():
             worker.stop()
         for task in self._tasks:

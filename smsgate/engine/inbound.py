@@ -201,7 +201,11 @@ class InboundService:
         esm_class: int,
         sms_count: int,
         received_at: int,
+        upstream_id: str | None = None,
     ) -> Received:
+        """Store one complete message for its number's account. ``upstream_id``: the connector's and
+        the upstream's id of a message an upstream HTTP connector forwarded (the caller skips one
+        already stored, ``store.inbound.has_upstream_id``)."""
         sender, receiver = sender.lstrip("+"), receiver.lstrip("+")
         number = store.get_number(conn, receiver)
         if number is None:
@@ -232,6 +236,7 @@ class InboundService:
                 "currency": plan.currency,
                 "received_at": received_at,
                 "state": INBOUND_FORWARD if forward or number.action == "smpp" else INBOUND_PULL,
+                "upstream_id": upstream_id,
             },
         )
         charge_inbound(conn, number.account_id, price, plan.currency, message_id)

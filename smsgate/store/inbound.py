@@ -83,6 +83,12 @@ def list_numbers(conn: Connection, account_id: int | None = None) -> list[Inboun
     return [_number(r) for r in conn.execute(query)]
 
 
+def has_upstream_id(conn: Connection, upstream_id: str) -> bool:
+    """Whether a message an upstream forwarded under this id is stored already."""
+    found = conn.execute(select(inbound_messages.c.id).where(inbound_messages.c.upstream_id == upstream_id))
+    return found.first() is not None
+
+
 def insert_inbound(conn: Connection, row: dict[str, Any]) -> int:
     result = conn.execute(insert(inbound_messages).values(**row))
     key = result.inserted_primary_key

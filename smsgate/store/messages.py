@@ -331,3 +331,44 @@ def message_state(conn: Connection, account_id: int, message_id: str) -> Any | N
         messages.c.account_id == account_id, messages.c.message_id == message_id
     )
     return (conn.execute(query)).first()
+
+
+def connector_costs(conn: Connection, since_ms: int | None = None) -> list[dict[str, Any]]:
+    """Per connector and currency: messages and parts it took, what the customers were charged for
+    them (price_per_message is per part) and what the connector's cost price list says they cost us
+    (cost_per_message, per part; messages of unknown cost counted apart)."""
+    from sqlalchemy import case, func
+
+    parts = messages.c.sms_count
+    charged = func.coalesce(func.sum(messages.c.price_per_message * parts), 0.0)
+    cost = func.coalesce(func.sum(messages.c.cost_per_message * parts), 0.0)
+    unknown = func.sum(case((messages.c.cost_per_message.is_(None), 1), else_=0))
+    stmt = (
+        select(
+            messages.c.connector,
+            messages.c.currency,
+            func.count().label("messages"),
+            func.sum(parts).label("parts"),
+            charged.label("charged"),
+            cost.label("cost"),
+            unknown.label("unknown_cost"),
+        )
+        .where(messages.c.connector.is_not(None), messages.c.submitted_at.is_not(None))
+        .group_by(messages.c.connector, messages.c.currency)
+        .order_by(messages.c.connector, messages.c.currency)
+    )
+    if since_ms is not None:
+        stmt = stmt.where(messages.c.created_at >= since_ms)
+    return [
+        {
+            "connector": r.connector,
+            "currency": r.currency,
+            "messages": int(r.messages),
+            "parts": int(r.parts or 0),
+            "charged": round(float(r.charged), 6),
+            "cost": round(float(r.cost), 6),
+            "margin": round(float(r.charged) - float(r.cost), 6),
+            "unknownCost": int(r.unknown_cost or 0),
+        }
+        for r in conn.execute(stmt)
+    ]

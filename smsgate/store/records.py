@@ -60,6 +60,7 @@ class OutboundMessage:
     source_npi: int | None = None
     dest_ton: int | None = None
     dest_npi: int | None = None
+    cost_per_message: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class InboundMessage:
     currency: str | None
     received_at: int
     state: int
+    upstream_id: str | None = None
 
 
 def _check(record: type, table: Table) -> None:

@@ -166,6 +166,9 @@ messages = Table(
     Column("source_npi", SmallInteger),
     Column("dest_ton", SmallInteger),
     Column("dest_npi", SmallInteger),
+    # what the connector that took it charges us per part (its cost price list), as price_per_message
+    # is what the customer pays per part; NULL: unknown
+    Column("cost_per_message", Float),
     UniqueConstraint("account_id", "message_id", name="uq_messages_account_message_id"),
 )
 Index("ix_messages_account_created", messages.c.account_id, messages.c.created_at)
@@ -272,7 +275,11 @@ inbound_messages = Table(
     Column("currency", String(3)),
     Column("received_at", BigInteger, nullable=False),
     Column("state", SmallInteger, nullable=False, default=INBOUND_PULL),
+    # "<connector>:<the upstream's messageId>" of a message an upstream HTTP connector forwarded: a
+    # forward repeated (its answer lost) is taken once
+    Column("upstream_id", String(200)),
 )
+Index("uq_inbound_upstream_id", inbound_messages.c.upstream_id, unique=True)
 Index(
     "ix_inbound_account_state",
     inbound_messages.c.account_id,

@@ -40,7 +40,7 @@ def test_0012_adds_push_attempts_that_go_with_their_message(own_database, tmp_pa
     async def run() -> None:
         db = Database(own_database or f"sqlite:///{tmp_path / 'm.db'}")
         try:
-            await migrate.upgrade(db, "0009")
+            await migrate.upgrade(db, "0010")
             assert "push_attempts" not in await db.read(_tables)
             await migrate.upgrade(db, "0012")
             account = await db.write(lambda conn: accounts.create(conn, "a"))
@@ -49,7 +49,7 @@ def test_0012_adds_push_attempts_that_go_with_their_message(own_database, tmp_pa
             assert await db.read(lambda conn: conn.execute(count).scalar()) == 1
             await db.write(lambda conn: conn.execute(sa.delete(messages).where(messages.c.id == pk)))
             assert await db.read(lambda conn: conn.execute(count).scalar()) == 0
-            await migrate.downgrade(db, "0009")
+            await migrate.downgrade(db, "0010")
             assert "push_attempts" not in await db.read(_tables)
         finally:
             await db.dispose()
