@@ -9,6 +9,7 @@ SMSGATE_CLOCK_START)."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import functools
@@ -231,7 +232,7 @@ class LiveGateway:
         self.cli("account", "smpp", creds.name, "--system-id", system_id, "--password", password)
         return dataclasses.replace(creds, system_id=system_id, smpp_password=password)
 
-    def start(self, timeout: float = 30.0, log_level: str = "warning") -> None:
+    def start(self, timeout: float = 60.0, log_level: str = "warning") -> None:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
@@ -250,6 +251,7 @@ class LiveGateway:
                 # its own process group: kill_group() takes the supervisor and its workers at once
                 process_group=0,
             )
+        _STARTED.append(self.proc)
 
         def healthy() -> bool:
             if self.proc.poll() is not None:
@@ -262,6 +264,7 @@ class LiveGateway:
         try:
             eventually(healthy, timeout=timeout)
         except AssertionError:
+            self.kill()  # not left running: an orphaned gateway would load the machine for the rest of the run
             raise RuntimeError(f"smsgate did not become healthy: {self.log_path.read_text()}") from None
 
     def cpu_seconds(self) -> float:
@@ -407,6 +410,19 @@ def parse_metrics(text: str) -> Metrics:
 def metric(found: Metrics, name: str, **labels: str) -> float:
     """One sample's value; 0 when absent (a counter nothing has counted yet)."""
     return found.get((name, frozenset(labels.items())), 0.0)
+
+
+_STARTED: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """A gateway a failed test never stopped dies with the test process, not minutes later: orphans
+    polling their job queues were loading the machine for the rest of the suite."""
+    for proc in _STARTED:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _running(pid: int) -> bool:
