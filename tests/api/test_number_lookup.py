@@ -591,8 +591,14 @@ def test_each_looked_up_number_is_charged_the_plans_lookup_price(lookup_gw):
     try:
         assert _query(lookup_gw, creds, ["41793026727"]).status_code == 200
         assert _billing(lookup_gw, name)["entries"][-1]["amount"] == pytest.approx(-0.01)
-    finally:
-        lookup_gw.cli("plan", "set-price", "default", "--lookup", "--price", str(LOOKUP_PRICE))
+    finally:  # back through the admin API too: the CLI's change would reach the gateway within a second
+        restored = httpx.post(
+            lookup_gw.base_url + "/admin/1/plans/default/prices",
+            json={"kind": "lookup", "price": LOOKUP_PRICE},
+            headers=ADMIN,
+            timeout=30,
+        )
+        assert restored.status_code == 200, restored.text
     found = _billing(lookup_gw, name)
     assert found["ledgerSum"] == pytest.approx(found["balance"])
 
