@@ -369,7 +369,7 @@ def run_cli_in_process(args: list[str], env: dict[str, str]) -> subprocess.Compl
     # None unsets: the command sees env and nothing of the test process's own environment
     environment: dict[str, str | None] = {name: None for name in os.environ if name not in env}
     environment.update(env)
-    with _CLI_LOCK, ThreadPoolExecutor(1) as pool:
+    with _CLI_LOCK, ThreadPoolExecutor(1) as pool, _own_clock():
         invoke = functools.partial(
             CliRunner().invoke, _cli_command(), args, env=environment, prog_name="smsgate"
         )
@@ -378,6 +378,21 @@ def run_cli_in_process(args: list[str], env: dict[str, str]) -> subprocess.Compl
     if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
         stderr += "".join(traceback.format_exception(outcome.exception))
     return subprocess.CompletedProcess(["smsgate", *args], outcome.exit_code, outcome.stdout, stderr)
+
+
+@contextlib.contextmanager
+def _own_clock():
+    """A command sets the process's clock from SMSGATE_CLOCK_START, as its own process would: put this
+    process's back after it, or tests computing times with smsgate's now_ms() would run in 2030."""
+    from smsgate.domain import dates
+
+    names = ("_clock_offset_ms", "_clock_controlled", "_shared_offset")
+    saved = {name: getattr(dates, name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(dates, name, value)
 
 
 _CLI_LOCK = threading.Lock()  # CliRunner swaps the process's stdout and environment while it runs
