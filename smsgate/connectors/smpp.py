@@ -107,8 +107,12 @@ class SmppConfig:
     password: str
     system_type: str = ""
     bind: Literal["trx", "tx", "rx"] = "trx"
-    window: int = 10
-    throughput: float | None = None  # submit_sm per second; None = as fast as the window allows
+    window: int = 10  # per bind
+    # submit_sm per second over all the connector's binds, in every gateway process together (each
+    # bind sends throughput / binds); None = as fast as the windows allow
+    throughput: float | None = None
+    # binds to the SMSC, in total across every gateway process on the database (engine/cluster.py)
+    binds: int = 1
     service_type: str = ""
     source_ton: int | None = None  # None: from the sender (alphanumeric 5/0, short code 3/0, else 1/1)
     source_npi: int | None = None
@@ -151,13 +155,17 @@ class SmppConfig:
             )
         if config.window < 1:
             raise ValueError("window must be at least 1")
+        if not isinstance(config.binds, int) or isinstance(config.binds, bool) or config.binds < 1:
+            raise ValueError("binds must be a whole number, at least 1")
         return config
 
     # The client's knobs, grouped as SmppClient takes them (the TOML keeps its flat keys).
 
     @property
     def limits(self) -> Limits:
-        return Limits(window=self.window, throughput=self.throughput)
+        """One bind's: the connector's throughput is shared by its binds."""
+        share = self.throughput / self.binds if self.throughput else None
+        return Limits(window=self.window, throughput=share)
 
     @property
     def timeouts(self) -> Timeouts:
@@ -307,22 +315,16 @@ class SmppConnector:
         self.db = db
         self.receipt_sink = receipt_sink
         self.inbound_sink = inbound_sink
-        c = self.config
-        self.client = client or SmppClient(
-            c.host,
-            c.port,
-            c.system_id,
-            c.password,
-            system_type=c.system_type,
-            bind=c.bind,
-            limits=c.limits,
-            timeouts=c.timeouts,
-            backoff=c.backoff,
-            ssl=True if c.tls else None,
-            name=c.name,
-        )
+        # one client per bind this process holds, by slot (0 .. binds-1): all of them when it runs
+        # alone (start), those its leases give it among several processes (hold, engine/cluster.py)
+        self.client = client or self._new_client(0)
         self.client.on_deliver = self._on_deliver
         self.client.take_deliver = self._take_deliver
+        self.clients: dict[int, SmppClient] = {}
+        self._client_used = False
+        # another gateway process holds a bound link of this connector (engine/cluster.py): messages
+        # routed here while this process has none bound are handed over to it
+        self.remote_up = False
         self.counters = {
             "accepted": 0,
             "rejected": 0,
@@ -335,7 +337,7 @@ class SmppConnector:
             "inbound_stored": 0,
         }
         # messages between "sending" and their recorded result: what a crash can leave in doubt
-        self._in_doubt = asyncio.Semaphore(2 * self.config.window)
+        self._in_doubt = asyncio.Semaphore(2 * self.config.window * self.config.binds)
         # receipts wait here to be stored together: one transaction for all that arrived meanwhile
         # (remote id, status id, error id, received at, told how it matched or why it failed)
         self._receipt_queue: list[tuple[str, int, int, int, _Done]] = []
@@ -345,11 +347,67 @@ class SmppConnector:
 
     # --- lifecycle --------------------------------------------------------------------------
 
+    def _new_client(self, slot: int) -> SmppClient:
+        c = self.config
+        client = SmppClient(
+            c.host,
+            c.port,
+            c.system_id,
+            c.password,
+            system_type=c.system_type,
+            bind=c.bind,
+            limits=c.limits,
+            timeouts=c.timeouts,
+            backoff=c.backoff,
+            ssl=True if c.tls else None,
+            name=c.name if slot == 0 else f"{c.name}#{slot}",
+        )
+        client.on_deliver = self._on_deliver
+        client.take_deliver = self._take_deliver
+        return client
+
     async def start(self) -> None:
-        await self.client.start()
+        """Every bind, in this process (it is the only one on its database)."""
+        await self.hold(set(range(self.config.binds)))
+
+    async def hold(self, slots: set[int], timeout: float | None = None) -> None:
+        """Keep a link for each of these bind slots and none other: start the missing, unbind the
+        rest (their in-flight submits get up to ``timeout`` for their answers)."""
+        for slot in sorted(set(self.clients) - slots):
+            client = self.clients.pop(slot)
+            await client.close(timeout)
+        for slot in sorted(slots - set(self.clients)):
+            if slot == 0 and not self._client_used:
+                client = self.client  # the one made (or given) at construction
+            else:  # a client closed once does not start again
+                client = self._new_client(slot)
+                if slot == 0:
+                    self.client = client
+            self._client_used = self._client_used or slot == 0
+            self.clients[slot] = client
+            await client.start()
+
+    @property
+    def held(self) -> set[int]:
+        """The bind slots this process has a link for (bound or binding)."""
+        return set(self.clients)
+
+    @property
+    def bound_here(self) -> bool:
+        return any(c.is_bound for c in self.clients.values())
+
+    def _pick(self) -> SmppClient:
+        """The bound link with the fewest submits in flight (any held one when none is bound: its
+        NotBound answer says so)."""
+        bound = [c for c in self.clients.values() if c.is_bound]
+        if bound:
+            return min(bound, key=lambda c: c.in_flight)
+        return next(iter(self.clients.values()), self.client)
 
     async def close(self, timeout: float | None = None) -> None:
-        await self.client.close(timeout)
+        for client in list(self.clients.values()):
+            await client.close(timeout)
+        self.clients.clear()
         if self._receipt_writer is not None:
             self._receipt_writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -357,19 +415,35 @@ class SmppConnector:
 
     @property
     def is_up(self) -> bool:
-        return self.client.is_bound
+        """Bound here, or in another gateway process (which then takes the messages)."""
+        return self.bound_here or self.remote_up
 
     def status(self) -> dict[str, Any]:
         """One row of ``smsgate connector list``."""
+        clients = list(self.clients.values()) or [self.client]
+        bound = [c for c in clients if c.is_bound]
+        state = (bound or clients)[0].state.value
+        if not self.clients and self.remote_up:
+            state = "elsewhere"  # bound by another gateway process only
+        counters: dict[str, int] = {}
+        for c in clients:
+            for k, v in c.counters.as_dict().items():
+                counters[k] = counters.get(k, 0) + v
         return {
             "name": self.name,
             "kind": self.kind,
-            "state": self.client.state.value,
+            "state": state,
             "address": f"{self.config.host}:{self.config.port}",
             "bind": self.config.bind,
-            "in_flight": self.client.in_flight,
-            "last_error": self.client.last_error,
-            "counters": {**self.client.counters.as_dict(), **self.counters},
+            "binds": {
+                "configured": self.config.binds,
+                "here": len(self.clients),
+                "bound_here": len(bound),
+                "elsewhere": self.remote_up,
+            },
+            "in_flight": sum(c.in_flight for c in clients),
+            "last_error": next((c.last_error for c in clients if c.last_error), None),
+            "counters": {**counters, **self.counters},
         }
 
     def _about(self, row: OutboundMessage) -> dict[str, str]:
@@ -462,6 +536,12 @@ class SmppConnector:
         """Send a batch; every message gets a result, or the batch raises ConnectorUnavailable. With a
         ledger, each message is marked before it is sent and its result recorded as soon as it is
         known (see the module doc)."""
+        if not self.bound_here and self.remote_up:
+            # another process holds this connector's binds: the messages go there (the dispatcher
+            # hands their jobs over), none is marked sending here
+            raise ConnectorUnavailable(
+                "bound in another gateway process", [], [m.id for m in messages], handover=self.name
+            )
         deadline = asyncio.get_running_loop().time() + self.config.batch_deadline
         outcomes = await asyncio.gather(*(self._submit_one(row, deadline, ledger) for row in messages))
         results = [o for o in outcomes if isinstance(o, SubmitResult)]
@@ -551,7 +631,7 @@ class SmppConnector:
             if left <= 0:
                 raise _Retry("batch deadline passed")
             try:
-                resp = await self.client.submit(pdu, max_wait=left)
+                resp = await self._pick().submit(pdu, max_wait=left)
             except NotSent as exc:
                 raise _Retry(f"not sent: {exc}") from None
             except OutcomeUnknown as exc:

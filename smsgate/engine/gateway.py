@@ -37,6 +37,7 @@ from ..webhooks.pusher import Pusher
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .charging import PlanCache
+from .cluster import Cluster, default_node_id
 from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
@@ -184,6 +185,22 @@ class Gateway:
         self.networks = CurrentNetworks(self.db, self.lookups.networks_of, settings.routing_lookup_ttl_hours)
         self.router = Router(self.db, named, RoutingTable(settings.routes, default), self.networks)
         self.dispatcher = Dispatcher(self.db, self.router)
+        # several processes on one PostgreSQL database share the connectors' binds (engine/cluster.py);
+        # on SQLite one process runs the engine and holds them all
+        self.cluster = (
+            Cluster(
+                self.db,
+                settings.node_id or default_node_id(settings.port),
+                self.smpp_connectors,
+                heartbeat=settings.cluster_heartbeat_seconds,
+                lease=settings.cluster_lease_seconds,
+            )
+            if role.runs_engine and not self.db.is_sqlite
+            else None
+        )
+        if self.cluster is not None:
+            self.dispatcher.scope = self.cluster.dispatch_scope
+            self.dispatcher.on_handover = lambda: self.wake(JobKind.DISPATCH)
         batch, poll = settings.worker_batch, settings.poll_interval
         # a secondary's shared loops help with backlogs and their own work, leaving the due times
         # to the primary: two processes chasing every due job would double the lease transactions
@@ -203,6 +220,7 @@ class Gateway:
             poll_interval=poll,
             lease_ms=dispatch_lease,
             lease=self.dispatcher.lease,  # screened in the lease's transaction
+            scope=self.dispatcher.scope,  # its next due job: one this process may take
         )
         self.delivery_worker = JobWorker(
             self.db,
@@ -369,8 +387,11 @@ class Gateway:
             if self.peers.wake_inbox is not None:
                 self._wake_receiver = WakeReceiver(self.peers.wake_inbox, self._wake_here)
                 self._wake_receiver.start()
-            for connector in self.smpp_connectors:
-                await connector.start()
+            if self.cluster is not None:
+                await self.cluster.start()  # the binds this process's leases give it
+            else:
+                for connector in self.smpp_connectors:
+                    await connector.start()
         for worker in self._workers():
             if self.role.runs_engine or (self.role.runs_shared_loops and worker.kind.value in SHARED_KINDS):
                 self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.kind}"))
@@ -401,8 +422,12 @@ class Gateway:
             await self.smpp.close()  # first: customers' in-flight submits still need the acceptor
         await self.acceptor.close()
         await self.tracking.close()
+        if self.cluster is not None:
+            await self.cluster.stop()
         for connector in self.smpp_connectors:
             await connector.close()
+        if self.cluster is not None:
+            await self.cluster.release()
         for worker in self._workers():
             worker.stop()
         for task in self._tasks:

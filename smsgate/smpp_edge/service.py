@@ -19,9 +19,10 @@ Decisions (and why):
   only on deliver_sm_resp ESME_ROK, otherwise retried every ``smpp_dlr_retry`` seconds (growing
   linearly to a minute) until the message's retention ends. A bind brings the account's waiting
   receipts forward at once. Delivery is at least once: a crash between the ESME's answer and our
-  commit sends that receipt again (its receipted_message_id lets the ESME de-duplicate). With
-  several gateway processes on one database, a process without the customer's session puts the
-  receipt back for the next try.
+  commit sends that receipt again (its receipted_message_id lets the ESME de-duplicate). A process leases only the
+  receipts of accounts it has a receiver bound for (``scope``): with several gateway processes on one
+  database the one holding the customer's session takes them, whichever accepted the submit; with no
+  receiver anywhere they wait in the queue, untouched, until a bind brings them forward.
 * Inbound messages to a number with action "smpp" travel the same way (jobs of kind ``smpp_mo``).
 """
 
@@ -142,6 +143,7 @@ class SmppService:
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
             poll_interval=settings.poll_interval,
+            scope=self.scope,
         )
         self.mo_worker = JobWorker(
             db,
@@ -150,6 +152,7 @@ class SmppService:
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
             poll_interval=settings.poll_interval,
+            scope=self.scope,
         )
         self._accounts: dict[SmscSession, Account] = {}  # authenticated sessions (bound, or binding)
         self._tasks: list[asyncio.Task[None]] = []
@@ -181,6 +184,15 @@ class SmppService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+
+    def scope(self) -> jq.JobScope:
+        """The receipts and MO this process may take: those of accounts with a receiver bound here,
+        and any old enough to be given up (the retention)."""
+        accounts = {
+            a.id for s in self.server.receivers() if (a := self._accounts.get(s)) is not None and not s.closed
+        }
+        horizon = now_ms() - int(self.settings.log_retention_hours * 3_600_000)
+        return jq.JobScope(accounts=tuple(sorted(accounts)), born_before=horizon)
 
     # --- binds ------------------------------------------------------------------------------
 

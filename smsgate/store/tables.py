@@ -323,6 +323,9 @@ jobs = Table(
     Column("lease_until", BigInteger, nullable=False, default=0),
     Column("attempts", Integer, nullable=False, default=0),
     Column("payload", Text),
+    # dispatch only: set when a process without this connector's binds handed the job to those that
+    # hold them (engine/cluster.py); NULL: any process may take it
+    Column("connector", String(100)),
 )
 Index("ix_jobs_kind_due", jobs.c.kind, jobs.c.due_at)
 Index("ix_jobs_message", jobs.c.message_pk)
@@ -384,3 +387,36 @@ tracked_messages = Table(
 )
 Index("ix_tracked_bulk", tracked_messages.c.account_id, tracked_messages.c.bulk_id)
 Index("ix_tracked_created", tracked_messages.c.created_at)
+
+# Several gateway processes on one database (engine/cluster.py). Instants in these three tables are
+# the database's clock (PostgreSQL clock_timestamp()), not the gateway's test clock: leases between
+# hosts must not depend on their clocks agreeing.
+gateway_nodes = Table(
+    "gateway_nodes",
+    metadata,
+    Column("node_id", String(200), primary_key=True),
+    Column("connectors", Text, nullable=False, server_default=""),  # the SMPP connectors it configures
+    Column("pid", Integer, nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+    Column("seen_until", BigInteger, nullable=False),  # alive until then unless it beats again
+)
+
+# one row per bind a connector may have (binds = N: slots 0..N-1), held by one process at a time
+connector_binds = Table(
+    "connector_binds",
+    metadata,
+    Column("connector", String(100), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("holder", String(200)),
+    Column("lease_until", BigInteger, nullable=False, server_default="0"),
+    Column("bound", Boolean, nullable=False, server_default=false()),  # the holder's link is bound
+)
+
+# fixed-window counters shared by every process (the logs throttle across processes)
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+)

@@ -1,0 +1,51 @@
+"""Several gateway processes on one database (issue 18): gateway_nodes (who is alive), connector_binds
+(which process holds which of a connector's binds), jobs.connector (a dispatch job handed to the
+processes holding that connector's binds) and rate_windows (limits counted across processes).
+
+Existing jobs have no connector (NULL: any process may take them, as before).
+
+Revision ID: 0011
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "gateway_nodes",
+        sa.Column("node_id", sa.String(200), primary_key=True),
+        sa.Column("connectors", sa.Text(), nullable=False, server_default=""),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.BigInteger(), nullable=False),
+        sa.Column("seen_until", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
+        "connector_binds",
+        sa.Column("connector", sa.String(100), primary_key=True),
+        sa.Column("slot", sa.Integer(), primary_key=True),
+        sa.Column("holder", sa.String(200), nullable=True),
+        sa.Column("lease_until", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("bound", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.create_table(
+        "rate_windows",
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("window_start", sa.BigInteger(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+    )
+    # plain ADD COLUMN, as in 0006: batch mode would copy a table other tables reference
+    op.add_column("jobs", sa.Column("connector", sa.String(100), nullable=True))
+
+
+def downgrade() -> None:
+    op.execute(sa.text("ALTER TABLE jobs DROP COLUMN connector"))
+    op.drop_table("rate_windows")
+    op.drop_table("connector_binds")
+    op.drop_table("gateway_nodes")
