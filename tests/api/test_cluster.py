@@ -1,0 +1,184 @@
+"""Several independent ``smsgate serve`` processes on one PostgreSQL database behave as one (issue 18,
+engine/cluster.py), against real processes, a real SMSC simulator over TCP and real SMPP customers:
+
+* a connector's ``binds = N`` is the total the SMSC sees, however many processes run; a SIGKILLed
+  holder's binds are taken over within the stated bound (lease + heartbeat + the bind);
+* messages accepted by a process without a bind are handed to the one holding it, and every receipt
+  (arriving on whichever bind) finds its message;
+* an SMPP customer's receipts reach it promptly through the process holding its session, whichever
+  process accepted the submit, and wait untouched while it has no session anywhere.
+
+Short leases (heartbeat 0.3 s, lease 1.5 s) keep the tests quick; the defaults are 1 s and 5 s."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from helpers import final_logs, send_v2, uid
+from live import ADMIN, PG_URL_ENV, LiveGateway, eventually, free_port, fresh_postgres_database
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(0, str(Path(__file__).parents[1] / "smpp"))
+
+from crash import SmscThread  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
+
+HEARTBEAT, LEASE = 0.3, 1.5
+CLUSTER_ENV = {
+    "SMSGATE_CLUSTER_HEARTBEAT_SECONDS": str(HEARTBEAT),
+    "SMSGATE_CLUSTER_LEASE_SECONDS": str(LEASE),
+}
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
+    yield url
+    drop()
+
+
+@pytest.fixture
+def smsc() -> Iterator[SmscThread]:
+    s = SmscThread(delivery_delay=0.1, retry_delay=0.3)
+    yield s
+    s.close()
+
+
+class BindWatch:
+    """Samples the SMSC's bound sessions of one system_id every 10 ms: the most it ever saw."""
+
+    def __init__(self, smsc: SmscThread, system_id: str = "gw") -> None:
+        self.smsc, self.system_id = smsc, system_id
+        self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def now(self) -> int:
+        return len(self.smsc.sim.server.bound(self.system_id))
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.most = max(self.most, self.now())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def _config(port: int, binds: int, smpp_port: int | None = None) -> str:
+    return f"""
+[[connectors]]
+name = "op"
+host = "127.0.0.1"
+port = {port}
+system_id = "gw"
+password = "secret"
+binds = {binds}
+window = 10
+response_timeout = 2
+batch_deadline = 2
+reconnect_min = 0.2
+reconnect_max = 0.5
+"""
+
+
+def _gateways(tmp: Path, url: str, toml: str, count: int, env: dict[str, str] | None = None) -> list[LiveGateway]:
+    (tmp / "smsgate.toml").write_text(toml)
+    return [
+        LiveGateway(
+            tmp / f"node{i}",
+            url,
+            env_extra={"SMSGATE_CONFIG": str(tmp / "smsgate.toml"), **CLUSTER_ENV, **(env or {})},
+        )
+        for i in range(count)
+    ]
+
+
+def op(gw: LiveGateway) -> dict:
+    r = httpx.get(gw.base_url + "/admin/1/connectors", headers=ADMIN, timeout=5)
+    assert r.status_code == 200, r.text
+    return next(c for c in r.json()["connectors"] if c["name"] == "op")
+
+
+def _send(gw: LiveGateway, app: dict[str, str], count: int) -> str:
+    bulk = uid("bulk")
+    r = send_v2(
+        gw.base_url,
+        app,
+        [{"from": "InfoSMS", "destinations": [{"to": f"4179{k:07d}"} for k in range(count)], "text": bulk}],
+        bulk_id=bulk,
+    )
+    assert r.status_code == 200, r.text
+    return bulk
+
+
+def test_one_bind_among_two_processes_is_handed_work_and_taken_over_after_sigkill(tmp_path, pg_url, smsc):
+    a, b = _gateways(tmp_path, pg_url, _config(smsc.sim.port, binds=1), 2)
+    app = a.create_account("cluster").app
+    watch = BindWatch(smsc)
+    try:
+        a.start()
+        eventually(lambda: op(a)["binds"]["bound_here"] == 1)
+        b.start()
+        # b binds nothing: the one bind is a's, and b knows it is up there
+        eventually(lambda: op(b)["state"] == "elsewhere")
+        assert op(b)["binds"]["here"] == 0 and watch.now() == 1
+
+        # sent through b, submitted by a (b hands the jobs over), delivered: receipts found their messages
+        bulk = _send(b, app, 20)
+        done = eventually(lambda: final_logs(b.base_url, app, bulk, 20), timeout=20)
+        assert {r["status"]["groupName"] for r in done} == {"DELIVERED"}
+        assert op(a)["counters"]["accepted"] == 20 and op(b)["counters"]["accepted"] == 0
+        assert smsc.sim.submits_accepted == 20 and smsc.sim.duplicates() == 0
+
+        # SIGKILL the holder: b takes the bind over once a's lease ran out
+        a.kill()
+        killed = time.monotonic()
+        eventually(lambda: op(b)["binds"]["bound_here"] == 1, timeout=15, interval=0.02)
+        takeover = time.monotonic() - killed
+        assert takeover <= LEASE + HEARTBEAT + 1.5, takeover
+        bulk = _send(b, app, 10)
+        done = eventually(lambda: final_logs(b.base_url, app, bulk, 10), timeout=20)
+        assert {r["status"]["groupName"] for r in done} == {"DELIVERED"}
+        assert watch.most == 1  # never two binds, not even around the takeover
+    finally:
+        watch.stop()
+        for gw in (a, b):
+            gw.stop()
+
+
+def test_binds_are_the_total_across_processes_and_spread_over_them(tmp_path, pg_url, smsc):
+    a, b = _gateways(tmp_path, pg_url, _config(smsc.sim.port, binds=3), 2)
+    app = a.create_account("spread").app
+    watch = BindWatch(smsc)
+    try:
+        a.start()
+        eventually(lambda: op(a)["binds"]["bound_here"] == 3)  # alone, it holds them all
+        b.start()
+        # b's arrival: a gives up one over its share (ceil(3 / 2) = 2) before b takes it
+        eventually(lambda: (op(a)["binds"]["bound_here"], op(b)["binds"]["bound_here"]) == (2, 1))
+        time.sleep(5 * HEARTBEAT)  # stable: nobody takes more
+        assert (op(a)["binds"]["here"], op(b)["binds"]["here"]) == (2, 1)
+        assert watch.now() == 3
+        bulks = [(_send(gw, app, 15), gw) for gw in (a, b)]
+        for bulk, gw in bulks:
+            done = eventually(lambda: final_logs(gw.base_url, app, bulk, 15), timeout=20)  # noqa: B023
+            assert {r["status"]["groupName"] for r in done} == {"DELIVERED"}
+        assert smsc.sim.submits_accepted == 30 and smsc.sim.duplicates() == 0
+        # a clean stop frees its binds at once: b takes them without waiting out the lease
+        a.stop()
+        eventually(lambda: op(b)["binds"]["bound_here"] == 3, timeout=LEASE)
+        assert watch.most == 3
+    finally:
+        watch.stop()
+        for gw in (a, b):
+            gw.stop()
