@@ -182,3 +182,80 @@ def test_binds_are_the_total_across_processes_and_spread_over_them(tmp_path, pg_
         watch.stop()
         for gw in (a, b):
             gw.stop()
+
+
+def test_smpp_customer_receipts_and_mo_come_through_the_process_holding_its_session(tmp_path, pg_url):
+    """The issue's figure: with two processes, 27 to 30 of 30 receipts took over 5 s (a process without
+    the session leased them and put them back). Now every receipt comes through the process holding
+    the session, within a second or two of its submit, while the other process applies half the
+    network's outcomes."""
+    from test_smpp_customers import Esme
+
+    ports = [free_port(), free_port()]
+    a, b = (
+        LiveGateway(tmp_path / f"node{i}", pg_url, env_extra={**CLUSTER_ENV, "SMSGATE_SMPP_PORT": str(port)})
+        for i, port in enumerate(ports)
+    )
+    creds = a.set_smpp_credentials(a.create_account("shop"))
+    number = "41790000222"
+    try:
+        a.start()
+        b.start()
+        r = httpx.post(
+            a.base_url + "/admin/1/numbers",
+            headers=ADMIN,
+            json={"number": number, "account": "shop", "action": "smpp"},
+        )
+        assert r.status_code in (200, 201), r.text
+        esme = Esme(ports[0])  # bound to a only
+        try:
+            esme.bind(creds)
+            sent: dict[str, float] = {}
+            for k in range(30):
+                resp = esme.submit(destination_addr=f"4179123{k:04d}", short_message=b"hi", registered_delivery=1)
+                sent[resp.message_id.decode()] = time.monotonic()
+            late: dict[str, float] = {}
+            for message_id, at in sent.items():
+                esme.receipt_for(message_id, timeout=10)
+            arrived = time.monotonic()
+            late = {m: arrived - at for m, at in sent.items() if arrived - at > 5}
+            assert not late, f"{len(late)} of 30 receipts took over 5 s"
+            # MO to the customer's number, received by b: delivered through a's session
+            r = httpx.post(
+                b.base_url + "/admin/1/simulate/inbound",
+                headers=ADMIN,
+                json={"from": "41795550000", "to": number, "text": "to a via b"},
+            )
+            assert r.status_code == 200, r.text
+            eventually(lambda: esme.listen(0.2) or any(p.short_message == b"to a via b" for p in esme.delivered), timeout=5)
+        finally:
+            esme.client.unbind()
+            esme.client.disconnect()
+
+        # nobody bound anywhere: an MO waits untouched, then comes through b once the customer binds there
+        r = httpx.post(
+            a.base_url + "/admin/1/simulate/inbound",
+            headers=ADMIN,
+            json={"from": "41795550000", "to": number, "text": "waited"},
+        )
+        assert r.status_code == 200, r.text
+        time.sleep(1.0)
+        rows = _jobs(pg_url, "smpp_mo")
+        assert rows and all(attempts == 0 for attempts in rows), rows
+        esme = Esme(ports[1])
+        try:
+            esme.bind(creds, "receiver")
+            eventually(lambda: esme.listen(0.2) or any(p.short_message == b"waited" for p in esme.delivered), timeout=5)
+        finally:
+            esme.client.disconnect()
+    finally:
+        for gw in (a, b):
+            gw.stop()
+
+
+def _jobs(url: str, kind: str) -> list[int]:
+    """The attempts of every queued job of ``kind``."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [row[0] for row in conn.execute("SELECT attempts FROM jobs WHERE kind = %s", (kind,))]
