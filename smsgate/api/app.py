@@ -22,7 +22,7 @@ from . import metrics as metrics_api
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
-from .throttle import RateLimiter
+from .throttle import RateLimiter, SharedRateLimiter
 
 ROUTES: list[Route] = [
     Route("/health", misc.health, methods=["GET"]),
@@ -203,5 +203,10 @@ def build_app(
 
     app = Starlette(routes=ROUTES, lifespan=lifespan, exception_handlers={HTTPException: _http_error})
     app.state.gateway = gateway
-    app.state.log_limiter = RateLimiter(settings.logs_rate_per_minute)
+    # several processes share a PostgreSQL database: the logs throttle is counted there (api/throttle.py)
+    app.state.log_limiter = (
+        RateLimiter(settings.logs_rate_per_minute)
+        if gateway.db.is_sqlite
+        else SharedRateLimiter(gateway.db, settings.logs_rate_per_minute)
+    )
     return GatewayApp(app)

@@ -412,11 +412,12 @@ connector_binds = Table(
     Column("bound", Boolean, nullable=False, server_default=false()),  # the holder's link is bound
 )
 
-# fixed-window counters shared by every process (the logs throttle across processes)
-rate_windows = Table(
-    "rate_windows",
+# request times of a rate limit shared by every process (the logs throttle): a sliding window
+rate_hits = Table(
+    "rate_hits",
     metadata,
-    Column("key", String(200), primary_key=True),
-    Column("window_start", BigInteger, nullable=False),
-    Column("count", Integer, nullable=False),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", BigInteger, nullable=False),
 )
+Index("ix_rate_hits_key_at", rate_hits.c.key, rate_hits.c.at)

@@ -259,3 +259,28 @@ def _jobs(url: str, kind: str) -> list[int]:
 
     with psycopg.connect(url) as conn:
         return [row[0] for row in conn.execute("SELECT attempts FROM jobs WHERE kind = %s", (kind,))]
+
+
+def test_the_logs_throttle_counts_across_processes(tmp_path, pg_url):
+    """The issue's figure: 130 log requests in a minute spread over two processes met not one 429. The
+    window is in the database now: 120 pass, 10 are refused, however the requests are spread."""
+    a, b = (
+        LiveGateway(tmp_path / f"node{i}", pg_url, env_extra={**CLUSTER_ENV, "SMSGATE_LOGS_RATE_PER_MINUTE": "120"})
+        for i in range(2)
+    )
+    app = a.create_account("hasty").app
+    try:
+        a.start()
+        b.start()
+        with httpx.Client(timeout=10) as client:
+            codes = [
+                client.get((a if k % 2 else b).base_url + "/sms/1/logs", headers=app).status_code for k in range(130)
+            ]
+        assert codes.count(200) == 120 and codes.count(429) == 10, codes
+        assert codes[:120] == [200] * 120
+        # the number lookup logs share the window, as they do in one process
+        r = httpx.get(a.base_url + "/number/1/logs", headers=app)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    finally:
+        for gw in (a, b):
+            gw.stop()

@@ -1,6 +1,6 @@
 """Several gateway processes on one database (issue 18): gateway_nodes (who is alive), connector_binds
 (which process holds which of a connector's binds), jobs.connector (a dispatch job handed to the
-processes holding that connector's binds) and rate_windows (limits counted across processes).
+processes holding that connector's binds) and rate_hits (the request times of limits counted across processes).
 
 Existing jobs have no connector (NULL: any process may take them, as before).
 
@@ -35,17 +35,18 @@ def upgrade() -> None:
         sa.Column("bound", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.create_table(
-        "rate_windows",
-        sa.Column("key", sa.String(200), primary_key=True),
-        sa.Column("window_start", sa.BigInteger(), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
+        "rate_hits",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("at", sa.BigInteger(), nullable=False),
     )
+    op.create_index("ix_rate_hits_key_at", "rate_hits", ["key", "at"])
     # plain ADD COLUMN, as in 0006: batch mode would copy a table other tables reference
     op.add_column("jobs", sa.Column("connector", sa.String(100), nullable=True))
 
 
 def downgrade() -> None:
     op.execute(sa.text("ALTER TABLE jobs DROP COLUMN connector"))
-    op.drop_table("rate_windows")
+    op.drop_table("rate_hits")
     op.drop_table("connector_binds")
     op.drop_table("gateway_nodes")
