@@ -4,7 +4,7 @@ A sliding window of request times per account. On SQLite (one process runs the e
 N`` share nothing in memory) the window is in process memory, as before: each process counts the
 requests it serves. On PostgreSQL, where several gateway processes share the database, the window is
 in the database (``store/rates.py``), so the limit holds for the account across all of them: one
-transaction of four statements per counted request (bench/rate_limit_cost.py); a process that was
+transaction of two statements per counted request (bench/rate_limit_cost.py: 2.4 ms against 1.4 ms for an empty write transaction on this loaded 2-core machine; in memory it costs nothing); a process that was
 told "full" answers 429 from memory until the window opens again, so a client hammering a full
 window costs the database nothing."""
 
