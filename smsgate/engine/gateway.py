@@ -44,6 +44,7 @@ from .inbound import InboundService
 from .janitor import Janitor
 from .lookups import LookupService
 from .networks import CurrentNetworks
+from .notify import PgWakeups
 from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
@@ -72,6 +73,11 @@ SHARED_KINDS = frozenset(
         JobKind.HLR_PUSH,
     )
 )
+
+
+# The kinds another gateway process on the database may be the one to do: an SMPP customer's session
+# is in one process only (a dispatch job handed over notifies on its own: Dispatcher.on_handover).
+NOTIFIED_KINDS = frozenset({JobKind.SMPP_DLR.value, JobKind.SMPP_MO.value})
 
 
 class Role(enum.Enum):
@@ -198,9 +204,14 @@ class Gateway:
             if role.runs_engine and not self.db.is_sqlite
             else None
         )
+        # ... and wake each other through it (LISTEN/NOTIFY), for the work another process may be the
+        # one to do: jobs handed to a bind holder, receipts and MO for SMPP customers bound elsewhere
+        self.notify = (
+            PgWakeups(self.db.url, self.cluster.node_id, self._wake_here) if self.cluster is not None else None
+        )
         if self.cluster is not None:
             self.dispatcher.scope = self.cluster.dispatch_scope
-            self.dispatcher.on_handover = lambda: self.wake(JobKind.DISPATCH)
+            self.dispatcher.on_handover = lambda: self._notify_others(JobKind.DISPATCH)
         batch, poll = settings.worker_batch, settings.poll_interval
         # a secondary's shared loops help with backlogs and their own work, leaving the due times
         # to the primary: two processes chasing every due job would double the lease transactions
@@ -335,8 +346,21 @@ class Gateway:
         shared = kind in SHARED_KINDS
         if self.role.runs_engine or (self.role.runs_shared_loops and (shared or kind == CLOCK)):
             self._wake_here(kind)
+            if kind in NOTIFIED_KINDS:
+                self._notify_others(kind)
         if not self.role.runs_engine and not shared and self.peers.wake_sender is not None:
             self.peers.wake_sender.wake(kind)
+
+    def _notify_others(self, kind: str) -> None:
+        """The other gateway processes on the database (engine/notify.py), when there may be any."""
+        if self.notify is not None:
+            self.notify.wake(str(kind))
+
+    def _wake_from_worker(self, kind: str) -> None:
+        """A secondary worker's wake-up, arrived in the primary: here, and to the other processes."""
+        self._wake_here(kind)
+        if kind in NOTIFIED_KINDS:
+            self._notify_others(kind)
 
     def wakeup_counts(self) -> dict[str, int]:
         """Datagrams this worker sent to the primary (secondary) or received (primary), for GET
@@ -346,6 +370,8 @@ class Gateway:
             counts.update(sent=self.peers.wake_sender.sent, dropped=self.peers.wake_sender.dropped)
         if self._wake_receiver is not None:
             counts["received"] = self._wake_receiver.received
+        if self.notify is not None:  # LISTEN/NOTIFY between gateway processes
+            counts.update(notify_sent=self.notify.sent, notify_received=self.notify.received)
         return counts
 
     def jobs_leased(self) -> dict[str, int]:
@@ -385,8 +411,10 @@ class Gateway:
             await prepare_store(self.db, release_leases=self.role.releases_leases, plans=self.settings.plans)
         if self.role.runs_engine:
             if self.peers.wake_inbox is not None:
-                self._wake_receiver = WakeReceiver(self.peers.wake_inbox, self._wake_here)
+                self._wake_receiver = WakeReceiver(self.peers.wake_inbox, self._wake_from_worker)
                 self._wake_receiver.start()
+            if self.notify is not None:
+                self.notify.start()
             if self.cluster is not None:
                 await self.cluster.start()  # the binds this process's leases give it
             else:
@@ -428,6 +456,8 @@ class Gateway:
             await connector.close()
         if self.cluster is not None:
             await self.cluster.release()
+        if self.notify is not None:
+            self.notify.close()
         for worker in self._workers():
             worker.stop()
         for task in self._tasks:
