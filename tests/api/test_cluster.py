@@ -265,7 +265,7 @@ def _jobs(url: str, kind: str) -> list[int]:
         return [row[0] for row in conn.execute("SELECT attempts FROM jobs WHERE kind = %s", (kind,))]
 
 
-def test_the_logs_throttle_counts_across_processes(tmp_path, pg_url):
+def test_the_logs_throttle_counts_across_processes_and_a_revoked_key_is_refused_by_all(tmp_path, pg_url):
     """The issue's figure: 130 log requests in a minute spread over two processes met not one 429. The
     window is in the database now: 120 pass, 10 are refused, however the requests are spread."""
     a, b = (
@@ -285,6 +285,14 @@ def test_the_logs_throttle_counts_across_processes(tmp_path, pg_url):
         # the number lookup logs share the window, as they do in one process
         r = httpx.get(a.base_url + "/number/1/logs", headers=app)
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+        # a key revoked (here by the CLI, a third process) is refused by every process within the
+        # API key cache's second
+        a.cli("apikey", "revoke", app["Authorization"].removeprefix("App "))
+        revoked = time.monotonic()
+        for gw in (a, b):
+            eventually(lambda: httpx.get(gw.base_url + "/sms/1/reports", headers=app).status_code == 401, timeout=5)  # noqa: B023
+        assert time.monotonic() - revoked < 1.5
     finally:
         for gw in (a, b):
             gw.stop()
