@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from live import fresh_postgres_database  # noqa: E402
+from live import fresh_postgres_database
 
-from smsgate.api.throttle import RateLimiter, SharedRateLimiter  # noqa: E402
-from smsgate.store import migrate  # noqa: E402
-from smsgate.store.database import Database  # noqa: E402
+from smsgate.api.throttle import RateLimiter, SharedRateLimiter
+from smsgate.store import migrate
+from smsgate.store.database import Database
 
 
 async def run(url: str, checks: int) -> None:
@@ -38,11 +38,11 @@ async def run(url: str, checks: int) -> None:
         before = db.statements, db.commits
         t = time.perf_counter()
 
-        async def caller(k: int) -> None:
-            for i in range(checks // concurrency):
+        async def caller(k: int, shared: SharedRateLimiter, rounds: int) -> None:
+            for i in range(rounds):
                 await shared.check((k * 7 + i) % 50)
 
-        await asyncio.gather(*(caller(k) for k in range(concurrency)))
+        await asyncio.gather(*(caller(k, shared, checks // concurrency) for k in range(concurrency)))
         took = time.perf_counter() - t
         stmts, commits = db.statements - before[0], db.commits - before[1]
         print(

@@ -29,6 +29,7 @@ queue, and a bind brings them forward.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
@@ -64,7 +65,9 @@ def db_now_ms(conn: Connection) -> int:
     """The database's clock (PostgreSQL), else this host's: leases between processes are measured on
     it, never on the gateway's test clock."""
     if conn.dialect.name == "postgresql":
-        return int(conn.execute(text("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint")).scalar_one())
+        return int(
+            conn.execute(text("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint")).scalar_one()
+        )
     return int(time.time() * 1000)
 
 
@@ -168,7 +171,9 @@ def lease_round(
 def release_all(conn: Connection, node: str) -> None:
     """A clean stop: the others need not wait for the leases to run out."""
     conn.execute(
-        update(connector_binds).where(connector_binds.c.holder == node).values(holder=None, lease_until=0, bound=False)
+        update(connector_binds)
+        .where(connector_binds.c.holder == node)
+        .values(holder=None, lease_until=0, bound=False)
     )
     conn.execute(update(gateway_nodes).where(gateway_nodes.c.node_id == node).values(seen_until=0))
 
@@ -225,7 +230,9 @@ class Cluster:
         try:
             plan = await asyncio.wait_for(
                 self.db.write(
-                    lambda conn: lease_round(conn, self.node_id, self.pid, self.started_at, views, self.lease_ms)
+                    lambda conn: lease_round(
+                        conn, self.node_id, self.pid, self.started_at, views, self.lease_ms
+                    )
                 ),
                 timeout=max(0.1, self.fence_after - (began - (self._last_ok or began))),
             )
@@ -258,7 +265,9 @@ class Cluster:
         held = [c for c in self.connectors if c.held]
         if held:
             self.fenced += 1
-            log.error("cluster: leases not renewed for %.1f s: closing this process's binds", self.fence_after)
+            log.error(
+                "cluster: leases not renewed for %.1f s: closing this process's binds", self.fence_after
+            )
         for c in self.connectors:
             if c.held:
                 self._dropping[c.name] = self._dropping[c.name] | frozenset(c.held)
@@ -285,10 +294,8 @@ class Cluster:
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
             self._task = None
 
     async def release(self) -> None:

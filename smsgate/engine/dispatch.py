@@ -113,7 +113,9 @@ class Dispatcher:
         finished = [
             j.job_id
             for j in ready
-            if j.message.id not in again and j.message.id not in ledger.recorded and j.message.id not in handover
+            if j.message.id not in again
+            and j.message.id not in ledger.recorded
+            and j.message.id not in handover
         ]
         # due now, for the processes that hold the connector's binds
         handed = [(j.job_id, now, handover[j.message.id]) for j in ready if j.message.id in handover]

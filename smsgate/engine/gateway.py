@@ -207,7 +207,9 @@ class Gateway:
         # ... and wake each other through it (LISTEN/NOTIFY), for the work another process may be the
         # one to do: jobs handed to a bind holder, receipts and MO for SMPP customers bound elsewhere
         self.notify = (
-            PgWakeups(self.db.url, self.cluster.node_id, self._wake_here) if self.cluster is not None else None
+            PgWakeups(self.db.url, self.cluster.node_id, self._wake_here)
+            if self.cluster is not None
+            else None
         )
         if self.cluster is not None:
             self.dispatcher.scope = self.cluster.dispatch_scope

@@ -31,11 +31,13 @@ def take(conn: Connection, key: str, limit: int, window_ms: int) -> int | None:
     recent = select(func.count()).where(rate_hits.c.key == key, rate_hits.c.at > now - window_ms)
     counted = conn.execute(
         insert(rate_hits)
-        .from_select(["key", "at"], select(literal(key), literal(now)).where(recent.scalar_subquery() < limit))
+        .from_select(
+            ["key", "at"], select(literal(key), literal(now)).where(recent.scalar_subquery() < limit)
+        )
         .returning(rate_hits.c.id)
     ).first()
     if counted is not None:
-        if random.random() < 0.05:  # noqa: S311 - now and then, forget the times out of the window
+        if random.random() < 0.05:
             conn.execute(delete(rate_hits).where(rate_hits.c.key == key, rate_hits.c.at <= now - window_ms))
         return None
     conn.execute(delete(rate_hits).where(rate_hits.c.key == key, rate_hits.c.at <= now - window_ms))

@@ -36,7 +36,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "rate_hits",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("at", sa.BigInteger(), nullable=False),
     )
