@@ -301,7 +301,14 @@ class Gateway:
         self._tasks: list[asyncio.Task] = []
         # the SMPP server for customers, when smpp_port is set
         self.smpp = (
-            SmppService(settings, self.db, self.credentials, self.acceptor, self.peers.smpp_socket)
+            SmppService(
+                settings,
+                self.db,
+                self.credentials,
+                self.acceptor,
+                self.peers.smpp_socket,
+                node_id=self.cluster.node_id if self.cluster is not None else None,
+            )
             if settings.smpp_port is not None and role.runs_engine
             else None
         )

@@ -421,3 +421,15 @@ rate_hits = Table(
     Column("at", BigInteger, nullable=False),
 )
 Index("ix_rate_hits_key_at", rate_hits.c.key, rate_hits.c.at)
+
+# SMPP customers' sessions in every process (smpp_max_binds across processes); rows of a node that
+# stopped beating in gateway_nodes do not count
+customer_binds = Table(
+    "customer_binds",
+    metadata,
+    Column("node_id", String(200), primary_key=True),
+    Column("session", String(64), primary_key=True),
+    Column("account_id", Integer, nullable=False),
+    Column("bound_at", BigInteger, nullable=False),
+)
+Index("ix_customer_binds_account", customer_binds.c.account_id)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import smpplib.exceptions
 from helpers import final_logs, send_v2, uid
 from live import ADMIN, PG_URL_ENV, LiveGateway, eventually, free_port, fresh_postgres_database
 
@@ -186,23 +187,38 @@ def test_binds_are_the_total_across_processes_and_spread_over_them(tmp_path, pg_
             gw.stop()
 
 
-def test_smpp_customer_receipts_and_mo_come_through_the_process_holding_its_session(tmp_path, pg_url):
+def test_smpp_customer_receipts_and_mo_come_through_the_process_holding_its_session(tmp_path, pg_url, smsc):
     """The issue's figure: with two processes, 27 to 30 of 30 receipts took over 5 s (a process without
-    the session leased them and put them back). Now every receipt comes through the process holding
-    the session, within a second or two of its submit, while the other process applies half the
-    network's outcomes."""
-    from test_smpp_customers import Esme
+    the session leased them and put them back). Here the customer is bound to a while b holds the
+    operator's only bind, so b submits every message and applies every receipt: each still reaches
+    the customer through a within a second or so."""
+    from test_smpp_customers import Esme, refused_status
+
+    from smsgate.smpp.constants import CommandStatus
 
     ports = [free_port(), free_port()]
     a, b = (
-        LiveGateway(tmp_path / f"node{i}", pg_url, env_extra={**CLUSTER_ENV, "SMSGATE_SMPP_PORT": str(port)})
+        LiveGateway(
+            tmp_path / f"node{i}",
+            pg_url,
+            env_extra={
+                **CLUSTER_ENV,
+                "SMSGATE_CONFIG": str(tmp_path / "smsgate.toml"),
+                "SMSGATE_SMPP_PORT": str(port),
+                "SMSGATE_SMPP_MAX_BINDS": "2",
+            },
+        )
         for i, port in enumerate(ports)
     )
+    # the operator's one bind is b's (started first): a hands every submit to b, b gets every receipt
+    (tmp_path / "smsgate.toml").write_text(_config(smsc.sim.port, binds=1))
     creds = a.set_smpp_credentials(a.create_account("shop"))
     number = "41790000222"
     try:
-        a.start()
         b.start()
+        eventually(lambda: op(b)["binds"]["bound_here"] == 1)
+        a.start()
+        eventually(lambda: op(a)["state"] == "elsewhere")
         r = httpx.post(
             a.base_url + "/admin/1/numbers",
             headers=ADMIN,
@@ -225,7 +241,8 @@ def test_smpp_customer_receipts_and_mo_come_through_the_process_holding_its_sess
             late = [t for t in took.values() if t > 5]
             assert not late, f"{len(late)} of 30 receipts took over 5 s"
             print(f"receipts: slowest {max(took.values()):.2f} s after its submit_sm_resp")
-            # b played out some of the network's outcomes and woke a through the database
+            # b submitted them all and applied every receipt; a heard of them through the database
+            assert op(b)["counters"]["accepted"] == 30 and op(a)["counters"]["accepted"] == 0
             wakeups = httpx.get(a.base_url + "/admin/1/worker", headers=ADMIN).json()["wakeups"]
             assert wakeups["notify_received"] >= 1, wakeups
             # MO to the customer's number, received by b: delivered through a's session
@@ -260,11 +277,31 @@ def test_smpp_customer_receipts_and_mo_come_through_the_process_holding_its_sess
                 lambda: esme.listen(0.2) or any(p.short_message == b"waited" for p in esme.delivered),
                 timeout=5,
             )
+            # smpp_max_binds (2) counts the sessions of both processes: one on b, one on a, a third refused
+            second = Esme(ports[0])
+            second.bind(creds, "transmitter")
+            third = Esme(ports[1])
+            assert refused_status(lambda: third.bind(creds, "transmitter")) == CommandStatus.ESME_RBINDFAIL
+            third.client.disconnect()
+            second.client.unbind()
+            second.client.disconnect()
+            # a's session ended: its place is free for a bind anywhere
+            fourth = Esme(ports[1])
+            eventually(lambda: _binds_ok(fourth, creds), timeout=5)
+            fourth.client.disconnect()
         finally:
             esme.client.disconnect()
     finally:
         for gw in (a, b):
             gw.stop()
+
+
+def _binds_ok(esme, creds) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        esme.bind(creds, "transmitter")
+    except smpplib.exceptions.PDUError:
+        return False
+    return True
 
 
 def _jobs(url: str, kind: str) -> list[int]:
