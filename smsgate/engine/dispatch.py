@@ -47,6 +47,9 @@ log = logging.getLogger("smsgate.dispatch")
 UNKNOWN_OUTCOME = (st.status("EXPIRED_UNKNOWN").id, st.error("EC_UNKNOWN_ERROR").id)
 
 
+# how long a batch's outcome waits for a lost database to come back before it is given up
+SETTLE_PATIENCE_S = 300.0
+
 # one entry of a Ledger's queue: (message pk, connector when a mark, result when settled, its waiter)
 _Item = tuple[int, str | None, SubmitResult | None, asyncio.Future[None]]
 
@@ -136,7 +139,7 @@ class Dispatcher:
 
         try:
             if results or finished or later or handed:
-                await self.db.write(settle)
+                await self._settle_durably(settle)
         finally:
             for j in ready:
                 self._sent.pop(j.message.id, None)
@@ -144,6 +147,20 @@ class Dispatcher:
             self.handed_over += len(handed)
             if self.on_handover is not None:
                 self.on_handover()
+
+    async def _settle_durably(self, settle: Callable[[Connection], None]) -> None:
+        """Record a batch's outcome; while the database is away (connection lost), keep trying rather
+        than drop answers the SMSC gave: once the job's lease ran out, a message left marked sending
+        would be sent again (on_unknown_outcome). Gives up after SETTLE_PATIENCE_S."""
+        give_up = time.monotonic() + SETTLE_PATIENCE_S
+        while True:
+            try:
+                await self.db.write(settle)
+                return
+            except Exception:
+                if self.db.lost_since is None or time.monotonic() > give_up:
+                    raise
+                await asyncio.sleep(0.5)
 
     def record(self, conn: Connection, results: Sequence[SubmitResult], now: int) -> None:
         """Store the network's answers (the jobs are the caller's). The price stays what was charged

@@ -346,3 +346,168 @@ def test_the_logs_throttle_counts_across_processes_and_a_revoked_key_is_refused_
     finally:
         for gw in (a, b):
             gw.stop()
+
+
+class TcpProxy:
+    """A TCP proxy to PostgreSQL on its own event loop: ``cut()`` closes every connection through it
+    and stops listening (the database is gone for the gateway), ``restore()`` listens again."""
+
+    def __init__(self, target_port: int) -> None:
+        import asyncio
+
+        self.port = free_port()
+        self.target_port = target_port
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self._server = None
+        self._writers: set = set()
+        self.restore()
+
+    def _call(self, coro):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    async def _pipe(self, reader, writer) -> None:  # type: ignore[no-untyped-def]
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except Exception:  # noqa: BLE001,S110 - either side gone: close both
+            pass
+        finally:
+            writer.close()
+
+    async def _client(self, reader, writer) -> None:  # type: ignore[no-untyped-def]
+        import asyncio
+
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+    def restore(self) -> None:
+        import asyncio
+
+        async def go():  # type: ignore[no-untyped-def]
+            self._server = await asyncio.start_server(
+                self._client, "127.0.0.1", self.port, reuse_address=True
+            )
+
+        self._call(go())
+
+    def cut(self) -> None:
+        async def go():  # type: ignore[no-untyped-def]
+            self._server.close()
+            for w in list(self._writers):
+                w.transport.abort()
+            self._writers.clear()
+
+        self._call(go())
+
+    def close(self) -> None:
+        self.cut()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+OUTAGE_S = 30.0
+
+
+def test_a_30_s_database_outage_answers_503_at_once_stops_work_and_resumes_without_duplicates(
+    tmp_path, pg_url, smsc
+):
+    """The database goes away (every connection cut, nothing listening) for 30 s under a steady stream
+    of sends: the process answers 503 at once, closes its operator bind (it can no longer renew its
+    lease), and afterwards takes sends again; every accepted message ends DELIVERED, each submitted
+    to the SMSC once."""
+    from urllib.parse import urlsplit
+
+    target = urlsplit(pg_url)
+    proxy = TcpProxy(target.port or 5432)
+    through_proxy = pg_url.replace(f":{target.port or 5432}/", f":{proxy.port}/")
+    (tmp_path / "smsgate.toml").write_text(_config(smsc.sim.port, binds=1))
+    gw = LiveGateway(
+        tmp_path / "node",
+        through_proxy,
+        env_extra={**CLUSTER_ENV, "SMSGATE_CONFIG": str(tmp_path / "smsgate.toml")},
+    )
+    app = gw.create_account("steady").app
+    watch = BindWatch(smsc)
+    answers: list[tuple[float, int, float]] = []  # (sent at, status, seconds to answer)
+    accepted: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        with httpx.Client(timeout=30) as client:
+            k = 0
+            while not stop.is_set():
+                k += 1
+                body = {
+                    "messages": [
+                        {"destinations": [{"to": f"4179{k:04d}{j:03d}"} for j in range(5)], "text": "s"}
+                    ]
+                }
+                began = time.monotonic()
+                try:
+                    r = client.post(gw.base_url + "/sms/2/text/advanced", json=body, headers=app)
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = 0
+                answers.append((began, status, time.monotonic() - began))
+                if status == 200:
+                    accepted.extend(m["messageId"] for m in r.json()["messages"])
+                time.sleep(0.1)
+
+    try:
+        gw.start()
+        eventually(lambda: op(gw)["binds"]["bound_here"] == 1)
+        sender = threading.Thread(target=stream, daemon=True)
+        sender.start()
+        eventually(lambda: len(accepted) >= 50, timeout=20)
+        proxy.cut()
+        cut_at = time.monotonic()
+        eventually(lambda: watch.now() == 0, timeout=LEASE + 3)  # it stopped taking work: no bind
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - cut_at)))
+        proxy.restore()
+        back_at = time.monotonic()
+        eventually(lambda: any(at > back_at and status == 200 for at, status, _ in answers), timeout=20)
+        resumed = next(at for at, status, _ in answers if at > back_at and status == 200) - back_at
+        time.sleep(1.0)
+        stop.set()
+        sender.join(35)
+
+        during = [(status, took) for at, status, took in answers if cut_at + 5 < at < back_at - 0.5]
+        assert during and {status for status, _ in during} == {503}, during
+        assert max(took for _, took in during) < 1.0, during
+        print(
+            f"outage: {len(during)} requests answered 503 in at most {max(t for _, t in during) * 1000:.0f} ms; "
+            f"sends accepted again {resumed:.1f} s after the database came back"
+        )
+        eventually(lambda: op(gw)["binds"]["bound_here"] == 1, timeout=15)
+
+        def finals() -> dict[str, str] | None:
+            import psycopg
+
+            from smsgate.domain.statuses import status_by_id
+
+            with psycopg.connect(pg_url) as conn:
+                rows = conn.execute(
+                    "SELECT message_id, status_id FROM messages WHERE done_at IS NOT NULL"
+                ).fetchall()
+            found = {m: status_by_id(sid).group_name for m, sid in rows if m in set(accepted)}
+            return found if len(found) == len(accepted) else None
+
+        assert set(eventually(finals, timeout=60, interval=0.5).values()) == {"DELIVERED"}
+        assert smsc.sim.submits_accepted == len(accepted), (smsc.sim.submits_accepted, len(accepted))
+        assert smsc.sim.duplicates() == 0
+        assert watch.most == 1
+    finally:
+        stop.set()
+        watch.stop()
+        gw.stop()
+        proxy.close()
