@@ -138,10 +138,16 @@ class GatewayApp:
         )
         if failure is None and "\x00" in path:
             failure = ApiFailure(400, "the path must not contain the NUL character (%00)")
-        if failure is None and self.gateway.db.lost_since is not None and not path.startswith(_ANSWERED_WITHOUT_DB):
+        if (
+            failure is None
+            and self.gateway.db.lost_since is not None
+            and not path.startswith(_ANSWERED_WITHOUT_DB)
+        ):
             # the database went away (PostgreSQL): answer at once, take no work, until a transaction
             # (a job loop's, the cluster heartbeat's, /health's) succeeds again
-            failure = ApiFailure(503, "the gateway's database is unavailable; try again shortly", headers={"Retry-After": "5"})
+            failure = ApiFailure(
+                503, "the gateway's database is unavailable; try again shortly", headers={"Retry-After": "5"}
+            )
         if failure is not None:
             family = Family.V3 if is_v3_path(path) else Family.V1
             await error_response(Request(scope, receive), family, failure)(scope, receive, send)

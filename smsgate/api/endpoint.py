@@ -78,7 +78,11 @@ def _make(handler: Handler, family: Family, query_auth: bool, needs: Requirement
                 return error_response(
                     request,
                     family,
-                    ApiFailure(503, "the gateway's database is unavailable; try again shortly", headers={"Retry-After": "5"}),
+                    ApiFailure(
+                        503,
+                        "the gateway's database is unavailable; try again shortly",
+                        headers={"Retry-After": "5"},
+                    ),
                 )
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return error_response(

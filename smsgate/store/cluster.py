@@ -114,7 +114,8 @@ def lease_round(
             .where(
                 connector_binds.c.connector == view.name,
                 connector_binds.c.holder == node,
-                connector_binds.c.slot.not_in(list(mine)),
+                # a link still open here keeps its row until it is closed: released the round after
+                connector_binds.c.slot.not_in(list(mine | view.active)),
             )
             .values(holder=None, lease_until=0, bound=False)
         )
@@ -131,10 +132,11 @@ def lease_round(
 def claim_customer_bind(conn: Connection, node: str, session: str, account_id: int, limit: int) -> bool:
     """Count an SMPP customer's new session against ``smpp_max_binds`` over every live process: False
     (and nothing stored) when the account has ``limit`` already. Binds of one account take turns."""
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(:k)"),
-        {"k": zlib.crc32(f"smsgate-bind:{account_id}".encode()) - 2**31},
-    )
+    if conn.dialect.name == "postgresql":  # SQLite: one writer at a time already
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"),
+            {"k": zlib.crc32(f"smsgate-bind:{account_id}".encode()) - 2**31},
+        )
     now = db_now_ms(conn)
     live = select(gateway_nodes.c.node_id).where(gateway_nodes.c.seen_until > now)
     count = conn.execute(

@@ -275,7 +275,14 @@ def _connection_lost(exc: OperationalError | InterfaceError) -> bool:
     text_ = str(exc.orig or exc).lower()
     return any(
         word in text_
-        for word in ("connection", "server closed", "timeout", "timed out", "could not receive", "ssl syscall")
+        for word in (
+            "connection",
+            "server closed",
+            "timeout",
+            "timed out",
+            "could not receive",
+            "ssl syscall",
+        )
     )
 
 
