@@ -190,7 +190,7 @@ class Database:
         except (OperationalError, InterfaceError) as exc:
             if not self.is_sqlite and self.lost_since is None and _connection_lost(exc):
                 self.lost_since = time.monotonic()
-                log.error("database connection lost: %s", exc.orig if exc.orig is not None else exc)
+                log.error("database connection lost: %s", exc.orig if exc.orig is not None else exc)  # noqa: TRY400 - one line, not a trace
             raise
         if self.lost_since is not None:
             log.warning("database connection back after %.1f s", time.monotonic() - self.lost_since)

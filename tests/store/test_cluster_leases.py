@@ -6,7 +6,6 @@ restarted node takes its own back at once, and customer binds count only on live
 from __future__ import annotations
 
 import asyncio
-import time
 
 from smsgate.store import migrate
 from smsgate.store.cluster import (
@@ -46,7 +45,7 @@ def test_binds_are_shared_released_and_taken_over(tmp_path) -> None:
             assert await rnd("a", view({0, 1}, dropping={2})) == {0, 1}
             assert await rnd("b", view()) == {2}
             # a stops beating: once its lease ran out, b takes its binds
-            time.sleep(SLOW_LEASE_MS / 1000 + 0.05)
+            await asyncio.sleep(SLOW_LEASE_MS / 1000 + 0.05)
             assert await rnd("b", view({2})) == {0, 1, 2}
             # a restarted under the same node id takes back what it still holds at once: here
             # nothing (b took it), and its share later
@@ -96,7 +95,7 @@ def test_customer_binds_count_on_every_live_node(tmp_path) -> None:
             await db.write(lambda c: drop_customer_binds(c, "a", ["s1"]))
             assert await db.write(lambda c: claim(c, "b", "s4", 7, 2))
             # a node that stopped beating does not count
-            time.sleep(LEASE_MS / 1000 + 0.05)
+            await asyncio.sleep(LEASE_MS / 1000 + 0.05)
             await db.write(lambda c: lease_round(c, "c", 1, 0, [], LEASE_MS))
             assert await db.write(lambda c: claim(c, "c", "s5", 7, 1))
         finally:
