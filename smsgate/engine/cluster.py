@@ -34,7 +34,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..connectors.smpp import SmppConnector
 from ..domain.dates import now_ms
@@ -79,6 +79,8 @@ class Cluster:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.live_nodes = 1
+        self.leader = True
+        self.on_leader: Callable[[bool], None] | None = None  # told when this node becomes or stops being it
         self.rounds = 0
         self.fenced = 0  # times this process closed its links for want of renewal
 
@@ -120,6 +122,10 @@ class Cluster:
         self._last_ok = began
         self.rounds += 1
         self.live_nodes = plan.live_nodes
+        if plan.leader != self.leader or self.rounds == 1:
+            self.leader = plan.leader
+            if self.on_leader is not None:
+                self.on_leader(plan.leader)
         for connector, view in zip(self.connectors, views, strict=True):
             wanted = plan.hold.get(connector.name, set())
             self._dropping[connector.name] = frozenset(view.active - wanted)
@@ -190,6 +196,7 @@ class Cluster:
         return {
             "node_id": self.node_id,
             "live_nodes": self.live_nodes,
+            "leader": self.leader,
             "rounds": self.rounds,
             "fenced": self.fenced,
             "binds": {c.name: sorted(c.held) for c in self.connectors},

@@ -212,6 +212,7 @@ class Gateway:
             else None
         )
         if self.cluster is not None:
+            self.cluster.on_leader = self._lead
             self.dispatcher.scope = self.cluster.dispatch_scope
             self.dispatcher.on_handover = lambda: self._notify_others(JobKind.DISPATCH)
         batch, poll = settings.worker_batch, settings.poll_interval
@@ -359,6 +360,13 @@ class Gateway:
                 self._notify_others(kind)
         if not self.role.runs_engine and not shared and self.peers.wake_sender is not None:
             self.peers.wake_sender.wake(kind)
+
+    def _lead(self, leader: bool) -> None:
+        """Only the cluster's leader chases each job's due time; the others look each second, go on
+        through backlogs and answer their own wakes (with every node chasing every due delivery, 4
+        processes cost 2.4 times the statements per message of one: bench/cluster_scaling.py)."""
+        for worker in self._workers():
+            worker.follow_due = leader
 
     def _notify_others(self, kind: str) -> None:
         """The other gateway processes on the database (engine/notify.py), when there may be any."""

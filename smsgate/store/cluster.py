@@ -47,6 +47,9 @@ class BindPlan:
     hold: dict[str, set[int]] = field(default_factory=dict)
     elsewhere: dict[str, bool] = field(default_factory=dict)
     live_nodes: int = 1
+    # the live node with the least id: the one whose job loops chase each job's due time (the
+    # others look each second, and when woken)
+    leader: bool = True
 
 
 def _insert(conn: Connection):  # type: ignore[no-untyped-def]
@@ -74,8 +77,10 @@ def lease_round(
             set_={"connectors": names, "pid": pid, "started_at": started_at, "seen_until": now + lease_ms},
         )
     )
-    live = conn.execute(select(gateway_nodes.c.connectors).where(gateway_nodes.c.seen_until > now)).all()
-    plan = BindPlan(live_nodes=len(live))
+    live = conn.execute(
+        select(gateway_nodes.c.node_id, gateway_nodes.c.connectors).where(gateway_nodes.c.seen_until > now)
+    ).all()
+    plan = BindPlan(live_nodes=len(live), leader=min((n for n, _ in live), default=node) >= node)
     for view in views:
         conn.execute(
             insert(connector_binds)
@@ -90,7 +95,7 @@ def lease_round(
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         rows = conn.execute(query).all()
-        peers = max(1, sum(1 for (c,) in live if view.name in c.split(",")))
+        peers = max(1, sum(1 for _, c in live if view.name in c.split(",")))
         fair = math.ceil(view.binds / peers)
         # links here whose slot is still ours (a slot taken from us while we could not renew is lost)
         keep = [r.slot for r in rows if r.slot in view.active and r.holder == node][:fair]
