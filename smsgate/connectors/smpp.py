@@ -13,7 +13,7 @@ not delivered if any part failed), their success adds nothing.
 Recording as it goes: each message is marked ``sending`` in the dispatcher's ledger before its first
 submit_sm and its result is recorded (``settled``: remote id, status, job finished) as soon as its
 last submit_sm_resp came, both group-committed by the ledger within milliseconds. At most
-``2 * window`` messages are between the two at any time, which bounds what a crash leaves in doubt.
+``2 * window`` messages per bind held are between the two at any time, which bounds what a crash leaves in doubt.
 A message whose outcome is unknown (no answer, link lost after sending, or a crash: still marked
 ``sending`` when leased again) is resubmitted or ended EXPIRED_UNKNOWN as ``on_unknown_outcome`` says.
 
@@ -337,7 +337,9 @@ class SmppConnector:
             "inbound_stored": 0,
         }
         # messages between "sending" and their recorded result: what a crash can leave in doubt
-        self._in_doubt = asyncio.Semaphore(2 * self.config.window * self.config.binds)
+        # (2 x window per bind held here: a process killed leaves at most that many in doubt)
+        self._in_doubt = 0
+        self._doubt_freed = asyncio.Event()
         # receipts wait here to be stored together: one transaction for all that arrived meanwhile
         # (remote id, status id, error id, received at, told how it matched or why it failed)
         self._receipt_queue: list[tuple[str, int, int, int, _Done]] = []
@@ -386,6 +388,7 @@ class SmppConnector:
             self._client_used = self._client_used or slot == 0
             self.clients[slot] = client
             await client.start()
+            self._doubt_freed.set()  # more binds: more room
 
     @property
     def held(self) -> set[int]:
@@ -576,7 +579,7 @@ class SmppConnector:
             return await self._settle(ledger, self._refused(row, names, exc))
         left = deadline - asyncio.get_running_loop().time()
         try:
-            await asyncio.wait_for(self._in_doubt.acquire(), max(left, 0))
+            await asyncio.wait_for(self._enter_doubt(), max(left, 0))
         except TimeoutError:
             return _Retry("batch deadline passed")
         try:
@@ -612,7 +615,21 @@ class SmppConnector:
                 )
             return await self._settle(ledger, result)
         finally:
-            self._in_doubt.release()
+            self._leave_doubt()
+
+    @property
+    def _doubt_room(self) -> int:
+        return 2 * self.config.window * max(1, len(self.clients))
+
+    async def _enter_doubt(self) -> None:
+        while self._in_doubt >= self._doubt_room:
+            self._doubt_freed.clear()
+            await self._doubt_freed.wait()
+        self._in_doubt += 1  # no await since the check
+
+    def _leave_doubt(self) -> None:
+        self._in_doubt -= 1
+        self._doubt_freed.set()
 
     async def _settle(self, ledger: SubmitLedger | None, result: SubmitResult) -> SubmitResult:
         """Record the result now; if that fails the dispatcher records it with the batch."""

@@ -6,7 +6,12 @@ engine/cluster.py), against real processes, a real SMSC simulator over TCP and r
 * messages accepted by a process without a bind are handed to the one holding it, and every receipt
   (arriving on whichever bind) finds its message;
 * an SMPP customer's receipts reach it promptly through the process holding its session, whichever
-  process accepted the submit, and wait untouched while it has no session anywhere.
+  process accepted the submit, and wait untouched while it has no session anywhere; smpp_max_binds
+  counts the sessions of both processes;
+* the logs throttle counts the requests of both processes; a revoked API key is refused by both
+  within the key cache's second;
+* a 30 s database outage (a TCP proxy cut) is answered 503 at once, closes the operator bind, and
+  is followed by sends accepted again, every message DELIVERED, none submitted twice.
 
 Short leases (heartbeat 0.3 s, lease 1.5 s) keep the tests quick; the defaults are 1 s and 5 s."""
 
