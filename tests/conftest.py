@@ -84,3 +84,10 @@ def sqlite_deployment(tmp_path_factory) -> Deployment:
     gateway.start()
     yield Deployment(gateway, alice, bob)
     gateway.stop()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # each xdist worker, as it finishes: execnet may end it without running atexit handlers
+    import live
+
+    live._kill_leftovers()

@@ -9,8 +9,10 @@ SMSGATE_CLOCK_START)."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
+import functools
 import os
 import shutil
 import signal
@@ -18,9 +20,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -200,9 +204,16 @@ class LiveGateway:
         return env
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            self.smsgate(*args), env=self.env(), capture_output=True, text=True, timeout=120, check=False
-        )
+        """``smsgate ARGS`` against this gateway's data dir or database. The real CLI, run inside this
+        process (as typer's CliRunner does) unless ``command`` names an installed script: a fresh
+        interpreter per command cost ~1.5 s of CPU, most of the suite's set-up. tests/cli runs the
+        commands in subprocesses of their own too, as a user would."""
+        if self.command:
+            result = subprocess.run(
+                self.smsgate(*args), env=self.env(), capture_output=True, text=True, timeout=120, check=False
+            )
+        else:
+            result = run_cli_in_process(list(args), self.env())
         if check and result.returncode != 0:
             raise RuntimeError(f"smsgate {' '.join(args)} failed: {result.stdout}\n{result.stderr}")
         return result
@@ -221,7 +232,7 @@ class LiveGateway:
         self.cli("account", "smpp", creds.name, "--system-id", system_id, "--password", password)
         return dataclasses.replace(creds, system_id=system_id, smpp_password=password)
 
-    def start(self, timeout: float = 30.0, log_level: str = "warning") -> None:
+    def start(self, timeout: float = 60.0, log_level: str = "warning") -> None:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
@@ -240,6 +251,7 @@ class LiveGateway:
                 # its own process group: kill_group() takes the supervisor and its workers at once
                 process_group=0,
             )
+        _STARTED.append(self.proc)
 
         def healthy() -> bool:
             if self.proc.poll() is not None:
@@ -252,6 +264,7 @@ class LiveGateway:
         try:
             eventually(healthy, timeout=timeout)
         except AssertionError:
+            self.kill()  # not left running: an orphaned gateway would load the machine for the rest of the run
             raise RuntimeError(f"smsgate did not become healthy: {self.log_path.read_text()}") from None
 
     def cpu_seconds(self) -> float:
@@ -344,6 +357,42 @@ class LiveGateway:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def run_cli_in_process(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``smsgate ARGS`` with exactly ``env`` as its environment, in a thread of its own (the CLI
+    runs its own event loop with asyncio.run, which a test's running loop would refuse), and answer as
+    ``subprocess.run`` does. An exception the CLI did not turn into an exit code is on stderr with its
+    traceback, as an interpreter would print it."""
+    import traceback
+
+    from click.testing import CliRunner
+
+    # None unsets: the command sees env and nothing of the test process's own environment
+    environment: dict[str, str | None] = {name: None for name in os.environ if name not in env}
+    environment.update(env)
+    with _CLI_LOCK, ThreadPoolExecutor(1) as pool:
+        invoke = functools.partial(
+            CliRunner().invoke, _cli_command(), args, env=environment, prog_name="smsgate"
+        )
+        outcome = pool.submit(invoke).result(timeout=120)
+    stderr = outcome.stderr
+    if outcome.exception is not None and not isinstance(outcome.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(outcome.exception))
+    return subprocess.CompletedProcess(["smsgate", *args], outcome.exit_code, outcome.stdout, stderr)
+
+
+_CLI_LOCK = threading.Lock()  # CliRunner swaps the process's stdout and environment while it runs
+
+
+@functools.cache
+def _cli_command():
+    """The CLI as a click command, built once: typer rebuilds it from the functions on every invoke."""
+    import typer
+
+    from smsgate.cli import app
+
+    return typer.main.get_command(app)
+
+
 Metrics = dict[tuple[str, frozenset], float]
 
 
@@ -361,6 +410,19 @@ def parse_metrics(text: str) -> Metrics:
 def metric(found: Metrics, name: str, **labels: str) -> float:
     """One sample's value; 0 when absent (a counter nothing has counted yet)."""
     return found.get((name, frozenset(labels.items())), 0.0)
+
+
+_STARTED: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """A gateway a failed test never stopped dies with the test process, not minutes later: orphans
+    polling their job queues were loading the machine for the rest of the suite."""
+    for proc in _STARTED:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _running(pid: int) -> bool:
