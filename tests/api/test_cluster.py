@@ -154,6 +154,9 @@ def test_one_bind_among_two_processes_is_handed_work_and_taken_over_after_sigkil
         eventually(lambda: op(b)["binds"]["bound_here"] == 1, timeout=15, interval=0.02)
         takeover = time.monotonic() - killed
         assert takeover <= LEASE + HEARTBEAT + 1.5, takeover
+        print(
+            f"takeover: bound again {takeover:.2f} s after the SIGKILL (lease {LEASE} s, heartbeat {HEARTBEAT} s)"
+        )
         bulk = _send(b, app, 10)
         done = eventually(lambda: final_logs(b.base_url, app, bulk, 10), timeout=20)
         assert {r["status"]["groupName"] for r in done} == {"DELIVERED"}
