@@ -145,6 +145,12 @@ class Settings:
     smpp_max_binds: int = 5  # per account, all bind types together
     smpp_allowed_ips: tuple[str, ...] = ()  # CIDRs customers may bind from; empty = anywhere
     smpp_dlr_retry: float = 5.0  # seconds before a receipt nobody took is offered again (grows to 60)
+    # Several gateway processes on one PostgreSQL database (engine/cluster.py): this process's name
+    # among them (None: host name and HTTP port), how often it renews its connector bind leases, and
+    # how long a lease lasts (a dead process's binds are taken over within lease + heartbeat)
+    node_id: str | None = None
+    cluster_heartbeat_seconds: float = 1.0
+    cluster_lease_seconds: float = 5.0
     # URL shortening: short links are <public_url>/<code> (None: http://host:port); customDomain picks
     # one of short_domains (base URLs too). Links and their clicks are kept link_retention_days.
     public_url: str | None = None
@@ -207,6 +213,9 @@ _ENV: dict[str, str] = {
     "SMSGATE_SMPP_MAX_BINDS": "smpp_max_binds",
     "SMSGATE_SMPP_ALLOWED_IPS": "smpp_allowed_ips",
     "SMSGATE_SMPP_DLR_RETRY": "smpp_dlr_retry",
+    "SMSGATE_NODE_ID": "node_id",
+    "SMSGATE_CLUSTER_HEARTBEAT_SECONDS": "cluster_heartbeat_seconds",
+    "SMSGATE_CLUSTER_LEASE_SECONDS": "cluster_lease_seconds",
     "SMSGATE_PUBLIC_URL": "public_url",
     "SMSGATE_SHORT_DOMAINS": "short_domains",
     "SMSGATE_LINK_RETENTION_DAYS": "link_retention_days",
@@ -439,6 +448,8 @@ def _check(attr: str, value: Any) -> Any:
         "session_ttl_minutes",
         "workers",
         "link_retention_days",
+        "cluster_heartbeat_seconds",
+        "cluster_lease_seconds",
     )
     if attr in positive and value <= 0:
         raise ValueError("must be greater than 0")

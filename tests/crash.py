@@ -107,7 +107,7 @@ class CrashFigures:
         ]
 
 
-def _config(port: int, window: int) -> str:
+def _config(port: int, window: int, binds: int = 1) -> str:
     return f"""
 [[connectors]]
 name = "op"
@@ -115,6 +115,7 @@ host = "127.0.0.1"
 port = {port}
 system_id = "gw"
 password = "secret"
+binds = {binds}
 window = {window}
 response_timeout = 2
 batch_deadline = 2
@@ -184,7 +185,8 @@ def crash_run(
     backend = "postgresql" if database_url else "sqlite"
     figures = CrashFigures(backend, workers or (2 if two else 1), window)
     smsc = SmscThread(delivery_delay=delivery_delay, retry_delay=0.3, window=window)
-    (tmp / "smsgate.toml").write_text(_config(smsc.sim.port, window))
+    # two processes on PostgreSQL share the connector's two binds (engine/cluster.py): one each
+    (tmp / "smsgate.toml").write_text(_config(smsc.sim.port, window, binds=2 if two else 1))
     env = {"SMSGATE_CONFIG": str(tmp / "smsgate.toml"), **(gateway_env or {})}
     gateways = [
         LiveGateway(tmp / f"data{i}", database_url, env_extra=env, workers=workers or 1)

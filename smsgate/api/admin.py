@@ -231,6 +231,9 @@ async def worker_info(request: Request, gateway: Gateway) -> Response:
             "role": gateway.role.value,
             "wakeups": gateway.wakeup_counts(),
             "jobsLeased": gateway.jobs_leased(),
+            # several processes on one PostgreSQL database (engine/cluster.py): this one's node id,
+            # the live nodes, the binds it holds
+            "cluster": gateway.cluster.status() if gateway.cluster is not None else None,
         }
     )
 

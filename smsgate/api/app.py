@@ -36,7 +36,7 @@ from . import upstream as upstream_api
 from .endpoint import UNDECIDED, Family, client_gone, error_response, family_of, requiring
 from .errors import ApiFailure
 from .limits import check_request_line, is_v3_path
-from .throttle import RateLimiter
+from .throttle import RateLimiter, SharedRateLimiter
 
 ROUTES: list[Route] = [
     Route("/health", misc.health, methods=["GET"]),
@@ -111,6 +111,11 @@ def _with_scope_checks(route: Route) -> list[Route]:
 ROUTES = [checked for route in ROUTES for checked in _with_scope_checks(route)]
 
 
+# what is answered while the database is away: /health probes it and says so, the operator's API
+# shows the process's own state
+_ANSWERED_WITHOUT_DB = ("/health", "/admin/1/worker", "/admin/1/connectors", "/metrics")
+
+
 class GatewayApp:
     """The one layer in front of Starlette that every HTTP request passes, in place of a stack of
     middlewares (each an extra coroutine frame on every resumption of the request's task):
@@ -127,6 +132,7 @@ class GatewayApp:
     def __init__(self, starlette: Starlette) -> None:
         self.starlette = starlette
         self.state = starlette.state
+        self.gateway: Gateway = starlette.state.gateway
         self._exact: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {}
         for route in ROUTES:
             if route.param_convertors or route.methods is None:
@@ -148,6 +154,16 @@ class GatewayApp:
         )
         if failure is None and "\x00" in path:
             failure = ApiFailure(400, "the path must not contain the NUL character (%00)")
+        if (
+            failure is None
+            and self.gateway.db.lost_since is not None
+            and not path.startswith(_ANSWERED_WITHOUT_DB)
+        ):
+            # the database went away (PostgreSQL): answer at once, take no work, until a transaction
+            # (a job loop's, the cluster heartbeat's, /health's) succeeds again
+            failure = ApiFailure(
+                503, "the gateway's database is unavailable; try again shortly", headers={"Retry-After": "5"}
+            )
         if failure is not None:
             family = Family.V3 if is_v3_path(path) else Family.V1
             await error_response(Request(scope, receive), family, failure)(scope, receive, send)
@@ -223,5 +239,10 @@ def build_app(
         routes=[*ROUTES, *console.ROUTES], lifespan=lifespan, exception_handlers={HTTPException: _http_error}
     )
     app.state.gateway = gateway
-    app.state.log_limiter = RateLimiter(settings.logs_rate_per_minute)
+    # several processes share a PostgreSQL database: the logs throttle is counted there (api/throttle.py)
+    app.state.log_limiter = (
+        RateLimiter(settings.logs_rate_per_minute)
+        if gateway.db.is_sqlite
+        else SharedRateLimiter(gateway.db, settings.logs_rate_per_minute)
+    )
     return GatewayApp(app)

@@ -74,6 +74,16 @@ def _make(handler: Handler, family: Family, query_auth: bool, needs: Requirement
         except ClientDisconnect:
             return client_gone(request.scope)
         except Exception:
+            if gateway.db.lost_since is not None:  # the database went away under this request
+                return error_response(
+                    request,
+                    family,
+                    ApiFailure(
+                        503,
+                        "the gateway's database is unavailable; try again shortly",
+                        headers={"Retry-After": "5"},
+                    ),
+                )
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return error_response(
                 request, family, ApiFailure(500, "Something went wrong; see the gateway log")

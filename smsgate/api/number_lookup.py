@@ -124,7 +124,7 @@ def _log_filter(request: Request, account: Account, retention_hours: float) -> s
 
 @endpoint(Family.V1)
 async def logs(request: Request, gateway: Gateway, account: Account) -> Response:
-    _throttle(request, gateway, account)
+    await _throttle(request, gateway, account)
     f = _log_filter(request, account, gateway.settings.log_retention_hours)
     rows = await gateway.db.read(lambda conn: store.query_logs(conn, f))
     return negotiate.respond(request, {"results": [log_json(r) for r in rows]}, "ncLogResponse")

@@ -103,8 +103,8 @@ def _decode_cursor(raw: str) -> tuple[int, int]:
     return position
 
 
-def _throttle(request: Request, gateway: Gateway, account: Account) -> None:
-    retry = request.app.state.log_limiter.retry_after(account.id)
+async def _throttle(request: Request, gateway: Gateway, account: Account) -> None:
+    retry = await request.app.state.log_limiter.check(account.id)
     if retry is not None:
         raise ApiFailure(
             429,
@@ -146,7 +146,7 @@ def _log_filter(request: Request, account: Account, retention_hours: float, v3: 
 
 @endpoint(Family.V1)
 async def logs_v1(request: Request, gateway: Gateway, account: Account) -> Response:
-    _throttle(request, gateway, account)
+    await _throttle(request, gateway, account)
     f = _log_filter(request, account, gateway.settings.log_retention_hours, v3=False)
     rows = await gateway.db.read(lambda conn: q.query_logs(conn, f))
     return negotiate.respond(request, {"results": [render.log_v1(r) for r in rows]}, "smsLogsResponse")
@@ -154,7 +154,7 @@ async def logs_v1(request: Request, gateway: Gateway, account: Account) -> Respo
 
 @endpoint(Family.V3)
 async def logs_v3(request: Request, gateway: Gateway, account: Account) -> Response:
-    _throttle(request, gateway, account)
+    await _throttle(request, gateway, account)
     f = _log_filter(request, account, gateway.settings.log_retention_hours, v3=True)
     use_cursor = _flag(request, "useCursor") or f.cursor is not None
     rows = await gateway.db.read(lambda conn: q.query_logs(conn, f))

@@ -52,13 +52,24 @@ class ConnectorUnavailable(Exception):
     ``results``: the messages that were settled (accepted or permanently rejected), to record exactly
     as a normal return. ``retry``: message pks to reschedule. A pk in ``retry`` may have reached the
     network (its response was lost), so a retry can duplicate it; SMPP offers nothing better.
+    ``handover``: message pk -> connector, for messages not sent because another gateway process holds
+    that connector's binds: their jobs go to that process at once, not after a back-off.
     """
 
-    def __init__(self, reason: str, results: list[SubmitResult], retry: list[int]) -> None:
+    def __init__(
+        self,
+        reason: str,
+        results: list[SubmitResult],
+        retry: list[int],
+        handover: str | dict[int, str] | None = None,
+    ) -> None:
         super().__init__(f"{reason} ({len(retry)} message(s) to retry)")
         self.reason = reason
         self.results = results
         self.retry = retry
+        if isinstance(handover, str):  # every pk of retry, to this connector
+            handover = dict.fromkeys(retry, handover)
+        self.handover: dict[int, str] = handover or {}
 
 
 class SubmitLedger(Protocol):

@@ -13,7 +13,7 @@ not delivered if any part failed), their success adds nothing.
 Recording as it goes: each message is marked ``sending`` in the dispatcher's ledger before its first
 submit_sm and its result is recorded (``settled``: remote id, status, job finished) as soon as its
 last submit_sm_resp came, both group-committed by the ledger within milliseconds. At most
-``2 * window`` messages are between the two at any time, which bounds what a crash leaves in doubt.
+``2 * window`` messages per bind held are between the two at any time, which bounds what a crash leaves in doubt.
 A message whose outcome is unknown (no answer, link lost after sending, or a crash: still marked
 ``sending`` when leased again) is resubmitted or ended EXPIRED_UNKNOWN as ``on_unknown_outcome`` says.
 
@@ -108,8 +108,12 @@ class SmppConfig:
     password: str
     system_type: str = ""
     bind: Literal["trx", "tx", "rx"] = "trx"
-    window: int = 10
-    throughput: float | None = None  # submit_sm per second; None = as fast as the window allows
+    window: int = 10  # per bind
+    # submit_sm per second over all the connector's binds, in every gateway process together (each
+    # bind sends throughput / binds); None = as fast as the windows allow
+    throughput: float | None = None
+    # binds to the SMSC, in total across every gateway process on the database (engine/cluster.py)
+    binds: int = 1
     service_type: str = ""
     source_ton: int | None = None  # None: from the sender (alphanumeric 5/0, short code 3/0, else 1/1)
     source_npi: int | None = None
@@ -154,13 +158,17 @@ class SmppConfig:
             )
         if config.window < 1:
             raise ValueError("window must be at least 1")
+        if not isinstance(config.binds, int) or isinstance(config.binds, bool) or config.binds < 1:
+            raise ValueError("binds must be a whole number, at least 1")
         return config
 
     # The client's knobs, grouped as SmppClient takes them (the TOML keeps its flat keys).
 
     @property
     def limits(self) -> Limits:
-        return Limits(window=self.window, throughput=self.throughput)
+        """One bind's: the connector's throughput is shared by its binds."""
+        share = self.throughput / self.binds if self.throughput else None
+        return Limits(window=self.window, throughput=share)
 
     @property
     def timeouts(self) -> Timeouts:
@@ -310,22 +318,16 @@ class SmppConnector:
         self.db = db
         self.receipt_sink = receipt_sink
         self.inbound_sink = inbound_sink
-        c = self.config
-        self.client = client or SmppClient(
-            c.host,
-            c.port,
-            c.system_id,
-            c.password,
-            system_type=c.system_type,
-            bind=c.bind,
-            limits=c.limits,
-            timeouts=c.timeouts,
-            backoff=c.backoff,
-            ssl=True if c.tls else None,
-            name=c.name,
-        )
+        # one client per bind this process holds, by slot (0 .. binds-1): all of them when it runs
+        # alone (start), those its leases give it among several processes (hold, engine/cluster.py)
+        self.client = client or self._new_client(0)
         self.client.on_deliver = self._on_deliver
         self.client.take_deliver = self._take_deliver
+        self.clients: dict[int, SmppClient] = {}
+        self._client_used = False
+        # another gateway process holds a bound link of this connector (engine/cluster.py): messages
+        # routed here while this process has none bound are handed over to it
+        self.remote_up = False
         self.counters = {
             "accepted": 0,
             "rejected": 0,
@@ -338,7 +340,9 @@ class SmppConnector:
             "inbound_stored": 0,
         }
         # messages between "sending" and their recorded result: what a crash can leave in doubt
-        self._in_doubt = asyncio.Semaphore(2 * self.config.window)
+        # (2 x window per bind held here: a process killed leaves at most that many in doubt)
+        self._in_doubt = 0
+        self._doubt_freed = asyncio.Event()
         # receipts wait here to be stored together: one transaction for all that arrived meanwhile
         # (remote id, status id, error id, received at, told how it matched or why it failed)
         self._receipt_queue: list[tuple[str, int, int, int, _Done]] = []
@@ -346,14 +350,76 @@ class SmppConnector:
         self._receipt_writer: asyncio.Task | None = None
         self._reference = 0
         self.stopped = False  # by the operator (``stop``), until ``resume``
+        self._resume_slots: set[int] = set()  # the bind slots to take again on ``resume``
 
     # --- lifecycle --------------------------------------------------------------------------
 
+    def _new_client(self, slot: int) -> SmppClient:
+        c = self.config
+        client = SmppClient(
+            c.host,
+            c.port,
+            c.system_id,
+            c.password,
+            system_type=c.system_type,
+            bind=c.bind,
+            limits=c.limits,
+            timeouts=c.timeouts,
+            backoff=c.backoff,
+            ssl=True if c.tls else None,
+            name=c.name if slot == 0 else f"{c.name}#{slot}",
+        )
+        client.on_deliver = self._on_deliver
+        client.take_deliver = self._take_deliver
+        return client
+
     async def start(self) -> None:
-        await self.client.start()
+        """Every bind, in this process (it is the only one on its database)."""
+        await self.hold(set(range(self.config.binds)))
+
+    async def hold(self, slots: set[int], timeout: float | None = None) -> None:
+        """Keep a link for each of these bind slots and none other: start the missing, unbind the
+        rest (their in-flight submits get up to ``timeout`` for their answers). While the operator
+        has it stopped, it only remembers the slots for ``resume``."""
+        if self.stopped:
+            self._resume_slots = set(slots)
+            slots = set()
+        for slot in sorted(set(self.clients) - slots):
+            client = self.clients.pop(slot)
+            await client.close(timeout)
+        for slot in sorted(slots - set(self.clients)):
+            if slot == 0 and not self._client_used:
+                client = self.client  # the one made (or given) at construction
+            else:  # a client closed once does not start again
+                client = self._new_client(slot)
+                if slot == 0:
+                    self.client = client
+            self._client_used = self._client_used or slot == 0
+            self.clients[slot] = client
+            await client.start()
+            self._doubt_freed.set()  # more binds: more room
+
+    @property
+    def held(self) -> set[int]:
+        """The bind slots this process has a link for (bound or binding)."""
+        return set(self.clients)
+
+    @property
+    def bound_here(self) -> bool:
+        return any(c.is_bound for c in self.clients.values())
+
+    def _pick(self) -> SmppClient:
+        """The bound link with the fewest submits in flight (any held one when none is bound: its
+        NotBound answer says so)."""
+        bound = [c for c in self.clients.values() if c.is_bound]
+        if bound:
+            return min(bound, key=lambda c: c.in_flight)
+        return next(iter(self.clients.values()), self.client)
 
     async def close(self, timeout: float | None = None) -> None:
-        await self.client.close(timeout)
+        for client in list(self.clients.values()):
+            await client.close(timeout)
+        self.clients.clear()
         if self._receipt_writer is not None:
             self._receipt_writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -361,33 +427,56 @@ class SmppConnector:
 
     async def stop(self) -> None:
         """The operator's stop (console): unbind and stay down until ``resume``; the router skips a
-        connector that is not up, so its routes fail over or wait. Not kept across a restart."""
-        self.stopped = True
+        connector that is not up, so its routes fail over, wait, or go to another gateway process
+        that holds one of its binds (a stop is this process's). Not kept across a restart."""
+        if self.stopped:
+            return
         log.warning("connector %s stopped by the operator", self.name, extra=about(connector=self.name))
-        await self.client.close()
+        held = self.held
+        self.stopped = True
+        await self.hold(held)  # closes every link, keeps the slots for resume
 
     async def resume(self) -> None:
-        """The operator's start after ``stop``: connect and bind again."""
-        self.stopped = False
+        """The operator's start after ``stop``: connect and bind again the slots it held (or was given
+        meanwhile)."""
+        if not self.stopped:
+            return
         log.warning("connector %s started by the operator", self.name, extra=about(connector=self.name))
-        await self.client.restart()
+        self.stopped = False
+        await self.hold(self._resume_slots)
 
     @property
     def is_up(self) -> bool:
-        return self.client.is_bound
+        """Bound here, or in another gateway process (which then takes the messages)."""
+        return self.bound_here or self.remote_up
 
     def status(self) -> dict[str, Any]:
         """One row of ``smsgate connector list``."""
+        clients = list(self.clients.values()) or [self.client]
+        bound = [c for c in clients if c.is_bound]
+        state = (bound or clients)[0].state.value
+        if not self.clients and self.remote_up:
+            state = "elsewhere"  # bound by another gateway process only
+        counters: dict[str, int] = {}
+        for c in clients:
+            for k, v in c.counters.as_dict().items():
+                counters[k] = counters.get(k, 0) + v
         return {
             "name": self.name,
             "kind": self.kind,
-            "state": "stopped" if self.stopped else self.client.state.value,
+            "state": "stopped" if self.stopped else state,
             "stopped": self.stopped,
             "address": f"{self.config.host}:{self.config.port}",
             "bind": self.config.bind,
-            "in_flight": self.client.in_flight,
-            "last_error": self.client.last_error,
-            "counters": {**self.client.counters.as_dict(), **self.counters},
+            "binds": {
+                "configured": self.config.binds,
+                "here": len(self.clients),
+                "bound_here": len(bound),
+                "elsewhere": self.remote_up,
+            },
+            "in_flight": sum(c.in_flight for c in clients),
+            "last_error": next((c.last_error for c in clients if c.last_error), None),
+            "counters": {**counters, **self.counters},
         }
 
     def _about(self, row: OutboundMessage) -> dict[str, str]:
@@ -480,6 +569,12 @@ class SmppConnector:
         """Send a batch; every message gets a result, or the batch raises ConnectorUnavailable. With a
         ledger, each message is marked before it is sent and its result recorded as soon as it is
         known (see the module doc)."""
+        if not self.bound_here and self.remote_up:
+            # another process holds this connector's binds: the messages go there (the dispatcher
+            # hands their jobs over), none is marked sending here
+            raise ConnectorUnavailable(
+                "bound in another gateway process", [], [m.id for m in messages], handover=self.name
+            )
         deadline = asyncio.get_running_loop().time() + self.config.batch_deadline
         outcomes = await asyncio.gather(*(self._submit_one(row, deadline, ledger) for row in messages))
         results = [o for o in outcomes if isinstance(o, SubmitResult)]
@@ -514,7 +609,7 @@ class SmppConnector:
             return await self._settle(ledger, self._refused(row, names, exc))
         left = deadline - asyncio.get_running_loop().time()
         try:
-            await asyncio.wait_for(self._in_doubt.acquire(), max(left, 0))
+            await asyncio.wait_for(self._enter_doubt(), max(left, 0))
         except TimeoutError:
             return _Retry("batch deadline passed")
         try:
@@ -551,7 +646,21 @@ class SmppConnector:
                 )
             return await self._settle(ledger, result)
         finally:
-            self._in_doubt.release()
+            self._leave_doubt()
+
+    @property
+    def _doubt_room(self) -> int:
+        return 2 * self.config.window * max(1, len(self.clients))
+
+    async def _enter_doubt(self) -> None:
+        while self._in_doubt >= self._doubt_room:
+            self._doubt_freed.clear()
+            await self._doubt_freed.wait()
+        self._in_doubt += 1  # no await since the check
+
+    def _leave_doubt(self) -> None:
+        self._in_doubt -= 1
+        self._doubt_freed.set()
 
     async def _settle(self, ledger: SubmitLedger | None, result: SubmitResult) -> SubmitResult:
         """Record the result now; if that fails the dispatcher records it with the batch."""
@@ -570,7 +679,7 @@ class SmppConnector:
             if left <= 0:
                 raise _Retry("batch deadline passed")
             try:
-                resp = await self.client.submit(pdu, max_wait=left)
+                resp = await self._pick().submit(pdu, max_wait=left)
             except NotSent as exc:
                 raise _Retry(f"not sent: {exc}") from None
             except OutcomeUnknown as exc:

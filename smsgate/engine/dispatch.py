@@ -21,7 +21,7 @@ import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -47,6 +47,9 @@ log = logging.getLogger("smsgate.dispatch")
 UNKNOWN_OUTCOME = (st.status("EXPIRED_UNKNOWN").id, st.error("EC_UNKNOWN_ERROR").id)
 
 
+# how long a batch's outcome waits for a lost database to come back before it is given up
+SETTLE_PATIENCE_S = 300.0
+
 # one entry of a Ledger's queue: (message pk, connector when a mark, result when settled, its waiter)
 _Item = tuple[int, str | None, SubmitResult | None, asyncio.Future[None]]
 
@@ -55,6 +58,11 @@ class Dispatcher:
     def __init__(self, db: Database, connector: Connector) -> None:
         self.db = db
         self.connector = connector
+        # told after the commit when jobs were handed to other gateway processes (engine/cluster.py)
+        self.on_handover: Callable[[], None] | None = None
+        # which dispatch jobs this process may take (engine/cluster.py); None: all
+        self.scope: Callable[[], jq.JobScope | None] | None = None
+        self.handed_over = 0  # messages whose jobs went to a process holding their connector's binds
         self.counters = {"unknown_resubmitted": 0, "unknown_failed": 0}
         self._sent: dict[int, OutboundMessage] = {}  # messages out with a connector (metrics' labels)
         self._last_unavailable: str | None = None
@@ -69,7 +77,8 @@ class Dispatcher:
         """The dispatch worker's lease: lease and screen in one transaction (one hop, one commit;
         the leased records are the state screened, read under the lease's locks). Returns the jobs
         that may go, for ``send``, and how many were leased."""
-        leased = jq.lease_jobs(conn, kind, now, limit, lease_ms, skip_locked, lock_messages=True)
+        scope = self.scope() if self.scope is not None else None
+        leased = jq.lease_jobs(conn, kind, now, limit, lease_ms, skip_locked, lock_messages=True, scope=scope)
         return self.screen_in(conn, leased, now, fresh=True), len(leased)
 
     async def send(self, ready: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
@@ -77,6 +86,7 @@ class Dispatcher:
         if not ready:
             return
         retry: list[int] = []
+        handover: dict[int, str] = {}
         ledger = Ledger(self, {j.message.id: j.job_id for j in ready})
         self._sent.update((j.message.id, j.message) for j in ready)  # the metrics' labels (record)
         started = time.perf_counter()
@@ -85,13 +95,15 @@ class Dispatcher:
         except ConnectorUnavailable as exc:
             # what was settled is recorded as usual; the rest waits and goes again, maybe elsewhere;
             # logged when the reason changes, not at every batch while a connector stays down
-            log.log(
-                logging.DEBUG if exc.reason == self._last_unavailable else logging.WARNING,
-                "dispatch: %s",
-                exc,
-            )
-            self._last_unavailable = exc.reason
-            results, retry = exc.results, exc.retry
+            handover = exc.handover
+            if len(handover) < len(exc.retry):  # not only handed to another process
+                log.log(
+                    logging.DEBUG if exc.reason == self._last_unavailable else logging.WARNING,
+                    "dispatch: %s",
+                    exc,
+                )
+                self._last_unavailable = exc.reason
+            results, retry = exc.results, [pk for pk in exc.retry if pk not in handover]
         finally:
             await ledger.close()
         _submit_times(results, ledger, started)
@@ -102,8 +114,14 @@ class Dispatcher:
         now = now_ms()
         again = set(retry)
         finished = [
-            j.job_id for j in ready if j.message.id not in again and j.message.id not in ledger.recorded
+            j.job_id
+            for j in ready
+            if j.message.id not in again
+            and j.message.id not in ledger.recorded
+            and j.message.id not in handover
         ]
+        # due now, for the processes that hold the connector's binds
+        handed = [(j.job_id, now, handover[j.message.id]) for j in ready if j.message.id in handover]
         # back off 1 s, 2 s, 4 s ... up to a minute; validity ends a message that waits too long
         later = [
             (j.job_id, now + min(60_000, 1000 * 2 ** min(j.attempts - 1, 6)))
@@ -115,15 +133,34 @@ class Dispatcher:
             self.record(conn, results, now)
             jq.finish_jobs(conn, finished)
             jq.reschedule_jobs(conn, later)
+            jq.hand_over_jobs(conn, handed)
             # not handed over after all: unclaimed, so cancellation and unsent expiry still apply
-            q.unclaim(conn, list(again))
+            q.unclaim(conn, [*again, *handover])
 
         try:
-            if results or finished or later:
-                await self.db.write(settle)
+            if results or finished or later or handed:
+                await self._settle_durably(settle)
         finally:
             for j in ready:
                 self._sent.pop(j.message.id, None)
+        if handed:
+            self.handed_over += len(handed)
+            if self.on_handover is not None:
+                self.on_handover()
+
+    async def _settle_durably(self, settle: Callable[[Connection], None]) -> None:
+        """Record a batch's outcome; while the database is away (connection lost), keep trying rather
+        than drop answers the SMSC gave: once the job's lease ran out, a message left marked sending
+        would be sent again (on_unknown_outcome). Gives up after SETTLE_PATIENCE_S."""
+        give_up = time.monotonic() + SETTLE_PATIENCE_S
+        while True:
+            try:
+                await self.db.write(settle)
+                return
+            except Exception:
+                if self.db.lost_since is None or time.monotonic() > give_up:
+                    raise
+                await asyncio.sleep(0.5)
 
     def record(self, conn: Connection, results: Sequence[SubmitResult], now: int) -> None:
         """Store the network's answers (the jobs are the caller's). The price stays what was charged

@@ -39,12 +39,14 @@ from ..webhooks.pusher import Pusher
 from ..webhooks.reports import ReportPusher
 from .accept import Acceptor
 from .charging import PlanCache
+from .cluster import Cluster, default_node_id
 from .credentials import Credentials
 from .dispatch import Dispatcher
 from .inbound import InboundService
 from .janitor import Janitor
 from .lookups import LookupService
 from .networks import CurrentNetworks
+from .notify import PgWakeups
 from .receipts import waking_sink
 from .routing import Router
 from .schedule import BulkControl, ExpirySweeper
@@ -73,6 +75,11 @@ SHARED_KINDS = frozenset(
         JobKind.HLR_PUSH,
     )
 )
+
+
+# The kinds another gateway process on the database may be the one to do: an SMPP customer's session
+# is in one process only (a dispatch job handed over notifies on its own: Dispatcher.on_handover).
+NOTIFIED_KINDS = frozenset({JobKind.SMPP_DLR.value, JobKind.SMPP_MO.value})
 
 
 class Role(enum.Enum):
@@ -201,6 +208,30 @@ class Gateway:
         self.networks = CurrentNetworks(self.db, self.lookups.networks_of, settings.routing_lookup_ttl_hours)
         self.router = Router(self.db, named, RoutingTable(settings.routes, default), self.networks)
         self.dispatcher = Dispatcher(self.db, self.router)
+        # several processes on one PostgreSQL database share the connectors' binds (engine/cluster.py);
+        # on SQLite one process runs the engine and holds them all
+        self.cluster = (
+            Cluster(
+                self.db,
+                settings.node_id or default_node_id(settings.port),
+                self.smpp_connectors,
+                heartbeat=settings.cluster_heartbeat_seconds,
+                lease=settings.cluster_lease_seconds,
+            )
+            if role.runs_engine and not self.db.is_sqlite
+            else None
+        )
+        # ... and wake each other through it (LISTEN/NOTIFY), for the work another process may be the
+        # one to do: jobs handed to a bind holder, receipts and MO for SMPP customers bound elsewhere
+        self.notify = (
+            PgWakeups(self.db.url, self.cluster.node_id, self._wake_here)
+            if self.cluster is not None
+            else None
+        )
+        if self.cluster is not None:
+            self.cluster.on_leader = self._lead
+            self.dispatcher.scope = self.cluster.dispatch_scope
+            self.dispatcher.on_handover = lambda: self._notify_others(JobKind.DISPATCH)
         batch, poll = settings.worker_batch, settings.poll_interval
         # a secondary's shared loops help with backlogs and their own work, leaving the due times
         # to the primary: two processes chasing every due job would double the lease transactions
@@ -226,6 +257,7 @@ class Gateway:
             poll_interval=poll,
             lease_ms=dispatch_lease,
             lease=self.dispatcher.lease,  # screened in the lease's transaction
+            scope=self.dispatcher.scope,  # its next due job: one this process may take
         )
         self.delivery_worker = JobWorker(
             self.db,
@@ -293,7 +325,14 @@ class Gateway:
         self._tasks: list[asyncio.Task] = []
         # the SMPP server for customers, when smpp_port is set
         self.smpp = (
-            SmppService(settings, self.db, self.credentials, self.acceptor, self.peers.smpp_socket)
+            SmppService(
+                settings,
+                self.db,
+                self.credentials,
+                self.acceptor,
+                self.peers.smpp_socket,
+                node_id=self.cluster.node_id if self.cluster is not None else None,
+            )
             if settings.smpp_port is not None and role.runs_engine
             else None
         )
@@ -348,8 +387,28 @@ class Gateway:
         shared = kind in SHARED_KINDS
         if self.role.runs_engine or (self.role.runs_shared_loops and (shared or kind == CLOCK)):
             self._wake_here(kind)
+            if kind in NOTIFIED_KINDS:
+                self._notify_others(kind)
         if not self.role.runs_engine and not shared and self.peers.wake_sender is not None:
             self.peers.wake_sender.wake(kind)
+
+    def _lead(self, leader: bool) -> None:
+        """Only the cluster's leader chases each job's due time; the others look each second, go on
+        through backlogs and answer their own wakes (with every node chasing every due delivery, 4
+        processes cost 2.4 times the statements per message of one: bench/cluster_scaling.py)."""
+        for worker in self._workers():
+            worker.follow_due = leader
+
+    def _notify_others(self, kind: str) -> None:
+        """The other gateway processes on the database (engine/notify.py), when there may be any."""
+        if self.notify is not None:
+            self.notify.wake(str(kind))
+
+    def _wake_from_worker(self, kind: str) -> None:
+        """A secondary worker's wake-up, arrived in the primary: here, and to the other processes."""
+        self._wake_here(kind)
+        if kind in NOTIFIED_KINDS:
+            self._notify_others(kind)
 
     def wakeup_counts(self) -> dict[str, int]:
         """Datagrams this worker sent to the primary (secondary) or received (primary), for GET
@@ -359,6 +418,8 @@ class Gateway:
             counts.update(sent=self.peers.wake_sender.sent, dropped=self.peers.wake_sender.dropped)
         if self._wake_receiver is not None:
             counts["received"] = self._wake_receiver.received
+        if self.notify is not None:  # LISTEN/NOTIFY between gateway processes
+            counts.update(notify_sent=self.notify.sent, notify_received=self.notify.received)
         return counts
 
     def jobs_leased(self) -> dict[str, int]:
@@ -398,10 +459,15 @@ class Gateway:
             await prepare_store(self.db, release_leases=self.role.releases_leases, plans=self.settings.plans)
         if self.role.runs_engine:
             if self.peers.wake_inbox is not None:
-                self._wake_receiver = WakeReceiver(self.peers.wake_inbox, self._wake_here)
+                self._wake_receiver = WakeReceiver(self.peers.wake_inbox, self._wake_from_worker)
                 self._wake_receiver.start()
-            for connector in self.smpp_connectors:
-                await connector.start()
+            if self.notify is not None:
+                self.notify.start()
+            if self.cluster is not None:
+                await self.cluster.start()  # the binds this process's leases give it
+            else:
+                for connector in self.smpp_connectors:
+                    await connector.start()
             for upstream in self.http_connectors:
                 await upstream.start()
         for worker in self._workers():
@@ -434,10 +500,16 @@ class Gateway:
             await self.smpp.close()  # first: customers' in-flight submits still need the acceptor
         await self.acceptor.close()
         await self.tracking.close()
+        if self.cluster is not None:
+            await self.cluster.stop()
         for connector in self.smpp_connectors:
             await connector.close()
         for upstream in self.http_connectors:
             await upstream.close()
+        if self.cluster is not None:
+            await self.cluster.release()
+        if self.notify is not None:
+            self.notify.close()
         for worker in self._workers():
             worker.stop()
         for task in self._tasks:

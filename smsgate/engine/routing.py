@@ -57,21 +57,23 @@ class Router:
             )
             groups[name].append(m)
         outcomes = await asyncio.gather(*(self._submit(name, rows, ledger) for name, rows in groups.items()))
-        results = [r for settled, _, _ in outcomes for r in settled]
-        retry = [pk for _, pks, _ in outcomes for pk in pks]
+        results = [r for settled, _, _, _ in outcomes for r in settled]
+        retry = [pk for _, pks, _, _ in outcomes for pk in pks]
         if retry:
-            reasons = "; ".join(reason for _, pks, reason in outcomes if pks)
-            raise ConnectorUnavailable(reasons, results, retry)
+            reasons = "; ".join(reason for _, pks, reason, _ in outcomes if pks)
+            handover = {pk: name for _, _, _, handed in outcomes for pk, name in handed.items()}
+            raise ConnectorUnavailable(reasons, results, retry, handover)
         return results
 
     async def _submit(
         self, name: str, rows: list[Any], ledger: SubmitLedger | None
-    ) -> tuple[list[SubmitResult], list[int], str]:
+    ) -> tuple[list[SubmitResult], list[int], str, dict[int, str]]:
         try:
             results = await self.connectors[name].submit(rows, ledger)
-            return [replace(r, connector=name) for r in results], [], ""
+            return [replace(r, connector=name) for r in results], [], "", {}
         except ConnectorUnavailable as exc:
-            return [replace(r, connector=name) for r in exc.results], list(exc.retry), f"{name}: {exc.reason}"
+            settled = [replace(r, connector=name) for r in exc.results]
+            return settled, list(exc.retry), f"{name}: {exc.reason}", exc.handover
 
     def commit(self, conn: Connection, results: Sequence[SubmitResult]) -> None:
         by_connector: dict[str, list[SubmitResult]] = defaultdict(list)

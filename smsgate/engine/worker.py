@@ -44,8 +44,12 @@ class JobWorker:
         idle_interval: float = 1.0,
         lease: Leaser | None = None,
         follow_due: bool = True,
+        scope: Callable[[], jq.JobScope | None] | None = None,
     ) -> None:
         self.lease = lease
+        # which jobs of the kind this process may take, asked each round (None: all); a custom
+        # leaser applies it itself
+        self.scope = scope
         # False: a helper loop (a secondary worker's shared loop) that does not chase each job's due
         # time, which the primary's loop does; it looks each idle_interval, goes on while it finds
         # full batches (a backlog), and when woken in its own process
@@ -84,9 +88,10 @@ class JobWorker:
         now, skip_locked = now_ms(), not self.db.is_sqlite
         leased: Sequence[jq.LeasedJob[Any]]
         if self.lease is None:
+            scope = self.scope() if self.scope is not None else None
             leased = await self.db.write(
                 lambda conn: jq.lease_jobs(
-                    conn, self.kind, now, self.batch, self.lease_ms, skip_locked=skip_locked
+                    conn, self.kind, now, self.batch, self.lease_ms, skip_locked=skip_locked, scope=scope
                 )
             )
             count = len(leased)
@@ -139,7 +144,8 @@ class JobWorker:
     async def _idle_delay(self) -> float:
         if not self.follow_due:
             return self.idle_interval
-        due = await self.db.read(lambda conn: jq.next_due(conn, self.kind))
+        scope = self.scope() if self.scope is not None else None
+        due = await self.db.read(lambda conn: jq.next_due(conn, self.kind, scope))
         if due is None:
             return self.idle_interval
         left = (due - now_ms()) / 1000

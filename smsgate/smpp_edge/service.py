@@ -19,9 +19,10 @@ Decisions (and why):
   only on deliver_sm_resp ESME_ROK, otherwise retried every ``smpp_dlr_retry`` seconds (growing
   linearly to a minute) until the message's retention ends. A bind brings the account's waiting
   receipts forward at once. Delivery is at least once: a crash between the ESME's answer and our
-  commit sends that receipt again (its receipted_message_id lets the ESME de-duplicate). With
-  several gateway processes on one database, a process without the customer's session puts the
-  receipt back for the next try.
+  commit sends that receipt again (its receipted_message_id lets the ESME de-duplicate). A process leases only the
+  receipts of accounts it has a receiver bound for (``scope``): with several gateway processes on one
+  database the one holding the customer's session takes them, whichever accepted the submit; with no
+  receiver anywhere they wait in the queue, untouched, until a bind brings them forward.
 * Inbound messages to a number with action "smpp" travel the same way (jobs of kind ``smpp_mo``).
 """
 
@@ -33,6 +34,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import uuid
 from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -52,6 +54,7 @@ from ..smpp.smpp_time import format_smpp_time
 from ..smpp_io.catalog import receipt_stat, refusal_status
 from ..smpp_io.server import Bind, SmppServer, SmscSession
 from ..smpp_io.session import SessionError
+from ..store import cluster as cluster_store
 from ..store import inbound as inbound_store
 from ..store import jobs as jq
 from ..store import messages as q
@@ -114,6 +117,7 @@ class SmppService:
         accounts: Credentials,
         acceptor: Acceptor,
         listen_socket: socket.socket | None = None,
+        node_id: str | None = None,
     ) -> None:
         if settings.smpp_port is None:
             raise ValueError("SmppService needs smpp_port")
@@ -142,6 +146,7 @@ class SmppService:
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
             poll_interval=settings.poll_interval,
+            scope=self.scope,
         )
         self.mo_worker = JobWorker(
             db,
@@ -150,13 +155,22 @@ class SmppService:
             batch=DLR_BATCH,
             lease_ms=DLR_LEASE_MS,
             poll_interval=settings.poll_interval,
+            scope=self.scope,
         )
         self._accounts: dict[SmscSession, Account] = {}  # authenticated sessions (bound, or binding)
+        # several processes on one PostgreSQL database: smpp_max_binds counts the sessions of every
+        # live one (store/cluster.py customer_binds), each session by a key of its own
+        self.node_id = node_id
+        self._keys: dict[SmscSession, str] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.node_id is not None:  # a predecessor under this node id left its sessions behind
+            node = self.node_id
+            await self.db.write(lambda conn: cluster_store.drop_customer_binds(conn, node))
         await self.server.start()
         self._tasks = [
             asyncio.create_task(w.run(), name=f"worker-{w.kind}") for w in (self.worker, self.mo_worker)
@@ -181,6 +195,19 @@ class SmppService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        if self.node_id is not None:
+            node = self.node_id
+            with contextlib.suppress(Exception):  # they stop counting with this node's heartbeat anyway
+                await self.db.write(lambda conn: cluster_store.drop_customer_binds(conn, node))
+
+    def scope(self) -> jq.JobScope:
+        """The receipts and MO this process may take: those of accounts with a receiver bound here,
+        and any old enough to be given up (the retention)."""
+        accounts = {
+            a.id for s in self.server.receivers() if (a := self._accounts.get(s)) is not None and not s.closed
+        }
+        horizon = now_ms() - int(self.settings.log_retention_hours * 3_600_000)
+        return jq.JobScope(accounts=tuple(sorted(accounts)), born_before=horizon)
 
     # --- binds ------------------------------------------------------------------------------
 
@@ -220,7 +247,30 @@ class SmppService:
             )
             return CommandStatus.ESME_RBINDFAIL
         self._accounts[session] = account  # counted from now on: no await since the check
+        if self.node_id is not None and not await self._claim_shared(session, account):
+            self._accounts.pop(session, None)
+            log.warning(
+                "SMPP bind as %r from %s refused: account already has %d binds across the gateway "
+                "processes (smpp_max_binds)",
+                bind.system_id,
+                ip,
+                self.settings.smpp_max_binds,
+            )
+            return CommandStatus.ESME_RBINDFAIL
         return CommandStatus.ESME_ROK
+
+    async def _claim_shared(self, session: SmscSession, account: Account) -> bool:
+        node, key, limit = self.node_id or "", uuid.uuid4().hex, self.settings.smpp_max_binds
+        try:
+            ok = await self.db.write(
+                lambda conn: cluster_store.claim_customer_bind(conn, node, key, account.id, limit)
+            )
+        except Exception as exc:  # noqa: BLE001 - no database: no bind (nothing could be accepted)
+            log.warning("SMPP bind for %s not counted: %s", account.name, exc)
+            return False
+        if ok:
+            self._keys[session] = key
+        return ok
 
     async def _refusal(self, system_id: str) -> SmppRefusal:
         return await self.db.read(lambda conn: smpp_refusal(conn, system_id))
@@ -247,6 +297,14 @@ class SmppService:
 
     def session_closed(self, session: SmscSession) -> None:
         account = self._accounts.pop(session, None)
+        key = self._keys.pop(session, None)
+        if key is not None and self.node_id is not None:
+            node = self.node_id
+            task = asyncio.get_running_loop().create_task(
+                self.db.write(lambda conn: cluster_store.drop_customer_binds(conn, node, [key]))
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         log.info("SMPP session %r ended", session, extra=about(account=account.name if account else None))
 
     # --- submits ----------------------------------------------------------------------------

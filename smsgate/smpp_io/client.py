@@ -292,16 +292,6 @@ class SmppClient:
         self._state = ClientState.CONNECTING
         self._task = asyncio.create_task(self._supervise(), name=f"smpp-client-{self.host}:{self.port}")
 
-    async def restart(self) -> None:
-        """Start again after ``close()`` (an operator's stop, then start): a fresh supervisor binds."""
-        if self._task is not None and not self._closing:
-            return  # running
-        await self.close()
-        self._started = False
-        self._closing = False
-        self._down_logged = False
-        await self.start()
-
     async def wait_bound(self, timeout: float | None = None) -> None:
         """Return once a link is bound; raises TimeoutError after ``timeout`` seconds."""
         await asyncio.wait_for(self._bound.wait(), timeout)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +38,9 @@ try:
 except ImportError:  # not on Windows: there SQLite's own busy handler orders the processes
     fcntl = None  # type: ignore[assignment]
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+log = logging.getLogger("smsgate.database")
 
 # Queries over a list of keys (``col IN (...)``) go in chunks of this many: one round trip per chunk
 # stays cheap, and the statement stays far below the bound-parameter limits of SQLite (32766 since
@@ -89,6 +94,9 @@ class Database:
         self._connections: list[Connection] = []
         self._closed = False
         self._running: set[asyncio.Future[Any]] = set()  # submitted, not finished: what drain waits for
+        # PostgreSQL: when (monotonic) a transaction last failed for want of a connection, until one
+        # succeeds again; the HTTP layer answers 503 at once meanwhile (api/app.py GatewayApp)
+        self.lost_since: float | None = None
         if self.is_sqlite:
             path = self.url.split("///", 1)[1] if "///" in self.url else ""
             memory = not path or path == ":memory:"
@@ -120,7 +128,18 @@ class Database:
         else:
             self._write_lock_fd = None
             self.engine = create_engine(
-                self.url, pool_size=POSTGRES_THREADS, max_overflow=0, pool_pre_ping=True
+                self.url,
+                pool_size=POSTGRES_THREADS,
+                max_overflow=0,
+                pool_pre_ping=True,
+                # a database that went away is noticed in seconds, not at the kernel's TCP timeouts
+                connect_args={
+                    "connect_timeout": 3,
+                    "keepalives": 1,
+                    "keepalives_idle": 5,
+                    "keepalives_interval": 2,
+                    "keepalives_count": 2,
+                },
             )
             self._writer = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
             self._reader = self._writer
@@ -166,7 +185,17 @@ class Database:
         self._running.add(future)
         future.add_done_callback(self._finished)
         # shielded: a cancelled caller leaves its transaction to finish (or roll back) on its thread
-        return await asyncio.shield(future)
+        try:
+            outcome = await asyncio.shield(future)
+        except (OperationalError, InterfaceError) as exc:
+            if not self.is_sqlite and self.lost_since is None and _connection_lost(exc):
+                self.lost_since = time.monotonic()
+                log.error("database connection lost: %s", exc.orig if exc.orig is not None else exc)  # noqa: TRY400 - one line, not a trace
+            raise
+        if self.lost_since is not None:
+            log.warning("database connection back after %.1f s", time.monotonic() - self.lost_since)
+            self.lost_since = None
+        return outcome
 
     def _finished(self, future: asyncio.Future[tuple[Any, list[Callable[[], None]]]]) -> None:
         # on the loop, once the transaction ended: its on_commit callbacks run even when the caller
@@ -237,6 +266,24 @@ class Database:
         if self._write_lock_fd is not None:
             os.close(self._write_lock_fd)
             self._write_lock_fd = None
+
+
+def _connection_lost(exc: OperationalError | InterfaceError) -> bool:
+    """A failure of the connection (refused, reset, timed out), not of a statement."""
+    if exc.connection_invalidated:
+        return True
+    text_ = str(exc.orig or exc).lower()
+    return any(
+        word in text_
+        for word in (
+            "connection",
+            "server closed",
+            "timeout",
+            "timed out",
+            "could not receive",
+            "ssl syscall",
+        )
+    )
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, bindparam, case, delete, exists, func, select, update
+from sqlalchemy import Connection, bindparam, case, delete, exists, func, or_, select, update
 
 from .database import insert_many
 from .records import InboundMessage, LookupRecord, OutboundMessage, inbound, lookup, outbound
@@ -53,6 +53,21 @@ class JobKind(enum.StrEnum):
 
 
 M = TypeVar("M", OutboundMessage, InboundMessage, LookupRecord)
+
+
+@dataclass(frozen=True, slots=True)
+class JobScope:
+    """Which due jobs of a kind one process may take, when not all (several gateway processes).
+
+    ``connectors``: dispatch jobs handed to a connector's bind holders (``jobs.connector``) are taken
+    only by a process holding one of these, or by anyone once due before ``stale_before`` (a holder
+    that never came). ``accounts``: SMPP receipts and MO only of these accounts (this process has a
+    receiver bound for them), or of messages older than ``born_before`` (given up by anyone)."""
+
+    connectors: tuple[str, ...] | None = None
+    stale_before: int = 0
+    accounts: tuple[int, ...] | None = None
+    born_before: int = 0
 
 
 @dataclass(slots=True)
@@ -110,6 +125,45 @@ def lease_payload_jobs(
     return [PayloadJob(r.id, r.attempts, r.payload or "") for r in leased], len(leased)
 
 
+def _scope_filter(kind: JobKind, scope: JobScope) -> Any:
+    """The WHERE clause a scope adds (its bind parameters: ``_scope_params``)."""
+    if scope.accounts is not None:
+        source, born = (
+            (inbound_messages, inbound_messages.c.received_at)
+            if kind.about_inbound
+            else (messages, messages.c.created_at)
+        )
+        return exists().where(
+            source.c.id == getattr(jobs.c, kind.ref_column),
+            or_(
+                source.c.account_id.in_(bindparam("b_accounts", expanding=True)),
+                born < bindparam("b_born_before"),
+            ),
+        )
+    return or_(
+        jobs.c.connector.is_(None),
+        jobs.c.connector.in_(bindparam("b_connectors", expanding=True)),
+        jobs.c.due_at < bindparam("b_stale_before"),
+    )
+
+
+def _scope_params(scope: JobScope) -> dict[str, Any]:
+    if scope.accounts is not None:
+        return {"b_accounts": list(scope.accounts), "b_born_before": scope.born_before}
+    return {"b_connectors": list(scope.connectors or ()), "b_stale_before": scope.stale_before}
+
+
+# (kind, skip_locked, by accounts) -> the scoped lease statement, built once each
+_SCOPED: dict[tuple[JobKind, bool, bool], Any] = {}
+
+
+def _scoped_lease(kind: JobKind, skip_locked: bool, scope: JobScope) -> Any:
+    key = (kind, skip_locked, scope.accounts is not None)
+    if key not in _SCOPED:
+        _SCOPED[key] = _lease(skip_locked, _scope_filter(kind, scope))
+    return _SCOPED[key]
+
+
 def lease_jobs(
     conn: Connection,
     kind: JobKind | str,
@@ -119,6 +173,7 @@ def lease_jobs(
     skip_locked: bool,
     *,
     lock_messages: bool = False,
+    scope: JobScope | None = None,
 ) -> list[LeasedJob[Any]]:
     """Take up to ``limit`` due jobs of ``kind`` for ``lease_ms``, each with its message record
     (``InboundMessage`` for the inbound kinds, ``OutboundMessage`` otherwise). On PostgreSQL, rows
@@ -128,13 +183,13 @@ def lease_jobs(
     # Two statements: the lease (claim and mark in one UPDATE ... RETURNING, so nothing can come
     # between them), then the messages. SQLite takes its write lock at BEGIN IMMEDIATE, PostgreSQL
     # skips rows another transaction is leasing.
-    leased = sorted(  # RETURNING promises no order
-        conn.execute(
-            _LEASE_SKIP_LOCKED if skip_locked else _LEASE,
-            {"b_kind": kind.value, "now": now, "limit": limit, "until": now + lease_ms},
-        ),
-        key=lambda r: (r.due_at, r.id),
-    )
+    params: dict[str, Any] = {"b_kind": kind.value, "now": now, "limit": limit, "until": now + lease_ms}
+    if scope is None:
+        statement = _LEASE_SKIP_LOCKED if skip_locked else _LEASE
+    else:
+        statement = _scoped_lease(kind, skip_locked, scope)
+        params.update(_scope_params(scope))
+    leased = sorted(conn.execute(statement, params), key=lambda r: (r.due_at, r.id))  # RETURNING: no order
     if not leased:
         return []
     record: Callable[[Any], OutboundMessage | InboundMessage | LookupRecord]
@@ -152,13 +207,14 @@ def lease_jobs(
     return [LeasedJob(r.id, r.attempts, r.payload, record(found[r.ref])) for r in leased if r.ref in found]
 
 
-def _lease(skip_locked: bool) -> Any:
+def _lease(skip_locked: bool, scoped: Any = None) -> Any:
     due = (
         select(jobs.c.id)
         .where(
             jobs.c.kind == bindparam("b_kind"),
             jobs.c.due_at <= bindparam("now"),
             jobs.c.lease_until <= bindparam("now"),
+            *(() if scoped is None else (scoped,)),
         )
         .order_by(jobs.c.due_at)
         .limit(bindparam("limit"))
@@ -193,8 +249,22 @@ def reschedule_jobs(conn: Connection, due: Sequence[tuple[int, int]]) -> None:
     """Put leased jobs back in the queue: (job id, new due_at) pairs. Their attempts count stays."""
     if due:
         conn.execute(
-            update(jobs).where(jobs.c.id == bindparam("jid")).values(due_at=bindparam("due"), lease_until=0),
+            update(jobs)
+            .where(jobs.c.id == bindparam("jid"))
+            .values(due_at=bindparam("due"), lease_until=0, connector=None),
             [{"jid": jid, "due": at} for jid, at in due],
+        )
+
+
+def hand_over_jobs(conn: Connection, items: Sequence[tuple[int, int, str]]) -> None:
+    """Put leased dispatch jobs back for the processes holding a connector's binds: (job id, due at,
+    connector) triples (engine/cluster.py). Their attempts count stays."""
+    if items:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == bindparam("jid"))
+            .values(due_at=bindparam("due"), lease_until=0, connector=bindparam("b_connector")),
+            [{"jid": jid, "due": at, "b_connector": name} for jid, at, name in items],
         )
 
 
@@ -205,10 +275,15 @@ def release_leases(conn: Connection) -> int:
     return result.rowcount
 
 
-def next_due(conn: Connection, kind: JobKind | str) -> int | None:
-    """When the next job of ``kind`` can be leased: a leased job counts from its lease's end."""
+def next_due(conn: Connection, kind: JobKind | str, scope: JobScope | None = None) -> int | None:
+    """When the next job of ``kind`` (within ``scope``) can be leased: a leased job counts from its
+    lease's end."""
+    kind = JobKind(kind)
     ready = case((jobs.c.lease_until > jobs.c.due_at, jobs.c.lease_until), else_=jobs.c.due_at)
-    return (conn.execute(select(func.min(ready)).where(jobs.c.kind == JobKind(kind).value))).scalar()
+    query = select(func.min(ready)).where(jobs.c.kind == kind.value)
+    if scope is None:
+        return conn.execute(query).scalar()
+    return conn.execute(query.where(_scope_filter(kind, scope)), _scope_params(scope)).scalar()
 
 
 def smpp_deliveries_due_now(conn: Connection, account_id: int, now: int) -> None:

@@ -348,6 +348,9 @@ jobs = Table(
     Column("lease_until", BigInteger, nullable=False, default=0),
     Column("attempts", Integer, nullable=False, default=0),
     Column("payload", Text),
+    # dispatch only: set when a process without this connector's binds handed the job to those that
+    # hold them (engine/cluster.py); NULL: any process may take it
+    Column("connector", String(100)),
 )
 Index("ix_jobs_kind_due", jobs.c.kind, jobs.c.due_at)
 Index("ix_jobs_message", jobs.c.message_pk)
@@ -409,3 +412,49 @@ tracked_messages = Table(
 )
 Index("ix_tracked_bulk", tracked_messages.c.account_id, tracked_messages.c.bulk_id)
 Index("ix_tracked_created", tracked_messages.c.created_at)
+
+# Several gateway processes on one database (engine/cluster.py). Instants in these three tables are
+# the database's clock (PostgreSQL clock_timestamp()), not the gateway's test clock: leases between
+# hosts must not depend on their clocks agreeing.
+gateway_nodes = Table(
+    "gateway_nodes",
+    metadata,
+    Column("node_id", String(200), primary_key=True),
+    Column("connectors", Text, nullable=False, server_default=""),  # the SMPP connectors it configures
+    Column("pid", Integer, nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+    Column("seen_until", BigInteger, nullable=False),  # alive until then unless it beats again
+)
+
+# one row per bind a connector may have (binds = N: slots 0..N-1), held by one process at a time
+connector_binds = Table(
+    "connector_binds",
+    metadata,
+    Column("connector", String(100), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("holder", String(200)),
+    Column("lease_until", BigInteger, nullable=False, server_default="0"),
+    Column("bound", Boolean, nullable=False, server_default=false()),  # the holder's link is bound
+)
+
+# request times of a rate limit shared by every process (the logs throttle): a sliding window
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+Index("ix_rate_hits_key_at", rate_hits.c.key, rate_hits.c.at)
+
+# SMPP customers' sessions in every process (smpp_max_binds across processes); rows of a node that
+# stopped beating in gateway_nodes do not count
+customer_binds = Table(
+    "customer_binds",
+    metadata,
+    Column("node_id", String(200), primary_key=True),
+    Column("session", String(64), primary_key=True),
+    Column("account_id", Integer, nullable=False),
+    Column("bound_at", BigInteger, nullable=False),
+)
+Index("ix_customer_binds_account", customer_binds.c.account_id)

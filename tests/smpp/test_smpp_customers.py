@@ -613,8 +613,11 @@ def test_receipt_waits_for_a_receiver(gw) -> None:  # type: ignore[no-untyped-de
     ).message_id.decode()
     tx.close()
     wait_for(lambda: final_log(gw, creds, message_id))
-    # a few retries go by with nobody to take it: the receipt's job says so
-    wait_for(lambda: [j for j in jobs_of(gw, message_id) if j.kind == "smpp_dlr" and j.attempts >= 2])
+    # with nobody to take it, the receipt waits in the queue untouched: no process leases it and puts
+    # it back (several retry delays of 0.3 s go by)
+    wait_for(lambda: [j for j in jobs_of(gw, message_id) if j.kind == "smpp_dlr"])
+    time.sleep(1.0)
+    assert [j.attempts for j in jobs_of(gw, message_id) if j.kind == "smpp_dlr"] == [0]
     rx = Esme(gw.smpp_port)
     try:
         rx.bind(creds, "receiver")
@@ -693,8 +696,10 @@ def test_inbound_messages_to_an_smpp_number_arrive_as_deliver_sm(gw) -> None:  #
         return r.json()["messageId"]
 
     first = simulate("first, while nobody listens")  # waits for a receiver
-    # it found nobody and waits: its job was tried
-    wait_for(lambda: [j for j in jobs_of(gw, first, inbound=True) if j.attempts >= 1])
+    # it finds nobody and waits in the queue, untouched (nobody leases it for want of a receiver)
+    wait_for(lambda: jobs_of(gw, first, inbound=True))
+    time.sleep(0.5)
+    assert [j.attempts for j in jobs_of(gw, first, inbound=True)] == [0]
     esme = Esme(gw.smpp_port)
     try:
         esme.bind(creds, "receiver")
