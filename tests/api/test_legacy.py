@@ -548,10 +548,17 @@ def test_a_destination_the_plan_does_not_cover_is_network_notcovered(deployment)
     gw, base = deployment.gateway, deployment.base_url
     name, plan = uid("covered"), uid("ch-only")
     creds = gw.create_account(name)
-    gw.cli("plan", "set-price", plan, "--prefix", "41", "--price", "0.05")
-    gw.cli("account", "set-plan", name, plan)
-    # running gateways see a plan change within a second
-    eventually(lambda: get_sms(base, creds, sender="Friend", SMSText="hi", GSM="4915112345678") == "-3")
+    # through the admin API, which the gateway applies at once (the CLI's change, from another process,
+    # within the plan cache's second; meanwhile sends would be priced by the default plan)
+    priced = httpx.post(
+        f"{base}/admin/1/plans/{plan}/prices", json={"prefix": "41", "price": 0.05}, headers=ADMIN, timeout=30
+    )
+    assert priced.status_code == 200, priced.text
+    assigned = httpx.put(
+        f"{base}/admin/1/accounts/{name}/billing", json={"plan": plan}, headers=ADMIN, timeout=30
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert get_sms(base, creds, sender="Friend", SMSText="hi", GSM="4915112345678") == "-3"
     swiss = get_sms(base, creds, sender="Friend", SMSText="hi", GSM="41793026735")
     assert int(swiss) > 0 and v1_log(base, creds, swiss)["price"]["pricePerMessage"] == 0.05
     r = httpx.post(
