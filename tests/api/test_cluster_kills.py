@@ -136,9 +136,7 @@ def test_sigkill_at_random_moments_under_load_loses_nothing_and_resubmits_only_u
             while not stop.is_set():
                 k += 1
                 gw = gateways[(worker + k) % len(gateways)]
-                batch = {
-                    f"4179{worker}{k:05d}{j}": f"kill {run} w{worker} r{k} m{j}" for j in range(5)
-                }
+                batch = {f"4179{worker}{k:05d}{j}": f"kill {run} w{worker} r{k} m{j}" for j in range(5)}
                 body = {
                     "messages": [
                         {
