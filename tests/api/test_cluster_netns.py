@@ -127,7 +127,9 @@ def _bulk_ids(url: str, bulk: str) -> set[str]:
 
 
 def test_two_hosts_in_namespaces_share_binds_and_a_partitioned_host_steps_aside(tmp_path, hosts, pg_url):
-    smsc = SmscThread(host="0.0.0.0", delivery_delay=0.1, retry_delay=0.3)  # noqa: S104 - both hosts' veths
+    smsc = SmscThread(
+        host="0.0.0.0", delivery_delay=0.1, retry_delay=0.3
+    )  # both hosts reach it over their veth
     pg_port = urlsplit(pg_url).port or 5432
     proxies = [TcpProxy(pg_port, host=h.root_ip) for h in hosts]
     gateways = []
