@@ -52,13 +52,22 @@ def ip(*args: str) -> None:
 
 @dataclass
 class Host:
-    """One namespace: ``root_ip`` is its veth's root-side address (its proxy listens there), ``ns_ip``
-    the address inside (its gateway listens there)."""
+    """One namespace: ``root_ip`` is its veth's root-side address (the SMSC is reached there),
+    ``ns_ip`` the address inside (its gateway listens there), ``db_ip`` another root-side address,
+    routed through the veth, where its database proxy listens: a blackhole route to it in the
+    namespace partitions the host from the database alone."""
 
     ns: str
     veth: str
     root_ip: str
     ns_ip: str
+    db_ip: str
+
+    def partition(self) -> None:
+        ip("-n", self.ns, "route", "replace", "blackhole", f"{self.db_ip}/32")
+
+    def heal(self) -> None:
+        ip("-n", self.ns, "route", "replace", f"{self.db_ip}/32", "via", self.root_ip)
 
 
 @pytest.fixture
@@ -70,16 +79,18 @@ def hosts() -> Iterator[list[Host]]:
     try:
         for i in range(2):
             net = f"10.231.{base + i}"
-            host = Host(f"sg-{tag}-{i}", f"sgv{tag}{i}", f"{net}.1", f"{net}.2")
+            host = Host(f"sg-{tag}-{i}", f"sgv{tag}{i}", f"{net}.1", f"{net}.2", f"10.232.{base + i}.1")
             ip("netns", "add", host.ns)
             made.append(host)
             ip("link", "add", host.veth, "type", "veth", "peer", "name", f"sgp{tag}{i}")
             ip("link", "set", f"sgp{tag}{i}", "netns", host.ns)
             ip("addr", "add", f"{host.root_ip}/30", "dev", host.veth)
+            ip("addr", "add", f"{host.db_ip}/32", "dev", host.veth)
             ip("link", "set", host.veth, "up")
             ip("-n", host.ns, "addr", "add", f"{host.ns_ip}/30", "dev", f"sgp{tag}{i}")
             ip("-n", host.ns, "link", "set", f"sgp{tag}{i}", "up")
             ip("-n", host.ns, "link", "set", "lo", "up")
+            host.heal()  # the route to its database proxy
         yield made
     finally:
         for host in made:
@@ -126,19 +137,26 @@ def _bulk_ids(url: str, bulk: str) -> set[str]:
         return {r[0] for r in conn.execute("SELECT message_id FROM messages WHERE bulk_id = %s", (bulk,))}
 
 
-def test_two_hosts_in_namespaces_share_binds_and_a_partitioned_host_steps_aside(tmp_path, hosts, pg_url):
+@pytest.mark.parametrize("partition", ["reset", "silent"])
+def test_two_hosts_in_namespaces_share_binds_and_a_partitioned_host_steps_aside(
+    tmp_path, hosts, pg_url, partition
+):
+    """``reset``: the host's proxy closes every connection and stops listening (the database is down
+    for it). ``silent``: a blackhole route in its namespace: its connections hang (what it sends is
+    dropped, no reset) and new ones fail at once, the proxy untouched, so after the heal the same
+    connections carry on (a silent partition, the harder case: nothing tells the host it is cut)."""
     smsc = SmscThread(
         host="0.0.0.0", delivery_delay=0.1, retry_delay=0.3
     )  # both hosts reach it over their veth
     pg_port = urlsplit(pg_url).port or 5432
-    proxies = [TcpProxy(pg_port, host=h.root_ip) for h in hosts]
+    proxies = [TcpProxy(pg_port, host=h.db_ip) for h in hosts]
     gateways = []
     for i, (h, proxy) in enumerate(zip(hosts, proxies, strict=True)):
         (tmp_path / f"host{i}.toml").write_text(_config(h.root_ip, smsc.sim.port))
         gateways.append(
             LiveGateway(
                 tmp_path / f"host{i}",
-                pg_url.replace(f"@{urlsplit(pg_url).netloc.split('@')[-1]}/", f"@{h.root_ip}:{proxy.port}/"),
+                pg_url.replace(f"@{urlsplit(pg_url).netloc.split('@')[-1]}/", f"@{h.db_ip}:{proxy.port}/"),
                 env_extra={
                     "SMSGATE_CONFIG": str(tmp_path / f"host{i}.toml"),
                     # one host name for both namespaces: the default node id (host name and port)
@@ -170,23 +188,30 @@ def test_two_hosts_in_namespaces_share_binds_and_a_partitioned_host_steps_aside(
 
         # accepted by both just before the partition: some still queued, some in flight
         before = [_send(gw, app, 20) for gw in gateways]
-        proxies[0].cut()
+        if partition == "reset":
+            proxies[0].cut()
+        else:
+            hosts[0].partition()
         cut_at = time.monotonic()
 
-        # the partitioned host answers 503 quickly
-        def refused() -> bool:
-            began = time.monotonic()
-            r = httpx.get(a.base_url + "/sms/1/reports", headers=app, timeout=10)
-            assert time.monotonic() - began < 1.0, "a 503 that took a second"
-            return r.status_code == 503
-
-        eventually(refused, timeout=10)
-        answered = time.monotonic() - cut_at
         # it closes its bind, and the other host takes it over, within the stated bound
         eventually(lambda: op(b)["binds"]["bound_here"] == BINDS, timeout=15, interval=0.02)
         takeover = time.monotonic() - cut_at
         assert takeover <= LEASE + HEARTBEAT + 1.5, takeover
         assert watch.most <= BINDS  # the SMSC never saw both hosts' binds at once beyond N
+
+        # the partitioned host answers 503 quickly: at once after a reset; after a silent partition
+        # once its lease renewals time out (lease - 2 x heartbeat after the last one began) or a
+        # statement fails (the TCP user timeout, 5 s): a request in flight waits that long at most
+        def refused() -> bool:
+            return httpx.get(a.base_url + "/sms/1/reports", headers=app, timeout=10).status_code == 503
+
+        eventually(refused, timeout=6.0)
+        answered = time.monotonic() - cut_at
+        for _ in range(5):  # and once it knows, every answer is a 503 at once
+            began = time.monotonic()
+            assert refused(), "a request answered while the database is away"
+            assert time.monotonic() - began < 0.5, "a 503 that took half a second"
         # the admin state of the process itself still answers: it holds nothing now
         assert op(a)["binds"]["bound_here"] == 0
 
@@ -201,7 +226,10 @@ def test_two_hosts_in_namespaces_share_binds_and_a_partitioned_host_steps_aside(
         # the partitioned host's queued jobs wait for their leases (10 s) or its return: heal after 5 s,
         # shorter than the dispatch lease, so what it had in flight is recorded by itself
         time.sleep(max(0.0, 5.0 - (time.monotonic() - cut_at)))
-        proxies[0].restore()
+        if partition == "reset":
+            proxies[0].restore()
+        else:
+            hosts[0].heal()
         healed = time.monotonic()
         found = eventually(lambda: _finals(pg_url, ids), timeout=40, interval=0.3)
         assert set(found.values()) == {"DELIVERED"}, found
@@ -219,7 +247,7 @@ def test_two_hosts_in_namespaces_share_binds_and_a_partitioned_host_steps_aside(
         )
         assert watch.most <= BINDS
         print(
-            f"partition: 503 within {answered:.2f} s, binds taken over {takeover:.2f} s after the cut "
+            f"{partition} partition: 503 within {answered:.2f} s, binds taken over {takeover:.2f} s after the cut "
             f"(lease {LEASE} s, heartbeat {HEARTBEAT} s), rejoined {rejoined:.2f} s after the heal; "
             f"SMSC saw at most {watch.most} binds, {smsc.sim.submits_accepted} submits, no duplicate"
         )
