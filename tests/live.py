@@ -164,6 +164,9 @@ class LiveGateway:
     # None passes no flag, so the gateway starts one worker per core (the benchmarks' choice)
     workers: int | None = 1
     serve_args: list[str] = field(default_factory=list)  # more ``smsgate serve`` flags, e.g. --workers
+    # the address it listens on (``serve --host``) and base_url's: another than loopback for a gateway
+    # in a network namespace of its own (tests/api/test_cluster_netns.py)
+    host: str = "127.0.0.1"
 
     @classmethod
     def temporary(cls, prefix: str = "smsgate-", **kwargs) -> LiveGateway:
@@ -172,7 +175,7 @@ class LiveGateway:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def smsgate(self, *args: str) -> list[str]:
         return [*self.command, *args] if self.command else smsgate_cmd(*args)
@@ -243,7 +246,14 @@ class LiveGateway:
             )
             self.proc = subprocess.Popen(
                 self.smsgate(
-                    "serve", "--port", str(self.port), "--log-level", log_level, *workers, *self.serve_args
+                    "serve",
+                    *(["--host", self.host] if self.host != "127.0.0.1" else []),
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    log_level,
+                    *workers,
+                    *self.serve_args,
                 ),
                 env=self.env(),
                 stdout=log,

@@ -10,7 +10,8 @@ slots up to its fair share, ``ceil(N / live processes configuring the connector)
 share unbinds the extra link first and releases the slot the round after, so the total never
 exceeds N. A process that cannot renew closes its links (``fence``) ``lease - 2 x heartbeat`` after
 its last renewal began, before its rows expire, so a partitioned holder and its successor never
-bind together. A killed process's binds are taken over when its lease runs out: within ``lease +
+bind together; if the renewals hung rather than failed (a silent partition), it also marks the
+database lost, so the HTTP layer answers 503 instead of waiting on it. A killed process's binds are taken over when its lease runs out: within ``lease +
 heartbeat`` seconds plus the bind handshake (6 s by default). A process restarted under the same
 node id (``node_id``; by default host name and HTTP port) takes its predecessor's slots at once.
 
@@ -116,8 +117,8 @@ class Cluster:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the database is away: keep trying, fence in time
-            log.warning("cluster heartbeat failed: %s", exc)
-            await self._fence_if_due()
+            log.warning("cluster heartbeat failed: %s", exc or type(exc).__name__)
+            await self._fence_if_due(timed_out=isinstance(exc, TimeoutError))
             return
         self._last_ok = began
         self.rounds += 1
@@ -140,9 +141,13 @@ class Cluster:
             await connector.hold(wanted)
             connector.remote_up = plan.elsewhere.get(connector.name, False)
 
-    async def _fence_if_due(self) -> None:
+    async def _fence_if_due(self, timed_out: bool = False) -> None:
         if self._last_ok is None or time.monotonic() - self._last_ok < self.fence_after:
             return
+        if timed_out:
+            # renewals hang rather than fail (a silent partition): nothing else will tell the HTTP
+            # layer, whose requests would hang on the database too; it answers 503 from now on
+            self.db.mark_lost(f"cluster leases not renewed for {self.fence_after:.1f} s")
         held = [c for c in self.connectors if c.held]
         if held:
             self.fenced += 1

@@ -139,6 +139,12 @@ class Database:
                     "keepalives_idle": 5,
                     "keepalives_interval": 2,
                     "keepalives_count": 2,
+                    # a silent partition (what is sent vanishes, no reset): a statement on an open
+                    # connection fails once its bytes go unacknowledged this long (ms), as a reset
+                    # one does at once, instead of hanging for the kernel's retransmissions
+                    # (~15 min): then the process answers 503 (lost_since) rather than piling up
+                    # requests behind hung database threads (tests/api/test_cluster_netns.py)
+                    "tcp_user_timeout": 5000,
                 },
             )
             self._writer = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
@@ -196,6 +202,15 @@ class Database:
             log.warning("database connection back after %.1f s", time.monotonic() - self.lost_since)
             self.lost_since = None
         return outcome
+
+    def mark_lost(self, why: str) -> None:
+        """The database is away though no transaction failed for want of a connection: one hangs (a
+        silent partition: what is sent vanishes, no reset). Answer 503 meanwhile, as after a failed
+        connection, until a transaction succeeds again. Told by the cluster heartbeat, whose lease
+        renewals time out (engine/cluster.py)."""
+        if not self.is_sqlite and self.lost_since is None:
+            self.lost_since = time.monotonic()
+            log.error("database unreachable: %s", why)
 
     def _finished(self, future: asyncio.Future[tuple[Any, list[Callable[[], None]]]]) -> None:
         # on the loop, once the transaction ended: its on_commit callbacks run even when the caller

@@ -360,9 +360,10 @@ class TcpProxy:
     """A TCP proxy to PostgreSQL on its own event loop: ``cut()`` closes every connection through it
     and stops listening (the database is gone for the gateway), ``restore()`` listens again."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
         import asyncio
 
+        self.host = host  # where it listens: another host's way to the database (test_cluster_netns.py)
         self.port = free_port()
         self.target_port = target_port
         self.loop = asyncio.new_event_loop()
@@ -403,9 +404,7 @@ class TcpProxy:
         import asyncio
 
         async def go():  # type: ignore[no-untyped-def]
-            self._server = await asyncio.start_server(
-                self._client, "127.0.0.1", self.port, reuse_address=True
-            )
+            self._server = await asyncio.start_server(self._client, self.host, self.port, reuse_address=True)
 
         self._call(go())
 
