@@ -11,8 +11,9 @@ share unbinds the extra link first and releases the slot the round after, so the
 exceeds N. A process that cannot renew closes its links (``fence``) ``lease - 2 x heartbeat`` after
 its last renewal began, before its rows expire, so a partitioned holder and its successor never
 bind together; if the renewals hung rather than failed (a silent partition), it also marks the
-database lost, so the HTTP layer answers 503 instead of waiting on it. A killed process's binds are taken over when its lease runs out: within ``lease +
-heartbeat`` seconds plus the bind handshake (6 s by default). A process restarted under the same
+database lost, so the HTTP layer answers 503 instead of waiting on it. A killed process's binds are
+taken over when its lease runs out: within ``lease + heartbeat`` seconds plus the bind handshake (6 s
+by default). A process restarted under the same
 node id (``node_id``; by default host name and HTTP port) takes its predecessor's slots at once.
 
 Submits. A process routes a message to a connector that is up anywhere (``remote_up``: a live
