@@ -6,13 +6,12 @@ and then needs ``Authorization: Bearer <token>``."""
 from __future__ import annotations
 
 import hmac
-import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ..domain.dates import ClockNotControlled, advance_clock, format_ms
@@ -26,10 +25,8 @@ from ..store import lookups as lookup_store
 from ..store.accounts import AccountError
 from ..store.jobs import JobKind
 from . import negotiate
-from .endpoint import Family, client_gone, error_response
+from .endpoint import Family, answered
 from .errors import ApiFailure, bad_request
-
-log = logging.getLogger("smsgate.api")
 
 AdminHandler = Callable[[Request, Gateway], Awaitable[Response]]
 
@@ -37,18 +34,12 @@ AdminHandler = Callable[[Request, Gateway], Awaitable[Response]]
 def admin(handler: AdminHandler) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         gateway: Gateway = request.app.state.gateway
-        try:
+
+        async def call() -> Response:
             _authorize(request, gateway.settings.admin_token)
             return await handler(request, gateway)
-        except ApiFailure as failure:
-            return error_response(request, Family.V3, failure)
-        except ClientDisconnect:
-            return client_gone(request.scope)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(
-                request, Family.V3, ApiFailure(500, "Something went wrong; see the gateway log")
-            )
+
+        return await answered(request, gateway, Family.V3, call)
 
     run.__name__ = handler.__name__
     return run

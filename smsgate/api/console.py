@@ -9,7 +9,6 @@ API calls: the ``Acceptor`` for sends, ``BulkControl`` for bulks, ``engine/charg
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,10 +34,8 @@ from ..wire import render
 from . import bodies, negotiate
 from . import console_auth as auth
 from . import console_views as views
-from .endpoint import Family, client_gone, error_response
+from .endpoint import Family, answered, client_gone, error_response
 from .errors import ApiFailure, bad_request
-
-log = logging.getLogger("smsgate.console")
 
 ASSETS = Path(__file__).resolve().parent.parent / "console"
 _TYPES = {
@@ -64,20 +61,14 @@ Handler = Callable[[Request, Gateway, auth.Viewer], Awaitable[Response]]
 def console(handler: Handler, *, operator_only: bool = False) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         gateway: Gateway = request.app.state.gateway
-        try:
+
+        async def call() -> Response:
             viewer = await auth.viewer_of(request, gateway)
             if operator_only and not viewer.operator:
                 raise ApiFailure(403, "Forbidden: only the operator may do this")
             return await handler(request, gateway, viewer)
-        except ApiFailure as failure:
-            return error_response(request, Family.V3, failure)
-        except ClientDisconnect:
-            return client_gone(request.scope)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(
-                request, Family.V3, ApiFailure(500, "Something went wrong; see the gateway log")
-            )
+
+        return await answered(request, gateway, Family.V3, call)
 
     run.__name__ = handler.__name__
     return run

@@ -61,33 +61,39 @@ def _missing_scope(needs: frozenset[str]) -> ApiFailure:
     )
 
 
+async def answered(
+    request: Request, gateway: Gateway, family: Family, call: Callable[[], Awaitable[Response]]
+) -> Response:
+    """``call``'s response, or the family's error for what it raised: an ApiFailure as itself, a client
+    that hung up as ``client_gone``, a database that went away as 503, anything else as 500 with its
+    traceback in the log. Every kind of endpoint (API, admin, console, upstream webhooks) runs in it."""
+    try:
+        return await call()
+    except ApiFailure as failure:
+        return error_response(request, family, failure)
+    except ClientDisconnect:
+        return client_gone(request.scope)
+    except Exception:
+        if gateway.db.lost_since is not None:  # the database went away under this request
+            unavailable = ApiFailure(
+                503, "the gateway's database is unavailable; try again shortly", headers={"Retry-After": "5"}
+            )
+            return error_response(request, family, unavailable)
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, family, ApiFailure(500, "Something went wrong; see the gateway log"))
+
+
 def _make(handler: Handler, family: Family, query_auth: bool, needs: Requirement) -> Endpoint:
     async def run(request: Request) -> Response:
         gateway: Gateway = request.app.state.gateway
-        try:
+
+        async def call() -> Response:
             account = await authenticate(request, gateway.credentials, allow_query=query_auth)
             if not needs.allows(account.scopes):
                 raise _missing_scope(needs.scopes)
             return await handler(request, gateway, account)
-        except ApiFailure as failure:
-            return error_response(request, family, failure)
-        except ClientDisconnect:
-            return client_gone(request.scope)
-        except Exception:
-            if gateway.db.lost_since is not None:  # the database went away under this request
-                return error_response(
-                    request,
-                    family,
-                    ApiFailure(
-                        503,
-                        "the gateway's database is unavailable; try again shortly",
-                        headers={"Retry-After": "5"},
-                    ),
-                )
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(
-                request, family, ApiFailure(500, "Something went wrong; see the gateway log")
-            )
+
+        return await answered(request, gateway, family, call)
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import Connection
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ..connectors.http import HttpConnector, read_receipt
@@ -33,7 +33,7 @@ from ..logs import about
 from ..store import inbound as inbound_store
 from ..store.jobs import JobKind
 from . import negotiate
-from .endpoint import Family, client_gone, error_response
+from .endpoint import Family, answered
 from .errors import ApiFailure
 
 log = logging.getLogger("smsgate.api.upstream")
@@ -78,15 +78,7 @@ async def _body(request: Request) -> tuple[str, Any, dict[str, str]]:
 def _guarded(handler: Any) -> Any:
     async def run(request: Request) -> Response:
         gateway: Gateway = request.app.state.gateway
-        try:
-            return await handler(request, gateway)
-        except ApiFailure as failure:
-            return error_response(request, Family.V3, failure)
-        except ClientDisconnect:
-            return client_gone(request.scope)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(request, Family.V3, ApiFailure(500, "Something went wrong"))
+        return await answered(request, gateway, Family.V3, lambda: handler(request, gateway))
 
     run.__name__ = handler.__name__
     return run
