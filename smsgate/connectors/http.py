@@ -43,7 +43,7 @@ from ..store import messages as q
 from ..store.database import Database
 from ..store.records import OutboundMessage
 from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitLedger, SubmitResult, UnknownOutcome
-from .infobip import report_path
+from .infobip import report_url
 
 log = logging.getLogger("smsgate.connectors.http")
 
@@ -230,12 +230,7 @@ class HttpConnector:
         self.name = config.name
         self.db = db
         self.receipt_sink = receipt_sink
-        self.callback_url = (
-            f"{public_url.rstrip('/')}{report_path(config.name)}"
-            f"?secret={quote(config.webhook_secret or '', safe='')}"
-            if public_url
-            else ""
-        )
+        self.callback_url = report_url(public_url, config.name, config.webhook_secret) or ""
         self.health = Health(config.down_after, int(config.down_for * 1000), int(config.down_max * 1000))
         self.rate = Throughput(config.throughput)
         self._transport = transport

@@ -112,6 +112,14 @@ def report_path(name: str) -> str:
     return f"/connectors/1/{quote(name, safe='')}/reports"
 
 
+def report_url(public_url: str | None, name: str, secret: str | None) -> str | None:
+    """Where an upstream pushes this connector's reports: our public URL with the connector's secret;
+    None when the gateway has no public URL (reports are then pulled)."""
+    if not public_url:
+        return None
+    return f"{public_url.rstrip('/')}{report_path(name)}?secret={quote(secret or '', safe='')}"
+
+
 def inbound_path(name: str) -> str:
     return f"/connectors/1/{quote(name, safe='')}/inbound"
 
@@ -179,11 +187,7 @@ class InfobipConnector:
         self.receipt_sink = receipt_sink
         c = config
         # reports pushed to us when the gateway can be reached, else pulled
-        self.callback_url = (
-            f"{public_url.rstrip('/')}{report_path(c.name)}?secret={quote(c.webhook_secret or '', safe='')}"
-            if public_url
-            else None
-        )
+        self.callback_url = report_url(public_url, c.name, c.webhook_secret)
         self.health = Health(c.down_after, int(c.down_for * 1000), int(c.down_max * 1000))
         self.rate = Throughput(c.throughput)
         self._transport = transport
