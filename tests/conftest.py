@@ -3,16 +3,39 @@ points at a server), with two accounts, alice and bob, made through the CLI."""
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx._transports.default
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from live import PG_URL_ENV, Credentials, LiveGateway, fresh_postgres_database
+
+# httpx.get, httpx.post, ... build a Client per call, and each Client loads the CA bundle into a new
+# SSL context: 10-25 ms of CPU per call, in a suite that polls with them tens of thousands of times
+# (about a fifth of the test processes' CPU). An SSLContext can be shared, so the default one is made
+# once; any other verify/cert still gets its own.
+_default_ssl_context = httpx._transports.default.create_ssl_context
+
+
+@functools.cache
+def _shared_ssl_context(verify: object = True, cert: object = None, trust_env: bool = True) -> ssl.SSLContext:
+    return _default_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+
+
+def _ssl_context(verify=True, cert=None, trust_env=True) -> ssl.SSLContext:
+    if verify is True and cert is None:
+        return _shared_ssl_context(verify, cert, trust_env)
+    return _default_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+
+
+httpx._transports.default.create_ssl_context = _ssl_context
 
 
 @dataclass
