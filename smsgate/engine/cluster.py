@@ -13,7 +13,10 @@ its last renewal began, before its rows expire, so a partitioned holder and its 
 bind together; if the renewals hung rather than failed (a silent partition), it also marks the
 database lost, so the HTTP layer answers 503 instead of waiting on it. A killed process's binds are
 taken over when its lease runs out: within ``lease + heartbeat`` seconds plus the bind handshake (6 s
-by default). A process restarted under the same
+by default). No round waits on another's row locks (store/cluster.py ``_change``), so a process cut
+off in the middle of its round delays no one; the slots it had locked are taken once the server ends
+its session (``IDLE_IN_TRANSACTION_MS``, 5 s), so after a silent partition within ``max(lease, 5 s)
++ heartbeat``. A process restarted under the same
 node id (``node_id``; by default host name and HTTP port) takes its predecessor's slots at once.
 
 Submits. A process routes a message to a connector that is up anywhere (``remote_up``: a live

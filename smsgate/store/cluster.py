@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -82,19 +82,19 @@ def lease_round(
     ).all()
     plan = BindPlan(live_nodes=len(live), leader=min((n for n, _ in live), default=node) >= node)
     for view in views:
-        conn.execute(
-            insert(connector_binds)
-            .values([{"connector": view.name, "slot": s, "lease_until": 0} for s in range(view.binds)])
-            .on_conflict_do_nothing()
-        )
         query = (
             select(connector_binds)
             .where(connector_binds.c.connector == view.name, connector_binds.c.slot < view.binds)
             .order_by(connector_binds.c.slot)
         )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
         rows = conn.execute(query).all()
+        if missing := sorted(set(range(view.binds)) - {r.slot for r in rows}):
+            conn.execute(
+                insert(connector_binds)
+                .values([{"connector": view.name, "slot": s, "lease_until": 0} for s in missing])
+                .on_conflict_do_nothing()
+            )
+            rows = conn.execute(query).all()
         peers = max(1, sum(1 for _, c in live if view.name in c.split(",")))
         fair = math.ceil(view.binds / peers)
         # links here whose slot is still ours (a slot taken from us while we could not renew is lost)
@@ -106,23 +106,25 @@ def lease_round(
             and r.slot not in view.dropping
             and (r.holder is None or r.holder == node or r.lease_until <= now)
         ]
-        take = claimable[: max(0, fair - len(keep))]
-        mine = set(keep) | set(take)
-        for slot in mine:
-            conn.execute(
-                update(connector_binds)
-                .where(connector_binds.c.connector == view.name, connector_binds.c.slot == slot)
-                .values(holder=node, lease_until=now + lease_ms, bound=slot in view.bound)
-            )
-        conn.execute(
-            update(connector_binds)
-            .where(
-                connector_binds.c.connector == view.name,
-                connector_binds.c.holder == node,
-                # a link still open here keeps its row until it is closed: released the round after
-                connector_binds.c.slot.not_in(list(mine | view.active)),
-            )
-            .values(holder=None, lease_until=0, bound=False)
+        holder = connector_binds.c.holder
+        ours = holder == node
+        free = or_(holder.is_(None), ours, connector_binds.c.lease_until <= now)
+        values = {
+            "holder": node,
+            "lease_until": now + lease_ms,
+            "bound": connector_binds.c.slot.in_(sorted(view.bound)),
+        }
+        mine = _change(conn, view, keep, ours, values)
+        take = claimable[: max(0, fair - len(mine))]
+        mine |= _change(conn, view, take, free, values)
+        # a link still open here keeps its row until it is closed: released the round after
+        held = {r.slot for r in rows if r.holder == node}
+        _change(
+            conn,
+            view,
+            sorted(held - mine - view.active),
+            ours,
+            {"holder": None, "lease_until": 0, "bound": False},
         )
         plan.hold[view.name] = mine
         plan.elsewhere[view.name] = any(
@@ -132,6 +134,41 @@ def lease_round(
     conn.execute(delete(customer_binds).where(customer_binds.c.node_id.in_(gone.scalar_subquery())))
     conn.execute(delete(gateway_nodes).where(gateway_nodes.c.seen_until < now - FORGET_NODES_MS))
     return plan
+
+
+def _change(
+    conn: Connection,
+    view: ConnectorView,
+    slots: Sequence[int],
+    condition: ColumnElement[bool],
+    values: Mapping[str, object],
+) -> set[int]:
+    """Set ``values`` on those of ``slots`` that still meet ``condition`` (re-checked against the
+    latest committed row, so two processes never both take a slot), and return the slots changed.
+
+    No statement of a round waits on another transaction's row lock: a process cut off mid-round (a
+    silent partition) keeps its locks until the server ends its session
+    (``idle_in_transaction_session_timeout``, store/database.py), and a round blocked behind it would
+    miss its own renewals and fence a healthy process. So rows are read without a lock, and a change
+    skips the rows another transaction has locked (``SKIP LOCKED``): such a slot is left as it is this
+    round and tried again the next."""
+    if not slots:
+        return set()
+    binds = connector_binds
+    where = (binds.c.connector == view.name, binds.c.slot.in_(list(slots)), condition)
+    locked = binds.alias("locked")
+    target = select(locked.c.slot).where(
+        locked.c.connector == binds.c.connector, locked.c.slot == binds.c.slot
+    )
+    if conn.dialect.name == "postgresql":
+        target = target.with_for_update(skip_locked=True)
+    statement = (
+        update(binds)
+        .where(*where, binds.c.slot.in_(target.scalar_subquery()))
+        .values(**values)
+        .returning(binds.c.slot)
+    )
+    return set(conn.execute(statement).scalars())
 
 
 def claim_customer_bind(conn: Connection, node: str, session: str, account_id: int, limit: int) -> bool:

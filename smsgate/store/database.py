@@ -51,6 +51,9 @@ IN_CHUNK = 500
 # run the gateway: more threads than that only queue on the GIL and on the database.
 SQLITE_READERS = 2
 POSTGRES_THREADS = 8
+# PostgreSQL ends a session that sits inside a transaction this long without sending anything: a
+# process cut off mid-transaction frees its row locks then (a silent partition; see connect_args)
+IDLE_IN_TRANSACTION_MS = 5_000
 
 T = TypeVar("T")
 Backend = Literal["sqlite", "postgresql"]
@@ -145,6 +148,12 @@ class Database:
                     # (~15 min): then the process answers 503 (lost_since) rather than piling up
                     # requests behind hung database threads (tests/api/test_cluster_netns.py)
                     "tcp_user_timeout": 5000,
+                    # and the server's side of it: a session cut off inside a transaction (its next
+                    # statement or COMMIT never arrives) would hold its row locks until the server's
+                    # TCP keepalive gives up, 2 h by default; it is ended after this long instead.
+                    # Nothing here waits between the statements of a transaction (a Database.write
+                    # function runs its statements back to back), so only a lost client reaches it.
+                    "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
                 },
             )
             self._writer = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")

@@ -6,6 +6,12 @@ restarted node takes its own back at once, and customer binds count only on live
 from __future__ import annotations
 
 import asyncio
+import os
+import time
+
+import pytest
+from live import PG_URL_ENV, eventually_async, fresh_postgres_database
+from sqlalchemy import text
 
 from smsgate.store import migrate
 from smsgate.store.cluster import (
@@ -15,7 +21,7 @@ from smsgate.store.cluster import (
     lease_round,
     release_all,
 )
-from smsgate.store.database import Database
+from smsgate.store.database import IDLE_IN_TRANSACTION_MS, Database
 
 LEASE_MS = 300
 SLOW_LEASE_MS = 3000  # rounds in a row on a loaded machine stay well within it
@@ -98,6 +104,78 @@ def test_customer_binds_count_on_every_live_node(tmp_path) -> None:
             await asyncio.sleep(LEASE_MS / 1000 + 0.05)
             await db.write(lambda c: lease_round(c, "c", 1, 0, [], LEASE_MS))
             assert await db.write(lambda c: claim(c, "c", "s5", 7, 1))
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+
+
+@pytest.fixture
+def pg_database():
+    if not os.environ.get(PG_URL_ENV):
+        pytest.skip(f"{PG_URL_ENV} is not set")
+    url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
+    yield url
+    drop()
+
+
+def test_a_round_never_waits_on_a_process_cut_off_mid_round(pg_database) -> None:
+    """A holder cut off inside its lease round (a silent partition: its COMMIT never arrives) keeps
+    its row locks until the server ends its session. The other node's rounds must not queue behind
+    them: it renews its own bind, skips the locked slot while the stuck round lasts (even once that
+    slot's lease ran out), and takes it the round after the session ended. A round that waited
+    would miss its own renewals and fence a healthy process (tests/api/test_cluster_netns.py)."""
+
+    async def go() -> None:
+        db = Database(pg_database)
+        await migrate.upgrade(db)
+        two = lambda active=frozenset(), dropping=frozenset(): view(active, dropping, binds=2)  # noqa: E731
+
+        async def rnd(node: str, v: ConnectorView, lease_ms: int = SLOW_LEASE_MS) -> set[int]:
+            plan = await asyncio.wait_for(db.write(lambda c: lease_round(c, node, 1, 0, [v], lease_ms)), 2)
+            return plan.hold["op"]
+
+        try:
+            # a holds slot 0 and b slot 1
+            assert await rnd("a", two()) == {0, 1}
+            assert await rnd("b", two()) == set()
+            assert await rnd("a", two({0, 1})) == {0}
+            assert await rnd("a", two({0}, dropping={1})) == {0}
+            assert await rnd("b", two()) == {1}
+            # a's next round renews slot 0 for LEASE_MS, and then a is cut off before its COMMIT
+            stuck = db.engine.connect()
+            transaction = stuck.begin()
+            assert lease_round(stuck, "a", 1, 0, [two({0})], LEASE_MS).hold["op"] == {0}
+            try:
+                began = time.monotonic()
+                assert await rnd("b", two({1})) == {1}  # its own renewal is not held up
+                # a's lease ran out (as the server sees it): b may have slot 0, but it is locked
+                await asyncio.sleep(LEASE_MS / 1000 + 0.05)
+                assert await rnd("b", two({1})) == {1}
+                assert time.monotonic() - began < LEASE_MS / 1000 + 1.5
+            finally:
+                transaction.rollback()  # what the server does when it ends the session
+                stuck.close()
+
+            # what a committed before the cut still holds slot 0 until its own lease runs out
+            async def both() -> bool:
+                return await rnd("b", two({1})) == {0, 1}
+
+            await eventually_async(both, timeout=SLOW_LEASE_MS / 1000 + 1, interval=0.05)
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+
+
+def test_postgresql_sessions_end_a_transaction_left_waiting(pg_database) -> None:
+    async def go() -> None:
+        db = Database(pg_database)
+        try:
+            setting = await db.read(
+                lambda c: c.execute(text("SHOW idle_in_transaction_session_timeout")).scalar_one()
+            )
+            assert setting == f"{IDLE_IN_TRANSACTION_MS // 1000}s"
         finally:
             await db.dispose()
 
