@@ -658,8 +658,9 @@ def test_speed_limit_spreads_a_bulk(deployment):
     # the first slot may be taken late on a loaded machine while the last is on time: some slack
     assert _span(limited) >= (n - 1) * 250 - 300, times
     # 250 ms apart: doneAt is when the delivery loop ran, so a stalled loop (a loaded machine) can
-    # bunch two of them; the median gap still shows the spacing, and is ~0 without a limit
-    assert statistics.median(gaps) >= 200, gaps
+    # bunch two of them, and the next gap is short by as much (seen under a load of 15: 339, 163,
+    # 199, 256, 93, 402 ms); the median gap still shows the spacing, and is ~0 without a limit
+    assert statistics.median(gaps) >= 150, gaps
     assert free_span < _span(limited) / 2  # without the limit the same bulk goes at once
 
     # v3: options.schedule.sendingSpeedLimit

@@ -155,6 +155,8 @@ def test_generic_http_connector_against_a_fake_provider(tmp_path, own_database):
             assert form["dcs"] == "8" and form["hex"] == "Привет €".encode("utf-16-be").hex().upper()
             assert form["ref"].endswith("-a1")
             assert form["cb"].startswith(gw.base_url + "/connectors/1/acme/reports?secret=")
+            # the provider records a callback's answer once it has it: after the gateway committed it
+            eventually(lambda: len(provider.callbacks) == 2, timeout=5)
             assert provider.callbacks == [200, 200]
 
             # a callback with a status the table does not know, or no secret, is refused
