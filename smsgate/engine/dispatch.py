@@ -309,7 +309,7 @@ def catch_up(
         log.info(
             "bulk %s: dispatch %.1f s behind its speed limit; re-laid from now (%d going, %d later)",
             bulk_id,
-            (relay.shift_ms + tolerance) / 1000,
+            relay.shift_ms / 1000,
             len(relay.go),
             len(relay.back),
             extra=about(bulk_id=bulk_id),

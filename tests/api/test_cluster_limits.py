@@ -165,7 +165,8 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
         # both bound; only the cluster's leader chases due times (Gateway._lead: the other looks each
         # second and takes backlogs), so it sends every slot. It is stopped cleanly a third of the way
         # through: the other carries on with no pause in binds, chasing due times once it leads
-        eventually(lambda: len(_submitted(smsc, {bulk})) >= count // 3, timeout=10, interval=0.01)
+        leading = lambda: max(op(gw)["counters"]["accepted"] for gw in (a, b))  # noqa: E731
+        eventually(lambda: leading() >= count // 3, timeout=10, interval=0.02)
         first, second = sorted((a, b), key=lambda gw: -op(gw)["counters"]["accepted"])
         stopping = time.time()
         first.stop()
