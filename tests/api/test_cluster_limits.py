@@ -165,8 +165,9 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
         # both bound; only the cluster's leader chases due times (Gateway._lead: the other looks each
         # second and takes backlogs), so it sends every slot. It is stopped cleanly a third of the way
         # through: the other carries on with no pause in binds, chasing due times once it leads
-        leading = lambda: max(op(gw)["counters"]["accepted"] for gw in (a, b))  # noqa: E731
-        eventually(lambda: leading() >= count // 3, timeout=10, interval=0.02)
+        # (counted at the SMSC, not by asking the gateways, whose HTTP answers would share the
+        # dispatchers' event loops; the other process may have taken a slot in its idle look)
+        eventually(lambda: len(_submitted(smsc, {bulk})) >= count // 3 + 3, timeout=10, interval=0.01)
         first, second = sorted((a, b), key=lambda gw: -op(gw)["counters"]["accepted"])
         stopping = time.time()
         first.stop()
@@ -223,15 +224,17 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
         # the limit itself: no minute holds more than ``amount`` (the whole bulk fits in one here)
         assert _most_in_window(times, 60.0) <= amount
         # A dispatch that falls behind (the accept's commit, the hand-over, a loaded machine) re-lays
-        # the bulk from then on (engine.dispatch.catch_up): a message goes at most the catch-up
-        # tolerance (one slot, 100 ms) less late than one before it, so any second holds at most the
-        # slots of 1.1 s: 10 + 1, before the stop and across it. Measured at the SMSC, which sees
-        # each submit some ms after its dispatch, more on a loaded machine: 50 ms for that (without
-        # the catch-up: 0.25 to 0.46 s ahead, 12 to 15 in a second).
+        # the bulk from then on (engine.dispatch.catch_up): a message is dispatched at most the
+        # catch-up tolerance (one slot, 100 ms) less late than one before it, so any second holds
+        # the dispatches of at most 1.1 s of slots: 10 + 1, before the stop and across it
+        # (test_scheduling checks exactly that on the gateway's clock). The SMSC sees each submit
+        # some ms after its dispatch, tens of ms on a loaded machine, varying: one more for that
+        # (seen in 3 of 32 runs, at load average 3 to 12, on the accept's first slots). Without
+        # the catch-up: 12 to 15 in a second, 0.25 to 0.46 s ahead.
         tolerance = gap
-        assert steady <= amount // 60 + 1, (steady, offsets)
-        assert one_second <= amount // 60 + 1, (one_second, offsets)
-        assert ahead <= tolerance + 0.05, (ahead, offsets)
+        assert steady <= amount // 60 + 2, (steady, offsets)
+        assert one_second <= amount // 60 + 2, (one_second, offsets)
+        assert ahead <= tolerance + 0.1, (ahead, offsets)
         # what the catch-ups cost: each adds its lateness to the rest of the bulk (seen: 0.2 to 0.6 s
         # in all, up to 3.4 s on a loaded machine, where rounds are often more than a slot late)
         assert late < 10.0, (late, stall)
