@@ -7,7 +7,7 @@ Pure arithmetic over epoch milliseconds (see ``dates.py``). Errors are ``Request
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .messages import RequestRejected
@@ -243,6 +243,61 @@ def release_times(
     if count < 0:
         raise ValueError("count must not be negative")
     return [start_ms + i * unit_ms // amount for i in range(count)]
+
+
+# --- catching up with a speed limit ------------------------------------------------------------
+
+# A paced message may be leased this late without re-laying its bulk however fast the limit: below it
+# the dispatcher's own rounds (a lease, a send, a sleep to the next due time; settings.poll_interval)
+# would make nearly every round late and send one message a round.
+CATCH_UP_MIN_MS = 50
+
+
+def catch_up_tolerance_ms(amount: int, time_unit: str | None = "MINUTE") -> int:
+    """How late a paced message may be dispatched before its bulk is re-laid (``relay_late``).
+
+    The slot interval rounded down, so that a window one unit long can take at most one message
+    more than ``amount`` from dispatches that late: the releases it holds have slots within unit +
+    tolerance, which holds at most ceil((unit + tolerance) * amount / unit) = amount + 1 of them
+    (``release_times``' slots are floor(i * unit / amount)). Not below ``CATCH_UP_MIN_MS``: for a
+    limit faster than one message in that (more than 1200 a minute), amount + ceil(50 ms * amount /
+    unit)."""
+    unit_ms = _speed_unit_ms(amount, time_unit, "sendingSpeedLimit")
+    return max(CATCH_UP_MIN_MS, unit_ms // amount)
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """A late bulk's catch-up: every not-yet-sent job of the bulk moves ``shift_ms`` later; of the
+    leased ones, ``go`` are sent now and ``back`` (job id, new due) go back to the queue."""
+
+    shift_ms: int
+    go: list[int]
+    back: list[tuple[int, int]]
+
+
+def relay_late(leased: Sequence[tuple[int, int]], now_ms: int, tolerance_ms: int) -> Relay | None:
+    """The catch-up for one bulk's leased dispatch jobs, (job id, due at) pairs, or None when the
+    earliest is not more than ``tolerance_ms`` late (then they all go as they are).
+
+    The earliest is due at d0, more than the tolerance ago. Instead of every message whose slot
+    passed going at once, the bulk goes on from now as it was laid, as a paused bulk resumes
+    (``BulkControl._resume``): every job moves by now - d0, so the earliest is due now, and the
+    leased ones within the tolerance of d0 go with it (they may be that late anyway); the others wait
+    for their new time. So no message goes before its slot, and per message the lateness (send
+    minus slot) grows from one message to the next or drops by at most the tolerance, as in the
+    steady state: any window holds no more releases than slots fit in its length plus the
+    tolerance (``catch_up_tolerance_ms``), and right after a catch-up those that go together are
+    followed by a gap, so the window from now holds no more than its share."""
+    if not leased:
+        return None
+    d0 = min(due for _, due in leased)
+    if now_ms - d0 <= tolerance_ms:
+        return None
+    shift = now_ms - d0
+    go = [job for job, due in leased if due <= d0 + tolerance_ms]
+    back = [(job, due + shift) for job, due in leased if due > d0 + tolerance_ms]
+    return Relay(shift, go, back)
 
 
 # --- webhook retries ----------------------------------------------------------------------------

@@ -236,6 +236,8 @@ class Acceptor:
         taken = {acct: q.existing_message_ids(conn, acct, ids) for acct, ids in wanted.items() if ids}
         rows_by_account: dict[int, list[dict]] = defaultdict(list)
         dues_by_account: dict[int, list[int | None]] = defaultdict(list)
+        # each row's speed limit (speed_limit_json), which its dispatch job carries for catch-ups
+        paces_by_account: dict[int, list[str | None]] = defaultdict(list)
         results = []
         tracked = []
         built = []
@@ -254,26 +256,24 @@ class Acceptor:
                 tracked.append(item.tracking.fill(rows, now))  # each row's own short links
             rows_by_account[item.account.id] += rows
             dues_by_account[item.account.id] += dues
+            pace = speed_limit_json(item.request.speed_limit)
+            paces_by_account[item.account.id] += [pace] * len(rows)
             if item.bulk_id and item.request.scheduled:
                 planned = [d for d in dues if d is not None]
-                bq.ensure_bulk(
-                    conn,
-                    item.account.id,
-                    item.bulk_id,
-                    min(planned, default=now),
-                    speed_limit_json(item.request.speed_limit),
-                    now,
-                )
-        jobs = []
+                bq.ensure_bulk(conn, item.account.id, item.bulk_id, min(planned, default=now), pace, now)
+        jobs: dict[str | None, list[tuple[int, int]]] = defaultdict(list)  # by payload
         pushes: dict[JobKind, list[tuple[int, int]]] = defaultdict(list)
         for account_id, rows in rows_by_account.items():
             pks = q.insert_messages(conn, account_id, rows)
-            jobs += [(pk, due) for pk, due in zip(pks, dues_by_account[account_id]) if due is not None]
+            for pk, due, pace in zip(pks, dues_by_account[account_id], paces_by_account[account_id]):
+                if due is not None:
+                    jobs[pace].append((pk, due))
             if owed:  # only when a row ended at accept: no per-row work otherwise
                 for pk, row in zip(pks, rows):
                     if id(row) in owed:
                         pushes[push_kind(row["report_channel"])].append((pk, now))
-        jq.add_jobs(conn, JobKind.DISPATCH, jobs)
+        for pace, items in jobs.items():
+            jq.add_jobs(conn, JobKind.DISPATCH, items, payload=pace)
         for kind, items in pushes.items():
             jq.add_jobs(conn, kind, items)
         if pushes and self.on_reports is not None:

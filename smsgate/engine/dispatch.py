@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 from ..connectors.base import Connector, ConnectorUnavailable, Receipt, SubmitResult, UnknownOutcome
 from ..domain import statuses as st
 from ..domain.dates import now_ms
-from ..domain.schedule import next_open
+from ..domain.schedule import next_open, relay_late
 from ..logs import about
 from ..store import bulks as bq
 from ..store import jobs as jq
@@ -39,7 +39,7 @@ from ..store.records import OutboundMessage
 from . import counting
 from .charging import refund_unsent
 from .receipts import apply_receipts
-from .schedule import CANCELED, expire, window_from_json
+from .schedule import CANCELED, catch_up_tolerance, expire, window_from_json
 
 log = logging.getLogger("smsgate.dispatch")
 
@@ -79,7 +79,7 @@ class Dispatcher:
         that may go, for ``send``, and how many were leased."""
         scope = self.scope() if self.scope is not None else None
         leased = jq.lease_jobs(conn, kind, now, limit, lease_ms, skip_locked, lock_messages=True, scope=scope)
-        return self.screen_in(conn, leased, now, fresh=True), len(leased)
+        return self.screen_in(conn, catch_up(conn, leased, now), now, fresh=True), len(leased)
 
     async def send(self, ready: Sequence[jq.LeasedJob[OutboundMessage]]) -> None:
         """Hand screened (claimed) jobs to the connector and record the outcome."""
@@ -266,6 +266,55 @@ class Dispatcher:
                 extra=about(message_id=message_id, bulk_id=row.bulk_id, connector=row.connector),
             )
         return decided
+
+
+def catch_up(
+    conn: Connection, leased: list[jq.LeasedJob[OutboundMessage]], now: int
+) -> list[jq.LeasedJob[OutboundMessage]]:
+    """The leased jobs that go now, once every bulk late for its speed limit is re-laid.
+
+    A paced message's job carries its limit (payload). When one was leased more than its tolerance
+    after its slot (dispatch stalled: a process stopped, the database was away, the dispatcher was
+    busy), the messages whose slots passed meanwhile do not all go at once: the bulk is re-laid from
+    now (``domain.schedule.relay_late``), its queued jobs moved later and the leased ones that are
+    not due after the move put back. Costs nothing (no statement) while no leased job is a late
+    paced one. Catch-ups of one bulk are serialised by its row's lock; a bulk another process is
+    catching up at this moment is left to it (its jobs go back unchanged and are leased again)."""
+    late: dict[tuple[int, str], int] = {}
+    for job in leased:
+        if job.payload is None or (tolerance := catch_up_tolerance(job.payload)) is None:
+            continue
+        if job.due_at < now - tolerance and job.message.bulk_id is not None:
+            key = (job.message.account_id, job.message.bulk_id)
+            late[key] = min(tolerance, late.get(key, tolerance))
+    if not late:
+        return leased
+    held: set[int] = set()  # jobs put back
+    for (account_id, bulk_id), tolerance in late.items():
+        mine = [j for j in leased if (j.message.account_id, j.message.bulk_id) == (account_id, bulk_id)]
+        row = bq.lock_for_catch_up(conn, account_id, bulk_id)
+        if row is None:
+            if bq.get_bulk(conn, account_id, bulk_id) is not None:  # being caught up elsewhere
+                jq.put_back_jobs(conn, [(j.job_id, j.due_at) for j in mine])
+                held.update(j.job_id for j in mine)
+            continue
+        if row.state != bq.ACTIVE:  # paused or canceled: the screen deals with its jobs
+            continue
+        relay = relay_late([(j.job_id, j.due_at) for j in mine], now, tolerance)
+        if relay is None:
+            continue
+        bq.shift_queued_jobs(conn, account_id, bulk_id, relay.shift_ms, now)
+        jq.put_back_jobs(conn, relay.back)
+        held.update(job for job, _ in relay.back)
+        log.info(
+            "bulk %s: dispatch %.1f s behind its speed limit; re-laid from now (%d going, %d later)",
+            bulk_id,
+            relay.shift_ms / 1000,
+            len(relay.go),
+            len(relay.back),
+            extra=about(bulk_id=bulk_id),
+        )
+    return [j for j in leased if j.job_id not in held]
 
 
 class Ledger:

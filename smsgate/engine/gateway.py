@@ -60,6 +60,10 @@ log = logging.getLogger("smsgate.gateway")
 # wait on: an SMPP window, a webhook's timeout): far above a round's normal length, short enough that
 # a crashed process's work comes back within seconds.
 DEFAULT_LEASE_MS = 10_000
+# A stopping gateway lets the dispatch loop finish the batch it is sending, on the binds still open,
+# this long at most: cut off, the batch would stay leased, its messages unsent, until the lease ran
+# out (DEFAULT_LEASE_MS + the connectors' batch deadline), whoever else could send them meanwhile.
+DISPATCH_STOP_GRACE_S = 5.0
 
 # The job kinds every worker process works on (Role.runs_shared_loops); the others need the primary's
 # connectors or customer SMPP sessions.
@@ -323,6 +327,7 @@ class Gateway:
         )
         self.janitor = Janitor(self.db, settings.log_retention_hours, self.inbound)
         self._tasks: list[asyncio.Task] = []
+        self._dispatch_task: asyncio.Task | None = None
         # the SMPP server for customers, when smpp_port is set
         self.smpp = (
             SmppService(
@@ -398,6 +403,8 @@ class Gateway:
         processes cost 2.4 times the statements per message of one: bench/cluster_scaling.py)."""
         for worker in self._workers():
             worker.follow_due = leader
+            if leader:  # from now, not after the idle look it is sleeping through
+                worker.wake()
 
     def _notify_others(self, kind: str) -> None:
         """The other gateway processes on the database (engine/notify.py), when there may be any."""
@@ -472,7 +479,10 @@ class Gateway:
                 await upstream.start()
         for worker in self._workers():
             if self.role.runs_engine or (self.role.runs_shared_loops and worker.kind.value in SHARED_KINDS):
-                self._tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.kind}"))
+                task = asyncio.create_task(worker.run(), name=f"worker-{worker.kind}")
+                self._tasks.append(task)
+                if worker is self.dispatch_worker:
+                    self._dispatch_task = task
         if self.role.runs_engine:
             self._tasks.append(asyncio.create_task(self.janitor.run(), name="janitor"))
             self._tasks.append(asyncio.create_task(self.expiry.run(), name="expiry"))
@@ -492,6 +502,13 @@ class Gateway:
             self.hlr_push_worker,
         )
 
+    async def _stop_dispatch(self) -> None:
+        """Before the connectors close: no new dispatch round, and the one under way finishes (or is
+        cut off after DISPATCH_STOP_GRACE_S, as every loop is then)."""
+        self.dispatch_worker.stop()
+        if self._dispatch_task is not None:
+            await asyncio.wait([self._dispatch_task], timeout=DISPATCH_STOP_GRACE_S)
+
     async def stop(self) -> None:
         if self._wake_receiver is not None:
             self._wake_receiver.close()
@@ -500,6 +517,7 @@ class Gateway:
             await self.smpp.close()  # first: customers' in-flight submits still need the acceptor
         await self.acceptor.close()
         await self.tracking.close()
+        await self._stop_dispatch()
         if self.cluster is not None:
             await self.cluster.stop()
         for connector in self.smpp_connectors:

@@ -31,6 +31,7 @@ from ..domain.messages import SpeedLimit
 from ..domain.schedule import (
     DAYS,
     DeliveryWindow,
+    catch_up_tolerance_ms,
     next_open,
     parse_delivery_window,
     release_times,
@@ -73,6 +74,17 @@ def speed_limit_json(limit: SpeedLimit | None) -> str | None:
         if limit is None
         else orjson.dumps({"amount": limit.amount, "timeUnit": limit.time_unit}).decode()
     )
+
+
+@lru_cache(maxsize=256)
+def catch_up_tolerance(pace: str) -> int | None:
+    """A dispatch job's payload (``speed_limit_json``) read as its catch-up tolerance
+    (``domain.schedule.catch_up_tolerance_ms``); None when it is no speed limit."""
+    try:
+        limit = orjson.loads(pace)
+        return catch_up_tolerance_ms(limit["amount"], limit["timeUnit"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def plan_releases(

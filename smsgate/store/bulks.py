@@ -166,6 +166,39 @@ def unpark_jobs(conn: Connection, account_id: int, bulk_id: str, shift_ms: int) 
     return result.rowcount
 
 
+def lock_for_catch_up(conn: Connection, account_id: int, bulk_id: str) -> Any:
+    """The bulk's row (id, state), locked for a catch-up (``engine.dispatch``), or None when another
+    transaction holds it: PostgreSQL skips it rather than wait, since the caller holds leased jobs
+    that the holder's own shift may be waiting for (SQLite has one writer)."""
+    query = (
+        select(bulks.c.id, bulks.c.state)
+        .where(bulks.c.account_id == account_id, bulks.c.bulk_id == bulk_id)
+        .with_for_update(skip_locked=True)
+    )
+    return conn.execute(query).first()
+
+
+def shift_queued_jobs(conn: Connection, account_id: int, bulk_id: str, shift_ms: int, now: int) -> int:
+    """A catch-up: the bulk's dispatch jobs waiting in the queue (neither leased nor parked) move
+    ``shift_ms`` later. Rows another transaction is leasing at this moment are skipped rather than
+    waited for (PostgreSQL), so two processes each catching up a bulk cannot wait for each other's
+    rows; what such a lease puts back comes late again and is caught up then."""
+    waiting = (
+        select(jobs.c.id)
+        .where(
+            jobs.c.kind == JobKind.DISPATCH.value,
+            jobs.c.due_at < PAUSED_OFFSET_MS,
+            jobs.c.lease_until <= now,
+            jobs.c.message_pk.in_(_bulk_messages(account_id, bulk_id)),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    result = conn.execute(
+        update(jobs).where(jobs.c.id.in_(waiting.scalar_subquery())).values(due_at=jobs.c.due_at + shift_ms)
+    )
+    return result.rowcount
+
+
 def shift_bulk(conn: Connection, account_id: int, bulk_id: str, delta_ms: int, new_send_at: int) -> None:
     """Reschedule: the bulk's unsent messages and their dispatch jobs (parked or not) move by
     ``delta_ms``; a message that had no sendAt of its own gets the bulk's new one. Validity counts

@@ -76,6 +76,7 @@ class LeasedJob(Generic[M]):
     attempts: int
     payload: str | None
     message: M  # the message the job is about: outbound, or inbound for the inbound kinds
+    due_at: int = 0  # when it fell due (leased ones: at or before the lease)
 
 
 def add_jobs(
@@ -204,7 +205,11 @@ def lease_jobs(
         query = query.with_for_update()
     found = {r[0]: r for r in conn.execute(query)}
     # a job whose message is gone (purged) has nothing to carry: it stays leased and expires with it
-    return [LeasedJob(r.id, r.attempts, r.payload, record(found[r.ref])) for r in leased if r.ref in found]
+    return [
+        LeasedJob(r.id, r.attempts, r.payload, record(found[r.ref]), r.due_at)
+        for r in leased
+        if r.ref in found
+    ]
 
 
 def _lease(skip_locked: bool, scoped: Any = None) -> Any:
@@ -252,6 +257,18 @@ def reschedule_jobs(conn: Connection, due: Sequence[tuple[int, int]]) -> None:
             update(jobs)
             .where(jobs.c.id == bindparam("jid"))
             .values(due_at=bindparam("due"), lease_until=0, connector=None),
+            [{"jid": jid, "due": at} for jid, at in due],
+        )
+
+
+def put_back_jobs(conn: Connection, due: Sequence[tuple[int, int]]) -> None:
+    """Give leased jobs back unattempted: (job id, new due_at) pairs. Unlike ``reschedule_jobs`` the
+    lease did not count as an attempt, and a hand-over to a connector's holders stays."""
+    if due:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == bindparam("jid"))
+            .values(due_at=bindparam("due"), lease_until=0, attempts=jobs.c.attempts - 1),
             [{"jid": jid, "due": at} for jid, at in due],
         )
 

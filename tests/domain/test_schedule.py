@@ -447,6 +447,113 @@ def test_stepping_by_the_interval_never_exceeds_the_limit(amount, unit, count):
     assert most_in_any_window(times, unit_ms) <= amount
 
 
+# --- catching up with a speed limit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "tolerance"),
+    [
+        (600, "MINUTE", 100),  # the slot interval
+        (7, "MINUTE", 8571),  # rounded down (the interval is 8572): one more per unit, not two
+        (1200, "MINUTE", 50),
+        (6000, "MINUTE", 50),  # not below the dispatcher's own granularity
+        (10**7, "DAY", 50),
+        (1, "DAY", sc.DAY_MS),
+    ],
+)
+def test_catch_up_tolerance(amount, unit, tolerance):
+    assert sc.catch_up_tolerance_ms(amount, unit) == tolerance
+
+
+def test_relay_on_time_or_within_the_tolerance_changes_nothing():
+    assert sc.relay_late([], 5000, 100) is None
+    assert sc.relay_late([(1, 4900), (2, 5000)], 5000, 100) is None  # exactly the tolerance late
+    assert sc.relay_late([(1, 5000)], 5000, 100) is None
+
+
+def test_relay_sends_the_earliest_and_moves_the_rest_by_its_lateness():
+    # a stall: slots 1000, 1100, ... 2000 all passed at 2000; 100 ms is tolerated
+    leased = [(10 + k, 1000 + 100 * k) for k in range(11)]
+    relay = sc.relay_late(leased, 2000, 100)
+    assert relay is not None
+    assert relay.shift_ms == 1000
+    assert relay.go == [10, 11]  # slot 1000, and 1100 within the tolerance of it
+    assert relay.back == [(10 + k, 2000 + 100 * k) for k in range(2, 11)]  # from 2200: a gap after two
+    # the leased order does not matter; equal slots go together
+    relay = sc.relay_late([(2, 1500), (1, 1000), (3, 1000), (4, 1100)], 2000, 100)
+    assert relay is not None and relay.shift_ms == 1000
+    assert relay.go == [1, 3, 4]
+    assert relay.back == [(2, 2500)]
+
+
+def _dispatch(
+    slots: list[int], rounds: list[int], batch: int, tolerance: int, step: int
+) -> tuple[dict[int, int], dict[int, int]]:
+    """A dispatcher over one bulk's queue: at each round's instant it leases up to ``batch`` due jobs,
+    earliest first, re-lays the bulk when ``relay_late`` says so (the queue moves by its shift, the
+    leased jobs not going are put back) and sends the rest at that instant; after ``rounds`` it goes
+    on every ``step`` ms until all is sent. Every message's send instant, and how late it went after
+    its due time of the moment."""
+    due = dict(enumerate(slots))
+    sent: dict[int, int] = {}
+    lateness: dict[int, int] = {}
+    t = 0
+    pending = iter(rounds)
+    while due:
+        t = next(pending, t + step)
+        leased = sorted((d, k) for k, d in due.items() if d <= t)[:batch]
+        relay = sc.relay_late([(k, d) for d, k in leased], t, tolerance)
+        if relay is not None:
+            for k in due:
+                due[k] += relay.shift_ms
+            going = relay.go
+        else:
+            going = [k for _, k in leased]
+        for k in going:
+            sent[k], lateness[k] = t, t - due.pop(k)  # the catch-up's companions: before their new due
+    return sent, lateness
+
+
+@FAST
+@given(
+    st.integers(1, 3000),
+    st.sampled_from(["MINUTE", "HOUR"]),
+    st.integers(1, 150),
+    st.lists(st.integers(1, 200), max_size=60),
+    st.integers(1, 50),
+)
+def test_catch_ups_keep_every_window_within_its_slots_plus_the_tolerance(amount, unit, count, gaps, batch):
+    """However the dispatcher's rounds fall (on time, stalled for many slots, a batch too small for a
+    backlog): nothing goes before its slot nor more than the tolerance away from its due time of
+    the moment, and a window of any length W holds at most as many releases as slots fit in W +
+    the tolerance: amount + 1 in a unit while the slot interval is at least CATCH_UP_MIN_MS."""
+    unit_ms = sc.SPEED_UNITS_MS[unit]
+    tolerance = sc.catch_up_tolerance_ms(amount, unit)
+    slots = sc.release_times(0, count, amount, unit)
+    quantum = max(1, unit_ms // amount // 8)  # gaps from an eighth of a slot to 25 slots
+    rounds = [sum(gaps[: i + 1]) * quantum for i in range(len(gaps))]
+    sent, lateness = _dispatch(slots, rounds, batch, tolerance, step=max(1, tolerance // 2))
+    assert sorted(sent) == list(range(count))
+    assert all(sent[k] >= slots[k] for k in range(count))
+    assert all(-tolerance <= late <= tolerance for late in lateness.values())
+    times = sorted(sent.values())
+    for window in (unit_ms, 1000, unit_ms // 7):
+        assert most_in_any_window(times, window) <= -(-(window + tolerance) * amount // unit_ms)
+    if unit_ms // amount >= sc.CATCH_UP_MIN_MS:
+        assert most_in_any_window(times, unit_ms) <= amount + 1
+
+
+def test_a_stall_without_the_catch_up_bursts():
+    """The property above is the catch-up's doing: 600 a minute stalled 2.3 s, then caught up."""
+    slots = sc.release_times(0, 60, 600, "MINUTE")
+    rounds = [0, 100, 200, 2500]
+    burst, _ = _dispatch(slots, rounds, 500, tolerance=10**9, step=100)  # never re-laid
+    assert most_in_any_window(sorted(burst.values()), 1000) == 32  # 24 at 2500, then 10 a second
+    paced, _ = _dispatch(slots, rounds, 500, sc.catch_up_tolerance_ms(600, "MINUTE"), step=100)
+    assert most_in_any_window(sorted(paced.values()), 1000) == 10
+    assert [paced[k] for k in range(3, 8)] == [2500, 2500, 2700, 2800, 2900]  # 3 and 4 at once, then spaced
+
+
 # --- webhook retries ----------------------------------------------------------------------------
 
 
