@@ -15,14 +15,14 @@ import httpx._transports.default
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
 from live import PG_URL_ENV, Credentials, LiveGateway, fresh_postgres_database
 
 import smsgate
 
 # Bytecode is written, whatever PYTHONDONTWRITEBYTECODE says (it is set on these machines): without
 # it pytest rewrites the asserts of every test module again in each test worker (collection 17 s of
-# CPU instead of 4), the test modules being imported after this
-# conftest (the package itself is compiled in pytest_configure).
+# CPU instead of 4); they are imported after this conftest. The package is compiled in pytest_configure.
 sys.dont_write_bytecode = False
 
 # httpx.get, httpx.post, ... build a Client per call, and each Client loads the CA bundle into a new
