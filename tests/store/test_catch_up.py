@@ -159,10 +159,9 @@ def test_a_paused_bulk_is_left_to_the_screen(env):
 
 
 @pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
+@pytest.mark.parametrize("env", ["postgresql"], indirect=True)  # SQLite has one writer: no other holder
 def test_a_bulk_caught_up_elsewhere_is_put_back_not_waited_for(env):
     db, account = env
-    if db.is_sqlite:
-        pytest.skip("one writer: no other transaction holds the bulk")
     import psycopg
 
     async def run():
