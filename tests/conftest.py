@@ -3,6 +3,7 @@ points at a server), with two accounts, alice and bob, made through the CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import compileall
 import functools
 import os
@@ -94,6 +95,24 @@ def database_url(backend):
 def own_database(backend):
     """An empty database for a gateway of the test's own."""
     yield from _empty_database(backend)
+
+
+@pytest.fixture
+def store_env(tmp_path, own_database):
+    """No gateway: a migrated store of the test's own (a SQLite file, or a fresh PostgreSQL database)
+    and one account in it, as (Database, account) for tests of the engine and store layers."""
+    from smsgate.store import accounts, migrate
+    from smsgate.store.database import Database
+
+    async def setup():
+        db = Database(own_database or f"sqlite:///{tmp_path / 'store.db'}")
+        await migrate.upgrade(db)
+        account = await db.write(lambda conn: accounts.create(conn, "acct"))
+        return db, account
+
+    db, account = asyncio.run(setup())
+    yield db, account
+    asyncio.run(db.dispose())
 
 
 @pytest.fixture(scope="session")

@@ -37,3 +37,14 @@ def final_logs(base_url: str, headers: dict, bulk_id: str, count: int):
     ):
         return results
     return None
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    """The most of these instants that any half-open window ``window`` long holds."""
+    times = sorted(times)
+    most, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        most = max(most, i - j + 1)
+    return most

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from crash import SmscThread
-from helpers import final_logs, send_v2, uid
+from helpers import final_logs, most_in_window, send_v2, uid
 from live import PG_URL_ENV, LiveGateway, eventually, free_port
 from test_cluster import CLUSTER_ENV, _binds_ok, _gateways, op, pg_url, smsc  # noqa: F401 - fixtures
 
@@ -58,16 +58,6 @@ def _submitted(sim: SmscThread, texts: set[str]) -> list[tuple[float, str]]:
         for m in list(sim.sim.messages.values())
         if m.text in texts
     )
-
-
-def _most_in_window(times: list[float], seconds: float) -> int:
-    """The most submits any half-open window of ``seconds`` holds."""
-    most, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - seconds:
-            j += 1
-        most = max(most, i - j + 1)
-    return most
 
 
 def _spread(a: LiveGateway, b: LiveGateway, log_level: str = "warning") -> None:
@@ -123,7 +113,7 @@ def test_connector_throughput_is_the_total_of_both_processes(tmp_path, pg_url, s
         # 2 beyond the rate; the SMSC's timestamps jitter by a few ms, so 10 % over T per second
         overall = (len(times) - 2) / span
         per_second = [sum(1 for t in times if int(t - times[0]) == k) for k in range(int(span) + 1)]
-        one_second = _most_in_window(times, 1.0)
+        one_second = most_in_window(times, 1.0)
         print(
             f"throughput: {len(times)} submits in {span:.2f} s = {overall:.1f}/s after the first burst, "
             f"at most {one_second} in any 1 s (limit {T:.0f}/s; shares {shares}); per second {per_second}"
@@ -202,10 +192,10 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
         assert not early, f"submitted before their slot (k, seconds): {early}"
         times = [t for t, _ in submitted]
         span = times[-1] - times[0]
-        steady = _most_in_window([t for t in times if t < stopping], 1.0)
+        steady = most_in_window([t for t in times if t < stopping], 1.0)
         # the slots that passed before the accept had committed (the HTTP answer) can only go together
         before_commit = sum(1 for k in range(count) if began + k * gap < answered)
-        one_second = _most_in_window(times, 1.0)
+        one_second = most_in_window(times, 1.0)
         # each message's lateness after its slot, in slot order
         offsets = [round(at[f"4179{k:07d}"] - began - k * gap, 3) for k in range(count)]
         late = max(offsets)
@@ -222,7 +212,7 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
             "accept's answer"
         )
         # the limit itself: no minute holds more than ``amount`` (the whole bulk fits in one here)
-        assert _most_in_window(times, 60.0) <= amount
+        assert most_in_window(times, 60.0) <= amount
         # A dispatch that falls behind (the accept's commit, the hand-over, a loaded machine) re-lays
         # the bulk from then on (engine.dispatch.catch_up): a message is dispatched at most the
         # catch-up tolerance (one slot, 100 ms) less late than one before it, so any second holds

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-from helpers import logs, send_v2, uid
+from helpers import logs, most_in_window, send_v2, uid
 from live import ADMIN, LiveGateway, eventually
 from receiver import Receiver
 
@@ -684,17 +684,6 @@ def test_speed_limit_spreads_a_bulk(deployment):
     assert _span(limited) >= 3 * 500 - 400  # ~0 without the limit; slack as above
 
 
-def _most_in_window(times: list[int], window_ms: int) -> int:
-    """The most of these instants any half-open window of ``window_ms`` holds."""
-    times = sorted(times)
-    most, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window_ms:
-            j += 1
-        most = max(most, i - j + 1)
-    return most
-
-
 def test_speed_limit_holds_when_dispatch_stalls_and_catches_up(tmp_path, own_database):
     """600 a minute: message k's slot is acceptance + k * 100 ms. A third of the way through,
     dispatch stalls 3 s (the clock jumps, as for a process stopped that long, or a hand-over): the
@@ -751,7 +740,7 @@ def test_speed_limit_holds_when_dispatch_stalls_and_catches_up(tmp_path, own_dat
         after = sorted(t for t in at if t >= jumped)
         assert len(after) >= count // 3, (len(after), at)
         assert after[-1] - after[0] >= (len(after) - 3) * gap, [t - jumped for t in after]
-        most = _most_in_window(at, 1000)
+        most = most_in_window(at, 1000)
         assert most <= amount // 60 + 1, (most, [t - accepted for t in at], jumped - accepted)
 
 

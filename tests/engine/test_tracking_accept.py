@@ -16,25 +16,15 @@ from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequ
 from smsgate.engine import charging
 from smsgate.engine.accept import Acceptor
 from smsgate.engine.tracking import Tracking
-from smsgate.store import accounts, migrate
 from smsgate.store import tracking as tq
-from smsgate.store.database import Database
 from smsgate.store.tables import messages, short_links, tracked_messages
 
 OPTIONS = sl.TrackingRequest(shorten=True, track_clicks=True, conversion=True, tracking_type="T")
 
 
 @pytest.fixture
-def env(tmp_path, own_database):
-    async def setup():
-        db = Database(own_database or f"sqlite:///{tmp_path / 't.db'}")
-        await migrate.upgrade(db)
-        account = await db.write(lambda conn: accounts.create(conn, "acct"))
-        return db, account
-
-    db, account = asyncio.run(setup())
-    yield db, account
-    asyncio.run(db.dispose())
+def env(store_env):
+    return store_env
 
 
 def _request(n: int, start: int = 0, tracking: sl.TrackingRequest | None = OPTIONS) -> SendRequest:

@@ -15,47 +15,21 @@ from sqlalchemy import select
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest, SpeedLimit
 from smsgate.engine.accept import Acceptor
 from smsgate.engine.dispatch import catch_up
-from smsgate.store import accounts, migrate
 from smsgate.store import jobs as jq
 from smsgate.store.bulks import PAUSED_OFFSET_MS, park_jobs
-from smsgate.store.database import Database
 from smsgate.store.tables import bulks, jobs, messages
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from live import PG_URL_ENV, fresh_postgres_database
+from live import PG_URL_ENV
 
 GAP = 100  # 600 a minute; the catch-up tolerance is one slot interval
 PACE = SpeedLimit(600)
 COUNT = 10
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set"),
-        ),
-    ]
-)
-def env(request, tmp_path):
-    drop = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'q.db'}"
-    else:
-        url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
-
-    async def setup():
-        db = Database(url)
-        await migrate.upgrade(db)
-        account = await db.write(lambda conn: accounts.create(conn, "acct"))
-        return db, account
-
-    db, account = asyncio.run(setup())
-    yield db, account
-    asyncio.run(db.dispose())
-    if drop is not None:
-        drop()
+@pytest.fixture
+def env(store_env):
+    return store_env
 
 
 def _paced(bulk_id: str, n: int = COUNT, limit: SpeedLimit | None = PACE) -> SendRequest:
@@ -159,7 +133,7 @@ def test_a_paused_bulk_is_left_to_the_screen(env):
 
 
 @pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
-@pytest.mark.parametrize("env", ["postgresql"], indirect=True)  # SQLite has one writer: no other holder
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite has one writer: no other holder
 def test_a_bulk_caught_up_elsewhere_is_put_back_not_waited_for(env):
     db, account = env
     import psycopg

@@ -8,25 +8,15 @@ import pytest
 
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
 from smsgate.engine.accept import Acceptor
-from smsgate.store import accounts, migrate
 from smsgate.store import jobs as jq
 from smsgate.store import messages as q
-from smsgate.store.database import Database
 from smsgate.store.records import OutboundMessage
 from smsgate.store.tables import REPORT_PULL
 
 
 @pytest.fixture
-def env(tmp_path):
-    async def setup():
-        db = Database(f"sqlite:///{tmp_path / 'q.db'}")
-        await migrate.upgrade(db)
-        account = await db.write(lambda conn: accounts.create(conn, "acct"))
-        return db, account
-
-    db, account = asyncio.run(setup())
-    yield db, account
-    asyncio.run(db.dispose())
+def env(store_env):
+    return store_env
 
 
 def _request(n: int) -> SendRequest:
