@@ -65,6 +65,12 @@ def own_database(backend):
     yield from _empty_database(backend)
 
 
+@pytest.fixture(scope="module")
+def module_database(backend):
+    """An empty database for a gateway the module's tests share."""
+    yield from _empty_database(backend)
+
+
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory, database_url) -> Deployment:
     gateway = LiveGateway(tmp_path_factory.mktemp("gateway"), database_url)
