@@ -4,6 +4,7 @@ points at a server), with two accounts, alice and bob, made through the CLI."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,44 @@ def sqlite_deployment(tmp_path_factory) -> Deployment:
     gateway.start()
     yield Deployment(gateway, alice, bob)
     gateway.stop()
+
+
+# Modules whose tests share a gateway the module starts (a module-scoped fixture). xdist's `load`
+# deals a module's tests round-robin to every worker, and each worker started that gateway again; here
+# they go to one worker per backend. (``xdist_group`` marks would say this in the modules, but
+# pytest-xdist 3.8's loadgroup no longer groups under pytest 9.2: it renames ``item._nodeid``, which
+# pytest no longer reads.)
+SHARED_GATEWAY_MODULES = frozenset(
+    {
+        "tests/api/test_connections.py",
+        "tests/api/test_metrics.py",
+        "tests/api/test_money.py",
+        "tests/api/test_number_lookup.py",
+        "tests/smpp/test_smpp_customers.py",
+        "tests/smpp/test_smpp_end_to_end.py",
+        "tests/smpp/test_smpp_money.py",
+    }
+)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist load`` (addopts), except that each module of SHARED_GATEWAY_MODULES is one unit of work
+    per backend. The backend stays apart: a worker then runs a backend's tests together and does not
+    switch back and forth between the session's two deployments (each switch starts one again)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedGatewayScheduling(LoadScopeScheduling):
+        # every other test is a unit of its own, as under `load`; the larger units go out first
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.partition("::")[0]
+            if module not in SHARED_GATEWAY_MODULES:
+                return nodeid
+            backend = re.search(r"\[(sqlite|postgresql)[-\]]", nodeid)  # the session's parameter: first
+            return f"{module}[{backend[1]}]" if backend else module
+
+    return SharedGatewayScheduling(config, log)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
