@@ -104,6 +104,7 @@ SHARED_GATEWAY_MODULES = frozenset(
         "tests/api/test_metrics.py",
         "tests/api/test_money.py",
         "tests/api/test_number_lookup.py",
+        "tests/browser/test_console_browser.py",
         "tests/smpp/test_smpp_customers.py",
         "tests/smpp/test_smpp_end_to_end.py",
         "tests/smpp/test_smpp_money.py",
@@ -111,6 +112,7 @@ SHARED_GATEWAY_MODULES = frozenset(
 )
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's: known only when it is loaded
 def pytest_xdist_make_scheduler(config, log):
     """``--dist load`` (addopts), except that each module of SHARED_GATEWAY_MODULES is one unit of work
     per backend. The backend stays apart: a worker then runs a backend's tests together and does not
