@@ -104,6 +104,7 @@ SHARED_GATEWAY_MODULES = frozenset(
         "tests/api/test_metrics.py",
         "tests/api/test_money.py",
         "tests/api/test_number_lookup.py",
+        "tests/api/test_upstream_infobip.py",
         "tests/browser/test_console_browser.py",
         "tests/smpp/test_smpp_customers.py",
         "tests/smpp/test_smpp_end_to_end.py",
