@@ -7,6 +7,7 @@ import asyncio
 import compileall
 import functools
 import os
+import re
 import ssl
 import sys
 from dataclasses import dataclass
@@ -115,6 +116,12 @@ def store_env(tmp_path, own_database):
     asyncio.run(db.dispose())
 
 
+@pytest.fixture(scope="module")
+def module_database(backend):
+    """An empty database for a gateway the module's tests share."""
+    yield from _empty_database(backend)
+
+
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory, database_url) -> Deployment:
     gateway = LiveGateway(tmp_path_factory.mktemp("gateway"), database_url)
@@ -143,6 +150,47 @@ def pytest_configure(config) -> None:
     # Compiled once here, in the controlling process, before any test worker starts.
     if not hasattr(config, "workerinput"):
         compileall.compile_dir(Path(smsgate.__file__).parent, quiet=1)
+
+
+# Modules whose tests share a gateway the module starts (a module-scoped fixture). xdist's `load`
+# deals a module's tests round-robin to every worker, and each worker started that gateway again; here
+# they go to one worker per backend. (``xdist_group`` marks would say this in the modules, but
+# pytest-xdist 3.8's loadgroup no longer groups under pytest 9.2: it renames ``item._nodeid``, which
+# pytest no longer reads.)
+SHARED_GATEWAY_MODULES = frozenset(
+    {
+        "tests/api/test_connections.py",
+        "tests/api/test_metrics.py",
+        "tests/api/test_money.py",
+        "tests/api/test_number_lookup.py",
+        "tests/api/test_upstream_infobip.py",
+        "tests/browser/test_console_browser.py",
+        "tests/smpp/test_smpp_customers.py",
+        "tests/smpp/test_smpp_end_to_end.py",
+        "tests/smpp/test_smpp_money.py",
+    }
+)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's: known only when it is loaded
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist load`` (addopts), except that each module of SHARED_GATEWAY_MODULES is one unit of work
+    per backend. The backend stays apart: a worker then runs a backend's tests together and does not
+    switch back and forth between the session's two deployments (each switch starts one again)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedGatewayScheduling(LoadScopeScheduling):
+        # every other test is a unit of its own, as under `load`; the larger units go out first
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.partition("::")[0]
+            if module not in SHARED_GATEWAY_MODULES:
+                return nodeid
+            backend = re.search(r"\[(sqlite|postgresql)[-\]]", nodeid)  # the session's parameter: first
+            return f"{module}[{backend[1]}]" if backend else module
+
+    return SharedGatewayScheduling(config, log)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

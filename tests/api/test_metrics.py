@@ -24,10 +24,17 @@ def value(found: Metrics, name: str, **labels: str) -> float:
     return metric(found, name, **labels)
 
 
-@pytest.fixture
-def gateway(tmp_path, own_database) -> Iterator[tuple[LiveGateway, dict[str, str], int]]:
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, module_database) -> Iterator[tuple[LiveGateway, dict[str, str], int]]:
+    """The module's, per backend: the counters test checks the gateway's totals, so it is the only
+    test that sends; the others only scrape."""
     metrics_port = free_port()
-    gw = LiveGateway(tmp_path, own_database, workers=2, env_extra={"SMSGATE_METRICS_PORT": str(metrics_port)})
+    gw = LiveGateway(
+        tmp_path_factory.mktemp("metrics"),
+        module_database,
+        workers=2,
+        env_extra={"SMSGATE_METRICS_PORT": str(metrics_port)},
+    )
     creds = gw.create_account("metered")
     gw.start()
     try:

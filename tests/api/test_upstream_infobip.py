@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import httpx
 import pytest
@@ -192,7 +193,8 @@ def test_reports_are_pushed_back_with_a_public_url_and_inbound_is_forwarded(upst
         )
 
         # inbound: the upstream's number forwards to the connector, the first gateway's owner gets it
-        number = "447860012345"
+        # a number of its own: the upstream is the module's, and the other backend's run registers one too
+        number = f"447860{uuid.uuid4().int % 10**6:06d}"
         r = httpx.post(
             up.base_url + "/admin/1/numbers",
             json={
