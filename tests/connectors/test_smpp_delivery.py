@@ -133,7 +133,9 @@ async def test_an_earlier_part_receipt_matches_after_a_restart(env: Env) -> None
         assert (row.status_id, row.error_id) == receipt_of(
             "UNDELIVERABLE_NOT_DELIVERED", "EC_UNKNOWN_SUBSCRIBER"
         )
-        assert restarted.counters["receipts_parts"] == 2 and restarted.counters["receipts_unmatched"] == 0
+        # counted once the receipt's transaction committed, a moment after the row shows it
+        await eventually_async(lambda: restarted.counters["receipts_parts"] == 2)
+        assert restarted.counters["receipts_unmatched"] == 0
     finally:
         await restarted.close()
         await sim.close()
