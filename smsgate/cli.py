@@ -293,7 +293,7 @@ def _supervise(settings: Settings, count: int, options: list[str]) -> int:
     from .supervisor import Supervisor, WorkerSpec, bind_http_listeners, bind_listener
 
     async def prepare() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, settings.database_connections)
         try:
             # the only start that may forget leases: no worker runs yet
             await prepare_store(db, release_leases=True, plans=settings.plans)

@@ -94,6 +94,9 @@ if TYPE_CHECKING:  # connectors.smpp pulls in the store and the SMPP client; imp
 class Settings:
     data_dir: Path = Path("./smsgate-data")
     database_url: str | None = None
+    # PostgreSQL: connections (and database threads) per gateway process; each process of a cluster,
+    # and each --workers worker, opens up to this many, and the server's max_connections bounds the sum
+    database_connections: int = 8
     host: str = "127.0.0.1"
     port: int = 8080
     simulator_delivery_delay: float = 1.0
@@ -184,6 +187,7 @@ def _csv(value: str) -> tuple[str, ...]:
 _ENV: dict[str, str] = {
     "SMSGATE_DATA_DIR": "data_dir",
     "SMSGATE_DATABASE_URL": "database_url",
+    "SMSGATE_DATABASE_CONNECTIONS": "database_connections",
     "SMSGATE_HOST": "host",
     "SMSGATE_PORT": "port",
     "SMSGATE_SIMULATOR_DELIVERY_DELAY": "simulator_delivery_delay",
@@ -450,6 +454,7 @@ def _check(attr: str, value: Any) -> Any:
         "link_retention_days",
         "cluster_heartbeat_seconds",
         "cluster_lease_seconds",
+        "database_connections",
     )
     if attr in positive and value <= 0:
         raise ValueError("must be greater than 0")

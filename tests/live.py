@@ -194,6 +194,10 @@ class LiveGateway:
             env.setdefault("SMSGATE_WEBHOOK_RETRY_UNIT", "0.1")
             env.setdefault("SMSGATE_WEBHOOK_TIMEOUT", "3")
             env.setdefault("SMSGATE_ADMIN_TOKEN", ADMIN_TOKEN)
+            # four test workers run PostgreSQL gateways side by side (clusters, --workers 2 and the
+            # session deployments among them): at the default 8 each, they passed the test server's
+            # max_connections (100) and a start failed with "too many clients already"
+            env.setdefault("SMSGATE_DATABASE_CONNECTIONS", "4")
         if self.config_toml:
             config = self.data_dir / "smsgate.toml"
             self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -164,7 +164,7 @@ class Gateway:
         if role.starts_clock:
             # SMSGATE_CLOCK_START: every now_ms() of this process follows the gateway's clock
             start_clock_at(parse_ms(settings.clock_start) if settings.clock_start else None)
-        self.db = Database(settings.resolved_database_url)
+        self.db = Database(settings.resolved_database_url, settings.database_connections)
         self.credentials = Credentials(self.db)
         self.tracking = Tracking(self.db, settings, on_click=lambda: self.wake(JobKind.CLICK_PUSH))
         self.plans = PlanCache(self.db, settings.plans)

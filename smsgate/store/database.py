@@ -47,8 +47,9 @@ log = logging.getLogger("smsgate.database")
 # 3.32, 999 before) and PostgreSQL (65535).
 IN_CHUNK = 500
 
-# SQLite readers beside the one writer; PostgreSQL threads (each with its own connection). Two cores
-# run the gateway: more threads than that only queue on the GIL and on the database.
+# SQLite readers beside the one writer; PostgreSQL threads (each with its own connection; the
+# database_connections setting). Two cores run the gateway: more threads than that only queue on the
+# GIL and on the database.
 SQLITE_READERS = 2
 POSTGRES_THREADS = 8
 # PostgreSQL ends a session that sits inside a transaction this long without sending anything: a
@@ -85,7 +86,8 @@ def on_commit(conn: Connection, callback: Callable[[], None]) -> None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connections: int = POSTGRES_THREADS) -> None:
+        """``connections``: PostgreSQL's pool and threads (SQLite has its one writer and readers)."""
         self.url = sync_url(url)
         self.backend: Backend = "sqlite" if self.url.startswith("sqlite") else "postgresql"
         self.is_sqlite = self.backend == "sqlite"
@@ -132,7 +134,7 @@ class Database:
             self._write_lock_fd = None
             self.engine = create_engine(
                 self.url,
-                pool_size=POSTGRES_THREADS,
+                pool_size=connections,
                 max_overflow=0,
                 pool_pre_ping=True,
                 # a database that went away is noticed in seconds, not at the kernel's TCP timeouts
@@ -156,7 +158,7 @@ class Database:
                     "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
                 },
             )
-            self._writer = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db")
+            self._writer = ThreadPoolExecutor(connections, thread_name_prefix="db")
             self._reader = self._writer
         event.listen(self.engine, "before_cursor_execute", self._count_statement)
 

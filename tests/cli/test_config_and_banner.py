@@ -166,3 +166,24 @@ def test_short_link_settings_are_checked_and_default_to_the_http_address():
     ]:
         with pytest.raises(ConfigError, match=re.escape(problem)):
             load_settings(env={name: value})
+
+
+def test_database_connections_reach_the_pool_and_are_checked(tmp_path, own_database):
+    """SMSGATE_DATABASE_CONNECTIONS sizes a PostgreSQL gateway's pool (and its database threads)."""
+    import asyncio
+
+    from smsgate.config import ConfigError, load_settings
+    from smsgate.store.database import Database
+
+    settings = load_settings(env={"SMSGATE_DATABASE_CONNECTIONS": "3"})
+    assert settings.database_connections == 3
+    assert load_settings(env={}).database_connections == 8
+    for bad in ("0", "-2", "many"):
+        with pytest.raises(ConfigError, match="SMSGATE_DATABASE_CONNECTIONS"):
+            load_settings(env={"SMSGATE_DATABASE_CONNECTIONS": bad})
+    db = Database(own_database or f"sqlite:///{tmp_path / 'c.db'}", settings.database_connections)
+    try:
+        if not db.is_sqlite:  # SQLite keeps its one writer and its readers
+            assert db.engine.pool.size() == 3 and db._writer._max_workers == 3
+    finally:
+        asyncio.run(db.dispose())
