@@ -107,21 +107,29 @@ class CrashFigures:
         ]
 
 
-def _config(port: int, window: int, binds: int = 1) -> str:
+def operator_toml(
+    port: int, *, host: str = "127.0.0.1", binds: int = 1, window: int = 10, **more: float | None
+) -> str:
+    """The [[connectors]] table of the tests' operator: the SMSC simulator at host:port, with
+    timeouts short enough for a test. ``more`` adds or overrides settings (None leaves one out)."""
+    settings: dict[str, float | None] = {
+        "binds": binds,
+        "window": window,
+        "response_timeout": 2,
+        "batch_deadline": 2,
+        "reconnect_min": 0.2,
+        "reconnect_max": 0.5,
+        **more,
+    }
+    lines = "".join(f"{key} = {value}\n" for key, value in settings.items() if value is not None)
     return f"""
 [[connectors]]
 name = "op"
-host = "127.0.0.1"
+host = "{host}"
 port = {port}
 system_id = "gw"
 password = "secret"
-binds = {binds}
-window = {window}
-response_timeout = 2
-batch_deadline = 2
-reconnect_min = 0.2
-reconnect_max = 0.5
-"""
+{lines}"""
 
 
 def _bound(gw: LiveGateway) -> bool:
@@ -186,7 +194,7 @@ def crash_run(
     figures = CrashFigures(backend, workers or (2 if two else 1), window)
     smsc = SmscThread(delivery_delay=delivery_delay, retry_delay=0.3, window=window)
     # two processes on PostgreSQL share the connector's two binds (engine/cluster.py): one each
-    (tmp / "smsgate.toml").write_text(_config(smsc.sim.port, window, binds=2 if two else 1))
+    (tmp / "smsgate.toml").write_text(operator_toml(smsc.sim.port, window=window, binds=2 if two else 1))
     env = {"SMSGATE_CONFIG": str(tmp / "smsgate.toml"), **(gateway_env or {})}
     gateways = [
         LiveGateway(tmp / f"data{i}", database_url, env_extra=env, workers=workers or 1)

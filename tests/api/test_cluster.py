@@ -33,7 +33,7 @@ from live import ADMIN, PG_URL_ENV, LiveGateway, eventually, free_port, fresh_po
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parents[1] / "smpp"))
 
-from crash import SmscThread
+from crash import SmscThread, operator_toml
 
 pytestmark = pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
 
@@ -80,23 +80,6 @@ class BindWatch:
         self._thread.join(2)
 
 
-def _config(port: int, binds: int, smpp_port: int | None = None) -> str:
-    return f"""
-[[connectors]]
-name = "op"
-host = "127.0.0.1"
-port = {port}
-system_id = "gw"
-password = "secret"
-binds = {binds}
-window = 10
-response_timeout = 2
-batch_deadline = 2
-reconnect_min = 0.2
-reconnect_max = 0.5
-"""
-
-
 def _gateways(
     tmp: Path, url: str, toml: str, count: int, env: dict[str, str] | None = None
 ) -> list[LiveGateway]:
@@ -130,7 +113,7 @@ def _send(gw: LiveGateway, app: dict[str, str], count: int) -> str:
 
 
 def test_one_bind_among_two_processes_is_handed_work_and_taken_over_after_sigkill(tmp_path, pg_url, smsc):
-    a, b = _gateways(tmp_path, pg_url, _config(smsc.sim.port, binds=1), 2)
+    a, b = _gateways(tmp_path, pg_url, operator_toml(smsc.sim.port, binds=1), 2)
     app = a.create_account("cluster").app
     watch = BindWatch(smsc)
     try:
@@ -168,7 +151,7 @@ def test_one_bind_among_two_processes_is_handed_work_and_taken_over_after_sigkil
 
 
 def test_binds_are_the_total_across_processes_and_spread_over_them(tmp_path, pg_url, smsc):
-    a, b = _gateways(tmp_path, pg_url, _config(smsc.sim.port, binds=3), 2)
+    a, b = _gateways(tmp_path, pg_url, operator_toml(smsc.sim.port, binds=3), 2)
     app = a.create_account("spread").app
     watch = BindWatch(smsc)
     try:
@@ -219,7 +202,7 @@ def test_smpp_customer_receipts_and_mo_come_through_the_process_holding_its_sess
         for i, port in enumerate(ports)
     )
     # the operator's one bind is b's (started first): a hands every submit to b, b gets every receipt
-    (tmp_path / "smsgate.toml").write_text(_config(smsc.sim.port, binds=1))
+    (tmp_path / "smsgate.toml").write_text(operator_toml(smsc.sim.port, binds=1))
     creds = a.set_smpp_credentials(a.create_account("shop"))
     number = "41790000222"
     try:
@@ -437,7 +420,7 @@ def test_a_30_s_database_outage_answers_503_at_once_stops_work_and_resumes_witho
     target = urlsplit(pg_url)
     proxy = TcpProxy(target.port or 5432)
     through_proxy = pg_url.replace(f":{target.port or 5432}/", f":{proxy.port}/")
-    (tmp_path / "smsgate.toml").write_text(_config(smsc.sim.port, binds=1))
+    (tmp_path / "smsgate.toml").write_text(operator_toml(smsc.sim.port, binds=1))
     gw = LiveGateway(
         tmp_path / "node",
         through_proxy,

@@ -35,7 +35,7 @@ from test_cluster import CLUSTER_ENV, op
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from crash import SmscThread, _pushed
+from crash import SmscThread, _pushed, operator_toml
 from receiver import Receiver
 
 from smsgate.domain.statuses import status_by_id
@@ -52,23 +52,6 @@ def pg_url() -> Iterator[str]:
     url, drop = fresh_postgres_database(os.environ[PG_URL_ENV])
     yield url
     drop()
-
-
-def _config(port: int) -> str:
-    return f"""
-[[connectors]]
-name = "op"
-host = "127.0.0.1"
-port = {port}
-system_id = "gw"
-password = "secret"
-binds = 2
-window = {WINDOW}
-response_timeout = 2
-batch_deadline = 2
-reconnect_min = 0.2
-reconnect_max = 0.5
-"""
 
 
 class RemoteIds:
@@ -112,7 +95,7 @@ def test_sigkill_at_random_moments_under_load_loses_nothing_and_resubmits_only_u
     seed = int(os.environ.get("SMSGATE_TEST_SEED") or time.time_ns() % 1_000_000)
     rng = random.Random(seed)
     smsc = SmscThread(delivery_delay=0.3, retry_delay=0.3, window=WINDOW)
-    (tmp_path / "smsgate.toml").write_text(_config(smsc.sim.port))
+    (tmp_path / "smsgate.toml").write_text(operator_toml(smsc.sim.port, binds=2, window=WINDOW))
     env = {
         "SMSGATE_CONFIG": str(tmp_path / "smsgate.toml"),
         **CLUSTER_ENV,

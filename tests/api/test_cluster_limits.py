@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from crash import SmscThread
+from crash import SmscThread, operator_toml
 from helpers import final_logs, most_in_window, send_v2, uid
 from live import PG_URL_ENV, LiveGateway, eventually, free_port
 from test_cluster import CLUSTER_ENV, _binds_ok, _gateways, op, pg_url, smsc  # noqa: F401 - fixtures
@@ -32,23 +32,6 @@ from test_cluster import CLUSTER_ENV, _binds_ok, _gateways, op, pg_url, smsc  # 
 sys.path.insert(0, str(Path(__file__).parents[1] / "smpp"))
 
 pytestmark = pytest.mark.skipif(not os.environ.get(PG_URL_ENV), reason=f"{PG_URL_ENV} is not set")
-
-
-def _config(port: int, binds: int, throughput: float) -> str:
-    return f"""
-[[connectors]]
-name = "op"
-host = "127.0.0.1"
-port = {port}
-system_id = "gw"
-password = "secret"
-binds = {binds}
-throughput = {throughput}
-window = 10
-response_timeout = 2
-reconnect_min = 0.2
-reconnect_max = 0.5
-"""
 
 
 def _submitted(sim: SmscThread, texts: set[str]) -> list[tuple[float, str]]:
@@ -72,7 +55,9 @@ T = 20.0  # the connector's throughput, submits per second
 
 
 def test_connector_throughput_is_the_total_of_both_processes(tmp_path, pg_url, smsc):  # noqa: F811
-    a, b = _gateways(tmp_path, pg_url, _config(smsc.sim.port, binds=2, throughput=T), 2)
+    a, b = _gateways(
+        tmp_path, pg_url, operator_toml(smsc.sim.port, binds=2, throughput=T, batch_deadline=None), 2
+    )
     app = a.create_account("steady").app
     per_process = 80  # 160 messages: 8 s at T, 4 s at 2 T
     try:
@@ -132,7 +117,9 @@ def test_sending_speed_limit_holds_when_two_processes_dispatch_the_bulk(tmp_path
     No minute fits a test, so the limit is checked where it is strictest: no message goes before its
     own slot, and no second holds more than its 10 (plus one for a slot on the second's edge), the
     hand-over's included: the slots that pass while no process dispatches are re-laid, not burst."""
-    a, b = _gateways(tmp_path, pg_url, _config(smsc.sim.port, binds=2, throughput=1000), 2)
+    a, b = _gateways(
+        tmp_path, pg_url, operator_toml(smsc.sim.port, binds=2, throughput=1000, batch_deadline=None), 2
+    )
     app = a.create_account("paced").app
     amount, count = 600, 60
     gap = 60 / amount

@@ -38,7 +38,7 @@ from smsgate.store.database import IDLE_IN_TRANSACTION_MS
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from crash import SmscThread
+from crash import SmscThread, operator_toml
 
 if not os.environ.get(PG_URL_ENV):
     pytest.skip(f"{PG_URL_ENV} is not set", allow_module_level=True)
@@ -110,23 +110,6 @@ def pg_url() -> Iterator[str]:
     drop()
 
 
-def _config(smsc_host: str, port: int) -> str:
-    return f"""
-[[connectors]]
-name = "op"
-host = "{smsc_host}"
-port = {port}
-system_id = "gw"
-password = "secret"
-binds = {BINDS}
-window = 10
-response_timeout = 2
-batch_deadline = 2
-reconnect_min = 0.2
-reconnect_max = 0.5
-"""
-
-
 def _send_or_none(gw: LiveGateway, app: dict[str, str], count: int) -> str | None:
     """``_send``, or None while the gateway answers 503."""
     try:
@@ -166,7 +149,7 @@ def test_two_hosts_in_namespaces_share_binds_and_a_partitioned_host_steps_aside(
     proxies = [TcpProxy(pg_port, host=h.db_ip) for h in hosts]
     gateways = []
     for i, (h, proxy) in enumerate(zip(hosts, proxies, strict=True)):
-        (tmp_path / f"host{i}.toml").write_text(_config(h.root_ip, smsc.sim.port))
+        (tmp_path / f"host{i}.toml").write_text(operator_toml(smsc.sim.port, host=h.root_ip, binds=BINDS))
         gateways.append(
             LiveGateway(
                 tmp_path / f"host{i}",
