@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -47,43 +47,16 @@ from .infobip import report_url
 
 log = logging.getLogger("smsgate.connectors.http")
 
-_KEYS = {
-    "name",
-    "method",
-    "url",
-    "body",
-    "headers",
-    "params",
-    "success_status",
-    "message_id",
-    "receipt_id",
-    "receipt_status",
-    "statuses",
-    "timeout",
-    "concurrency",
-    "throughput",
-    "webhook_secret",
-    "down_after",
-    "down_for",
-    "down_max",
-    "batch_deadline",
-    "on_unknown_outcome",
-}
-
 
 @dataclass(frozen=True, slots=True)
-class HttpConfig:
+class _Scalars:
+    """The scalar settings of an http connector, checked by config.py's ``_entry`` (types, one line
+    each); HttpConfig adds those parsed here."""
+
     name: str
     url: str
     method: Literal["GET", "POST"] = "POST"
-    body: Literal["form", "json"] = "form"  # how params travel with POST (GET: in the query)
-    headers: tuple[tuple[str, str], ...] = ()
-    params: tuple[tuple[str, str], ...] = ()
-    success_status: tuple[int, ...] = (200, 201, 202)
-    message_id: Extractor | None = None  # where the provider's id is in its answer
-    receipt_id: Extractor = field(default_factory=lambda: Extractor("id"))
-    receipt_status: Extractor = field(default_factory=lambda: Extractor("status"))
-    statuses: StatusTable | None = None
+    body: Literal["form", "json"] = "form"
     timeout: float = 10.0
     concurrency: int = 4
     throughput: float | None = None
@@ -93,6 +66,17 @@ class HttpConfig:
     down_max: float = 300.0
     batch_deadline: float = 20.0
     on_unknown_outcome: Literal["resubmit", "fail"] = "resubmit"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig(_Scalars):
+    headers: tuple[tuple[str, str], ...] = ()
+    params: tuple[tuple[str, str], ...] = ()
+    success_status: tuple[int, ...] = (200, 201, 202)
+    message_id: Extractor | None = None  # where the provider's id is in its answer
+    receipt_id: Extractor = field(default_factory=lambda: Extractor("id"))
+    receipt_status: Extractor = field(default_factory=lambda: Extractor("status"))
+    statuses: StatusTable | None = None
     prices: tuple[CostPrice, ...] = ()
 
     @property
@@ -105,7 +89,7 @@ class HttpConfig:
         from ..config import ConfigError
 
         raw = dict(raw)
-        unknown = set(raw) - _KEYS
+        unknown = set(raw) - {f.name for f in fields(cls)}  # type and prices: taken by config.py
         if unknown:
             raise ConfigError(f"{where}: unknown settings: {', '.join(sorted(unknown))}")
         for key in ("name", "url", "statuses"):
@@ -155,8 +139,8 @@ class HttpConfig:
             out["success_status"] = tuple(codes)
         if isinstance(raw.get("method"), str):
             raw["method"] = raw["method"].upper()
-        config = entry(where, _Plain, raw)
-        made = cls(**{**{k: getattr(config, k) for k in _Plain.__dataclass_fields__}, **out})
+        scalars = entry(where, _Scalars, raw)
+        made = cls(**{**{f.name: getattr(scalars, f.name) for f in fields(_Scalars)}, **out})
         if not made.url.startswith(("http://", "https://")):
             raise ConfigError(f"{where} url = {made.url!r}: must start with http:// or https://")
         if made.webhook_secret is not None and len(made.webhook_secret) < 16:
@@ -168,25 +152,6 @@ class HttpConfig:
             if getattr(made, key) < 1:
                 raise ConfigError(f"{where} {key} = {getattr(made, key)!r}: must be at least 1")
         return made
-
-
-@dataclass(frozen=True, slots=True)
-class _Plain:
-    """The scalar settings of HttpConfig, checked by config.py's ``_entry`` (types, one line each)."""
-
-    name: str
-    url: str
-    method: Literal["GET", "POST"] = "POST"
-    body: Literal["form", "json"] = "form"
-    timeout: float = 10.0
-    concurrency: int = 4
-    throughput: float | None = None
-    webhook_secret: str | None = None
-    down_after: int = 3
-    down_for: float = 30.0
-    down_max: float = 300.0
-    batch_deadline: float = 20.0
-    on_unknown_outcome: Literal["resubmit", "fail"] = "resubmit"
 
 
 def message_values(row: OutboundMessage, message_id: str, callback_url: str) -> dict[str, str]:
