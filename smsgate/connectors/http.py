@@ -32,8 +32,6 @@ from ..domain.dates import now_ms
 from ..domain.http_template import Extractor, StatusTable, check_template, render
 from ..domain.upstream import (
     CostPrice,
-    Health,
-    Throughput,
     cost_of,
     retry_after_ms,
     upstream_message_id,
@@ -44,6 +42,7 @@ from ..store.database import Database
 from ..store.records import OutboundMessage
 from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitLedger, SubmitResult, UnknownOutcome
 from .infobip import report_url
+from .upstream import UpstreamLink
 
 log = logging.getLogger("smsgate.connectors.http")
 
@@ -179,7 +178,7 @@ def message_values(row: OutboundMessage, message_id: str, callback_url: str) -> 
     }
 
 
-class HttpConnector:
+class HttpConnector(UpstreamLink):
     kind = "http"
 
     def __init__(
@@ -191,16 +190,9 @@ class HttpConnector:
         public_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(config, db=db, receipt_sink=receipt_sink, transport=transport)
         self.config = config
-        self.name = config.name
-        self.db = db
-        self.receipt_sink = receipt_sink
         self.callback_url = report_url(public_url, config.name, config.webhook_secret) or ""
-        self.health = Health(config.down_after, int(config.down_for * 1000), int(config.down_max * 1000))
-        self.rate = Throughput(config.throughput)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._slots = asyncio.Semaphore(config.concurrency)
         self.counters = {
             "accepted": 0,
             "rejected": 0,
@@ -210,26 +202,11 @@ class HttpConnector:
             "reports_unmatched": 0,
         }
 
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=self.config.timeout,
-                transport=self._transport,
-                limits=httpx.Limits(max_connections=self.config.concurrency + 1),
-            )
-        return self._client
-
     async def start(self) -> None:
         pass
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def is_up(self) -> bool:
-        return self.health.is_up(now_ms())
+        await self._close_client()
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {

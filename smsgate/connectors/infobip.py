@@ -46,8 +46,6 @@ from ..domain.dates import now_ms
 from ..domain.upstream import (
     REMOTE_ID_MAX,
     CostPrice,
-    Health,
-    Throughput,
     catalog_ids,
     cost_of,
     retry_after_ms,
@@ -58,6 +56,7 @@ from ..store import messages as q
 from ..store.database import Database
 from ..store.records import OutboundMessage
 from .base import ConnectorUnavailable, Receipt, ReceiptSink, SubmitLedger, SubmitResult, UnknownOutcome
+from .upstream import UpstreamLink
 
 log = logging.getLogger("smsgate.connectors.infobip")
 
@@ -169,7 +168,7 @@ def read_reports(doc: Any) -> list[tuple[str, int, int]]:
     return out
 
 
-class InfobipConnector:
+class InfobipConnector(UpstreamLink):
     kind = "infobip"
 
     def __init__(
@@ -181,18 +180,10 @@ class InfobipConnector:
         public_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(config, db=db, receipt_sink=receipt_sink, transport=transport)
         self.config = config
-        self.name = config.name
-        self.db = db
-        self.receipt_sink = receipt_sink
-        c = config
         # reports pushed to us when the gateway can be reached, else pulled
-        self.callback_url = report_url(public_url, c.name, c.webhook_secret)
-        self.health = Health(c.down_after, int(c.down_for * 1000), int(c.down_max * 1000))
-        self.rate = Throughput(c.throughput)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._slots = asyncio.Semaphore(c.concurrency)
+        self.callback_url = report_url(public_url, config.name, config.webhook_secret)
         self._pull_task: asyncio.Task | None = None
         self.counters = {
             "accepted": 0,
@@ -208,16 +199,11 @@ class InfobipConnector:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.config.base_url.rstrip("/"),
-                headers={"Authorization": f"App {self.config.api_key}", "Accept": "application/json"},
-                timeout=self.config.timeout,
-                transport=self._transport,
-                limits=httpx.Limits(max_connections=self.config.concurrency + 1),
-            )
-        return self._client
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self.config.base_url.rstrip("/"),
+            "headers": {"Authorization": f"App {self.config.api_key}", "Accept": "application/json"},
+        }
 
     async def start(self) -> None:
         if self.callback_url is None:
@@ -229,15 +215,9 @@ class InfobipConnector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pull_task
             self._pull_task = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._close_client()
 
     # --- the Connector protocol -----------------------------------------------------------------
-
-    @property
-    def is_up(self) -> bool:
-        return self.health.is_up(now_ms())
 
     def status(self) -> dict[str, Any]:
         now = now_ms()
