@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import live
 from live import PG_URL_ENV, Credentials, LiveGateway, fresh_postgres_database
 
 import smsgate
@@ -150,6 +151,9 @@ def pytest_configure(config) -> None:
     # Compiled once here, in the controlling process, before any test worker starts.
     if not hasattr(config, "workerinput"):
         compileall.compile_dir(Path(smsgate.__file__).parent, quiet=1)
+    # gateways fork from a process that has imported smsgate once (tests/forkserver.py);
+    # SMSGATE_TEST_FORK=0 starts each as a fresh interpreter instead
+    live.FORK_GATEWAYS = os.environ.get("SMSGATE_TEST_FORK", "1") != "0"
 
 
 # Modules whose tests share a gateway the module starts (a module-scoped fixture). xdist's `load`
@@ -195,6 +199,4 @@ def pytest_xdist_make_scheduler(config, log):
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     # each xdist worker, as it finishes: execnet may end it without running atexit handlers
-    import live
-
     live._kill_leftovers()

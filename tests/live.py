@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+import forkserver
 import httpx
 
 PG_URL_ENV = "SMSGATE_TEST_DATABASE_URL"
@@ -37,6 +38,10 @@ ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 T = TypeVar("T")
+
+# Start gateways from this process's fork server (tests/forkserver.py) rather than as fresh interpreters:
+# the same gateway for ~a third of the CPU. The conftest turns it on; benchmarks leave it off.
+FORK_GATEWAYS = False
 
 
 def free_port() -> int:
@@ -154,7 +159,7 @@ class LiveGateway:
     database_url: str | None = None
     env_extra: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen | forkserver.ForkedProcess | None = None
     log_path: Path | None = None
     config_toml: str = ""
     test_defaults: bool = True
@@ -242,29 +247,32 @@ class LiveGateway:
     def start(self, timeout: float = 60.0, log_level: str = "warning") -> None:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
-            workers = (
-                []
-                if self.workers is None or "--workers" in self.serve_args
-                else ["--workers", str(self.workers)]
-            )
-            self.proc = subprocess.Popen(
-                self.smsgate(
-                    "serve",
-                    *(["--host", self.host] if self.host != "127.0.0.1" else []),
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    log_level,
-                    *workers,
-                    *self.serve_args,
-                ),
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # its own process group: kill_group() takes the supervisor and its workers at once
-                process_group=0,
-            )
+        workers = (
+            [] if self.workers is None or "--workers" in self.serve_args else ["--workers", str(self.workers)]
+        )
+        args = [
+            "serve",
+            *(["--host", self.host] if self.host != "127.0.0.1" else []),
+            "--port",
+            str(self.port),
+            "--log-level",
+            log_level,
+            *workers,
+            *self.serve_args,
+        ]
+        env = self.env()
+        if FORK_GATEWAYS and not self.command and (fork := forkserver.server()).accepts(env):
+            self.proc = fork.spawn(args, env, self.log_path)
+        else:
+            with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+                self.proc = subprocess.Popen(
+                    self.smsgate(*args),
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    # its own process group: kill_group() takes the supervisor and its workers at once
+                    process_group=0,
+                )
         _STARTED.append(self.proc)
 
         def healthy() -> bool:
@@ -441,7 +449,7 @@ def metric(found: Metrics, name: str, **labels: str) -> float:
     return found.get((name, frozenset(labels.items())), 0.0)
 
 
-_STARTED: list[subprocess.Popen] = []
+_STARTED: list[subprocess.Popen | forkserver.ForkedProcess] = []
 
 
 @atexit.register
