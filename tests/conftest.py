@@ -154,6 +154,7 @@ def pytest_configure(config) -> None:
     # gateways fork from a process that has imported smsgate once (tests/forkserver.py);
     # SMSGATE_TEST_FORK=0 starts each as a fresh interpreter instead
     live.FORK_GATEWAYS = os.environ.get("SMSGATE_TEST_FORK", "1") != "0"
+    live.SEED_AT_HEAD = True
 
 
 # Modules whose tests share a gateway the module starts (a module-scoped fixture). xdist's `load`

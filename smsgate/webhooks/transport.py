@@ -9,6 +9,7 @@ checked when it was opened."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Iterable
 
@@ -18,6 +19,13 @@ import httpx
 from .policy import HostPolicy, Resolver, system_resolve
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+
+@functools.cache
+def _verifying_context() -> ssl.SSLContext:
+    """httpx's default context (it honours SSL_CERT_FILE), made once per process: loading the CA
+    bundle costs ~25 ms of CPU, and every Gateway, a CLI command's too, builds a transport."""
+    return httpx.create_ssl_context()
 
 
 class PolicyBackend(httpcore.AsyncNetworkBackend):
@@ -80,7 +88,7 @@ class PolicyTransport(httpx.AsyncHTTPTransport):
         resolve: Resolver = system_resolve,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
-        context = httpx.create_ssl_context(verify=verify)  # honours SSL_CERT_FILE, as httpx does
+        context = _verifying_context() if verify is True else httpx.create_ssl_context(verify=verify)
         super().__init__(verify=context, limits=limits)
         self.backend = PolicyBackend(policy, resolve)
         # httpx (0.28) builds its httpcore pool without a way to pass a network backend; this is the
