@@ -314,9 +314,12 @@ def _state(gw: LiveGateway) -> dict:
 
 def test_sigkill_mid_batch_leaves_every_message_final_and_once_upstream(upstream, tmp_path, own_database):
     up, reseller = upstream
-    # slow sending (throughput) so that the kill lands while requests are in flight
-    extra = ""
-    config = _config(up, reseller.api_key, extra=extra).replace("batch = 20", "batch = 10\nthroughput = 100")
+    # slow sending (throughput) so that the kill lands while requests are in flight; a batch deadline
+    # short enough for a test: on PostgreSQL the restarted process may not forget the dead one's leases
+    # and waits them out (the lease is the deadline plus the timeout plus 10 s, 33 s by default)
+    config = _config(up, reseller.api_key).replace(
+        "batch = 20", "batch = 10\nthroughput = 100\nbatch_deadline = 2.0"
+    )
     down = LiveGateway(tmp_path / "down", own_database, config_toml=config)
     customer = down.create_account("customer")
     down.start()
