@@ -103,12 +103,12 @@ def own_database(backend):
 def store_env(tmp_path, own_database):
     """No gateway: a migrated store of the test's own (a SQLite file, or a fresh PostgreSQL database)
     and one account in it, as (Database, account) for tests of the engine and store layers."""
-    from smsgate.store import accounts, migrate
+    from smsgate.store import accounts
     from smsgate.store.database import Database
 
     async def setup():
         db = Database(own_database or f"sqlite:///{tmp_path / 'store.db'}")
-        await migrate.upgrade(db)
+        await live.upgrade_store(db)
         account = await db.write(lambda conn: accounts.create(conn, "acct"))
         return db, account
 

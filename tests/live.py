@@ -28,9 +28,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import forkserver
+
+if TYPE_CHECKING:
+    from smsgate.store.database import Database
 import httpx
 
 PG_URL_ENV = "SMSGATE_TEST_DATABASE_URL"
@@ -309,13 +312,7 @@ class LiveGateway:
             url = load_settings(env=self.env()).resolved_database_url
         except ConfigError:
             return  # a test of bad settings: the gateway says what is wrong
-        if url.startswith("sqlite:///"):
-            target = Path(url.removeprefix("sqlite:///"))
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(_sqlite_at_head(), target)
-        elif url.startswith("postgresql"):
-            _postgres_at_head(url)
+        seed_at_head(url)
 
     def cpu_seconds(self) -> float:
         """CPU used so far by the gateway's processes (the server and any workers it forked)."""
@@ -527,6 +524,27 @@ async def eventually_async(
 
 
 wait_for = eventually  # the older name, still imported by some test modules
+
+
+def seed_at_head(url: str) -> None:
+    """Make the store ``url`` names one at head, if it is empty: a copy of this process's SQLite file
+    at head, or a PostgreSQL database made from its template (see SEED_AT_HEAD)."""
+    if url.startswith("sqlite:///"):
+        target = Path(url.removeprefix("sqlite:///"))
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_sqlite_at_head(), target)
+    elif url.startswith("postgresql"):
+        _postgres_at_head(url)
+
+
+async def upgrade_store(db: Database) -> None:
+    """``migrate.upgrade(db)`` for a test's own store, from a copy at head when SEED_AT_HEAD is set."""
+    from smsgate.store import migrate
+
+    if SEED_AT_HEAD:
+        await asyncio.to_thread(seed_at_head, db.url)
+    await migrate.upgrade(db)
 
 
 def _migrate_to_head(url: str) -> None:

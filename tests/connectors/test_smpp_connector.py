@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from live import eventually_async
+from live import eventually_async, upgrade_store
 from sqlalchemy import Connection, func, select
 
 from smsgate import text as textengine
@@ -30,7 +30,7 @@ from smsgate.smpp import CommandStatus, SubmitSm, TlvTag, parse_smpp_time
 from smsgate.smpp.pdus import Pdu
 from smsgate.smpp.receipts import DeliveryReceipt
 from smsgate.smpp_io.client import Backoff, Limits, Timeouts
-from smsgate.store import accounts, migrate
+from smsgate.store import accounts
 from smsgate.store import jobs as jq
 from smsgate.store import messages as q
 from smsgate.store.database import Database
@@ -144,7 +144,7 @@ class Env:
 async def env(tmp_path: Any) -> AsyncIterator[Env]:
     path = str(tmp_path / "smpp.db")
     db = Database(f"sqlite:///{path}")
-    await migrate.upgrade(db)
+    await upgrade_store(db)
     account = await db.write(lambda conn: accounts.create(conn, "acct"))
     yield Env(db, path, account.id)
     await db.dispose()

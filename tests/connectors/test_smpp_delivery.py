@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from live import eventually_async
+from live import eventually_async, upgrade_store
 from sqlalchemy import Connection, func, select
 from test_smpp_connector import LONG_TEXT, Env, Simulator, Sink, make, receipt_of
 
@@ -24,7 +24,7 @@ from smsgate.domain.network import NetworkRules
 from smsgate.engine.dispatch import Dispatcher, Ledger
 from smsgate.smpp import CommandStatus
 from smsgate.smpp.receipts import DeliveryReceipt
-from smsgate.store import accounts, migrate
+from smsgate.store import accounts
 from smsgate.store import jobs as jq
 from smsgate.store import messages as q
 from smsgate.store.database import Database
@@ -35,7 +35,7 @@ from smsgate.store.tables import jobs, messages, unmatched_receipts
 async def env(tmp_path: Any, own_database: str | None) -> AsyncIterator[Env]:
     path = str(tmp_path / "smpp.db")
     db = Database(own_database or f"sqlite:///{path}")
-    await migrate.upgrade(db)
+    await upgrade_store(db)
     account = await db.write(lambda conn: accounts.create(conn, "acct"))
     yield Env(db, path, account.id)
     await db.dispose()

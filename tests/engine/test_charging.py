@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from live import upgrade_store
 from sqlalchemy import select
 
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
 from smsgate.domain.pricing import Plan, PlanPrice, default_plan, to_micros
 from smsgate.engine import charging
 from smsgate.engine.accept import Acceptor
-from smsgate.store import accounts, migrate, money
+from smsgate.store import accounts, money
 from smsgate.store.database import Database
 from smsgate.store.tables import messages
 
@@ -21,7 +22,7 @@ from smsgate.store.tables import messages
 def run(tmp_path, body):
     async def go():
         db = Database(f"sqlite:///{tmp_path / 'money.db'}")
-        await migrate.upgrade(db)
+        await upgrade_store(db)
         await db.write(
             lambda c: money.seed_plans(
                 c, [default_plan(), Plan("p", "EUR", (PlanPrice(10_000, prefix=""),), 0, 4_000)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+from live import upgrade_store
+
 from smsgate.engine.credentials import Credentials
-from smsgate.store import accounts, migrate
+from smsgate.store import accounts
 from smsgate.store.database import Database
 
 
@@ -18,7 +20,7 @@ def test_scopes_come_with_the_cached_key(own_database, tmp_path) -> None:
     async def run() -> None:
         db = Database(_url(own_database, tmp_path))
         try:
-            await migrate.upgrade(db)
+            await upgrade_store(db)
 
             def setup(conn):
                 accounts.create(conn, "shop", "shop", "a web password of any length")
@@ -46,7 +48,7 @@ def test_smpp_binds_check_the_smpp_credentials(own_database, tmp_path) -> None:
     async def run() -> None:
         db = Database(_url(own_database, tmp_path))
         try:
-            await migrate.upgrade(db)
+            await upgrade_store(db)
             await db.write(lambda conn: accounts.create(conn, "shop", "shop", "webpass1"))
             credentials = Credentials(db)
             assert await credentials.by_smpp("shop", "webpass1") is None  # no SMPP credentials yet

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+from live import upgrade_store
 from sqlalchemy import select
 
 from smsgate.domain.dates import now_ms
 from smsgate.engine.inbound import InboundService
-from smsgate.store import accounts, migrate
+from smsgate.store import accounts
 from smsgate.store.database import Database
 from smsgate.store.tables import inbound_messages
 from smsgate.text import encode
@@ -33,7 +34,7 @@ def _first_part(receiver: str):
 def test_an_incomplete_message_is_stored_when_flushed(tmp_path):
     async def run():
         db = Database(f"sqlite:///{tmp_path / 'in.db'}")
-        await migrate.upgrade(db)
+        await upgrade_store(db)
         try:
             account = await db.write(lambda conn: accounts.create(conn, "shop"))
             service = InboundService(db, max_age_ms=60_000)

@@ -10,10 +10,9 @@ import os
 import time
 
 import pytest
-from live import PG_URL_ENV, eventually_async, fresh_postgres_database
+from live import PG_URL_ENV, eventually_async, fresh_postgres_database, upgrade_store
 from sqlalchemy import text
 
-from smsgate.store import migrate
 from smsgate.store.cluster import (
     ConnectorView,
     claim_customer_bind,
@@ -34,7 +33,7 @@ def view(active: set[int] = frozenset(), dropping: set[int] = frozenset(), binds
 def test_binds_are_shared_released_and_taken_over(tmp_path) -> None:
     async def go() -> None:
         db = Database(f"sqlite:///{tmp_path / 'cluster.db'}")
-        await migrate.upgrade(db)
+        await upgrade_store(db)
 
         async def rnd(node: str, v: ConnectorView) -> set[int]:
             plan = await db.write(lambda c: lease_round(c, node, 1, 0, [v], SLOW_LEASE_MS))
@@ -68,7 +67,7 @@ def test_binds_are_shared_released_and_taken_over(tmp_path) -> None:
 def test_a_restarted_node_takes_its_own_binds_back_at_once(tmp_path) -> None:
     async def go() -> None:
         db = Database(f"sqlite:///{tmp_path / 'cluster.db'}")
-        await migrate.upgrade(db)
+        await upgrade_store(db)
         try:
             plan = await db.write(lambda c: lease_round(c, "a", 1, 0, [view(binds=2)], 60_000))
             assert plan.hold["op"] == {0, 1}
@@ -89,7 +88,7 @@ def test_a_restarted_node_takes_its_own_binds_back_at_once(tmp_path) -> None:
 def test_customer_binds_count_on_every_live_node(tmp_path) -> None:
     async def go() -> None:
         db = Database(f"sqlite:///{tmp_path / 'cluster.db'}")
-        await migrate.upgrade(db)
+        await upgrade_store(db)
         try:
             for node in ("a", "b"):
                 await db.write(lambda c, n=node: lease_round(c, n, 1, 0, [], LEASE_MS))  # type: ignore[misc]
@@ -128,7 +127,7 @@ def test_a_round_never_waits_on_a_process_cut_off_mid_round(pg_database) -> None
 
     async def go() -> None:
         db = Database(pg_database)
-        await migrate.upgrade(db)
+        await upgrade_store(db)
         two = lambda active=frozenset(), dropping=frozenset(): view(active, dropping, binds=2)  # noqa: E731
 
         async def rnd(node: str, v: ConnectorView, lease_ms: int = SLOW_LEASE_MS) -> set[int]:

@@ -11,14 +11,14 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from live import eventually_async
+from live import eventually_async, upgrade_store
 from sqlalchemy import select
 
 from smsgate.domain.dates import now_ms
 from smsgate.domain.messages import DestinationRequest, MessageRequest, SendRequest
 from smsgate.engine.accept import Acceptor
 from smsgate.engine.worker import JobWorker
-from smsgate.store import accounts, migrate
+from smsgate.store import accounts
 from smsgate.store import jobs as jq
 from smsgate.store.database import Database
 from smsgate.store.jobs import JobKind
@@ -52,7 +52,7 @@ async def _one_message(db: Database) -> int:
 def test_a_retry_scheduled_while_the_loop_sleeps_wakes_it_at_the_due_time(url):
     async def run():
         db = Database(url)
-        await migrate.upgrade(db)
+        await upgrade_store(db)
         arrived: list[float] = []
         release = asyncio.Event()
 
@@ -97,7 +97,7 @@ def test_a_retry_scheduled_during_a_round_shortens_the_sleep_after_it(url):
 
     async def run():
         db = Database(url)
-        await migrate.upgrade(db)
+        await upgrade_store(db)
         heard: list[int] = []
 
         async def handler(jobs):
