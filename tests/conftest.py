@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import forkserver
 import live
 from live import PG_URL_ENV, Credentials, LiveGateway, fresh_postgres_database
 
@@ -201,3 +202,4 @@ def pytest_xdist_make_scheduler(config, log):
 def pytest_sessionfinish(session, exitstatus) -> None:
     # each xdist worker, as it finishes: execnet may end it without running atexit handlers
     live._kill_leftovers()
+    forkserver.close()

@@ -20,7 +20,6 @@ The gateway is the server's child, so the server reaps it and answers for its ex
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import importlib
 import json
@@ -173,9 +172,12 @@ def _serve(fd: int) -> None:
             elif request["op"] == "poll":
                 answer({"status": statuses.get(request["pid"])})
     finally:
-        for pid in children:  # the test process died: its gateways go with it
+        for pid in children:  # the test process is done or died: its gateways go with it
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
+        for pid in children:  # reaped, so that their CPU counts in this process's children's
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 # ---- the client (in a test process) ----
@@ -217,19 +219,30 @@ class ForkServer:
     def status(self, pid: int) -> int | None:
         return self._ask({"op": "poll", "pid": pid})["status"]
 
+    def close(self) -> None:
+        """End the server and wait for it: ``time`` and rusage then count its gateways' CPU too."""
+        self._sock.close()
+        self._reader.close()
+        self._proc.wait(30)
+
 
 def server() -> ForkServer:
     """This process's fork server (a forked test process gets one of its own)."""
     with _made:  # two threads starting gateways at once make one server
-        return _server_of(os.getpid())
+        if os.getpid() not in _servers:
+            _servers[os.getpid()] = ForkServer()
+        return _servers[os.getpid()]
+
+
+def close() -> None:
+    """End this process's fork server, if it started one."""
+    with _made:
+        if (ended := _servers.pop(os.getpid(), None)) is not None:
+            ended.close()
 
 
 _made = threading.Lock()
-
-
-@functools.cache
-def _server_of(pid: int) -> ForkServer:
-    return ForkServer()
+_servers: dict[int, ForkServer] = {}
 
 
 class ForkedProcess:
