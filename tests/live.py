@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import forkserver
+import httpx
 
 if TYPE_CHECKING:
     from smsgate.store.database import Database
-import httpx
 
 PG_URL_ENV = "SMSGATE_TEST_DATABASE_URL"
 ADMIN_TOKEN = "test-admin-token"
@@ -609,7 +609,10 @@ def _postgres_at_head(url: str) -> None:
                 conn.execute(f'DROP DATABASE "{name}"')
             except psycopg.errors.ObjectInUse:
                 return  # another process uses it already: it migrates it itself
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            except psycopg.Error:
+                conn.execute(f'CREATE DATABASE "{name}"')  # empty again, as it was: the gateway migrates it
 
 
 _HEAD_LOCK = threading.Lock()
