@@ -158,17 +158,20 @@ def pytest_configure(config) -> None:
     live.SEED_AT_HEAD = True
 
 
-# Modules whose tests share a gateway the module starts (a module-scoped fixture). xdist's `load`
-# deals a module's tests round-robin to every worker, and each worker started that gateway again; here
-# they go to one worker per backend. (``xdist_group`` marks would say this in the modules, but
+# Modules whose tests share a gateway the module starts (a module-scoped fixture), or the official
+# client's ~3 s import (tests/official.py). xdist's `load` deals a module's tests round-robin to every
+# worker, and each worker started that gateway again (or imported the client); here they go to one
+# worker per backend. (``xdist_group`` marks would say this in the modules, but
 # pytest-xdist 3.8's loadgroup no longer groups under pytest 9.2: it renames ``item._nodeid``, which
 # pytest no longer reads.)
-SHARED_GATEWAY_MODULES = frozenset(
+ONE_WORKER_MODULES = frozenset(
     {
+        "tests/api/test_bulks.py",
         "tests/api/test_connections.py",
         "tests/api/test_metrics.py",
         "tests/api/test_money.py",
         "tests/api/test_number_lookup.py",
+        "tests/api/test_official_client.py",
         "tests/api/test_upstream_infobip.py",
         "tests/browser/test_console_browser.py",
         "tests/smpp/test_smpp_customers.py",
@@ -180,7 +183,7 @@ SHARED_GATEWAY_MODULES = frozenset(
 
 @pytest.hookimpl(optionalhook=True)  # a hook of xdist's: known only when it is loaded
 def pytest_xdist_make_scheduler(config, log):
-    """``--dist load`` (addopts), except that each module of SHARED_GATEWAY_MODULES is one unit of work
+    """``--dist load`` (addopts), except that each module of ONE_WORKER_MODULES is one unit of work
     per backend. The backend stays apart: a worker then runs a backend's tests together and does not
     switch back and forth between the session's two deployments (each switch starts one again)."""
     if config.getvalue("dist") != "load":
@@ -191,7 +194,7 @@ def pytest_xdist_make_scheduler(config, log):
         # every other test is a unit of its own, as under `load`; the larger units go out first
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.partition("::")[0]
-            if module not in SHARED_GATEWAY_MODULES:
+            if module not in ONE_WORKER_MODULES:
                 return nodeid
             backend = re.search(r"\[(sqlite|postgresql)[-\]]", nodeid)  # the session's parameter: first
             return f"{module}[{backend[1]}]" if backend else module

@@ -12,24 +12,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from helpers import logs, send_v2, uid
-from infobip_api_client import ApiClient, Configuration
-from infobip_api_client.api.sms_api import SmsApi
-from infobip_api_client.exceptions import BadRequestException, NotFoundException
-from infobip_api_client.models import (
-    SmsBulkRequest,
-    SmsBulkResponse,
-    SmsBulkStatus,
-    SmsBulkStatusResponse,
-    SmsDestination,
-    SmsMessage,
-    SmsMessageContent,
-    SmsMessageRequestOptions,
-    SmsRequest,
-    SmsRequestSchedulingSettings,
-    SmsTextContent,
-    SmsUpdateStatusRequest,
-)
 from live import eventually
+from official import ib
 
 from smsgate.domain.dates import format_ms, parse_ms
 
@@ -272,13 +256,13 @@ def test_status_values_and_xml(deployment):
 # --- the official client ---------------------------------------------------------------------------
 
 
-def make_api(host: str, api_key: str) -> SmsApi:
+def make_api(host: str, api_key: str) -> ib.SmsApi:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        config = Configuration(
+        config = ib.Configuration(
             host=host, api_key={"APIKeyHeader": api_key}, api_key_prefix={"APIKeyHeader": "App"}
         )
-    return SmsApi(ApiClient(config))
+    return ib.SmsApi(ib.ApiClient(config))
 
 
 def test_official_client_bulk_methods(deployment):
@@ -287,52 +271,55 @@ def test_official_client_bulk_methods(deployment):
     bulk = f"client-{uuid.uuid4().hex[:12]}"
     at = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     sent = api.send_sms_messages(
-        SmsRequest(
+        ib.SmsRequest(
             messages=[
-                SmsMessage(
-                    destinations=[SmsDestination(to=DESTS[0])],
-                    content=SmsMessageContent(SmsTextContent(text="scheduled by the official client")),
+                ib.SmsMessage(
+                    destinations=[ib.SmsDestination(to=DESTS[0])],
+                    content=ib.SmsMessageContent(ib.SmsTextContent(text="scheduled by the official client")),
                 )
             ],
-            options=SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(bulk_id=bulk, send_at=at)),
+            options=ib.SmsMessageRequestOptions(
+                schedule=ib.SmsRequestSchedulingSettings(bulk_id=bulk, send_at=at)
+            ),
         )
     )
     assert sent.bulk_id == bulk and sent.messages[0].status.name == "PENDING_ACCEPTED"
 
     got = api.get_scheduled_sms_messages(bulk_id=bulk)
-    assert isinstance(got, SmsBulkResponse) and got.bulk_id == bulk and got.send_at == at
+    assert isinstance(got, ib.SmsBulkResponse) and got.bulk_id == bulk and got.send_at == at
 
     moved = at + timedelta(hours=2)
-    r = api.reschedule_sms_messages(bulk_id=bulk, sms_bulk_request=SmsBulkRequest(send_at=moved))
-    assert isinstance(r, SmsBulkResponse) and r.send_at == moved
+    r = api.reschedule_sms_messages(bulk_id=bulk, sms_bulk_request=ib.SmsBulkRequest(send_at=moved))
+    assert isinstance(r, ib.SmsBulkResponse) and r.send_at == moved
     assert api.get_scheduled_sms_messages(bulk_id=bulk).send_at == moved
 
     s = api.get_scheduled_sms_messages_status(bulk_id=bulk)
-    assert isinstance(s, SmsBulkStatusResponse) and s.status == SmsBulkStatus.PENDING
+    assert isinstance(s, ib.SmsBulkStatusResponse) and s.status == ib.SmsBulkStatus.PENDING
     s = api.update_scheduled_sms_messages_status(
-        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PAUSED)
+        bulk_id=bulk, sms_update_status_request=ib.SmsUpdateStatusRequest(status=ib.SmsBulkStatus.PAUSED)
     )
-    assert s.status == SmsBulkStatus.PAUSED
-    assert api.get_scheduled_sms_messages_status(bulk_id=bulk).status == SmsBulkStatus.PAUSED
+    assert s.status == ib.SmsBulkStatus.PAUSED
+    assert api.get_scheduled_sms_messages_status(bulk_id=bulk).status == ib.SmsBulkStatus.PAUSED
     s = api.update_scheduled_sms_messages_status(  # the client's enum has no RESUMED: PENDING resumes
-        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PENDING)
+        bulk_id=bulk, sms_update_status_request=ib.SmsUpdateStatusRequest(status=ib.SmsBulkStatus.PENDING)
     )
-    assert s.status == SmsBulkStatus.PENDING
+    assert s.status == ib.SmsBulkStatus.PENDING
     s = api.update_scheduled_sms_messages_status(
-        bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.CANCELED)
+        bulk_id=bulk, sms_update_status_request=ib.SmsUpdateStatusRequest(status=ib.SmsBulkStatus.CANCELED)
     )
-    assert s.status == SmsBulkStatus.CANCELED
+    assert s.status == ib.SmsBulkStatus.CANCELED
 
-    with pytest.raises(BadRequestException) as bad:
+    with pytest.raises(ib.BadRequestException) as bad:
         api.update_scheduled_sms_messages_status(
-            bulk_id=bulk, sms_update_status_request=SmsUpdateStatusRequest(status=SmsBulkStatus.PROCESSING)
+            bulk_id=bulk,
+            sms_update_status_request=ib.SmsUpdateStatusRequest(status=ib.SmsBulkStatus.PROCESSING),
         )
     assert "canceled" in bad.value.body
-    with pytest.raises(NotFoundException):
+    with pytest.raises(ib.NotFoundException):
         api.get_scheduled_sms_messages_status(bulk_id=f"nobody-{uuid.uuid4().hex[:8]}")
-    with pytest.raises(NotFoundException):
+    with pytest.raises(ib.NotFoundException):
         api.reschedule_sms_messages(
-            bulk_id=f"nobody-{uuid.uuid4().hex[:8]}", sms_bulk_request=SmsBulkRequest(send_at=moved)
+            bulk_id=f"nobody-{uuid.uuid4().hex[:8]}", sms_bulk_request=ib.SmsBulkRequest(send_at=moved)
         )
     log = api.get_outbound_sms_message_logs(bulk_id=[bulk]).results[0]
     assert log.status.name == "REJECTED_NOT_SENT" and log.error.name == "EC_MESSAGE_CANCELED"

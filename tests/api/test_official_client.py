@@ -12,66 +12,45 @@ import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from infobip_api_client import ApiClient, Configuration
-from infobip_api_client.api.sms_api import SmsApi
-from infobip_api_client.exceptions import BadRequestException, UnauthorizedException
-from infobip_api_client.models import (
-    ApiError,
-    MessageErrorGroup,
-    MessageGeneralStatus,
-    SmsBinaryContent,
-    SmsDeliveryResult,
-    SmsDestination,
-    SmsLanguage,
-    SmsLogsResponse,
-    SmsMessage,
-    SmsMessageContent,
-    SmsMessageRequestOptions,
-    SmsPreviewRequest,
-    SmsRequest,
-    SmsRequestSchedulingSettings,
-    SmsResponse,
-    SmsTextContent,
-    SmsWebhooks,
-)
 from live import eventually
+from official import ib
 
 DEST_A, DEST_B = "41793026727", "41793026731"
 
 
-def make_api(host: str, api_key: str) -> SmsApi:
+def make_api(host: str, api_key: str) -> ib.SmsApi:
     """The configuration Infobip's README shows; 6.0.0 deprecates the dict form but still honours it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        config = Configuration(
+        config = ib.Configuration(
             host=host, api_key={"APIKeyHeader": api_key}, api_key_prefix={"APIKeyHeader": "App"}
         )
-    return SmsApi(ApiClient(config))
+    return ib.SmsApi(ib.ApiClient(config))
 
 
 def uid() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def text_message(destinations: list[SmsDestination], text: str, **kwargs) -> SmsMessage:
-    content = SmsMessageContent(SmsTextContent(text=text))
-    return SmsMessage(destinations=destinations, content=content, **kwargs)
+def text_message(destinations: list[ib.SmsDestination], text: str, **kwargs) -> ib.SmsMessage:
+    content = ib.SmsMessageContent(ib.SmsTextContent(text=text))
+    return ib.SmsMessage(destinations=destinations, content=content, **kwargs)
 
 
-def request(*messages: SmsMessage, bulk_id: str | None = None) -> SmsRequest:
+def request(*messages: ib.SmsMessage, bulk_id: str | None = None) -> ib.SmsRequest:
     options = None
     if bulk_id:
-        options = SmsMessageRequestOptions(schedule=SmsRequestSchedulingSettings(bulk_id=bulk_id))
-    return SmsRequest(messages=list(messages), options=options)
+        options = ib.SmsMessageRequestOptions(schedule=ib.SmsRequestSchedulingSettings(bulk_id=bulk_id))
+    return ib.SmsRequest(messages=list(messages), options=options)
 
 
-def wait_delivered(api: SmsApi, message_ids: list[str]) -> list:
+def wait_delivered(api: ib.SmsApi, message_ids: list[str]) -> list:
     """Poll the logs (not the reports, which are handed out once) until every message is DELIVERED."""
 
     def done():
         logs = api.get_outbound_sms_message_logs(message_id=message_ids).results or []
         ok = len(logs) == len(message_ids) and all(
-            log.status.group_name == MessageGeneralStatus.DELIVERED for log in logs
+            log.status.group_name == ib.MessageGeneralStatus.DELIVERED for log in logs
         )
         return logs if ok else None
 
@@ -84,37 +63,37 @@ def account(deployment):
 
 
 @pytest.fixture(scope="module")
-def api(deployment, account) -> SmsApi:
+def api(deployment, account) -> ib.SmsApi:
     return make_api(deployment.base_url, account.api_key)
 
 
 def test_send_returns_typed_response_with_custom_ids(api):
     bulk, mids = f"bulk-{uid()}", [f"mid-{uid()}", f"mid-{uid()}"]
-    destinations = [SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
+    destinations = [ib.SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
     response = api.send_sms_messages(
         request(
             text_message(
                 destinations,
                 "Hello from the official client",
                 sender="InfoSMS",
-                webhooks=SmsWebhooks(callback_data="cb-typed"),
+                webhooks=ib.SmsWebhooks(callback_data="cb-typed"),
             ),
             bulk_id=bulk,
         )
     )
-    assert isinstance(response, SmsResponse)
+    assert isinstance(response, ib.SmsResponse)
     assert response.bulk_id == bulk
     assert [m.message_id for m in response.messages] == mids
     assert [m.destination for m in response.messages] == [DEST_A, DEST_B]
     for m in response.messages:
-        assert m.status.group_name == MessageGeneralStatus.PENDING
+        assert m.status.group_name == ib.MessageGeneralStatus.PENDING
         assert m.status.group_id == 1
         assert isinstance(m.status.id, int) and m.status.name and m.status.description
         assert m.details.message_count == 1
 
 
 def test_generated_ids_and_bulk_id(api):
-    response = api.send_sms_messages(request(text_message([SmsDestination(to=DEST_A)], "generated ids")))
+    response = api.send_sms_messages(request(text_message([ib.SmsDestination(to=DEST_A)], "generated ids")))
     (m,) = response.messages
     assert isinstance(m.message_id, str) and m.message_id
     # v3 always names the bulk, even for a single destination.
@@ -125,9 +104,9 @@ def test_message_count_follows_text_length(api):
     # GSM-7: 160 characters fit one message; concatenated parts carry 153 each.
     response = api.send_sms_messages(
         request(
-            text_message([SmsDestination(to=DEST_A)], "a" * 160),
-            text_message([SmsDestination(to=DEST_A)], "b" * 161),
-            text_message([SmsDestination(to=DEST_A)], "c" * 400),
+            text_message([ib.SmsDestination(to=DEST_A)], "a" * 160),
+            text_message([ib.SmsDestination(to=DEST_A)], "b" * 161),
+            text_message([ib.SmsDestination(to=DEST_A)], "c" * 400),
         )
     )
     assert [m.details.message_count for m in response.messages] == [1, 2, 3]
@@ -135,11 +114,11 @@ def test_message_count_follows_text_length(api):
 
 def test_language_single_shift_keeps_turkish_in_one_message(api):
     text = "Artık Ulusal Dil Tanımlayıcısı ile Türkçe karakterli smslerinizi rahatlıkla iletebilirsiniz."
-    plain = text_message([SmsDestination(to=DEST_A)], text)
-    shifted = SmsMessage(
-        destinations=[SmsDestination(to=DEST_A)],
-        content=SmsMessageContent(
-            SmsTextContent(text=text, language=SmsLanguage(language_code="TR", single_shift=True))
+    plain = text_message([ib.SmsDestination(to=DEST_A)], text)
+    shifted = ib.SmsMessage(
+        destinations=[ib.SmsDestination(to=DEST_A)],
+        content=ib.SmsMessageContent(
+            ib.SmsTextContent(text=text, language=ib.SmsLanguage(language_code="TR", single_shift=True))
         ),
     )
     response = api.send_sms_messages(request(plain, shifted))
@@ -150,11 +129,14 @@ def test_language_single_shift_keeps_turkish_in_one_message(api):
 
 def test_delivery_report_is_handed_out_once(api):
     bulk, mids = f"bulk-{uid()}", [f"mid-{uid()}", f"mid-{uid()}"]
-    destinations = [SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
+    destinations = [ib.SmsDestination(to=to, message_id=mid) for to, mid in zip([DEST_A, DEST_B], mids)]
     api.send_sms_messages(
         request(
             text_message(
-                destinations, "report me", sender="InfoSMS", webhooks=SmsWebhooks(callback_data="cb-report")
+                destinations,
+                "report me",
+                sender="InfoSMS",
+                webhooks=ib.SmsWebhooks(callback_data="cb-report"),
             ),
             bulk_id=bulk,
         )
@@ -162,16 +144,16 @@ def test_delivery_report_is_handed_out_once(api):
     wait_delivered(api, mids)
 
     first = api.get_outbound_sms_message_delivery_reports(message_id=mids[0])
-    assert isinstance(first, SmsDeliveryResult)
+    assert isinstance(first, ib.SmsDeliveryResult)
     assert len(first.results) == 1
     report = first.results[0]
     assert report.message_id == mids[0] and report.bulk_id == bulk
     assert report.to == DEST_A and report.sender == "InfoSMS"
     assert report.callback_data == "cb-report"
     assert report.message_count == 1
-    assert report.status.group_name == MessageGeneralStatus.DELIVERED
+    assert report.status.group_name == ib.MessageGeneralStatus.DELIVERED
     assert (report.status.group_id, report.status.id, report.status.name) == (3, 5, "DELIVERED_TO_HANDSET")
-    assert report.error.group_name == MessageErrorGroup.OK
+    assert report.error.group_name == ib.MessageErrorGroup.OK
     assert (report.error.id, report.error.name, report.error.permanent) == (0, "NO_ERROR", False)
     assert report.sent_at.tzinfo is not None and report.done_at >= report.sent_at
     assert abs(datetime.now(UTC) - report.sent_at) < timedelta(minutes=5)
@@ -193,14 +175,17 @@ def two_bulks(api):
     a = api.send_sms_messages(
         request(
             text_message(
-                [SmsDestination(to=DEST_A), SmsDestination(to=DEST_B)], "first bulk text", sender="InfoSMS"
+                [ib.SmsDestination(to=DEST_A), ib.SmsDestination(to=DEST_B)],
+                "first bulk text",
+                sender="InfoSMS",
             ),
             bulk_id=bulk_a,
         )
     )
     b = api.send_sms_messages(
         request(
-            text_message([SmsDestination(to=DEST_A)], "second bulk text", sender="SomeStore"), bulk_id=bulk_b
+            text_message([ib.SmsDestination(to=DEST_A)], "second bulk text", sender="SomeStore"),
+            bulk_id=bulk_b,
         )
     )
     ids_a = [m.message_id for m in a.messages]
@@ -212,17 +197,17 @@ def two_bulks(api):
 def test_logs_carry_content_and_read_repeatedly(api, two_bulks):
     bulk_a, _, ids_a, _ = two_bulks
     reads = [api.get_outbound_sms_message_logs(bulk_id=[bulk_a]) for _ in range(3)]
-    assert all(isinstance(r, SmsLogsResponse) for r in reads)
+    assert all(isinstance(r, ib.SmsLogsResponse) for r in reads)
     assert reads[0].to_dict() == reads[1].to_dict() == reads[2].to_dict()
     logs = reads[0].results
     assert sorted(log.message_id for log in logs) == sorted(ids_a)
     for log in logs:
-        assert isinstance(log.content.actual_instance, SmsTextContent)
+        assert isinstance(log.content.actual_instance, ib.SmsTextContent)
         assert log.content.actual_instance.text == "first bulk text"
         assert log.bulk_id == bulk_a and log.sender == "InfoSMS"
         assert log.message_count == 1
-        assert log.status.group_name == MessageGeneralStatus.DELIVERED and log.status.id == 5
-        assert log.error.group_name == MessageErrorGroup.OK
+        assert log.status.group_name == ib.MessageGeneralStatus.DELIVERED and log.status.id == 5
+        assert log.error.group_name == ib.MessageErrorGroup.OK
         assert log.sent_at is not None and log.done_at >= log.sent_at
         assert isinstance(log.mcc_mnc, str) and log.mcc_mnc.isdigit()
     assert sorted(log.destination for log in logs) == sorted([DEST_A, DEST_B])
@@ -237,8 +222,10 @@ def test_logs_filters(api, two_bulks):
 
     assert sorted(ids(bulk_id=both)) == sorted(ids_a + ids_b)
     assert sorted(ids(message_id=[ids_a[0], ids_b[0]])) == sorted([ids_a[0], ids_b[0]])
-    assert sorted(ids(bulk_id=both, general_status=MessageGeneralStatus.DELIVERED)) == sorted(ids_a + ids_b)
-    assert ids(bulk_id=both, general_status=MessageGeneralStatus.PENDING) == []
+    assert sorted(ids(bulk_id=both, general_status=ib.MessageGeneralStatus.DELIVERED)) == sorted(
+        ids_a + ids_b
+    )
+    assert ids(bulk_id=both, general_status=ib.MessageGeneralStatus.PENDING) == []
     assert ids(bulk_id=both, destination=DEST_B) == [ids_a[1]]
     assert ids(bulk_id=both, sender="SomeStore") == ids_b
     # Newest first: the limit keeps bulk B, sent last.
@@ -254,7 +241,7 @@ def test_logs_cursor_paging(api):
     bulk = f"cursor-{uid()}"
     response = api.send_sms_messages(
         request(
-            text_message([SmsDestination(to=f"4179302{n:04d}") for n in range(5)], "page me"), bulk_id=bulk
+            text_message([ib.SmsDestination(to=f"4179302{n:04d}") for n in range(5)], "page me"), bulk_id=bulk
         )
     )
     sent = {m.message_id for m in response.messages}
@@ -277,12 +264,12 @@ def test_logs_cursor_paging(api):
 
 def test_past_send_at_sends_now(api):
     mid = f"past-{uid()}"
-    options = SmsMessageRequestOptions(
-        schedule=SmsRequestSchedulingSettings(send_at=datetime.now(UTC) - timedelta(days=1))
+    options = ib.SmsMessageRequestOptions(
+        schedule=ib.SmsRequestSchedulingSettings(send_at=datetime.now(UTC) - timedelta(days=1))
     )
     response = api.send_sms_messages(
-        SmsRequest(
-            messages=[text_message([SmsDestination(to=DEST_A, message_id=mid)], "late")], options=options
+        ib.SmsRequest(
+            messages=[text_message([ib.SmsDestination(to=DEST_A, message_id=mid)], "late")], options=options
         )
     )
     assert response.messages[0].message_id == mid
@@ -294,26 +281,26 @@ def test_host_with_trailing_slash(deployment, account):
     api = make_api(deployment.base_url + "/", account.api_key)
     mid = f"slash-{uid()}"
     response = api.send_sms_messages(
-        request(text_message([SmsDestination(to=DEST_A, message_id=mid)], "slash"))
+        request(text_message([ib.SmsDestination(to=DEST_A, message_id=mid)], "slash"))
     )
     assert response.messages[0].message_id == mid
     logs = api.get_outbound_sms_message_logs(message_id=[mid]).results
     assert [log.message_id for log in logs] == [mid]
     reports = api.get_outbound_sms_message_delivery_reports(message_id="no-such-id")
-    assert isinstance(reports, SmsDeliveryResult) and reports.results == []
+    assert isinstance(reports, ib.SmsDeliveryResult) and reports.results == []
 
 
 def test_plain_string_api_key(deployment, account):
     """6.0.0's recommended form, ``api_key="..."``, adds the App prefix itself."""
-    api = SmsApi(ApiClient(Configuration(host=deployment.base_url, api_key=account.api_key)))
-    response = api.send_sms_messages(request(text_message([SmsDestination(to=DEST_A)], "string key")))
-    assert response.messages[0].status.group_name == MessageGeneralStatus.PENDING
+    api = ib.SmsApi(ib.ApiClient(ib.Configuration(host=deployment.base_url, api_key=account.api_key)))
+    response = api.send_sms_messages(request(text_message([ib.SmsDestination(to=DEST_A)], "string key")))
+    assert response.messages[0].status.group_name == ib.MessageGeneralStatus.PENDING
 
 
-def _assert_api_error(exc, status: int) -> ApiError:
+def _assert_api_error(exc, status: int) -> ib.ApiError:
     assert exc.status == status
-    assert isinstance(exc.data, ApiError)
-    parsed = ApiError.from_json(exc.body)
+    assert isinstance(exc.data, ib.ApiError)
+    parsed = ib.ApiError.from_json(exc.body)
     assert parsed.error_code and parsed.description and parsed.action
     assert isinstance(parsed.violations, list) and isinstance(parsed.resources, list)
     return parsed
@@ -322,14 +309,14 @@ def _assert_api_error(exc, status: int) -> ApiError:
 def test_wrong_api_key_raises_unauthorized(deployment, api):
     bad = make_api(deployment.base_url, "not-a-key-" + uid())
     mid = f"unauth-{uid()}"
-    with pytest.raises(UnauthorizedException) as caught:
-        bad.send_sms_messages(request(text_message([SmsDestination(to=DEST_A, message_id=mid)], "nope")))
+    with pytest.raises(ib.UnauthorizedException) as caught:
+        bad.send_sms_messages(request(text_message([ib.SmsDestination(to=DEST_A, message_id=mid)], "nope")))
     error = _assert_api_error(caught.value, 401)
     assert all(r.name and r.url for r in error.resources)
-    with pytest.raises(UnauthorizedException) as caught:
+    with pytest.raises(ib.UnauthorizedException) as caught:
         bad.get_outbound_sms_message_logs()
     _assert_api_error(caught.value, 401)
-    with pytest.raises(UnauthorizedException) as caught:
+    with pytest.raises(ib.UnauthorizedException) as caught:
         bad.get_outbound_sms_message_delivery_reports()
     _assert_api_error(caught.value, 401)
     # Nothing was sent under anyone's name.
@@ -337,8 +324,8 @@ def test_wrong_api_key_raises_unauthorized(deployment, api):
 
 
 def test_invalid_request_raises_bad_request_with_violations(api):
-    with pytest.raises(BadRequestException) as caught:
-        api.send_sms_messages(request(text_message([SmsDestination(to=DEST_A)], "x", sender="S" * 40)))
+    with pytest.raises(ib.BadRequestException) as caught:
+        api.send_sms_messages(request(text_message([ib.SmsDestination(to=DEST_A)], "x", sender="S" * 40)))
     error = _assert_api_error(caught.value, 400)
     assert error.violations and "sender" in error.violations[0].var_property
     assert error.violations[0].violation
@@ -348,17 +335,19 @@ def test_binary_content(api):
     hello, ucs2 = f"bin-{uid()}", f"bin-{uid()}"
     response = api.send_sms_messages(
         request(
-            SmsMessage(
-                destinations=[SmsDestination(to=DEST_A, message_id=hello)],
-                content=SmsMessageContent(SmsBinaryContent(hex="48 65 6c 6c 6f", data_coding=0, esm_class=0)),
+            ib.SmsMessage(
+                destinations=[ib.SmsDestination(to=DEST_A, message_id=hello)],
+                content=ib.SmsMessageContent(
+                    ib.SmsBinaryContent(hex="48 65 6c 6c 6f", data_coding=0, esm_class=0)
+                ),
             ),
-            SmsMessage(
-                destinations=[SmsDestination(to=DEST_A, message_id=ucs2)],
-                content=SmsMessageContent(SmsBinaryContent(hex="0048 0069", data_coding=8)),
+            ib.SmsMessage(
+                destinations=[ib.SmsDestination(to=DEST_A, message_id=ucs2)],
+                content=ib.SmsMessageContent(ib.SmsBinaryContent(hex="0048 0069", data_coding=8)),
             ),
-            SmsMessage(
-                destinations=[SmsDestination(to=DEST_A)],
-                content=SmsMessageContent(SmsBinaryContent(hex="ab" * 200)),
+            ib.SmsMessage(
+                destinations=[ib.SmsDestination(to=DEST_A)],
+                content=ib.SmsMessageContent(ib.SmsBinaryContent(hex="ab" * 200)),
             ),
         )
     )
@@ -366,17 +355,17 @@ def test_binary_content(api):
     assert [m.details.message_count for m in response.messages] == [1, 1, 2]
     logs = {log.message_id: log for log in wait_delivered(api, [hello, ucs2])}
     content = logs[hello].content.actual_instance
-    assert isinstance(content, SmsBinaryContent)
+    assert isinstance(content, ib.SmsBinaryContent)
     assert content.hex.replace(" ", "").lower() == "48656c6c6f"
     assert (content.data_coding, content.esm_class) == (0, 0)
     content = logs[ucs2].content.actual_instance
-    assert isinstance(content, SmsBinaryContent)
+    assert isinstance(content, ib.SmsBinaryContent)
     assert content.hex.replace(" ", "").lower() == "00480069" and content.data_coding == 8
 
 
 def test_preview_seed_example(api):
     text = "Let's see how many characters will remain unused in this message."
-    preview = api.preview_sms_message(SmsPreviewRequest(text=text))
+    preview = api.preview_sms_message(ib.SmsPreviewRequest(text=text))
     assert preview.original_text == text
     first = preview.previews[0]
     assert first.text_preview == text

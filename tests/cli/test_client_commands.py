@@ -274,14 +274,22 @@ def test_watch_stops_on_ctrl_c_with_what_it_saw(deployment, account, tmp_path):
     gw = deployment.gateway
     env = {**gw.env(), "SMSGATE_URL": gw.base_url, "SMSGATE_API_KEY": account.api_key, **TERMINAL}
     err_path = tmp_path / "stderr"
+    # Ctrl-C as a terminal delivers it: a suite started in the background, or by a tool that ignores
+    # SIGINT as system() does, hands SIG_IGN on to its children, and Python keeps a SIGINT it inherited
+    # ignored (the command then ran out this test's 30 s). A handled signal is reset by exec: the
+    # command starts with SIGINT at its default, as from a shell at a terminal.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
     with err_path.open("w") as err_file:
-        proc = subprocess.Popen(
-            gw.smsgate("watch", "never-sent", "--interval", "0.1"),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=err_file,
-            text=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                gw.smsgate("watch", "never-sent", "--interval", "0.1"),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=err_file,
+                text=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, inherited)
         try:
             eventually(lambda: "no messages yet" in err_path.read_text(), timeout=30)  # polling now
             proc.send_signal(signal.SIGINT)
