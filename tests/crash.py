@@ -85,6 +85,9 @@ class CrashFigures:
     receipts_sent: int = 0  # deliver_sm attempts by the SMSC, redeliveries included
     unmatched_receipts: int = 0  # kept rows: receipts for submits whose answer died with the process
     jobs_left: dict = field(default_factory=dict)
+    # the live processes' submits that had no answer (on_unknown_outcome = "resubmit": each one sent
+    # again), at the end: a duplicate the kill did not cause; None when no process told
+    outcome_unknown: int | None = None
     seconds_to_final: float = 0.0  # from the kill to the last report in
     restarted: bool = False
     errors: list = field(default_factory=list)
@@ -101,6 +104,7 @@ class CrashFigures:
             f"reports received for {self.reports}/{self.accepted} ({self.report_pushes} in all)",
             *(f"not a report: {b}" for b in self.not_reports),
             f"SMSC submits {self.smsc_submits}, duplicates {self.duplicates} (bound {self.bound})",
+            f"submits without an answer in the live processes: {self.outcome_unknown}",
             f"SMSC receipt deliveries {self.receipts_sent}, unmatched receipts kept {self.unmatched_receipts}, jobs left {self.jobs_left}",
             f"kill -> everything final and reported: {self.seconds_to_final:.1f}s"
             + (" (after a restart)" if self.restarted else " (no restart)"),
@@ -130,6 +134,16 @@ port = {port}
 system_id = "gw"
 password = "secret"
 {lines}"""
+
+
+def _outcome_unknown(gw: LiveGateway) -> int | None:
+    """The connector's ``outcome_unknown`` counter as the gateway's admin API reports it, if it does."""
+    try:
+        r = httpx.get(gw.base_url + "/admin/1/connectors", headers=ADMIN, timeout=5)
+    except httpx.HTTPError:
+        return None
+    counters = [c.get("counters") or {} for c in r.json()["connectors"] if c["name"] == "op"]
+    return sum(c.get("outcome_unknown", 0) for c in counters) if counters else None
 
 
 def _bound(gw: LiveGateway) -> bool:
@@ -295,6 +309,12 @@ def crash_run(
             figures.receipts_sent = smsc.sim.receipts_sent
             figures.smsc_submits = smsc.sim.submits_accepted
             figures.duplicates = smsc.sim.duplicates()
+            told = [
+                n
+                for gw in gateways
+                if gw.proc and gw.proc.poll() is None and (n := _outcome_unknown(gw)) is not None
+            ]
+            figures.outcome_unknown = sum(told) if told else None
             figures.bound = 2 * window
     finally:
         for gw in gateways:
