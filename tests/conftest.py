@@ -190,7 +190,7 @@ def pytest_xdist_make_scheduler(config, log):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class SharedGatewayScheduling(LoadScopeScheduling):
+    class OneWorkerModulesScheduling(LoadScopeScheduling):
         # every other test is a unit of its own, as under `load`; the larger units go out first
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.partition("::")[0]
@@ -199,7 +199,7 @@ def pytest_xdist_make_scheduler(config, log):
             backend = re.search(r"\[(sqlite|postgresql)[-\]]", nodeid)  # the session's parameter: first
             return f"{module}[{backend[1]}]" if backend else module
 
-    return SharedGatewayScheduling(config, log)
+    return OneWorkerModulesScheduling(config, log)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -15,7 +15,8 @@ its own (an installed script, ``ip netns exec``), the gateway is a fresh subproc
 ``SMSGATE_TEST_FORK=0`` turns it off for a run.
 
 The gateway is the server's child, so the server reaps it and answers for its exit status;
-``ForkedProcess`` is the few parts of ``subprocess.Popen`` the tests use, over that."""
+``ForkedProcess`` is the few parts of ``subprocess.Popen`` the tests use (pid, poll, wait, send_signal,
+returncode), over that. tests/test_forkserver.py holds it to a fresh interpreter's behaviour."""
 
 from __future__ import annotations
 
@@ -283,12 +284,6 @@ class ForkedProcess:
         if self.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, sig)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
 
 
 if __name__ == "__main__":

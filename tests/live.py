@@ -183,6 +183,7 @@ class LiveGateway:
     # in a network namespace of its own (tests/api/test_cluster_netns.py)
     host: str = "127.0.0.1"
     at_head: bool = field(default_factory=lambda: SEED_AT_HEAD)  # see SEED_AT_HEAD
+    _seeded: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def temporary(cls, prefix: str = "smsgate-", **kwargs) -> LiveGateway:
@@ -303,9 +304,9 @@ class LiveGateway:
 
     def _seed(self) -> None:
         """Put a store at head where this gateway's store (as its settings name it) is empty."""
-        if not self.at_head:
+        if not self.at_head or self._seeded:
             return
-        self.at_head = False  # once: later calls find it seeded, or migrated by the gateway
+        self._seeded = True  # once: later calls find it seeded, or migrated by the gateway
         from smsgate.config import ConfigError, load_settings
 
         try:
